@@ -1,0 +1,34 @@
+// Near-orthogonal frame generators: m unit vectors in R^n, row i a pure function
+// of (seed, i). Tests: tests/test_frame.py.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace nearortho {
+
+enum class FrameKind { gaussian, sign, sparse, orthogonal, srht };
+
+FrameKind frame_kind_from_name(const std::string& name);  // throws std::invalid_argument
+
+struct FrameSpec {
+  std::int64_t n = 0;          // dimension
+  std::int64_t m = 0;          // number of rows
+  FrameKind kind = FrameKind::gaussian;
+  std::uint64_t seed = 0;
+  std::int64_t sparsity = 0;   // nonzeros per row for FrameKind::sparse
+};
+
+void validate(const FrameSpec& spec);  // throws std::invalid_argument
+
+// Rows that are built together: n for orthogonal (one basis), the padded
+// Hadamard size for srht, 1 otherwise. Asking for rows inside a group costs the
+// group's prefix, so callers chunk along these boundaries.
+std::int64_t frame_group_rows(const FrameSpec& spec);
+
+// Writes rows [row_begin, row_end) of the frame into out (row-major, n columns).
+// The bits written do not depend on threads, on the row range or on the ISA.
+template <class T>
+void generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t row_end,
+                    T* out, int threads);
+
+}  // namespace nearortho

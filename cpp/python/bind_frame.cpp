@@ -1,0 +1,36 @@
+// Binding of frame generation: writes into an array Python allocated.
+#include "bindings.hpp"
+#include "nearortho/frame.hpp"
+
+namespace nearortho::python {
+
+namespace {
+
+template <class T>
+void generate_into(const std::string& kind, std::int64_t n, std::int64_t m, std::uint64_t seed,
+                   std::int64_t sparsity, std::int64_t row_begin, std::int64_t row_end,
+                   py::array_t<T>& out, int threads) {
+  FrameSpec spec{n, m, frame_kind_from_name(kind), seed, sparsity};
+  if (out.ndim() != 2 || out.shape(0) != row_end - row_begin || out.shape(1) != n)
+    throw std::invalid_argument("out must have shape (rows, n)");
+  T* data = writable_data(out, "out");
+  py::gil_scoped_release release;
+  generate_frame(spec, row_begin, row_end, data, threads);
+}
+
+}  // namespace
+
+void bind_frame(py::module_& m) {
+  m.def("generate_frame", &generate_into<float>, py::arg("kind"), py::arg("n"), py::arg("m"),
+        py::arg("seed"), py::arg("sparsity"), py::arg("row_begin"), py::arg("row_end"),
+        py::arg("out").noconvert(), py::arg("threads"));
+  m.def("generate_frame", &generate_into<double>, py::arg("kind"), py::arg("n"), py::arg("m"),
+        py::arg("seed"), py::arg("sparsity"), py::arg("row_begin"), py::arg("row_end"),
+        py::arg("out").noconvert(), py::arg("threads"));
+  m.def("frame_group_rows", [](const std::string& kind, std::int64_t n) {
+    FrameSpec spec{n, 1, frame_kind_from_name(kind), 0, 1};
+    return frame_group_rows(spec);
+  });
+}
+
+}  // namespace nearortho::python

@@ -1,0 +1,140 @@
+// Frame kernels compiled once per ISA (NEARORTHO_ISA names the namespace).
+// Every copy rounds identically: no FMA contraction, no reassociation, and the
+// same operation order in scalar and vector code, so frames are bit-identical
+// whatever ISA runs them. Tests: tests/test_frame.py (ISA forced in turn).
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "nearortho/frame_kernels.hpp"
+#include "nearortho/philox.hpp"
+
+#ifndef NEARORTHO_ISA
+#error "compile this file with -DNEARORTHO_ISA=<isa>"
+#endif
+
+namespace nearortho {
+namespace NEARORTHO_ISA {
+namespace {
+
+inline float float_from_bits(std::uint32_t b) {
+  float f;
+  std::memcpy(&f, &b, sizeof f);
+  return f;
+}
+
+inline std::uint32_t bits_from_float(float f) {
+  std::uint32_t b;
+  std::memcpy(&b, &f, sizeof b);
+  return b;
+}
+
+// Natural log of a normal float in (0, 1]: Cephes logf's reduction and
+// polynomial, branch-free so loops of it vectorise. Max error about 1 ulp.
+inline float log_unit(float x) {
+  const std::uint32_t bits = bits_from_float(x);
+  float e = static_cast<float>(static_cast<int>(bits >> 23) - 127);
+  float mant = float_from_bits((bits & 0x007FFFFFu) | 0x3F800000u);  // [1, 2)
+  const bool upper = mant > 1.41421356f;
+  mant = upper ? mant * 0.5f : mant;
+  e = upper ? e + 1.0f : e;
+  const float f = mant - 1.0f;  // [sqrt(1/2) - 1, sqrt(2) - 1)
+  const float z = f * f;
+  float p = 7.0376836292e-2f;
+  p = p * f - 1.1514610310e-1f;
+  p = p * f + 1.1676998740e-1f;
+  p = p * f - 1.2420140846e-1f;
+  p = p * f + 1.4249322787e-1f;
+  p = p * f - 1.6668057665e-1f;
+  p = p * f + 2.0000714765e-1f;
+  p = p * f - 2.4999993993e-1f;
+  p = p * f + 3.3333331174e-1f;
+  float y = p * f * z;
+  y = y + -2.12194440e-4f * e;
+  y = y - 0.5f * z;
+  return f + y + 0.693359375f * e;
+}
+
+// cos and sin of 2*pi*u for u in [0, 1): quadrant reduction (exact in float)
+// and Cephes' minimax polynomials on [-pi/4, pi/4].
+inline void cos_sin_turns(float u, float& c, float& s) {
+  const float v = 4.0f * u;
+  const float k = std::floor(v + 0.5f);
+  const float f = (v - k) * 1.57079632679489662f;
+  const float z = f * f;
+  const float sf = f + f * z * ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f);
+  const float cf = 1.0f - 0.5f * z +
+                   z * z * ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z +
+                            4.166664568298827e-2f);
+  const int q = static_cast<int>(k) & 3;
+  const float cq = (q == 0) ? cf : (q == 1) ? -sf : (q == 2) ? -cf : sf;
+  const float sq = (q == 0) ? sf : (q == 1) ? cf : (q == 2) ? -sf : -cf;
+  c = cq;
+  s = sq;
+}
+
+// Scales a row to unit norm; the sum of squares runs in double over eight fixed
+// lanes (vectorisable, and the same order on every ISA).
+inline void normalize_row(float* row, std::int64_t n) {
+  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  const std::int64_t body = n - n % 8;
+  for (std::int64_t j = 0; j < body; j += 8)
+    for (int l = 0; l < 8; ++l) lane[l] += static_cast<double>(row[j + l]) * row[j + l];
+  for (std::int64_t j = body; j < n; ++j) lane[j - body] += static_cast<double>(row[j]) * row[j];
+  const double sum = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  if (sum == 0.0) {  // only possible for tiny n; fall back to a fixed unit vector
+    row[0] = 1.0f;
+    return;
+  }
+  const float scale = static_cast<float>(1.0 / std::sqrt(sum));
+  for (std::int64_t j = 0; j < n; ++j) row[j] *= scale;
+}
+
+// Row layout: Philox block b of the row's gaussian stream gives words
+// (b, blocks + b, 2 blocks + b, 3 blocks + b); pair p uses words p and pairs + p
+// for Box-Muller and fills coordinates p (cosine) and pairs + p (sine).
+void gaussian_rows_f32(std::uint64_t seed, std::int64_t n, std::int64_t row_begin,
+                       std::int64_t row_end, float* out) {
+  const std::int64_t pairs = (n + 1) / 2;
+  const std::int64_t blocks = (2 * pairs + 3) / 4;
+  std::vector<std::uint32_t> words(static_cast<std::size_t>(4 * blocks));
+  std::uint32_t* w = words.data();
+  for (std::int64_t row = row_begin; row < row_end; ++row) {
+    const RowGenerator gen(seed, static_cast<std::uint64_t>(row), Stream::gaussian);
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const Philox4x32 x = gen.block(static_cast<std::uint32_t>(b));
+      w[b] = x.v[0];
+      w[blocks + b] = x.v[1];
+      w[2 * blocks + b] = x.v[2];
+      w[3 * blocks + b] = x.v[3];
+    }
+    float* o = out + (row - row_begin) * n;
+    const std::int64_t full = n / 2;  // pairs whose sine is kept too
+    for (std::int64_t p = 0; p < full; ++p) {
+      const float u1 = (static_cast<float>(w[p] >> 8) + 0.5f) * 0x1p-24f;  // (0, 1)
+      const float u2 = static_cast<float>(w[pairs + p] >> 8) * 0x1p-24f;    // [0, 1)
+      const float r = std::sqrt(-2.0f * log_unit(u1));
+      float c, s;
+      cos_sin_turns(u2, c, s);
+      o[p] = r * c;
+      o[pairs + p] = r * s;
+    }
+    if (full < pairs) {  // odd n: the last pair keeps its cosine only
+      const float u1 = (static_cast<float>(w[full] >> 8) + 0.5f) * 0x1p-24f;
+      const float u2 = static_cast<float>(w[pairs + full] >> 8) * 0x1p-24f;
+      float c, s;
+      cos_sin_turns(u2, c, s);
+      o[full] = std::sqrt(-2.0f * log_unit(u1)) * c;
+    }
+    normalize_row(o, n);
+  }
+}
+
+}  // namespace
+
+extern const FrameKernels kFrameKernels;
+const FrameKernels kFrameKernels = {&gaussian_rows_f32};
+
+}  // namespace NEARORTHO_ISA
+}  // namespace nearortho

@@ -1,0 +1,26 @@
+"""nearortho: near-orthogonal frames, their interference, and the costs of superposition."""
+from __future__ import annotations
+
+from . import _core
+from .frame import KINDS, frame
+
+__version__ = _core.build_info()["version"]
+
+
+def build_info() -> dict:
+    """Version, compiler, OpenMP, and the instruction set the kernels use on this CPU."""
+    return dict(_core.build_info())
+
+
+def set_max_isa(isa: str) -> str:
+    """Cap the kernels' instruction set ("scalar", "avx2", "avx512"); returns the old cap.
+
+    The environment variable NEARORTHO_MAX_ISA sets the cap at import. Used by the
+    tests to compare every level against the scalar one.
+    """
+    if not isinstance(isa, str):
+        raise TypeError(f"isa must be a string, got {type(isa).__name__}")
+    return _core.set_isa_cap(isa)
+
+
+__all__ = ["KINDS", "build_info", "frame", "set_max_isa", "__version__"]

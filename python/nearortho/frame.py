@@ -1,0 +1,92 @@
+"""Near-orthogonal frames: m unit vectors in R^n, generated in the compiled core."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _core
+from . import _validate as v
+
+KINDS = ("gaussian", "sign", "sparse", "orthogonal", "srht")
+
+# Rows per call into the core: Ctrl-C is handled between calls, so a call stays short.
+_CHUNK_ELEMENTS = 1 << 24
+
+
+def default_sparsity(n: int) -> int:
+    """Nonzeros per row of a ``sparse`` frame when ``s`` is not given: ceil(sqrt(n))."""
+    return min(n, math.isqrt(n - 1) + 1) if n > 1 else 1
+
+
+def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=None, out=None,
+          **kind_options) -> np.ndarray:
+    """Generate a frame of ``m`` unit vectors in R^n as the rows of an (m, n) array.
+
+    Parameters
+    ----------
+    n, m : int
+        Dimension and number of rows (both >= 1).
+    kind : {"gaussian", "sign", "sparse", "orthogonal", "srht"}
+        ``gaussian``: N(0, I) rows, normalised. ``sign``: entries +-1/sqrt(n).
+        ``sparse``: exactly ``s`` nonzeros of +-1/sqrt(s) per row at uniformly
+        random positions (option ``s``, default ceil(sqrt(n))). ``orthogonal``:
+        rows [g n, (g + 1) n) form an independent Haar-random orthonormal basis
+        (so m <= n gives orthonormal rows; the last basis may be partial).
+        ``srht``: with N the smallest power of two >= n, each group of N rows is
+        the Hadamard matrix H_N times random signs, restricted to a random set of
+        n coordinates, scaled by 1/sqrt(n) (entries +-1/sqrt(n); an orthonormal
+        basis when n is a power of two).
+    seed : int in [0, 2^64)
+        Row i is a pure function of (kind, seed, i) through Philox4x32-10: the
+        same bits for any ``threads``, any ``rows`` block, and any ISA.
+    dtype : float32 or float64
+    rows : slice, optional
+        The block ``rows.start:rows.stop`` of the frame (no step).
+    threads : int, optional
+        Threads to use; default follows OpenMP (OMP_NUM_THREADS, else all CPUs).
+    out : ndarray, optional
+        A C-contiguous array of the right shape and dtype to write into.
+
+    Returns
+    -------
+    ndarray of shape (rows, n), C-contiguous, rows of unit norm (to rounding).
+    """
+    n = v.integer(n, "n", minimum=1, maximum=2**31 - 1)
+    m = v.integer(m, "m", minimum=1, maximum=2**62)
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    sparsity = _kind_options(kind, n, kind_options)
+    seed = v.seed(seed)
+    dtype = v.float_dtype(dtype)
+    start, stop = v.row_slice(rows, m)
+    nthreads = v.threads(threads)
+    shape = (stop - start, n)
+    if out is None:
+        out = np.empty(shape, dtype=dtype)
+    elif not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
+    elif out.shape != shape or out.dtype != dtype:
+        raise ValueError(f"out must have shape {shape} and dtype {dtype}, got {out.shape} {out.dtype}")
+    elif not (out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError("out must be a writeable C-contiguous array")
+    group = _core.frame_group_rows(kind, n)
+    step = max(group, (_CHUNK_ELEMENTS // n) // group * group)
+    lo = start
+    while lo < stop:
+        hi = min(stop, (lo // group) * group + step)
+        _core.generate_frame(kind, n, m, seed, sparsity, lo, hi, out[lo - start:hi - start], nthreads)
+        lo = hi
+    return out
+
+
+def _kind_options(kind: str, n: int, options: dict) -> int:
+    """Validate the kind-specific options; returns the sparsity (0 unless sparse)."""
+    allowed = {"sparse": {"s"}}.get(kind, set())
+    unknown = set(options) - allowed
+    if unknown:
+        raise TypeError(f"unknown option(s) for kind {kind!r}: {', '.join(sorted(unknown))}")
+    if kind != "sparse":
+        return 0
+    s = options.get("s")
+    return default_sparsity(n) if s is None else v.integer(s, "s", minimum=1, maximum=n)
