@@ -1,0 +1,4 @@
+"""The ``nearortho`` command line: one click group, one module per subcommand."""
+from .main import main
+
+__all__ = ["main"]

@@ -1,0 +1,40 @@
+"""Entry point and shared conventions: errors are one line on stderr, no traceback
+unless --debug; every subcommand that computes can print JSON with --json."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .frame_command import frame_command
+
+
+class _Group(click.Group):
+    """Turns library errors into one clear line and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (ValueError, TypeError, OSError, KeyError, MemoryError) as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            message = error.args[0] if isinstance(error, KeyError) and error.args else error
+            click.echo(f"error: {message}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.version_option(package_name="nearortho")
+@click.pass_context
+def cli(ctx, debug):
+    """Near-orthogonal frames, their interference, and the costs of superposition."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+cli.add_command(frame_command)
+
+
+def main(argv=None):
+    cli.main(args=argv, prog_name="nearortho")
