@@ -7,6 +7,10 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include "nearortho/frame_kernels.hpp"
 #include "nearortho/philox.hpp"
 
@@ -91,6 +95,65 @@ inline void normalize_row(float* row, std::int64_t n) {
   for (std::int64_t j = 0; j < n; ++j) row[j] *= scale;
 }
 
+// Words of Philox blocks 0..blocks-1, stored k-major: word k of block b at
+// w[k * blocks + b].
+inline void philox_words_generic(const RowGenerator& gen, std::int64_t first, std::int64_t blocks,
+                                 std::uint32_t* w) {
+  for (std::int64_t b = first; b < blocks; ++b) {
+    const Philox4x32 x = gen.block(static_cast<std::uint32_t>(b));
+    w[b] = x.v[0];
+    w[blocks + b] = x.v[1];
+    w[2 * blocks + b] = x.v[2];
+    w[3 * blocks + b] = x.v[3];
+  }
+}
+
+#if defined(__AVX2__)
+// 32x32 -> 64-bit products of eight lanes by a constant, split into high and low words.
+inline void mul_hi_lo(__m256i a, __m256i multiplier, __m256i& hi, __m256i& lo) {
+  const __m256i even = _mm256_mul_epu32(a, multiplier);
+  const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), multiplier);
+  lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+  hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+}
+
+// Eight Philox blocks at a time with the same integer operations as
+// philox4x32_10, so the words are identical to the generic path.
+inline void philox_words(const RowGenerator& gen, std::int64_t blocks, std::uint32_t* w) {
+  const __m256i mul0 = _mm256_set1_epi32(static_cast<int>(0xD2511F53u));
+  const __m256i mul1 = _mm256_set1_epi32(static_cast<int>(0xCD9E8D57u));
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  std::int64_t b = 0;
+  for (; b + 8 <= blocks; b += 8) {
+    __m256i c0 = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(b)), lane);
+    __m256i c1 = _mm256_set1_epi32(static_cast<int>(gen.r0));
+    __m256i c2 = _mm256_set1_epi32(static_cast<int>(gen.r1));
+    __m256i c3 = _mm256_set1_epi32(static_cast<int>(gen.stream));
+    std::uint32_t k0 = gen.k0, k1 = gen.k1;
+    for (int round = 0; round < 10; ++round) {
+      __m256i hi0, lo0, hi1, lo1;
+      mul_hi_lo(c0, mul0, hi0, lo0);
+      mul_hi_lo(c2, mul1, hi1, lo1);
+      c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32(static_cast<int>(k0)));
+      c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32(static_cast<int>(k1)));
+      c1 = lo1;
+      c3 = lo0;
+      k0 += 0x9E3779B9u;
+      k1 += 0xBB67AE85u;
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(w + b), c0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(w + blocks + b), c1);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(w + 2 * blocks + b), c2);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(w + 3 * blocks + b), c3);
+  }
+  philox_words_generic(gen, b, blocks, w);
+}
+#else
+inline void philox_words(const RowGenerator& gen, std::int64_t blocks, std::uint32_t* w) {
+  philox_words_generic(gen, 0, blocks, w);
+}
+#endif
+
 // Row layout: Philox block b of the row's gaussian stream gives words
 // (b, blocks + b, 2 blocks + b, 3 blocks + b); pair p uses words p and pairs + p
 // for Box-Muller and fills coordinates p (cosine) and pairs + p (sine).
@@ -101,14 +164,7 @@ void gaussian_rows_f32(std::uint64_t seed, std::int64_t n, std::int64_t row_begi
   std::vector<std::uint32_t> words(static_cast<std::size_t>(4 * blocks));
   std::uint32_t* w = words.data();
   for (std::int64_t row = row_begin; row < row_end; ++row) {
-    const RowGenerator gen(seed, static_cast<std::uint64_t>(row), Stream::gaussian);
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      const Philox4x32 x = gen.block(static_cast<std::uint32_t>(b));
-      w[b] = x.v[0];
-      w[blocks + b] = x.v[1];
-      w[2 * blocks + b] = x.v[2];
-      w[3 * blocks + b] = x.v[3];
-    }
+    philox_words(RowGenerator(seed, static_cast<std::uint64_t>(row), Stream::gaussian), blocks, w);
     float* o = out + (row - row_begin) * n;
     const std::int64_t full = n / 2;  // pairs whose sine is kept too
     for (std::int64_t p = 0; p < full; ++p) {

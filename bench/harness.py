@@ -1,0 +1,78 @@
+"""Shared benchmark harness: the same timer for baseline and candidate, medians
+with spread, and a JSON record that names the machine it ran on."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass
+
+import nearortho
+
+
+@dataclass
+class Timing:
+    median: float
+    low: float
+    high: float
+    repeats: int
+
+    @property
+    def spread(self) -> str:
+        return f"{self.low:.3g}..{self.high:.3g}"
+
+
+def measure(fn, *, repeat: int = 5, warmup: int = 1, setup=None) -> Timing:
+    """Median wall time of ``fn()`` over ``repeat`` runs (``setup()`` untimed before each)."""
+    for _ in range(warmup):
+        if setup:
+            setup()
+        fn()
+    times = []
+    for _ in range(repeat):
+        if setup:
+            setup()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return Timing(statistics.median(times), min(times), max(times), repeat)
+
+
+def machine() -> dict:
+    """CPU, cores, the ISA nearortho picked, and numpy's BLAS with its threads."""
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    info = {"cpu": cpu, "cpus": os.cpu_count(), "nearortho": nearortho.build_info(),
+            "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}}
+    try:
+        from threadpoolctl import threadpool_info
+        info["blas"] = [{k: pool.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+                        for pool in threadpool_info()]
+    except ImportError:
+        info["blas"] = "threadpoolctl not installed"
+    return info
+
+
+def save(name: str, rows: list, directory: str = "bench/results") -> str:
+    """Write the rows and the machine description to ``directory/name.json``."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"{name}.json")
+    with open(path, "w") as handle:
+        json.dump({"machine": machine(), "rows": [asdict(r) if hasattr(r, "__dataclass_fields__") else r
+                                                  for r in rows]}, handle, indent=2, default=str)
+    return path
+
+
+def table(rows: list, columns: list) -> str:
+    """A plain fixed-width table of dicts."""
+    cells = [[str(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    return "\n".join(lines)
