@@ -1,0 +1,80 @@
+"""How the CLI prints: a rich table for people, bare JSON with --json, and a
+progress bar on stderr only when stderr is a terminal and --quiet is off."""
+from __future__ import annotations
+
+import json
+import numbers
+import sys
+from contextlib import contextmanager
+
+import click
+import numpy as np
+
+
+def _plain(value):
+    """JSON-ready values: numpy scalars and arrays become Python numbers and lists."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _text(value) -> str:
+    if isinstance(value, float) or isinstance(value, np.floating):
+        return f"{value:.6g}"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, (list, tuple, np.ndarray)) and len(value) > 8:
+        return f"[{len(value)} values]"
+    return str(_plain(value))
+
+
+def emit(record: dict, *, as_json: bool, title: str) -> None:
+    """Print one record: JSON only, or a two-column table."""
+    if as_json:
+        click.echo(json.dumps(_plain(record)))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=True)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for key, value in record.items():
+        table.add_row(str(key), _text(value))
+    Console().print(table)
+
+
+def emit_rows(rows: list, *, as_json: bool, title: str) -> None:
+    """Print a list of records with the same keys: JSON list, or one table."""
+    if as_json:
+        click.echo(json.dumps(_plain(rows)))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for key in rows[0]:
+        table.add_column(str(key), justify="right")
+    for row in rows:
+        table.add_row(*(_text(v) for v in row.values()))
+    Console().print(table)
+
+
+@contextmanager
+def progress(total: int, description: str, *, quiet: bool):
+    """Yields advance(message) that moves a bar on stderr (a no-op when hidden)."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda message="": None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda message="": bar.update(task, advance=1, description=message or description)
