@@ -65,6 +65,9 @@ inline bool any_lane(IV mask) {
 
 // c (kMicroRows x kPanelRows, row-major) += A rows x B panel over k in [k0, k1).
 // a[r] points at row r's coordinate 0 inside its panel (stride kPanelRows per k).
+// Loads and stores go through the vector type (GCC lets a vector alias its
+// element type) so the accumulators never have their address taken and stay in
+// registers; vector * scalar broadcasts the A value.
 template <class T>
 inline void micro_kernel(const T* const* a, const T* b, std::int64_t k0, std::int64_t k1, T* c,
                          bool accumulate) {
@@ -73,30 +76,32 @@ inline void micro_kernel(const T* const* a, const T* b, std::int64_t k0, std::in
   constexpr int NV = S::per_panel;
   constexpr int NR = kPanelRows<T>;
   V acc[kMicroRows][NV];
-  if (accumulate) {
-    std::memcpy(acc, c, sizeof acc);
-  } else {
 #pragma GCC unroll 16
-    for (int r = 0; r < kMicroRows; ++r)
+  for (int r = 0; r < kMicroRows; ++r)
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = V{};
-  }
+    for (int v = 0; v < NV; ++v)
+      acc[r][v] = accumulate ? *reinterpret_cast<const V*>(c + r * NR + v * S::lanes) : V{};
   const T* ar[kMicroRows];
 #pragma GCC unroll 16
-  for (int r = 0; r < kMicroRows; ++r) ar[r] = a[r];
+  for (int r = 0; r < kMicroRows; ++r) ar[r] = a[r] + k0 * NR;
+  const T* bp = b + k0 * NR;
   for (std::int64_t k = k0; k < k1; ++k) {
-    const std::int64_t at = k * NR;
     V bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) std::memcpy(&bv[v], b + at + v * S::lanes, sizeof(V));
+    for (int v = 0; v < NV; ++v) bv[v] = *reinterpret_cast<const V*>(bp + v * S::lanes);
 #pragma GCC unroll 16
     for (int r = 0; r < kMicroRows; ++r) {
-      const V av = V{} + ar[r][at];
+      const T x = *ar[r];
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] += av * bv[v];
+      for (int v = 0; v < NV; ++v) acc[r][v] += bv[v] * x;
+      ar[r] += NR;
     }
+    bp += NR;
   }
-  std::memcpy(c, acc, sizeof acc);
+#pragma GCC unroll 16
+  for (int r = 0; r < kMicroRows; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) *reinterpret_cast<V*>(c + r * NR + v * S::lanes) = acc[r][v];
 }
 
 // (a, j) beats (a2, j2): larger |g|, then smaller partner index.
