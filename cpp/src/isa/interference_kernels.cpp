@@ -354,7 +354,7 @@ class Reducer {
 
  private:
   template <class D>
-  static double hsum(D x) {
+  static double hsum(const D& x) {
     double t = 0;
     for (int l = 0; l < static_cast<int>(sizeof(D) / sizeof(double)); ++l) t += x[l];
     return t;
