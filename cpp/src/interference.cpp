@@ -284,6 +284,7 @@ class Pass {
     s.slot_max.assign(slots, T(-1));
     s.slot_arg.assign(slots, -1);
     s.slot_sumsq.assign(slots, 0.0);
+    s.row_floor.assign(slots, T(-1));
     s.topk_count.assign(slots, 0);
     s.topk_abs.assign(slots * k, T(0));
     s.topk_signed.assign(slots * k, T(0));
@@ -293,10 +294,10 @@ class Pass {
     s.topk_floor.assign(slots, T(-1));
   }
 
-  // Snapshot of each row's current k-th best, so a tile only keeps candidates
-  // that can still enter the global list.
+  // Snapshot of each row's current best and k-th best, so a tile only looks at
+  // values that can still change the global per-row results.
   void begin_tile(TileScratch<T>& s, const TileParams<T>& p) {
-    if (opt_.topk == 0) return;
+    if (!opt_.per_row && opt_.topk == 0) return;
     snapshot(s, 0, p.i0);
     if (symmetric_) snapshot(s, kTile, p.j0);
   }
@@ -306,9 +307,11 @@ class Pass {
     const std::int64_t end = std::min(kTile, p_.m_a - row0);
     std::lock_guard<std::mutex> guard(locks_[static_cast<std::size_t>(row0 / kTile)]);
     for (std::int64_t r = 0; r < end; ++r) {
+      const std::size_t slot = static_cast<std::size_t>(slot0 + r);
+      if (opt_.per_row) s.row_floor[slot] = static_cast<T>(rows_.row_max[row0 + r]);
+      if (k == 0) continue;
       const std::int64_t last = (row0 + r) * k + k - 1;
       const std::int64_t idx = rows_.topk_index[last];
-      const std::size_t slot = static_cast<std::size_t>(slot0 + r);
       s.global_kth_index[slot] = idx;
       s.global_kth_abs[slot] = idx < 0 ? T(-1) : static_cast<T>(std::abs(rows_.topk_value[last]));
       s.topk_floor[slot] = s.global_kth_abs[slot];
@@ -328,9 +331,10 @@ class Pass {
     for (std::int64_t r = 0; r < end; ++r) {
       const std::size_t slot = static_cast<std::size_t>(slot0 + r);
       const std::int64_t row = row0 + r;
-      if (opt_.per_row && s.slot_arg[slot] >= 0) {
-        const double v = s.slot_max[slot];
-        if (rows_.row_argmax[row] < 0 || beats(v, s.slot_arg[slot], rows_.row_max[row], rows_.row_argmax[row])) {
+      if (opt_.per_row) {
+        const double v = s.slot_max[slot];  // slot_arg < 0: nothing beat the floor in this tile
+        if (s.slot_arg[slot] >= 0 &&
+            (rows_.row_argmax[row] < 0 || beats(v, s.slot_arg[slot], rows_.row_max[row], rows_.row_argmax[row]))) {
           rows_.row_max[row] = v;
           rows_.row_argmax[row] = s.slot_arg[slot];
         }

@@ -64,6 +64,7 @@ struct TileScratch {
   std::vector<T> slot_max;
   std::vector<std::int64_t> slot_arg;
   std::vector<double> slot_sumsq;
+  std::vector<T> row_floor;        // best |g| known for the slot's row (global or this tile)
   // top-k per local slot: best first; floor is the value a candidate must reach
   // (>=) to be looked at, from the global k-th best snapshot and the local list.
   std::vector<int> topk_count;

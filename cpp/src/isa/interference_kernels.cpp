@@ -56,10 +56,13 @@ inline typename Simd<T>::V abs_v(typename Simd<T>::V x) {
   return x;
 }
 
+// Whether any lane of a comparison mask is set, as a few 64-bit ORs.
 template <class IV>
-inline bool any_lane(IV mask) {
-  auto acc = mask[0];
-  for (int l = 1; l < static_cast<int>(sizeof(IV) / sizeof(mask[0])); ++l) acc |= mask[l];
+inline bool any_lane(const IV& mask) {
+  std::uint64_t words[sizeof(IV) / 8];
+  std::memcpy(words, &mask, sizeof words);
+  std::uint64_t acc = 0;
+  for (std::uint64_t w : words) acc |= w;
   return acc != 0;
 }
 
@@ -151,6 +154,7 @@ class Reducer {
   inline void slot_max(int slot, T ag, std::int64_t partner) {
     if (beats(ag, partner, s_.slot_max[slot], s_.slot_arg[slot])) {  // slot_max starts at -1
       s_.slot_max[slot] = ag;
+      s_.row_floor[slot] = std::max(s_.row_floor[slot], ag);
       s_.slot_arg[slot] = partner;
     }
   }
@@ -265,36 +269,42 @@ class Reducer {
         for (int l = 0; l < L; ++l) s_.slot_sumsq[kTile + cl0 + v * L + l] += col_sq[v][l];
 
     // maxima: row maxima, then the tile's; per column when symmetric
-    T row_max[kMicroRows];
-    T tile_max = -1;
-    for (int r = 0; r < kMicroRows; ++r) {
-      V mx = ag[r][0];
-      for (int v = 1; v < NV; ++v) mx = mx > ag[r][v] ? mx : ag[r][v];
-      T h = mx[0];
-      for (int l = 1; l < L; ++l) h = h > mx[l] ? h : mx[l];
-      row_max[r] = h;
-      tile_max = tile_max > h ? tile_max : h;
-    }
+    V all = ag[0][0];
+    for (int r = 0; r < kMicroRows; ++r)
+      for (int v = 0; v < NV; ++v) all = all > ag[r][v] ? all : ag[r][v];
+    const T tile_max = hmax(all);
     if (tile_max >= s_.max_abs) {
       for (int r = 0; r < kMicroRows; ++r)
         for (int q = 0; q < NR; ++q)
           if (ag[r][q / L][q % L] == tile_max) global_max(tile_max, r0 + r, c0 + q);
     }
+    // per-row maxima: a vector test against each row's floor (the best so far,
+    // globally or in this tile) decides whether the scalar search runs at all
     if (p_.per_row) {
-      for (int r = 0; r < kMicroRows; ++r)
-        if (row_max[r] >= s_.slot_max[rl0 + r])
+      IV any{};
+      for (int r = 0; r < kMicroRows; ++r) {
+        const V floor = V{} + s_.row_floor[rl0 + r];
+        for (int v = 0; v < NV; ++v) any |= ag[r][v] >= floor;
+      }
+      if (any_lane(any))
+        for (int r = 0; r < kMicroRows; ++r) {
+          V mx = ag[r][0];
+          for (int v = 1; v < NV; ++v) mx = mx > ag[r][v] ? mx : ag[r][v];
+          const T best = hmax(mx);
+          if (best < s_.row_floor[rl0 + r]) continue;
           for (int q = 0; q < NR; ++q)
-            if (ag[r][q / L][q % L] == row_max[r]) {
-              slot_max(rl0 + r, row_max[r], c0 + q);
+            if (ag[r][q / L][q % L] == best) {
+              slot_max(rl0 + r, best, c0 + q);
               break;
             }
+        }
       if (p_.symmetric)
         for (int v = 0; v < NV; ++v) {
           V cm = ag[0][v];
           for (int r = 1; r < kMicroRows; ++r) cm = cm > ag[r][v] ? cm : ag[r][v];
-          V cur;
-          std::memcpy(&cur, &s_.slot_max[kTile + cl0 + v * L], sizeof cur);
-          const IV hit = cm >= cur;
+          V floor;
+          std::memcpy(&floor, &s_.row_floor[kTile + cl0 + v * L], sizeof floor);
+          const IV hit = cm >= floor;
           if (!any_lane(hit)) continue;
           for (int l = 0; l < L; ++l) {
             if (!hit[l]) continue;
@@ -328,31 +338,47 @@ class Reducer {
     }
 
     if (p_.topk > 0) {
+      IV any{};
       for (int r = 0; r < kMicroRows; ++r) {
         const V floor = V{} + s_.topk_floor[rl0 + r];
-        for (int v = 0; v < NV; ++v) {
-          const IV hit = ag[r][v] >= floor;
-          if (!any_lane(hit)) continue;
-          for (int l = 0; l < L; ++l)
-            if (hit[l]) offer(rl0 + r, ag[r][v][l], g[r][v][l], c0 + v * L + l);
-        }
+        for (int v = 0; v < NV; ++v) any |= ag[r][v] >= floor;
       }
+      V col_floor[NV];
       if (p_.symmetric)
         for (int v = 0; v < NV; ++v) {
-          for (int r = 0; r < kMicroRows; ++r) {
-            V floor;
-            std::memcpy(&floor, &s_.topk_floor[kTile + cl0 + v * L], sizeof floor);
-            const IV hit = ag[r][v] >= floor;
-            if (!any_lane(hit)) continue;
-            for (int l = 0; l < L; ++l)
-              if (hit[l])
-                offer(static_cast<int>(kTile) + cl0 + v * L + l, ag[r][v][l], g[r][v][l], r0 + r);
-          }
+          std::memcpy(&col_floor[v], &s_.topk_floor[kTile + cl0 + v * L], sizeof(V));
+          for (int r = 0; r < kMicroRows; ++r) any |= ag[r][v] >= col_floor[v];
         }
+      if (any_lane(any)) topk_candidates(g, ag, r0, c0);
     }
   }
 
  private:
+  // The scalar top-k offers of a micro-tile that has at least one candidate.
+  template <class V>
+  void topk_candidates(const V (&g)[kMicroRows][Simd<T>::per_panel],
+                       const V (&ag)[kMicroRows][Simd<T>::per_panel], std::int64_t r0,
+                       std::int64_t c0) {
+    constexpr int NR = kPanelRows<T>;
+    constexpr int L = Simd<T>::lanes;
+    const int rl0 = static_cast<int>(r0 - p_.i0);
+    const int cl0 = static_cast<int>(c0 - p_.j0);
+    for (int r = 0; r < kMicroRows; ++r)
+      for (int q = 0; q < NR; ++q) {
+        const T a = ag[r][q / L][q % L];
+        if (a >= s_.topk_floor[rl0 + r]) offer(rl0 + r, a, g[r][q / L][q % L], c0 + q);
+        if (p_.symmetric && a >= s_.topk_floor[kTile + cl0 + q])
+          offer(static_cast<int>(kTile) + cl0 + q, a, g[r][q / L][q % L], r0 + r);
+      }
+  }
+
+  template <class V>
+  static T hmax(const V& x) {
+    T h = x[0];
+    for (int l = 1; l < Simd<T>::lanes; ++l) h = h > x[l] ? h : x[l];
+    return h;
+  }
+
   template <class D>
   static double hsum(const D& x) {
     double t = 0;
