@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from . import _core
 from .frame import KINDS, frame
+from .interference import InterferenceStats, interference, neighbors
+from .reference import eps_jl, random_coherence, welch_bound
 
 __version__ = _core.build_info()["version"]
 
@@ -23,4 +25,5 @@ def set_max_isa(isa: str) -> str:
     return _core.set_isa_cap(isa)
 
 
-__all__ = ["KINDS", "build_info", "frame", "set_max_isa", "__version__"]
+__all__ = ["KINDS", "InterferenceStats", "build_info", "eps_jl", "frame", "interference", "neighbors",
+           "random_coherence", "set_max_isa", "welch_bound", "__version__"]

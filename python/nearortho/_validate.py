@@ -73,3 +73,43 @@ def row_slice(rows, m: int) -> tuple[int, int]:
     if not 0 <= start <= stop <= m:
         raise ValueError(f"rows must satisfy 0 <= start <= stop <= m = {m}, got {start}:{stop}")
     return start, stop
+
+
+def float_matrix(value, name: str) -> np.ndarray:
+    """A 2-D, non-empty, C-contiguous, native-byte-order float32 or float64 array.
+
+    Accepts numpy arrays (memory-mapped ones too, without a copy), anything with
+    ``__array__`` (e.g. a CPU torch tensor), DLPack producers, and nested
+    sequences. float16 and bfloat16 are upcast to float32; non-contiguous or
+    byte-swapped arrays are copied once; other dtypes are a TypeError.
+    """
+    if isinstance(value, np.ndarray):
+        arr = value
+    elif hasattr(value, "__array__") or isinstance(value, (list, tuple)):
+        arr = np.asarray(value)
+    elif hasattr(value, "__dlpack__"):
+        arr = np.from_dlpack(value)
+    else:
+        raise TypeError(f"{name} must be an array (numpy, __array__ or DLPack), got {type(value).__name__}")
+    if arr.dtype == np.float16 or arr.dtype.name == "bfloat16":
+        arr = arr.astype(np.float32)
+    elif arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8):
+        raise TypeError(f"{name} must have a float16, float32 or float64 dtype, got {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional (rows, n), got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if not arr.dtype.isnative or not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("="))
+    return arr
+
+
+def thresholds(value, name: str = "thresholds") -> tuple[float, ...]:
+    """A sequence of finite reals >= 0 (a scalar is one threshold)."""
+    if isinstance(value, (numbers.Real, np.floating, np.integer)):
+        value = (value,)
+    try:
+        items = list(np.asarray(value, dtype=object).ravel()) if isinstance(value, np.ndarray) else list(value)
+    except TypeError as error:
+        raise TypeError(f"{name} must be a sequence of real numbers, got {type(value).__name__}") from error
+    return tuple(real(t, f"{name}[{i}]", low=0.0) for i, t in enumerate(items))

@@ -1,0 +1,62 @@
+// Interference statistics of a frame: one tiled pass over the pairs i < j of rows
+// of W (or all pairs of rows of A and B) that reduces every Gram tile on the fly
+// and never holds the m x m Gram matrix. Tests: tests/test_interference*.py.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace nearortho {
+
+struct InterferenceOptions {
+  bool normalize = true;            // g = cosine (true) or raw inner product
+  std::int64_t bins = 1024;         // histogram of |g| on [hist_lo, hist_hi]
+  double hist_lo = 0.0;             // hist_hi <= hist_lo: [0, 1] if normalize, else
+  double hist_hi = 0.0;             //   [0, bound] with bound from the row norms
+  bool refine = false;              // true: values outside [hist_lo, hist_hi) are counted
+                                    //   in below/above instead of clamped, and values in
+                                    //   [collect_lo, collect_hi] are collected
+  double collect_lo = 0.0, collect_hi = -1.0;
+  std::int64_t collect_cap = 0;     // collect at most this many values (then overflow)
+  std::vector<double> thresholds;   // count |g| > t for each t
+  std::int64_t topk = 0;            // partners per row kept, 0 for none
+  bool per_row = true;
+  int threads = 0;                  // <= 0: OpenMP default
+  // Polled by the calling thread between tiles (about every 50 ms); returning
+  // true stops the pass early and sets InterferenceTotals::cancelled.
+  std::function<bool()> interrupted;
+};
+
+// Per-row outputs, allocated by the caller (m rows of A); null when not wanted.
+struct InterferenceRows {
+  double* row_max = nullptr;           // max_j |g_ij|
+  std::int64_t* row_argmax = nullptr;  // its j (smallest j on ties)
+  double* row_sumsq = nullptr;         // sum_j g_ij^2
+  std::int64_t* topk_index = nullptr;  // m x topk, best first, ties by smaller j
+  double* topk_value = nullptr;        // m x topk signed g
+};
+
+struct InterferenceTotals {
+  double sum = 0, sum_abs = 0, sum_sq = 0;  // float64 sums over pairs
+  double max_abs = -1;                      // coherence, and its pair (smallest (i, j) on ties)
+  std::int64_t max_i = -1, max_j = -1;
+  double hist_lo = 0, hist_hi = 1;          // histogram range actually used
+  std::vector<std::int64_t> hist;           // bins counts
+  std::int64_t below = 0, above = 0;        // refine mode only
+  std::vector<std::int64_t> count_above;    // one per threshold
+  std::vector<double> collected;            // refine mode: |g| in [collect_lo, collect_hi]
+  bool collect_overflow = false;
+  bool cancelled = false;
+};
+
+// a: (m, n) row-major; b: (m2, n) row-major, or null for the pairs i < j of a.
+// Throws std::invalid_argument (message names a_name / b_name) for NaN/Inf, zero
+// rows when normalising, or bad sizes. Extra memory: one packed copy of a (and of
+// b), (m + 15) / 16 * 16 * (n | 1) elements, plus per thread one tile of state.
+template <class T>
+InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, const T* b,
+                                std::int64_t m2, const InterferenceOptions& options,
+                                const InterferenceRows& rows, const char* a_name = "W",
+                                const char* b_name = "B");
+
+}  // namespace nearortho

@@ -1,0 +1,85 @@
+// The per-ISA part of the interference pass: one Gram tile computed by a
+// register-blocked micro-kernel and reduced while each micro-tile is in L1
+// (cpp/src/isa/interference_kernels.cpp, compiled once per instruction set;
+// cpp/src/interference.cpp schedules tiles and merges). Tests:
+// tests/test_interference*.py (ISA forced in turn).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "nearortho/isa.hpp"
+
+namespace nearortho {
+
+// Rows are packed in panels of kPanelRows<T> rows (64 bytes of one k), k-major:
+// row r, coordinate k sits at panel(r) * panel_stride + k * kPanelRows + r % kPanelRows.
+template <class T>
+constexpr int kPanelRows = 64 / sizeof(T);
+
+// Tile edge (rows and columns of the Gram tile one thread owns at a time) and
+// the depth block: 144 is a multiple of every panel width (8, 16) and of every
+// micro-kernel height (3, 6, 12); a 144 x 256 float block of A and of B and the
+// 144 x 144 tile of partial sums fit together in a 512 KiB L2.
+constexpr std::int64_t kTile = 144;
+constexpr std::int64_t kDepth = 256;
+
+template <class T>
+struct TileParams {
+  const T* a = nullptr;            // packed panels of A
+  std::int64_t a_stride = 0;       // elements between A panels
+  std::int64_t m_a = 0;
+  const T* b = nullptr;            // packed panels of B (== a when symmetric)
+  std::int64_t b_stride = 0;
+  std::int64_t m_b = 0;
+  std::int64_t n = 0;
+  bool symmetric = false;          // only pairs i < j
+  std::int64_t i0 = 0, j0 = 0;     // first row / column of this tile
+  std::int64_t bins = 1;
+  T scale = 1;                     // bins / (hi - lo), default histogram mode
+  bool refine = false;             // see InterferenceOptions::refine
+  double hist_lo = 0, hist_hi = 1, refine_scale = 1;
+  double collect_lo = 0, collect_hi = -1;
+  std::int64_t collect_cap = 0;
+  const T* thresholds = nullptr;   // largest T <= each threshold, so |g| > t is exact
+  int n_thresholds = 0;
+  bool per_row = false;
+  int topk = 0;
+};
+
+// One thread's state. Local slots [0, kTile) are the tile's rows, [kTile, 2 kTile)
+// its columns (used when symmetric); the driver merges them into the global
+// per-row arrays after each tile and resets them.
+template <class T>
+struct TileScratch {
+  std::vector<T> partial;          // kTile x kTile partial dot products (micro-tile order)
+  double sum = 0, sum_abs = 0, sum_sq = 0;
+  T max_abs = -1;
+  std::int64_t max_i = -1, max_j = -1;
+  std::vector<std::int64_t> hist;
+  std::int64_t below = 0, above = 0;
+  std::vector<std::int64_t> count_above;
+  std::vector<double> collected;
+  bool collect_overflow = false;
+  // per local slot
+  std::vector<T> slot_max;
+  std::vector<std::int64_t> slot_arg;
+  std::vector<double> slot_sumsq;
+  std::vector<T> row_floor;        // best |g| known for the slot's row (global or this tile)
+  // top-k per local slot: best first; floor is the value a candidate must reach
+  // (>=) to be looked at, from the global k-th best snapshot and the local list.
+  std::vector<int> topk_count;
+  std::vector<T> topk_abs, topk_signed;
+  std::vector<std::int64_t> topk_index;
+  std::vector<T> global_kth_abs;   // -1 when the global list is not full
+  std::vector<std::int64_t> global_kth_index;
+  std::vector<T> topk_floor;
+};
+
+struct InterferenceKernels {
+  void (*tile_f32)(const TileParams<float>& p, TileScratch<float>& s);
+  void (*tile_f64)(const TileParams<double>& p, TileScratch<double>& s);
+};
+
+const InterferenceKernels& interference_kernels(Isa isa);
+
+}  // namespace nearortho

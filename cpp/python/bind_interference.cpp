@@ -1,0 +1,105 @@
+// Binding of the interference pass: allocates the per-row outputs, releases the
+// GIL for the whole pass, and lets the core poll for Ctrl-C between tiles.
+// Tests: tests/test_interference*.py.
+#include <pybind11/stl.h>
+
+#include <optional>
+
+#include "bindings.hpp"
+#include "nearortho/interference.hpp"
+
+namespace nearortho::python {
+
+namespace {
+
+template <class T>
+py::dict run_interference(const py::array_t<T>& a, const std::optional<py::array_t<T>>& b,
+                          bool normalize, std::int64_t bins, std::vector<double> thresholds,
+                          std::int64_t topk, bool per_row, int threads, double hist_lo,
+                          double hist_hi, bool refine, double collect_lo, double collect_hi,
+                          std::int64_t collect_cap) {
+  if (a.ndim() != 2) throw std::invalid_argument("W must be 2-dimensional");
+  if (b && (b->ndim() != 2 || b->shape(1) != a.shape(1)))
+    throw std::invalid_argument("B must be 2-dimensional with as many columns as W");
+  const std::int64_t m = a.shape(0), n = a.shape(1);
+  const std::int64_t m2 = b ? b->shape(0) : 0;
+  const T* pa = readonly_data(a, "W");
+  const T* pb = b ? readonly_data(*b, "B") : nullptr;
+  InterferenceOptions opt;
+  opt.normalize = normalize;
+  opt.bins = bins;
+  opt.thresholds = std::move(thresholds);
+  opt.topk = topk;
+  opt.per_row = per_row;
+  opt.threads = threads;
+  opt.hist_lo = hist_lo;
+  opt.hist_hi = hist_hi;
+  opt.refine = refine;
+  opt.collect_lo = collect_lo;
+  opt.collect_hi = collect_hi;
+  opt.collect_cap = collect_cap;
+  opt.interrupted = [] {
+    py::gil_scoped_acquire gil;
+    return PyErr_CheckSignals() != 0;
+  };
+  const std::int64_t k = topk > 0 ? topk : 0;
+  py::array_t<double> row_max(per_row ? m : 0), row_sumsq(per_row ? m : 0);
+  py::array_t<std::int64_t> row_argmax(per_row ? m : 0);
+  py::array_t<std::int64_t> topk_index(std::vector<std::int64_t>{k > 0 ? m : 0, k});
+  py::array_t<double> topk_value(std::vector<std::int64_t>{k > 0 ? m : 0, k});
+  InterferenceRows rows;
+  if (per_row) {
+    rows.row_max = row_max.mutable_data();
+    rows.row_argmax = row_argmax.mutable_data();
+    rows.row_sumsq = row_sumsq.mutable_data();
+  }
+  if (k > 0) {
+    rows.topk_index = topk_index.mutable_data();
+    rows.topk_value = topk_value.mutable_data();
+  }
+  InterferenceTotals totals;
+  {
+    py::gil_scoped_release release;
+    totals = interference<T>(pa, m, n, pb, m2, opt, rows);
+  }
+  if (totals.cancelled) throw py::error_already_set();  // PyErr_CheckSignals set it
+  py::dict out;
+  out["sum"] = totals.sum;
+  out["sum_abs"] = totals.sum_abs;
+  out["sum_sq"] = totals.sum_sq;
+  out["max_abs"] = totals.max_abs;
+  out["max_i"] = totals.max_i;
+  out["max_j"] = totals.max_j;
+  out["hist_lo"] = totals.hist_lo;
+  out["hist_hi"] = totals.hist_hi;
+  out["hist"] = py::array_t<std::int64_t>(static_cast<py::ssize_t>(totals.hist.size()), totals.hist.data());
+  out["below"] = totals.below;
+  out["above"] = totals.above;
+  out["count_above"] = totals.count_above;
+  out["collected"] = py::array_t<double>(static_cast<py::ssize_t>(totals.collected.size()), totals.collected.data());
+  out["collect_overflow"] = totals.collect_overflow;
+  out["row_max"] = row_max;
+  out["row_argmax"] = row_argmax;
+  out["row_sumsq"] = row_sumsq;
+  out["topk_index"] = topk_index;
+  out["topk_value"] = topk_value;
+  return out;
+}
+
+template <class T>
+void def_interference(py::module_& m) {
+  m.def("interference", &run_interference<T>, py::arg("W").noconvert(), py::arg("B").noconvert(),
+        py::arg("normalize"), py::arg("bins"), py::arg("thresholds"), py::arg("topk"),
+        py::arg("per_row"), py::arg("threads"), py::arg("hist_lo") = 0.0,
+        py::arg("hist_hi") = 0.0, py::arg("refine") = false, py::arg("collect_lo") = 0.0,
+        py::arg("collect_hi") = -1.0, py::arg("collect_cap") = 0);
+}
+
+}  // namespace
+
+void bind_interference(py::module_& m) {
+  def_interference<float>(m);
+  def_interference<double>(m);
+}
+
+}  // namespace nearortho::python

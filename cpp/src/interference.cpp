@@ -1,0 +1,431 @@
+// Interference pass: packs (and normalises) the rows once, schedules Gram tiles of
+// the upper triangle (or of all of A B^T) over OpenMP threads, and merges each
+// thread's partial statistics. The per-ISA tile kernel is in
+// isa/interference_kernels.cpp. Tests: tests/test_interference*.py.
+#include "nearortho/interference.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "nearortho/interference_kernels.hpp"
+#include "nearortho/threads.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace nearortho {
+
+namespace scalar { extern const InterferenceKernels kInterferenceKernels; }
+#ifdef NEARORTHO_HAVE_AVX2
+namespace avx2 { extern const InterferenceKernels kInterferenceKernels; }
+#endif
+#ifdef NEARORTHO_HAVE_AVX512
+namespace avx512 { extern const InterferenceKernels kInterferenceKernels; }
+#endif
+
+const InterferenceKernels& interference_kernels(Isa isa) {
+  switch (isa) {
+#ifdef NEARORTHO_HAVE_AVX512
+    case Isa::avx512: return avx512::kInterferenceKernels;
+#endif
+#ifdef NEARORTHO_HAVE_AVX2
+    case Isa::avx2: return avx2::kInterferenceKernels;
+#endif
+    default: return scalar::kInterferenceKernels;
+  }
+}
+
+namespace {
+
+struct AlignedFree {
+  void operator()(void* p) const { ::operator delete(p, std::align_val_t(64)); }
+};
+
+// Rows packed in 64-byte panels (see kPanelRows). The panel stride has an odd
+// number of k steps, so consecutive panels are never a multiple of 4 KiB apart
+// and the rows of one micro-tile do not fight over L1 sets.
+template <class T>
+struct Packed {
+  std::unique_ptr<T, AlignedFree> data;
+  std::int64_t stride = 0;
+  std::vector<double> norms;  // row norms of the input
+};
+
+template <class T>
+Packed<T> pack(const T* x, std::int64_t m, std::int64_t n, bool normalize, int threads,
+               const char* name) {
+  constexpr std::int64_t NR = kPanelRows<T>;
+  Packed<T> p;
+  p.stride = (n | 1) * NR;
+  const std::int64_t panels = (m + NR - 1) / NR;
+  const std::size_t count = static_cast<std::size_t>(panels * p.stride);
+  p.data.reset(static_cast<T*>(::operator new(count * sizeof(T), std::align_val_t(64))));
+  p.norms.assign(static_cast<std::size_t>(m), 0.0);
+  T* out = p.data.get();
+  std::fill(out + (panels - 1) * p.stride, out + panels * p.stride, T(0));  // padding rows
+  std::atomic<std::int64_t> bad_value{m}, zero_row{m};
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (std::int64_t panel = 0; panel < panels; ++panel) {
+    for (std::int64_t i = panel * NR; i < std::min(m, (panel + 1) * NR); ++i) {
+      const T* row = x + i * n;
+      double sq = 0;
+      bool finite = true;
+      for (std::int64_t k = 0; k < n; ++k) {
+        finite &= std::isfinite(row[k]);
+        sq += static_cast<double>(row[k]) * row[k];
+      }
+      if (!finite) {
+        std::int64_t cur = bad_value.load();
+        while (i < cur && !bad_value.compare_exchange_weak(cur, i)) {}
+        continue;
+      }
+      p.norms[static_cast<std::size_t>(i)] = std::sqrt(sq);
+      if (normalize && sq == 0) {
+        std::int64_t cur = zero_row.load();
+        while (i < cur && !zero_row.compare_exchange_weak(cur, i)) {}
+        continue;
+      }
+      const double scale = normalize ? 1.0 / std::sqrt(sq) : 1.0;
+      T* dst = out + panel * p.stride + i % NR;
+      for (std::int64_t k = 0; k < n; ++k) dst[k * NR] = static_cast<T>(row[k] * scale);
+    }
+  }
+  if (bad_value.load() < m)
+    throw std::invalid_argument(std::string(name) + " contains NaN or Inf (row " +
+                                std::to_string(bad_value.load()) + ")");
+  if (zero_row.load() < m)
+    throw std::invalid_argument(std::string(name) + " has a zero row (row " +
+                                std::to_string(zero_row.load()) +
+                                "); normalize=True needs every row nonzero");
+  return p;
+}
+
+// The largest T not above t, so that (T)|g| > it exactly when |g| > t.
+template <class T>
+T threshold_below(double t) {
+  T r = static_cast<T>(t);
+  if (static_cast<double>(r) > t) r = std::nextafter(r, -std::numeric_limits<T>::infinity());
+  return r;
+}
+
+// Tile (I, J) of the t-th tile in row-major order over the upper triangle.
+void triangle_tile(std::int64_t t, std::int64_t blocks, std::int64_t& I, std::int64_t& J) {
+  // row I starts at I * blocks - I * (I - 1) / 2; start from the real root and fix rounding
+  const double b = 2.0 * blocks + 1.0;
+  I = static_cast<std::int64_t>((b - std::sqrt(b * b - 8.0 * static_cast<double>(t))) / 2.0);
+  auto start = [blocks](std::int64_t i) { return i * blocks - i * (i - 1) / 2; };
+  I = std::max<std::int64_t>(0, std::min(I, blocks - 1));
+  while (I > 0 && start(I) > t) --I;
+  while (I + 1 < blocks && start(I + 1) <= t) ++I;
+  J = I + (t - start(I));
+}
+
+inline bool beats(double a, std::int64_t j, double a2, std::int64_t j2) {
+  return a > a2 || (a == a2 && j < j2);
+}
+
+template <class T>
+class Pass {
+ public:
+  Pass(const T* a, std::int64_t m, std::int64_t n, const T* b, std::int64_t m2,
+       const InterferenceOptions& opt, const InterferenceRows& rows, const char* a_name,
+       const char* b_name)
+      : opt_(opt), rows_(rows), threads_(resolve_threads(opt.threads)) {
+    check_options(m, n, b, m2, a_name);
+    symmetric_ = b == nullptr;
+    pa_ = pack(a, m, n, opt.normalize, threads_, a_name);
+    if (!symmetric_) pb_ = pack(b, m2, n, opt.normalize, threads_, b_name);
+    const Packed<T>& pb = symmetric_ ? pa_ : pb_;
+    p_.a = pa_.data.get();
+    p_.a_stride = pa_.stride;
+    p_.m_a = m;
+    p_.b = pb.data.get();
+    p_.b_stride = pb.stride;
+    p_.m_b = symmetric_ ? m : m2;
+    p_.n = n;
+    p_.symmetric = symmetric_;
+    p_.bins = opt.bins;
+    p_.refine = opt.refine;
+    p_.per_row = opt.per_row;
+    p_.topk = static_cast<int>(opt.topk);
+    set_histogram_range(pb);
+    for (double t : opt.thresholds) thresholds_.push_back(threshold_below<T>(t));
+    p_.thresholds = thresholds_.data();
+    p_.n_thresholds = static_cast<int>(thresholds_.size());
+    p_.collect_lo = opt.collect_lo;
+    p_.collect_hi = opt.collect_hi;
+    p_.collect_cap = opt.collect_cap;
+  }
+
+  InterferenceTotals run() {
+    const std::int64_t ba = (p_.m_a + kTile - 1) / kTile;
+    const std::int64_t bb = (p_.m_b + kTile - 1) / kTile;
+    const std::int64_t tiles = symmetric_ ? ba * (ba + 1) / 2 : ba * bb;
+    const int threads = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads_, tiles)));
+    init_rows();
+    locks_ = std::vector<std::mutex>(static_cast<std::size_t>(ba));
+    std::vector<TileScratch<T>> scratch(static_cast<std::size_t>(threads));
+    for (auto& s : scratch) init_scratch(s);
+    const auto& kernels = interference_kernels(active_isa());
+    const auto tile_kernel = tile_function(kernels);
+    std::atomic<bool> stop{false};
+    using clock = std::chrono::steady_clock;
+#pragma omp parallel num_threads(threads)
+    {
+      int tid = 0;
+#ifdef _OPENMP
+      tid = omp_get_thread_num();
+#endif
+      TileScratch<T>& s = scratch[static_cast<std::size_t>(tid)];
+      TileParams<T> p = p_;
+      auto next_poll = clock::now() + std::chrono::milliseconds(50);
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t t = 0; t < tiles; ++t) {
+        if (stop.load(std::memory_order_relaxed)) continue;
+        if (tid == 0 && opt_.interrupted && clock::now() >= next_poll) {
+          if (opt_.interrupted()) stop.store(true);
+          next_poll = clock::now() + std::chrono::milliseconds(50);
+        }
+        std::int64_t I, J;
+        if (symmetric_) {
+          triangle_tile(t, ba, I, J);
+        } else {
+          I = t / bb;
+          J = t % bb;
+        }
+        p.i0 = I * kTile;
+        p.j0 = J * kTile;
+        begin_tile(s, p);
+        tile_kernel(p, s);
+        end_tile(s, p);
+      }
+    }
+    InterferenceTotals out = merge_totals(scratch);
+    out.cancelled = stop.load();
+    return out;
+  }
+
+ private:
+  void check_options(std::int64_t m, std::int64_t n, const T* b, std::int64_t m2,
+                     const char* a_name) const {
+    if (n < 1 || m < 1) throw std::invalid_argument(std::string(a_name) + " must not be empty");
+    if (b == nullptr && m < 2)
+      throw std::invalid_argument(std::string(a_name) + " needs at least 2 rows for pairs");
+    if (b != nullptr && m2 < 1) throw std::invalid_argument("B must not be empty");
+    if (opt_.bins < 1) throw std::invalid_argument("bins must be >= 1");
+    const std::int64_t candidates = b == nullptr ? m - 1 : m2;
+    if (opt_.topk < 0 || (opt_.topk > 0 && opt_.topk >= candidates))
+      throw std::invalid_argument("topk must be in [0, " + std::to_string(candidates) +
+                                  "), the number of partners per row");
+  }
+
+  static auto tile_function(const InterferenceKernels& k) {
+    if constexpr (std::is_same_v<T, float>)
+      return k.tile_f32;
+    else
+      return k.tile_f64;
+  }
+
+  // [0, 1] for cosines; for raw products [0, the largest possible |g|] from the row
+  // norms (Cauchy-Schwarz), so every value lands in a bin without a first pass.
+  void set_histogram_range(const Packed<T>& pb) {
+    double lo = 0, hi = 1;
+    if (opt_.hist_hi > opt_.hist_lo) {
+      lo = opt_.hist_lo;
+      hi = opt_.hist_hi;
+    } else if (!opt_.normalize) {
+      std::vector<double> na = pa_.norms;
+      std::sort(na.begin(), na.end(), std::greater<double>());
+      const double nb = symmetric_ ? na[1] : *std::max_element(pb.norms.begin(), pb.norms.end());
+      hi = na[0] * nb;
+      if (!(hi > 0) || !std::isfinite(hi)) hi = 1;
+    }
+    if (!opt_.refine) lo = 0;  // the vector path bins |g| * scale
+    hist_lo_ = lo;
+    hist_hi_ = hi;
+    p_.hist_lo = lo;
+    p_.hist_hi = hi;
+    p_.scale = static_cast<T>(static_cast<double>(opt_.bins) / (hi - lo));
+    p_.refine_scale = static_cast<double>(opt_.bins) / (hi - lo);
+  }
+
+  void init_rows() {
+    const std::int64_t m = p_.m_a;
+    const std::int64_t k = opt_.topk;
+    if (opt_.per_row) {
+      std::fill(rows_.row_max, rows_.row_max + m, -1.0);
+      std::fill(rows_.row_argmax, rows_.row_argmax + m, std::int64_t{-1});
+      std::fill(rows_.row_sumsq, rows_.row_sumsq + m, 0.0);
+    }
+    if (k > 0) {
+      std::fill(rows_.topk_index, rows_.topk_index + m * k, std::int64_t{-1});
+      std::fill(rows_.topk_value, rows_.topk_value + m * k, 0.0);
+    }
+  }
+
+  void init_scratch(TileScratch<T>& s) const {
+    const std::size_t slots = 2 * kTile;
+    const std::size_t k = static_cast<std::size_t>(opt_.topk);
+    s.partial.assign(kTile * kTile, T(0));
+    s.hist.assign(static_cast<std::size_t>(opt_.bins), 0);
+    s.count_above.assign(thresholds_.size(), 0);
+    s.slot_max.assign(slots, T(-1));
+    s.slot_arg.assign(slots, -1);
+    s.slot_sumsq.assign(slots, 0.0);
+    s.row_floor.assign(slots, T(-1));
+    s.topk_count.assign(slots, 0);
+    s.topk_abs.assign(slots * k, T(0));
+    s.topk_signed.assign(slots * k, T(0));
+    s.topk_index.assign(slots * k, -1);
+    s.global_kth_abs.assign(slots, T(-1));
+    s.global_kth_index.assign(slots, -1);
+    s.topk_floor.assign(slots, T(-1));
+  }
+
+  // Snapshot of each row's current best and k-th best, so a tile only looks at
+  // values that can still change the global per-row results.
+  void begin_tile(TileScratch<T>& s, const TileParams<T>& p) {
+    if (!opt_.per_row && opt_.topk == 0) return;
+    snapshot(s, 0, p.i0);
+    if (symmetric_) snapshot(s, kTile, p.j0);
+  }
+
+  void snapshot(TileScratch<T>& s, std::int64_t slot0, std::int64_t row0) {
+    const std::int64_t k = opt_.topk;
+    const std::int64_t end = std::min(kTile, p_.m_a - row0);
+    std::lock_guard<std::mutex> guard(locks_[static_cast<std::size_t>(row0 / kTile)]);
+    for (std::int64_t r = 0; r < end; ++r) {
+      const std::size_t slot = static_cast<std::size_t>(slot0 + r);
+      if (opt_.per_row) s.row_floor[slot] = static_cast<T>(rows_.row_max[row0 + r]);
+      if (k == 0) continue;
+      const std::int64_t last = (row0 + r) * k + k - 1;
+      const std::int64_t idx = rows_.topk_index[last];
+      s.global_kth_index[slot] = idx;
+      s.global_kth_abs[slot] = idx < 0 ? T(-1) : static_cast<T>(std::abs(rows_.topk_value[last]));
+      s.topk_floor[slot] = s.global_kth_abs[slot];
+    }
+  }
+
+  void end_tile(TileScratch<T>& s, const TileParams<T>& p) {
+    if (!opt_.per_row && opt_.topk == 0) return;
+    merge_slots(s, 0, p.i0);
+    if (symmetric_) merge_slots(s, kTile, p.j0);
+  }
+
+  void merge_slots(TileScratch<T>& s, std::int64_t slot0, std::int64_t row0) {
+    const std::int64_t k = opt_.topk;
+    const std::int64_t end = std::min(kTile, p_.m_a - row0);
+    std::lock_guard<std::mutex> guard(locks_[static_cast<std::size_t>(row0 / kTile)]);
+    for (std::int64_t r = 0; r < end; ++r) {
+      const std::size_t slot = static_cast<std::size_t>(slot0 + r);
+      const std::int64_t row = row0 + r;
+      if (opt_.per_row) {
+        const double v = s.slot_max[slot];  // slot_arg < 0: nothing beat the floor in this tile
+        if (s.slot_arg[slot] >= 0 &&
+            (rows_.row_argmax[row] < 0 || beats(v, s.slot_arg[slot], rows_.row_max[row], rows_.row_argmax[row]))) {
+          rows_.row_max[row] = v;
+          rows_.row_argmax[row] = s.slot_arg[slot];
+        }
+        rows_.row_sumsq[row] += s.slot_sumsq[slot];
+      }
+      s.slot_max[slot] = T(-1);
+      s.slot_arg[slot] = -1;
+      s.slot_sumsq[slot] = 0;
+      for (int c = 0; c < s.topk_count[slot]; ++c) {
+        const std::size_t at = slot * static_cast<std::size_t>(k) + c;
+        insert_topk(row, s.topk_signed[at], s.topk_index[at]);
+      }
+      s.topk_count[slot] = 0;
+    }
+  }
+
+  void insert_topk(std::int64_t row, double g, std::int64_t partner) {
+    const std::int64_t k = opt_.topk;
+    std::int64_t* idx = rows_.topk_index + row * k;
+    double* val = rows_.topk_value + row * k;
+    const double a = std::abs(g);
+    if (idx[k - 1] >= 0 && !beats(a, partner, std::abs(val[k - 1]), idx[k - 1])) return;
+    std::int64_t pos = k - 1;
+    while (pos > 0 && (idx[pos - 1] < 0 || beats(a, partner, std::abs(val[pos - 1]), idx[pos - 1]))) {
+      idx[pos] = idx[pos - 1];
+      val[pos] = val[pos - 1];
+      --pos;
+    }
+    idx[pos] = partner;
+    val[pos] = g;
+  }
+
+  InterferenceTotals merge_totals(const std::vector<TileScratch<T>>& scratch) const {
+    InterferenceTotals out;
+    out.hist_lo = hist_lo_;
+    out.hist_hi = hist_hi_;
+    out.hist.assign(static_cast<std::size_t>(opt_.bins), 0);
+    out.count_above.assign(thresholds_.size(), 0);
+    for (const auto& s : scratch) {
+      out.sum += s.sum;
+      out.sum_abs += s.sum_abs;
+      out.sum_sq += s.sum_sq;
+      const double v = s.max_abs;
+      if (s.max_i >= 0 &&
+          (out.max_i < 0 || v > out.max_abs ||
+           (v == out.max_abs && (s.max_i < out.max_i || (s.max_i == out.max_i && s.max_j < out.max_j))))) {
+        out.max_abs = v;
+        out.max_i = s.max_i;
+        out.max_j = s.max_j;
+      }
+      for (std::size_t b = 0; b < out.hist.size(); ++b) out.hist[b] += s.hist[b];
+      for (std::size_t t = 0; t < out.count_above.size(); ++t) out.count_above[t] += s.count_above[t];
+      out.below += s.below;
+      out.above += s.above;
+      out.collected.insert(out.collected.end(), s.collected.begin(), s.collected.end());
+      out.collect_overflow |= s.collect_overflow;
+    }
+    if (static_cast<std::int64_t>(out.collected.size()) > opt_.collect_cap) out.collect_overflow = true;
+    if (out.collect_overflow) out.collected.clear();
+    return out;
+  }
+
+  const InterferenceOptions& opt_;
+  InterferenceRows rows_;
+  int threads_;
+  bool symmetric_ = true;
+  Packed<T> pa_, pb_;
+  TileParams<T> p_;
+  std::vector<T> thresholds_;
+  double hist_lo_ = 0, hist_hi_ = 1;
+  std::vector<std::mutex> locks_;
+};
+
+}  // namespace
+
+template <class T>
+InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, const T* b,
+                                std::int64_t m2, const InterferenceOptions& options,
+                                const InterferenceRows& rows, const char* a_name,
+                                const char* b_name) {
+  Pass<T> pass(a, m, n, b, m2, options, rows, a_name, b_name);
+  return pass.run();
+}
+
+template InterferenceTotals interference<float>(const float*, std::int64_t, std::int64_t,
+                                                const float*, std::int64_t,
+                                                const InterferenceOptions&,
+                                                const InterferenceRows&, const char*, const char*);
+template InterferenceTotals interference<double>(const double*, std::int64_t, std::int64_t,
+                                                 const double*, std::int64_t,
+                                                 const InterferenceOptions&,
+                                                 const InterferenceRows&, const char*, const char*);
+
+}  // namespace nearortho

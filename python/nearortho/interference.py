@@ -1,0 +1,385 @@
+"""Interference statistics of a frame, from one fused pass over the pairs of rows.
+
+The compiled core never holds the m x m Gram matrix: it tiles the upper triangle
+of W W^T (or all of A B^T), reduces each tile while it is in cache, and merges
+the threads' partial results.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Optional
+
+import numpy as np
+
+from . import _core
+from . import _validate as v
+from . import reference
+
+__all__ = ["InterferenceStats", "interference", "neighbors"]
+
+# values kept by the second pass of an exact quantile before it narrows again
+_COLLECT_CAP = 1 << 22
+
+
+@dataclasses.dataclass(repr=False, eq=False)
+class InterferenceStats:
+    """Interference statistics over a set of pairs of rows (see :func:`interference`).
+
+    Scalar fields: ``pairs``, the float64 sums ``sum``, ``sum_abs``, ``sum_sq``
+    of g, |g| and g^2, ``coherence`` (max |g|) and its ``pair`` (i, j). ``hist``
+    counts |g| in equal bins on ``hist_range``; ``count_above[t]`` counts
+    |g| > t. Per row of W (``per_row=True``): ``row_max`` (max_j |g_ij|),
+    ``row_argmax`` (that j), ``row_sumsq`` (sum_j g_ij^2, j != i); with
+    ``topk=k``: ``topk_index`` and ``topk_value`` (signed g), shape (m, k), best
+    first. Indices are global: shifted by ``row_offset`` / ``col_offset``.
+    """
+
+    n: int
+    m: int
+    m2: Optional[int]
+    normalize: bool
+    pairs: int
+    sum: float
+    sum_abs: float
+    sum_sq: float
+    coherence: float
+    pair: tuple
+    hist: np.ndarray
+    hist_range: tuple
+    count_above: dict
+    row_max: Optional[np.ndarray] = None
+    row_argmax: Optional[np.ndarray] = None
+    row_sumsq: Optional[np.ndarray] = None
+    topk_index: Optional[np.ndarray] = None
+    topk_value: Optional[np.ndarray] = None
+    row_offset: int = 0
+    col_offset: int = 0
+    _source: Optional[tuple] = dataclasses.field(default=None, repr=False)
+
+    # measured summaries
+    @property
+    def mean(self) -> float:
+        return self.sum / self.pairs
+
+    @property
+    def mean_abs(self) -> float:
+        return self.sum_abs / self.pairs
+
+    @property
+    def mean_sq(self) -> float:
+        return self.sum_sq / self.pairs
+
+    @property
+    def rms(self) -> float:
+        return math.sqrt(self.mean_sq)
+
+    @property
+    def mmcs(self) -> float:
+        """Mean max cosine similarity: the mean of ``row_max`` (the interpretability
+        name for comparing two dictionaries W and B)."""
+        if self.row_max is None:
+            raise ValueError("mmcs needs per-row statistics; call interference(..., per_row=True)")
+        return float(np.mean(self.row_max))
+
+    # references for the same (n, number of vectors)
+    @property
+    def vectors(self) -> int:
+        """Distinct vectors the pairs are drawn from: m, or m + m2 with B."""
+        return self.m if self.m2 is None else self.m + self.m2
+
+    @property
+    def welch(self) -> float:
+        return float(reference.welch_bound(self.n, self.vectors))
+
+    @property
+    def eps_jl(self) -> float:
+        return float(reference.eps_jl(self.n, self.vectors))
+
+    @property
+    def inv_sqrt_n(self) -> float:
+        return float(reference.inv_sqrt_n(self.n))
+
+    @property
+    def random_coherence(self) -> float:
+        """Median coherence of the same number of pairs of random unit vectors."""
+        return float(reference.random_coherence(self.n, self.vectors, pairs=self.pairs))
+
+    # histogram quantiles
+    def _rank(self, q) -> int:
+        q = v.real(q, "q", low=0.0, high=1.0)
+        return min(self.pairs, max(1, math.ceil(q * self.pairs)))
+
+    def _bin_of_rank(self, rank: int, hist: np.ndarray, skipped: int = 0) -> int:
+        return int(np.searchsorted(np.cumsum(hist), rank - skipped))
+
+    def quantile_interval(self, q) -> tuple:
+        """Bounds (lo, hi) on the q-quantile of |g| read from the histogram.
+
+        The q-quantile is the order statistic of rank ceil(q * pairs) (numpy's
+        ``inverted_cdf``). hi - lo is one bin width; with ``normalize=True`` a
+        cosine rounded above 1 sits in the last bin.
+        """
+        b = self._bin_of_rank(self._rank(q), self.hist)
+        lo, hi = self.hist_range
+        width = (hi - lo) / len(self.hist)
+        return lo + b * width, lo + (b + 1) * width
+
+    def quantile(self, q, exact: bool = False) -> float:
+        """The q-quantile of |g| over the pairs.
+
+        ``exact=False``: the middle of its histogram bin, within half a bin width.
+        ``exact=True``: recomputes the pairs (one more pass, or a few when a bin
+        holds more than 4M values) and returns the exact order statistic of
+        rank ceil(q * pairs), as the working dtype computes g.
+        """
+        if not exact:
+            lo, hi = self.quantile_interval(q)
+            return 0.5 * (lo + hi)
+        if self._source is None:
+            raise ValueError("exact quantiles need the inputs: not available after merge()")
+        rank = self._rank(q)
+        lo, hi = self.quantile_interval(q)
+        bins = len(self.hist)
+        while True:
+            out = _run(*self._source, bins=bins, thresholds=(), topk=0, per_row=False,
+                       hist_lo=lo, hist_hi=hi, refine=True, collect_lo=lo, collect_hi=hi,
+                       collect_cap=_COLLECT_CAP)
+            below = int(out["below"])
+            if not lo <= hi or rank <= below or rank > below + int(out["hist"].sum()):
+                lo, hi = 0.0, float("inf")  # rounding moved the value out of the bin
+                if bins == 1:
+                    raise RuntimeError("exact quantile did not converge")  # pragma: no cover
+                bins = 1
+                continue
+            if not out["collect_overflow"]:
+                return float(np.sort(out["collected"])[rank - below - 1])
+            b = self._bin_of_rank(rank, out["hist"], below)
+            width = (hi - lo) / bins
+            lo, hi = lo + b * width, lo + (b + 1) * width
+
+    # combining
+    def merge(self, other: "InterferenceStats") -> "InterferenceStats":
+        """Combine results over disjoint sets of pairs.
+
+        Counts, histogram, maxima and top-k combine exactly (ties by index as in a
+        single pass); the float64 sums add. Per-row arrays combine elementwise when
+        both results cover the same rows (``row_offset`` and ``m`` equal), and are
+        concatenated when the rows of ``other`` directly follow; otherwise, or
+        when only one side has them, they are dropped.
+        """
+        if not isinstance(other, InterferenceStats):
+            raise TypeError(f"other must be InterferenceStats, got {type(other).__name__}")
+        for field in ("n", "normalize", "hist_range"):
+            if getattr(self, field) != getattr(other, field):
+                raise ValueError(f"other must have the same {field}: {getattr(self, field)} != {getattr(other, field)}")
+        if len(self.hist) != len(other.hist) or set(self.count_above) != set(other.count_above):
+            raise ValueError("other must have the same bins and thresholds")
+        best = max((self.coherence, -self.pair[0], -self.pair[1]),
+                   (other.coherence, -other.pair[0], -other.pair[1]))
+        merged = dataclasses.replace(
+            self, pairs=self.pairs + other.pairs, sum=self.sum + other.sum,
+            sum_abs=self.sum_abs + other.sum_abs, sum_sq=self.sum_sq + other.sum_sq,
+            coherence=best[0], pair=(-best[1], -best[2]), hist=self.hist + other.hist,
+            count_above={t: c + other.count_above[t] for t, c in self.count_above.items()},
+            _source=None)
+        same_rows = self.row_offset == other.row_offset and self.m == other.m
+        follows = other.row_offset == self.row_offset + self.m
+        merged.m2 = None if self.m2 is None or other.m2 is None else (
+            self.m2 + other.m2 if same_rows else self.m2)
+        if follows and not same_rows:
+            merged.m = self.m + other.m
+        _merge_rows(merged, self, other, same_rows, follows)
+        return merged
+
+    def to_dict(self) -> dict:
+        """Every field and reference value as JSON-serialisable Python types."""
+        def plain(x):
+            return x.tolist() if isinstance(x, np.ndarray) else x
+        out = {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "_source"}
+        out["pair"] = list(self.pair)
+        out["hist_range"] = list(self.hist_range)
+        out["count_above"] = {repr(t): int(c) for t, c in self.count_above.items()}
+        for name in ("mean", "mean_abs", "mean_sq", "rms", "welch", "eps_jl", "inv_sqrt_n", "random_coherence"):
+            out[name] = getattr(self, name)
+        if self.row_max is not None:
+            out["mmcs"] = self.mmcs
+        return out
+
+    def __repr__(self) -> str:
+        shape = f"m={self.m}" if self.m2 is None else f"m={self.m} x m2={self.m2}"
+        lines = [
+            f"InterferenceStats(n={self.n}, {shape}, pairs={self.pairs}, normalize={self.normalize})",
+            f"  coherence  {self.coherence:.6g} at pair {self.pair}",
+            f"  mean       {self.mean:.6g}   mean|g| {self.mean_abs:.6g}   rms {self.rms:.6g}",
+            f"  references welch {self.welch:.6g}   random frame {self.random_coherence:.6g}   "
+            f"1/sqrt(n) {self.inv_sqrt_n:.6g}   eps_JL {self.eps_jl:.6g}",
+            f"  histogram  {len(self.hist)} bins on [{self.hist_range[0]:.6g}, {self.hist_range[1]:.6g}]",
+        ]
+        if self.count_above:
+            lines.append("  |g| > t    " + "   ".join(f"{t:g}: {c}" for t, c in self.count_above.items()))
+        if self.row_max is not None:
+            lines.append(f"  per row    mean max (MMCS) {self.mmcs:.6g}")
+        if self.topk_index is not None:
+            lines.append(f"  top-k      k={self.topk_index.shape[1]}")
+        return "\n".join(lines)
+
+
+def _merge_rows(merged, a, b, same_rows: bool, follows: bool) -> None:
+    have_rows = a.row_max is not None and b.row_max is not None
+    have_topk = a.topk_index is not None and b.topk_index is not None and a.topk_index.shape[1] == b.topk_index.shape[1]
+    if not (same_rows or follows):
+        have_rows = have_topk = False
+    if follows and not same_rows:
+        cat = np.concatenate
+        merged.row_max = cat([a.row_max, b.row_max]) if have_rows else None
+        merged.row_argmax = cat([a.row_argmax, b.row_argmax]) if have_rows else None
+        merged.row_sumsq = cat([a.row_sumsq, b.row_sumsq]) if have_rows else None
+        merged.topk_index = cat([a.topk_index, b.topk_index]) if have_topk else None
+        merged.topk_value = cat([a.topk_value, b.topk_value]) if have_topk else None
+        return
+    if have_rows:
+        take_b = _better(b.row_max, b.row_argmax, a.row_max, a.row_argmax)
+        merged.row_max = np.where(take_b, b.row_max, a.row_max)
+        merged.row_argmax = np.where(take_b, b.row_argmax, a.row_argmax)
+        merged.row_sumsq = a.row_sumsq + b.row_sumsq
+    else:
+        merged.row_max = merged.row_argmax = merged.row_sumsq = None
+    if have_topk:
+        k = a.topk_index.shape[1]
+        index = np.concatenate([a.topk_index, b.topk_index], axis=1)
+        value = np.concatenate([a.topk_value, b.topk_value], axis=1)
+        # best first: larger |g|, then smaller index; empty slots (-1) last
+        order = np.lexsort((np.where(index < 0, np.iinfo(np.int64).max, index), -np.abs(value)), axis=1)[:, :k]
+        merged.topk_index = np.take_along_axis(index, order, axis=1)
+        merged.topk_value = np.take_along_axis(value, order, axis=1)
+    else:
+        merged.topk_index = merged.topk_value = None
+
+
+def _better(value, index, value2, index2):
+    """(value, index) beats (value2, index2): larger value, then smaller index."""
+    return (value > value2) | ((value == value2) & (index < index2))
+
+
+def _run(W, B, normalize, threads, **kwargs):
+    return _core.interference(W, B, normalize, threads=threads, **kwargs)
+
+
+def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0, per_row=True,
+                 threads=None, row_offset=0, col_offset=None) -> InterferenceStats:
+    """Interference statistics over all pairs i < j of rows of ``W``, or all pairs
+    (i in W, j in B), in one fused multithreaded pass.
+
+    Parameters
+    ----------
+    W : array-like, shape (m, n)
+        float32 or float64 (float16/bfloat16 are upcast to float32). Numpy arrays,
+        memory-mapped ``.npy`` files, ``__array__`` objects (CPU torch tensors) and
+        DLPack producers are read in place when C-contiguous and native-endian,
+        otherwise copied once. With ``B`` of another dtype both use the wider.
+    B : array-like, shape (m2, n), optional
+        Second frame: all m * m2 pairs, per-row statistics over the rows of W.
+    normalize : bool
+        True: g_ij is the cosine of rows i and j (rows are normalised once, in
+        float64, then rounded to the working dtype); zero rows are an error.
+        False: the raw inner product; the histogram then spans [0, |w|_(1) |w|_(2)]
+        (the two largest row norms, the Cauchy-Schwarz bound), see ``hist_range``.
+    bins : int >= 1
+        Histogram bins of |g| on [0, 1] (cosines) or the range above.
+    thresholds : sequence of float >= 0
+        ``count_above[t]`` counts pairs with |g| > t (exactly, in the working dtype).
+    topk : int
+        Partners per row to keep (largest |g|, ties by smaller index); must be
+        below the number of partners (m - 1, or m2).
+    per_row : bool
+        Keep ``row_max``, ``row_argmax`` and ``row_sumsq``.
+    threads : int, optional
+        Default: what OpenMP would use.
+    row_offset, col_offset : int
+        Added to every row / partner index in the result, so that results over
+        blocks of a larger frame carry global indices and merge. ``col_offset``
+        defaults to ``row_offset`` without B and to 0 with B.
+
+    Returns
+    -------
+    InterferenceStats
+
+    Notes
+    -----
+    Numeric contract. g is a dot product in the working dtype (float32 for
+    float32 input), summed over k = 0..n-1 in order with one multiply and one add
+    per k: its bits do not depend on threads, tiling or ISA, so coherence, pair,
+    histogram, counts, per-row max/argmax and top-k are exactly reproducible.
+    Ties go to the smallest (i, j) lexicographically (smallest partner per row).
+    Sums accumulate in float64 (g^2 of float32 g is exact); they depend on the
+    thread count only through the order of float64 additions (relative 1e-12).
+    Compared with float64 arithmetic on the same rows, float32 g is within about
+    n * 2^-24 * |w_i| |w_j|. Extra memory: one packed copy of W (and B), rows
+    padded to a multiple of 16 and n to an odd length, plus per thread one
+    144 x 144 tile, the histogram and 288 * (topk + 1) candidates; per-row
+    outputs are O(m * (topk + 1)). The GIL is released; Ctrl-C interrupts
+    within about 50 ms of tile work.
+    """
+    return _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
+                         col_offset, "topk")
+
+
+def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
+                  col_offset, topk_name):
+    W = v.float_matrix(W, "W")
+    if B is not None:
+        B = v.float_matrix(B, "B")
+        if B.shape[1] != W.shape[1]:
+            raise ValueError(f"B must have n = {W.shape[1]} columns like W, got shape {B.shape}")
+        if B.dtype != W.dtype:
+            wide = np.promote_types(W.dtype, B.dtype)
+            W, B = W.astype(wide, copy=False), B.astype(wide, copy=False)
+    elif W.shape[0] < 2:
+        raise ValueError(f"W needs at least 2 rows for pairs, got shape {W.shape}")
+    if not isinstance(normalize, (bool, np.bool_)):
+        raise TypeError(f"normalize must be a bool, got {type(normalize).__name__}")
+    normalize = bool(normalize)
+    bins = v.integer(bins, "bins", minimum=1, maximum=1 << 30)
+    thr = v.thresholds(thresholds)
+    m, n = W.shape
+    partners = m - 1 if B is None else B.shape[0]
+    topk = v.integer(topk, topk_name, minimum=0)
+    if topk >= partners:
+        raise ValueError(f"{topk_name} must be < {partners}, the number of partners per row, got {topk}")
+    if not isinstance(per_row, (bool, np.bool_)):
+        raise TypeError(f"per_row must be a bool, got {type(per_row).__name__}")
+    nthreads = v.threads(threads)
+    row_offset = v.integer(row_offset, "row_offset", minimum=0)
+    col_offset = (row_offset if B is None else 0) if col_offset is None else v.integer(col_offset, "col_offset", minimum=0)
+    out = _run(W, B, normalize, nthreads, bins=bins, thresholds=list(thr), topk=topk,
+               per_row=bool(per_row))
+    pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
+    shift = lambda idx: np.where(idx >= 0, idx + col_offset, idx)  # noqa: E731
+    return InterferenceStats(
+        n=n, m=m, m2=None if B is None else B.shape[0], normalize=normalize, pairs=pairs,
+        sum=float(out["sum"]), sum_abs=float(out["sum_abs"]), sum_sq=float(out["sum_sq"]),
+        coherence=float(out["max_abs"]),
+        pair=(int(out["max_i"]) + row_offset, int(out["max_j"]) + col_offset),
+        hist=out["hist"], hist_range=(float(out["hist_lo"]), float(out["hist_hi"])),
+        count_above=dict(zip(thr, (int(c) for c in out["count_above"]))),
+        row_max=out["row_max"] if per_row else None,
+        row_argmax=shift(out["row_argmax"]) if per_row else None,
+        row_sumsq=out["row_sumsq"] if per_row else None,
+        topk_index=shift(out["topk_index"]) if topk else None,
+        topk_value=out["topk_value"] if topk else None,
+        row_offset=row_offset, col_offset=col_offset,
+        _source=(W, B, normalize, nthreads))
+
+
+def neighbors(W, k, B=None, *, threads=None):
+    """The k rows of ``B`` (default: the other rows of ``W``) with the largest |cosine|
+    to each row of W.
+
+    Returns ``(indices, cosines)``, int64 and float64 arrays of shape (m, k), best
+    first, ties by smaller index; cosines are signed. Same pass and contract as
+    :func:`interference` with ``topk=k``.
+    """
+    k = v.integer(k, "k", minimum=1)
+    stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k")
+    return stats.topk_index, stats.topk_value

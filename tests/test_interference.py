@@ -1,0 +1,179 @@
+"""nearortho.interference against a dense float64 numpy Gram oracle on sizes that
+hit every tile remainder, every ISA in turn, and threads 1 vs 2."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import nearortho
+from interference_oracle import gram, near, partner_values, tolerance
+
+SIZES = (2, 3, 7, 16, 17, 31, 33, 64, 65, 97, 300)
+# every m with every n for the plain case; the other variants cycle n and m2
+SHAPES = list(itertools.product(SIZES, SIZES))
+THRESHOLDS = (0.05, 0.25)
+
+
+def make(rng, shape, dtype):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def check_against_oracle(W, B, normalize, dtype, topk):
+    stats = nearortho.interference(W, B, normalize=normalize, bins=64, thresholds=THRESHOLDS,
+                                   topk=topk, threads=2)
+    G, mask = gram(W, B, normalize)
+    tol = tolerance(W, B, normalize, dtype)
+    g = G[mask]
+    a = np.abs(g)
+    symmetric = B is None
+
+    assert stats.pairs == g.size
+    assert stats.sum == pytest.approx(g.sum(), abs=tol * g.size)
+    assert stats.sum_abs == pytest.approx(a.sum(), abs=tol * g.size)
+    assert stats.sum_sq == pytest.approx((g * g).sum(), abs=3 * tol * g.size * max(1.0, a.max()))
+    assert stats.mean == pytest.approx(g.mean(), abs=tol)
+    assert stats.rms == pytest.approx(np.sqrt((g * g).mean()), rel=1e-5, abs=tol)
+
+    # coherence and its pair: exact pair unless the two largest |g| are within rounding
+    assert stats.coherence == pytest.approx(a.max(), abs=tol)
+    i, j = stats.pair
+    assert mask[i, j]
+    top2 = np.sort(a)[-2:] if a.size > 1 else np.array([-1.0, a.max()])
+    if top2[1] - top2[0] > 2 * tol:
+        flat = np.argmax(np.where(mask, np.abs(G), -1.0))
+        assert (i, j) == np.unravel_index(flat, G.shape)
+    else:
+        assert abs(G[i, j]) == pytest.approx(a.max(), abs=2 * tol)
+
+    # histogram on the reported range: exact except values within rounding of an edge
+    lo, hi = stats.hist_range
+    if normalize:
+        assert (lo, hi) == (0.0, 1.0)
+    else:
+        norms = np.linalg.norm(np.asarray(W, np.float64), axis=1)
+        other = np.sort(norms)[-2] if symmetric else np.linalg.norm(np.asarray(B, np.float64), axis=1).max()
+        assert hi == pytest.approx(norms.max() * other, rel=1e-12)
+    bins = len(stats.hist)
+    expected = np.bincount(np.minimum((a / hi * bins).astype(np.int64), bins - 1), minlength=bins)
+    assert stats.hist.sum() == g.size
+    edges = np.linspace(0.0, hi, bins + 1)[1:-1]
+    assert np.abs(stats.hist - expected).sum() <= 2 * near(a, edges, tol)
+
+    for t in THRESHOLDS:
+        assert abs(stats.count_above[t] - np.count_nonzero(a > t)) <= near(a, [t], tol)
+
+    # per row
+    A = partner_values(G, mask, symmetric)
+    row_best = A.max(axis=1)
+    np.testing.assert_allclose(stats.row_max, row_best, rtol=0, atol=tol)
+    picked = A[np.arange(len(A)), stats.row_argmax]
+    np.testing.assert_allclose(picked, row_best, rtol=0, atol=2 * tol)
+    S = np.sort(A, axis=1)
+    clear = (S[:, -1] - S[:, -2] > 2 * tol) if A.shape[1] > 1 else np.ones(len(A), bool)
+    np.testing.assert_array_equal(stats.row_argmax[clear], A.argmax(axis=1)[clear])
+    sq = np.where(np.isfinite(A), G * G, 0.0).sum(axis=1)
+    np.testing.assert_allclose(stats.row_sumsq, sq, rtol=0, atol=3 * tol * A.shape[1])
+
+    if topk:
+        rows = np.arange(len(A))[:, None]
+        order = np.argsort(-A, axis=1, kind="stable")[:, :topk]
+        np.testing.assert_allclose(np.abs(stats.topk_value), A[rows, order], rtol=0, atol=tol)
+        np.testing.assert_allclose(stats.topk_value, G[rows, stats.topk_index], rtol=0, atol=2 * tol)
+        assert all(len(set(r)) == topk for r in stats.topk_index.tolist())
+        assert np.all(np.diff(np.abs(stats.topk_value), axis=1) <= 0)
+        gaps = np.diff(-np.sort(-A, axis=1)[:, :topk + 1], axis=1)
+        clear = np.all(np.abs(gaps) > 2 * tol, axis=1)
+        np.testing.assert_array_equal(stats.topk_index[clear], order[clear])
+    return stats
+
+
+@pytest.mark.parametrize("m,n", SHAPES)
+def test_matches_oracle_float32_normalized(m, n):
+    rng = np.random.default_rng(1000 * m + n)
+    W = make(rng, (m, n), np.float32)
+    check_against_oracle(W, None, True, np.float32, topk=min(3, m - 2) if m > 2 else 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("normalize", [True, False])
+@pytest.mark.parametrize("with_b", [False, True])
+@pytest.mark.parametrize("index", range(len(SIZES)))
+def test_matches_oracle_variants(index, with_b, normalize, dtype):
+    m = SIZES[index]
+    n = SIZES[(3 * index + 1) % len(SIZES)]
+    m2 = SIZES[(5 * index + 2) % len(SIZES)]
+    rng = np.random.default_rng([index, with_b, normalize, np.dtype(dtype).itemsize])
+    W = make(rng, (m, n), dtype)
+    B = make(rng, (m2, n), dtype) if with_b else None
+    partners = m2 if with_b else m - 1
+    topk = min(4, partners - 1)
+    check_against_oracle(W, B, normalize, dtype, topk=max(topk, 0))
+
+
+def exact_fields(s):
+    return (s.coherence, s.pair, s.hist.tolist(), s.count_above, s.row_max.tolist(),
+            s.row_argmax.tolist(), s.topk_index.tolist(), s.topk_value.tolist())
+
+
+@pytest.mark.parametrize("with_b", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_isa_gives_the_same_answers(with_b, dtype):
+    rng = np.random.default_rng(7)
+    W = make(rng, (333, 45), dtype)
+    B = make(rng, (150, 45), dtype) if with_b else None
+    results = {}
+    old = nearortho.set_max_isa("scalar")
+    try:
+        for isa in ("scalar", "avx2", "avx512"):
+            nearortho.set_max_isa(isa)
+            results[isa] = nearortho.interference(W, B, thresholds=(0.2,), topk=5)
+    finally:
+        nearortho.set_max_isa(old)
+    base = results["scalar"]
+    for isa, s in results.items():
+        assert exact_fields(s) == exact_fields(base), isa
+        assert s.sum == pytest.approx(base.sum, rel=1e-12, abs=1e-12)
+        assert s.sum_sq == pytest.approx(base.sum_sq, rel=1e-12)
+        np.testing.assert_allclose(s.row_sumsq, base.row_sumsq, rtol=1e-12)
+
+
+@pytest.mark.parametrize("with_b", [False, True])
+def test_thread_count_does_not_change_results(with_b):
+    rng = np.random.default_rng(8)
+    W = make(rng, (1000, 40), np.float32)
+    B = make(rng, (700, 40), np.float32) if with_b else None
+    one = nearortho.interference(W, B, thresholds=(0.3,), topk=4, threads=1)
+    two = nearortho.interference(W, B, thresholds=(0.3,), topk=4, threads=2)
+    assert exact_fields(one) == exact_fields(two)
+    assert one.sum_sq == pytest.approx(two.sum_sq, rel=1e-12)
+    np.testing.assert_allclose(one.row_sumsq, two.row_sumsq, rtol=1e-12)
+
+
+def test_large_frame_pairs_and_frobenius_identity():
+    rng = np.random.default_rng(9)
+    m, n = 20000, 48
+    W = rng.standard_normal((m, n)).astype(np.float32)
+    stats = nearortho.interference(W, topk=2, thresholds=(0.5,))
+    X = W.astype(np.float64)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    tol = tolerance(W, None, True, np.float32)
+    i, j = stats.pair
+    assert i < j and abs(X[i] @ X[j]) == pytest.approx(stats.coherence, abs=tol)
+    # sum over i < j of g^2 = (||X^T X||_F^2 - sum_i ||x_i||^4) / 2, from an n x n matrix
+    frob = (np.linalg.norm(X.T @ X) ** 2 - np.sum(np.linalg.norm(X, axis=1) ** 4)) / 2
+    assert stats.sum_sq == pytest.approx(frob, rel=1e-6)
+    rows = rng.choice(m, size=40, replace=False)
+    for r in rows:
+        g = X @ X[r]
+        g[r] = 0.0
+        a = np.abs(g)
+        assert stats.row_max[r] == pytest.approx(a.max(), abs=tol)
+        assert a[stats.row_argmax[r]] == pytest.approx(a.max(), abs=2 * tol)
+        assert stats.row_sumsq[r] == pytest.approx((g * g).sum(), rel=1e-5)
+        np.testing.assert_allclose(stats.topk_value[r], g[stats.topk_index[r]], atol=2 * tol)
+        np.testing.assert_allclose(np.abs(stats.topk_value[r]), np.sort(a)[::-1][:2], atol=tol)
+    assert stats.coherence >= stats.row_max.max() - tol
+    assert stats.coherence == pytest.approx(stats.row_max.max(), abs=0)
+    assert stats.hist.sum() == m * (m - 1) // 2

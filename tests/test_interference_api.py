@@ -1,0 +1,288 @@
+"""nearortho.interference: merge, MMCS, structured frames with known answers,
+quantiles, the result object, input policy and bad inputs."""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import nearortho
+from interference_oracle import gram, tolerance
+
+
+def rows(rng, m, n, dtype=np.float32):
+    return rng.standard_normal((m, n)).astype(dtype)
+
+
+def assert_same_totals(a, b):
+    assert a.pairs == b.pairs
+    assert a.coherence == b.coherence and a.pair == b.pair
+    np.testing.assert_array_equal(a.hist, b.hist)
+    assert a.count_above == b.count_above
+    assert a.sum == pytest.approx(b.sum, abs=1e-9)
+    assert a.sum_abs == pytest.approx(b.sum_abs, rel=1e-12)
+    assert a.sum_sq == pytest.approx(b.sum_sq, rel=1e-12)
+
+
+def test_merge_of_symmetric_row_blocks_equals_whole():
+    rng = np.random.default_rng(20)
+    W = rows(rng, 400, 30)
+    k = 170
+    whole = nearortho.interference(W, thresholds=(0.3,), per_row=False)
+    parts = [nearortho.interference(W[:k], thresholds=(0.3,), per_row=False),
+             nearortho.interference(W[k:], thresholds=(0.3,), per_row=False, row_offset=k),
+             nearortho.interference(W[:k], W[k:], thresholds=(0.3,), per_row=False, col_offset=k)]
+    merged = parts[0].merge(parts[1]).merge(parts[2])
+    assert_same_totals(merged, whole)
+    assert merged.m == 400
+
+
+def test_merge_of_cross_splits_equals_whole_with_rows():
+    rng = np.random.default_rng(21)
+    A, B = rows(rng, 250, 20), rows(rng, 310, 20)
+    whole = nearortho.interference(A, B, topk=3)
+    # split the rows of A: per-row arrays concatenate
+    by_rows = nearortho.interference(A[:100], B, topk=3).merge(
+        nearortho.interference(A[100:], B, topk=3, row_offset=100))
+    # split the rows of B: per-row arrays combine elementwise
+    by_cols = nearortho.interference(A, B[:123], topk=3).merge(
+        nearortho.interference(A, B[123:], topk=3, col_offset=123))
+    for merged in (by_rows, by_cols):
+        assert_same_totals(merged, whole)
+        np.testing.assert_array_equal(merged.row_max, whole.row_max)
+        np.testing.assert_array_equal(merged.row_argmax, whole.row_argmax)
+        np.testing.assert_allclose(merged.row_sumsq, whole.row_sumsq, rtol=1e-12)
+        np.testing.assert_array_equal(merged.topk_index, whole.topk_index)
+        np.testing.assert_array_equal(merged.topk_value, whole.topk_value)
+    assert by_cols.mmcs == pytest.approx(whole.mmcs, rel=1e-15)
+
+
+def test_merge_rejects_incompatible_results():
+    rng = np.random.default_rng(22)
+    W = rows(rng, 20, 5)
+    with pytest.raises(ValueError, match="bins"):
+        nearortho.interference(W, bins=8).merge(nearortho.interference(W, bins=16))
+    with pytest.raises(ValueError, match="n"):
+        nearortho.interference(W).merge(nearortho.interference(rows(rng, 20, 6)))
+    with pytest.raises(TypeError, match="other"):
+        nearortho.interference(W).merge({})
+
+
+def test_mmcs_is_mean_of_cross_row_max():
+    rng = np.random.default_rng(23)
+    A, B = rows(rng, 90, 24, np.float64), rows(rng, 130, 24, np.float64)
+    stats = nearortho.interference(A, B)
+    G, _ = gram(A, B)
+    assert stats.mmcs == pytest.approx(np.abs(G).max(axis=1).mean(), abs=1e-14)
+    with pytest.raises(ValueError, match="per_row"):
+        _ = nearortho.interference(A, B, per_row=False).mmcs
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_orthonormal_basis_has_zero_interference(dtype):
+    Q, _ = np.linalg.qr(np.random.default_rng(24).standard_normal((50, 50)))
+    stats = nearortho.interference(Q.astype(dtype))
+    tol = tolerance(Q, None, True, dtype)
+    assert stats.coherence < tol
+    assert stats.hist[0] == stats.pairs == 50 * 49 // 2
+    np.testing.assert_array_less(stats.row_sumsq, tol)
+
+
+def test_duplicated_row_has_coherence_one_at_that_pair():
+    rng = np.random.default_rng(25)
+    W = rows(rng, 60, 40, np.float64)
+    W[41] = 3.0 * W[12]
+    stats = nearortho.interference(W)
+    assert stats.pair == (12, 41)
+    assert stats.coherence == pytest.approx(1.0, abs=1e-15)
+    assert stats.row_argmax[12] == 41 and stats.row_argmax[41] == 12
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_identity_and_hadamard_bases_have_coherence_one_over_sqrt_n(dtype):
+    n = 64
+    H = np.array([[1.0]])
+    while len(H) < n:
+        H = np.block([[H, H], [H, -H]])
+    W = np.vstack([np.eye(n), H / np.sqrt(n)]).astype(dtype)
+    stats = nearortho.interference(W, bins=1024, thresholds=(0.125,))
+    assert stats.coherence == 1 / np.sqrt(n)  # exact: every g is 0 or +-1/8
+    assert stats.pair == (0, n)
+    assert stats.hist[int(1024 / np.sqrt(n))] == n * n
+    assert stats.hist[0] == 2 * (n * (n - 1) // 2)
+    assert stats.count_above[0.125] == 0
+    assert stats.welch == pytest.approx(np.sqrt(n / (n * (2 * n - 1))))
+
+
+def test_quantiles_from_histogram_and_exact():
+    rng = np.random.default_rng(26)
+    W = rows(rng, 400, 20, np.float64)
+    stats = nearortho.interference(W, bins=128)
+    G, mask = gram(W)
+    a = np.abs(G[mask])
+    for q in (0.0, 0.1, 0.5, 0.9, 0.999, 1.0):
+        truth = np.quantile(a, q, method="inverted_cdf")
+        lo, hi = stats.quantile_interval(q)
+        assert lo <= truth <= hi and hi - lo == pytest.approx(1 / 128)
+        assert abs(stats.quantile(q) - truth) <= (hi - lo) / 2
+        assert stats.quantile(q, exact=True) == pytest.approx(truth, abs=1e-15)
+    with pytest.raises(ValueError, match="q"):
+        stats.quantile(1.5)
+    merged = stats.merge(nearortho.interference(W[:10], bins=128))
+    with pytest.raises(ValueError, match="merge"):
+        merged.quantile(0.5, exact=True)
+
+
+def test_exact_quantile_narrows_when_a_bin_is_crowded(monkeypatch):
+    module = sys.modules["nearortho.interference"]
+    monkeypatch.setattr(module, "_COLLECT_CAP", 50)
+    rng = np.random.default_rng(27)
+    W = rows(rng, 300, 10, np.float64)
+    stats = nearortho.interference(W, bins=4)
+    G, mask = gram(W)
+    truth = np.quantile(np.abs(G[mask]), 0.37, method="inverted_cdf")
+    assert stats.quantile(0.37, exact=True) == pytest.approx(truth, abs=1e-15)
+
+
+def test_result_dict_is_json_and_repr_is_readable():
+    rng = np.random.default_rng(28)
+    stats = nearortho.interference(rows(rng, 30, 8), thresholds=(0.5,), topk=2)
+    d = json.loads(json.dumps(stats.to_dict()))
+    assert d["pairs"] == 435 and d["pair"] == list(stats.pair) and len(d["hist"]) == 1024
+    assert d["welch"] == stats.welch and d["mmcs"] == stats.mmcs
+    text = repr(stats)
+    assert "coherence" in text and "welch" in text and "MMCS" in text
+
+
+def test_raw_inner_products_use_the_norm_bound_as_range():
+    rng = np.random.default_rng(29)
+    W = rows(rng, 40, 9, np.float64) * np.linspace(0.5, 3.0, 40)[:, None]
+    stats = nearortho.interference(W, normalize=False)
+    norms = np.sort(np.linalg.norm(W, axis=1))
+    assert stats.hist_range == (0.0, pytest.approx(norms[-1] * norms[-2], rel=1e-14))
+    G, mask = gram(W, normalize=False)
+    assert stats.coherence == pytest.approx(np.abs(G[mask]).max(), rel=1e-14)
+
+
+def test_neighbors_match_oracle():
+    rng = np.random.default_rng(30)
+    W = rows(rng, 80, 16, np.float64)
+    idx, cos = nearortho.neighbors(W, 3)
+    G, mask = gram(W)
+    A = np.abs(G)
+    np.fill_diagonal(A, -1)
+    np.testing.assert_array_equal(idx, np.argsort(-A, axis=1, kind="stable")[:, :3])
+    np.testing.assert_allclose(cos, np.take_along_axis(G, idx, axis=1), atol=1e-15)
+    with pytest.raises(ValueError, match="k must be < 79"):
+        nearortho.neighbors(W, 79)
+
+
+# input policy
+
+def test_noncontiguous_byteswapped_float16_and_memmap_inputs(tmp_path):
+    rng = np.random.default_rng(31)
+    base = rows(rng, 70, 24)
+    expected = nearortho.interference(base)
+    wide = np.zeros((70, 48), np.float32)
+    wide[:, ::2] = base
+    swapped = base.astype(base.dtype.newbyteorder(">"))
+    fortran = np.asfortranarray(base)
+    for variant in (wide[:, ::2], swapped, fortran):
+        got = nearortho.interference(variant)
+        assert got.coherence == expected.coherence and got.pair == expected.pair
+    as_list = nearortho.interference(base.tolist())  # nested sequences become float64
+    assert as_list.coherence == nearortho.interference(base.astype(np.float64)).coherence
+    path = tmp_path / "w.npy"
+    np.save(path, base)
+    mapped = np.load(path, mmap_mode="r")
+    assert nearortho.interference(mapped).coherence == expected.coherence
+    half = base.astype(np.float16)
+    got = nearortho.interference(half)
+    assert got.coherence == nearortho.interference(half.astype(np.float32)).coherence
+
+
+def test_dlpack_and_array_protocol_inputs():
+    rng = np.random.default_rng(32)
+    base = rows(rng, 30, 12)
+
+    class DLPackOnly:
+        def __init__(self, a):
+            self._a = a
+
+        def __dlpack__(self, **kwargs):
+            return self._a.__dlpack__(**kwargs)
+
+        def __dlpack_device__(self):
+            return self._a.__dlpack_device__()
+
+    class ArrayOnly:
+        def __array__(self, dtype=None, copy=None):
+            return base
+
+    expected = nearortho.interference(base).coherence
+    assert nearortho.interference(DLPackOnly(base)).coherence == expected
+    assert nearortho.interference(ArrayOnly()).coherence == expected
+
+
+def test_mixed_dtypes_use_the_wider():
+    rng = np.random.default_rng(33)
+    A, B = rows(rng, 20, 7, np.float32), rows(rng, 25, 7, np.float64)
+    got = nearortho.interference(A, B)
+    assert got.coherence == nearortho.interference(A.astype(np.float64), B).coherence
+
+
+def test_concurrent_calls_from_python_threads_agree():
+    rng = np.random.default_rng(34)
+    frames = [rows(rng, 600, 32) for _ in range(4)]
+    expected = [nearortho.interference(f, topk=2) for f in frames]
+    results = [None] * 4
+
+    def work(i):
+        results[i] = nearortho.interference(frames[i], topk=2)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, expected):
+        assert got.pair == want.pair
+        np.testing.assert_array_equal(got.hist, want.hist)
+        np.testing.assert_array_equal(got.topk_index, want.topk_index)
+
+
+# bad inputs
+
+@pytest.mark.parametrize("W,B,kwargs,error,match", [
+    (np.array([[1.0, np.nan], [0.0, 1.0]]), None, {}, ValueError, "W contains NaN or Inf"),
+    (np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[np.inf, 0.0]]), {}, ValueError, "B contains NaN or Inf"),
+    (np.array([[1.0, 0.0], [0.0, 0.0]]), None, {}, ValueError, "W has a zero row"),
+    (np.ones((1, 4)), None, {}, ValueError, "W needs at least 2 rows"),
+    (np.ones((3, 4)), np.ones((3, 5)), {}, ValueError, "B must have n = 4"),
+    (np.eye(3), None, {"bins": 0}, ValueError, "bins must be >= 1"),
+    (np.eye(3), None, {"topk": 2}, ValueError, "topk must be < 2"),
+    (np.eye(3), np.eye(3), {"topk": 3}, ValueError, "topk must be < 3"),
+    (np.eye(3), None, {"topk": -1}, ValueError, "topk must be >= 0"),
+    (np.eye(3, dtype=np.int64), None, {}, TypeError, "W must have a float16"),
+    (np.eye(3, dtype=np.complex128), None, {}, TypeError, "W must have a float16"),
+    (np.ones(4), None, {}, ValueError, "W must be 2-dimensional"),
+    (np.ones((0, 4)), None, {}, ValueError, "W must not be empty"),
+    ("abc", None, {}, TypeError, "W must be an array"),
+    (np.eye(3), None, {"thresholds": (-0.1,)}, ValueError, r"thresholds\[0\] must be >= 0"),
+    (np.eye(3), None, {"thresholds": (float("nan"),)}, ValueError, r"thresholds\[0\] must be finite"),
+    (np.eye(3), None, {"threads": 0}, ValueError, "threads must be >= 1"),
+    (np.eye(3), None, {"normalize": 1}, TypeError, "normalize must be a bool"),
+    (np.eye(3), None, {"bins": 2.5}, TypeError, "bins must be an integer"),
+])
+def test_bad_inputs_raise_clear_errors(W, B, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        nearortho.interference(W, B, **kwargs)
+
+
+def test_zero_rows_are_fine_for_raw_products():
+    W = np.array([[1.0, 0.0], [0.0, 0.0], [0.5, 0.5]])
+    stats = nearortho.interference(W, normalize=False)
+    assert stats.coherence == 0.5 and stats.pair == (0, 2)
