@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 from . import _core
+from .capacity import Capacity, Levels, capacity, levels
+from .compound import Compound, compound
 from .frame import KINDS, frame
+from .simulate import ReadoutStats, readouts, sample_activations, simulate
+from .theory import Theory, theory
 
 __version__ = _core.build_info()["version"]
 
@@ -23,4 +27,6 @@ def set_max_isa(isa: str) -> str:
     return _core.set_isa_cap(isa)
 
 
-__all__ = ["KINDS", "build_info", "frame", "set_max_isa", "__version__"]
+__all__ = ["KINDS", "Capacity", "Compound", "Levels", "ReadoutStats", "Theory", "build_info", "capacity",
+           "compound", "frame", "levels", "readouts", "sample_activations", "set_max_isa", "simulate", "theory",
+           "__version__"]

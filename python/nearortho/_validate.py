@@ -73,3 +73,28 @@ def row_slice(rows, m: int) -> tuple[int, int]:
     if not 0 <= start <= stop <= m:
         raise ValueError(f"rows must satisfy 0 <= start <= stop <= m = {m}, got {start}:{stop}")
     return start, stop
+
+
+def frame_array(value, name: str = "W") -> np.ndarray:
+    """A frame as a 2-D, non-empty, finite, C-contiguous float32/float64 array.
+
+    Anything with ``__array__`` is accepted; other dtypes are a TypeError (never a
+    silent cast); a non-contiguous or negative-stride view is copied.
+    """
+    if not isinstance(value, np.ndarray):
+        if not hasattr(value, "__array__"):
+            raise TypeError(f"{name} must be an array, got {type(value).__name__}")
+        value = np.asarray(value)
+    float_dtype(value.dtype, f"{name}.dtype")
+    if value.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (m, n), got {value.ndim}-D")
+    if value.size == 0:
+        raise ValueError(f"{name} must be non-empty, got shape {value.shape}")
+    if not np.isfinite(value).all():
+        raise ValueError(f"{name} must be finite (found NaN or Inf)")
+    return np.ascontiguousarray(value)
+
+
+def probability(value, name: str) -> float:
+    """A rate strictly inside (0, 1)."""
+    return real(value, name, low=0.0, high=1.0, low_open=True, high_open=True)
