@@ -53,8 +53,8 @@ void ReadoutTotals::merge(const ReadoutTotals& o) {
 
 namespace {
 
-constexpr std::int64_t kTrialBlock = 32;   // trials read out together (and the merge unit)
-constexpr std::int64_t kFeatureTile = 96;  // rows of W per tile (a multiple of the 3-row kernel)
+constexpr std::int64_t kTrialBlock = 64;   // trials read out together (and the merge unit)
+constexpr std::int64_t kFeatureTile = 192;  // rows of W per tile (a multiple of the 3-row kernel)
 
 template <class T>
 DotTileFn<T> dot_tile_for(const SimulateKernels& k);

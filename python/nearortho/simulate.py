@@ -14,7 +14,7 @@ from .reference import eps_jl
 # Multiply-adds per call into the core: Ctrl-C is handled between calls, and the
 # batch boundaries (hence the float64 sums' order) depend only on m and n.
 _BATCH_MACS = 1 << 32
-_BATCH_ALIGN = 32  # the core's trial block
+_BATCH_ALIGN = 64  # the core's trial block
 QUANTILES = (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999)
 
 

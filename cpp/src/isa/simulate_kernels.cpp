@@ -81,13 +81,14 @@ T dot_one(const T* x, const T* w, std::int64_t n) {
   return finish<T>(acc, x, w, nv, n);
 }
 
+// Four trials (X rows, kept in L1) against every row of the W tile (from L2).
 template <class T>
 void dot_tile(const T* X, std::int64_t ldx, std::int64_t trials, const T* W, std::int64_t ldw,
               std::int64_t rows, std::int64_t n, T* R, std::int64_t ldr) {
-  for (std::int64_t j0 = 0; j0 < rows; j0 += 3) {
-    const std::int64_t jn = std::min<std::int64_t>(3, rows - j0);
-    for (std::int64_t t0 = 0; t0 < trials; t0 += 4) {
-      const std::int64_t tn = std::min<std::int64_t>(4, trials - t0);
+  for (std::int64_t t0 = 0; t0 < trials; t0 += 4) {
+    const std::int64_t tn = std::min<std::int64_t>(4, trials - t0);
+    for (std::int64_t j0 = 0; j0 < rows; j0 += 3) {
+      const std::int64_t jn = std::min<std::int64_t>(3, rows - j0);
       if (jn == 3 && tn == 4) {
         micro_4x3(X + t0 * ldx, ldx, W + j0 * ldw, ldw, n, R + t0 * ldr + j0, ldr);
         continue;
