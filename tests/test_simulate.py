@@ -40,15 +40,16 @@ def oracle_stats(W, indices, values, threshold, signed):
                 errors_per_trial=errors_per_trial, amp_sq=(A[on] ** 2))
 
 
-@pytest.mark.parametrize("m, n", [(2, 1), (37, 13), (100, 7), (5, 64), (193, 33)])
-def test_readouts_equal_float64_oracle(m, n):
+@pytest.mark.parametrize("path", ["dense", "gram"])
+@pytest.mark.parametrize("m, n", [(2, 1), (37, 13), (100, 7), (5, 64), (193, 33), (400, 3)])
+def test_readouts_equal_float64_oracle(m, n, path):
     rng = np.random.default_rng(m * 1000 + n)
     W = rng.standard_normal((m, n))
     indices, values = random_activations(rng, m, 45, min(m, 6))
-    got = no.readouts(W, (indices, values))
+    got = no.readouts(W, (indices, values), path=path)
     assert got.shape == (45, m)
     np.testing.assert_allclose(got, oracle_readouts(W, indices, values), rtol=1e-12, atol=1e-12)
-    got32 = no.readouts(W.astype(np.float32), (indices, values))
+    got32 = no.readouts(W.astype(np.float32), (indices, values), path=path)
     np.testing.assert_allclose(got32, oracle_readouts(W.astype(np.float32), indices, values), rtol=0, atol=2e-4 * n)
 
 
@@ -62,14 +63,16 @@ def test_readout_of_inactive_feature_is_sum_of_gram_entries():
         assert r[i] == pytest.approx(float(np.sum(val * G[i, idx])), abs=1e-13)
 
 
+@pytest.mark.parametrize("path", ["dense", "gram"])
 @pytest.mark.parametrize("signed", [False, True])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_stats_equal_oracle_with_explicit_activations(signed, dtype):
+def test_stats_equal_oracle_with_explicit_activations(signed, dtype, path):
     rng = np.random.default_rng(11)
     m, n, trials = 131, 29, 77
     W = rng.standard_normal((m, n)).astype(dtype) / math.sqrt(n)
     indices, values = random_activations(rng, m, trials, 9, signed=signed)
-    s = no.simulate(W, activations=(indices, values), threshold=0.3, signed=signed, bins=64, hist_range=(-1.5, 1.5))
+    s = no.simulate(W, activations=(indices, values), threshold=0.3, signed=signed, bins=64, hist_range=(-1.5, 1.5),
+                    path=path)
     o = oracle_stats(W, indices, values, 0.3, signed)
     tol = 1e-12 if dtype == "float64" else 1e-5
     assert s.trials == trials and s.m == m and s.n == n
@@ -180,9 +183,10 @@ def test_orthogonal_frame_has_no_noise():
     assert s.inactive_std < 1e-14 and s.rms_interference < 1e-14
 
 
-def test_thread_count_and_batches_do_not_change_results():
+@pytest.mark.parametrize("path", ["dense", "gram"])
+def test_thread_count_does_not_change_results(path):
     W = no.frame(70, 1100, seed=5)
-    kwargs = dict(trials=150, amplitude=("uniform", 1.0), seed=12, signed=True)
+    kwargs = dict(trials=150, amplitude=("uniform", 1.0), seed=12, signed=True, path=path)
     one = no.simulate(W, 9, threads=1, **kwargs).to_dict()
     two = no.simulate(W, 9, threads=2, **kwargs).to_dict()
     three = no.simulate(W, 9, threads=3, **kwargs).to_dict()
@@ -209,6 +213,19 @@ def test_each_isa_matches_the_oracle(isa):
     finally:
         no.set_max_isa(old)
     np.testing.assert_allclose(got, oracle_readouts(W, indices, values), atol=1e-4)
+
+
+def test_auto_path_takes_gram_for_many_trials_and_agrees_with_dense():
+    W = no.frame(48, 200, seed=3)
+    auto = no.simulate(W, 5, trials=3000, seed=4, amplitude=("levels", 3, 1.0))
+    gram = no.simulate(W, 5, trials=3000, seed=4, amplitude=("levels", 3, 1.0), path="gram")
+    dense = no.simulate(W, 5, trials=3000, seed=4, amplitude=("levels", 3, 1.0), path="dense")
+    assert auto.to_dict()["inactive_std"] == gram.inactive_std  # same path, same bits
+    assert gram.inactive_std == pytest.approx(dense.inactive_std, rel=1e-5)
+    assert gram.inactive_mean == pytest.approx(dense.inactive_mean, abs=1e-6)
+    # counts can differ only where a readout sits within float32 rounding of a cut
+    assert gram.false_positive_rate == pytest.approx(dense.false_positive_rate, abs=1e-5)
+    assert gram.level_error_rate == pytest.approx(dense.level_error_rate, abs=1e-4)
 
 
 def test_non_contiguous_frame_is_copied():
@@ -262,6 +279,8 @@ W_SMALL = np.eye(8)
     ((W_SMALL, None), dict(activations=([[1]], [[1.0]]), trials=2), ValueError, "trials"),
     ((W_SMALL, 1), dict(activations=([[1]], [[1.0]])), ValueError, "activations"),
     ((W_SMALL, None), dict(activations=[[1]]), TypeError, "activations"),
+    ((W_SMALL, 2), dict(trials=3, path="fast"), ValueError, "path"),
+    ((W_SMALL, None), dict(trials=3, p=0.5, path="gram"), ValueError, "gram"),
 ])
 def test_bad_inputs(args, kwargs, error, match):
     with pytest.raises(error, match=match):

@@ -19,6 +19,12 @@ AmplitudeKind amplitude_kind(const std::string& name) {
   throw std::invalid_argument("amplitude kind must be boolean, uniform or levels; got '" + name + "'");
 }
 
+ReadoutPath readout_path(const std::string& name) {
+  if (name == "dense") return ReadoutPath::dense;
+  if (name == "gram") return ReadoutPath::gram;
+  throw std::invalid_argument("path must be dense or gram; got '" + name + "'");
+}
+
 py::dict totals_dict(const ReadoutTotals& t) {
   py::dict d;
   d["trials"] = t.trials;
@@ -59,7 +65,7 @@ py::dict simulate_into(const py::array_t<T>& W, std::int64_t l, double p, const 
                        std::int64_t trial_begin, std::int64_t trial_end, double threshold, double hist_lo,
                        double hist_hi, std::int64_t bins, std::optional<py::array_t<std::int64_t>> offset,
                        std::optional<py::array_t<std::int64_t>> index, std::optional<py::array_t<double>> value,
-                       int threads) {
+                       const std::string& path, int threads) {
   if (W.ndim() != 2) throw std::invalid_argument("W must be 2-D");
   const FrameView<T> view{readonly_data(W, "W"), W.shape(0), W.shape(1)};
   ActivationSpec spec{view.m, l, p, amplitude_kind(kind), amplitude, levels, signed_amplitudes, seed};
@@ -74,7 +80,8 @@ py::dict simulate_into(const py::array_t<T>& W, std::int64_t l, double p, const 
   ReadoutTotals totals;
   {
     py::gil_scoped_release release;
-    totals = simulate_readout(view, spec, given ? &given_view : nullptr, trial_begin, trial_end, ro, threads);
+    totals = simulate_readout(view, spec, given ? &given_view : nullptr, trial_begin, trial_end, ro,
+                              readout_path(path), threads);
   }
   return totals_dict(totals);
 }
@@ -82,7 +89,7 @@ py::dict simulate_into(const py::array_t<T>& W, std::int64_t l, double p, const 
 template <class T>
 py::array_t<double> readouts(const py::array_t<T>& W, const py::array_t<std::int64_t>& offset,
                              const py::array_t<std::int64_t>& index, const py::array_t<double>& value,
-                             int threads) {
+                             const std::string& path, int threads) {
   if (W.ndim() != 2) throw std::invalid_argument("W must be 2-D");
   const FrameView<T> view{readonly_data(W, "W"), W.shape(0), W.shape(1)};
   const std::int64_t trials = offset.ndim() == 1 ? offset.shape(0) - 1 : -1;
@@ -93,7 +100,7 @@ py::array_t<double> readouts(const py::array_t<T>& W, const py::array_t<std::int
   py::array_t<double> out({trials, view.m});
   double* data = out.mutable_data();
   py::gil_scoped_release release;
-  readout_values(view, given_view, trials, data, threads);
+  readout_values(view, given_view, trials, data, readout_path(path), threads);
   return out;
 }
 
@@ -127,9 +134,9 @@ void def_simulate(py::module_& m) {
         py::arg("kind"), py::arg("amplitude"), py::arg("levels"), py::arg("signed_amplitudes"), py::arg("seed"),
         py::arg("trial_begin"), py::arg("trial_end"), py::arg("threshold"), py::arg("hist_lo"),
         py::arg("hist_hi"), py::arg("bins"), py::arg("offset").noconvert(), py::arg("index").noconvert(),
-        py::arg("value").noconvert(), py::arg("threads"));
+        py::arg("value").noconvert(), py::arg("path"), py::arg("threads"));
   m.def("readout_values", &readouts<T>, py::arg("W").noconvert(), py::arg("offset").noconvert(),
-        py::arg("index").noconvert(), py::arg("value").noconvert(), py::arg("threads"));
+        py::arg("index").noconvert(), py::arg("value").noconvert(), py::arg("path"), py::arg("threads"));
 }
 
 }  // namespace

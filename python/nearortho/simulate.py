@@ -12,9 +12,12 @@ from ._result import Result
 from .reference import eps_jl
 
 # Multiply-adds per call into the core: Ctrl-C is handled between calls, and the
-# batch boundaries (hence the float64 sums' order) depend only on m and n.
+# batch boundaries (hence the float64 sums' order) depend only on m, n, l and the path.
 _BATCH_MACS = 1 << 32
 _BATCH_ALIGN = 64  # the core's trial block
+_GRAM_MACS_MAX = 1 << 35  # W W^T per call on the gram path: keeps a call to a few seconds
+_GRAM_ACTIVE_MAX = 1 << 22  # active features held per call on the gram path (20 bytes each)
+PATHS = ("auto", "dense", "gram")
 QUANTILES = (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999)
 
 
@@ -143,17 +146,20 @@ def _csr(activations, m: int):
             np.concatenate(value).astype(np.float64))
 
 
-def readouts(W, activations, *, threads=None) -> np.ndarray:
+def readouts(W, activations, *, threads=None, path="dense") -> np.ndarray:
     """The raw readouts r = W x, one row per trial (float64, shape (trials, m)).
 
     ``activations = (indices, values)``: per trial, distinct feature indices and their
     amplitudes. x is accumulated in float64 and rounded to W's dtype; each r_i is a
     dot product in W's dtype (FMA where the CPU has it), so it agrees with a float64
-    oracle to about n * eps(dtype) * |w_i| |x|.
+    oracle to about n * eps(dtype) * |w_i| |x|. ``path="gram"`` computes the same
+    readouts as sum_k a_k <w_i, w_k> from columns of W W^T (see ``simulate``).
     """
     W = v.frame_array(W)
+    if path not in ("dense", "gram"):
+        raise ValueError(f'path must be "dense" or "gram", got {path!r}')
     offset, index, value = _csr(activations, W.shape[0])
-    return _core.readout_values(W, offset, index, value, v.threads(threads))
+    return _core.readout_values(W, offset, index, value, path, v.threads(threads))
 
 
 def sample_activations(m, l=None, *, trials, amplitude="boolean", signed=False, seed=0, p=None):
@@ -179,7 +185,7 @@ def _count_spec(l, p, m: int) -> tuple[int, float]:
 
 
 def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, signed=False, seed=0,
-             threads=None, activations=None, p=None, bins=256, hist_range=None, _rms=None) -> ReadoutStats:
+             threads=None, activations=None, p=None, bins=256, hist_range=None, path="auto", _rms=None) -> ReadoutStats:
     """Monte Carlo of reading sparse superposed features out of a frame.
 
     Each trial activates exactly ``l`` distinct features chosen uniformly (Floyd's
@@ -208,6 +214,13 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         Explicit activations, one entry per trial (for tests against an oracle).
     bins, hist_range : histogram of inactive readouts (default range +-max(1, 8 x the
         predicted rms noise) times a), with under/overflow counted in the first/last entry.
+    path : {"auto", "dense", "gram"}
+        ``dense`` reads out r = W x (m n multiply-adds per trial); ``gram`` computes
+        columns of W W^T once per batch of trials and sums l of them per trial (m^2 n
+        per batch plus l m per trial; not with ``p``). ``auto`` takes gram when that is
+        under half the dense cost and W W^T costs at most 2^35 multiply-adds. The
+        paths round differently (agreement to float tolerance); the choice depends
+        only on m, n, l and trials, never on ``threads``.
 
     Returns
     -------
@@ -240,7 +253,10 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     rms = rms_interference(W) if _rms is None else _rms  # capacity/levels reuse it across calls
     scale = math.sqrt(mean_l * mean_square)
     lo, hi = _hist_range(hist_range, amp.a * max(1.0, 8.0 * scale * rms / max(amp.a, 1e-300)))
-    totals = _run(W, given, l_count, prob, amp, bool(signed), v.seed(seed), trials, threshold, lo, hi, bins, nthreads)
+    most = l_count if given is None else int(np.max(np.diff(given[0])))
+    path, batch = _plan(m, n, most, trials, path, sampled_p=prob >= 0)
+    totals = _run(W, given, l_count, prob, amp, bool(signed), v.seed(seed), trials, threshold, lo, hi, bins, path,
+                  batch, nthreads)
     edges = np.linspace(lo, hi, bins + 1)
     return _stats(totals, m, n, trials, amp, edges, rms, scale)
 
@@ -256,10 +272,25 @@ def _hist_range(hist_range, default: float):
     return lo, hi
 
 
-def _run(W, given, l, p, amp, signed, seed, trials, threshold, lo, hi, bins, nthreads) -> dict:
+def _plan(m: int, n: int, l: int, trials: int, path, sampled_p: bool) -> tuple[str, int]:
+    """(path, trials per core call) from the sizes alone."""
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {', '.join(PATHS)}; got {path!r}")
+    dense_batch = max(_BATCH_ALIGN, (_BATCH_MACS // (m * n)) // _BATCH_ALIGN * _BATCH_ALIGN)
+    if path == "dense" or (path == "auto" and sampled_p):
+        return "dense", dense_batch
+    if sampled_p:
+        raise ValueError('path="gram" needs exactly l active features (not p)')
+    gram_batch = max(_BATCH_ALIGN, min(_BATCH_MACS // max(1, 2 * l * m), _GRAM_ACTIVE_MAX // max(1, l)))
+    calls = -(-trials // gram_batch)
+    gram_cost = calls * m * m * n + 2 * trials * l * m
+    if path == "gram" or (gram_cost < trials * m * n / 2 and m * m * n <= _GRAM_MACS_MAX):
+        return "gram", gram_batch
+    return "dense", dense_batch
+
+
+def _run(W, given, l, p, amp, signed, seed, trials, threshold, lo, hi, bins, path, batch, nthreads) -> dict:
     """Core calls over fixed batches of trials, merged in batch order."""
-    m, n = W.shape
-    batch = max(_BATCH_ALIGN, (_BATCH_MACS // (m * n)) // _BATCH_ALIGN * _BATCH_ALIGN)
     total = None
     for begin in range(0, trials, batch):
         end = min(trials, begin + batch)
@@ -269,7 +300,7 @@ def _run(W, given, l, p, amp, signed, seed, trials, threshold, lo, hi, bins, nth
             index = given[1][given[0][begin]:given[0][end]]
             value = given[2][given[0][begin]:given[0][end]]
         part = _core.simulate_readout(W, l, p, amp.kind, amp.a, amp.levels, signed, seed, begin, end, threshold,
-                                      lo, hi, bins, offset, index, value, nthreads)
+                                      lo, hi, bins, offset, index, value, path, nthreads)
         total = part if total is None else {k: total[k] + part[k] for k in total}
     return total
 

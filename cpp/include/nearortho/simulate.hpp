@@ -39,6 +39,12 @@ struct ExplicitActivations {
   const double* value = nullptr;
 };
 
+// How readouts are computed. dense: r = W x per trial (m n multiply-adds per
+// trial). gram: columns of W W^T for a block of features, then r_i = sum over
+// active k of a_k <w_i, w_k> (m^2 n once per call plus l m per trial), cheaper when
+// a call has many more trials than features. Both agree to float tolerance.
+enum class ReadoutPath { dense = 0, gram = 1 };
+
 template <class T>
 struct FrameView {
   const T* data = nullptr;  // m x n, row-major, C-contiguous
@@ -46,17 +52,18 @@ struct FrameView {
 };
 
 // Trials [trial_begin, trial_end) drawn from spec (or taken from explicit, whose
-// trial t is explicit trial t - trial_begin). levels is the decoder's K (0: no level decoding).
+// trial t is explicit trial t - trial_begin). Level decoding (nearest of a j / K)
+// runs for sampled activations of AmplitudeKind::levels.
 template <class T>
 ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec,
                                const ExplicitActivations* explicit_activations,
                                std::int64_t trial_begin, std::int64_t trial_end,
-                               const ReadoutSpec& readout, int threads);
+                               const ReadoutSpec& readout, ReadoutPath path, int threads);
 
 // The raw readouts r = W x (trials x m, float64 out) for explicit activations: the
 // same kernels as simulate_readout, exposed so tests can compare every value.
 template <class T>
 void readout_values(const FrameView<T>& W, const ExplicitActivations& activations,
-                    std::int64_t trials, double* out, int threads);
+                    std::int64_t trials, double* out, ReadoutPath path, int threads);
 
 }  // namespace nearortho

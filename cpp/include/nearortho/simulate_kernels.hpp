@@ -15,9 +15,17 @@ using DotTileFn = void (*)(const T* X, std::int64_t ldx, std::int64_t trials, co
                            std::int64_t ldw, std::int64_t rows, std::int64_t n, T* R,
                            std::int64_t ldr);
 
+// r[j] = sum over k < count (in order) of value[k] * G[index[k] * rows + j], j < rows:
+// a readout from columns of W W^T (the gram path). Multiply-adds in T.
+template <class T>
+using GatherSumFn = void (*)(const T* G, std::int64_t rows, const std::int64_t* index, const double* value,
+                             std::int64_t count, T* r);
+
 struct SimulateKernels {
   DotTileFn<float> dot_tile_f32;
   DotTileFn<double> dot_tile_f64;
+  GatherSumFn<float> gather_sum_f32;
+  GatherSumFn<double> gather_sum_f64;
 };
 
 const SimulateKernels& simulate_kernels(Isa isa);

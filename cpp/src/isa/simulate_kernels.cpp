@@ -1,4 +1,4 @@
-// Readout dot-product tiles compiled once per ISA (NEARORTHO_ISA names the
+// Readout dot-product tiles and Gram-column sums compiled once per ISA (NEARORTHO_ISA names the
 // namespace). Built with FMA contraction allowed (see CMakeLists.txt): readouts
 // agree across ISAs to float tolerance, not bitwise, but each value is one fixed
 // chain of operations, so results never depend on threads or tiling.
@@ -99,10 +99,22 @@ void dot_tile(const T* X, std::int64_t ldx, std::int64_t trials, const T* W, std
   }
 }
 
+template <class T>
+void gather_sum(const T* G, std::int64_t rows, const std::int64_t* index, const double* value, std::int64_t count,
+                T* r) {
+  std::fill(r, r + rows, T(0));
+  for (std::int64_t k = 0; k < count; ++k) {
+    const T* g = G + index[k] * rows;
+    const T v = static_cast<T>(value[k]);
+    for (std::int64_t j = 0; j < rows; ++j) r[j] += v * g[j];
+  }
+}
+
 }  // namespace
 
 extern const SimulateKernels kSimulateKernels;
-const SimulateKernels kSimulateKernels = {&dot_tile<float>, &dot_tile<double>};
+const SimulateKernels kSimulateKernels = {&dot_tile<float>, &dot_tile<double>, &gather_sum<float>,
+                                          &gather_sum<double>};
 
 }  // namespace NEARORTHO_ISA
 }  // namespace nearortho
