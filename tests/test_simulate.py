@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import nearortho as no
-from nearortho.simulate import histogram_quantiles
+from nearortho.simulate import histogram_quantiles, rms_interference
 
 
 def random_activations(rng, m, trials, max_l, signed=True):
@@ -285,3 +285,20 @@ W_SMALL = np.eye(8)
 def test_bad_inputs(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         no.simulate(*args, **kwargs)
+
+
+@pytest.mark.parametrize("m, n", [(2, 1), (3, 5), (65, 17), (200, 33), (97, 96)])
+def test_rms_interference_equals_oracle(m, n):
+    rng = np.random.default_rng(m + n)
+    W = rng.standard_normal((m, n))
+    G = W @ W.T
+    upper = G[np.triu_indices(m, 1)]
+    assert rms_interference(W) == pytest.approx(math.sqrt(np.mean(upper**2)), rel=1e-12)
+    assert rms_interference(W.astype(np.float32)) == pytest.approx(math.sqrt(np.mean(upper**2)), rel=1e-5)
+
+
+def test_rms_interference_estimate_for_large_m():
+    W = no.frame(12, 3000, seed=3, dtype="float64")
+    G = W @ W.T
+    exact = math.sqrt(np.mean(G[np.triu_indices(3000, 1)] ** 2))
+    assert rms_interference(W) == pytest.approx(exact, rel=0.01)

@@ -129,7 +129,16 @@ py::tuple sample(std::int64_t m, std::int64_t l, double p, const std::string& ki
 }
 
 template <class T>
+double pair_sumsq_of(const py::array_t<T>& W, int threads) {
+  if (W.ndim() != 2) throw std::invalid_argument("W must be 2-D");
+  const FrameView<T> view{readonly_data(W, "W"), W.shape(0), W.shape(1)};
+  py::gil_scoped_release release;
+  return pair_sumsq(view, threads);
+}
+
+template <class T>
 void def_simulate(py::module_& m) {
+  m.def("pair_sumsq", &pair_sumsq_of<T>, py::arg("W").noconvert(), py::arg("threads"));
   m.def("simulate_readout", &simulate_into<T>, py::arg("W").noconvert(), py::arg("l"), py::arg("p"),
         py::arg("kind"), py::arg("amplitude"), py::arg("levels"), py::arg("signed_amplitudes"), py::arg("seed"),
         py::arg("trial_begin"), py::arg("trial_end"), py::arg("threshold"), py::arg("hist_lo"),

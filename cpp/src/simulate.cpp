@@ -388,6 +388,38 @@ void readout_values(const FrameView<T>& W, const ExplicitActivations& given, std
   run_pass(W, unused, &given, 0, trials, cap, path, writer, thread_count(threads, std::max(trials, W.m)));
 }
 
+template <class T>
+double pair_sumsq(const FrameView<T>& W, int threads) {
+  check_frame(W);
+  const DotTileFn<T> dot = Kernels<T>(simulate_kernels(active_isa())).dot;
+  const std::int64_t m = W.m, n = W.n, bands = (m + kTrialBlock - 1) / kTrialBlock;
+  std::vector<double> per_band(bands, 0.0);
+#pragma omp parallel num_threads(thread_count(threads, bands))
+  {
+    std::vector<T> R(kTrialBlock * kFeatureTile);
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t b = 0; b < bands; ++b) {
+      const std::int64_t i0 = b * kTrialBlock, bi = std::min(kTrialBlock, m - i0);
+      double acc = 0;
+      for (std::int64_t j0 = i0; j0 < m; j0 += kFeatureTile) {
+        const std::int64_t rows = std::min(kFeatureTile, m - j0);
+        dot(W.data + i0 * n, n, bi, W.data + j0 * n, n, rows, n, R.data(), kFeatureTile);
+        for (std::int64_t t = 0; t < bi; ++t)
+          for (std::int64_t j = std::max<std::int64_t>(0, i0 + t + 1 - j0); j < rows; ++j) {
+            const double g = static_cast<double>(R[t * kFeatureTile + j]);
+            acc += g * g;
+          }
+      }
+      per_band[b] = acc;
+    }
+  }
+  double total = 0;
+  for (double v : per_band) total += v;
+  return total;
+}
+
+template double pair_sumsq<float>(const FrameView<float>&, int);
+template double pair_sumsq<double>(const FrameView<double>&, int);
 template ReadoutTotals simulate_readout<float>(const FrameView<float>&, const ActivationSpec&,
                                                const ExplicitActivations*, std::int64_t, std::int64_t,
                                                const ReadoutSpec&, ReadoutPath, int);

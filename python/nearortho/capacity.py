@@ -105,7 +105,7 @@ def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, thr
     parse_amplitude(amplitude)
     W = _frame_argument(W, seed)
     m, n = W.shape
-    rms = rms_interference(W)
+    rms = rms_interference(W, threads=threads)
     cache: dict[int, tuple[float, float]] = {}
 
     def rate(l: int) -> tuple[float, float]:
@@ -169,7 +169,7 @@ def levels(W, l, *, error_rate=0.01, amplitude=1.0, trials=200, seed=0, signed=F
     W = _frame_argument(W, seed)
     m, n = W.shape
     l = v.integer(l, "l", minimum=1, maximum=m)
-    rms = rms_interference(W)
+    rms = rms_interference(W, threads=threads)
     cache: dict[int, float] = {}
 
     def rate(k: int) -> float:

@@ -66,4 +66,10 @@ template <class T>
 void readout_values(const FrameView<T>& W, const ExplicitActivations& activations,
                     std::int64_t trials, double* out, ReadoutPath path, int threads);
 
+// Sum over pairs i < j of <w_i, w_j>^2 for the rows of W (the readout noise
+// predictions use its mean). Dot products in T, squares summed in float64 per band
+// of rows, bands folded in order: independent of threads. Cost m^2 n / 2.
+template <class T>
+double pair_sumsq(const FrameView<T>& W, int threads);
+
 }  // namespace nearortho
