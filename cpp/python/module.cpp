@@ -47,4 +47,5 @@ PYBIND11_MODULE(_core, m) {
   });
   python::bind_frame(m);
   python::bind_interference(m);
+  python::bind_simulate(m);
 }

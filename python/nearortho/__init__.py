@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from . import _core
+from .capacity import Capacity, Levels, capacity, levels
+from .compound import Compound, compound
 from .frame import KINDS, frame
 from .interference import InterferenceStats, interference, neighbors
 from .reference import eps_jl, random_coherence, welch_bound
+from .simulate import ReadoutStats, readouts, sample_activations, simulate
+from .theory import Theory, theory
 
 __version__ = _core.build_info()["version"]
 
@@ -25,5 +29,7 @@ def set_max_isa(isa: str) -> str:
     return _core.set_isa_cap(isa)
 
 
-__all__ = ["KINDS", "InterferenceStats", "build_info", "eps_jl", "frame", "interference", "neighbors",
-           "random_coherence", "set_max_isa", "welch_bound", "__version__"]
+__all__ = ["KINDS", "Capacity", "Compound", "InterferenceStats", "Levels", "ReadoutStats", "Theory",
+           "build_info", "capacity", "compound", "eps_jl", "frame", "interference", "levels", "neighbors",
+           "random_coherence", "readouts", "sample_activations", "set_max_isa", "simulate", "theory",
+           "welch_bound", "__version__"]

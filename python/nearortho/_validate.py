@@ -113,3 +113,16 @@ def thresholds(value, name: str = "thresholds") -> tuple[float, ...]:
     except TypeError as error:
         raise TypeError(f"{name} must be a sequence of real numbers, got {type(value).__name__}") from error
     return tuple(real(t, f"{name}[{i}]", low=0.0) for i, t in enumerate(items))
+
+
+def frame_array(value, name: str = "W") -> np.ndarray:
+    """A frame as :func:`float_matrix` returns it, also required to be finite."""
+    arr = float_matrix(value, name)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite (found NaN or Inf)")
+    return arr
+
+
+def probability(value, name: str) -> float:
+    """A rate strictly inside (0, 1)."""
+    return real(value, name, low=0.0, high=1.0, low_open=True, high_open=True)

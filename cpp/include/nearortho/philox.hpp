@@ -39,6 +39,10 @@ enum class Stream : std::uint32_t {
   orthogonal = 5,
   srht_signs = 6,
   srht_subset = 7,
+  // Monte Carlo activations (simulate), keyed by (seed, trial) instead of (seed, row).
+  activation_indices = 32,
+  activation_values = 33,
+  activation_signs = 34,
 };
 
 // Generator for one (seed, row index, stream): block b gives the words 4b..4b+3.

@@ -1,0 +1,191 @@
+"""How many features can be active at once (P3, C1, C3), and how many amplitude levels survive (P5, P6)."""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from . import _validate as v
+from ._result import Result
+from .frame import frame
+from .simulate import parse_amplitude, rms_interference, simulate
+from .theory import theory
+
+_K_MAX = 1 << 20
+
+
+def _z(confidence: float) -> float:
+    """Two-sided normal quantile for a confidence level (scipy-free: bisection on erf)."""
+    lo, hi = 0.0, 40.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if math.erf(mid / math.sqrt(2)) < confidence:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _frame_argument(W, seed: int) -> np.ndarray:
+    """W itself, or (n, m, kind) -> frame(n, m, kind, seed=seed)."""
+    if isinstance(W, tuple):
+        if len(W) != 3:
+            raise ValueError("W as a tuple must be (n, m, kind)")
+        n, m, kind = W
+        return frame(n, m, kind, seed=seed)
+    return v.frame_array(W)
+
+
+def _largest(ok, lo: int, hi: int) -> int:
+    """Largest x in [lo, hi] with ok(x), given ok(lo) and ok monotone (true then false)."""
+    if ok(hi):
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@dataclasses.dataclass(repr=False)
+class Capacity(Result):
+    """Largest l whose threshold-decoder error rate stays <= the target.
+
+    ``l_max`` uses the point estimates; ``l_max_ci = (low, high)`` uses the upper and
+    the lower confidence bound of the error rate instead (normal approximation with
+    the standard error from per-trial error counts), so the true l_max lies in it at
+    about the stated confidence, if the error rate grows with l. ``evaluated`` maps
+    every l tried to (error_rate, error_rate_se). The theory columns are P3 (JL) and C1.
+    """
+
+    n: int
+    m: int
+    target: float
+    confidence: float
+    trials: int
+    l_max: int
+    l_max_ci: tuple
+    evaluated: dict
+    l_max_jl: float
+    l_max_rms: float
+
+
+def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, threshold=0.5,
+             amplitude="boolean", signed=False, confidence=0.95, threads=None) -> Capacity:
+    """Largest number l of simultaneously active features the frame supports.
+
+    The error rate at l is ``simulate(W, l, ...).error_rate``: (false positives + false
+    negatives) / (trials * m), i.e. the per-feature error over active and inactive
+    features, of the threshold decoder. l is found by bisection on [0, m] assuming
+    the rate grows with l; every l uses the same seed (common random numbers), so the
+    estimates vary smoothly with l.
+
+    Parameters
+    ----------
+    W : array (m, n) or tuple (n, m, kind)
+        The frame, or the arguments of ``frame`` (generated with ``seed``).
+    error_rate : float in (0, 1)
+        Target per-feature error rate.
+    decoder : "threshold"
+        The decoder (threshold at ``threshold``; |r| with ``signed``).
+    trials : int >= 2
+        Trials per evaluated l (the confidence interval narrows like 1 / sqrt(trials)).
+    confidence : float in (0, 1)
+        Level of ``l_max_ci``.
+    """
+    target = v.probability(error_rate, "error_rate")
+    confidence = v.probability(confidence, "confidence")
+    if decoder != "threshold":
+        raise ValueError(f'decoder must be "threshold", got {decoder!r}')
+    trials = v.integer(trials, "trials", minimum=2)
+    seed = v.seed(seed)
+    parse_amplitude(amplitude)
+    W = _frame_argument(W, seed)
+    m, n = W.shape
+    rms = rms_interference(W, threads=threads)
+    cache: dict[int, tuple[float, float]] = {}
+
+    def rate(l: int) -> tuple[float, float]:
+        if l not in cache:
+            s = simulate(W, l, trials=trials, amplitude=amplitude, threshold=threshold, signed=signed, seed=seed,
+                         threads=threads, _rms=rms)
+            cache[l] = (s.error_rate, s.error_rate_se)
+        return cache[l]
+
+    z = _z(confidence)
+    point = _largest(lambda l: rate(l)[0] <= target, 0, m)
+    low = _largest(lambda l: rate(l)[0] + z * rate(l)[1] <= target, 0, m)
+    high = _largest(lambda l: rate(l)[0] - z * rate(l)[1] <= target, 0, m)
+    t = theory(n, max(m, 2)) if n >= 1 else None
+    return Capacity(n=n, m=m, target=target, confidence=confidence, trials=trials, l_max=point,
+                    l_max_ci=(min(low, point), max(high, point)), evaluated=dict(sorted(cache.items())),
+                    l_max_jl=float(t.l_max_jl), l_max_rms=float(t.l_max_rms))
+
+
+@dataclasses.dataclass(repr=False)
+class Levels(Result):
+    """Largest K whose nearest-level decoder errs on at most ``target`` of active features.
+
+    ``level_error_rate`` is measured at K, ``next_error_rate`` at K + 1 (above the
+    target, unless K hit ``k_max``). ``levels_jl`` and ``levels_rms`` are P5's
+    predictions 1 / (eps sqrt(l)) with eps_JL and eps_RMS = 1/sqrt(n); ``levels_measured``
+    uses the frame's own RMS interference in place of eps.
+    """
+
+    n: int
+    m: int
+    l: int
+    target: float
+    trials: int
+    levels: int
+    level_error_rate: float
+    next_error_rate: float | None
+    levels_jl: float
+    levels_rms: float
+    levels_measured: float
+
+
+def levels(W, l, *, error_rate=0.01, amplitude=1.0, trials=200, seed=0, signed=False, k_max=4096,
+           threads=None) -> Levels:
+    """Number K of equally spaced amplitude levels {a j / K, j = 1..K} a decoder tells apart.
+
+    Each trial activates ``l`` features with amplitudes drawn uniformly from the K
+    levels; the nearest-level decoder rounds each active readout r_k to the nearest
+    level (ties away from zero; with ``signed`` it also reads the sign from r_k).
+    The level error rate is the fraction of active features decoded to a wrong
+    level. K is found by doubling then bisection up to ``k_max``, assuming the rate
+    grows with K (the spacing a / K shrinks). K = 1 never errs when unsigned; when
+    signed, K = 1 with ``level_error_rate`` above the target means not even the sign
+    is read reliably.
+    """
+    target = v.probability(error_rate, "error_rate")
+    a = v.real(amplitude, "amplitude", low=0.0, low_open=True)
+    trials = v.integer(trials, "trials", minimum=1)
+    k_max = v.integer(k_max, "k_max", minimum=1, maximum=_K_MAX)
+    seed = v.seed(seed)
+    W = _frame_argument(W, seed)
+    m, n = W.shape
+    l = v.integer(l, "l", minimum=1, maximum=m)
+    rms = rms_interference(W, threads=threads)
+    cache: dict[int, float] = {}
+
+    def rate(k: int) -> float:
+        if k not in cache:
+            s = simulate(W, l, trials=trials, amplitude=("levels", k, a), signed=signed, seed=seed,
+                         threads=threads, _rms=rms)
+            cache[k] = s.level_error_rate
+        return cache[k]
+
+    lo = 1
+    hi = 1
+    while hi < k_max and rate(hi) <= target:
+        lo, hi = hi, min(2 * hi, k_max)
+    k = _largest(lambda kk: rate(kk) <= target, lo, hi) if rate(lo) <= target else lo
+    t = theory(n, max(m, 2), l)
+    return Levels(n=n, m=m, l=l, target=target, trials=trials, levels=k, level_error_rate=rate(k),
+                  next_error_rate=rate(k + 1) if k < k_max else None,
+                  levels_jl=float(t.levels_jl), levels_rms=float(t.levels_rms),
+                  levels_measured=1.0 / (rms * math.sqrt(l)) if rms > 0 else math.inf)

@@ -1,0 +1,368 @@
+"""Monte Carlo readout of superposed sparse activations through a frame (MATH.md P2, P3, P5)."""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from . import _core
+from . import _validate as v
+from ._result import Result
+from .reference import eps_jl
+
+# Multiply-adds per call into the core: Ctrl-C is handled between calls, and the
+# batch boundaries (hence the float64 sums' order) depend only on m, n, l and the path.
+_BATCH_MACS = 1 << 32
+_BATCH_ALIGN = 64  # the core's trial block
+_GRAM_MACS_MAX = 1 << 35  # W W^T per call on the gram path: keeps a call to a few seconds
+_GRAM_ACTIVE_MAX = 1 << 22  # active features held per call on the gram path (20 bytes each)
+PATHS = ("auto", "dense", "gram")
+_RMS_ROWS = 2048  # rows whose pairs give rms_interference (all rows when m is smaller)
+QUANTILES = (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999)
+
+
+@dataclasses.dataclass(frozen=True)
+class Amplitude:
+    """A parsed amplitude spec: kind in {boolean, uniform, levels}, largest value a, K levels."""
+
+    kind: str
+    a: float = 1.0
+    levels: int = 1
+
+    @property
+    def mean_square(self) -> float:
+        """E[a_k^2] of one active amplitude (signs do not matter)."""
+        if self.kind == "boolean":
+            return self.a**2
+        if self.kind == "uniform":
+            return self.a**2 / 3.0
+        k = self.levels
+        return self.a**2 * (k + 1) * (2 * k + 1) / (6.0 * k * k)
+
+
+def parse_amplitude(spec, name: str = "amplitude") -> Amplitude:
+    """``"boolean"``, ``("boolean", a)``, ``("uniform", a)`` or ``("levels", K, a)``."""
+    if isinstance(spec, str):
+        spec = (spec,)
+    if not isinstance(spec, tuple) or not spec or not isinstance(spec[0], str):
+        raise TypeError(f'{name} must be "boolean", ("uniform", a) or ("levels", K, a); got {spec!r}')
+    kind, args = spec[0], spec[1:]
+    if kind == "boolean" and len(args) <= 1:
+        return Amplitude("boolean", v.real(args[0], f"{name} a", low=0, low_open=True) if args else 1.0)
+    if kind == "uniform" and len(args) == 1:
+        return Amplitude("uniform", v.real(args[0], f"{name} a", low=0, low_open=True))
+    if kind == "levels" and len(args) == 2:
+        k = v.integer(args[0], f"{name} K", minimum=1, maximum=2**31 - 1)
+        return Amplitude("levels", v.real(args[1], f"{name} a", low=0, low_open=True), k)
+    raise ValueError(f'{name} must be "boolean", ("boolean", a), ("uniform", a) or ("levels", K, a); got {spec!r}')
+
+
+def rms_interference(W: np.ndarray, *, threads=None) -> float:
+    """RMS of the raw inner products <w_i, w_j> over pairs i < j (rows as given).
+
+    Exact (in the core, float64 sums) when m <= 2048; above, over all pairs among
+    2048 rows drawn without replacement with a fixed seed: an unbiased estimate
+    whose relative error is about 1e-3 on random frames. Cost min(m, 2048)^2 n / 2.
+    """
+    W = v.frame_array(W)
+    m = W.shape[0]
+    if m < 2:
+        return 0.0
+    if m > _RMS_ROWS:
+        W = W[np.sort(np.random.default_rng(0).choice(m, _RMS_ROWS, replace=False))]
+    s = W.shape[0]
+    return math.sqrt(_core.pair_sumsq(W, v.threads(threads)) / (s * (s - 1) / 2))
+
+
+@dataclasses.dataclass(repr=False)
+class ReadoutStats(Result):
+    """Statistics of r = W x over the trials of a readout Monte Carlo.
+
+    Readouts r_i of inactive features are noise; on active features the error is
+    r_k - a_k. The threshold decoder says feature i is on when r_i > threshold
+    (|r_i| > threshold when signed). Rates:
+    ``false_positive_rate`` = FP / inactive readouts, ``false_negative_rate`` =
+    FN / active readouts, ``error_rate`` = (FP + FN) / (trials * m) (per-feature
+    error over active and inactive features), ``error_rate_se`` its standard error
+    from the spread of per-trial error counts (trials are independent; features
+    within a trial are not). ``level_error_rate``: fraction of active features whose
+    nearest level in {a j / K} (ties away from zero) differs from the true one
+    (amplitude ("levels", K, a) only, else None). ``snr`` = sqrt(mean a_k^2) /
+    inactive_std. ``predicted_std_rms`` = sqrt(l E[a^2]) * rms_interference and
+    ``predicted_std_jl`` = sqrt(l E[a^2]) * eps_JL(n, m) are P2's predictions
+    (``rms_interference``: see the function of that name).
+    Means and stds are pooled over all readouts of that kind (std with ddof=1).
+    """
+
+    m: int
+    n: int
+    l: float
+    trials: int
+    inactive_mean: float
+    inactive_std: float
+    inactive_quantiles: dict
+    histogram: np.ndarray
+    bin_edges: np.ndarray
+    active_error_mean: float
+    active_error_std: float
+    false_positive_rate: float
+    false_negative_rate: float
+    error_rate: float
+    error_rate_se: float
+    level_error_rate: float | None
+    snr: float
+    rms_interference: float
+    predicted_std_rms: float
+    predicted_std_jl: float
+
+
+def _csr(activations, m: int):
+    """(offset, index, value) from activations = (indices, values); rows sorted by index."""
+    if not isinstance(activations, tuple) or len(activations) != 2:
+        raise TypeError("activations must be a tuple (indices, values)")
+    indices, values = activations
+    rows = [np.asarray(r) for r in indices] if not isinstance(indices, np.ndarray) else list(indices)
+    if not rows:
+        raise ValueError("activations must hold at least one trial")
+    vals = [np.asarray(r, dtype=np.float64) for r in values] if not isinstance(values, np.ndarray) else list(values.astype(np.float64))
+    if len(vals) != len(rows):
+        raise ValueError("activations: indices and values must have the same number of trials")
+    offset, index, value = [0], [], []
+    for t, (r, a) in enumerate(zip(rows, vals)):
+        if r.ndim != 1 or a.shape != r.shape:
+            raise ValueError(f"activations: trial {t} indices and values must be 1-D of equal length")
+        if r.size and not np.issubdtype(r.dtype, np.integer):
+            raise TypeError(f"activations: indices must be integers, got {r.dtype}")
+        r = r.astype(np.int64)
+        if r.size and (r.min() < 0 or r.max() >= m):
+            raise ValueError(f"activations: trial {t} has an index outside [0, {m})")
+        order = np.argsort(r, kind="stable")
+        r, a = r[order], a[order]
+        if np.any(np.diff(r) == 0):
+            raise ValueError(f"activations: trial {t} repeats an index")
+        if not np.isfinite(a).all():
+            raise ValueError(f"activations: trial {t} has a non-finite value")
+        index.append(r)
+        value.append(a)
+        offset.append(offset[-1] + r.size)
+    return (np.asarray(offset, dtype=np.int64), np.concatenate(index).astype(np.int64),
+            np.concatenate(value).astype(np.float64))
+
+
+def readouts(W, activations, *, threads=None, path="dense") -> np.ndarray:
+    """The raw readouts r = W x, one row per trial (float64, shape (trials, m)).
+
+    ``activations = (indices, values)``: per trial, distinct feature indices and their
+    amplitudes. x is accumulated in float64 and rounded to W's dtype; each r_i is a
+    dot product in W's dtype (FMA where the CPU has it), so it agrees with a float64
+    oracle to about n * eps(dtype) * |w_i| |x|. ``path="gram"`` computes the same
+    readouts as sum_k a_k <w_i, w_k> from columns of W W^T (see ``simulate``).
+    """
+    W = v.frame_array(W)
+    if path not in ("dense", "gram"):
+        raise ValueError(f'path must be "dense" or "gram", got {path!r}')
+    offset, index, value = _csr(activations, W.shape[0])
+    return _core.readout_values(W, offset, index, value, path, v.threads(threads))
+
+
+def sample_activations(m, l=None, *, trials, amplitude="boolean", signed=False, seed=0, p=None):
+    """The activations ``simulate`` draws for trials 0..trials-1: lists of (indices, values)."""
+    m = v.integer(m, "m", minimum=1)
+    trials = v.integer(trials, "trials", minimum=1)
+    l, p = _count_spec(l, p, m)
+    amp = parse_amplitude(amplitude)
+    offset, index, value = _core.sample_activations(m, l, p, amp.kind, amp.a, amp.levels, bool(signed),
+                                                    v.seed(seed), 0, trials)
+    return ([index[offset[t]:offset[t + 1]] for t in range(trials)],
+            [value[offset[t]:offset[t + 1]] for t in range(trials)])
+
+
+def _count_spec(l, p, m: int) -> tuple[int, float]:
+    if p is not None:
+        if l is not None:
+            raise ValueError("give either l or p, not both")
+        return 0, v.real(p, "p", low=0.0, high=1.0)
+    if l is None:
+        raise ValueError("l is required (or p, or activations)")
+    return v.integer(l, "l", minimum=0, maximum=m), -1.0
+
+
+def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, signed=False, seed=0,
+             threads=None, activations=None, p=None, bins=256, hist_range=None, path="auto", _rms=None) -> ReadoutStats:
+    """Monte Carlo of reading sparse superposed features out of a frame.
+
+    Each trial activates exactly ``l`` distinct features chosen uniformly (Floyd's
+    algorithm), or with ``p`` each feature independently with probability p, or the
+    caller's ``activations``; amplitudes follow ``amplitude``; with ``signed`` each gets
+    an independent random sign. It encodes x = sum_k a_k w_k (float64, rounded to W's
+    dtype), reads out r = W x for all m features, and reduces the readouts on the fly.
+
+    Parameters
+    ----------
+    W : array (m, n), float32 or float64
+        The frame; rows are used as given (not normalised). Non-contiguous input is copied.
+    l : int in [0, m]
+        Active features per trial (not with ``p`` or ``activations``).
+    trials : int >= 1
+        Number of trials (taken from ``activations`` when those are given).
+    amplitude : "boolean" | ("boolean", a) | ("uniform", a) | ("levels", K, a)
+        a; U(0, a]; or a * j / K with j uniform in 1..K.
+    threshold : float
+        The threshold decoder's cut (in amplitude units).
+    seed : int
+        Trial t's activations are a function of (seed, t) only (Philox): results do
+        not depend on ``threads``; float64 sums are merged in a fixed order, so they
+        are bit-identical for any thread count on one machine and ISA.
+    activations : (indices, values), optional
+        Explicit activations, one entry per trial (for tests against an oracle).
+    bins, hist_range : histogram of inactive readouts (default range +-max(1, 8 x the
+        predicted rms noise) times a), with under/overflow counted in the first/last entry.
+    path : {"auto", "dense", "gram"}
+        ``dense`` reads out r = W x (m n multiply-adds per trial); ``gram`` computes
+        columns of W W^T once per batch of trials and sums l of them per trial (m^2 n
+        per batch plus l m per trial; not with ``p``). ``auto`` takes gram when that is
+        under half the dense cost and W W^T costs at most 2^35 multiply-adds. The
+        paths round differently (agreement to float tolerance); the choice depends
+        only on m, n, l and trials, never on ``threads``.
+
+    Returns
+    -------
+    ReadoutStats (see its docstring for every definition).
+    """
+    W = v.frame_array(W)
+    m, n = W.shape
+    threshold = v.real(threshold, "threshold")
+    nthreads = v.threads(threads)
+    bins = v.integer(bins, "bins", minimum=1, maximum=1 << 24)
+    amp = parse_amplitude(amplitude)
+    given = None
+    if activations is not None:
+        if l is not None or p is not None:
+            raise ValueError("activations replace l and p: give only one of them")
+        given = _csr(activations, m)
+        count = len(given[0]) - 1
+        if trials is not None and v.integer(trials, "trials", minimum=1) != count:
+            raise ValueError(f"trials ({trials}) must match the activations' {count} trials")
+        trials, l_count, prob = count, 0, -1.0
+        mean_l = given[1].size / trials
+        mean_square = float(np.mean(given[2] ** 2)) if given[2].size else 0.0
+    else:
+        if trials is None:
+            raise ValueError("trials is required")
+        trials = v.integer(trials, "trials", minimum=1)
+        l_count, prob = _count_spec(l, p, m)
+        mean_l = l_count if prob < 0 else prob * m
+        mean_square = amp.mean_square
+    rms = rms_interference(W, threads=threads) if _rms is None else _rms  # capacity/levels reuse it across calls
+    scale = math.sqrt(mean_l * mean_square)
+    lo, hi = _hist_range(hist_range, amp.a * max(1.0, 8.0 * scale * rms / max(amp.a, 1e-300)))
+    most = l_count if given is None else int(np.max(np.diff(given[0])))
+    path, batch = _plan(m, n, most, trials, path, sampled_p=prob >= 0)
+    totals = _run(W, given, l_count, prob, amp, bool(signed), v.seed(seed), trials, threshold, lo, hi, bins, path,
+                  batch, nthreads)
+    edges = np.linspace(lo, hi, bins + 1)
+    return _stats(totals, m, n, trials, amp, edges, rms, scale)
+
+
+def _hist_range(hist_range, default: float):
+    if hist_range is None:
+        return -default, default
+    if not isinstance(hist_range, tuple) or len(hist_range) != 2:
+        raise TypeError("hist_range must be a tuple (lo, hi)")
+    lo, hi = v.real(hist_range[0], "hist_range[0]"), v.real(hist_range[1], "hist_range[1]")
+    if not lo < hi:
+        raise ValueError(f"hist_range must have lo < hi, got {hist_range}")
+    return lo, hi
+
+
+def _plan(m: int, n: int, l: int, trials: int, path, sampled_p: bool) -> tuple[str, int]:
+    """(path, trials per core call) from the sizes alone."""
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {', '.join(PATHS)}; got {path!r}")
+    dense_batch = max(_BATCH_ALIGN, (_BATCH_MACS // (m * n)) // _BATCH_ALIGN * _BATCH_ALIGN)
+    if path == "dense" or (path == "auto" and sampled_p):
+        return "dense", dense_batch
+    if sampled_p:
+        raise ValueError('path="gram" needs exactly l active features (not p)')
+    gram_batch = max(_BATCH_ALIGN, min(_BATCH_MACS // max(1, 2 * l * m), _GRAM_ACTIVE_MAX // max(1, l)))
+    calls = -(-trials // gram_batch)
+    gram_cost = calls * m * m * n + 2 * trials * l * m
+    if path == "gram" or (gram_cost < trials * m * n / 2 and m * m * n <= _GRAM_MACS_MAX):
+        return "gram", gram_batch
+    return "dense", dense_batch
+
+
+def _run(W, given, l, p, amp, signed, seed, trials, threshold, lo, hi, bins, path, batch, nthreads) -> dict:
+    """Core calls over fixed batches of trials, merged in batch order."""
+    total = None
+    for begin in range(0, trials, batch):
+        end = min(trials, begin + batch)
+        offset = index = value = None
+        if given is not None:
+            offset = given[0][begin:end + 1] - given[0][begin]
+            index = given[1][given[0][begin]:given[0][end]]
+            value = given[2][given[0][begin]:given[0][end]]
+        part = _core.simulate_readout(W, l, p, amp.kind, amp.a, amp.levels, signed, seed, begin, end, threshold,
+                                      lo, hi, bins, offset, index, value, path, nthreads)
+        total = part if total is None else {k: total[k] + part[k] for k in total}
+    return total
+
+
+def _stats(t: dict, m, n, trials, amp: Amplitude, edges, rms: float, scale: float) -> ReadoutStats:
+    inactive, active = t["inactive"], t["active"]
+    i_mean = t["inactive_sum"] / inactive if inactive else math.nan
+    i_std = _std(t["inactive_sum"], t["inactive_sumsq"], inactive)
+    errors = t["false_positives"] + t["false_negatives"]
+    mean_errors = errors / trials
+    var_errors = (t["trial_errors_sumsq"] - trials * mean_errors**2) / (trials - 1) if trials > 1 else math.nan
+    rms_amp = math.sqrt(t["amplitude_sumsq"] / active) if active else math.nan
+    return ReadoutStats(
+        m=m, n=n, l=active / trials, trials=trials,
+        inactive_mean=i_mean, inactive_std=i_std,
+        inactive_quantiles=histogram_quantiles(t["histogram"], edges, QUANTILES),
+        histogram=t["histogram"], bin_edges=edges,
+        active_error_mean=t["active_error_sum"] / active if active else math.nan,
+        active_error_std=_std(t["active_error_sum"], t["active_error_sumsq"], active),
+        false_positive_rate=t["false_positives"] / inactive if inactive else math.nan,
+        false_negative_rate=t["false_negatives"] / active if active else math.nan,
+        error_rate=errors / (trials * m),
+        error_rate_se=math.sqrt(max(var_errors, 0.0) / trials) / m if trials > 1 else math.nan,
+        level_error_rate=t["level_errors"] / active if amp.kind == "levels" and active else None,
+        snr=rms_amp / i_std if i_std > 0 else math.inf,
+        rms_interference=rms,
+        predicted_std_rms=scale * rms,
+        predicted_std_jl=scale * float(eps_jl(n, m)) if m > 1 else 0.0,
+    )
+
+
+def _std(total: float, total_sq: float, count: int) -> float:
+    if count < 2:
+        return math.nan
+    mean = total / count
+    return math.sqrt(max(total_sq - count * mean * mean, 0.0) / (count - 1))
+
+
+def histogram_quantiles(hist: np.ndarray, edges: np.ndarray, probs) -> dict:
+    """Quantiles read from a histogram with under/overflow entries, linear within a bin.
+
+    Accurate to one bin width; -inf/+inf when the quantile falls in the under/overflow.
+    """
+    total = hist.sum()
+    out = {}
+    cum = np.cumsum(hist)
+    for q in probs:
+        if total == 0:
+            out[q] = math.nan
+            continue
+        target = q * total
+        k = int(np.searchsorted(cum, target, side="left"))
+        if k == 0:
+            out[q] = -math.inf
+        elif k == len(hist) - 1:
+            out[q] = math.inf
+        else:
+            before = cum[k - 1]
+            frac = (target - before) / hist[k] if hist[k] else 0.0
+            out[q] = float(edges[k - 1] + frac * (edges[k] - edges[k - 1]))
+    return out

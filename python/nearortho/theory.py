@@ -1,0 +1,108 @@
+"""Every formula of MATH.md (P1-P6, C1) for given n, m, l, a, beside each other."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from . import _validate as v
+from ._result import Result
+from .reference import eps_jl, random_coherence, welch_bound
+
+_FIELDS = ("eps_jl", "eps_rms", "noise_jl", "noise_rms", "l_max_jl", "l_max_rms", "m_max",
+           "levels_jl", "levels_rms", "welch", "random_coherence")
+
+
+@dataclasses.dataclass(repr=False)
+class Theory(Result):
+    """The quantities of MATH.md, broadcast over the inputs (numpy arrays, 0-d for scalars).
+
+    The l-dependent fields (noise_*, m_max, levels_*) are None when ``l`` was not given.
+    """
+
+    n: np.ndarray
+    m: np.ndarray
+    l: np.ndarray | None
+    amplitude: np.ndarray
+    eps_jl: np.ndarray
+    eps_rms: np.ndarray
+    noise_jl: np.ndarray | None
+    noise_rms: np.ndarray | None
+    l_max_jl: np.ndarray
+    l_max_rms: np.ndarray
+    m_max: np.ndarray | None
+    levels_jl: np.ndarray | None
+    levels_rms: np.ndarray | None
+    welch: np.ndarray
+    random_coherence: np.ndarray
+
+    def records(self) -> list[dict]:
+        """One dict per broadcast element (pandas-friendly: ``pandas.DataFrame(t.records())``)."""
+        columns = {k: val for k, val in self.to_dict().items() if val is not None}
+        flat = {k: np.ravel(val) for k, val in columns.items()}
+        size = len(next(iter(flat.values())))
+        return [{k: float(col[i]) if k not in ("n", "m", "l") else int(col[i]) for k, col in flat.items()}
+                for i in range(size)]
+
+
+def _positive_integers(value, name: str, minimum: int) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise TypeError(f"{name} must be integer(s), got {array.dtype}")
+    if array.size == 0:
+        raise ValueError(f"{name} must be non-empty")
+    if np.issubdtype(array.dtype, np.floating) and not (np.isfinite(array).all() and (array == np.round(array)).all()):
+        raise ValueError(f"{name} must hold whole numbers")
+    if (array < minimum).any():
+        raise ValueError(f"{name} must be >= {minimum}, got min {array.min()}")
+    return array.astype(np.float64)
+
+
+def theory(n, m, l=None, amplitude=1.0) -> Theory:
+    """Evaluate the seed post's formulas and the comments' corrections.
+
+    Parameters
+    ----------
+    n : int or array of int >= 1
+        Dimension (neurons).
+    m : int or array of int >= 2
+        Number of features.
+    l : int or array of int >= 1, optional
+        Simultaneously active features.
+    amplitude : float or array > 0
+        Largest activation amplitude a (scales the noise; levels are a / noise, so a cancels).
+
+    Returns
+    -------
+    Theory
+        Broadcast over (n, m, l, amplitude), all float64:
+        ``eps_jl = sqrt(8 ln m / n)`` (P1), ``eps_rms = 1 / sqrt(n)`` (C1),
+        ``noise_* = a * eps_* * sqrt(l)`` (P2, P5), ``l_max_* = 1 / eps_*^2`` (P3; rms: n),
+        ``m_max = exp(n / (8 l))`` (P4; inf when it overflows float64),
+        ``levels_* = 1 / (eps_* sqrt(l))`` (P5), ``welch = sqrt((m - n) / (n (m - 1)))``
+        (0 when m <= n), ``random_coherence``: the median coherence of m random unit
+        vectors in R^n, the t solving exp(-C(m, 2) P(Beta(1/2, (n-1)/2) > t^2)) = 1/2.
+    """
+    n = _positive_integers(n, "n", 1)
+    m = _positive_integers(m, "m", 2)
+    a = np.asarray(amplitude, dtype=np.float64) if not isinstance(amplitude, (bool, np.bool_)) else None
+    if a is None or a.dtype.kind != "f" or not (np.isfinite(a).all() and (a > 0).all()):
+        raise ValueError(f"amplitude must be finite and > 0, got {amplitude!r}")
+    ls = None if l is None else _positive_integers(l, "l", 1)
+    shape = np.broadcast_shapes(n.shape, m.shape, a.shape, () if ls is None else ls.shape)
+    n, m, a = (np.broadcast_to(x, shape) for x in (n, m, a))
+    e_jl = np.asarray(eps_jl(n, m), dtype=np.float64)
+    e_rms = 1.0 / np.sqrt(n)
+    out = dict(n=n.astype(np.int64), m=m.astype(np.int64), l=None, amplitude=a, eps_jl=e_jl, eps_rms=e_rms,
+               noise_jl=None, noise_rms=None, l_max_jl=1.0 / e_jl**2, l_max_rms=1.0 / e_rms**2, m_max=None,
+               levels_jl=None, levels_rms=None,
+               welch=np.asarray(welch_bound(n, m), dtype=np.float64),
+               random_coherence=np.asarray(random_coherence(n, m), dtype=np.float64))
+    if ls is not None:
+        ls = np.broadcast_to(ls, shape)
+        root = np.sqrt(ls)
+        with np.errstate(over="ignore"):
+            m_max = np.exp(n / (8.0 * ls))
+        out.update(l=ls.astype(np.int64), noise_jl=a * e_jl * root, noise_rms=a * e_rms * root, m_max=m_max,
+                   levels_jl=1.0 / (e_jl * root), levels_rms=1.0 / (e_rms * root))
+    return Theory(**out)

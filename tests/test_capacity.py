@@ -1,0 +1,81 @@
+"""capacity() and levels(): C3 reproduced, agreement with closed-form Gaussian tails."""
+import math
+
+import numpy as np
+import pytest
+
+import nearortho as no
+
+
+def test_orthogonal_frame_supports_all_features_c3():
+    c = no.capacity((100, 100, "orthogonal"), trials=20)
+    assert c.l_max == 100 and c.l_max_ci == (100, 100)
+    assert c.l_max_jl == pytest.approx(100 / (8 * math.log(100)))  # P3 says 2.7
+    assert no.capacity(np.eye(33), trials=5).l_max == 33
+
+
+def test_capacity_is_the_largest_l_under_target():
+    W = no.frame(128, 1024, seed=1)
+    c = no.capacity(W, error_rate=0.01, trials=100, seed=2)
+    at = no.simulate(W, c.l_max, trials=100, seed=2).error_rate
+    above = no.simulate(W, c.l_max + 1, trials=100, seed=2).error_rate
+    assert at <= 0.01 < above
+    low, high = c.l_max_ci
+    assert low <= c.l_max <= high
+    assert c.evaluated[c.l_max][0] == at
+
+
+def test_capacity_matches_gaussian_tail_prediction():
+    # Inactive readouts are ~ N(0, l/n): error rate ~ (m - l)/m * P(Z > 0.5 sqrt(n/l)) + l/m * P(Z > ...)
+    n, m = 256, 2048
+    W = no.frame(n, m, seed=4)
+    c = no.capacity(W, error_rate=0.005, trials=60, seed=1)
+
+    def predicted(l):
+        tail = 0.5 * math.erfc(0.5 / math.sqrt(l / n) / math.sqrt(2))
+        return tail  # same tail for false positives (r > 1/2) and false negatives (1 + noise <= 1/2)
+
+    expected = max(l for l in range(1, 200) if predicted(l) <= 0.005)
+    assert abs(c.l_max - expected) <= max(2, 0.15 * expected)
+
+
+def test_levels_against_gaussian_tail():
+    n, m, l, a = 256, 2048, 4, 1.0
+    W = no.frame(n, m, seed=6)
+    r = no.levels(W, l, error_rate=0.05, amplitude=a, trials=150, seed=3)
+    assert r.level_error_rate <= 0.05 < r.next_error_rate
+    assert r.levels_rms == pytest.approx(math.sqrt(n / l))
+    assert r.levels_jl == pytest.approx(1 / (math.sqrt(8 * math.log(m) / n) * math.sqrt(l)))
+    # noise std sigma = sqrt(l E[a^2] / n); an inner level errs with P(|N| > a / 2K)
+    def rate(K):
+        ms = a * a * (K + 1) * (2 * K + 1) / (6 * K * K)
+        sigma = math.sqrt(l * ms / n)
+        inner = math.erfc(a / (2 * K) / sigma / math.sqrt(2))
+        return inner * (K - 1) / K  # the top level errs only downwards, the bottom only upwards
+    expected = max(K for K in range(1, 100) if rate(K) <= 0.05)
+    assert abs(r.levels - expected) <= 1
+
+
+def test_levels_on_orthogonal_frame_reach_k_max():
+    r = no.levels(np.eye(16), 16, trials=5, k_max=64)
+    assert r.levels == 64 and r.level_error_rate == 0.0 and r.next_error_rate is None
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: no.capacity(np.eye(4), error_rate=0.0), ValueError, "error_rate"),
+    (lambda: no.capacity(np.eye(4), error_rate=1.0), ValueError, "error_rate"),
+    (lambda: no.capacity(np.eye(4), error_rate="x"), TypeError, "error_rate"),
+    (lambda: no.capacity(np.eye(4), decoder="levels"), ValueError, "decoder"),
+    (lambda: no.capacity(np.eye(4), trials=1), ValueError, "trials"),
+    (lambda: no.capacity((4, 4), trials=3), ValueError, "n, m, kind"),
+    (lambda: no.capacity((4, 4, "nope"), trials=3), ValueError, "kind"),
+    (lambda: no.capacity(np.eye(4), amplitude="x"), ValueError, "amplitude"),
+    (lambda: no.levels(np.eye(4), 5), ValueError, "l"),
+    (lambda: no.levels(np.eye(4), 0), ValueError, "l"),
+    (lambda: no.levels(np.eye(4), 2, error_rate=1.5), ValueError, "error_rate"),
+    (lambda: no.levels(np.eye(4), 2, amplitude=0.0), ValueError, "amplitude"),
+    (lambda: no.levels(np.eye(4), 2, k_max=0), ValueError, "k_max"),
+])
+def test_bad_inputs(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
