@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from safetensors.numpy import save_file
 
 import nearortho
 from nearortho.cli.main import cli
@@ -49,3 +50,68 @@ def test_debug_shows_the_traceback(run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("--debug", "frame", "--n", "0", "--m", "5", "--out", "x.npy", ok=False)
     assert isinstance(result.exception, ValueError)
+
+
+@pytest.fixture
+def frames(tmp_path):
+    W = nearortho.frame(24, 90, seed=1)
+    B = nearortho.frame(24, 40, "sign", seed=2)
+    np.save(tmp_path / "w.npy", W)
+    np.savez(tmp_path / "w.npz", W=W, other=B)
+    save_file({"W_dec": np.ascontiguousarray(W.T), "B": B}, str(tmp_path / "w.safetensors"))
+    return tmp_path, W, B
+
+
+@pytest.mark.parametrize("source", [("w.npy",), ("w.npz", "--key", "W"),
+                                    ("w.safetensors", "--key", "W_dec", "--transpose")])
+def test_stats_json_agrees_with_the_api(run, frames, source):
+    folder, W, _ = frames
+    args = [folder / source[0], *source[1:]]
+    record = json.loads(run("stats", *args, "--json", "--threshold", "0.3").stdout)
+    direct = nearortho.interference(W, thresholds=(0.3,))
+    assert record["pairs"] == 90 * 89 // 2
+    assert record["coherence"] == direct.coherence
+    assert tuple(record["pair"]) == direct.pair
+    assert record["rms"] == pytest.approx(direct.rms, rel=1e-12)
+    assert record["count_above"] == {"0.3": direct.count_above[0.3]}
+    assert record["welch"] == pytest.approx(direct.welch)
+
+
+def test_stats_against_another_file_gives_mmcs_and_topk(run, frames):
+    folder, W, B = frames
+    record = json.loads(run("stats", folder / "w.npy", "--other", folder / "w.npz", "--other-key", "other",
+                            "--topk", 2, "--json").stdout)
+    direct = nearortho.interference(W, B, topk=2)
+    assert record["m2"] == 40 and record["pairs"] == 90 * 40
+    assert record["mmcs"] == pytest.approx(direct.mmcs, rel=1e-12)
+    assert np.array_equal(record["topk_index"], direct.topk_index)
+
+
+def test_stats_table_for_people(run, frames):
+    folder, W, _ = frames
+    out = run("stats", folder / "w.npy").stdout
+    assert "coherence" in out and "welch" in out
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["stats", "missing.npy"], "no such file"),
+        (["stats", "w.npz"], "choose one with key: W, other"),
+        (["stats", "w.safetensors", "--key", "nope"], "key 'nope' is not in"),
+        (["stats", "nan.npy"], "NaN"),
+        (["stats", "ints.npy"], "float32 or float64"),
+        (["stats", "w.npy", "--topk", "90"], "topk"),
+    ],
+)
+def test_stats_errors(run, frames, monkeypatch, args, words):
+    folder, W, _ = frames
+    monkeypatch.chdir(folder)
+    bad = W.copy()
+    bad[3, 4] = np.nan
+    np.save(folder / "nan.npy", bad)
+    np.save(folder / "ints.npy", np.ones((4, 3), dtype=np.int32))
+    result = run(*args, ok=False)
+    assert result.exit_code == 1 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], lines

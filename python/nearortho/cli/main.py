@@ -7,6 +7,8 @@ import sys
 import click
 
 from .frame_command import frame_command
+from .report_command import report_command
+from .stats_command import stats_command
 
 
 class _Group(click.Group):
@@ -33,7 +35,8 @@ def cli(ctx, debug):
     ctx.obj["debug"] = debug
 
 
-cli.add_command(frame_command)
+for command in (frame_command, stats_command, report_command):
+    cli.add_command(command)
 
 
 def main(argv=None):

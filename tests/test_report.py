@@ -1,0 +1,74 @@
+"""``nearortho report --quick`` runs, and its results.json agrees with direct API calls."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import nearortho
+from nearortho.cli.main import cli
+from nearortho.report.sizes import SIZES
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    result = CliRunner().invoke(cli, ["report", "--quick", "--out", str(out), "--seed", "3", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert str(out / "index.html") in result.stdout
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_html_is_self_contained_with_every_section(report):
+    out, results = report
+    page = (out / "index.html").read_text()
+    assert page.count("<img") == len(results["sections"]) == 6
+    assert "data:image/png;base64," in page and "src='http" not in page
+    for section in results["sections"].values():
+        assert section["verdict"] in page.replace("&#x27;", "'")
+
+
+def test_interference_rows_match_the_api(report):
+    _, results = report
+    rows = results["sections"]["typical"]["rows"]
+    sizes = SIZES["quick"]
+    assert len(rows) == len(sizes.dims) * len(sizes.ratios) * len(nearortho.KINDS)
+    for row in rows[:: len(nearortho.KINDS) - 1]:
+        stats = nearortho.interference(nearortho.frame(row["n"], row["m"], row["kind"], seed=3), per_row=False)
+        assert row["measured RMS"] == pytest.approx(stats.rms, rel=1e-12)
+        assert row["C1: 1/sqrt(n)"] == pytest.approx(1 / np.sqrt(row["n"]))
+    worst = results["sections"]["worst"]["rows"][0]
+    stats = nearortho.interference(nearortho.frame(worst["n"], worst["m"], worst["kind"], seed=3), per_row=False)
+    assert worst["coherence"] == stats.coherence
+
+
+def test_noise_rows_match_simulate(report):
+    _, results = report
+    sizes = SIZES["quick"]
+    W = nearortho.frame(sizes.noise_n, sizes.noise_m, seed=3)
+    row = results["sections"]["noise"]["rows"][2]
+    direct = nearortho.simulate(W, row["l"], trials=sizes.trials, seed=3)
+    assert row["noise std (inactive)"] == pytest.approx(direct.inactive_std, rel=1e-12)
+
+
+def test_capacity_counter_example_is_reproduced(report):
+    _, results = report
+    ortho = results["sections"]["capacity"]["rows"][-1]
+    assert (ortho["n"], ortho["m"], ortho["measured l_max"]) == (100, 100, 100)
+    assert ortho["P3: n/(8 ln m)"] == pytest.approx(100 / (8 * np.log(100)))
+
+
+def test_compound_rows_match_the_api(report):
+    _, results = report
+    sizes = SIZES["quick"]
+    direct = nearortho.compound(sizes.noise_n, sizes.noise_m // 2, layers=sizes.layers, l=sizes.compound_l,
+                                correction="threshold", trials=sizes.trials, seed=3)
+    measured = [row["noise (threshold)"] for row in results["sections"]["compound"]["rows"]]
+    np.testing.assert_allclose(measured, direct.noise_std, rtol=1e-12)
+
+
+def test_report_rejects_unknown_size(tmp_path):
+    from nearortho.report import run_report
+
+    with pytest.raises(ValueError, match="size must be one of"):
+        run_report(str(tmp_path), size="huge")
