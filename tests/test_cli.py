@@ -115,3 +115,54 @@ def test_stats_errors(run, frames, monkeypatch, args, words):
     assert result.exit_code == 1 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0], lines
+
+
+def test_simulate_json_agrees_with_the_api(run, frames):
+    folder, W, _ = frames
+    record = json.loads(run("simulate", folder / "w.npy", "--l", 3, "--trials", 50, "--seed", 4,
+                            "--amplitude", "uniform:2", "--json").stdout)
+    direct = nearortho.simulate(W, 3, trials=50, seed=4, amplitude=("uniform", 2.0))
+    assert record["inactive_std"] == pytest.approx(direct.inactive_std, rel=1e-12)
+    assert record["false_positive_rate"] == direct.false_positive_rate
+
+
+def test_simulate_on_a_generated_frame(run):
+    record = json.loads(run("simulate", "--n", 32, "--m", 100, "--kind", "sign", "--l", 2, "--trials", 20,
+                            "--seed", 5, "--json").stdout)
+    W = nearortho.frame(32, 100, "sign", seed=5)
+    assert record["inactive_std"] == pytest.approx(nearortho.simulate(W, 2, trials=20, seed=5).inactive_std,
+                                                   rel=1e-12)
+
+
+def test_capacity_reproduces_the_orthogonal_counter_example(run):
+    record = json.loads(run("capacity", "--n", 100, "--m", 100, "--kind", "orthogonal", "--trials", 20,
+                            "--json").stdout)
+    assert record["l_max"] == 100
+    assert record["l_max_jl"] == pytest.approx(100 / (8 * np.log(100)))
+
+
+def test_theory_broadcasts_over_lists(run):
+    records = json.loads(run("theory", "--n", "64,256", "--m", "1000", "--l", "4", "--json").stdout)
+    assert [r["n"] for r in records] == [64, 256]
+    assert records[1]["eps_jl"] == pytest.approx(np.sqrt(8 * np.log(1000) / 256))
+    assert records[0]["noise_rms"] == pytest.approx(2 / 8)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["simulate", "--l", "3"], "give a frame file PATH, or --n and --m"),
+        (["simulate", "w.npy", "--n", "3", "--m", "4", "--l", "1"], "either PATH or --n/--m"),
+        (["simulate", "w.npy", "--l", "91"], "l must be <= 90"),
+        (["simulate", "w.npy", "--l", "2", "--amplitude", "levels:3"], "--amplitude must be"),
+        (["capacity", "w.npy", "--error-rate", "1.5"], "error_rate"),
+        (["theory", "--n", "64,x", "--m", "100"], "--n must be a comma-separated list"),
+    ],
+)
+def test_simulation_errors(run, frames, monkeypatch, args, words):
+    folder, _, _ = frames
+    monkeypatch.chdir(folder)
+    result = run(*args, ok=False)
+    assert result.exit_code == 1 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], lines

@@ -8,7 +8,9 @@ import click
 
 from .frame_command import frame_command
 from .report_command import report_command
+from .simulate_command import capacity_command, simulate_command
 from .stats_command import stats_command
+from .theory_command import theory_command
 
 
 class _Group(click.Group):
@@ -35,7 +37,8 @@ def cli(ctx, debug):
     ctx.obj["debug"] = debug
 
 
-for command in (frame_command, stats_command, report_command):
+for command in (frame_command, stats_command, simulate_command, capacity_command, theory_command,
+                report_command):
     cli.add_command(command)
 
 

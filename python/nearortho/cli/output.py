@@ -51,7 +51,8 @@ def emit(record: dict, *, as_json: bool, title: str) -> None:
 
 
 def emit_rows(rows: list, *, as_json: bool, title: str) -> None:
-    """Print a list of records with the same keys: JSON list, or one table."""
+    """Print records with the same keys: a JSON list, or a table with one row per
+    quantity and one column per record (records have many fields, and are few)."""
     if as_json:
         click.echo(json.dumps(_plain(rows)))
         return
@@ -59,10 +60,11 @@ def emit_rows(rows: list, *, as_json: bool, title: str) -> None:
     from rich.table import Table
 
     table = Table(title=title)
+    table.add_column("quantity")
+    for _ in rows:
+        table.add_column("", justify="right")
     for key in rows[0]:
-        table.add_column(str(key), justify="right")
-    for row in rows:
-        table.add_row(*(_text(v) for v in row.values()))
+        table.add_row(str(key), *(_text(row[key]) for row in rows))
     Console().print(table)
 
 

@@ -1,0 +1,63 @@
+"""``nearortho simulate`` and ``nearortho capacity``: Monte Carlo readout of
+sparse superposed features from a frame file or a generated frame."""
+from __future__ import annotations
+
+import click
+
+from .output import emit
+from .source import frame_source
+
+READOUT_FIELDS = ("m", "n", "l", "trials", "inactive_mean", "inactive_std", "active_error_mean",
+                  "active_error_std", "false_positive_rate", "false_negative_rate", "error_rate",
+                  "error_rate_se", "snr", "rms_interference", "predicted_std_rms", "predicted_std_jl")
+
+
+def parse_amplitude(text: str):
+    """'boolean', 'uniform:A' or 'levels:K:A' -> the API's amplitude spec."""
+    name, *values = text.split(":")
+    try:
+        if name == "boolean" and not values:
+            return "boolean"
+        if name == "uniform" and len(values) == 1:
+            return ("uniform", float(values[0]))
+        if name == "levels" and len(values) == 2:
+            return ("levels", int(values[0]), float(values[1]))
+    except ValueError:
+        pass
+    raise ValueError(f"--amplitude must be boolean, uniform:A or levels:K:A, got {text!r}")
+
+
+@click.command("simulate")
+@frame_source
+@click.option("--l", "l", type=int, required=True, help="Active features per trial.")
+@click.option("--trials", type=int, default=1000, show_default=True)
+@click.option("--amplitude", default="boolean", show_default=True, help="boolean, uniform:A or levels:K:A.")
+@click.option("--threshold", type=float, default=0.5, show_default=True, help="Decoder threshold.")
+@click.option("--signed", is_flag=True, help="Random signs on active amplitudes.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--threads", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
+def simulate_command(W, l, trials, amplitude, threshold, signed, seed, threads, as_json):
+    """Read l active features out of the frame: noise, error rates, SNR, predictions."""
+    from ..simulate import simulate
+
+    result = simulate(W, l, trials=trials, amplitude=parse_amplitude(amplitude), threshold=threshold,
+                      signed=signed, seed=seed, threads=threads).to_dict()
+    emit({k: result[k] for k in READOUT_FIELDS}, as_json=as_json, title="readout")
+
+
+@click.command("capacity")
+@frame_source
+@click.option("--error-rate", type=float, default=0.01, show_default=True,
+              help="Target per-feature error rate of the threshold decoder.")
+@click.option("--trials", type=int, default=200, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--threads", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
+def capacity_command(W, error_rate, trials, seed, threads, as_json):
+    """Largest number of simultaneously active features at the target error rate."""
+    from ..capacity import capacity
+
+    result = capacity(W, error_rate=error_rate, trials=trials, seed=seed, threads=threads).to_dict()
+    result.pop("evaluated", None)
+    emit(result, as_json=as_json, title="capacity")
