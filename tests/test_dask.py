@@ -1,0 +1,65 @@
+"""nearortho.dask over row blocks equals nearortho.interference on the whole frame."""
+import numpy as np
+import pytest
+
+import nearortho
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+from nearortho import dask as nd  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def assert_same(blocked, whole, *, per_row=True, topk=False):
+    assert blocked.pairs == whole.pairs
+    assert blocked.coherence == whole.coherence and blocked.pair == whole.pair
+    assert np.array_equal(blocked.hist, whole.hist)
+    assert blocked.count_above == whole.count_above
+    assert blocked.sum_sq == pytest.approx(whole.sum_sq, rel=1e-12)
+    assert blocked.sum == pytest.approx(whole.sum, rel=1e-9, abs=1e-9)
+    if per_row:
+        assert np.array_equal(blocked.row_max, whole.row_max)
+        assert np.array_equal(blocked.row_argmax, whole.row_argmax)
+        np.testing.assert_allclose(blocked.row_sumsq, whole.row_sumsq, rtol=1e-12)
+    if topk:
+        assert np.array_equal(blocked.topk_index, whole.topk_index)
+        assert np.array_equal(blocked.topk_value, whole.topk_value)
+
+
+@pytest.mark.parametrize("chunk", [17, 40, 103])
+def test_symmetric_blocks_equal_the_whole(client, chunk):
+    W = nearortho.frame(16, 103, seed=1)
+    blocked = nd.interference(da.from_array(W, chunks=(chunk, 16)), client=client, topk=2, thresholds=(0.4,))
+    assert_same(blocked, nearortho.interference(W, topk=2, thresholds=(0.4,)), topk=True)
+    assert blocked.m == 103 and blocked.m2 is None
+
+
+def test_symmetric_scalars_only(client):
+    W = nearortho.frame(9, 64, "sign", seed=2, dtype=np.float64)
+    blocked = nd.interference(da.from_array(W, chunks=(20, 9)), client=client, per_row=False)
+    assert_same(blocked, nearortho.interference(W, per_row=False), per_row=False)
+    assert blocked.row_max is None
+
+
+def test_cross_blocks_equal_the_whole_and_give_mmcs(client):
+    W, B = nearortho.frame(16, 70, seed=3), nearortho.frame(16, 50, "sparse", seed=4)
+    blocked = nd.interference(da.from_array(W, chunks=(25, 8)), da.from_array(B, chunks=(20, 16)), client=client)
+    whole = nearortho.interference(W, B)
+    assert_same(blocked, whole)
+    assert blocked.mmcs == whole.mmcs
+
+
+def test_default_local_cluster():
+    W = nearortho.frame(8, 30, seed=5)
+    assert_same(nd.interference(da.from_array(W, chunks=(10, 8))), nearortho.interference(W))
+
+
+def test_rejects_numpy_input():
+    with pytest.raises(TypeError, match="must be dask arrays"):
+        nd.interference(np.ones((3, 2)))
