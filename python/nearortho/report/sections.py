@@ -1,0 +1,241 @@
+"""The report's six parts: each measures one claim of the post (seed/MATH.md)
+and returns a table, a figure, and a one-line verdict computed from the numbers."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..capacity import capacity, levels
+from ..compound import compound
+from ..frame import KINDS, frame
+from ..interference import interference
+from ..simulate import simulate
+from ..theory import theory
+from .sizes import Sizes
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    claims: str                      # which claims of MATH.md it tests
+    columns: list
+    rows: list
+    verdict: str
+    plot: object = field(repr=False, default=None)  # callable(ax) drawing the figure
+
+
+def _fit_exponent(x, y) -> float:
+    """Slope of log y against log x (least squares)."""
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def interference_sweep(sizes: Sizes, seed: int, tick) -> list:
+    """RMS and coherence of every frame kind over the (n, m) grid."""
+    records = []
+    for n in sizes.dims:
+        for ratio in sizes.ratios:
+            m = min(ratio * n, sizes.max_m)
+            ref = theory(n, m)
+            for kind in KINDS:
+                W = frame(n, m, kind, seed=seed)
+                stats = interference(W, per_row=False)
+                records.append({
+                    "kind": kind, "n": n, "m": m, "rms": stats.rms, "coherence": stats.coherence,
+                    "inv_sqrt_n": float(ref.eps_rms), "eps_jl": float(ref.eps_jl),
+                    "welch": float(ref.welch), "random_coherence": float(ref.random_coherence),
+                })
+                tick(f"interference {kind} n={n} m={m}")
+    return records
+
+
+def typical_interference(records: list) -> Section:
+    random_kinds = [r for r in records if r["kind"] != "orthogonal"]
+    vs_rms = [r["rms"] / r["inv_sqrt_n"] for r in random_kinds]
+    vs_jl = [r["eps_jl"] / r["rms"] for r in random_kinds]
+    rows = [{"kind": r["kind"], "n": r["n"], "m": r["m"], "measured RMS": r["rms"],
+             "C1: 1/sqrt(n)": r["inv_sqrt_n"], "P1: eps_JL": r["eps_jl"],
+             "RMS * sqrt(n)": r["rms"] / r["inv_sqrt_n"]} for r in records]
+    verdict = (f"C1 holds: the RMS cosine of the random kinds is {min(vs_rms):.3f} to "
+               f"{max(vs_rms):.3f} times 1/sqrt(n); P1's eps_JL overstates typical interference "
+               f"by {min(vs_jl):.1f}x to {max(vs_jl):.1f}x.")
+
+    def plot(ax):
+        for kind in KINDS:
+            pts = [r for r in records if r["kind"] == kind]
+            ax.scatter([r["n"] for r in pts], [r["rms"] for r in pts], label=kind, s=18)
+        dims = sorted({r["n"] for r in records})
+        ax.plot(dims, [1 / math.sqrt(n) for n in dims], "k-", label="1/sqrt(n) (C1)")
+        largest_m = max(r["m"] for r in records)
+        ax.plot(dims, [math.sqrt(8 * math.log(largest_m) / n) for n in dims], "r--",
+                label=f"eps_JL, m={largest_m} (P1)")
+        ax.set(xscale="log", yscale="log", xlabel="n", ylabel="RMS cosine over pairs")
+        ax.legend(fontsize=7)
+
+    return Section("typical", "Typical interference: RMS cosine", "P1, C1",
+                   list(rows[0]), rows, verdict, plot)
+
+
+def worst_case(records: list) -> Section:
+    # the law is for independent uniform unit vectors: the gaussian kind exactly
+    vs_law = [r["coherence"] / r["random_coherence"] for r in records if r["kind"] == "gaussian"]
+    vs_jl = [r["eps_jl"] / r["coherence"] for r in records]
+    vs_welch = [r["coherence"] / r["welch"] for r in records]
+    rows = [{"kind": r["kind"], "n": r["n"], "m": r["m"], "coherence": r["coherence"],
+             "random-frame law": r["random_coherence"], "Welch bound": r["welch"],
+             "P1: eps_JL": r["eps_jl"]} for r in records]
+    verdict = (f"The coherence of Gaussian frames is {min(vs_law):.2f} to {max(vs_law):.2f} times the "
+               f"random-frame law; eps_JL is {min(vs_jl):.1f}x to {max(vs_jl):.1f}x the measured worst "
+               f"case (P8: same order, as the post expected), and every frame sits {min(vs_welch):.1f}x "
+               f"to {max(vs_welch):.1f}x above the Welch bound (C2: worst and typical cases differ).")
+
+    def plot(ax):
+        for kind in KINDS:
+            pts = [r for r in records if r["kind"] == kind]
+            ax.scatter([r["m"] / r["n"] for r in pts], [r["coherence"] * math.sqrt(r["n"]) for r in pts],
+                       label=kind, s=18)
+        pts = sorted(records, key=lambda r: r["m"] / r["n"])
+        ax.scatter([r["m"] / r["n"] for r in pts], [r["random_coherence"] * math.sqrt(r["n"]) for r in pts],
+                   marker="x", c="k", label="random-frame law")
+        ax.scatter([r["m"] / r["n"] for r in pts], [r["eps_jl"] * math.sqrt(r["n"]) for r in pts],
+                   marker="_", c="r", s=80, label="eps_JL")
+        ax.scatter([r["m"] / r["n"] for r in pts], [r["welch"] * math.sqrt(r["n"]) for r in pts],
+                   marker="v", c="gray", label="Welch bound")
+        ax.set(xscale="log", xlabel="m / n", ylabel="coherence * sqrt(n)")
+        ax.legend(fontsize=7)
+
+    return Section("worst", "Worst case: coherence", "P8, C2", list(rows[0]), rows, verdict, plot)
+
+
+def readout_noise(sizes: Sizes, seed: int, tick) -> Section:
+    n, m = sizes.noise_n, sizes.noise_m
+    W = frame(n, m, "gaussian", seed=seed)
+    rows = []
+    for l in sizes.noise_ls:
+        result = simulate(W, l, trials=sizes.trials, seed=seed)
+        rows.append({"l": l, "noise std (inactive)": result.inactive_std,
+                     "C1: sqrt(l/n)": result.predicted_std_rms,
+                     "P2: eps_JL sqrt(l)": result.predicted_std_jl,
+                     "error rate": result.error_rate})
+        tick(f"readout noise l={l}")
+    exponent = _fit_exponent([r["l"] for r in rows], [r["noise std (inactive)"] for r in rows])
+    ratio = [r["noise std (inactive)"] / r["C1: sqrt(l/n)"] for r in rows]
+    verdict = (f"P2 holds: noise grows as l^{exponent:.3f} (random walk: 0.5); its size is "
+               f"{min(ratio):.3f} to {max(ratio):.3f} times sqrt(l/n) (C1), not eps_JL sqrt(l).")
+
+    def plot(ax):
+        ls = [r["l"] for r in rows]
+        ax.plot(ls, [r["noise std (inactive)"] for r in rows], "o-", label="measured")
+        ax.plot(ls, [r["C1: sqrt(l/n)"] for r in rows], "k-", label="sqrt(l/n) (C1)")
+        ax.plot(ls, [r["P2: eps_JL sqrt(l)"] for r in rows], "r--", label="eps_JL sqrt(l) (P2)")
+        ax.set(xscale="log", yscale="log", xlabel="active features l",
+               ylabel="noise std on inactive features", title=f"n={n}, m={m}")
+        ax.legend(fontsize=7)
+
+    return Section("noise", "Readout noise against the number of active features", "P2, C1",
+                   list(rows[0]), rows, verdict, plot)
+
+
+def capacity_section(sizes: Sizes, seed: int, tick) -> Section:
+    rows = []
+    for n in sizes.capacity_dims:
+        for ratio in sizes.capacity_ratios:
+            m = ratio * n
+            result = capacity((n, m, "gaussian"), error_rate=0.01, trials=sizes.capacity_trials, seed=seed)
+            rows.append(_capacity_row("gaussian", n, m, result))
+            tick(f"capacity n={n} m={m}")
+    result = capacity((100, 100, "orthogonal"), error_rate=0.01, trials=sizes.capacity_trials, seed=seed)
+    rows.append(_capacity_row("orthogonal", 100, 100, result))
+    tick("capacity counter-example m=n=100")
+    random_rows = rows[:-1]
+    vs_jl = [r["measured l_max"] / r["P3: n/(8 ln m)"] for r in random_rows]
+    vs_n = [r["measured l_max"] / r["C1: n"] for r in random_rows]
+    ortho = rows[-1]
+    verdict = (f"At a 1% error rate the measured capacity is {min(vs_jl):.1f}x to {max(vs_jl):.1f}x P3's "
+               f"n/(8 ln m) and {min(vs_n):.3f} to {max(vs_n):.3f} of C1's n; C3 reproduced: 100 orthogonal "
+               f"features in n=100 allow l_max = {ortho['measured l_max']} where P3 predicts "
+               f"{ortho['P3: n/(8 ln m)']:.2f}.")
+
+    def plot(ax):
+        for ratio in sizes.capacity_ratios:
+            pts = [r for r in random_rows if r["m"] == ratio * r["n"]]
+            ax.errorbar([r["n"] for r in pts], [r["measured l_max"] for r in pts],
+                        yerr=[[r["measured l_max"] - r["ci low"] for r in pts],
+                              [r["ci high"] - r["measured l_max"] for r in pts]],
+                        fmt="o-", label=f"measured, m={ratio}n")
+            ax.plot([r["n"] for r in pts], [r["P3: n/(8 ln m)"] for r in pts], "--",
+                    label=f"n/(8 ln m), m={ratio}n")
+        dims = list(sizes.capacity_dims)
+        ax.plot(dims, dims, "k-", label="n (C1)")
+        ax.set(xscale="log", yscale="log", xlabel="n", ylabel="largest l at 1% error")
+        ax.legend(fontsize=7)
+
+    return Section("capacity", "Capacity: how many features can be active", "P3, P4, C1, C3",
+                   list(rows[0]), rows, verdict, plot)
+
+
+def _capacity_row(kind, n, m, result) -> dict:
+    low, high = result.l_max_ci
+    return {"kind": kind, "n": n, "m": m, "measured l_max": int(result.l_max), "ci low": int(low),
+            "ci high": int(high), "P3: n/(8 ln m)": n / (8 * math.log(m)), "C1: n": n}
+
+
+def levels_section(sizes: Sizes, seed: int, tick) -> Section:
+    n, m = sizes.noise_n, sizes.noise_m
+    W = frame(n, m, "gaussian", seed=seed)
+    rows = []
+    for l in sizes.levels_ls:
+        result = levels(W, l, error_rate=0.01, trials=sizes.trials, seed=seed)
+        rows.append({"l": l, "measured levels": int(result.levels),
+                     "at search cap": result.next_error_rate is None,
+                     "P5 with eps_JL": float(result.levels_jl), "P5 with 1/sqrt(n)": float(result.levels_rms),
+                     "P5 with measured RMS": float(result.levels_measured)})
+        tick(f"levels l={l}")
+    first, last = rows[0], rows[-1]
+    verdict = (f"P6 holds: distinguishable levels fall from {first['measured levels']} at l={first['l']} "
+               f"to {last['measured levels']} at l={last['l']}; P5 with 1/sqrt(n) predicts "
+               f"{first['P5 with 1/sqrt(n)']:.1f} to {last['P5 with 1/sqrt(n)']:.1f}, with eps_JL "
+               f"{first['P5 with eps_JL']:.2f} to {last['P5 with eps_JL']:.2f}.")
+
+    def plot(ax):
+        ls = [r["l"] for r in rows]
+        ax.plot(ls, [r["measured levels"] for r in rows], "o-", label="measured (1% error)")
+        ax.plot(ls, [r["P5 with 1/sqrt(n)"] for r in rows], "k-", label="1/(sqrt(l/n)) (C1)")
+        ax.plot(ls, [r["P5 with eps_JL"] for r in rows], "r--", label="1/(eps_JL sqrt(l)) (P5)")
+        ax.set(xscale="log", yscale="log", xlabel="active features l", ylabel="activation levels",
+               title=f"n={n}, m={m}")
+        ax.legend(fontsize=7)
+
+    return Section("levels", "Distinguishable activation levels", "P5, P6", list(rows[0]), rows,
+                   verdict, plot)
+
+
+def compound_section(sizes: Sizes, seed: int, tick) -> Section:
+    n, m = sizes.noise_n, sizes.noise_m // 2
+    results = {}
+    for correction in ("none", "threshold", "relu"):
+        results[correction] = compound(n, m, layers=sizes.layers, l=sizes.compound_l,
+                                       correction=correction, trials=sizes.trials, seed=seed)
+        tick(f"compound {correction}")
+    rows = []
+    for layer in range(sizes.layers):
+        row = {"layer": layer + 1}
+        for correction, result in results.items():
+            row[f"noise ({correction})"] = float(result.noise_std[layer])
+            row[f"error ({correction})"] = float(result.error_rate[layer])
+        rows.append(row)
+    growth = {c: r.noise_std[-1] / r.noise_std[0] for c, r in results.items()}
+    verdict = (f"P7 measured: over {sizes.layers} layers the noise grows {growth['none']:.2f}x with no "
+               f"correction, {growth['threshold']:.2f}x with a threshold and {growth['relu']:.2f}x with a "
+               f"biased ReLU (n={n}, m={m}, l={sizes.compound_l}).")
+
+    def plot(ax):
+        layers = [r["layer"] for r in rows]
+        for correction in results:
+            ax.plot(layers, [r[f"noise ({correction})"] for r in rows], "o-", label=correction)
+        ax.set(xlabel="layer", ylabel="noise std on inactive features", yscale="log")
+        ax.legend(fontsize=7)
+
+    return Section("compound", "Noise across layers", "P7", list(rows[0]), rows, verdict, plot)
