@@ -308,9 +308,11 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     Notes
     -----
     Numeric contract. g is a dot product in the working dtype (float32 for
-    float32 input), summed over k = 0..n-1 in order with one multiply and one add
-    per k: its bits do not depend on threads, tiling or ISA, so coherence, pair,
-    histogram, counts, per-row max/argmax and top-k are exactly reproducible.
+    float32 input), accumulated over k = 0..n-1 in order (one fused multiply-add
+    per k on AVX2/AVX-512; the x86 scalar fallback rounds product and sum
+    separately): on a given ISA its bits do not depend on threads or tiling, so
+    coherence, pair, histogram, counts, per-row max/argmax and top-k are exactly
+    reproducible for any ``threads``; across ISAs they agree within rounding.
     Ties go to the smallest (i, j) lexicographically (smallest partner per row).
     Sums accumulate in float64 (g^2 of float32 g is exact); they depend on the
     thread count only through the order of float64 additions (relative 1e-12).

@@ -1,8 +1,8 @@
 // Gram tile micro-kernel and fused reductions, compiled once per ISA (NEARORTHO_ISA
-// names the namespace). Every g_ij is the dot product summed in the order
-// k = 0, 1, ..., n - 1 by one multiply and one add per k (no FMA contraction, see
-// CMakeLists.txt), so its bits do not depend on the tile, the thread or the ISA:
-// max, argmax, histogram and top-k are exactly reproducible. Tests:
+// names the namespace). Every g_ij is the dot product accumulated in the order
+// k = 0, 1, ..., n - 1 (one fused multiply-add per k where the ISA has FMA, see
+// CMakeLists.txt), so on a given ISA its bits do not depend on the tile or the
+// thread: max, argmax, histogram and top-k are exactly reproducible. Tests:
 // tests/test_interference.py (ISA forced in turn, threads 1 vs 2).
 #include <algorithm>
 #include <cmath>
@@ -88,6 +88,7 @@ inline void micro_kernel(const T* const* a, const T* b, std::int64_t k0, std::in
 #pragma GCC unroll 16
   for (int r = 0; r < kMicroRows; ++r) ar[r] = a[r] + k0 * NR;
   const T* bp = b + k0 * NR;
+#pragma GCC unroll 4
   for (std::int64_t k = k0; k < k1; ++k) {
     V bv[NV];
 #pragma GCC unroll 4
