@@ -117,26 +117,19 @@ def exact_fields(s):
             s.row_argmax.tolist(), s.topk_index.tolist(), s.topk_value.tolist())
 
 
-@pytest.mark.parametrize("with_b", [False, True])
+@pytest.mark.parametrize("isa", ["scalar", "avx2", "avx512"])
+@pytest.mark.parametrize("m,n,m2", [(97, 33, None), (300, 17, None), (65, 300, 31)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_every_isa_gives_the_same_answers(with_b, dtype):
-    rng = np.random.default_rng(7)
-    W = make(rng, (333, 45), dtype)
-    B = make(rng, (150, 45), dtype) if with_b else None
-    results = {}
-    old = nearortho.set_max_isa("scalar")
+def test_every_isa_matches_the_oracle(isa, m, n, m2, dtype):
+    # levels above what the CPU has run the best it has
+    rng = np.random.default_rng([m, n, np.dtype(dtype).itemsize])
+    W = make(rng, (m, n), dtype)
+    B = None if m2 is None else make(rng, (m2, n), dtype)
+    old = nearortho.set_max_isa(isa)
     try:
-        for isa in ("scalar", "avx2", "avx512"):
-            nearortho.set_max_isa(isa)
-            results[isa] = nearortho.interference(W, B, thresholds=(0.2,), topk=5)
+        check_against_oracle(W, B, True, dtype, topk=3)
     finally:
         nearortho.set_max_isa(old)
-    base = results["scalar"]
-    for isa, s in results.items():
-        assert exact_fields(s) == exact_fields(base), isa
-        assert s.sum == pytest.approx(base.sum, rel=1e-12, abs=1e-12)
-        assert s.sum_sq == pytest.approx(base.sum_sq, rel=1e-12)
-        np.testing.assert_allclose(s.row_sumsq, base.row_sumsq, rtol=1e-12)
 
 
 @pytest.mark.parametrize("with_b", [False, True])

@@ -263,6 +263,7 @@ def test_concurrent_calls_from_python_threads_agree():
     (np.ones((1, 4)), None, {}, ValueError, "W needs at least 2 rows"),
     (np.ones((3, 4)), np.ones((3, 5)), {}, ValueError, "B must have n = 4"),
     (np.eye(3), None, {"bins": 0}, ValueError, "bins must be >= 1"),
+    (np.eye(3), None, {"bins": 1 << 25}, ValueError, "bins must be <="),
     (np.eye(3), None, {"topk": 2}, ValueError, "topk must be < 2"),
     (np.eye(3), np.eye(3), {"topk": 3}, ValueError, "topk must be < 3"),
     (np.eye(3), None, {"topk": -1}, ValueError, "topk must be >= 0"),
@@ -280,6 +281,14 @@ def test_concurrent_calls_from_python_threads_agree():
 def test_bad_inputs_raise_clear_errors(W, B, kwargs, error, match):
     with pytest.raises(error, match=match):
         nearortho.interference(W, B, **kwargs)
+
+
+def test_one_dimensional_rows_are_all_parallel():
+    stats = nearortho.interference(np.array([[2.0], [-3.0], [0.5]]), bins=10, topk=1)
+    assert stats.coherence == 1.0 and stats.pair == (0, 1)
+    assert stats.hist[-1] == 3 and stats.mean == pytest.approx(-1 / 3)
+    np.testing.assert_array_equal(stats.topk_index[:, 0], [1, 0, 0])
+    np.testing.assert_array_equal(stats.topk_value[:, 0], [-1.0, -1.0, 1.0])
 
 
 def test_zero_rows_are_fine_for_raw_products():

@@ -33,6 +33,9 @@ class InterferenceStats:
     ``row_argmax`` (that j), ``row_sumsq`` (sum_j g_ij^2, j != i); with
     ``topk=k``: ``topk_index`` and ``topk_value`` (signed g), shape (m, k), best
     first. Indices are global: shifted by ``row_offset`` / ``col_offset``.
+
+    A result from :func:`interference` keeps a reference to its (converted)
+    inputs so that ``quantile(q, exact=True)`` can recompute; ``merge`` drops it.
     """
 
     n: int
@@ -146,11 +149,9 @@ class InterferenceStats:
                        hist_lo=lo, hist_hi=hi, refine=True, collect_lo=lo, collect_hi=hi,
                        collect_cap=_COLLECT_CAP)
             below = int(out["below"])
-            if not lo <= hi or rank <= below or rank > below + int(out["hist"].sum()):
-                lo, hi = 0.0, float("inf")  # rounding moved the value out of the bin
-                if bins == 1:
-                    raise RuntimeError("exact quantile did not converge")  # pragma: no cover
-                bins = 1
+            if rank <= below or rank > below + int(out["hist"].sum()):
+                # the value sits within rounding of a bin edge: widen the bracket
+                lo, hi = max(0.0, lo - (hi - lo)), hi + (hi - lo)
                 continue
             if not out["collect_overflow"]:
                 return float(np.sort(out["collected"])[rank - below - 1])
@@ -285,8 +286,9 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         float64, then rounded to the working dtype); zero rows are an error.
         False: the raw inner product; the histogram then spans [0, |w|_(1) |w|_(2)]
         (the two largest row norms, the Cauchy-Schwarz bound), see ``hist_range``.
-    bins : int >= 1
-        Histogram bins of |g| on [0, 1] (cosines) or the range above.
+    bins : int in [1, 2^24]
+        Histogram bins of |g| on [0, 1] (cosines) or the range above; each
+        thread keeps its own int64 histogram.
     thresholds : sequence of float >= 0
         ``count_above[t]`` counts pairs with |g| > t (exactly, in the working dtype).
     topk : int
@@ -308,9 +310,11 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     Notes
     -----
     Numeric contract. g is a dot product in the working dtype (float32 for
-    float32 input), summed over k = 0..n-1 in order with one multiply and one add
-    per k: its bits do not depend on threads, tiling or ISA, so coherence, pair,
-    histogram, counts, per-row max/argmax and top-k are exactly reproducible.
+    float32 input), accumulated over k = 0..n-1 in order (one fused multiply-add
+    per k on AVX2/AVX-512; the x86 scalar fallback rounds product and sum
+    separately): on a given ISA its bits do not depend on threads or tiling, so
+    coherence, pair, histogram, counts, per-row max/argmax and top-k are exactly
+    reproducible for any ``threads``; across ISAs they agree within rounding.
     Ties go to the smallest (i, j) lexicographically (smallest partner per row).
     Sums accumulate in float64 (g^2 of float32 g is exact); they depend on the
     thread count only through the order of float64 additions (relative 1e-12).
@@ -340,7 +344,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     if not isinstance(normalize, (bool, np.bool_)):
         raise TypeError(f"normalize must be a bool, got {type(normalize).__name__}")
     normalize = bool(normalize)
-    bins = v.integer(bins, "bins", minimum=1, maximum=1 << 30)
+    bins = v.integer(bins, "bins", minimum=1, maximum=1 << 24)  # one histogram per thread
     thr = v.thresholds(thresholds)
     m, n = W.shape
     partners = m - 1 if B is None else B.shape[0]

@@ -1,8 +1,8 @@
 // Gram tile micro-kernel and fused reductions, compiled once per ISA (NEARORTHO_ISA
-// names the namespace). Every g_ij is the dot product summed in the order
-// k = 0, 1, ..., n - 1 by one multiply and one add per k (no FMA contraction, see
-// CMakeLists.txt), so its bits do not depend on the tile, the thread or the ISA:
-// max, argmax, histogram and top-k are exactly reproducible. Tests:
+// names the namespace). Every g_ij is the dot product accumulated in the order
+// k = 0, 1, ..., n - 1 (one fused multiply-add per k where the ISA has FMA, see
+// CMakeLists.txt), so on a given ISA its bits do not depend on the tile or the
+// thread: max, argmax, histogram and top-k are exactly reproducible. Tests:
 // tests/test_interference.py (ISA forced in turn, threads 1 vs 2).
 #include <algorithm>
 #include <cmath>
@@ -39,10 +39,13 @@ template <class T>
 struct Simd {
   static constexpr int lanes = kVectorBytes / sizeof(T);
   static constexpr int per_panel = kPanelRows<T> / lanes;  // vectors per panel row
-  typedef T V __attribute__((vector_size(kVectorBytes), aligned(sizeof(T))));
+  // Values (registers, locals) have natural alignment; VU is the same vector for
+  // loads and stores at element alignment (the partial-sum tile is a std::vector).
+  typedef T V __attribute__((vector_size(kVectorBytes)));
+  typedef T VU __attribute__((vector_size(kVectorBytes), aligned(sizeof(T))));
   using I = typename IntOf<T>::type;
-  typedef I IV __attribute__((vector_size(kVectorBytes), aligned(sizeof(T))));
-  typedef double D __attribute__((vector_size(lanes * sizeof(double)), aligned(8)));
+  typedef I IV __attribute__((vector_size(kVectorBytes)));
+  typedef double D __attribute__((vector_size(lanes * sizeof(double))));
 };
 
 // |x| by clearing the sign bits (exact, and -0 becomes +0 as std::abs does).
@@ -83,15 +86,16 @@ inline void micro_kernel(const T* const* a, const T* b, std::int64_t k0, std::in
   for (int r = 0; r < kMicroRows; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v)
-      acc[r][v] = accumulate ? *reinterpret_cast<const V*>(c + r * NR + v * S::lanes) : V{};
+      acc[r][v] = accumulate ? *reinterpret_cast<const typename S::VU*>(c + r * NR + v * S::lanes) : V{};
   const T* ar[kMicroRows];
 #pragma GCC unroll 16
   for (int r = 0; r < kMicroRows; ++r) ar[r] = a[r] + k0 * NR;
   const T* bp = b + k0 * NR;
+#pragma GCC unroll 4
   for (std::int64_t k = k0; k < k1; ++k) {
     V bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = *reinterpret_cast<const V*>(bp + v * S::lanes);
+    for (int v = 0; v < NV; ++v) bv[v] = *reinterpret_cast<const typename S::VU*>(bp + v * S::lanes);
 #pragma GCC unroll 16
     for (int r = 0; r < kMicroRows; ++r) {
       const T x = *ar[r];
@@ -104,7 +108,7 @@ inline void micro_kernel(const T* const* a, const T* b, std::int64_t k0, std::in
 #pragma GCC unroll 16
   for (int r = 0; r < kMicroRows; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) *reinterpret_cast<V*>(c + r * NR + v * S::lanes) = acc[r][v];
+    for (int v = 0; v < NV; ++v) *reinterpret_cast<typename S::VU*>(c + r * NR + v * S::lanes) = acc[r][v];
 }
 
 // (a, j) beats (a2, j2): larger |g|, then smaller partner index.
