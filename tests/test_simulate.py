@@ -220,7 +220,8 @@ def test_auto_path_takes_gram_for_many_trials_and_agrees_with_dense():
     auto = no.simulate(W, 5, trials=3000, seed=4, amplitude=("levels", 3, 1.0))
     gram = no.simulate(W, 5, trials=3000, seed=4, amplitude=("levels", 3, 1.0), path="gram")
     dense = no.simulate(W, 5, trials=3000, seed=4, amplitude=("levels", 3, 1.0), path="dense")
-    assert auto.to_dict()["inactive_std"] == gram.inactive_std  # same path, same bits
+    assert auto.path == gram.path == "gram" and dense.path == "dense"
+    assert auto.inactive_std == gram.inactive_std  # same path, same bits
     assert gram.inactive_std == pytest.approx(dense.inactive_std, rel=1e-5)
     assert gram.inactive_mean == pytest.approx(dense.inactive_mean, abs=1e-6)
     # counts can differ only where a readout sits within float32 rounding of a cut

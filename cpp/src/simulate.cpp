@@ -39,23 +39,6 @@ const SimulateKernels& simulate_kernels(Isa isa) {
   }
 }
 
-void ReadoutTotals::merge(const ReadoutTotals& o) {
-  trials += o.trials;
-  inactive += o.inactive;
-  active += o.active;
-  false_positives += o.false_positives;
-  false_negatives += o.false_negatives;
-  level_errors += o.level_errors;
-  inactive_sum += o.inactive_sum;
-  inactive_sumsq += o.inactive_sumsq;
-  active_error_sum += o.active_error_sum;
-  active_error_sumsq += o.active_error_sumsq;
-  amplitude_sumsq += o.amplitude_sumsq;
-  trial_errors_sumsq += o.trial_errors_sumsq;
-  if (histogram.size() < o.histogram.size()) histogram.resize(o.histogram.size(), 0);
-  for (std::size_t b = 0; b < o.histogram.size(); ++b) histogram[b] += o.histogram[b];
-}
-
 namespace {
 
 constexpr std::int64_t kTrialBlock = 64;    // dense path: trials encoded and read out together

@@ -17,6 +17,8 @@ _BATCH_MACS = 1 << 32
 _BATCH_ALIGN = 64  # the core's trial block
 _GRAM_MACS_MAX = 1 << 35  # W W^T per call on the gram path: keeps a call to a few seconds
 _GRAM_ACTIVE_MAX = 1 << 22  # active features held per call on the gram path (20 bytes each)
+_GRAM_COLUMNS = 192  # columns of W W^T the core holds at once (kGramBlock in simulate.cpp)
+_GRAM_BYTES_MAX = 1 << 30
 PATHS = ("auto", "dense", "gram")
 _RMS_ROWS = 2048  # rows whose pairs give rms_interference (all rows when m is smaller)
 QUANTILES = (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999)
@@ -91,7 +93,8 @@ class ReadoutStats(Result):
     (amplitude ("levels", K, a) only, else None). ``snr`` = sqrt(mean a_k^2) /
     inactive_std. ``predicted_std_rms`` = sqrt(l E[a^2]) * rms_interference and
     ``predicted_std_jl`` = sqrt(l E[a^2]) * eps_JL(n, m) are P2's predictions
-    (``rms_interference``: see the function of that name).
+    (``rms_interference``: see the function of that name). ``path``: how the
+    readouts were computed ("dense" or "gram", see ``simulate``).
     Means and stds are pooled over all readouts of that kind (std with ddof=1).
     """
 
@@ -115,6 +118,7 @@ class ReadoutStats(Result):
     rms_interference: float
     predicted_std_rms: float
     predicted_std_jl: float
+    path: str
 
 
 def _csr(activations, m: int):
@@ -221,7 +225,8 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     path : {"auto", "dense", "gram"}
         ``dense`` reads out r = W x (m n multiply-adds per trial); ``gram`` computes
         columns of W W^T once per batch of trials and sums l of them per trial (m^2 n
-        per batch plus l m per trial; not with ``p``). ``auto`` takes gram when that is
+        per batch plus l m per trial; not with ``p``; holds m x 192 entries of W W^T,
+        at most 1 GiB). ``auto`` takes gram when that is
         under half the dense cost and W W^T costs at most 2^35 multiply-adds. The
         paths round differently (agreement to float tolerance); the choice depends
         only on m, n, l and trials, never on ``threads``.
@@ -262,7 +267,7 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     totals = _run(W, given, l_count, prob, amp, bool(signed), v.seed(seed), trials, threshold, lo, hi, bins, path,
                   batch, nthreads)
     edges = np.linspace(lo, hi, bins + 1)
-    return _stats(totals, m, n, trials, amp, edges, rms, scale)
+    return _stats(totals, m, n, trials, amp, edges, rms, scale, path)
 
 
 def _hist_range(hist_range, default: float):
@@ -285,6 +290,9 @@ def _plan(m: int, n: int, l: int, trials: int, path, sampled_p: bool) -> tuple[s
         return "dense", dense_batch
     if sampled_p:
         raise ValueError('path="gram" needs exactly l active features (not p)')
+    if path == "gram" and m * _GRAM_COLUMNS * 8 > _GRAM_BYTES_MAX:
+        raise ValueError(f'path="gram" holds m x {_GRAM_COLUMNS} Gram entries: m = {m} exceeds the '
+                         f"{_GRAM_BYTES_MAX >> 30} GiB limit; use the dense path")
     gram_batch = max(_BATCH_ALIGN, min(_BATCH_MACS // max(1, 2 * l * m), _GRAM_ACTIVE_MAX // max(1, l)))
     calls = -(-trials // gram_batch)
     gram_cost = calls * m * m * n + 2 * trials * l * m
@@ -309,7 +317,7 @@ def _run(W, given, l, p, amp, signed, seed, trials, threshold, lo, hi, bins, pat
     return total
 
 
-def _stats(t: dict, m, n, trials, amp: Amplitude, edges, rms: float, scale: float) -> ReadoutStats:
+def _stats(t: dict, m, n, trials, amp: Amplitude, edges, rms: float, scale: float, path: str) -> ReadoutStats:
     inactive, active = t["inactive"], t["active"]
     i_mean = t["inactive_sum"] / inactive if inactive else math.nan
     i_std = _std(t["inactive_sum"], t["inactive_sumsq"], inactive)
@@ -333,6 +341,7 @@ def _stats(t: dict, m, n, trials, amp: Amplitude, edges, rms: float, scale: floa
         rms_interference=rms,
         predicted_std_rms=scale * rms,
         predicted_std_jl=scale * float(eps_jl(n, m)) if m > 1 else 0.0,
+        path=path,
     )
 
 
