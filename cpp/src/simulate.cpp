@@ -41,24 +41,26 @@ const SimulateKernels& simulate_kernels(Isa isa) {
 
 namespace {
 
-constexpr std::int64_t kTrialBlock = 64;    // dense path: trials encoded and read out together
-constexpr std::int64_t kFeatureTile = 96;   // dense path: rows of W per tile (multiple of 3)
-constexpr std::int64_t kGramBlock = 192;    // gram path: features whose W W^T columns are held
-constexpr std::int64_t kGramRows = 384;     // gram path: rows of W per task computing them
+constexpr std::int64_t kBlockGroups = 10;     // X panels (of kPanelX trials) per work item
+constexpr std::int64_t kTileRows = 96;        // features per product tile: whole W panels of either type
+constexpr std::int64_t kChunkBytes = 1 << 22; // dense path: packed rows of W shared by the threads at once
+constexpr std::int64_t kGramBlock = 192;      // gram path: features whose W W^T columns are held
+static_assert(kTileRows % kPanelW<float> == 0 && kTileRows % kPanelW<double> == 0, "tiles hold whole panels");
+static_assert(kGramBlock % kPanelW<float> == 0 && kGramBlock % kPanelW<double> == 0, "blocks hold whole panels");
 
 template <class T>
 struct Kernels;
 template <>
 struct Kernels<float> {
-  DotTileFn<float> dot;
+  MultiplyPackedFn<float> multiply;
   GatherSumFn<float> gather;
-  explicit Kernels(const SimulateKernels& k) : dot(k.dot_tile_f32), gather(k.gather_sum_f32) {}
+  explicit Kernels(const SimulateKernels& k) : multiply(k.multiply_f32), gather(k.gather_sum_f32) {}
 };
 template <>
 struct Kernels<double> {
-  DotTileFn<double> dot;
+  MultiplyPackedFn<double> multiply;
   GatherSumFn<double> gather;
-  explicit Kernels(const SimulateKernels& k) : dot(k.dot_tile_f64), gather(k.gather_sum_f64) {}
+  explicit Kernels(const SimulateKernels& k) : multiply(k.multiply_f64), gather(k.gather_sum_f64) {}
 };
 
 int thread_slot() {
@@ -67,6 +69,23 @@ int thread_slot() {
 #else
   return 0;
 #endif
+}
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+// Packs rows [0, count) of `rows` (stride ld) into panels of `width` rows, k-major
+// (the layout of simulate_kernels.hpp), zero rows past count. Call inside a
+// parallel region: the panels are shared out among the threads.
+template <class T>
+void pack_rows(const T* rows, std::int64_t ld, std::int64_t count, std::int64_t n, std::int64_t width, T* out) {
+#pragma omp for schedule(static)
+  for (std::int64_t p = 0; p < ceil_div(count, width); ++p) {
+    T* panel = out + p * n * width;
+    for (std::int64_t r = 0; r < width; ++r) {
+      const std::int64_t row = p * width + r;
+      for (std::int64_t k = 0; k < n; ++k) panel[k * width + r] = row < count ? rows[row * ld + k] : T(0);
+    }
+  }
 }
 
 // One trial's active features: indices strictly increasing, signed amplitudes,
@@ -78,7 +97,7 @@ struct TrialView {
   std::int64_t count;
 };
 
-// Activations of `slots` trials (sampled from spec, or copied from the caller's).
+// Activations of the trials of one call (sampled from spec, or the caller's).
 struct Activations {
   const ActivationSpec* spec;
   const ExplicitActivations* given;
@@ -92,85 +111,106 @@ struct Activations {
       : spec(s), given(g), trial_begin(begin), cap(std::max<std::int64_t>(capacity, 1)), count(slots),
         index(slots * cap), value(slots * cap), level(slots * cap) {}
 
-  void fill(std::int64_t slot, std::int64_t trial, SamplerScratch& scratch) {
-    std::int64_t* idx = index.data() + slot * cap;
-    double* val = value.data() + slot * cap;
-    std::int32_t* lev = level.data() + slot * cap;
+  // Fills slot t with trial trial_begin + t.
+  void fill(std::int64_t t, SamplerScratch& scratch) {
+    std::int64_t* idx = index.data() + t * cap;
+    double* val = value.data() + t * cap;
+    std::int32_t* lev = level.data() + t * cap;
     if (given) {
-      const std::int64_t lo = given->offset[trial - trial_begin], hi = given->offset[trial - trial_begin + 1];
-      count[slot] = hi - lo;
+      const std::int64_t lo = given->offset[t], hi = given->offset[t + 1];
+      count[t] = hi - lo;
       std::copy(given->index + lo, given->index + hi, idx);
       std::copy(given->value + lo, given->value + hi, val);
       std::fill(lev, lev + (hi - lo), 0);
     } else {
-      count[slot] = sample_trial(*spec, static_cast<std::uint64_t>(trial), scratch, idx, val, lev);
+      count[t] = sample_trial(*spec, static_cast<std::uint64_t>(trial_begin + t), scratch, idx, val, lev);
     }
   }
 
-  TrialView view(std::int64_t slot) const {
-    return {index.data() + slot * cap, value.data() + slot * cap, level.data() + slot * cap, count[slot]};
+  TrialView view(std::int64_t t) const {
+    return {index.data() + t * cap, value.data() + t * cap, level.data() + t * cap, count[t]};
   }
 };
 
-// Dense path: sink.tile(trial, view, i0, rows, r) for every trial and tile of W.
+// Dense path: X (every trial's x = sum_k a_k w_k, float64 then rounded to T) is
+// packed once; W is packed chunk by chunk; sink.tile(slot, view, i0, rows, r)
+// sees every trial's readouts tile by tile in feature order.
 template <class T, class Sink>
-void dense_pass(const FrameView<T>& W, Activations proto, std::int64_t trial_end, Sink& sink, int threads) {
-  const DotTileFn<T> dot = Kernels<T>(simulate_kernels(active_isa())).dot;
-  const std::int64_t n = W.n, begin = proto.trial_begin;
-  const std::int64_t blocks = (trial_end - begin + kTrialBlock - 1) / kTrialBlock;
+void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Sink& sink, int threads) {
+  const Kernels<T> kernels(simulate_kernels(active_isa()));
+  constexpr std::int64_t NR = kPanelW<T>;
+  const std::int64_t n = W.n, m = W.m, groups = ceil_div(trials, kPanelX);
+  const std::int64_t chunk = std::max(kTileRows, kChunkBytes / static_cast<std::int64_t>(n * sizeof(T)) / kTileRows * kTileRows);
+  const std::int64_t blocks = ceil_div(groups, kBlockGroups);
+  std::vector<T> xp(groups * kPanelX * n), wp(std::min(chunk, ceil_div(m, NR) * NR) * n);
 #pragma omp parallel num_threads(threads)
   {
-    Activations acts(proto.spec, proto.given, begin, proto.cap, kTrialBlock);
     SamplerScratch scratch;
     std::vector<double> x64(n);
-    std::vector<T> X(kTrialBlock * n), R(kTrialBlock * kFeatureTile);
+    std::vector<T> C(kBlockGroups * kPanelX * kTileRows);
 #pragma omp for schedule(dynamic, 1)
-    for (std::int64_t blk = 0; blk < blocks; ++blk) {
-      const std::int64_t t0 = begin + blk * kTrialBlock;
-      const std::int64_t bt = std::min(kTrialBlock, trial_end - t0);
-      for (std::int64_t b = 0; b < bt; ++b) {
-        acts.fill(b, t0 + b, scratch);
-        const TrialView a = acts.view(b);
+    for (std::int64_t g = 0; g < groups; ++g) {
+      T* panel = xp.data() + g * n * kPanelX;
+      for (std::int64_t r = 0; r < kPanelX; ++r) {
+        const std::int64_t t = g * kPanelX + r;
         std::fill(x64.begin(), x64.end(), 0.0);
-        for (std::int64_t k = 0; k < a.count; ++k) {
-          const T* w = W.data + a.index[k] * n;
-          for (std::int64_t c = 0; c < n; ++c) x64[c] += a.value[k] * static_cast<double>(w[c]);
+        if (t < trials) {
+          acts.fill(t, scratch);
+          const TrialView a = acts.view(t);
+          for (std::int64_t k = 0; k < a.count; ++k) {
+            const T* w = W.data + a.index[k] * n;
+            for (std::int64_t c = 0; c < n; ++c) x64[c] += a.value[k] * static_cast<double>(w[c]);
+          }
         }
-        std::transform(x64.begin(), x64.end(), X.begin() + b * n, [](double v) { return static_cast<T>(v); });
+        for (std::int64_t c = 0; c < n; ++c) panel[c * kPanelX + r] = static_cast<T>(x64[c]);
       }
-      for (std::int64_t i0 = 0; i0 < W.m; i0 += kFeatureTile) {
-        const std::int64_t rows = std::min(kFeatureTile, W.m - i0);
-        dot(X.data(), n, bt, W.data + i0 * n, n, rows, n, R.data(), kFeatureTile);
-        for (std::int64_t b = 0; b < bt; ++b) sink.tile(t0 + b, acts.view(b), i0, rows, R.data() + b * kFeatureTile);
+    }
+    for (std::int64_t c0 = 0; c0 < m; c0 += chunk) {
+      const std::int64_t crows = std::min(chunk, m - c0);
+      pack_rows(W.data + c0 * n, n, crows, n, NR, wp.data());
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t blk = 0; blk < blocks; ++blk) {
+        const std::int64_t g0 = blk * kBlockGroups, gn = std::min(kBlockGroups, groups - g0);
+        const std::int64_t t_end = std::min(trials, (g0 + gn) * kPanelX);
+        for (std::int64_t i0 = c0; i0 < c0 + crows; i0 += kTileRows) {
+          const std::int64_t rows = std::min(kTileRows, c0 + crows - i0);
+          kernels.multiply(xp.data() + g0 * kPanelX * n, gn, wp.data() + (i0 - c0) * n, ceil_div(rows, NR), n,
+                           C.data(), kTileRows);
+          for (std::int64_t t = g0 * kPanelX; t < t_end; ++t)
+            sink.tile(t, acts.view(t), i0, rows, C.data() + (t - g0 * kPanelX) * kTileRows);
+        }
       }
     }
   }
 }
 
 // Gram path: for each block I of features, G[k, I] = <w_k, w_i> for all k, then
-// r_I = sum over active k of a_k G[k, I] (in W's type, active features in index order).
+// r_I = sum over active k of a_k G[k, I] (in T, active features in index order).
 template <class T, class Sink>
-void gram_pass(const FrameView<T>& W, Activations& acts, std::int64_t trial_end, Sink& sink, int threads) {
+void gram_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Sink& sink, int threads) {
   const Kernels<T> kernels(simulate_kernels(active_isa()));
-  const std::int64_t n = W.n, m = W.m, begin = acts.trial_begin, trials = trial_end - begin;
-  std::vector<T> G(m * kGramBlock);
+  constexpr std::int64_t NR = kPanelW<T>;
+  const std::int64_t n = W.n, m = W.m, groups = ceil_div(m, kPanelX);
+  std::vector<T> xp(groups * kPanelX * n), wp(kGramBlock * n), G(groups * kPanelX * kGramBlock);
 #pragma omp parallel num_threads(threads)
   {
     SamplerScratch scratch;
 #pragma omp for schedule(static)
-    for (std::int64_t t = 0; t < trials; ++t) acts.fill(t, begin + t, scratch);
+    for (std::int64_t t = 0; t < trials; ++t) acts.fill(t, scratch);
+    pack_rows(W.data, n, m, n, kPanelX, xp.data());
     std::vector<T> r(kGramBlock);
     for (std::int64_t i0 = 0; i0 < m; i0 += kGramBlock) {
       const std::int64_t rows = std::min(kGramBlock, m - i0);
+      pack_rows(W.data + i0 * n, n, rows, n, NR, wp.data());
 #pragma omp for schedule(dynamic, 1)
-      for (std::int64_t k0 = 0; k0 < m; k0 += kGramRows)
-        kernels.dot(W.data + k0 * n, n, std::min(kGramRows, m - k0), W.data + i0 * n, n, rows, n,
-                    G.data() + k0 * rows, rows);
+      for (std::int64_t g0 = 0; g0 < groups; g0 += kBlockGroups)
+        kernels.multiply(xp.data() + g0 * kPanelX * n, std::min(kBlockGroups, groups - g0), wp.data(),
+                         ceil_div(rows, NR), n, G.data() + g0 * kPanelX * kGramBlock, kGramBlock);
 #pragma omp for schedule(dynamic, 16)
       for (std::int64_t t = 0; t < trials; ++t) {
         const TrialView a = acts.view(t);
-        kernels.gather(G.data(), rows, a.index, a.value, a.count, r.data());
-        sink.tile(begin + t, a, i0, rows, r.data());
+        kernels.gather(G.data(), kGramBlock, rows, a.index, a.value, a.count, r.data());
+        sink.tile(t, a, i0, rows, r.data());
       }
     }
   }
@@ -188,14 +228,13 @@ template <class T>
 struct Reducer {
   const ActivationSpec& spec;
   const ReadoutSpec& ro;
-  std::int64_t m, trial_begin;
-  std::vector<TrialSums> sums;
+  std::int64_t m;
+  std::vector<TrialSums> sums;  // one per trial of the call
   std::vector<std::vector<std::int64_t>> hist;
   double scale;
 
-  Reducer(const ActivationSpec& s, const ReadoutSpec& r, std::int64_t m_, std::int64_t begin, std::int64_t trials,
-          int threads)
-      : spec(s), ro(r), m(m_), trial_begin(begin), sums(trials),
+  Reducer(const ActivationSpec& s, const ReadoutSpec& r, std::int64_t m_, std::int64_t trials, int threads)
+      : spec(s), ro(r), m(m_), sums(trials),
         hist(threads, std::vector<std::int64_t>(r.bins + 2, 0)),
         scale(static_cast<double>(r.bins) / (r.hist_hi - r.hist_lo)) {}
 
@@ -253,8 +292,8 @@ struct Reducer {
     ++t.next;
   }
 
-  void tile(std::int64_t trial, const TrialView& a, std::int64_t i0, std::int64_t rows, const T* r) {
-    TrialSums& t = sums[trial - trial_begin];
+  void tile(std::int64_t slot, const TrialView& a, std::int64_t i0, std::int64_t rows, const T* r) {
+    TrialSums& t = sums[slot];
     std::int64_t* h = hist[thread_slot()].data();
     std::int64_t j = 0;
     while (j < rows) {
@@ -294,21 +333,20 @@ template <class T>
 struct Writer {
   double* out;
   std::int64_t m;
-  void tile(std::int64_t trial, const TrialView&, std::int64_t i0, std::int64_t rows, const T* r) {
-    for (std::int64_t j = 0; j < rows; ++j) out[trial * m + i0 + j] = static_cast<double>(r[j]);
+  void tile(std::int64_t slot, const TrialView&, std::int64_t i0, std::int64_t rows, const T* r) {
+    for (std::int64_t j = 0; j < rows; ++j) out[slot * m + i0 + j] = static_cast<double>(r[j]);
   }
 };
 
 template <class T, class Sink>
 void run_pass(const FrameView<T>& W, const ActivationSpec& spec, const ExplicitActivations* given,
-              std::int64_t trial_begin, std::int64_t trial_end, std::int64_t cap, ReadoutPath path, Sink& sink,
+              std::int64_t trial_begin, std::int64_t trials, std::int64_t cap, ReadoutPath path, Sink& sink,
               int threads) {
-  if (path == ReadoutPath::gram) {
-    Activations acts(&spec, given, trial_begin, cap, trial_end - trial_begin);
-    gram_pass(W, acts, trial_end, sink, threads);
-  } else {
-    dense_pass(W, Activations(&spec, given, trial_begin, cap, 0), trial_end, sink, threads);
-  }
+  Activations acts(&spec, given, trial_begin, cap, trials);
+  if (path == ReadoutPath::gram)
+    gram_pass(W, acts, trials, sink, threads);
+  else
+    dense_pass(W, acts, trials, sink, threads);
 }
 
 template <class T>
@@ -355,9 +393,9 @@ ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec
     if (spec.m != W.m) throw std::invalid_argument("spec.m must equal the rows of W");
     cap = max_active(spec);
   }
-  const int t = thread_count(threads, path == ReadoutPath::gram ? W.m : (trials + kTrialBlock - 1) / kTrialBlock);
-  Reducer<T> reducer(spec, ro, W.m, trial_begin, trials, t);
-  run_pass(W, spec, given, trial_begin, trial_end, cap, path, reducer, t);
+  const int t = thread_count(threads, std::max(W.m, trials));
+  Reducer<T> reducer(spec, ro, W.m, trials, t);
+  run_pass(W, spec, given, trial_begin, trials, cap, path, reducer, t);
   return reducer.fold();
 }
 
@@ -374,22 +412,28 @@ void readout_values(const FrameView<T>& W, const ExplicitActivations& given, std
 template <class T>
 double pair_sumsq(const FrameView<T>& W, int threads) {
   check_frame(W);
-  const DotTileFn<T> dot = Kernels<T>(simulate_kernels(active_isa())).dot;
-  const std::int64_t m = W.m, n = W.n, bands = (m + kTrialBlock - 1) / kTrialBlock;
+  const Kernels<T> kernels(simulate_kernels(active_isa()));
+  constexpr std::int64_t NR = kPanelW<T>;
+  const std::int64_t m = W.m, n = W.n, groups = ceil_div(m, kPanelX), band = kBlockGroups * kPanelX;
+  const std::int64_t bands = ceil_div(groups, kBlockGroups);
+  std::vector<T> xp(groups * kPanelX * n), wp(ceil_div(m, NR) * NR * n);
   std::vector<double> per_band(bands, 0.0);
 #pragma omp parallel num_threads(thread_count(threads, bands))
   {
-    std::vector<T> R(kTrialBlock * kFeatureTile);
+    pack_rows(W.data, n, m, n, kPanelX, xp.data());
+    pack_rows(W.data, n, m, n, NR, wp.data());
+    std::vector<T> C(band * kTileRows);
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t b = 0; b < bands; ++b) {
-      const std::int64_t i0 = b * kTrialBlock, bi = std::min(kTrialBlock, m - i0);
+      const std::int64_t i0 = b * band, bi = std::min(band, m - i0);
       double acc = 0;
-      for (std::int64_t j0 = i0; j0 < m; j0 += kFeatureTile) {
-        const std::int64_t rows = std::min(kFeatureTile, m - j0);
-        dot(W.data + i0 * n, n, bi, W.data + j0 * n, n, rows, n, R.data(), kFeatureTile);
+      for (std::int64_t j0 = i0 / kTileRows * kTileRows; j0 < m; j0 += kTileRows) {
+        const std::int64_t rows = std::min(kTileRows, m - j0);
+        kernels.multiply(xp.data() + i0 * n, ceil_div(bi, kPanelX), wp.data() + j0 * n, ceil_div(rows, NR), n,
+                         C.data(), kTileRows);
         for (std::int64_t t = 0; t < bi; ++t)
           for (std::int64_t j = std::max<std::int64_t>(0, i0 + t + 1 - j0); j < rows; ++j) {
-            const double g = static_cast<double>(R[t * kFeatureTile + j]);
+            const double g = static_cast<double>(C[t * kTileRows + j]);
             acc += g * g;
           }
       }
