@@ -13,8 +13,8 @@ from .reference import eps_jl
 
 # Multiply-adds per call into the core: Ctrl-C is handled between calls, and the
 # batch boundaries (hence the float64 sums' order) depend only on m, n, l and the path.
-_BATCH_MACS = 1 << 32
-_BATCH_ALIGN = 64  # the core's trial block
+_BATCH_MACS = 1 << 34
+_BATCH_ALIGN = 60  # trials per work item in the core (10 panels of 6)
 _GRAM_MACS_MAX = 1 << 35  # W W^T per call on the gram path: keeps a call to a few seconds
 _GRAM_ACTIVE_MAX = 1 << 22  # active features held per call on the gram path (20 bytes each)
 _GRAM_COLUMNS = 192  # columns of W W^T the core holds at once (kGramBlock in simulate.cpp)
@@ -200,7 +200,15 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     algorithm), or with ``p`` each feature independently with probability p, or the
     caller's ``activations``; amplitudes follow ``amplitude``; with ``signed`` each gets
     an independent random sign. It encodes x = sum_k a_k w_k (float64, rounded to W's
-    dtype), reads out r = W x for all m features, and reduces the readouts on the fly.
+    dtype), reads out r = W x for all m features, and reduces the readouts on the fly
+    (nothing of size trials x m is stored).
+
+    Numeric contract: each readout is a dot product in W's dtype, one multiply-add
+    chain in index order (fused where the CPU has FMA), so it matches a float64
+    oracle to about n * eps(dtype) * |w_i| |x|; all sums are float64, per trial and
+    then over trials in order; counts are exact. The work runs in the compiled core
+    without the GIL, in batches of about 2^34 multiply-adds; Ctrl-C is honoured
+    between batches (well under a second apart on one core of a recent CPU).
 
     Parameters
     ----------
@@ -216,8 +224,10 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         The threshold decoder's cut (in amplitude units).
     seed : int
         Trial t's activations are a function of (seed, t) only (Philox): results do
-        not depend on ``threads``; float64 sums are merged in a fixed order, so they
-        are bit-identical for any thread count on one machine and ISA.
+        not depend on ``threads`` -- they are bit-identical for any thread count on
+        one machine and ISA (``nearortho.set_max_isa`` changes roundings only).
+    threads : int, optional
+        Threads to use; default follows OpenMP.
     activations : (indices, values), optional
         Explicit activations, one entry per trial (for tests against an oracle).
     bins, hist_range : histogram of inactive readouts (default range +-max(1, 8 x the
@@ -226,10 +236,11 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         ``dense`` reads out r = W x (m n multiply-adds per trial); ``gram`` computes
         columns of W W^T once per batch of trials and sums l of them per trial (m^2 n
         per batch plus l m per trial; not with ``p``; holds m x 192 entries of W W^T,
-        at most 1 GiB). ``auto`` takes gram when that is
-        under half the dense cost and W W^T costs at most 2^35 multiply-adds. The
-        paths round differently (agreement to float tolerance); the choice depends
-        only on m, n, l and trials, never on ``threads``.
+        at most 1 GiB). ``auto`` takes gram when that is under half the dense cost
+        and W W^T costs at most 2^35 multiply-adds. The paths round differently
+        (agreement to float tolerance); the choice depends only on m, n, l and
+        trials, never on ``threads``. The dense path also holds a packed copy of up
+        to 4 MiB of W's rows and the batch's x vectors.
 
     Returns
     -------
