@@ -303,3 +303,18 @@ def test_rms_interference_estimate_for_large_m():
     G = W @ W.T
     exact = math.sqrt(np.mean(G[np.triu_indices(3000, 1)] ** 2))
     assert rms_interference(W) == pytest.approx(exact, rel=0.01)
+
+
+def test_ctrl_c_interrupts_between_batches():
+    import _thread
+    import threading
+    import time
+
+    W = no.frame(256, 4096, seed=1)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    start = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        no.simulate(W, 8, trials=10_000_000, path="dense")  # hours of work if not interrupted
+    timer.join()
+    assert time.monotonic() - start < 10
