@@ -229,7 +229,10 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     threads : int, optional
         Threads to use; default follows OpenMP.
     activations : (indices, values), optional
-        Explicit activations, one entry per trial (for tests against an oracle).
+        Explicit activations, one entry per trial (for tests against an oracle):
+        distinct indices in [0, m) (any order) and finite signed amplitudes. Then
+        ``amplitude`` only sets the default histogram range, and no level decoding
+        runs (``level_error_rate`` is None).
     bins, hist_range : histogram of inactive readouts (default range +-max(1, 8 x the
         predicted rms noise) times a), with under/overflow counted in the first/last entry.
     path : {"auto", "dense", "gram"}
