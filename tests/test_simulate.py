@@ -90,6 +90,8 @@ def test_stats_equal_oracle_with_explicit_activations(signed, dtype, path):
     np.testing.assert_array_equal(s.histogram[1:-1], counts)
     assert s.histogram[0] == np.sum(o["inactive"] < -1.5) and s.histogram[-1] == np.sum(o["inactive"] > 1.5)
     assert s.level_error_rate is None
+    with_levels = no.simulate(W, activations=(indices, values), amplitude=("levels", 4, 1.0), path=path)
+    assert with_levels.level_error_rate is None
 
 
 def test_sampled_path_equals_oracle_on_the_same_activations():

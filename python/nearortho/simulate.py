@@ -281,7 +281,8 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     totals = _run(W, given, l_count, prob, amp, bool(signed), v.seed(seed), trials, threshold, lo, hi, bins, path,
                   batch, nthreads)
     edges = np.linspace(lo, hi, bins + 1)
-    return _stats(totals, m, n, trials, amp, edges, rms, scale, path)
+    decoded = amp if given is None else Amplitude("boolean", amp.a)  # levels decode sampled trials only
+    return _stats(totals, m, n, trials, decoded, edges, rms, scale, path)
 
 
 def _hist_range(hist_range, default: float):
