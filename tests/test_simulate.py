@@ -139,6 +139,16 @@ def test_sampler_draws_distinct_uniform_features_and_stated_amplitudes():
     assert set(np.unique(np.concatenate(values))) == {0.5, 1.0, 1.5, 2.0}
 
 
+def test_bernoulli_activations_do_not_depend_on_threads():
+    W = no.frame(20, 5000, seed=2)
+    one = no.simulate(W, p=0.002, trials=700, seed=3, threads=1)
+    two = no.simulate(W, p=0.002, trials=700, seed=3, threads=2)
+    assert one.inactive_std == two.inactive_std and one.l == two.l
+    np.testing.assert_array_equal(one.histogram, two.histogram)
+    indices, _ = no.sample_activations(5000, p=0.002, trials=700, seed=3)
+    assert one.l == pytest.approx(np.mean([len(i) for i in indices]), rel=1e-12)
+
+
 def test_bernoulli_activations():
     indices, _ = no.sample_activations(400, p=0.05, trials=500, seed=8)
     sizes = np.array([len(i) for i in indices])

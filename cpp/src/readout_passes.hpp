@@ -73,38 +73,59 @@ struct TrialView {
   std::int64_t count;
 };
 
-// Activations of the trials of one call (sampled from spec, or the caller's).
+// Activations of the trials of one call (sampled from spec, or the caller's), in
+// CSR form: trial t's features are entries [offset[t], offset[t + 1]).
 struct Activations {
   const ActivationSpec* spec;
   const ExplicitActivations* given;
-  std::int64_t trial_begin, cap;
-  std::vector<std::int64_t> count, index;
+  std::int64_t trial_begin;
+  std::vector<std::int64_t> offset, index;
   std::vector<double> value;
   std::vector<std::int32_t> level;
 
-  Activations(const ActivationSpec* s, const ExplicitActivations* g, std::int64_t begin, std::int64_t capacity,
-              std::int64_t slots)
-      : spec(s), given(g), trial_begin(begin), cap(std::max<std::int64_t>(capacity, 1)), count(slots),
-        index(slots * cap), value(slots * cap), level(slots * cap) {}
-
-  // Fills slot t with trial trial_begin + t.
-  void fill(std::int64_t t, SamplerScratch& scratch) {
-    std::int64_t* idx = index.data() + t * cap;
-    double* val = value.data() + t * cap;
-    std::int32_t* lev = level.data() + t * cap;
+  // Sizes the storage: l per trial, the caller's counts, or for Bernoulli(p)
+  // features a counting pass (sampling twice costs far less than holding m per trial).
+  Activations(const ActivationSpec* s, const ExplicitActivations* g, std::int64_t begin, std::int64_t trials,
+              int threads)
+      : spec(s), given(g), trial_begin(begin), offset(trials + 1, 0) {
     if (given) {
-      const std::int64_t lo = given->offset[t], hi = given->offset[t + 1];
-      count[t] = hi - lo;
-      std::copy(given->index + lo, given->index + hi, idx);
-      std::copy(given->value + lo, given->value + hi, val);
-      std::fill(lev, lev + (hi - lo), 0);
+      std::copy(given->offset, given->offset + trials + 1, offset.begin());
+    } else if (spec->p < 0) {
+      for (std::int64_t t = 0; t <= trials; ++t) offset[t] = t * spec->l;
     } else {
-      count[t] = sample_trial(*spec, static_cast<std::uint64_t>(trial_begin + t), scratch, idx, val, lev);
+#pragma omp parallel num_threads(threads)
+      {
+        SamplerScratch scratch;
+        std::vector<std::int64_t> idx(spec->m);
+        std::vector<double> val(spec->m);
+#pragma omp for schedule(static)
+        for (std::int64_t t = 0; t < trials; ++t)
+          offset[t + 1] = sample_trial(*spec, static_cast<std::uint64_t>(begin + t), scratch, idx.data(), val.data(),
+                                       nullptr);
+      }
+      for (std::int64_t t = 0; t < trials; ++t) offset[t + 1] += offset[t];
+    }
+    index.resize(offset[trials]);
+    value.resize(offset[trials]);
+    level.resize(offset[trials]);
+  }
+
+  // Fills trial trial_begin + t.
+  void fill(std::int64_t t, SamplerScratch& scratch) {
+    const std::int64_t lo = offset[t], hi = offset[t + 1];
+    if (given) {
+      std::copy(given->index + lo, given->index + hi, index.begin() + lo);
+      std::copy(given->value + lo, given->value + hi, value.begin() + lo);
+      std::fill(level.begin() + lo, level.begin() + hi, 0);
+    } else {
+      sample_trial(*spec, static_cast<std::uint64_t>(trial_begin + t), scratch, index.data() + lo, value.data() + lo,
+                   level.data() + lo);
     }
   }
 
   TrialView view(std::int64_t t) const {
-    return {index.data() + t * cap, value.data() + t * cap, level.data() + t * cap, count[t]};
+    const std::int64_t lo = offset[t];
+    return {index.data() + lo, value.data() + lo, level.data() + lo, offset[t + 1] - lo};
   }
 };
 

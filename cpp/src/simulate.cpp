@@ -163,9 +163,8 @@ struct Writer {
 
 template <class T, class Sink>
 void run_pass(const FrameView<T>& W, const ActivationSpec& spec, const ExplicitActivations* given,
-              std::int64_t trial_begin, std::int64_t trials, std::int64_t cap, ReadoutPath path, Sink& sink,
-              int threads) {
-  Activations acts(&spec, given, trial_begin, cap, trials);
+              std::int64_t trial_begin, std::int64_t trials, ReadoutPath path, Sink& sink, int threads) {
+  Activations acts(&spec, given, trial_begin, trials, threads);
   if (path == ReadoutPath::gram)
     gram_pass(W, acts, trials, sink, threads);
   else
@@ -177,13 +176,10 @@ void check_frame(const FrameView<T>& W) {
   if (!W.data || W.m < 1 || W.n < 1) throw std::invalid_argument("W must be a non-empty (m, n) array");
 }
 
-// Validates the caller's activations; returns the most active features in a trial.
-std::int64_t check_explicit(const ExplicitActivations& a, std::int64_t trials, std::int64_t m) {
+void check_explicit(const ExplicitActivations& a, std::int64_t trials, std::int64_t m) {
   if (a.offset[0] != 0) throw std::invalid_argument("activations: offsets must start at 0");
-  std::int64_t cap = 0;
   for (std::int64_t t = 0; t < trials; ++t) {
     if (a.offset[t + 1] < a.offset[t]) throw std::invalid_argument("activations: offsets must not decrease");
-    cap = std::max(cap, a.offset[t + 1] - a.offset[t]);
     for (std::int64_t k = a.offset[t]; k < a.offset[t + 1]; ++k) {
       if (a.index[k] < 0 || a.index[k] >= m) throw std::invalid_argument("activations: index out of [0, m)");
       if (k > a.offset[t] && a.index[k] <= a.index[k - 1])
@@ -191,7 +187,6 @@ std::int64_t check_explicit(const ExplicitActivations& a, std::int64_t trials, s
       if (!std::isfinite(a.value[k])) throw std::invalid_argument("activations: values must be finite");
     }
   }
-  return cap;
 }
 
 int thread_count(int requested, std::int64_t work_items) {
@@ -208,17 +203,15 @@ ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec
   if (trial_end < trial_begin || trial_begin < 0) throw std::invalid_argument("trial range must be non-empty and >= 0");
   if (ro.bins < 1 || !(ro.hist_hi > ro.hist_lo)) throw std::invalid_argument("histogram needs bins >= 1 and lo < hi");
   const std::int64_t trials = trial_end - trial_begin;
-  std::int64_t cap;
   if (given) {
-    cap = check_explicit(*given, trials, W.m);
+    check_explicit(*given, trials, W.m);
   } else {
     validate(spec);
     if (spec.m != W.m) throw std::invalid_argument("spec.m must equal the rows of W");
-    cap = max_active(spec);
   }
   const int t = thread_count(threads, std::max(W.m, trials));
   Reducer<T> reducer(spec, ro, W.m, trials, t);
-  run_pass(W, spec, given, trial_begin, trials, cap, path, reducer, t);
+  run_pass(W, spec, given, trial_begin, trials, path, reducer, t);
   return reducer.fold();
 }
 
@@ -226,10 +219,10 @@ template <class T>
 void readout_values(const FrameView<T>& W, const ExplicitActivations& given, std::int64_t trials,
                     double* out, ReadoutPath path, int threads) {
   check_frame(W);
-  const std::int64_t cap = check_explicit(given, trials, W.m);
+  check_explicit(given, trials, W.m);
   Writer<T> writer{out, W.m};
   const ActivationSpec unused{};
-  run_pass(W, unused, &given, 0, trials, cap, path, writer, thread_count(threads, std::max(trials, W.m)));
+  run_pass(W, unused, &given, 0, trials, path, writer, thread_count(threads, std::max(trials, W.m)));
 }
 
 template <class T>
