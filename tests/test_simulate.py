@@ -90,6 +90,8 @@ def test_stats_equal_oracle_with_explicit_activations(signed, dtype, path):
     np.testing.assert_array_equal(s.histogram[1:-1], counts)
     assert s.histogram[0] == np.sum(o["inactive"] < -1.5) and s.histogram[-1] == np.sum(o["inactive"] > 1.5)
     assert s.level_error_rate is None
+    with_levels = no.simulate(W, activations=(indices, values), amplitude=("levels", 4, 1.0), path=path)
+    assert with_levels.level_error_rate is None
 
 
 def test_sampled_path_equals_oracle_on_the_same_activations():
@@ -135,6 +137,16 @@ def test_sampler_draws_distinct_uniform_features_and_stated_amplitudes():
     assert np.mean(np.abs(v)) == pytest.approx(1.5, abs=0.05)
     _, values = no.sample_activations(m, l, trials=200, amplitude=("levels", 4, 2.0), seed=3)
     assert set(np.unique(np.concatenate(values))) == {0.5, 1.0, 1.5, 2.0}
+
+
+def test_bernoulli_activations_do_not_depend_on_threads():
+    W = no.frame(20, 5000, seed=2)
+    one = no.simulate(W, p=0.002, trials=700, seed=3, threads=1)
+    two = no.simulate(W, p=0.002, trials=700, seed=3, threads=2)
+    assert one.inactive_std == two.inactive_std and one.l == two.l
+    np.testing.assert_array_equal(one.histogram, two.histogram)
+    indices, _ = no.sample_activations(5000, p=0.002, trials=700, seed=3)
+    assert one.l == pytest.approx(np.mean([len(i) for i in indices]), rel=1e-12)
 
 
 def test_bernoulli_activations():
@@ -220,7 +232,8 @@ def test_auto_path_takes_gram_for_many_trials_and_agrees_with_dense():
     auto = no.simulate(W, 5, trials=3000, seed=4, amplitude=("levels", 3, 1.0))
     gram = no.simulate(W, 5, trials=3000, seed=4, amplitude=("levels", 3, 1.0), path="gram")
     dense = no.simulate(W, 5, trials=3000, seed=4, amplitude=("levels", 3, 1.0), path="dense")
-    assert auto.to_dict()["inactive_std"] == gram.inactive_std  # same path, same bits
+    assert auto.path == gram.path == "gram" and dense.path == "dense"
+    assert auto.inactive_std == gram.inactive_std  # same path, same bits
     assert gram.inactive_std == pytest.approx(dense.inactive_std, rel=1e-5)
     assert gram.inactive_mean == pytest.approx(dense.inactive_mean, abs=1e-6)
     # counts can differ only where a readout sits within float32 rounding of a cut
@@ -302,3 +315,18 @@ def test_rms_interference_estimate_for_large_m():
     G = W @ W.T
     exact = math.sqrt(np.mean(G[np.triu_indices(3000, 1)] ** 2))
     assert rms_interference(W) == pytest.approx(exact, rel=0.01)
+
+
+def test_ctrl_c_interrupts_between_batches():
+    import _thread
+    import threading
+    import time
+
+    W = no.frame(256, 4096, seed=1)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    start = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        no.simulate(W, 8, trials=10_000_000, path="dense")  # hours of work if not interrupted
+    timer.join()
+    assert time.monotonic() - start < 10

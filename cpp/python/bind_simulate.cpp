@@ -26,22 +26,26 @@ ReadoutPath readout_path(const std::string& name) {
 }
 
 py::dict totals_dict(const ReadoutTotals& t) {
+  using Count = std::int64_t ReadoutTotals::*;
+  using Sum = double ReadoutTotals::*;
+  static const std::pair<const char*, Count> counts[] = {
+      {"trials", &ReadoutTotals::trials},
+      {"inactive", &ReadoutTotals::inactive},
+      {"active", &ReadoutTotals::active},
+      {"false_positives", &ReadoutTotals::false_positives},
+      {"false_negatives", &ReadoutTotals::false_negatives},
+      {"level_errors", &ReadoutTotals::level_errors}};
+  static const std::pair<const char*, Sum> sums[] = {
+      {"inactive_sum", &ReadoutTotals::inactive_sum},
+      {"inactive_sumsq", &ReadoutTotals::inactive_sumsq},
+      {"active_error_sum", &ReadoutTotals::active_error_sum},
+      {"active_error_sumsq", &ReadoutTotals::active_error_sumsq},
+      {"amplitude_sumsq", &ReadoutTotals::amplitude_sumsq},
+      {"trial_errors_sumsq", &ReadoutTotals::trial_errors_sumsq}};
   py::dict d;
-  d["trials"] = t.trials;
-  d["inactive"] = t.inactive;
-  d["active"] = t.active;
-  d["false_positives"] = t.false_positives;
-  d["false_negatives"] = t.false_negatives;
-  d["level_errors"] = t.level_errors;
-  d["inactive_sum"] = t.inactive_sum;
-  d["inactive_sumsq"] = t.inactive_sumsq;
-  d["active_error_sum"] = t.active_error_sum;
-  d["active_error_sumsq"] = t.active_error_sumsq;
-  d["amplitude_sumsq"] = t.amplitude_sumsq;
-  d["trial_errors_sumsq"] = t.trial_errors_sumsq;
-  py::array_t<std::int64_t> hist(static_cast<py::ssize_t>(t.histogram.size()));
-  std::copy(t.histogram.begin(), t.histogram.end(), hist.mutable_data());
-  d["histogram"] = hist;
+  for (const auto& [name, member] : counts) d[name] = t.*member;
+  for (const auto& [name, member] : sums) d[name] = t.*member;
+  d["histogram"] = py::array_t<std::int64_t>(static_cast<py::ssize_t>(t.histogram.size()), t.histogram.data());
   return d;
 }
 

@@ -1,8 +1,7 @@
 // Readout Monte Carlo: trials are sampled (or taken from the caller), read out by
-// the dense path (encode x in float64, round to W's type, dot it with tiles of W)
-// or the gram path (blocks of W W^T columns, summed over the active features),
-// and reduced per trial while a tile is in cache. Per-trial sums are folded in
-// trial order at the end, so nothing depends on the thread count.
+// one of the paths of readout_passes.hpp, and reduced per trial while a tile is in
+// cache. Per-trial sums are folded in trial order at the end, so nothing depends
+// on the thread count.
 // Tests: tests/test_simulate.py.
 #include "nearortho/simulate.hpp"
 
@@ -10,12 +9,9 @@
 #include <cmath>
 #include <stdexcept>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "nearortho/simulate_kernels.hpp"
 #include "nearortho/threads.hpp"
+#include "readout_passes.hpp"
 
 namespace nearortho {
 
@@ -39,159 +35,9 @@ const SimulateKernels& simulate_kernels(Isa isa) {
   }
 }
 
-void ReadoutTotals::merge(const ReadoutTotals& o) {
-  trials += o.trials;
-  inactive += o.inactive;
-  active += o.active;
-  false_positives += o.false_positives;
-  false_negatives += o.false_negatives;
-  level_errors += o.level_errors;
-  inactive_sum += o.inactive_sum;
-  inactive_sumsq += o.inactive_sumsq;
-  active_error_sum += o.active_error_sum;
-  active_error_sumsq += o.active_error_sumsq;
-  amplitude_sumsq += o.amplitude_sumsq;
-  trial_errors_sumsq += o.trial_errors_sumsq;
-  if (histogram.size() < o.histogram.size()) histogram.resize(o.histogram.size(), 0);
-  for (std::size_t b = 0; b < o.histogram.size(); ++b) histogram[b] += o.histogram[b];
-}
-
 namespace {
 
-constexpr std::int64_t kTrialBlock = 64;    // dense path: trials encoded and read out together
-constexpr std::int64_t kFeatureTile = 96;   // dense path: rows of W per tile (multiple of 3)
-constexpr std::int64_t kGramBlock = 192;    // gram path: features whose W W^T columns are held
-constexpr std::int64_t kGramRows = 384;     // gram path: rows of W per task computing them
-
-template <class T>
-struct Kernels;
-template <>
-struct Kernels<float> {
-  DotTileFn<float> dot;
-  GatherSumFn<float> gather;
-  explicit Kernels(const SimulateKernels& k) : dot(k.dot_tile_f32), gather(k.gather_sum_f32) {}
-};
-template <>
-struct Kernels<double> {
-  DotTileFn<double> dot;
-  GatherSumFn<double> gather;
-  explicit Kernels(const SimulateKernels& k) : dot(k.dot_tile_f64), gather(k.gather_sum_f64) {}
-};
-
-int thread_slot() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
-// One trial's active features: indices strictly increasing, signed amplitudes,
-// level numbers (0 when not decoding levels).
-struct TrialView {
-  const std::int64_t* index;
-  const double* value;
-  const std::int32_t* level;
-  std::int64_t count;
-};
-
-// Activations of `slots` trials (sampled from spec, or copied from the caller's).
-struct Activations {
-  const ActivationSpec* spec;
-  const ExplicitActivations* given;
-  std::int64_t trial_begin, cap;
-  std::vector<std::int64_t> count, index;
-  std::vector<double> value;
-  std::vector<std::int32_t> level;
-
-  Activations(const ActivationSpec* s, const ExplicitActivations* g, std::int64_t begin, std::int64_t capacity,
-              std::int64_t slots)
-      : spec(s), given(g), trial_begin(begin), cap(std::max<std::int64_t>(capacity, 1)), count(slots),
-        index(slots * cap), value(slots * cap), level(slots * cap) {}
-
-  void fill(std::int64_t slot, std::int64_t trial, SamplerScratch& scratch) {
-    std::int64_t* idx = index.data() + slot * cap;
-    double* val = value.data() + slot * cap;
-    std::int32_t* lev = level.data() + slot * cap;
-    if (given) {
-      const std::int64_t lo = given->offset[trial - trial_begin], hi = given->offset[trial - trial_begin + 1];
-      count[slot] = hi - lo;
-      std::copy(given->index + lo, given->index + hi, idx);
-      std::copy(given->value + lo, given->value + hi, val);
-      std::fill(lev, lev + (hi - lo), 0);
-    } else {
-      count[slot] = sample_trial(*spec, static_cast<std::uint64_t>(trial), scratch, idx, val, lev);
-    }
-  }
-
-  TrialView view(std::int64_t slot) const {
-    return {index.data() + slot * cap, value.data() + slot * cap, level.data() + slot * cap, count[slot]};
-  }
-};
-
-// Dense path: sink.tile(trial, view, i0, rows, r) for every trial and tile of W.
-template <class T, class Sink>
-void dense_pass(const FrameView<T>& W, Activations proto, std::int64_t trial_end, Sink& sink, int threads) {
-  const DotTileFn<T> dot = Kernels<T>(simulate_kernels(active_isa())).dot;
-  const std::int64_t n = W.n, begin = proto.trial_begin;
-  const std::int64_t blocks = (trial_end - begin + kTrialBlock - 1) / kTrialBlock;
-#pragma omp parallel num_threads(threads)
-  {
-    Activations acts(proto.spec, proto.given, begin, proto.cap, kTrialBlock);
-    SamplerScratch scratch;
-    std::vector<double> x64(n);
-    std::vector<T> X(kTrialBlock * n), R(kTrialBlock * kFeatureTile);
-#pragma omp for schedule(dynamic, 1)
-    for (std::int64_t blk = 0; blk < blocks; ++blk) {
-      const std::int64_t t0 = begin + blk * kTrialBlock;
-      const std::int64_t bt = std::min(kTrialBlock, trial_end - t0);
-      for (std::int64_t b = 0; b < bt; ++b) {
-        acts.fill(b, t0 + b, scratch);
-        const TrialView a = acts.view(b);
-        std::fill(x64.begin(), x64.end(), 0.0);
-        for (std::int64_t k = 0; k < a.count; ++k) {
-          const T* w = W.data + a.index[k] * n;
-          for (std::int64_t c = 0; c < n; ++c) x64[c] += a.value[k] * static_cast<double>(w[c]);
-        }
-        std::transform(x64.begin(), x64.end(), X.begin() + b * n, [](double v) { return static_cast<T>(v); });
-      }
-      for (std::int64_t i0 = 0; i0 < W.m; i0 += kFeatureTile) {
-        const std::int64_t rows = std::min(kFeatureTile, W.m - i0);
-        dot(X.data(), n, bt, W.data + i0 * n, n, rows, n, R.data(), kFeatureTile);
-        for (std::int64_t b = 0; b < bt; ++b) sink.tile(t0 + b, acts.view(b), i0, rows, R.data() + b * kFeatureTile);
-      }
-    }
-  }
-}
-
-// Gram path: for each block I of features, G[k, I] = <w_k, w_i> for all k, then
-// r_I = sum over active k of a_k G[k, I] (in W's type, active features in index order).
-template <class T, class Sink>
-void gram_pass(const FrameView<T>& W, Activations& acts, std::int64_t trial_end, Sink& sink, int threads) {
-  const Kernels<T> kernels(simulate_kernels(active_isa()));
-  const std::int64_t n = W.n, m = W.m, begin = acts.trial_begin, trials = trial_end - begin;
-  std::vector<T> G(m * kGramBlock);
-#pragma omp parallel num_threads(threads)
-  {
-    SamplerScratch scratch;
-#pragma omp for schedule(static)
-    for (std::int64_t t = 0; t < trials; ++t) acts.fill(t, begin + t, scratch);
-    std::vector<T> r(kGramBlock);
-    for (std::int64_t i0 = 0; i0 < m; i0 += kGramBlock) {
-      const std::int64_t rows = std::min(kGramBlock, m - i0);
-#pragma omp for schedule(dynamic, 1)
-      for (std::int64_t k0 = 0; k0 < m; k0 += kGramRows)
-        kernels.dot(W.data + k0 * n, n, std::min(kGramRows, m - k0), W.data + i0 * n, n, rows, n,
-                    G.data() + k0 * rows, rows);
-#pragma omp for schedule(dynamic, 16)
-      for (std::int64_t t = 0; t < trials; ++t) {
-        const TrialView a = acts.view(t);
-        kernels.gather(G.data(), rows, a.index, a.value, a.count, r.data());
-        sink.tile(begin + t, a, i0, rows, r.data());
-      }
-    }
-  }
-}
+using namespace readout;
 
 // Running sums of one trial while its readouts stream past tile by tile.
 struct TrialSums {
@@ -205,14 +51,13 @@ template <class T>
 struct Reducer {
   const ActivationSpec& spec;
   const ReadoutSpec& ro;
-  std::int64_t m, trial_begin;
-  std::vector<TrialSums> sums;
+  std::int64_t m;
+  std::vector<TrialSums> sums;  // one per trial of the call
   std::vector<std::vector<std::int64_t>> hist;
   double scale;
 
-  Reducer(const ActivationSpec& s, const ReadoutSpec& r, std::int64_t m_, std::int64_t begin, std::int64_t trials,
-          int threads)
-      : spec(s), ro(r), m(m_), trial_begin(begin), sums(trials),
+  Reducer(const ActivationSpec& s, const ReadoutSpec& r, std::int64_t m_, std::int64_t trials, int threads)
+      : spec(s), ro(r), m(m_), sums(trials),
         hist(threads, std::vector<std::int64_t>(r.bins + 2, 0)),
         scale(static_cast<double>(r.bins) / (r.hist_hi - r.hist_lo)) {}
 
@@ -270,8 +115,8 @@ struct Reducer {
     ++t.next;
   }
 
-  void tile(std::int64_t trial, const TrialView& a, std::int64_t i0, std::int64_t rows, const T* r) {
-    TrialSums& t = sums[trial - trial_begin];
+  void tile(std::int64_t slot, const TrialView& a, std::int64_t i0, std::int64_t rows, const T* r) {
+    TrialSums& t = sums[slot];
     std::int64_t* h = hist[thread_slot()].data();
     std::int64_t j = 0;
     while (j < rows) {
@@ -311,21 +156,19 @@ template <class T>
 struct Writer {
   double* out;
   std::int64_t m;
-  void tile(std::int64_t trial, const TrialView&, std::int64_t i0, std::int64_t rows, const T* r) {
-    for (std::int64_t j = 0; j < rows; ++j) out[trial * m + i0 + j] = static_cast<double>(r[j]);
+  void tile(std::int64_t slot, const TrialView&, std::int64_t i0, std::int64_t rows, const T* r) {
+    for (std::int64_t j = 0; j < rows; ++j) out[slot * m + i0 + j] = static_cast<double>(r[j]);
   }
 };
 
 template <class T, class Sink>
 void run_pass(const FrameView<T>& W, const ActivationSpec& spec, const ExplicitActivations* given,
-              std::int64_t trial_begin, std::int64_t trial_end, std::int64_t cap, ReadoutPath path, Sink& sink,
-              int threads) {
-  if (path == ReadoutPath::gram) {
-    Activations acts(&spec, given, trial_begin, cap, trial_end - trial_begin);
-    gram_pass(W, acts, trial_end, sink, threads);
-  } else {
-    dense_pass(W, Activations(&spec, given, trial_begin, cap, 0), trial_end, sink, threads);
-  }
+              std::int64_t trial_begin, std::int64_t trials, ReadoutPath path, Sink& sink, int threads) {
+  Activations acts(&spec, given, trial_begin, trials, threads);
+  if (path == ReadoutPath::gram)
+    gram_pass(W, acts, trials, sink, threads);
+  else
+    dense_pass(W, acts, trials, sink, threads);
 }
 
 template <class T>
@@ -333,13 +176,10 @@ void check_frame(const FrameView<T>& W) {
   if (!W.data || W.m < 1 || W.n < 1) throw std::invalid_argument("W must be a non-empty (m, n) array");
 }
 
-// Validates the caller's activations; returns the most active features in a trial.
-std::int64_t check_explicit(const ExplicitActivations& a, std::int64_t trials, std::int64_t m) {
+void check_explicit(const ExplicitActivations& a, std::int64_t trials, std::int64_t m) {
   if (a.offset[0] != 0) throw std::invalid_argument("activations: offsets must start at 0");
-  std::int64_t cap = 0;
   for (std::int64_t t = 0; t < trials; ++t) {
     if (a.offset[t + 1] < a.offset[t]) throw std::invalid_argument("activations: offsets must not decrease");
-    cap = std::max(cap, a.offset[t + 1] - a.offset[t]);
     for (std::int64_t k = a.offset[t]; k < a.offset[t + 1]; ++k) {
       if (a.index[k] < 0 || a.index[k] >= m) throw std::invalid_argument("activations: index out of [0, m)");
       if (k > a.offset[t] && a.index[k] <= a.index[k - 1])
@@ -347,7 +187,6 @@ std::int64_t check_explicit(const ExplicitActivations& a, std::int64_t trials, s
       if (!std::isfinite(a.value[k])) throw std::invalid_argument("activations: values must be finite");
     }
   }
-  return cap;
 }
 
 int thread_count(int requested, std::int64_t work_items) {
@@ -364,17 +203,15 @@ ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec
   if (trial_end < trial_begin || trial_begin < 0) throw std::invalid_argument("trial range must be non-empty and >= 0");
   if (ro.bins < 1 || !(ro.hist_hi > ro.hist_lo)) throw std::invalid_argument("histogram needs bins >= 1 and lo < hi");
   const std::int64_t trials = trial_end - trial_begin;
-  std::int64_t cap;
   if (given) {
-    cap = check_explicit(*given, trials, W.m);
+    check_explicit(*given, trials, W.m);
   } else {
     validate(spec);
     if (spec.m != W.m) throw std::invalid_argument("spec.m must equal the rows of W");
-    cap = max_active(spec);
   }
-  const int t = thread_count(threads, path == ReadoutPath::gram ? W.m : (trials + kTrialBlock - 1) / kTrialBlock);
-  Reducer<T> reducer(spec, ro, W.m, trial_begin, trials, t);
-  run_pass(W, spec, given, trial_begin, trial_end, cap, path, reducer, t);
+  const int t = thread_count(threads, std::max(W.m, trials));
+  Reducer<T> reducer(spec, ro, W.m, trials, t);
+  run_pass(W, spec, given, trial_begin, trials, path, reducer, t);
   return reducer.fold();
 }
 
@@ -382,31 +219,37 @@ template <class T>
 void readout_values(const FrameView<T>& W, const ExplicitActivations& given, std::int64_t trials,
                     double* out, ReadoutPath path, int threads) {
   check_frame(W);
-  const std::int64_t cap = check_explicit(given, trials, W.m);
+  check_explicit(given, trials, W.m);
   Writer<T> writer{out, W.m};
   const ActivationSpec unused{};
-  run_pass(W, unused, &given, 0, trials, cap, path, writer, thread_count(threads, std::max(trials, W.m)));
+  run_pass(W, unused, &given, 0, trials, path, writer, thread_count(threads, std::max(trials, W.m)));
 }
 
 template <class T>
 double pair_sumsq(const FrameView<T>& W, int threads) {
   check_frame(W);
-  const DotTileFn<T> dot = Kernels<T>(simulate_kernels(active_isa())).dot;
-  const std::int64_t m = W.m, n = W.n, bands = (m + kTrialBlock - 1) / kTrialBlock;
+  const Kernels<T> kernels(simulate_kernels(active_isa()));
+  constexpr std::int64_t NR = kPanelW<T>;
+  const std::int64_t m = W.m, n = W.n, groups = ceil_div(m, kPanelX), band = kBlockGroups * kPanelX;
+  const std::int64_t bands = ceil_div(groups, kBlockGroups);
+  std::vector<T> xp(groups * kPanelX * n), wp(ceil_div(m, NR) * NR * n);
   std::vector<double> per_band(bands, 0.0);
 #pragma omp parallel num_threads(thread_count(threads, bands))
   {
-    std::vector<T> R(kTrialBlock * kFeatureTile);
+    pack_rows(W.data, n, m, n, kPanelX, xp.data());
+    pack_rows(W.data, n, m, n, NR, wp.data());
+    std::vector<T> C(band * kTileRows);
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t b = 0; b < bands; ++b) {
-      const std::int64_t i0 = b * kTrialBlock, bi = std::min(kTrialBlock, m - i0);
+      const std::int64_t i0 = b * band, bi = std::min(band, m - i0);
       double acc = 0;
-      for (std::int64_t j0 = i0; j0 < m; j0 += kFeatureTile) {
-        const std::int64_t rows = std::min(kFeatureTile, m - j0);
-        dot(W.data + i0 * n, n, bi, W.data + j0 * n, n, rows, n, R.data(), kFeatureTile);
+      for (std::int64_t j0 = i0 / kTileRows * kTileRows; j0 < m; j0 += kTileRows) {
+        const std::int64_t rows = std::min(kTileRows, m - j0);
+        kernels.multiply(xp.data() + i0 * n, ceil_div(bi, kPanelX), wp.data() + j0 * n, ceil_div(rows, NR), n,
+                         C.data(), kTileRows);
         for (std::int64_t t = 0; t < bi; ++t)
           for (std::int64_t j = std::max<std::int64_t>(0, i0 + t + 1 - j0); j < rows; ++j) {
-            const double g = static_cast<double>(R[t * kFeatureTile + j]);
+            const double g = static_cast<double>(C[t * kTileRows + j]);
             acc += g * g;
           }
       }

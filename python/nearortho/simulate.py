@@ -13,10 +13,12 @@ from .reference import eps_jl
 
 # Multiply-adds per call into the core: Ctrl-C is handled between calls, and the
 # batch boundaries (hence the float64 sums' order) depend only on m, n, l and the path.
-_BATCH_MACS = 1 << 32
-_BATCH_ALIGN = 64  # the core's trial block
+_BATCH_MACS = 1 << 34
+_BATCH_ALIGN = 60  # trials per work item in the core (10 panels of 6)
 _GRAM_MACS_MAX = 1 << 35  # W W^T per call on the gram path: keeps a call to a few seconds
 _GRAM_ACTIVE_MAX = 1 << 22  # active features held per call on the gram path (20 bytes each)
+_GRAM_COLUMNS = 192  # columns of W W^T the core holds at once (kGramBlock in simulate.cpp)
+_GRAM_BYTES_MAX = 1 << 30
 PATHS = ("auto", "dense", "gram")
 _RMS_ROWS = 2048  # rows whose pairs give rms_interference (all rows when m is smaller)
 QUANTILES = (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999)
@@ -91,7 +93,8 @@ class ReadoutStats(Result):
     (amplitude ("levels", K, a) only, else None). ``snr`` = sqrt(mean a_k^2) /
     inactive_std. ``predicted_std_rms`` = sqrt(l E[a^2]) * rms_interference and
     ``predicted_std_jl`` = sqrt(l E[a^2]) * eps_JL(n, m) are P2's predictions
-    (``rms_interference``: see the function of that name).
+    (``rms_interference``: see the function of that name). ``path``: how the
+    readouts were computed ("dense" or "gram", see ``simulate``).
     Means and stds are pooled over all readouts of that kind (std with ddof=1).
     """
 
@@ -115,6 +118,7 @@ class ReadoutStats(Result):
     rms_interference: float
     predicted_std_rms: float
     predicted_std_jl: float
+    path: str
 
 
 def _csr(activations, m: int):
@@ -196,7 +200,15 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     algorithm), or with ``p`` each feature independently with probability p, or the
     caller's ``activations``; amplitudes follow ``amplitude``; with ``signed`` each gets
     an independent random sign. It encodes x = sum_k a_k w_k (float64, rounded to W's
-    dtype), reads out r = W x for all m features, and reduces the readouts on the fly.
+    dtype), reads out r = W x for all m features, and reduces the readouts on the fly
+    (nothing of size trials x m is stored).
+
+    Numeric contract: each readout is a dot product in W's dtype, one multiply-add
+    chain in index order (fused where the CPU has FMA), so it matches a float64
+    oracle to about n * eps(dtype) * |w_i| |x|; all sums are float64, per trial and
+    then over trials in order; counts are exact. The work runs in the compiled core
+    without the GIL, in batches of about 2^34 multiply-adds; Ctrl-C is honoured
+    between batches (well under a second apart on one core of a recent CPU).
 
     Parameters
     ----------
@@ -212,19 +224,26 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         The threshold decoder's cut (in amplitude units).
     seed : int
         Trial t's activations are a function of (seed, t) only (Philox): results do
-        not depend on ``threads``; float64 sums are merged in a fixed order, so they
-        are bit-identical for any thread count on one machine and ISA.
+        not depend on ``threads`` -- they are bit-identical for any thread count on
+        one machine and ISA (``nearortho.set_max_isa`` changes roundings only).
+    threads : int, optional
+        Threads to use; default follows OpenMP.
     activations : (indices, values), optional
-        Explicit activations, one entry per trial (for tests against an oracle).
+        Explicit activations, one entry per trial (for tests against an oracle):
+        distinct indices in [0, m) (any order) and finite signed amplitudes. Then
+        ``amplitude`` only sets the default histogram range, and no level decoding
+        runs (``level_error_rate`` is None).
     bins, hist_range : histogram of inactive readouts (default range +-max(1, 8 x the
         predicted rms noise) times a), with under/overflow counted in the first/last entry.
     path : {"auto", "dense", "gram"}
         ``dense`` reads out r = W x (m n multiply-adds per trial); ``gram`` computes
         columns of W W^T once per batch of trials and sums l of them per trial (m^2 n
-        per batch plus l m per trial; not with ``p``). ``auto`` takes gram when that is
-        under half the dense cost and W W^T costs at most 2^35 multiply-adds. The
-        paths round differently (agreement to float tolerance); the choice depends
-        only on m, n, l and trials, never on ``threads``.
+        per batch plus l m per trial; not with ``p``; holds m x 192 entries of W W^T,
+        at most 1 GiB). ``auto`` takes gram when that is under half the dense cost
+        and W W^T costs at most 2^35 multiply-adds. The paths round differently
+        (agreement to float tolerance); the choice depends only on m, n, l and
+        trials, never on ``threads``. The dense path also holds a packed copy of up
+        to 4 MiB of W's rows and the batch's x vectors.
 
     Returns
     -------
@@ -262,7 +281,8 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     totals = _run(W, given, l_count, prob, amp, bool(signed), v.seed(seed), trials, threshold, lo, hi, bins, path,
                   batch, nthreads)
     edges = np.linspace(lo, hi, bins + 1)
-    return _stats(totals, m, n, trials, amp, edges, rms, scale)
+    decoded = amp if given is None else Amplitude("boolean", amp.a)  # levels decode sampled trials only
+    return _stats(totals, m, n, trials, decoded, edges, rms, scale, path)
 
 
 def _hist_range(hist_range, default: float):
@@ -285,6 +305,9 @@ def _plan(m: int, n: int, l: int, trials: int, path, sampled_p: bool) -> tuple[s
         return "dense", dense_batch
     if sampled_p:
         raise ValueError('path="gram" needs exactly l active features (not p)')
+    if path == "gram" and m * _GRAM_COLUMNS * 8 > _GRAM_BYTES_MAX:
+        raise ValueError(f'path="gram" holds m x {_GRAM_COLUMNS} Gram entries: m = {m} exceeds the '
+                         f"{_GRAM_BYTES_MAX >> 30} GiB limit; use the dense path")
     gram_batch = max(_BATCH_ALIGN, min(_BATCH_MACS // max(1, 2 * l * m), _GRAM_ACTIVE_MAX // max(1, l)))
     calls = -(-trials // gram_batch)
     gram_cost = calls * m * m * n + 2 * trials * l * m
@@ -309,7 +332,7 @@ def _run(W, given, l, p, amp, signed, seed, trials, threshold, lo, hi, bins, pat
     return total
 
 
-def _stats(t: dict, m, n, trials, amp: Amplitude, edges, rms: float, scale: float) -> ReadoutStats:
+def _stats(t: dict, m, n, trials, amp: Amplitude, edges, rms: float, scale: float, path: str) -> ReadoutStats:
     inactive, active = t["inactive"], t["active"]
     i_mean = t["inactive_sum"] / inactive if inactive else math.nan
     i_std = _std(t["inactive_sum"], t["inactive_sumsq"], inactive)
@@ -333,6 +356,7 @@ def _stats(t: dict, m, n, trials, amp: Amplitude, edges, rms: float, scale: floa
         rms_interference=rms,
         predicted_std_rms=scale * rms,
         predicted_std_jl=scale * float(eps_jl(n, m)) if m > 1 else 0.0,
+        path=path,
     )
 
 

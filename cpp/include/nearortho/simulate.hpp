@@ -16,8 +16,8 @@ struct ReadoutSpec {
   std::int64_t bins = 256;
 };
 
-// Sums over a range of trials. Counts are exact; float sums are float64 and are
-// merged in trial-block order, so they do not depend on the thread count.
+// Sums over a range of trials. Counts are exact; float sums are float64, summed
+// per trial and then over trials in order, so they do not depend on the thread count.
 struct ReadoutTotals {
   std::int64_t trials = 0;
   std::int64_t inactive = 0, active = 0;          // readouts seen of each kind
@@ -27,8 +27,6 @@ struct ReadoutTotals {
   double amplitude_sumsq = 0;                     // a_k^2, k active
   double trial_errors_sumsq = 0;                  // sum over trials of (FP + FN in the trial)^2
   std::vector<std::int64_t> histogram;            // bins + 2: [underflow, bins..., overflow]
-
-  void merge(const ReadoutTotals& other);         // adds other after this (order matters for sums)
 };
 
 // Explicit activations in CSR form: trial t has index[offset[t] .. offset[t+1]),

@@ -1,0 +1,216 @@
+// The two ways the readout Monte Carlo computes r = W x for a call's trials
+// (dense: packed X times packed W; gram: columns of W W^T summed per trial), and
+// the packing and activation storage they share. Internal to cpp/src/simulate.cpp.
+// Tests: tests/test_simulate.py (both paths against a numpy oracle).
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "nearortho/activations.hpp"
+#include "nearortho/simulate.hpp"
+#include "nearortho/simulate_kernels.hpp"
+
+namespace nearortho::readout {
+
+constexpr std::int64_t kBlockGroups = 10;     // X panels (of kPanelX trials) per work item
+constexpr std::int64_t kTileRows = 96;        // features per product tile: whole W panels of either type
+constexpr std::int64_t kChunkBytes = 1 << 22; // dense path: packed rows of W shared by the threads at once
+constexpr std::int64_t kGramBlock = 192;      // gram path: features whose W W^T columns are held
+static_assert(kTileRows % kPanelW<float> == 0 && kTileRows % kPanelW<double> == 0, "tiles hold whole panels");
+static_assert(kGramBlock % kPanelW<float> == 0 && kGramBlock % kPanelW<double> == 0, "blocks hold whole panels");
+
+template <class T>
+struct Kernels;
+template <>
+struct Kernels<float> {
+  MultiplyPackedFn<float> multiply;
+  GatherSumFn<float> gather;
+  explicit Kernels(const SimulateKernels& k) : multiply(k.multiply_f32), gather(k.gather_sum_f32) {}
+};
+template <>
+struct Kernels<double> {
+  MultiplyPackedFn<double> multiply;
+  GatherSumFn<double> gather;
+  explicit Kernels(const SimulateKernels& k) : multiply(k.multiply_f64), gather(k.gather_sum_f64) {}
+};
+
+inline int thread_slot() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+// Packs rows [0, count) of `rows` (stride ld) into panels of `width` rows, k-major
+// (the layout of simulate_kernels.hpp), zero rows past count. Call inside a
+// parallel region: the panels are shared out among the threads.
+template <class T>
+void pack_rows(const T* rows, std::int64_t ld, std::int64_t count, std::int64_t n, std::int64_t width, T* out) {
+#pragma omp for schedule(static)
+  for (std::int64_t p = 0; p < ceil_div(count, width); ++p) {
+    T* panel = out + p * n * width;
+    for (std::int64_t r = 0; r < width; ++r) {
+      const std::int64_t row = p * width + r;
+      for (std::int64_t k = 0; k < n; ++k) panel[k * width + r] = row < count ? rows[row * ld + k] : T(0);
+    }
+  }
+}
+
+// One trial's active features: indices strictly increasing, signed amplitudes,
+// level numbers (0 when not decoding levels).
+struct TrialView {
+  const std::int64_t* index;
+  const double* value;
+  const std::int32_t* level;
+  std::int64_t count;
+};
+
+// Activations of the trials of one call (sampled from spec, or the caller's), in
+// CSR form: trial t's features are entries [offset[t], offset[t + 1]).
+struct Activations {
+  const ActivationSpec* spec;
+  const ExplicitActivations* given;
+  std::int64_t trial_begin;
+  std::vector<std::int64_t> offset, index;
+  std::vector<double> value;
+  std::vector<std::int32_t> level;
+
+  // Sizes the storage: l per trial, the caller's counts, or for Bernoulli(p)
+  // features a counting pass (sampling twice costs far less than holding m per trial).
+  Activations(const ActivationSpec* s, const ExplicitActivations* g, std::int64_t begin, std::int64_t trials,
+              int threads)
+      : spec(s), given(g), trial_begin(begin), offset(trials + 1, 0) {
+    if (given) {
+      std::copy(given->offset, given->offset + trials + 1, offset.begin());
+    } else if (spec->p < 0) {
+      for (std::int64_t t = 0; t <= trials; ++t) offset[t] = t * spec->l;
+    } else {
+#pragma omp parallel num_threads(threads)
+      {
+        SamplerScratch scratch;
+        std::vector<std::int64_t> idx(spec->m);
+        std::vector<double> val(spec->m);
+#pragma omp for schedule(static)
+        for (std::int64_t t = 0; t < trials; ++t)
+          offset[t + 1] = sample_trial(*spec, static_cast<std::uint64_t>(begin + t), scratch, idx.data(), val.data(),
+                                       nullptr);
+      }
+      for (std::int64_t t = 0; t < trials; ++t) offset[t + 1] += offset[t];
+    }
+    index.resize(offset[trials]);
+    value.resize(offset[trials]);
+    level.resize(offset[trials]);
+  }
+
+  // Fills trial trial_begin + t.
+  void fill(std::int64_t t, SamplerScratch& scratch) {
+    const std::int64_t lo = offset[t], hi = offset[t + 1];
+    if (given) {
+      std::copy(given->index + lo, given->index + hi, index.begin() + lo);
+      std::copy(given->value + lo, given->value + hi, value.begin() + lo);
+      std::fill(level.begin() + lo, level.begin() + hi, 0);
+    } else {
+      sample_trial(*spec, static_cast<std::uint64_t>(trial_begin + t), scratch, index.data() + lo, value.data() + lo,
+                   level.data() + lo);
+    }
+  }
+
+  TrialView view(std::int64_t t) const {
+    const std::int64_t lo = offset[t];
+    return {index.data() + lo, value.data() + lo, level.data() + lo, offset[t + 1] - lo};
+  }
+};
+
+// Dense path: X (every trial's x = sum_k a_k w_k, float64 then rounded to T) is
+// packed once; W is packed chunk by chunk; sink.tile(slot, view, i0, rows, r)
+// sees every trial's readouts tile by tile in feature order.
+template <class T, class Sink>
+void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Sink& sink, int threads) {
+  const Kernels<T> kernels(simulate_kernels(active_isa()));
+  constexpr std::int64_t NR = kPanelW<T>;
+  const std::int64_t n = W.n, m = W.m, groups = ceil_div(trials, kPanelX);
+  const std::int64_t chunk = std::max(kTileRows, kChunkBytes / static_cast<std::int64_t>(n * sizeof(T)) / kTileRows * kTileRows);
+  const std::int64_t blocks = ceil_div(groups, kBlockGroups);
+  std::vector<T> xp(groups * kPanelX * n), wp(std::min(chunk, ceil_div(m, NR) * NR) * n);
+#pragma omp parallel num_threads(threads)
+  {
+    SamplerScratch scratch;
+    std::vector<double> x64(n);
+    std::vector<T> C(kBlockGroups * kPanelX * kTileRows);
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t g = 0; g < groups; ++g) {
+      T* panel = xp.data() + g * n * kPanelX;
+      for (std::int64_t r = 0; r < kPanelX; ++r) {
+        const std::int64_t t = g * kPanelX + r;
+        std::fill(x64.begin(), x64.end(), 0.0);
+        if (t < trials) {
+          acts.fill(t, scratch);
+          const TrialView a = acts.view(t);
+          for (std::int64_t k = 0; k < a.count; ++k) {
+            const T* w = W.data + a.index[k] * n;
+            for (std::int64_t c = 0; c < n; ++c) x64[c] += a.value[k] * static_cast<double>(w[c]);
+          }
+        }
+        for (std::int64_t c = 0; c < n; ++c) panel[c * kPanelX + r] = static_cast<T>(x64[c]);
+      }
+    }
+    for (std::int64_t c0 = 0; c0 < m; c0 += chunk) {
+      const std::int64_t crows = std::min(chunk, m - c0);
+      pack_rows(W.data + c0 * n, n, crows, n, NR, wp.data());
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t blk = 0; blk < blocks; ++blk) {
+        const std::int64_t g0 = blk * kBlockGroups, gn = std::min(kBlockGroups, groups - g0);
+        const std::int64_t t_end = std::min(trials, (g0 + gn) * kPanelX);
+        for (std::int64_t i0 = c0; i0 < c0 + crows; i0 += kTileRows) {
+          const std::int64_t rows = std::min(kTileRows, c0 + crows - i0);
+          kernels.multiply(xp.data() + g0 * kPanelX * n, gn, wp.data() + (i0 - c0) * n, ceil_div(rows, NR), n,
+                           C.data(), kTileRows);
+          for (std::int64_t t = g0 * kPanelX; t < t_end; ++t)
+            sink.tile(t, acts.view(t), i0, rows, C.data() + (t - g0 * kPanelX) * kTileRows);
+        }
+      }
+    }
+  }
+}
+
+// Gram path: for each block I of features, G[k, I] = <w_k, w_i> for all k, then
+// r_I = sum over active k of a_k G[k, I] (in T, active features in index order).
+template <class T, class Sink>
+void gram_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Sink& sink, int threads) {
+  const Kernels<T> kernels(simulate_kernels(active_isa()));
+  constexpr std::int64_t NR = kPanelW<T>;
+  const std::int64_t n = W.n, m = W.m, groups = ceil_div(m, kPanelX);
+  std::vector<T> xp(groups * kPanelX * n), wp(kGramBlock * n), G(groups * kPanelX * kGramBlock);
+#pragma omp parallel num_threads(threads)
+  {
+    SamplerScratch scratch;
+#pragma omp for schedule(static)
+    for (std::int64_t t = 0; t < trials; ++t) acts.fill(t, scratch);
+    pack_rows(W.data, n, m, n, kPanelX, xp.data());
+    std::vector<T> r(kGramBlock);
+    for (std::int64_t i0 = 0; i0 < m; i0 += kGramBlock) {
+      const std::int64_t rows = std::min(kGramBlock, m - i0);
+      pack_rows(W.data + i0 * n, n, rows, n, NR, wp.data());
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t g0 = 0; g0 < groups; g0 += kBlockGroups)
+        kernels.multiply(xp.data() + g0 * kPanelX * n, std::min(kBlockGroups, groups - g0), wp.data(),
+                         ceil_div(rows, NR), n, G.data() + g0 * kPanelX * kGramBlock, kGramBlock);
+#pragma omp for schedule(dynamic, 16)
+      for (std::int64_t t = 0; t < trials; ++t) {
+        const TrialView a = acts.view(t);
+        kernels.gather(G.data(), kGramBlock, rows, a.index, a.value, a.count, r.data());
+        sink.tile(t, a, i0, rows, r.data());
+      }
+    }
+  }
+}
+
+}  // namespace nearortho::readout
