@@ -166,3 +166,10 @@ def test_simulation_errors(run, frames, monkeypatch, args, words):
     assert result.exit_code == 1 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0], lines
+
+
+def test_frame_larger_than_the_disk_is_refused(run, tmp_path):
+    result = run("frame", "--n", 10**6, "--m", 10**9, "--out", tmp_path / "huge.npy", ok=False)
+    assert result.exit_code == 1
+    assert "needs" in result.stderr and "GiB" in result.stderr
+    assert not (tmp_path / "huge.npy").exists()

@@ -217,3 +217,8 @@ def test_bad_arguments_raise_naming_the_argument(kwargs, error, words):
 def test_isa_cap_rejects_unknown_names():
     with pytest.raises(ValueError, match="isa must be"):
         nearortho.set_max_isa("sse9")
+
+
+def test_frames_larger_than_memory_are_refused_before_allocating():
+    with pytest.raises(MemoryError, match="frame .* needs .* GiB, more than"):
+        nearortho.frame(1_000_000, 10_000_000)

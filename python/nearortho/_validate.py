@@ -5,6 +5,7 @@ Wrong type -> TypeError, wrong value -> ValueError; messages name the argument.
 from __future__ import annotations
 
 import numbers
+import os
 import operator
 
 import numpy as np
@@ -126,3 +127,20 @@ def frame_array(value, name: str = "W") -> np.ndarray:
 def probability(value, name: str) -> float:
     """A rate strictly inside (0, 1)."""
     return real(value, name, low=0.0, high=1.0, low_open=True, high_open=True)
+
+
+def physical_memory() -> int:
+    """Bytes of physical memory on this machine (0 if the OS does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def memory(nbytes: int, what: str, *, limit: int | None = None) -> None:
+    """Refuse, with a MemoryError naming ``what``, an allocation larger than
+    ``limit`` bytes (default: the machine's physical memory)."""
+    limit = physical_memory() if limit is None else limit
+    if limit and nbytes > limit:
+        raise MemoryError(f"{what} needs {nbytes / 2**30:.3g} GiB, more than the {limit / 2**30:.3g} GiB "
+                          "available")

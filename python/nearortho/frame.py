@@ -63,6 +63,8 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
     nthreads = v.threads(threads)
     shape = (stop - start, n)
     if out is None:
+        v.memory(shape[0] * n * dtype.itemsize,
+                 f"a {shape[0]} x {n} {dtype} frame (generate it in blocks with rows=, or into a file with out=)")
         out = np.empty(shape, dtype=dtype)
     elif not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy array, got {type(out).__name__}")

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 
 import click
 import numpy as np
 
-from .._validate import integer
+from .._validate import integer, memory
 from ..frame import KINDS, frame
 
 
@@ -27,6 +29,8 @@ def frame_command(n, m, kind, s, seed, dtype, threads, out, as_json):
         raise ValueError(f"--out must name a .npy file, got {out!r}")
     n = integer(n, "n", minimum=1)
     m = integer(m, "m", minimum=1)
+    free = shutil.disk_usage(os.path.dirname(os.path.abspath(out))).free
+    memory(m * n * np.dtype(dtype).itemsize, f"writing {out}", limit=free)
     target = np.lib.format.open_memmap(out, mode="w+", dtype=np.dtype(dtype), shape=(m, n))
     frame(n, m, kind, seed=seed, dtype=dtype, threads=threads, out=target, **options)
     target.flush()
