@@ -125,10 +125,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a tenth of the trials")
+    parser.add_argument("--threads", type=int, default=Case.threads,
+                        help="nearortho threads (set OPENBLAS_NUM_THREADS to match for numpy)")
     parser.add_argument("--json", default="bench_simulate.json")
     args = parser.parse_args()
     reports = []
     for case in CASES:
+        case = dataclasses.replace(case, threads=args.threads)
         if args.quick:
             case = dataclasses.replace(case, trials=case.trials // 10)
         r = run_case(case, args.repeat)

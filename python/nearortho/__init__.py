@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from . import _core
+from .activations import sample_activations
 from .capacity import Capacity, Levels, capacity, levels
 from .compound import Compound, compound
 from .frame import KINDS, frame
 from .interference import InterferenceStats, interference, neighbors
 from .reference import eps_jl, random_coherence, welch_bound
-from .simulate import ReadoutStats, readouts, sample_activations, simulate
+from .simulate import ReadoutStats, readouts, simulate
 from .theory import Theory, theory
 
 __version__ = _core.build_info()["version"]

@@ -8,8 +8,9 @@ import numpy as np
 
 from . import _validate as v
 from ._result import Result
+from .activations import parse_amplitude
 from .frame import frame
-from .simulate import parse_amplitude, rms_interference, simulate
+from .simulate import rms_interference, simulate
 from .theory import theory
 
 _K_MAX = 1 << 20

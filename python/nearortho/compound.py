@@ -7,8 +7,8 @@ import numpy as np
 
 from . import _validate as v
 from ._result import Result
+from .activations import sample_activations
 from .frame import KINDS, frame
-from .simulate import sample_activations
 
 CORRECTIONS = ("none", "threshold", "relu")
 _BATCH = 256  # trials held at once: memory is batch * m float64

@@ -9,6 +9,7 @@ import numpy as np
 from . import _core
 from . import _validate as v
 from ._result import Result
+from .activations import Amplitude, count_spec, csr_activations, parse_amplitude
 from .reference import eps_jl
 
 # Multiply-adds per call into the core: Ctrl-C is handled between calls, and the
@@ -17,47 +18,11 @@ _BATCH_MACS = 1 << 34
 _BATCH_ALIGN = 60  # trials per work item in the core (10 panels of 6)
 _GRAM_MACS_MAX = 1 << 35  # W W^T per call on the gram path: keeps a call to a few seconds
 _GRAM_ACTIVE_MAX = 1 << 22  # active features held per call on the gram path (20 bytes each)
-_GRAM_COLUMNS = 192  # columns of W W^T the core holds at once (kGramBlock in simulate.cpp)
+_GRAM_COLUMNS = 192  # columns of W W^T the core holds at once (kGramBlock in cpp/src/readout_passes.hpp)
 _GRAM_BYTES_MAX = 1 << 30
 PATHS = ("auto", "dense", "gram")
 _RMS_ROWS = 2048  # rows whose pairs give rms_interference (all rows when m is smaller)
 QUANTILES = (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999)
-
-
-@dataclasses.dataclass(frozen=True)
-class Amplitude:
-    """A parsed amplitude spec: kind in {boolean, uniform, levels}, largest value a, K levels."""
-
-    kind: str
-    a: float = 1.0
-    levels: int = 1
-
-    @property
-    def mean_square(self) -> float:
-        """E[a_k^2] of one active amplitude (signs do not matter)."""
-        if self.kind == "boolean":
-            return self.a**2
-        if self.kind == "uniform":
-            return self.a**2 / 3.0
-        k = self.levels
-        return self.a**2 * (k + 1) * (2 * k + 1) / (6.0 * k * k)
-
-
-def parse_amplitude(spec, name: str = "amplitude") -> Amplitude:
-    """``"boolean"``, ``("boolean", a)``, ``("uniform", a)`` or ``("levels", K, a)``."""
-    if isinstance(spec, str):
-        spec = (spec,)
-    if not isinstance(spec, tuple) or not spec or not isinstance(spec[0], str):
-        raise TypeError(f'{name} must be "boolean", ("uniform", a) or ("levels", K, a); got {spec!r}')
-    kind, args = spec[0], spec[1:]
-    if kind == "boolean" and len(args) <= 1:
-        return Amplitude("boolean", v.real(args[0], f"{name} a", low=0, low_open=True) if args else 1.0)
-    if kind == "uniform" and len(args) == 1:
-        return Amplitude("uniform", v.real(args[0], f"{name} a", low=0, low_open=True))
-    if kind == "levels" and len(args) == 2:
-        k = v.integer(args[0], f"{name} K", minimum=1, maximum=2**31 - 1)
-        return Amplitude("levels", v.real(args[1], f"{name} a", low=0, low_open=True), k)
-    raise ValueError(f'{name} must be "boolean", ("boolean", a), ("uniform", a) or ("levels", K, a); got {spec!r}')
 
 
 def rms_interference(W: np.ndarray, *, threads=None) -> float:
@@ -121,39 +86,6 @@ class ReadoutStats(Result):
     path: str
 
 
-def _csr(activations, m: int):
-    """(offset, index, value) from activations = (indices, values); rows sorted by index."""
-    if not isinstance(activations, tuple) or len(activations) != 2:
-        raise TypeError("activations must be a tuple (indices, values)")
-    indices, values = activations
-    rows = [np.asarray(r) for r in indices] if not isinstance(indices, np.ndarray) else list(indices)
-    if not rows:
-        raise ValueError("activations must hold at least one trial")
-    vals = [np.asarray(r, dtype=np.float64) for r in values] if not isinstance(values, np.ndarray) else list(values.astype(np.float64))
-    if len(vals) != len(rows):
-        raise ValueError("activations: indices and values must have the same number of trials")
-    offset, index, value = [0], [], []
-    for t, (r, a) in enumerate(zip(rows, vals)):
-        if r.ndim != 1 or a.shape != r.shape:
-            raise ValueError(f"activations: trial {t} indices and values must be 1-D of equal length")
-        if r.size and not np.issubdtype(r.dtype, np.integer):
-            raise TypeError(f"activations: indices must be integers, got {r.dtype}")
-        r = r.astype(np.int64)
-        if r.size and (r.min() < 0 or r.max() >= m):
-            raise ValueError(f"activations: trial {t} has an index outside [0, {m})")
-        order = np.argsort(r, kind="stable")
-        r, a = r[order], a[order]
-        if np.any(np.diff(r) == 0):
-            raise ValueError(f"activations: trial {t} repeats an index")
-        if not np.isfinite(a).all():
-            raise ValueError(f"activations: trial {t} has a non-finite value")
-        index.append(r)
-        value.append(a)
-        offset.append(offset[-1] + r.size)
-    return (np.asarray(offset, dtype=np.int64), np.concatenate(index).astype(np.int64),
-            np.concatenate(value).astype(np.float64))
-
-
 def readouts(W, activations, *, threads=None, path="dense") -> np.ndarray:
     """The raw readouts r = W x, one row per trial (float64, shape (trials, m)).
 
@@ -166,30 +98,8 @@ def readouts(W, activations, *, threads=None, path="dense") -> np.ndarray:
     W = v.frame_array(W)
     if path not in ("dense", "gram"):
         raise ValueError(f'path must be "dense" or "gram", got {path!r}')
-    offset, index, value = _csr(activations, W.shape[0])
+    offset, index, value = csr_activations(activations, W.shape[0])
     return _core.readout_values(W, offset, index, value, path, v.threads(threads))
-
-
-def sample_activations(m, l=None, *, trials, amplitude="boolean", signed=False, seed=0, p=None):
-    """The activations ``simulate`` draws for trials 0..trials-1: lists of (indices, values)."""
-    m = v.integer(m, "m", minimum=1)
-    trials = v.integer(trials, "trials", minimum=1)
-    l, p = _count_spec(l, p, m)
-    amp = parse_amplitude(amplitude)
-    offset, index, value = _core.sample_activations(m, l, p, amp.kind, amp.a, amp.levels, bool(signed),
-                                                    v.seed(seed), 0, trials)
-    return ([index[offset[t]:offset[t + 1]] for t in range(trials)],
-            [value[offset[t]:offset[t + 1]] for t in range(trials)])
-
-
-def _count_spec(l, p, m: int) -> tuple[int, float]:
-    if p is not None:
-        if l is not None:
-            raise ValueError("give either l or p, not both")
-        return 0, v.real(p, "p", low=0.0, high=1.0)
-    if l is None:
-        raise ValueError("l is required (or p, or activations)")
-    return v.integer(l, "l", minimum=0, maximum=m), -1.0
 
 
 def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, signed=False, seed=0,
@@ -259,7 +169,7 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     if activations is not None:
         if l is not None or p is not None:
             raise ValueError("activations replace l and p: give only one of them")
-        given = _csr(activations, m)
+        given = csr_activations(activations, m)
         count = len(given[0]) - 1
         if trials is not None and v.integer(trials, "trials", minimum=1) != count:
             raise ValueError(f"trials ({trials}) must match the activations' {count} trials")
@@ -270,7 +180,7 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         if trials is None:
             raise ValueError("trials is required")
         trials = v.integer(trials, "trials", minimum=1)
-        l_count, prob = _count_spec(l, p, m)
+        l_count, prob = count_spec(l, p, m)
         mean_l = l_count if prob < 0 else prob * m
         mean_square = amp.mean_square
     rms = rms_interference(W, threads=threads) if _rms is None else _rms  # capacity/levels reuse it across calls

@@ -5,7 +5,6 @@ import dataclasses
 
 import numpy as np
 
-from . import _validate as v
 from ._result import Result
 from .reference import eps_jl, random_coherence, welch_bound
 
