@@ -1,4 +1,5 @@
 """simulate(), readouts(), sample_activations(): numpy float64 oracles and closed forms."""
+import importlib
 import math
 
 import numpy as np
@@ -330,3 +331,17 @@ def test_ctrl_c_interrupts_between_batches():
         no.simulate(W, 8, trials=10_000_000, path="dense")  # hours of work if not interrupted
     timer.join()
     assert time.monotonic() - start < 10
+
+
+def test_progress_reports_every_batch_up_to_the_total(monkeypatch):
+    simulate_module = importlib.import_module("nearortho.simulate")
+
+    monkeypatch.setattr(simulate_module, "_BATCH_MACS", 1 << 22)  # several batches at a small size
+    W = no.frame(64, 4096, seed=1)
+    seen = []
+    result = no.simulate(W, 4, trials=3000, seed=2, path="dense", progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (3000, 3000) and len(seen) > 1
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert result.inactive_std == no.simulate(W, 4, trials=3000, seed=2, path="dense").inactive_std
+    with pytest.raises(TypeError, match="progress must be callable"):
+        no.simulate(W, 4, trials=3, progress=3)

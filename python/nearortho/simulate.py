@@ -103,7 +103,8 @@ def readouts(W, activations, *, threads=None, path="dense") -> np.ndarray:
 
 
 def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, signed=False, seed=0,
-             threads=None, activations=None, p=None, bins=256, hist_range=None, path="auto", _rms=None) -> ReadoutStats:
+             threads=None, activations=None, p=None, bins=256, hist_range=None, path="auto", progress=None,
+             _rms=None) -> ReadoutStats:
     """Monte Carlo of reading sparse superposed features out of a frame.
 
     Each trial activates exactly ``l`` distinct features chosen uniformly (Floyd's
@@ -138,6 +139,8 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         one machine and ISA (``nearortho.set_max_isa`` changes roundings only).
     threads : int, optional
         Threads to use; default follows OpenMP.
+    progress : callable(done, total), optional
+        Called with the trials done so far after each batch of trials.
     activations : (indices, values), optional
         Explicit activations, one entry per trial (for tests against an oracle):
         distinct indices in [0, m) (any order) and finite signed amplitudes. Then
@@ -161,6 +164,8 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     """
     W = v.frame_array(W)
     m, n = W.shape
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable, got {type(progress).__name__}")
     threshold = v.real(threshold, "threshold")
     nthreads = v.threads(threads)
     bins = v.integer(bins, "bins", minimum=1, maximum=1 << 24)
@@ -189,7 +194,7 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     most = l_count if given is None else int(np.max(np.diff(given[0])))
     path, batch = _plan(m, n, most, trials, path, sampled_p=prob >= 0)
     totals = _run(W, given, l_count, prob, amp, bool(signed), v.seed(seed), trials, threshold, lo, hi, bins, path,
-                  batch, nthreads)
+                  batch, nthreads, progress)
     edges = np.linspace(lo, hi, bins + 1)
     decoded = amp if given is None else Amplitude("boolean", amp.a)  # levels decode sampled trials only
     return _stats(totals, m, n, trials, decoded, edges, rms, scale, path)
@@ -226,7 +231,8 @@ def _plan(m: int, n: int, l: int, trials: int, path, sampled_p: bool) -> tuple[s
     return "dense", dense_batch
 
 
-def _run(W, given, l, p, amp, signed, seed, trials, threshold, lo, hi, bins, path, batch, nthreads) -> dict:
+def _run(W, given, l, p, amp, signed, seed, trials, threshold, lo, hi, bins, path, batch, nthreads,
+         progress) -> dict:
     """Core calls over fixed batches of trials, merged in batch order."""
     total = None
     for begin in range(0, trials, batch):
@@ -239,6 +245,8 @@ def _run(W, given, l, p, amp, signed, seed, trials, threshold, lo, hi, bins, pat
         part = _core.simulate_readout(W, l, p, amp.kind, amp.a, amp.levels, signed, seed, begin, end, threshold,
                                       lo, hi, bins, offset, index, value, path, nthreads)
         total = part if total is None else {k: total[k] + part[k] for k in total}
+        if progress is not None:
+            progress(end, trials)
     return total
 
 

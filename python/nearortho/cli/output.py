@@ -70,13 +70,15 @@ def emit_rows(rows: list, *, as_json: bool, title: str) -> None:
 
 @contextmanager
 def progress(total: int, description: str, *, quiet: bool):
-    """Yields advance(message) that moves a bar on stderr (a no-op when hidden)."""
+    """Yields update(completed, message=None) that moves a bar on stderr; a no-op
+    with --quiet or when stderr is not a terminal."""
     if quiet or not sys.stderr.isatty():
-        yield lambda message="": None
+        yield lambda completed, message=None: None
         return
     from rich.console import Console
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda message="": bar.update(task, advance=1, description=message or description)
+        yield lambda completed, message=None: bar.update(task, completed=completed,
+                                                          description=message or description)

@@ -1,6 +1,8 @@
 """``nearortho report``: every claim of the post beside measured values."""
 from __future__ import annotations
 
+import itertools
+
 import click
 
 from .output import progress
@@ -19,6 +21,7 @@ def report_command(out_dir, size, seed, quiet):
     from ..report.sizes import step_count
 
     size = size or "default"
-    with progress(step_count(size), "report", quiet=quiet) as advance:
-        written = run_report(out_dir, size=size, seed=seed, progress=advance)
+    steps = itertools.count(1)
+    with progress(step_count(size), "report", quiet=quiet) as update:
+        written = run_report(out_dir, size=size, seed=seed, progress=lambda message: update(next(steps), message))
     click.echo(f"wrote {written['html']} and {written['json']} in {written['seconds']:.0f} s")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .output import emit
+from .output import emit, progress
 from .source import frame_source
 
 READOUT_FIELDS = ("m", "n", "l", "trials", "inactive_mean", "inactive_std", "active_error_mean",
@@ -37,12 +37,15 @@ def parse_amplitude(text: str):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=int, default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
-def simulate_command(W, l, trials, amplitude, threshold, signed, seed, threads, as_json):
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def simulate_command(W, l, trials, amplitude, threshold, signed, seed, threads, as_json, quiet):
     """Read l active features out of the frame: noise, error rates, SNR, predictions."""
     from ..simulate import simulate
 
-    result = simulate(W, l, trials=trials, amplitude=parse_amplitude(amplitude), threshold=threshold,
-                      signed=signed, seed=seed, threads=threads).to_dict()
+    with progress(trials, "trials", quiet=quiet) as update:
+        result = simulate(W, l, trials=trials, amplitude=parse_amplitude(amplitude), threshold=threshold,
+                          signed=signed, seed=seed, threads=threads,
+                          progress=lambda done, total: update(done)).to_dict()
     emit({k: result[k] for k in READOUT_FIELDS}, as_json=as_json, title="readout")
 
 
