@@ -72,3 +72,17 @@ def test_report_rejects_unknown_size(tmp_path):
 
     with pytest.raises(ValueError, match="size must be one of"):
         run_report(str(tmp_path), size="huge")
+
+
+def test_verdicts_follow_the_numbers():
+    from nearortho.report.sections import typical_interference
+
+    def record(kind, rms_factor):
+        n, m = 100, 400
+        return {"kind": kind, "n": n, "m": m, "rms": rms_factor / 10, "coherence": 0.5, "inv_sqrt_n": 0.1,
+                "eps_jl": np.sqrt(8 * np.log(m) / n), "welch": 0.08, "random_coherence": 0.5}
+
+    good = [record(kind, 1.01) for kind in nearortho.KINDS]
+    assert typical_interference(good).verdict.startswith("C1 holds")
+    bad = good[:1] + [record("sign", 1.3)] + good[2:]
+    assert typical_interference(bad).verdict.startswith("C1 does not hold")
