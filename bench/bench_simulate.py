@@ -12,14 +12,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import platform
-import statistics
-import time
 
 import numpy as np
 
 import nearortho as no
+from harness import machine, measure
 
 
 @dataclasses.dataclass
@@ -71,29 +68,6 @@ def numpy_simulate(W: np.ndarray, case: Case, seed: int, threshold: float = 0.5)
                 false_positive_rate=totals["fp"] / count)
 
 
-def timed(fn, repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
-    return dict(cpu=cpu, cores=os.cpu_count(), build=no.build_info(), numpy=np.__version__,
-                blas=f"{blas.get('name')} {blas.get('version')}",
-                omp_num_threads=os.environ.get("OMP_NUM_THREADS"),
-                openblas_num_threads=os.environ.get("OPENBLAS_NUM_THREADS"))
-
-
 def blas_yardstick(W: np.ndarray, case: Case) -> None:
     """numpy's readout product alone, batch by batch (what the dense path competes with)."""
     X = np.random.default_rng(0).standard_normal((case.batch, case.n)).astype(W.dtype)
@@ -104,16 +78,15 @@ def blas_yardstick(W: np.ndarray, case: Case) -> None:
 def run_case(case: Case, repeat: int) -> dict:
     W = no.frame(case.n, case.m, seed=1)
     no.simulate(W, case.l, trials=64, threads=case.threads)  # warm up (first touch, rebuild check)
-    ours = timed(lambda: no.simulate(W, case.l, trials=case.trials, threads=case.threads), repeat)
-    theirs = timed(lambda: numpy_simulate(W, case, seed=0), repeat)
-    blas = timed(lambda: blas_yardstick(W, case), repeat)
+    ours = measure(lambda: no.simulate(W, case.l, trials=case.trials, threads=case.threads), repeat=repeat, warmup=0)
+    theirs = measure(lambda: numpy_simulate(W, case, seed=0), repeat=repeat, warmup=0)
+    blas = measure(lambda: blas_yardstick(W, case), repeat=repeat, warmup=0)
     stats = no.simulate(W, case.l, trials=case.trials, threads=case.threads)
     check = numpy_simulate(W, case, seed=0)
     flops = 2.0 * case.trials * case.m * case.n
     rows = []
-    for name, times in (("nearortho.simulate", ours), ("numpy batched", theirs), ("numpy X @ W.T only", blas)):
-        med = statistics.median(times)
-        rows.append(dict(name=name, median_s=med, min_s=min(times), max_s=max(times), gflops=flops / med / 1e9))
+    for name, t in (("nearortho.simulate", ours), ("numpy batched", theirs), ("numpy X @ W.T only", blas)):
+        rows.append(dict(name=name, median_s=t.median, min_s=t.low, max_s=t.high, gflops=flops / t.median / 1e9))
     return dict(case=dataclasses.asdict(case), path=stats.path, results=rows,
                 ratio=rows[1]["median_s"] / rows[0]["median_s"],
                 fraction_of_blas=rows[2]["median_s"] / rows[0]["median_s"],

@@ -54,8 +54,11 @@ def machine() -> dict:
         from threadpoolctl import threadpool_info
         info["blas"] = [{k: pool.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
                         for pool in threadpool_info()]
-    except ImportError:
-        info["blas"] = "threadpoolctl not installed"
+    except ImportError:  # numpy's build configuration still names the BLAS
+        import numpy as np
+
+        blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+        info["blas"] = f"{blas.get('name')} {blas.get('version')} (threadpoolctl not installed)"
     return info
 
 
