@@ -1,5 +1,6 @@
 """Frame generators against independent facts: norms, exact entry values,
 orthogonality, distribution tests, Philox known answers, and bitwise determinism."""
+import importlib
 import math
 
 import numpy as np
@@ -222,3 +223,13 @@ def test_isa_cap_rejects_unknown_names():
 def test_frames_larger_than_memory_are_refused_before_allocating():
     with pytest.raises(MemoryError, match="frame .* needs .* GiB, more than"):
         nearortho.frame(1_000_000, 10_000_000)
+
+
+@pytest.mark.parametrize("kind", nearortho.KINDS)
+def test_chunked_generation_equals_one_call(monkeypatch, kind):
+    # frame() calls the core in chunks (Ctrl-C is handled between them); chunks of
+    # any size, aligned to the kind's row groups, give the same bits.
+    frame_module = importlib.import_module("nearortho.frame")
+    whole = nearortho.frame(20, 150, kind, seed=7, rows=slice(3, 150))
+    monkeypatch.setattr(frame_module, "_CHUNK_ELEMENTS", 20 * 7)
+    assert np.array_equal(whole, nearortho.frame(20, 150, kind, seed=7, rows=slice(3, 150)))
