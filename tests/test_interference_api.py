@@ -291,6 +291,18 @@ def test_one_dimensional_rows_are_all_parallel():
     np.testing.assert_array_equal(stats.topk_value[:, 0], [-1.0, -1.0, 1.0])
 
 
+def test_huge_rows_overflow_only_without_normalisation():
+    rng = np.random.default_rng(35)
+    W = (rng.standard_normal((20, 8)) * 1e20).astype(np.float32)
+    with pytest.raises(ValueError, match="W has rows so long .* overflow float32"):
+        nearortho.interference(W, normalize=False)
+    G, mask = gram(W)
+    assert nearortho.interference(W).coherence == pytest.approx(np.abs(G[mask]).max(), abs=1e-5)
+    tiny = (rng.standard_normal((20, 8)) * 1e-30).astype(np.float32)
+    stats = nearortho.interference(tiny, normalize=False)
+    assert stats.hist[0] == stats.pairs
+
+
 def test_zero_rows_are_fine_for_raw_products():
     W = np.array([[1.0, 0.0], [0.0, 0.0], [0.5, 0.5]])
     stats = nearortho.interference(W, normalize=False)

@@ -160,7 +160,7 @@ class Pass {
     p_.refine = opt.refine;
     p_.per_row = opt.per_row;
     p_.topk = static_cast<int>(opt.topk);
-    set_histogram_range(pb);
+    set_histogram_range(pb, a_name);
     for (double t : opt.thresholds) thresholds_.push_back(threshold_below<T>(t));
     p_.thresholds = thresholds_.data();
     p_.n_thresholds = static_cast<int>(thresholds_.size());
@@ -240,18 +240,25 @@ class Pass {
 
   // [0, 1] for cosines; for raw products [0, the largest possible |g|] from the row
   // norms (Cauchy-Schwarz), so every value lands in a bin without a first pass.
-  void set_histogram_range(const Packed<T>& pb) {
+  void set_histogram_range(const Packed<T>& pb, const char* a_name) {
     double lo = 0, hi = 1;
-    if (opt_.hist_hi > opt_.hist_lo) {
-      lo = opt_.hist_lo;
-      hi = opt_.hist_hi;
-    } else if (!opt_.normalize) {
+    if (!opt_.normalize) {
+      // every partial sum of a dot product is at most |a| |b|: keep it finite in T
       std::vector<double> na = pa_.norms;
       std::sort(na.begin(), na.end(), std::greater<double>());
       const double nb = symmetric_ ? na[1] : *std::max_element(pb.norms.begin(), pb.norms.end());
       hi = na[0] * nb;
-      if (!(hi > 0) || !std::isfinite(hi)) hi = 1;
+      if (!(hi < 0.25 * static_cast<double>(std::numeric_limits<T>::max())))
+        throw std::invalid_argument(std::string(a_name) + " has rows so long that their inner products overflow " +
+                                    (sizeof(T) == 4 ? "float32" : "float64") +
+                                    "; use normalize=True or float64");
     }
+    if (opt_.hist_hi > opt_.hist_lo) {
+      lo = opt_.hist_lo;
+      hi = opt_.hist_hi;
+    }
+    // all-zero or subnormal ranges: keep |g| * scale finite (everything lands in bin 0)
+    if (!std::isfinite(static_cast<T>(static_cast<double>(opt_.bins) / (hi - lo)))) hi = lo + 1;
     if (!opt_.refine) lo = 0;  // the vector path bins |g| * scale
     hist_lo_ = lo;
     hist_hi_ = hi;
