@@ -205,6 +205,7 @@ def main() -> None:
                 if (n, m) not in sizes:
                     cases += [Case("sgemm", n, m, args.threads, 1), Case("nearortho", n, m, args.threads, 1)]
     results = []
+    info = machine()
     print(f"{'method':<15}{'n':>6}{'m':>7}{'median s':>10}{'spread s':>18}{'GFLOP/s':>9}"
           f"{'vs sgemm':>9}{'speedup':>9}{'peak MiB':>10}")
     for case in cases:
@@ -220,8 +221,8 @@ def main() -> None:
         spread = f"[{r['min_s']:.3f}, {r['max_s']:.3f}]"
         print(f"{case.method:<15}{case.n:>6}{case.m:>7}{r['median_s']:>10.3f}{spread:>18}"
               f"{r['gflops_half']:>9.1f}{frac:>9}{speed:>9}{r['peak_mib']:>10.0f}", flush=True)
-    with open(args.json, "w") as f:
-        json.dump({"machine": machine(), "results": results}, f, indent=2)
+        with open(args.json, "w") as f:  # after every case, so a cut-short run keeps its rows
+            json.dump({"machine": info, "results": results}, f, indent=2)
     print(f"wrote {args.json}")
 
 
