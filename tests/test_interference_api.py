@@ -180,6 +180,17 @@ def test_neighbors_match_oracle():
         nearortho.neighbors(W, 79)
 
 
+def test_neighbors_in_another_frame_match_oracle():
+    rng = np.random.default_rng(36)
+    A, B = rows(rng, 40, 12, np.float64), rows(rng, 55, 12, np.float64)
+    idx, cos = nearortho.neighbors(A, 4, B)
+    G, _ = gram(A, B)
+    np.testing.assert_array_equal(idx, np.argsort(-np.abs(G), axis=1, kind="stable")[:, :4])
+    np.testing.assert_allclose(cos, np.take_along_axis(G, idx, axis=1), atol=1e-15)
+    with pytest.raises(ValueError, match="k must be < 55"):
+        nearortho.neighbors(A, 55, B)
+
+
 # input policy
 
 def test_noncontiguous_byteswapped_float16_and_memmap_inputs(tmp_path):
