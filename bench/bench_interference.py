@@ -1,7 +1,7 @@
 """Side-by-side benchmark of nearortho.interference against the BLAS yardstick and
 the code a user would otherwise write (issue 3).
 
-    python bench/bench_interference.py [--quick] [--threads 2] [--repeat 3] [--json out.json]
+    python bench/bench_interference.py [--quick] [--no-scaling] [--threads 2] [--repeat 3] [--json out.json]
 
 Every case runs in a fresh subprocess so its peak memory (RSS above the inputs)
 is its own. Rows: plain sgemm W @ W2.T (W2 a copy, so BLAS cannot take the syrk
@@ -184,6 +184,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat, no scaling table")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table over m and n")
     parser.add_argument("--json", default="bench_interference.json")
     args = parser.parse_args()
     try:
@@ -199,12 +200,13 @@ def main() -> None:
         if i == 0:
             methods += ["numpy_naive"] + (["faiss_flatip"] if have_faiss else [])
         cases += [Case(meth, n, m, args.threads, repeat) for meth in methods]
-    if not args.quick:
+    if not (args.quick or args.no_scaling):
         for m in (8192, 16384, 32768, 65536):
             for n in (64, 256, 1024):
                 if (n, m) not in sizes:
                     cases += [Case("sgemm", n, m, args.threads, 1), Case("nearortho", n, m, args.threads, 1)]
     results = []
+    info = machine()
     print(f"{'method':<15}{'n':>6}{'m':>7}{'median s':>10}{'spread s':>18}{'GFLOP/s':>9}"
           f"{'vs sgemm':>9}{'speedup':>9}{'peak MiB':>10}")
     for case in cases:
@@ -220,8 +222,8 @@ def main() -> None:
         spread = f"[{r['min_s']:.3f}, {r['max_s']:.3f}]"
         print(f"{case.method:<15}{case.n:>6}{case.m:>7}{r['median_s']:>10.3f}{spread:>18}"
               f"{r['gflops_half']:>9.1f}{frac:>9}{speed:>9}{r['peak_mib']:>10.0f}", flush=True)
-    with open(args.json, "w") as f:
-        json.dump({"machine": machine(), "results": results}, f, indent=2)
+        with open(args.json, "w") as f:  # after every case, so a cut-short run keeps its rows
+            json.dump({"machine": info, "results": results}, f, indent=2)
     print(f"wrote {args.json}")
 
 

@@ -180,6 +180,17 @@ def test_neighbors_match_oracle():
         nearortho.neighbors(W, 79)
 
 
+def test_neighbors_in_another_frame_match_oracle():
+    rng = np.random.default_rng(36)
+    A, B = rows(rng, 40, 12, np.float64), rows(rng, 55, 12, np.float64)
+    idx, cos = nearortho.neighbors(A, 4, B)
+    G, _ = gram(A, B)
+    np.testing.assert_array_equal(idx, np.argsort(-np.abs(G), axis=1, kind="stable")[:, :4])
+    np.testing.assert_allclose(cos, np.take_along_axis(G, idx, axis=1), atol=1e-15)
+    with pytest.raises(ValueError, match="k must be < 55"):
+        nearortho.neighbors(A, 55, B)
+
+
 # input policy
 
 def test_noncontiguous_byteswapped_float16_and_memmap_inputs(tmp_path):
@@ -289,6 +300,18 @@ def test_one_dimensional_rows_are_all_parallel():
     assert stats.hist[-1] == 3 and stats.mean == pytest.approx(-1 / 3)
     np.testing.assert_array_equal(stats.topk_index[:, 0], [1, 0, 0])
     np.testing.assert_array_equal(stats.topk_value[:, 0], [-1.0, -1.0, 1.0])
+
+
+def test_huge_rows_overflow_only_without_normalisation():
+    rng = np.random.default_rng(35)
+    W = (rng.standard_normal((20, 8)) * 1e20).astype(np.float32)
+    with pytest.raises(ValueError, match="W has rows so long .* overflow float32"):
+        nearortho.interference(W, normalize=False)
+    G, mask = gram(W)
+    assert nearortho.interference(W).coherence == pytest.approx(np.abs(G[mask]).max(), abs=1e-5)
+    tiny = (rng.standard_normal((20, 8)) * 1e-30).astype(np.float32)
+    stats = nearortho.interference(tiny, normalize=False)
+    assert stats.hist[0] == stats.pairs
 
 
 def test_zero_rows_are_fine_for_raw_products():

@@ -160,7 +160,7 @@ class Pass {
     p_.refine = opt.refine;
     p_.per_row = opt.per_row;
     p_.topk = static_cast<int>(opt.topk);
-    set_histogram_range(pb);
+    set_histogram_range(pb, a_name);
     for (double t : opt.thresholds) thresholds_.push_back(threshold_below<T>(t));
     p_.thresholds = thresholds_.data();
     p_.n_thresholds = static_cast<int>(thresholds_.size());
@@ -240,18 +240,25 @@ class Pass {
 
   // [0, 1] for cosines; for raw products [0, the largest possible |g|] from the row
   // norms (Cauchy-Schwarz), so every value lands in a bin without a first pass.
-  void set_histogram_range(const Packed<T>& pb) {
+  void set_histogram_range(const Packed<T>& pb, const char* a_name) {
     double lo = 0, hi = 1;
-    if (opt_.hist_hi > opt_.hist_lo) {
-      lo = opt_.hist_lo;
-      hi = opt_.hist_hi;
-    } else if (!opt_.normalize) {
+    if (!opt_.normalize) {
+      // every partial sum of a dot product is at most |a| |b|: keep it finite in T
       std::vector<double> na = pa_.norms;
       std::sort(na.begin(), na.end(), std::greater<double>());
       const double nb = symmetric_ ? na[1] : *std::max_element(pb.norms.begin(), pb.norms.end());
       hi = na[0] * nb;
-      if (!(hi > 0) || !std::isfinite(hi)) hi = 1;
+      if (!(hi < 0.25 * static_cast<double>(std::numeric_limits<T>::max())))
+        throw std::invalid_argument(std::string(a_name) + " has rows so long that their inner products overflow " +
+                                    (sizeof(T) == 4 ? "float32" : "float64") +
+                                    "; use normalize=True or float64");
     }
+    if (opt_.hist_hi > opt_.hist_lo) {
+      lo = opt_.hist_lo;
+      hi = opt_.hist_hi;
+    }
+    // all-zero or subnormal ranges: keep |g| * scale finite (everything lands in bin 0)
+    if (!std::isfinite(static_cast<T>(static_cast<double>(opt_.bins) / (hi - lo)))) hi = lo + 1;
     if (!opt_.refine) lo = 0;  // the vector path bins |g| * scale
     hist_lo_ = lo;
     hist_hi_ = hi;
@@ -298,57 +305,56 @@ class Pass {
   // values that can still change the global per-row results.
   void begin_tile(TileScratch<T>& s, const TileParams<T>& p) {
     if (!opt_.per_row && opt_.topk == 0) return;
-    snapshot(s, 0, p.i0);
-    if (symmetric_) snapshot(s, kTile, p.j0);
+    for_block_rows(0, p.i0, [&](std::size_t slot, std::int64_t row) { snapshot(s, slot, row); });
+    if (symmetric_)
+      for_block_rows(kTile, p.j0, [&](std::size_t slot, std::int64_t row) { snapshot(s, slot, row); });
   }
 
-  void snapshot(TileScratch<T>& s, std::int64_t slot0, std::int64_t row0) {
-    const std::int64_t k = opt_.topk;
+  // fn(slot, row) for the rows of the block starting at row0, under its lock.
+  template <class Fn>
+  void for_block_rows(std::int64_t slot0, std::int64_t row0, Fn fn) {
     const std::int64_t end = std::min(kTile, p_.m_a - row0);
     std::lock_guard<std::mutex> guard(locks_[static_cast<std::size_t>(row0 / kTile)]);
-    for (std::int64_t r = 0; r < end; ++r) {
-      const std::size_t slot = static_cast<std::size_t>(slot0 + r);
-      if (opt_.per_row) s.row_floor[slot] = static_cast<T>(rows_.row_max[row0 + r]);
-      if (k == 0) continue;
-      const std::int64_t last = (row0 + r) * k + k - 1;
-      const std::int64_t idx = rows_.topk_index[last];
-      s.global_kth_index[slot] = idx;
-      s.global_kth_abs[slot] = idx < 0 ? T(-1) : static_cast<T>(std::abs(rows_.topk_value[last]));
-      s.topk_floor[slot] = s.global_kth_abs[slot];
-    }
+    for (std::int64_t r = 0; r < end; ++r) fn(static_cast<std::size_t>(slot0 + r), row0 + r);
+  }
+
+  void snapshot(TileScratch<T>& s, std::size_t slot, std::int64_t row) {
+    const std::int64_t k = opt_.topk;
+    if (opt_.per_row) s.row_floor[slot] = static_cast<T>(rows_.row_max[row]);
+    if (k == 0) return;
+    const std::int64_t last = row * k + k - 1;
+    const std::int64_t idx = rows_.topk_index[last];
+    s.global_kth_index[slot] = idx;
+    s.global_kth_abs[slot] = idx < 0 ? T(-1) : static_cast<T>(std::abs(rows_.topk_value[last]));
+    s.topk_floor[slot] = s.global_kth_abs[slot];
   }
 
   void end_tile(TileScratch<T>& s, const TileParams<T>& p) {
     if (!opt_.per_row && opt_.topk == 0) return;
-    merge_slots(s, 0, p.i0);
-    if (symmetric_) merge_slots(s, kTile, p.j0);
+    for_block_rows(0, p.i0, [&](std::size_t slot, std::int64_t row) { merge_slot(s, slot, row); });
+    if (symmetric_)
+      for_block_rows(kTile, p.j0, [&](std::size_t slot, std::int64_t row) { merge_slot(s, slot, row); });
   }
 
-  void merge_slots(TileScratch<T>& s, std::int64_t slot0, std::int64_t row0) {
+  void merge_slot(TileScratch<T>& s, std::size_t slot, std::int64_t row) {
     const std::int64_t k = opt_.topk;
-    const std::int64_t end = std::min(kTile, p_.m_a - row0);
-    std::lock_guard<std::mutex> guard(locks_[static_cast<std::size_t>(row0 / kTile)]);
-    for (std::int64_t r = 0; r < end; ++r) {
-      const std::size_t slot = static_cast<std::size_t>(slot0 + r);
-      const std::int64_t row = row0 + r;
-      if (opt_.per_row) {
-        const double v = s.slot_max[slot];  // slot_arg < 0: nothing beat the floor in this tile
-        if (s.slot_arg[slot] >= 0 &&
-            (rows_.row_argmax[row] < 0 || beats(v, s.slot_arg[slot], rows_.row_max[row], rows_.row_argmax[row]))) {
-          rows_.row_max[row] = v;
-          rows_.row_argmax[row] = s.slot_arg[slot];
-        }
-        rows_.row_sumsq[row] += s.slot_sumsq[slot];
+    if (opt_.per_row) {
+      const double v = s.slot_max[slot];  // slot_arg < 0: nothing beat the floor in this tile
+      if (s.slot_arg[slot] >= 0 &&
+          (rows_.row_argmax[row] < 0 || beats(v, s.slot_arg[slot], rows_.row_max[row], rows_.row_argmax[row]))) {
+        rows_.row_max[row] = v;
+        rows_.row_argmax[row] = s.slot_arg[slot];
       }
-      s.slot_max[slot] = T(-1);
-      s.slot_arg[slot] = -1;
-      s.slot_sumsq[slot] = 0;
-      for (int c = 0; c < s.topk_count[slot]; ++c) {
-        const std::size_t at = slot * static_cast<std::size_t>(k) + c;
-        insert_topk(row, s.topk_signed[at], s.topk_index[at]);
-      }
-      s.topk_count[slot] = 0;
+      rows_.row_sumsq[row] += s.slot_sumsq[slot];
     }
+    s.slot_max[slot] = T(-1);
+    s.slot_arg[slot] = -1;
+    s.slot_sumsq[slot] = 0;
+    for (int c = 0; c < s.topk_count[slot]; ++c) {
+      const std::size_t at = slot * static_cast<std::size_t>(k) + c;
+      insert_topk(row, s.topk_signed[at], s.topk_index[at]);
+    }
+    s.topk_count[slot] = 0;
   }
 
   void insert_topk(std::int64_t row, double g, std::int64_t partner) {

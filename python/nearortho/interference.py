@@ -319,11 +319,12 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     Sums accumulate in float64 (g^2 of float32 g is exact); they depend on the
     thread count only through the order of float64 additions (relative 1e-12).
     Compared with float64 arithmetic on the same rows, float32 g is within about
-    n * 2^-24 * |w_i| |w_j|. Extra memory: one packed copy of W (and B), rows
-    padded to a multiple of 16 and n to an odd length, plus per thread one
-    144 x 144 tile, the histogram and 288 * (topk + 1) candidates; per-row
-    outputs are O(m * (topk + 1)). The GIL is released; Ctrl-C interrupts
-    within about 50 ms of tile work.
+    n * 2^-24 * |w_i| |w_j|. Extra memory: one packed (normalised) copy of W
+    and of B in the working dtype, rows padded to a multiple of 16 (float32) or
+    8 (float64) and n to an odd length, plus per thread one 144 x 144 tile, the
+    histogram and 288 * (topk + 1) candidates; per-row outputs are
+    O(m * (topk + 1)). The GIL is released for the whole pass; Ctrl-C raises
+    KeyboardInterrupt after at most about 50 ms plus one tile of work.
     """
     return _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
                          col_offset, "topk")

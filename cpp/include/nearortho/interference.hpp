@@ -51,8 +51,10 @@ struct InterferenceTotals {
 
 // a: (m, n) row-major; b: (m2, n) row-major, or null for the pairs i < j of a.
 // Throws std::invalid_argument (message names a_name / b_name) for NaN/Inf, zero
-// rows when normalising, or bad sizes. Extra memory: one packed copy of a (and of
-// b), (m + 15) / 16 * 16 * (n | 1) elements, plus per thread one tile of state.
+// rows when normalising, inner products that would overflow T, or bad sizes.
+// Extra memory: one packed (normalised) copy of a and of b, rows rounded up to a
+// 64-byte panel (16 float or 8 double rows) times (n | 1) coordinates, plus per
+// thread a 144 x 144 tile, the histogram and 288 * (topk + 1) candidates.
 template <class T>
 InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, const T* b,
                                 std::int64_t m2, const InterferenceOptions& options,
