@@ -318,3 +318,12 @@ def test_zero_rows_are_fine_for_raw_products():
     W = np.array([[1.0, 0.0], [0.0, 0.0], [0.5, 0.5]])
     stats = nearortho.interference(W, normalize=False)
     assert stats.coherence == 0.5 and stats.pair == (0, 2)
+
+
+def test_a_frame_whose_packed_copy_exceeds_memory_is_refused(tmp_path):
+    import nearortho._validate as validate
+
+    huge = np.lib.format.open_memmap(tmp_path / "huge.npy", mode="w+", dtype=np.float32,
+                                     shape=(validate.physical_memory() // (4 * 1024) + 1, 1024))
+    with pytest.raises(MemoryError, match="packed copy of a .* frame needs"):
+        nearortho.interference(huge)

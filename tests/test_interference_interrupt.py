@@ -26,3 +26,24 @@ def test_sigint_raises_keyboard_interrupt_promptly():
     finally:
         timer.cancel()
     assert time.perf_counter() - start < 5.0
+
+
+def test_progress_ends_at_the_total_and_an_exception_in_it_stops_the_pass():
+    W = nearortho.frame(64, 3000, seed=1)
+    seen = []
+    stats = nearortho.interference(W, progress=lambda done, total: seen.append((done, total)))
+    total = seen[-1][1]
+    assert seen[-1] == (total, total) and total >= 1
+    assert all(0 <= d <= t == total for d, t in seen)
+    assert stats.coherence == nearortho.interference(W).coherence
+
+    class Stop(Exception):
+        pass
+
+    def refuse(done, total):
+        raise Stop
+
+    with pytest.raises(Stop):
+        nearortho.interference(W, progress=refuse)
+    with pytest.raises(TypeError, match="progress must be callable"):
+        nearortho.interference(W, progress=1)

@@ -17,7 +17,7 @@ py::dict run_interference(const py::array_t<T>& a, const std::optional<py::array
                           bool normalize, std::int64_t bins, std::vector<double> thresholds,
                           std::int64_t topk, bool per_row, int threads, double hist_lo,
                           double hist_hi, bool refine, double collect_lo, double collect_hi,
-                          std::int64_t collect_cap) {
+                          std::int64_t collect_cap, const py::object& progress) {
   if (a.ndim() != 2) throw std::invalid_argument("W must be 2-dimensional");
   if (b && (b->ndim() != 2 || b->shape(1) != a.shape(1)))
     throw std::invalid_argument("B must be 2-dimensional with as many columns as W");
@@ -38,8 +38,18 @@ py::dict run_interference(const py::array_t<T>& a, const std::optional<py::array
   opt.collect_lo = collect_lo;
   opt.collect_hi = collect_hi;
   opt.collect_cap = collect_cap;
-  opt.interrupted = [] {
+  // Runs on the calling thread with the GIL retaken: progress first, then
+  // pending signals; a Python error in either stops the pass and is re-raised.
+  opt.poll = [&progress](std::int64_t done, std::int64_t total) {
     py::gil_scoped_acquire gil;
+    if (!progress.is_none()) {
+      try {
+        progress(done, total);
+      } catch (py::error_already_set& error) {
+        error.restore();
+        return true;
+      }
+    }
     return PyErr_CheckSignals() != 0;
   };
   const std::int64_t k = topk > 0 ? topk : 0;
@@ -62,7 +72,7 @@ py::dict run_interference(const py::array_t<T>& a, const std::optional<py::array
     py::gil_scoped_release release;
     totals = interference<T>(pa, m, n, pb, m2, opt, rows);
   }
-  if (totals.cancelled) throw py::error_already_set();  // PyErr_CheckSignals set it
+  if (totals.cancelled) throw py::error_already_set();  // set by the progress callback or a signal
   py::dict out;
   out["sum"] = totals.sum;
   out["sum_abs"] = totals.sum_abs;
@@ -92,7 +102,7 @@ void def_interference(py::module_& m) {
         py::arg("normalize"), py::arg("bins"), py::arg("thresholds"), py::arg("topk"),
         py::arg("per_row"), py::arg("threads"), py::arg("hist_lo") = 0.0,
         py::arg("hist_hi") = 0.0, py::arg("refine") = false, py::arg("collect_lo") = 0.0,
-        py::arg("collect_hi") = -1.0, py::arg("collect_cap") = 0);
+        py::arg("collect_hi") = -1.0, py::arg("collect_cap") = 0, py::arg("progress") = py::none());
 }
 
 }  // namespace

@@ -194,8 +194,8 @@ class Pass {
 #pragma omp for schedule(dynamic, 1)
       for (std::int64_t t = 0; t < tiles; ++t) {
         if (stop.load(std::memory_order_relaxed)) continue;
-        if (tid == 0 && opt_.interrupted && clock::now() >= next_poll) {
-          if (opt_.interrupted()) stop.store(true);
+        if (tid == 0 && opt_.poll && clock::now() >= next_poll) {
+          if (opt_.poll(t, tiles)) stop.store(true);
           next_poll = clock::now() + std::chrono::milliseconds(50);
         }
         std::int64_t I, J;
@@ -212,6 +212,7 @@ class Pass {
         end_tile(s, p);
       }
     }
+    if (!stop.load() && opt_.poll && opt_.poll(tiles, tiles)) stop.store(true);
     InterferenceTotals out = merge_totals(scratch);
     out.cancelled = stop.load();
     return out;

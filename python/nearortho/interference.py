@@ -268,7 +268,7 @@ def _run(W, B, normalize, threads, **kwargs):
 
 
 def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0, per_row=True,
-                 threads=None, row_offset=0, col_offset=None) -> InterferenceStats:
+                 threads=None, row_offset=0, col_offset=None, progress=None) -> InterferenceStats:
     """Interference statistics over all pairs i < j of rows of ``W``, or all pairs
     (i in W, j in B), in one fused multithreaded pass.
 
@@ -302,6 +302,9 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         Added to every row / partner index in the result, so that results over
         blocks of a larger frame carry global indices and merge. ``col_offset``
         defaults to ``row_offset`` without B and to 0 with B.
+    progress : callable(done, total), optional
+        Called with the tiles started and the total about every 50 ms, and once
+        with (total, total) at the end; an exception it raises stops the pass.
 
     Returns
     -------
@@ -327,12 +330,14 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     KeyboardInterrupt after at most about 50 ms plus one tile of work.
     """
     return _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                         col_offset, "topk")
+                         col_offset, "topk", progress)
 
 
 def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                  col_offset, topk_name):
+                  col_offset, topk_name, progress=None):
     W = v.float_matrix(W, "W")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable, got {type(progress).__name__}")
     if B is not None:
         B = v.float_matrix(B, "B")
         if B.shape[1] != W.shape[1]:
@@ -357,8 +362,10 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     nthreads = v.threads(threads)
     row_offset = v.integer(row_offset, "row_offset", minimum=0)
     col_offset = (row_offset if B is None else 0) if col_offset is None else v.integer(col_offset, "col_offset", minimum=0)
+    packed = (m + (0 if B is None else B.shape[0]) + 32) * (n + 17) * W.dtype.itemsize
+    v.memory(packed + m * (topk + 1) * 16, f"the packed copy of a {m} x {n} {W.dtype} frame")
     out = _run(W, B, normalize, nthreads, bins=bins, thresholds=list(thr), topk=topk,
-               per_row=bool(per_row))
+               per_row=bool(per_row), progress=progress)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
     shift = lambda idx: np.where(idx >= 0, idx + col_offset, idx)  # noqa: E731
     return InterferenceStats(

@@ -22,9 +22,10 @@ struct InterferenceOptions {
   std::int64_t topk = 0;            // partners per row kept, 0 for none
   bool per_row = true;
   int threads = 0;                  // <= 0: OpenMP default
-  // Polled by the calling thread between tiles (about every 50 ms); returning
-  // true stops the pass early and sets InterferenceTotals::cancelled.
-  std::function<bool()> interrupted;
+  // Polled by the calling thread between tiles (about every 50 ms, and once at
+  // the end) with the tiles started and the total; returning true stops the pass
+  // early and sets InterferenceTotals::cancelled.
+  std::function<bool(std::int64_t done, std::int64_t total)> poll;
 };
 
 // Per-row outputs, allocated by the caller (m rows of A); null when not wanted.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .output import emit
+from .output import emit, progress
 
 SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rms", "welch",
            "random_coherence", "inv_sqrt_n", "eps_jl", "count_above", "mmcs")
@@ -23,16 +23,19 @@ SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rm
 @click.option("--topk", type=int, default=0, show_default=True, help="Most interfering partners per row.")
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 def stats_command(path, key, other_path, other_key, transpose, raw, bins, thresholds, topk, threads,
-                  as_json):
+                  as_json, quiet):
     """Coherence, RMS, histogram quantiles and references for the rows of PATH."""
     from ..interference import interference
     from ..io import load_matrix
 
     W = load_matrix(path, key, transpose=transpose)
     B = None if other_path is None else load_matrix(other_path, other_key, transpose=transpose)
-    stats = interference(W, B, normalize=not raw, bins=bins, thresholds=thresholds, topk=topk,
-                         per_row=B is not None or topk > 0, threads=threads)
+    with progress(1, "tiles", quiet=quiet) as update:
+        stats = interference(W, B, normalize=not raw, bins=bins, thresholds=thresholds, topk=topk,
+                             per_row=B is not None or topk > 0, threads=threads,
+                             progress=lambda done, total: update(done / total))
     full = stats.to_dict()
     record = {name: full[name] for name in SUMMARY if full.get(name) is not None}
     record["median_abs"] = stats.quantile(0.5)
