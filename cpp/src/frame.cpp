@@ -14,25 +14,7 @@
 
 namespace nearortho {
 
-namespace scalar { extern const FrameKernels kFrameKernels; }
-#ifdef NEARORTHO_HAVE_AVX2
-namespace avx2 { extern const FrameKernels kFrameKernels; }
-#endif
-#ifdef NEARORTHO_HAVE_AVX512
-namespace avx512 { extern const FrameKernels kFrameKernels; }
-#endif
-
-const FrameKernels& frame_kernels(Isa isa) {
-  switch (isa) {
-#ifdef NEARORTHO_HAVE_AVX512
-    case Isa::avx512: return avx512::kFrameKernels;
-#endif
-#ifdef NEARORTHO_HAVE_AVX2
-    case Isa::avx2: return avx2::kFrameKernels;
-#endif
-    default: return scalar::kFrameKernels;
-  }
-}
+NEARORTHO_KERNEL_TABLE(FrameKernels, kFrameKernels, frame_kernels)
 
 FrameKind frame_kind_from_name(const std::string& name) {
   if (name == "gaussian") return FrameKind::gaussian;

@@ -27,25 +27,7 @@
 
 namespace nearortho {
 
-namespace scalar { extern const InterferenceKernels kInterferenceKernels; }
-#ifdef NEARORTHO_HAVE_AVX2
-namespace avx2 { extern const InterferenceKernels kInterferenceKernels; }
-#endif
-#ifdef NEARORTHO_HAVE_AVX512
-namespace avx512 { extern const InterferenceKernels kInterferenceKernels; }
-#endif
-
-const InterferenceKernels& interference_kernels(Isa isa) {
-  switch (isa) {
-#ifdef NEARORTHO_HAVE_AVX512
-    case Isa::avx512: return avx512::kInterferenceKernels;
-#endif
-#ifdef NEARORTHO_HAVE_AVX2
-    case Isa::avx2: return avx2::kInterferenceKernels;
-#endif
-    default: return scalar::kInterferenceKernels;
-  }
-}
+NEARORTHO_KERNEL_TABLE(InterferenceKernels, kInterferenceKernels, interference_kernels)
 
 namespace {
 

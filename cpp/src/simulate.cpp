@@ -15,25 +15,7 @@
 
 namespace nearortho {
 
-namespace scalar { extern const SimulateKernels kSimulateKernels; }
-#ifdef NEARORTHO_HAVE_AVX2
-namespace avx2 { extern const SimulateKernels kSimulateKernels; }
-#endif
-#ifdef NEARORTHO_HAVE_AVX512
-namespace avx512 { extern const SimulateKernels kSimulateKernels; }
-#endif
-
-const SimulateKernels& simulate_kernels(Isa isa) {
-  switch (isa) {
-#ifdef NEARORTHO_HAVE_AVX512
-    case Isa::avx512: return avx512::kSimulateKernels;
-#endif
-#ifdef NEARORTHO_HAVE_AVX2
-    case Isa::avx2: return avx2::kSimulateKernels;
-#endif
-    default: return scalar::kSimulateKernels;
-  }
-}
+NEARORTHO_KERNEL_TABLE(SimulateKernels, kSimulateKernels, simulate_kernels)
 
 namespace {
 
