@@ -173,3 +173,13 @@ def test_frame_larger_than_the_disk_is_refused(run, tmp_path):
     assert result.exit_code == 1
     assert "needs" in result.stderr and "GiB" in result.stderr
     assert not (tmp_path / "huge.npy").exists()
+
+
+def test_a_failed_frame_run_leaves_an_existing_file_alone(run, tmp_path):
+    out = tmp_path / "w.npy"
+    np.save(out, np.arange(6.0).reshape(2, 3))
+    for bad in (["--kind", "sparse", "--s", "9"], ["--threads", "0"]):
+        result = run("frame", "--n", 4, "--m", 5, *bad, "--out", out, ok=False)
+        assert result.exit_code == 1
+        assert np.array_equal(np.load(out), np.arange(6.0).reshape(2, 3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.npy"]

@@ -1,4 +1,6 @@
 """File formats round-trip through load_matrix; every error path names its cause."""
+import json
+
 import numpy as np
 import pytest
 from safetensors.numpy import save_file
@@ -77,3 +79,20 @@ def test_key_with_npy_is_rejected(tmp_path, matrix):
     np.save(tmp_path / "w.npy", matrix)
     with pytest.raises(ValueError, match="key is not used"):
         load_matrix(tmp_path / "w.npy", "W")
+
+
+def test_bfloat16_safetensors_is_widened_exactly(tmp_path):
+    # Written by hand from the format's definition: header size, JSON header, data.
+    values = np.array([[1.0, -2.5, 0.15625], [3.0e-3, 65536.0, -0.0]], dtype=np.float32)
+    bf16 = (values.view(np.uint32) >> 16).astype("<u2")  # exact: values chosen with short mantissas
+    expected = (bf16.astype(np.uint32) << 16).view(np.float32)
+    header = json.dumps({"W_dec": {"dtype": "BF16", "shape": [2, 3], "data_offsets": [0, bf16.nbytes]},
+                         "b": {"dtype": "F32", "shape": [2], "data_offsets": [bf16.nbytes, bf16.nbytes + 8]}})
+    header += " " * (-len(header) % 8)
+    path = tmp_path / "sae.safetensors"
+    path.write_bytes(len(header).to_bytes(8, "little") + header.encode() + bf16.tobytes()
+                     + np.array([7.0, 8.0], np.float32).tobytes())
+    loaded = load_matrix(path, "W_dec")
+    assert loaded.dtype == np.float32
+    assert np.array_equal(loaded, expected)
+    np.testing.assert_allclose(loaded, values, rtol=2**-7)

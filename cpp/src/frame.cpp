@@ -31,7 +31,7 @@ void validate(const FrameSpec& spec) {
   if (spec.m < 1) throw std::invalid_argument("m must be >= 1");
   if (spec.kind == FrameKind::sparse && (spec.sparsity < 1 || spec.sparsity > spec.n))
     throw std::invalid_argument("s must be in [1, n]");
-  if (spec.n > (std::int64_t{1} << 31)) throw std::invalid_argument("n must be < 2^31");
+  if (spec.n >= (std::int64_t{1} << 31)) throw std::invalid_argument("n must be < 2^31");
 }
 
 namespace {

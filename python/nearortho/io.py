@@ -5,6 +5,7 @@ Rows are features. Many SAE decoders are stored (n, m): pass ``transpose=True``.
 """
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -56,7 +57,25 @@ def _load_safetensors(path: str, key: str | None) -> np.ndarray:
     except ImportError as error:  # pragma: no cover - safetensors is a dependency
         raise ImportError("reading .safetensors files needs the safetensors package") from error
     with safe_open(path, framework="numpy") as handle:
-        return handle.get_tensor(_choose_key(list(handle.keys()), key, path))
+        name = _choose_key(list(handle.keys()), key, path)
+        try:
+            return handle.get_tensor(name)
+        except TypeError:  # bfloat16, which numpy cannot hold
+            pass
+    return _bfloat16_tensor(path, name)
+
+
+def _bfloat16_tensor(path: str, name: str) -> np.ndarray:
+    """A BF16 tensor read from the file itself (8-byte little-endian header size,
+    JSON header, then data) and widened exactly to float32."""
+    with open(path, "rb") as handle:
+        size = int.from_bytes(handle.read(8), "little")
+        entry = json.loads(handle.read(size))[name]
+    if entry["dtype"] != "BF16":
+        raise TypeError(f"the tensor {name!r} in {path} has dtype {entry['dtype']}; floats are expected")
+    begin, end = entry["data_offsets"]
+    raw = np.fromfile(path, dtype="<u2", count=(end - begin) // 2, offset=8 + size + begin)
+    return (raw.astype(np.uint32) << 16).view(np.float32).reshape(entry["shape"])
 
 
 def _load_torch(path: str, key: str | None) -> np.ndarray:

@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 
 import click
 import numpy as np
 
-from .._validate import integer, memory
+from .._validate import memory
 from ..frame import KINDS, frame
 
 
@@ -27,13 +28,22 @@ def frame_command(n, m, kind, s, seed, dtype, threads, out, as_json):
     options = {"s": s} if s is not None else {}
     if not out.endswith(".npy"):
         raise ValueError(f"--out must name a .npy file, got {out!r}")
-    n = integer(n, "n", minimum=1)
-    m = integer(m, "m", minimum=1)
+    frame(n, m, kind, seed=seed, dtype=dtype, threads=threads, rows=slice(0, 0), **options)  # validate
     free = shutil.disk_usage(os.path.dirname(os.path.abspath(out))).free
     memory(m * n * np.dtype(dtype).itemsize, f"writing {out}", limit=free)
-    target = np.lib.format.open_memmap(out, mode="w+", dtype=np.dtype(dtype), shape=(m, n))
-    frame(n, m, kind, seed=seed, dtype=dtype, threads=threads, out=target, **options)
-    target.flush()
+    # a temporary beside the target, renamed on success: a failed run never leaves
+    # a partial file or clobbers an existing one
+    handle, partial = tempfile.mkstemp(suffix=".npy", dir=os.path.dirname(os.path.abspath(out)))
+    os.close(handle)
+    try:
+        target = np.lib.format.open_memmap(partial, mode="w+", dtype=np.dtype(dtype), shape=(m, n))
+        frame(n, m, kind, seed=seed, dtype=dtype, threads=threads, out=target, **options)
+        target.flush()
+        del target
+        os.replace(partial, out)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
     summary = {"out": out, "n": n, "m": m, "kind": kind, "seed": seed, "dtype": dtype}
     if as_json:
         click.echo(json.dumps(summary))
