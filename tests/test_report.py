@@ -86,3 +86,13 @@ def test_verdicts_follow_the_numbers():
     assert typical_interference(good).verdict.startswith("C1 holds")
     bad = good[:1] + [record("sign", 1.3)] + good[2:]
     assert typical_interference(bad).verdict.startswith("C1 does not hold")
+
+
+def test_missing_matplotlib_is_one_line_before_any_work(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import raises ImportError
+    result = CliRunner().invoke(cli, ["report", "--quick", "--out", str(tmp_path / "r"), "--quiet"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: nearortho report draws figures with matplotlib: pip install 'nearortho[plot]'"
+    assert not (tmp_path / "r").exists()

@@ -19,6 +19,10 @@ def run_report(out_dir: str = "report", *, size: str = "default", seed: int = 0,
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
     sizes = SIZES[size]
+    try:
+        import matplotlib  # noqa: F401  (checked before minutes of measuring)
+    except ImportError as error:
+        raise ImportError("nearortho report draws figures with matplotlib: pip install 'nearortho[plot]'") from error
     tick = progress or (lambda message: None)
     start = time.perf_counter()
     records = parts.interference_sweep(sizes, seed, tick)
@@ -34,6 +38,6 @@ def run_report(out_dir: str = "report", *, size: str = "default", seed: int = 0,
     header = {"size": size, "seed": seed, "seconds": round(seconds, 1), "build": build_info()}
     os.makedirs(out_dir, exist_ok=True)
     html_path, json_path = os.path.join(out_dir, "index.html"), os.path.join(out_dir, "results.json")
-    write_html(html_path, sections, header)
     write_json(json_path, sections, header)
+    write_html(html_path, sections, header)
     return {"html": html_path, "json": json_path, "seconds": seconds}
