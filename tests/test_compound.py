@@ -68,3 +68,14 @@ def test_orthogonal_layers_keep_signal_exactly():
 def test_bad_inputs(kwargs, error, match):
     with pytest.raises(error, match=match):
         no.compound(16, 64, **kwargs)
+
+
+def test_all_features_active_leaves_no_noise_estimate():
+    result = no.compound(8, 8, layers=2, l=8, trials=4, seed=1)
+    assert np.isnan(result.noise_std).all() and np.isnan(result.false_positive_rate).all()
+    assert np.isfinite(result.signal).all()
+
+
+def test_layers_beyond_memory_are_refused():
+    with pytest.raises(MemoryError, match="layers of .* frames needs"):
+        no.compound(768, 16384, layers=1000, l=8, trials=2)  # 1000 x 100 MB

@@ -345,3 +345,34 @@ def test_progress_reports_every_batch_up_to_the_total(monkeypatch):
     assert result.inactive_std == no.simulate(W, 4, trials=3000, seed=2, path="dense").inactive_std
     with pytest.raises(TypeError, match="progress must be callable"):
         no.simulate(W, 4, trials=3, progress=3)
+
+
+def test_no_noise_estimate_gives_nan_snr_not_infinity():
+    W = no.frame(16, 64, seed=3, dtype=np.float64)
+    result = no.simulate(W, 63, trials=1, seed=1)  # one inactive readout: no std
+    assert math.isnan(result.inactive_std) and math.isnan(result.snr)
+
+
+def test_huge_amplitudes_are_rejected():
+    W = no.frame(8, 20, seed=3)
+    with pytest.raises(ValueError, match="amplitude a must be <="):
+        no.simulate(W, 2, trials=5, amplitude=("uniform", 1e300))
+
+
+def test_memory_mapped_frames_are_read_in_place(tmp_path):
+    W = no.frame(32, 300, seed=4)
+    np.save(tmp_path / "w.npy", W)
+    mapped = np.load(tmp_path / "w.npy", mmap_mode="r")
+    assert no.simulate(mapped, 3, trials=50, seed=2).inactive_std == no.simulate(W, 3, trials=50, seed=2).inactive_std
+    bad = np.lib.format.open_memmap(tmp_path / "bad.npy", mode="w+", dtype=np.float32, shape=(300, 32))
+    bad[:] = W
+    bad[299, 31] = np.inf
+    with pytest.raises(ValueError, match="finite"):
+        no.simulate(bad, 3, trials=5)
+
+
+def test_calls_into_the_core_stay_small_for_tiny_frames():
+    simulate_module = importlib.import_module("nearortho.simulate")
+    for path in ("dense", "gram"):
+        _, batch = simulate_module._plan(16, 8, 2, 10**9, path, sampled_p=False)
+        assert batch <= 1 << 16

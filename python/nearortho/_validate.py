@@ -119,8 +119,10 @@ def thresholds(value, name: str = "thresholds") -> tuple[float, ...]:
 def frame_array(value, name: str = "W") -> np.ndarray:
     """A frame as :func:`float_matrix` returns it, also required to be finite."""
     arr = float_matrix(value, name)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite (found NaN or Inf)")
+    step = max(1, (1 << 22) // arr.shape[1])  # row blocks: a memory-mapped W is never read whole
+    for start in range(0, arr.shape[0], step):
+        if not np.isfinite(arr[start:start + step]).all():
+            raise ValueError(f"{name} must be finite (found NaN or Inf)")
     return arr
 
 

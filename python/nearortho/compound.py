@@ -74,6 +74,8 @@ def compound(n, m, *, layers, l, kind="gaussian", correction="none", bias=None, 
     dtype = v.float_dtype(dtype)
     default_bias = a / 2 if correction == "threshold" else 0.0
     bias = default_bias if bias is None else v.real(bias, "bias")
+    v.memory(layers * m * n * dtype.itemsize + 3 * _BATCH * m * dtype.itemsize,
+             f"{layers} layers of {m} x {n} {dtype} frames")
     frames = [frame(n, m, kind, seed=layer_seed(seed, j), dtype=dtype) for j in range(layers)]
     indices, _ = sample_activations(m, l, trials=trials, seed=seed)
     sums = np.zeros((layers, 6))  # inactive sum, sumsq, count, signal sum, FP, FN
@@ -90,12 +92,14 @@ def compound(n, m, *, layers, l, kind="gaussian", correction="none", bias=None, 
                         np.count_nonzero(off > threshold), np.count_nonzero(r[on] <= threshold))
             f = _correct(r, correction, bias, a)
     inactive, active = sums[:, 2], trials * l
-    mean = sums[:, 0] / inactive
-    noise = np.sqrt(np.maximum(sums[:, 1] - inactive * mean * mean, 0.0) / (inactive - 1))
+    with np.errstate(invalid="ignore", divide="ignore"):  # l = m: no inactive feature, NaN noise
+        mean = sums[:, 0] / inactive
+        noise = np.sqrt(np.maximum(sums[:, 1] - inactive * mean * mean, 0.0) / (inactive - 1))
+        false_positive_rate = sums[:, 4] / inactive
     return Compound(n=n, m=m, l=l, layers=layers, correction=correction, bias=bias, trials=trials,
                     noise_std=noise, error_rate=(sums[:, 4] + sums[:, 5]) / (trials * m),
                     signal=sums[:, 3] / active if active else np.full(layers, np.nan),
-                    false_positive_rate=sums[:, 4] / inactive,
+                    false_positive_rate=false_positive_rate,
                     false_negative_rate=sums[:, 5] / active if active else np.full(layers, np.nan),
                     predicted_noise=a * float(np.sqrt(l / n)))
 

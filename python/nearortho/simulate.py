@@ -15,6 +15,7 @@ from .reference import eps_jl
 # Multiply-adds per call into the core: Ctrl-C is handled between calls, and the
 # batch boundaries (hence the float64 sums' order) depend only on m, n, l and the path.
 _BATCH_MACS = 1 << 34
+_TRIALS_PER_CALL = 1 << 16
 _BATCH_ALIGN = 60  # trials per work item in the core (10 panels of 6)
 _GRAM_MACS_MAX = 1 << 35  # W W^T per call on the gram path: keeps a call to a few seconds
 _GRAM_ACTIVE_MAX = 1 << 22  # active features held per call on the gram path (20 bytes each)
@@ -215,7 +216,9 @@ def _plan(m: int, n: int, l: int, trials: int, path, sampled_p: bool) -> tuple[s
     """(path, trials per core call) from the sizes alone."""
     if path not in PATHS:
         raise ValueError(f"path must be one of {', '.join(PATHS)}; got {path!r}")
-    dense_batch = max(_BATCH_ALIGN, (_BATCH_MACS // (m * n)) // _BATCH_ALIGN * _BATCH_ALIGN)
+    # per call: about _BATCH_MACS of work and at most _TRIALS_PER_CALL trials (each
+    # holds an x vector and a record), so calls stay short and small
+    dense_batch = max(_BATCH_ALIGN, min(_BATCH_MACS // (m * n), _TRIALS_PER_CALL) // _BATCH_ALIGN * _BATCH_ALIGN)
     if path == "dense" or (path == "auto" and sampled_p):
         return "dense", dense_batch
     if sampled_p:
@@ -223,7 +226,8 @@ def _plan(m: int, n: int, l: int, trials: int, path, sampled_p: bool) -> tuple[s
     if path == "gram" and m * _GRAM_COLUMNS * 8 > _GRAM_BYTES_MAX:
         raise ValueError(f'path="gram" holds m x {_GRAM_COLUMNS} Gram entries: m = {m} exceeds the '
                          f"{_GRAM_BYTES_MAX >> 30} GiB limit; use the dense path")
-    gram_batch = max(_BATCH_ALIGN, min(_BATCH_MACS // max(1, 2 * l * m), _GRAM_ACTIVE_MAX // max(1, l)))
+    gram_batch = max(_BATCH_ALIGN, min(_BATCH_MACS // max(1, 2 * l * m), _GRAM_ACTIVE_MAX // max(1, l),
+                                       _TRIALS_PER_CALL))
     calls = -(-trials // gram_batch)
     gram_cost = calls * m * m * n + 2 * trials * l * m
     if path == "gram" or (gram_cost < trials * m * n / 2 and m * m * n <= _GRAM_MACS_MAX):
@@ -270,7 +274,7 @@ def _stats(t: dict, m, n, trials, amp: Amplitude, edges, rms: float, scale: floa
         error_rate=errors / (trials * m),
         error_rate_se=math.sqrt(max(var_errors, 0.0) / trials) / m if trials > 1 else math.nan,
         level_error_rate=t["level_errors"] / active if amp.kind == "levels" and active else None,
-        snr=rms_amp / i_std if i_std > 0 else math.inf,
+        snr=math.nan if math.isnan(i_std) else (rms_amp / i_std if i_std > 0 else math.inf),
         rms_interference=rms,
         predicted_std_rms=scale * rms,
         predicted_std_jl=scale * float(eps_jl(n, m)) if m > 1 else 0.0,
