@@ -20,9 +20,14 @@ def test_capacity_is_the_largest_l_under_target():
     at = no.simulate(W, c.l_max, trials=100, seed=2).error_rate
     above = no.simulate(W, c.l_max + 1, trials=100, seed=2).error_rate
     assert at <= 0.01 < above
-    low, high = c.l_max_ci
-    assert low <= c.l_max <= high
     assert c.evaluated[c.l_max][0] == at
+    # the interval's bounds: the upper 95% bound of the rate is under the target at
+    # `low`; the lower 95% bound is over it at `high + 1` (z = 1.96, two-sided)
+    low, high = c.l_max_ci
+    at_low = no.simulate(W, low, trials=100, seed=2)
+    assert at_low.error_rate + 1.959964 * at_low.error_rate_se <= 0.01
+    past_high = no.simulate(W, high + 1, trials=100, seed=2)
+    assert past_high.error_rate - 1.959964 * past_high.error_rate_se > 0.01
 
 
 def test_capacity_matches_gaussian_tail_prediction():

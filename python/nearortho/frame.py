@@ -38,8 +38,10 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
         n coordinates, scaled by 1/sqrt(n) (entries +-1/sqrt(n); an orthonormal
         basis when n is a power of two).
     seed : int in [0, 2^64)
-        Row i is a pure function of (kind, seed, i) through Philox4x32-10: the
-        same bits for any ``threads``, any ``rows`` block, and any ISA.
+        Row i is a pure function of (kind, dtype, seed, i) through Philox4x32-10:
+        the same bits for any ``threads``, any ``rows`` block, and any ISA. (Gaussian
+        rows in float64 come from their own Box-Muller draws, so they are not the
+        float32 rows widened; the other kinds agree across dtypes to rounding.)
     dtype : float32 or float64
     rows : slice, optional
         The block ``rows.start:rows.stop`` of the frame (no step).
