@@ -1,6 +1,10 @@
 """Frame generators against independent facts: norms, exact entry values,
 orthogonality, distribution tests, Philox known answers, and bitwise determinism."""
 import importlib
+import os
+import signal
+import threading
+import time
 import math
 
 import numpy as np
@@ -233,3 +237,20 @@ def test_chunked_generation_equals_one_call(monkeypatch, kind):
     whole = nearortho.frame(20, 150, kind, seed=7, rows=slice(3, 150))
     monkeypatch.setattr(frame_module, "_CHUNK_ELEMENTS", 20 * 7)
     assert np.array_equal(whole, nearortho.frame(20, 150, kind, seed=7, rows=slice(3, 150)))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_sigint_interrupts_a_long_orthogonal_basis():
+    # One basis of n = 3000 is one core call of about a minute on two cores; the
+    # core polls for Ctrl-C between rows, so the call ends long before the basis
+    # would. (Without the poll, KeyboardInterrupt would come only after the call:
+    # the bound is the contract's "about a second" with a wide margin for load.)
+    timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            nearortho.frame(3000, 3000, "orthogonal", dtype=np.float64)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < 15

@@ -1,4 +1,6 @@
 // Binding of frame generation: writes into an array Python allocated.
+#include <functional>
+
 #include "bindings.hpp"
 #include "nearortho/frame.hpp"
 
@@ -14,8 +16,16 @@ void generate_into(const std::string& kind, std::int64_t n, std::int64_t m, std:
   if (out.ndim() != 2 || out.shape(0) != row_end - row_begin || out.shape(1) != n)
     throw std::invalid_argument("out must have shape (rows, n)");
   T* data = writable_data(out, "out");
-  py::gil_scoped_release release;
-  generate_frame(spec, row_begin, row_end, data, threads);
+  const std::function<bool()> interrupted = [] {
+    py::gil_scoped_acquire gil;
+    return PyErr_CheckSignals() != 0;
+  };
+  bool completed;
+  {
+    py::gil_scoped_release release;
+    completed = generate_frame(spec, row_begin, row_end, data, threads, interrupted);
+  }
+  if (!completed) throw py::error_already_set();  // PyErr_CheckSignals set the error
 }
 
 }  // namespace

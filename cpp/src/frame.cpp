@@ -3,6 +3,8 @@
 #include "nearortho/frame.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 #include <type_traits>
@@ -11,6 +13,10 @@
 #include "nearortho/frame_kernels.hpp"
 #include "nearortho/philox.hpp"
 #include "nearortho/threads.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace nearortho {
 
@@ -142,11 +148,35 @@ double dot_lanes(const double* a, const double* b, std::int64_t n) {
   return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
+// Polls an interrupt callback from the calling thread (OpenMP thread 0) at most
+// every 50 ms; once it fires, every thread sees stopped().
+class InterruptPoll {
+ public:
+  explicit InterruptPoll(const std::function<bool()>& interrupted) : interrupted_(interrupted) {}
+  bool stopped() {
+    if (stop_.load(std::memory_order_relaxed)) return true;
+#ifdef _OPENMP
+    if (omp_get_thread_num() != 0) return false;
+#endif
+    if (!interrupted_ || std::chrono::steady_clock::now() < next_) return false;
+    next_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+    if (interrupted_()) stop_.store(true);
+    return stop_.load();
+  }
+
+ private:
+  const std::function<bool()>& interrupted_;
+  std::atomic<bool> stop_{false};
+  std::chrono::steady_clock::time_point next_ = std::chrono::steady_clock::now();
+};
+
 void orthogonal_basis_prefix(std::uint64_t seed, std::int64_t n, std::int64_t basis,
-                             std::int64_t rows, std::vector<double>& q, int threads) {
+                             std::int64_t rows, std::vector<double>& q, int threads,
+                             InterruptPoll& poll) {
   q.assign(static_cast<std::size_t>(rows * n), 0.0);
   std::vector<double> coeff(static_cast<std::size_t>(rows));
   for (std::int64_t i = 0; i < rows; ++i) {
+    if (poll.stopped()) return;
     double* v = q.data() + i * n;
     gaussian_rows_f64(seed ^ 0x6a09e667f3bcc909ull, n, basis * n + i, basis * n + i + 1, v);
     for (int pass = 0; pass < 2; ++pass) {
@@ -169,8 +199,10 @@ void orthogonal_basis_prefix(std::uint64_t seed, std::int64_t n, std::int64_t ba
 }
 
 template <class T>
-void orthogonal_rows(std::uint64_t seed, std::int64_t n, std::int64_t row_begin,
-                     std::int64_t row_end, T* out, int threads) {
+bool orthogonal_rows(std::uint64_t seed, std::int64_t n, std::int64_t row_begin,
+                     std::int64_t row_end, T* out, int threads,
+                     const std::function<bool()>& interrupted) {
+  InterruptPoll poll(interrupted);
   const std::int64_t first = row_begin / n, last = (row_end - 1) / n;
   const std::int64_t bases = last - first + 1;
   const int outer = static_cast<int>(std::min<std::int64_t>(threads, bases));
@@ -179,11 +211,13 @@ void orthogonal_rows(std::uint64_t seed, std::int64_t n, std::int64_t row_begin,
   for (std::int64_t g = first; g <= last; ++g) {
     const std::int64_t lo = std::max(row_begin, g * n), hi = std::min(row_end, (g + 1) * n);
     std::vector<double> q;
-    orthogonal_basis_prefix(seed, n, g, hi - g * n, q, inner);
+    orthogonal_basis_prefix(seed, n, g, hi - g * n, q, inner, poll);
+    if (poll.stopped()) continue;
     for (std::int64_t row = lo; row < hi; ++row)
       for (std::int64_t c = 0; c < n; ++c)
         out[(row - row_begin) * n + c] = static_cast<T>(q[(row - g * n) * n + c]);
   }
+  return !poll.stopped();
 }
 
 // Subsampled randomised Hadamard frame. With N the smallest power of two >= n,
@@ -239,12 +273,12 @@ std::int64_t frame_group_rows(const FrameSpec& spec) {
 }
 
 template <class T>
-void generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t row_end, T* out,
-                    int threads) {
+bool generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t row_end, T* out,
+                    int threads, const std::function<bool()>& interrupted) {
   validate(spec);
   if (row_begin < 0 || row_end > spec.m || row_begin > row_end)
     throw std::invalid_argument("rows must lie in [0, m)");
-  if (row_begin == row_end) return;
+  if (row_begin == row_end) return true;
   threads = resolve_threads(threads);
   const std::int64_t n = spec.n;
   switch (spec.kind) {
@@ -268,15 +302,17 @@ void generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t 
       });
       break;
     case FrameKind::orthogonal:
-      orthogonal_rows(spec.seed, n, row_begin, row_end, out, threads);
-      break;
+      return orthogonal_rows(spec.seed, n, row_begin, row_end, out, threads, interrupted);
     case FrameKind::srht:
       srht_rows(spec.seed, n, row_begin, row_end, out, threads);
       break;
   }
+  return true;
 }
 
-template void generate_frame<float>(const FrameSpec&, std::int64_t, std::int64_t, float*, int);
-template void generate_frame<double>(const FrameSpec&, std::int64_t, std::int64_t, double*, int);
+template bool generate_frame<float>(const FrameSpec&, std::int64_t, std::int64_t, float*, int,
+                                    const std::function<bool()>&);
+template bool generate_frame<double>(const FrameSpec&, std::int64_t, std::int64_t, double*, int,
+                                     const std::function<bool()>&);
 
 }  // namespace nearortho

@@ -2,6 +2,7 @@
 // of (seed, i). Tests: tests/test_frame.py.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace nearortho {
@@ -27,8 +28,11 @@ std::int64_t frame_group_rows(const FrameSpec& spec);
 
 // Writes rows [row_begin, row_end) of the frame into out (row-major, n columns).
 // The bits written do not depend on threads, on the row range or on the ISA.
+// Kinds whose rows are built in long groups (orthogonal) poll `interrupted` on
+// the calling thread about every 50 ms; when it returns true they stop early and
+// generate_frame returns false (out is then incomplete).
 template <class T>
-void generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t row_end,
-                    T* out, int threads);
+bool generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t row_end,
+                    T* out, int threads, const std::function<bool()>& interrupted = nullptr);
 
 }  // namespace nearortho
