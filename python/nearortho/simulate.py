@@ -147,8 +147,10 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         distinct indices in [0, m) (any order) and finite signed amplitudes. Then
         ``amplitude`` only sets the default histogram range, and no level decoding
         runs (``level_error_rate`` is None).
-    bins, hist_range : histogram of inactive readouts (default range +-max(1, 8 x the
-        predicted rms noise) times a), with under/overflow counted in the first/last entry.
+    bins, hist_range : histogram of inactive readouts on ``bins`` equal bins of
+        ``hist_range`` (default +-max(a, 8 x the predicted noise std)); ``histogram``
+        has bins + 2 entries: the underflow count first, then the bins, then the
+        overflow count (``bin_edges`` has the bins + 1 edges).
     path : {"auto", "dense", "gram"}
         ``dense`` reads out r = W x (m n multiply-adds per trial); ``gram`` computes
         columns of W W^T once per batch of trials and sums l of them per trial (m^2 n

@@ -54,6 +54,8 @@ def _positive_integers(value, name: str, minimum: int) -> np.ndarray:
         raise ValueError(f"{name} must hold whole numbers")
     if (array < minimum).any():
         raise ValueError(f"{name} must be >= {minimum}, got min {array.min()}")
+    if (array > 2**53).any():  # beyond this, float64 no longer holds every integer
+        raise ValueError(f"{name} must be <= 2^53, got max {array.max()}")
     return array.astype(np.float64)
 
 
