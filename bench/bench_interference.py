@@ -185,7 +185,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table over m and n")
-    parser.add_argument("--json", default="bench_interference.json")
+    parser.add_argument("--json", default="bench/results/interference.json")
     args = parser.parse_args()
     try:
         import faiss  # noqa: F401
@@ -222,6 +222,7 @@ def main() -> None:
         spread = f"[{r['min_s']:.3f}, {r['max_s']:.3f}]"
         print(f"{case.method:<15}{case.n:>6}{case.m:>7}{r['median_s']:>10.3f}{spread:>18}"
               f"{r['gflops_half']:>9.1f}{frac:>9}{speed:>9}{r['peak_mib']:>10.0f}", flush=True)
+        os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
         with open(args.json, "w") as f:  # after every case, so a cut-short run keeps its rows
             json.dump({"machine": info, "results": results}, f, indent=2)
     print(f"wrote {args.json}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 
 import numpy as np
 
@@ -100,7 +101,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a tenth of the trials")
     parser.add_argument("--threads", type=int, default=Case.threads,
                         help="nearortho threads (set OPENBLAS_NUM_THREADS to match for numpy)")
-    parser.add_argument("--json", default="bench_simulate.json")
+    parser.add_argument("--json", default="bench/results/simulate.json")
     args = parser.parse_args()
     reports = []
     for case in CASES:
@@ -121,6 +122,7 @@ def main() -> None:
         print(f"inactive std {r['inactive_std']['nearortho']:.5f} (numpy {r['inactive_std']['numpy']:.5f}), "
               f"FP rate {r['false_positive_rate']['nearortho']:.5f} (numpy {r['false_positive_rate']['numpy']:.5f})")
     print("* dense-equivalent: 2 trials m n / time")
+    os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
     with open(args.json, "w") as f:
         json.dump(dict(cases=reports, machine=machine()), f, indent=2)
 
