@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
@@ -135,9 +136,14 @@ void sparse_rows(std::uint64_t seed, std::int64_t n, std::int64_t s, std::int64_
   }
 }
 
-// Orthonormal rows by classical Gram-Schmidt applied twice (as stable as modified
-// Gram-Schmidt) to Gaussian rows; basis g holds rows [g n, (g + 1) n). Rows of a
-// basis depend only on earlier rows of it, so a prefix of rows is all we build.
+// Orthonormal rows from Gaussian rows by block classical Gram-Schmidt applied
+// twice (BCGS2); basis g holds rows [g n, (g + 1) n). Blocks sit at fixed
+// positions [0, kBlock), [kBlock, 2 kBlock), ... of the basis and every value
+// of row i is computed by the same operations whatever other rows exist, so
+// row i depends only on rows 0..i and a prefix of rows is all we build. All
+// sums run in a fixed order that no thread split changes.
+constexpr std::int64_t kBlock = 64;
+
 // Dot products use eight fixed lanes: vectorisable and thread-independent.
 double dot_lanes(const double* a, const double* b, std::int64_t n) {
   double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -146,6 +152,138 @@ double dot_lanes(const double* a, const double* b, std::int64_t n) {
     for (int l = 0; l < 8; ++l) lane[l] += a[j + l] * b[j + l];
   for (std::int64_t j = body; j < n; ++j) lane[j - body] += a[j] * b[j];
   return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+// Two doubles (GCC/Clang vector extension; SSE2 on the baseline build). Only
+// element-wise mul, add and sub, so each lane rounds exactly as scalar code.
+typedef double v2d __attribute__((vector_size(16)));
+inline v2d load2(const double* p) {
+  v2d x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+inline void store2(double* p, v2d x) { std::memcpy(p, &x, sizeof x); }
+
+// c[i * p + j] = q_j . v_i for j < p (p even), i < r; v[i] for i < round4(r) is
+// a row pointer (spares point at a dummy row). Lane l of each dot sums the
+// products of columns k = l (mod 2) in column order: a fixed order per entry,
+// whichever thread owns row j. Column chunks keep the v block in L2.
+void block_coeffs(const double* q, std::int64_t p, const double* const* v, std::int64_t r,
+                  std::int64_t n, double* c, std::vector<double>& acc, int threads) {
+  const std::int64_t r4 = (r + 3) / 4 * 4;
+  acc.assign(static_cast<std::size_t>(2 * r4 * p), 0.0);
+  constexpr std::int64_t kCols = 512, kPanel = 32;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && p * n > 65536)
+  for (std::int64_t j0 = 0; j0 < p; j0 += kPanel) {
+    const std::int64_t j1 = std::min(p, j0 + kPanel);
+    for (std::int64_t c0 = 0; c0 < n; c0 += kCols) {
+      const std::int64_t c1 = std::min(n, c0 + kCols), even = c0 + ((c1 - c0) & ~std::int64_t{1});
+      for (std::int64_t j = j0; j < j1; j += 2) {
+        const double* q0 = q + j * n;
+        const double* q1 = q0 + n;
+        for (std::int64_t i = 0; i < r4; i += 4) {
+          v2d a0[4], a1[4];
+          for (int t = 0; t < 4; ++t) {
+            a0[t] = load2(&acc[2 * ((i + t) * p + j)]);
+            a1[t] = load2(&acc[2 * ((i + t) * p + j + 1)]);
+          }
+          const double *y0 = v[i], *y1 = v[i + 1], *y2 = v[i + 2], *y3 = v[i + 3];
+          for (std::int64_t k = c0; k < even; k += 2) {
+            const v2d x0 = load2(q0 + k), x1 = load2(q1 + k);
+            const v2d z0 = load2(y0 + k), z1 = load2(y1 + k), z2 = load2(y2 + k),
+                      z3 = load2(y3 + k);
+            a0[0] += x0 * z0; a0[1] += x0 * z1; a0[2] += x0 * z2; a0[3] += x0 * z3;
+            a1[0] += x1 * z0; a1[1] += x1 * z1; a1[2] += x1 * z2; a1[3] += x1 * z3;
+          }
+          if (even < c1) {  // odd n: the last column (even index) joins lane 0
+            const std::int64_t k = even;
+            for (int t = 0; t < 4; ++t) {
+              a0[t][0] += q0[k] * v[i + t][k];
+              a1[t][0] += q1[k] * v[i + t][k];
+            }
+          }
+          for (int t = 0; t < 4; ++t) {
+            store2(&acc[2 * ((i + t) * p + j)], a0[t]);
+            store2(&acc[2 * ((i + t) * p + j + 1)], a1[t]);
+          }
+        }
+      }
+    }
+  }
+  for (std::int64_t i = 0; i < r; ++i)
+    for (std::int64_t j = 0; j < p; ++j)
+      c[i * p + j] = acc[2 * (i * p + j)] + acc[2 * (i * p + j) + 1];
+}
+
+// v_i[k] -= c[i * p + j] q_j[k] for j = 0, 1, ..., p - 1 in that order, per
+// coordinate (as the row-at-a-time loop did). Column chunks split across
+// threads; each packs its columns of q in groups of four so the inner loop
+// streams contiguous memory while a 4x4 tile of v stays in registers.
+void block_subtract(const double* q, std::int64_t p, const double* c, double* const* v,
+                    std::int64_t r, std::int64_t n, int threads) {
+  const std::int64_t r4 = (r + 3) / 4 * 4;
+  constexpr std::int64_t kCols = 64;
+  const std::int64_t chunks = (n + kCols - 1) / kCols;
+#pragma omp parallel num_threads(threads) if (threads > 1 && p * n > 65536)
+  {
+    std::vector<double> pack(static_cast<std::size_t>(p * kCols));
+    std::vector<double> zero(static_cast<std::size_t>(p), 0.0);
+#pragma omp for schedule(static)
+    for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
+      const std::int64_t c0 = chunk * kCols, c1 = std::min(n, c0 + kCols);
+      const std::int64_t groups = (c1 - c0 + 3) / 4;
+      for (std::int64_t g = 0; g < groups; ++g)
+        for (std::int64_t j = 0; j < p; ++j)
+          for (std::int64_t t = 0; t < 4; ++t) {
+            const std::int64_t k = c0 + 4 * g + t;
+            pack[(g * p + j) * 4 + t] = k < c1 ? q[j * n + k] : 0.0;
+          }
+      for (std::int64_t g = 0; g < groups; ++g) {
+        const std::int64_t k0 = c0 + 4 * g, width = std::min<std::int64_t>(4, c1 - k0);
+        const double* pk = pack.data() + g * p * 4;
+        for (std::int64_t i = 0; i < r4; i += 4) {
+          double tile[4][4] = {};
+          for (int t = 0; t < 4; ++t)
+            for (std::int64_t u = 0; u < width; ++u) tile[t][u] = v[i + t][k0 + u];
+          v2d a0[4], a1[4];
+          for (int t = 0; t < 4; ++t) {
+            a0[t] = load2(tile[t]);
+            a1[t] = load2(tile[t] + 2);
+          }
+          const double* ci[4];
+          for (int t = 0; t < 4; ++t) ci[t] = i + t < r ? c + (i + t) * p : zero.data();
+          for (std::int64_t j = 0; j < p; ++j) {
+            const v2d x0 = load2(pk + 4 * j), x1 = load2(pk + 4 * j + 2);
+            for (int t = 0; t < 4; ++t) {
+              const v2d s = {ci[t][j], ci[t][j]};
+              a0[t] -= s * x0;
+              a1[t] -= s * x1;
+            }
+          }
+          for (int t = 0; t < 4 && i + t < r; ++t) {
+            store2(tile[t], a0[t]);
+            store2(tile[t] + 2, a1[t]);
+            for (std::int64_t u = 0; u < width; ++u) v[i + t][k0 + u] = tile[t][u];
+          }
+        }
+      }
+    }
+  }
+}
+
+// Row v against the `count` rows before it (classical Gram-Schmidt twice),
+// then normalised; used inside a block, where count < kBlock.
+void cgs2_row(const double* rows, std::int64_t count, double* v, std::int64_t n,
+              double* coeff) {
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::int64_t j = 0; j < count; ++j) coeff[j] = dot_lanes(rows + j * n, v, n);
+    for (std::int64_t j = 0; j < count; ++j) {
+      const double* qj = rows + j * n;
+      for (std::int64_t k = 0; k < n; ++k) v[k] -= coeff[j] * qj[k];
+    }
+  }
+  const double norm = std::sqrt(dot_lanes(v, v, n));
+  for (std::int64_t k = 0; k < n; ++k) v[k] /= norm;
 }
 
 // Polls an interrupt callback from the calling thread (OpenMP thread 0) at most
@@ -170,31 +308,35 @@ class InterruptPoll {
   std::chrono::steady_clock::time_point next_ = std::chrono::steady_clock::now();
 };
 
+// Builds whole blocks up to the one holding row rows - 1 (q gets at least
+// `rows` rows). Each block: Gaussian rows, projected off all earlier blocks
+// twice (BCGS2), then Gram-Schmidt within the block row by row.
 void orthogonal_basis_prefix(std::uint64_t seed, std::int64_t n, std::int64_t basis,
                              std::int64_t rows, std::vector<double>& q, int threads,
                              InterruptPoll& poll) {
-  q.assign(static_cast<std::size_t>(rows * n), 0.0);
-  std::vector<double> coeff(static_cast<std::size_t>(rows));
-  for (std::int64_t i = 0; i < rows; ++i) {
+  const std::int64_t built = std::min(n, (rows + kBlock - 1) / kBlock * kBlock);
+  q.assign(static_cast<std::size_t>(built * n), 0.0);
+  std::vector<double> c(static_cast<std::size_t>(kBlock * built)), acc, coeff(kBlock);
+  std::vector<double> dummy(static_cast<std::size_t>(n), 0.0);  // pads a block to 4k rows
+  std::vector<double*> v(kBlock + 3, dummy.data());
+  for (std::int64_t b0 = 0; b0 < built; b0 += kBlock) {
     if (poll.stopped()) return;
-    double* v = q.data() + i * n;
-    gaussian_rows_f64(seed ^ 0x6a09e667f3bcc909ull, n, basis * n + i, basis * n + i + 1, v);
-    for (int pass = 0; pass < 2; ++pass) {
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && i * n > 65536)
-      for (std::int64_t j = 0; j < i; ++j) coeff[j] = dot_lanes(q.data() + j * n, v, n);
-      // Column chunks in parallel; each coordinate subtracts j = 0, 1, ... in order.
-      const std::int64_t chunks = (n + 255) / 256;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && i * n > 65536)
-      for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
-        const std::int64_t c0 = chunk * 256, c1 = std::min(n, c0 + 256);
-        for (std::int64_t j = 0; j < i; ++j) {
-          const double* qj = q.data() + j * n;
-          for (std::int64_t c = c0; c < c1; ++c) v[c] -= coeff[j] * qj[c];
-        }
-      }
+    const std::int64_t r = std::min(kBlock, built - b0);
+    double* block = q.data() + b0 * n;
+    for (std::int64_t i = 0; i < r; ++i) v[i] = block + i * n;
+    parallel_rows(0, r, threads, [&](std::int64_t a, std::int64_t e) {
+      gaussian_rows_f64(seed ^ 0x6a09e667f3bcc909ull, n, basis * n + b0 + a, basis * n + b0 + e,
+                        block + a * n);
+    });
+    for (int pass = 0; pass < 2 && b0 > 0; ++pass) {
+      if (poll.stopped()) return;
+      block_coeffs(q.data(), b0, v.data(), r, n, c.data(), acc, threads);
+      block_subtract(q.data(), b0, c.data(), v.data(), r, n, threads);
     }
-    const double norm = std::sqrt(dot_lanes(v, v, n));
-    for (std::int64_t c = 0; c < n; ++c) v[c] /= norm;
+    for (std::int64_t i = 0; i < r; ++i) {
+      if (poll.stopped()) return;
+      cgs2_row(block, i, block + i * n, n, coeff.data());
+    }
   }
 }
 
