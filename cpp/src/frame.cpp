@@ -167,13 +167,14 @@ inline void store2(double* p, v2d x) { std::memcpy(p, &x, sizeof x); }
 // c[i * p + j] = q_j . v_i for j < p (p even), i < r; v[i] for i < round4(r) is
 // a row pointer (spares point at a dummy row). Lane l of each dot sums the
 // products of columns k = l (mod 2) in column order: a fixed order per entry,
-// whichever thread owns row j. Column chunks keep the v block in L2.
+// whichever thread owns row j (so dynamic scheduling is safe: it balances
+// cores shared with other work). Column chunks keep the v block in L2.
 void block_coeffs(const double* q, std::int64_t p, const double* const* v, std::int64_t r,
                   std::int64_t n, double* c, std::vector<double>& acc, int threads) {
   const std::int64_t r4 = (r + 3) / 4 * 4;
   acc.assign(static_cast<std::size_t>(2 * r4 * p), 0.0);
   constexpr std::int64_t kCols = 512, kPanel = 32;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && p * n > 65536)
+#pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1 && p * n > 65536)
   for (std::int64_t j0 = 0; j0 < p; j0 += kPanel) {
     const std::int64_t j1 = std::min(p, j0 + kPanel);
     for (std::int64_t c0 = 0; c0 < n; c0 += kCols) {
@@ -216,55 +217,45 @@ void block_coeffs(const double* q, std::int64_t p, const double* const* v, std::
 }
 
 // v_i[k] -= c[i * p + j] q_j[k] for j = 0, 1, ..., p - 1 in that order, per
-// coordinate (as the row-at-a-time loop did). Column chunks split across
-// threads; each packs its columns of q in groups of four so the inner loop
-// streams contiguous memory while a 4x4 tile of v stays in registers.
-void block_subtract(const double* q, std::int64_t p, const double* c, double* const* v,
-                    std::int64_t r, std::int64_t n, int threads) {
+// coordinate (as the row-at-a-time loop did). `packed` holds q in groups of four
+// columns, packed[(g * stride + j) * 4 + t] = q_j[4 g + t], so the inner loop
+// streams contiguous memory while a 4x4 tile of v stays in registers. Column
+// chunks split across threads, dynamically: each coordinate is one thread's.
+void block_subtract(const double* packed, std::int64_t stride, std::int64_t p, const double* c,
+                    double* const* v, std::int64_t r, std::int64_t n, int threads) {
   const std::int64_t r4 = (r + 3) / 4 * 4;
   constexpr std::int64_t kCols = 64;
   const std::int64_t chunks = (n + kCols - 1) / kCols;
-#pragma omp parallel num_threads(threads) if (threads > 1 && p * n > 65536)
-  {
-    std::vector<double> pack(static_cast<std::size_t>(p * kCols));
-    std::vector<double> zero(static_cast<std::size_t>(p), 0.0);
-#pragma omp for schedule(static)
-    for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
-      const std::int64_t c0 = chunk * kCols, c1 = std::min(n, c0 + kCols);
-      const std::int64_t groups = (c1 - c0 + 3) / 4;
-      for (std::int64_t g = 0; g < groups; ++g)
-        for (std::int64_t j = 0; j < p; ++j)
-          for (std::int64_t t = 0; t < 4; ++t) {
-            const std::int64_t k = c0 + 4 * g + t;
-            pack[(g * p + j) * 4 + t] = k < c1 ? q[j * n + k] : 0.0;
-          }
-      for (std::int64_t g = 0; g < groups; ++g) {
-        const std::int64_t k0 = c0 + 4 * g, width = std::min<std::int64_t>(4, c1 - k0);
-        const double* pk = pack.data() + g * p * 4;
-        for (std::int64_t i = 0; i < r4; i += 4) {
-          double tile[4][4] = {};
-          for (int t = 0; t < 4; ++t)
-            for (std::int64_t u = 0; u < width; ++u) tile[t][u] = v[i + t][k0 + u];
-          v2d a0[4], a1[4];
+  const std::vector<double> zero(static_cast<std::size_t>(p), 0.0);
+#pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1 && p * n > 65536)
+  for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
+    const std::int64_t c1 = std::min(n, (chunk + 1) * kCols);
+    for (std::int64_t k0 = chunk * kCols; k0 < c1; k0 += 4) {
+      const std::int64_t width = std::min<std::int64_t>(4, c1 - k0);
+      const double* pk = packed + k0 / 4 * stride * 4;
+      for (std::int64_t i = 0; i < r4; i += 4) {
+        double tile[4][4] = {};
+        for (int t = 0; t < 4; ++t)
+          for (std::int64_t u = 0; u < width; ++u) tile[t][u] = v[i + t][k0 + u];
+        v2d a0[4], a1[4];
+        for (int t = 0; t < 4; ++t) {
+          a0[t] = load2(tile[t]);
+          a1[t] = load2(tile[t] + 2);
+        }
+        const double* ci[4];
+        for (int t = 0; t < 4; ++t) ci[t] = i + t < r ? c + (i + t) * p : zero.data();
+        for (std::int64_t j = 0; j < p; ++j) {
+          const v2d x0 = load2(pk + 4 * j), x1 = load2(pk + 4 * j + 2);
           for (int t = 0; t < 4; ++t) {
-            a0[t] = load2(tile[t]);
-            a1[t] = load2(tile[t] + 2);
+            const v2d s = {ci[t][j], ci[t][j]};
+            a0[t] -= s * x0;
+            a1[t] -= s * x1;
           }
-          const double* ci[4];
-          for (int t = 0; t < 4; ++t) ci[t] = i + t < r ? c + (i + t) * p : zero.data();
-          for (std::int64_t j = 0; j < p; ++j) {
-            const v2d x0 = load2(pk + 4 * j), x1 = load2(pk + 4 * j + 2);
-            for (int t = 0; t < 4; ++t) {
-              const v2d s = {ci[t][j], ci[t][j]};
-              a0[t] -= s * x0;
-              a1[t] -= s * x1;
-            }
-          }
-          for (int t = 0; t < 4 && i + t < r; ++t) {
-            store2(tile[t], a0[t]);
-            store2(tile[t] + 2, a1[t]);
-            for (std::int64_t u = 0; u < width; ++u) v[i + t][k0 + u] = tile[t][u];
-          }
+        }
+        for (int t = 0; t < 4 && i + t < r; ++t) {
+          store2(tile[t], a0[t]);
+          store2(tile[t] + 2, a1[t]);
+          for (std::int64_t u = 0; u < width; ++u) v[i + t][k0 + u] = tile[t][u];
         }
       }
     }
@@ -319,6 +310,8 @@ void orthogonal_basis_prefix(std::uint64_t seed, std::int64_t n, std::int64_t ba
   std::vector<double> c(static_cast<std::size_t>(kBlock * built)), acc, coeff(kBlock);
   std::vector<double> dummy(static_cast<std::size_t>(n), 0.0);  // pads a block to 4k rows
   std::vector<double*> v(kBlock + 3, dummy.data());
+  // q again in groups of four columns (see block_subtract), zero-padded.
+  std::vector<double> packed(static_cast<std::size_t>((n + 3) / 4 * built * 4), 0.0);
   for (std::int64_t b0 = 0; b0 < built; b0 += kBlock) {
     if (poll.stopped()) return;
     const std::int64_t r = std::min(kBlock, built - b0);
@@ -331,12 +324,14 @@ void orthogonal_basis_prefix(std::uint64_t seed, std::int64_t n, std::int64_t ba
     for (int pass = 0; pass < 2 && b0 > 0; ++pass) {
       if (poll.stopped()) return;
       block_coeffs(q.data(), b0, v.data(), r, n, c.data(), acc, threads);
-      block_subtract(q.data(), b0, c.data(), v.data(), r, n, threads);
+      block_subtract(packed.data(), built, b0, c.data(), v.data(), r, n, threads);
     }
     for (std::int64_t i = 0; i < r; ++i) {
       if (poll.stopped()) return;
       cgs2_row(block, i, block + i * n, n, coeff.data());
     }
+    for (std::int64_t i = b0; i < b0 + r; ++i)
+      for (std::int64_t k = 0; k < n; ++k) packed[(k / 4 * built + i) * 4 + k % 4] = q[i * n + k];
   }
 }
 
