@@ -175,6 +175,18 @@ def test_orthogonal_rows_match_across_blocks_threads_and_prefixes():
         np.testing.assert_allclose(block @ block.T, np.eye(len(block)), atol=1e-12)
 
 
+@pytest.mark.parametrize("n", [130, 301])
+def test_orthogonal_float64_is_bitwise_identical_on_every_isa(isa, n):
+    W = nearortho.frame(n, n + 70, "orthogonal", seed=8, dtype=np.float64)
+    previous = nearortho.set_max_isa("scalar")
+    try:
+        reference = nearortho.frame(n, n + 70, "orthogonal", seed=8, dtype=np.float64)
+    finally:
+        nearortho.set_max_isa(previous)
+    assert nearortho.build_info()["isa"] == isa
+    assert np.array_equal(W, reference)
+
+
 def test_rows_do_not_depend_on_m():
     assert np.array_equal(nearortho.frame(17, 10, seed=3), nearortho.frame(17, 1000, seed=3)[:10])
 

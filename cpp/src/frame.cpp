@@ -1,12 +1,12 @@
-// Frame generation: kinds, row ranges and threads. The per-ISA Gaussian float32
-// kernel lives in isa/frame_kernels.cpp. Tests: tests/test_frame.py.
+// Frame generation: kinds, row ranges and threads. The per-ISA kernels (Gaussian
+// float32 rows, block Gram-Schmidt pieces) live in isa/frame_kernels.cpp.
+// Tests: tests/test_frame.py.
 #include "nearortho/frame.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
@@ -154,75 +154,35 @@ double dot_lanes(const double* a, const double* b, std::int64_t n) {
   return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
-// Two doubles (GCC/Clang vector extension; SSE2 on the baseline build). Only
-// element-wise mul, add and sub, so each lane rounds exactly as scalar code.
-typedef double v2d __attribute__((vector_size(16)));
-inline v2d load2(const double* p) {
-  v2d x;
-  std::memcpy(&x, p, sizeof x);
-  return x;
-}
-inline void store2(double* p, v2d x) { std::memcpy(p, &x, sizeof x); }
-
 // c[i * p + j] = q_j . v_i for j < p (p even), i < r; v[i] for i < round4(r) is
 // a row pointer (spares point at a dummy row). Lane l of each dot sums the
-// products of columns k = l (mod 2) in column order: a fixed order per entry,
+// products of columns k = l (mod 4) in column order (the per-ISA kernel
+// block_dots_f64), then c = (l0 + l1) + (l2 + l3): a fixed order per entry,
 // whichever thread owns row j (so dynamic scheduling is safe: it balances
 // cores shared with other work). Column chunks keep the v block in L2.
 void block_coeffs(const double* q, std::int64_t p, const double* const* v, std::int64_t r,
                   std::int64_t n, double* c, std::vector<double>& acc, int threads) {
+  const FrameKernels& kernels = frame_kernels(active_isa());
   const std::int64_t r4 = (r + 3) / 4 * 4;
-  acc.assign(static_cast<std::size_t>(2 * r4 * p), 0.0);
-  constexpr std::int64_t kCols = 512, kPanel = 32;
+  acc.assign(static_cast<std::size_t>(4 * r4 * p), 0.0);
+  constexpr std::int64_t kCols = 512, kPanel = 32;  // kCols: a multiple of 4
 #pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1 && p * n > 65536)
-  for (std::int64_t j0 = 0; j0 < p; j0 += kPanel) {
-    const std::int64_t j1 = std::min(p, j0 + kPanel);
-    for (std::int64_t c0 = 0; c0 < n; c0 += kCols) {
-      const std::int64_t c1 = std::min(n, c0 + kCols), even = c0 + ((c1 - c0) & ~std::int64_t{1});
-      for (std::int64_t j = j0; j < j1; j += 2) {
-        const double* q0 = q + j * n;
-        const double* q1 = q0 + n;
-        for (std::int64_t i = 0; i < r4; i += 4) {
-          v2d a0[4], a1[4];
-          for (int t = 0; t < 4; ++t) {
-            a0[t] = load2(&acc[2 * ((i + t) * p + j)]);
-            a1[t] = load2(&acc[2 * ((i + t) * p + j + 1)]);
-          }
-          const double *y0 = v[i], *y1 = v[i + 1], *y2 = v[i + 2], *y3 = v[i + 3];
-          for (std::int64_t k = c0; k < even; k += 2) {
-            const v2d x0 = load2(q0 + k), x1 = load2(q1 + k);
-            const v2d z0 = load2(y0 + k), z1 = load2(y1 + k), z2 = load2(y2 + k),
-                      z3 = load2(y3 + k);
-            a0[0] += x0 * z0; a0[1] += x0 * z1; a0[2] += x0 * z2; a0[3] += x0 * z3;
-            a1[0] += x1 * z0; a1[1] += x1 * z1; a1[2] += x1 * z2; a1[3] += x1 * z3;
-          }
-          if (even < c1) {  // odd n: the last column (even index) joins lane 0
-            const std::int64_t k = even;
-            for (int t = 0; t < 4; ++t) {
-              a0[t][0] += q0[k] * v[i + t][k];
-              a1[t][0] += q1[k] * v[i + t][k];
-            }
-          }
-          for (int t = 0; t < 4; ++t) {
-            store2(&acc[2 * ((i + t) * p + j)], a0[t]);
-            store2(&acc[2 * ((i + t) * p + j + 1)], a1[t]);
-          }
-        }
-      }
-    }
-  }
-  for (std::int64_t i = 0; i < r; ++i)
-    for (std::int64_t j = 0; j < p; ++j)
-      c[i * p + j] = acc[2 * (i * p + j)] + acc[2 * (i * p + j) + 1];
+  for (std::int64_t j0 = 0; j0 < p; j0 += kPanel)
+    for (std::int64_t c0 = 0; c0 < n; c0 += kCols)
+      kernels.block_dots_f64(q, n, j0, std::min(p, j0 + kPanel), v, r4, c0,
+                             std::min(n, c0 + kCols), p, acc.data());
+  for (std::int64_t e = 0; e < r * p; ++e)
+    c[e] = (acc[4 * e] + acc[4 * e + 1]) + (acc[4 * e + 2] + acc[4 * e + 3]);
 }
 
 // v_i[k] -= c[i * p + j] q_j[k] for j = 0, 1, ..., p - 1 in that order, per
 // coordinate (as the row-at-a-time loop did). `packed` holds q in groups of four
-// columns, packed[(g * stride + j) * 4 + t] = q_j[4 g + t], so the inner loop
-// streams contiguous memory while a 4x4 tile of v stays in registers. Column
-// chunks split across threads, dynamically: each coordinate is one thread's.
+// columns, packed[(g * stride + j) * 4 + t] = q_j[4 g + t], so the per-ISA
+// kernel streams contiguous memory while a 4x4 tile of v stays in registers.
+// Column chunks split across threads, dynamically: each coordinate is one thread's.
 void block_subtract(const double* packed, std::int64_t stride, std::int64_t p, const double* c,
                     double* const* v, std::int64_t r, std::int64_t n, int threads) {
+  const FrameKernels& kernels = frame_kernels(active_isa());
   const std::int64_t r4 = (r + 3) / 4 * 4;
   constexpr std::int64_t kCols = 64;
   const std::int64_t chunks = (n + kCols - 1) / kCols;
@@ -234,29 +194,15 @@ void block_subtract(const double* packed, std::int64_t stride, std::int64_t p, c
       const std::int64_t width = std::min<std::int64_t>(4, c1 - k0);
       const double* pk = packed + k0 / 4 * stride * 4;
       for (std::int64_t i = 0; i < r4; i += 4) {
-        double tile[4][4] = {};
-        for (int t = 0; t < 4; ++t)
-          for (std::int64_t u = 0; u < width; ++u) tile[t][u] = v[i + t][k0 + u];
-        v2d a0[4], a1[4];
-        for (int t = 0; t < 4; ++t) {
-          a0[t] = load2(tile[t]);
-          a1[t] = load2(tile[t] + 2);
-        }
+        double tile[16] = {};
         const double* ci[4];
-        for (int t = 0; t < 4; ++t) ci[t] = i + t < r ? c + (i + t) * p : zero.data();
-        for (std::int64_t j = 0; j < p; ++j) {
-          const v2d x0 = load2(pk + 4 * j), x1 = load2(pk + 4 * j + 2);
-          for (int t = 0; t < 4; ++t) {
-            const v2d s = {ci[t][j], ci[t][j]};
-            a0[t] -= s * x0;
-            a1[t] -= s * x1;
-          }
+        for (int t = 0; t < 4; ++t) {
+          for (std::int64_t u = 0; u < width; ++u) tile[4 * t + u] = v[i + t][k0 + u];
+          ci[t] = i + t < r ? c + (i + t) * p : zero.data();
         }
-        for (int t = 0; t < 4 && i + t < r; ++t) {
-          store2(tile[t], a0[t]);
-          store2(tile[t] + 2, a1[t]);
-          for (std::int64_t u = 0; u < width; ++u) v[i + t][k0 + u] = tile[t][u];
-        }
+        kernels.block_update_f64(pk, p, ci, tile);
+        for (int t = 0; t < 4 && i + t < r; ++t)
+          for (std::int64_t u = 0; u < width; ++u) v[i + t][k0 + u] = tile[4 * t + u];
       }
     }
   }
