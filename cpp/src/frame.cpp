@@ -176,9 +176,9 @@ void block_coeffs(const double* q, std::int64_t p, const double* const* v, std::
 }
 
 // v_i[k] -= c[i * p + j] q_j[k] for j = 0, 1, ..., p - 1 in that order, per
-// coordinate (as the row-at-a-time loop did). `packed` holds q in groups of four
-// columns, packed[(g * stride + j) * 4 + t] = q_j[4 g + t], so the per-ISA
-// kernel streams contiguous memory while a 4x4 tile of v stays in registers.
+// coordinate (as the row-at-a-time loop did). `packed` holds q in groups of eight
+// columns, packed[(g * stride + j) * 8 + t] = q_j[8 g + t], so the per-ISA
+// kernel streams contiguous memory while a 4x8 tile of v stays in registers.
 // Column chunks split across threads, dynamically: each coordinate is one thread's.
 void block_subtract(const double* packed, std::int64_t stride, std::int64_t p, const double* c,
                     double* const* v, std::int64_t r, std::int64_t n, int threads) {
@@ -190,19 +190,19 @@ void block_subtract(const double* packed, std::int64_t stride, std::int64_t p, c
 #pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1 && p * n > 65536)
   for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
     const std::int64_t c1 = std::min(n, (chunk + 1) * kCols);
-    for (std::int64_t k0 = chunk * kCols; k0 < c1; k0 += 4) {
-      const std::int64_t width = std::min<std::int64_t>(4, c1 - k0);
-      const double* pk = packed + k0 / 4 * stride * 4;
+    for (std::int64_t k0 = chunk * kCols; k0 < c1; k0 += 8) {
+      const std::int64_t width = std::min<std::int64_t>(8, c1 - k0);
+      const double* pk = packed + k0 / 8 * stride * 8;
       for (std::int64_t i = 0; i < r4; i += 4) {
-        double tile[16] = {};
+        double tile[32] = {};
         const double* ci[4];
         for (int t = 0; t < 4; ++t) {
-          for (std::int64_t u = 0; u < width; ++u) tile[4 * t + u] = v[i + t][k0 + u];
+          for (std::int64_t u = 0; u < width; ++u) tile[8 * t + u] = v[i + t][k0 + u];
           ci[t] = i + t < r ? c + (i + t) * p : zero.data();
         }
         kernels.block_update_f64(pk, p, ci, tile);
         for (int t = 0; t < 4 && i + t < r; ++t)
-          for (std::int64_t u = 0; u < width; ++u) v[i + t][k0 + u] = tile[4 * t + u];
+          for (std::int64_t u = 0; u < width; ++u) v[i + t][k0 + u] = tile[8 * t + u];
       }
     }
   }
@@ -256,8 +256,8 @@ void orthogonal_basis_prefix(std::uint64_t seed, std::int64_t n, std::int64_t ba
   std::vector<double> c(static_cast<std::size_t>(kBlock * built)), acc, coeff(kBlock);
   std::vector<double> dummy(static_cast<std::size_t>(n), 0.0);  // pads a block to 4k rows
   std::vector<double*> v(kBlock + 3, dummy.data());
-  // q again in groups of four columns (see block_subtract), zero-padded.
-  std::vector<double> packed(static_cast<std::size_t>((n + 3) / 4 * built * 4), 0.0);
+  // q again in groups of eight columns (see block_subtract), zero-padded.
+  std::vector<double> packed(static_cast<std::size_t>((n + 7) / 8 * built * 8), 0.0);
   for (std::int64_t b0 = 0; b0 < built; b0 += kBlock) {
     if (poll.stopped()) return;
     const std::int64_t r = std::min(kBlock, built - b0);
@@ -277,7 +277,7 @@ void orthogonal_basis_prefix(std::uint64_t seed, std::int64_t n, std::int64_t ba
       cgs2_row(block, i, block + i * n, n, coeff.data());
     }
     for (std::int64_t i = b0; i < b0 + r; ++i)
-      for (std::int64_t k = 0; k < n; ++k) packed[(k / 4 * built + i) * 4 + k % 4] = q[i * n + k];
+      for (std::int64_t k = 0; k < n; ++k) packed[(k / 8 * built + i) * 8 + k % 8] = q[i * n + k];
   }
 }
 

@@ -18,7 +18,7 @@ struct FrameKernels {
   void (*block_dots_f64)(const double* q, std::int64_t n, std::int64_t j0, std::int64_t j1,
                          const double* const* v, std::int64_t r4, std::int64_t c0,
                          std::int64_t c1, std::int64_t p, double* acc);
-  // A 4x4 tile: tile[4 t + u] -= c[t][j] packed[4 j + u] for j = 0, 1, ..., p - 1.
+  // A 4x8 tile: tile[8 t + u] -= c[t][j] packed[8 j + u] for j = 0, 1, ..., p - 1.
   void (*block_update_f64)(const double* packed, std::int64_t p, const double* const* c,
                            double* tile);
 };
