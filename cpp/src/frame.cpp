@@ -246,8 +246,8 @@ class InterruptPoll {
 };
 
 // Builds whole blocks up to the one holding row rows - 1 (q gets at least
-// `rows` rows). Each block: Gaussian rows, projected off all earlier blocks
-// twice (BCGS2), then Gram-Schmidt within the block row by row.
+// `rows` rows). Each block: Gaussian rows, then twice (BCGS2): project off all
+// earlier blocks, then Gram-Schmidt within the block row by row.
 void orthogonal_basis_prefix(std::uint64_t seed, std::int64_t n, std::int64_t basis,
                              std::int64_t rows, std::vector<double>& q, int threads,
                              InterruptPoll& poll) {
@@ -267,14 +267,20 @@ void orthogonal_basis_prefix(std::uint64_t seed, std::int64_t n, std::int64_t ba
       gaussian_rows_f64(seed ^ 0x6a09e667f3bcc909ull, n, basis * n + b0 + a, basis * n + b0 + e,
                         block + a * n);
     });
-    for (int pass = 0; pass < 2 && b0 > 0; ++pass) {
-      if (poll.stopped()) return;
-      block_coeffs(q.data(), b0, v.data(), r, n, c.data(), acc, threads);
-      block_subtract(packed.data(), built, b0, c.data(), v.data(), r, n, threads);
-    }
-    for (std::int64_t i = 0; i < r; ++i) {
-      if (poll.stopped()) return;
-      cgs2_row(block, i, block + i * n, n, coeff.data());
+    // Within-block Gram-Schmidt follows each projection, not just the last:
+    // near the end of a basis the projected block is nearly singular, and
+    // orthogonalising it amplifies what is left along earlier blocks; the
+    // second projection removes that again (stable BCGS2).
+    for (int pass = 0; pass < (b0 > 0 ? 2 : 1); ++pass) {
+      if (b0 > 0) {
+        if (poll.stopped()) return;
+        block_coeffs(q.data(), b0, v.data(), r, n, c.data(), acc, threads);
+        block_subtract(packed.data(), built, b0, c.data(), v.data(), r, n, threads);
+      }
+      for (std::int64_t i = 0; i < r; ++i) {
+        if (poll.stopped()) return;
+        cgs2_row(block, i, block + i * n, n, coeff.data());
+      }
     }
     for (std::int64_t i = b0; i < b0 + r; ++i)
       for (std::int64_t k = 0; k < n; ++k) packed[(k / 8 * built + i) * 8 + k % 8] = q[i * n + k];
