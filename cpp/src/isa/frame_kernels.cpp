@@ -198,59 +198,80 @@ inline v4d load4(const double* p) {
 }
 inline void store4(double* p, v4d x) { std::memcpy(p, &x, sizeof x); }
 
-// Dots of two q rows with four v rows at once: 8 accumulators of 4 lanes.
-void block_dots_f64(const double* q, std::int64_t n, std::int64_t j0, std::int64_t j1,
-                    const double* const* v, std::int64_t r4, std::int64_t c0, std::int64_t c1,
-                    std::int64_t p, double* acc) {
+// Without AVX a v4d takes two SSE2 registers: tiles shrink so their
+// accumulators still fit in registers. Tile shape never changes the order of
+// any sum, so the bits stay the same.
+#if defined(__AVX2__)
+constexpr int kTile = 4;
+#else
+constexpr int kTile = 2;
+#endif
+
+// Dots of two q rows (q0, q0 + n) with R v rows: 2 R accumulators of 4 lanes.
+template <int R>
+inline void dots_tile(const double* q0, std::int64_t n, const double* const* y, std::int64_t c0,
+                      std::int64_t c1, double* acc0, std::int64_t stride) {
   const std::int64_t body = c0 + (c1 - c0) / 4 * 4;
-  for (std::int64_t j = j0; j < j1; j += 2) {
-    const double* q0 = q + j * n;
-    const double* q1 = q0 + n;
-    for (std::int64_t i = 0; i < r4; i += 4) {
-      v4d a0[4], a1[4];
-      for (int t = 0; t < 4; ++t) {
-        a0[t] = load4(acc + 4 * ((i + t) * p + j));
-        a1[t] = load4(acc + 4 * ((i + t) * p + j + 1));
-      }
-      const double *y0 = v[i], *y1 = v[i + 1], *y2 = v[i + 2], *y3 = v[i + 3];
-      for (std::int64_t k = c0; k < body; k += 4) {
-        const v4d x0 = load4(q0 + k), x1 = load4(q1 + k);
-        const v4d z0 = load4(y0 + k), z1 = load4(y1 + k), z2 = load4(y2 + k), z3 = load4(y3 + k);
-        a0[0] += x0 * z0; a0[1] += x0 * z1; a0[2] += x0 * z2; a0[3] += x0 * z3;
-        a1[0] += x1 * z0; a1[1] += x1 * z1; a1[2] += x1 * z2; a1[3] += x1 * z3;
-      }
-      for (std::int64_t k = body; k < c1; ++k)
-        for (int t = 0; t < 4; ++t) {
-          a0[t][k % 4] += q0[k] * v[i + t][k];
-          a1[t][k % 4] += q1[k] * v[i + t][k];
-        }
-      for (int t = 0; t < 4; ++t) {
-        store4(acc + 4 * ((i + t) * p + j), a0[t]);
-        store4(acc + 4 * ((i + t) * p + j + 1), a1[t]);
-      }
+  const double* q1 = q0 + n;
+  const double* yt[R];
+  v4d a0[R], a1[R];
+  for (int t = 0; t < R; ++t) {
+    yt[t] = y[t];
+    a0[t] = load4(acc0 + t * stride);
+    a1[t] = load4(acc0 + t * stride + 4);
+  }
+  for (std::int64_t k = c0; k < body; k += 4) {
+    const v4d x0 = load4(q0 + k), x1 = load4(q1 + k);
+    for (int t = 0; t < R; ++t) {
+      const v4d z = load4(yt[t] + k);
+      a0[t] += x0 * z;
+      a1[t] += x1 * z;
     }
+  }
+  for (std::int64_t k = body; k < c1; ++k)
+    for (int t = 0; t < R; ++t) {
+      a0[t][k % 4] += q0[k] * y[t][k];
+      a1[t][k % 4] += q1[k] * y[t][k];
+    }
+  for (int t = 0; t < R; ++t) {
+    store4(acc0 + t * stride, a0[t]);
+    store4(acc0 + t * stride + 4, a1[t]);
   }
 }
 
-// Eight columns (two vectors) per row: six loads feed sixteen operations.
+void block_dots_f64(const double* q, std::int64_t n, std::int64_t j0, std::int64_t j1,
+                    const double* const* v, std::int64_t r4, std::int64_t c0, std::int64_t c1,
+                    std::int64_t p, double* acc) {
+  for (std::int64_t j = j0; j < j1; j += 2)
+    for (std::int64_t i = 0; i < r4; i += kTile)
+      dots_tile<kTile>(q + j * n, n, v + i, c0, c1, acc + 4 * (i * p + j), 4 * p);
+}
+
+// Columns [4 first, 4 (first + V)) of the 4x8 tile; per j one load of each
+// vector of q feeds four rows.
+template <int V>
+inline void update_tile(const double* packed, std::int64_t p, const double* const* c, double* tile,
+                        int first) {
+  v4d a[4][V];
+  for (int t = 0; t < 4; ++t)
+    for (int w = 0; w < V; ++w) a[t][w] = load4(tile + 8 * t + 4 * (first + w));
+  for (std::int64_t j = 0; j < p; ++j) {
+    v4d x[V];
+    for (int w = 0; w < V; ++w) x[w] = load4(packed + 8 * j + 4 * (first + w));
+    for (int t = 0; t < 4; ++t)
+      for (int w = 0; w < V; ++w) a[t][w] -= c[t][j] * x[w];
+  }
+  for (int t = 0; t < 4; ++t)
+    for (int w = 0; w < V; ++w) store4(tile + 8 * t + 4 * (first + w), a[t][w]);
+}
+
 void block_update_f64(const double* packed, std::int64_t p, const double* const* c,
                       double* tile) {
-  v4d a[4][2];
-  for (int t = 0; t < 4; ++t) {
-    a[t][0] = load4(tile + 8 * t);
-    a[t][1] = load4(tile + 8 * t + 4);
-  }
-  const double *c0 = c[0], *c1 = c[1], *c2 = c[2], *c3 = c[3];
-  for (std::int64_t j = 0; j < p; ++j) {
-    const v4d x0 = load4(packed + 8 * j), x1 = load4(packed + 8 * j + 4);
-    a[0][0] -= c0[j] * x0; a[0][1] -= c0[j] * x1;
-    a[1][0] -= c1[j] * x0; a[1][1] -= c1[j] * x1;
-    a[2][0] -= c2[j] * x0; a[2][1] -= c2[j] * x1;
-    a[3][0] -= c3[j] * x0; a[3][1] -= c3[j] * x1;
-  }
-  for (int t = 0; t < 4; ++t) {
-    store4(tile + 8 * t, a[t][0]);
-    store4(tile + 8 * t + 4, a[t][1]);
+  if (kTile == 4) {
+    update_tile<2>(packed, p, c, tile, 0);
+  } else {
+    update_tile<1>(packed, p, c, tile, 0);
+    update_tile<1>(packed, p, c, tile, 1);
   }
 }
 
