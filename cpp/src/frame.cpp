@@ -1,5 +1,6 @@
-// Frame generation: kinds, row ranges and threads. The per-ISA Gaussian float32
-// kernel lives in isa/frame_kernels.cpp. Tests: tests/test_frame.py.
+// Frame generation: kinds, row ranges and threads. The per-ISA kernels (Gaussian
+// float32 rows, block Gram-Schmidt pieces) live in isa/frame_kernels.cpp.
+// Tests: tests/test_frame.py.
 #include "nearortho/frame.hpp"
 
 #include <algorithm>
@@ -135,9 +136,14 @@ void sparse_rows(std::uint64_t seed, std::int64_t n, std::int64_t s, std::int64_
   }
 }
 
-// Orthonormal rows by classical Gram-Schmidt applied twice (as stable as modified
-// Gram-Schmidt) to Gaussian rows; basis g holds rows [g n, (g + 1) n). Rows of a
-// basis depend only on earlier rows of it, so a prefix of rows is all we build.
+// Orthonormal rows from Gaussian rows by block classical Gram-Schmidt applied
+// twice (BCGS2); basis g holds rows [g n, (g + 1) n). Blocks sit at fixed
+// positions [0, kBlock), [kBlock, 2 kBlock), ... of the basis and every value
+// of row i is computed by the same operations whatever other rows exist, so
+// row i depends only on rows 0..i and a prefix of rows is all we build. All
+// sums run in a fixed order that no thread split changes.
+constexpr std::int64_t kBlock = 64;
+
 // Dot products use eight fixed lanes: vectorisable and thread-independent.
 double dot_lanes(const double* a, const double* b, std::int64_t n) {
   double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -146,6 +152,75 @@ double dot_lanes(const double* a, const double* b, std::int64_t n) {
     for (int l = 0; l < 8; ++l) lane[l] += a[j + l] * b[j + l];
   for (std::int64_t j = body; j < n; ++j) lane[j - body] += a[j] * b[j];
   return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+// c[i * p + j] = q_j . v_i for j < p (p even), i < r; v[i] for i < round4(r) is
+// a row pointer (spares point at a dummy row). Lane l of each dot sums the
+// products of columns k = l (mod 4) in column order (the per-ISA kernel
+// block_dots_f64), then c = (l0 + l1) + (l2 + l3): a fixed order per entry,
+// whichever thread owns row j (so dynamic scheduling is safe: it balances
+// cores shared with other work). Column chunks keep the v block in L2.
+void block_coeffs(const double* q, std::int64_t p, const double* const* v, std::int64_t r,
+                  std::int64_t n, double* c, std::vector<double>& acc, int threads) {
+  const FrameKernels& kernels = frame_kernels(active_isa());
+  const std::int64_t r4 = (r + 3) / 4 * 4;
+  acc.assign(static_cast<std::size_t>(4 * r4 * p), 0.0);
+  constexpr std::int64_t kCols = 512, kPanel = 32;  // kCols: a multiple of 4
+#pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1 && p * n > 65536)
+  for (std::int64_t j0 = 0; j0 < p; j0 += kPanel)
+    for (std::int64_t c0 = 0; c0 < n; c0 += kCols)
+      kernels.block_dots_f64(q, n, j0, std::min(p, j0 + kPanel), v, r4, c0,
+                             std::min(n, c0 + kCols), p, acc.data());
+  for (std::int64_t e = 0; e < r * p; ++e)
+    c[e] = (acc[4 * e] + acc[4 * e + 1]) + (acc[4 * e + 2] + acc[4 * e + 3]);
+}
+
+// v_i[k] -= c[i * p + j] q_j[k] for j = 0, 1, ..., p - 1 in that order, per
+// coordinate (as the row-at-a-time loop did). `packed` holds q in groups of eight
+// columns, packed[(g * stride + j) * 8 + t] = q_j[8 g + t], so the per-ISA
+// kernel streams contiguous memory while a 4x8 tile of v stays in registers.
+// Column chunks split across threads, dynamically: each coordinate is one thread's.
+void block_subtract(const double* packed, std::int64_t stride, std::int64_t p, const double* c,
+                    double* const* v, std::int64_t r, std::int64_t n, int threads) {
+  const FrameKernels& kernels = frame_kernels(active_isa());
+  const std::int64_t r4 = (r + 3) / 4 * 4;
+  constexpr std::int64_t kCols = 64;
+  const std::int64_t chunks = (n + kCols - 1) / kCols;
+  const std::vector<double> zero(static_cast<std::size_t>(p), 0.0);
+#pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1 && p * n > 65536)
+  for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
+    const std::int64_t c1 = std::min(n, (chunk + 1) * kCols);
+    for (std::int64_t k0 = chunk * kCols; k0 < c1; k0 += 8) {
+      const std::int64_t width = std::min<std::int64_t>(8, c1 - k0);
+      const double* pk = packed + k0 / 8 * stride * 8;
+      for (std::int64_t i = 0; i < r4; i += 4) {
+        double tile[32] = {};
+        const double* ci[4];
+        for (int t = 0; t < 4; ++t) {
+          for (std::int64_t u = 0; u < width; ++u) tile[8 * t + u] = v[i + t][k0 + u];
+          ci[t] = i + t < r ? c + (i + t) * p : zero.data();
+        }
+        kernels.block_update_f64(pk, p, ci, tile);
+        for (int t = 0; t < 4 && i + t < r; ++t)
+          for (std::int64_t u = 0; u < width; ++u) v[i + t][k0 + u] = tile[8 * t + u];
+      }
+    }
+  }
+}
+
+// Row v against the `count` rows before it (classical Gram-Schmidt twice),
+// then normalised; used inside a block, where count < kBlock.
+void cgs2_row(const double* rows, std::int64_t count, double* v, std::int64_t n,
+              double* coeff) {
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::int64_t j = 0; j < count; ++j) coeff[j] = dot_lanes(rows + j * n, v, n);
+    for (std::int64_t j = 0; j < count; ++j) {
+      const double* qj = rows + j * n;
+      for (std::int64_t k = 0; k < n; ++k) v[k] -= coeff[j] * qj[k];
+    }
+  }
+  const double norm = std::sqrt(dot_lanes(v, v, n));
+  for (std::int64_t k = 0; k < n; ++k) v[k] /= norm;
 }
 
 // Polls an interrupt callback from the calling thread (OpenMP thread 0) at most
@@ -170,31 +245,45 @@ class InterruptPoll {
   std::chrono::steady_clock::time_point next_ = std::chrono::steady_clock::now();
 };
 
+// Builds whole blocks up to the one holding row rows - 1 (q gets at least
+// `rows` rows). Each block: Gaussian rows, then twice (BCGS2): project off all
+// earlier blocks, then Gram-Schmidt within the block row by row.
 void orthogonal_basis_prefix(std::uint64_t seed, std::int64_t n, std::int64_t basis,
                              std::int64_t rows, std::vector<double>& q, int threads,
                              InterruptPoll& poll) {
-  q.assign(static_cast<std::size_t>(rows * n), 0.0);
-  std::vector<double> coeff(static_cast<std::size_t>(rows));
-  for (std::int64_t i = 0; i < rows; ++i) {
+  const std::int64_t built = std::min(n, (rows + kBlock - 1) / kBlock * kBlock);
+  q.assign(static_cast<std::size_t>(built * n), 0.0);
+  std::vector<double> c(static_cast<std::size_t>(kBlock * built)), acc, coeff(kBlock);
+  std::vector<double> dummy(static_cast<std::size_t>(n), 0.0);  // pads a block to 4k rows
+  std::vector<double*> v(kBlock + 3, dummy.data());
+  // q again in groups of eight columns (see block_subtract), zero-padded.
+  std::vector<double> packed(static_cast<std::size_t>((n + 7) / 8 * built * 8), 0.0);
+  for (std::int64_t b0 = 0; b0 < built; b0 += kBlock) {
     if (poll.stopped()) return;
-    double* v = q.data() + i * n;
-    gaussian_rows_f64(seed ^ 0x6a09e667f3bcc909ull, n, basis * n + i, basis * n + i + 1, v);
-    for (int pass = 0; pass < 2; ++pass) {
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && i * n > 65536)
-      for (std::int64_t j = 0; j < i; ++j) coeff[j] = dot_lanes(q.data() + j * n, v, n);
-      // Column chunks in parallel; each coordinate subtracts j = 0, 1, ... in order.
-      const std::int64_t chunks = (n + 255) / 256;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && i * n > 65536)
-      for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
-        const std::int64_t c0 = chunk * 256, c1 = std::min(n, c0 + 256);
-        for (std::int64_t j = 0; j < i; ++j) {
-          const double* qj = q.data() + j * n;
-          for (std::int64_t c = c0; c < c1; ++c) v[c] -= coeff[j] * qj[c];
-        }
+    const std::int64_t r = std::min(kBlock, built - b0);
+    double* block = q.data() + b0 * n;
+    for (std::int64_t i = 0; i < r; ++i) v[i] = block + i * n;
+    parallel_rows(0, r, threads, [&](std::int64_t a, std::int64_t e) {
+      gaussian_rows_f64(seed ^ 0x6a09e667f3bcc909ull, n, basis * n + b0 + a, basis * n + b0 + e,
+                        block + a * n);
+    });
+    // Within-block Gram-Schmidt follows each projection, not just the last:
+    // near the end of a basis the projected block is nearly singular, and
+    // orthogonalising it amplifies what is left along earlier blocks; the
+    // second projection removes that again (stable BCGS2).
+    for (int pass = 0; pass < (b0 > 0 ? 2 : 1); ++pass) {
+      if (b0 > 0) {
+        if (poll.stopped()) return;
+        block_coeffs(q.data(), b0, v.data(), r, n, c.data(), acc, threads);
+        block_subtract(packed.data(), built, b0, c.data(), v.data(), r, n, threads);
+      }
+      for (std::int64_t i = 0; i < r; ++i) {
+        if (poll.stopped()) return;
+        cgs2_row(block, i, block + i * n, n, coeff.data());
       }
     }
-    const double norm = std::sqrt(dot_lanes(v, v, n));
-    for (std::int64_t c = 0; c < n; ++c) v[c] /= norm;
+    for (std::int64_t i = b0; i < b0 + r; ++i)
+      for (std::int64_t k = 0; k < n; ++k) packed[(k / 8 * built + i) * 8 + k % 8] = q[i * n + k];
   }
 }
 

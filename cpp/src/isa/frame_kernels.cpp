@@ -187,10 +187,98 @@ void gaussian_rows_f32(std::uint64_t seed, std::int64_t n, std::int64_t row_begi
   }
 }
 
+// Four doubles (GCC/Clang vector extension: one AVX register, two SSE2 ones).
+// Only element-wise mul, add and sub, so each lane rounds as scalar code would
+// and every ISA gets the same bits.
+typedef double v4d __attribute__((vector_size(32)));
+inline v4d load4(const double* p) {
+  v4d x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+inline void store4(double* p, v4d x) { std::memcpy(p, &x, sizeof x); }
+
+// Without AVX a v4d takes two SSE2 registers: tiles shrink so their
+// accumulators still fit in registers. Tile shape never changes the order of
+// any sum, so the bits stay the same.
+#if defined(__AVX2__)
+constexpr int kTile = 4;
+#else
+constexpr int kTile = 2;
+#endif
+
+// Dots of two q rows (q0, q0 + n) with R v rows: 2 R accumulators of 4 lanes.
+template <int R>
+inline void dots_tile(const double* q0, std::int64_t n, const double* const* y, std::int64_t c0,
+                      std::int64_t c1, double* acc0, std::int64_t stride) {
+  const std::int64_t body = c0 + (c1 - c0) / 4 * 4;
+  const double* q1 = q0 + n;
+  const double* yt[R];
+  v4d a0[R], a1[R];
+  for (int t = 0; t < R; ++t) {
+    yt[t] = y[t];
+    a0[t] = load4(acc0 + t * stride);
+    a1[t] = load4(acc0 + t * stride + 4);
+  }
+  for (std::int64_t k = c0; k < body; k += 4) {
+    const v4d x0 = load4(q0 + k), x1 = load4(q1 + k);
+    for (int t = 0; t < R; ++t) {
+      const v4d z = load4(yt[t] + k);
+      a0[t] += x0 * z;
+      a1[t] += x1 * z;
+    }
+  }
+  for (std::int64_t k = body; k < c1; ++k)
+    for (int t = 0; t < R; ++t) {
+      a0[t][k % 4] += q0[k] * y[t][k];
+      a1[t][k % 4] += q1[k] * y[t][k];
+    }
+  for (int t = 0; t < R; ++t) {
+    store4(acc0 + t * stride, a0[t]);
+    store4(acc0 + t * stride + 4, a1[t]);
+  }
+}
+
+void block_dots_f64(const double* q, std::int64_t n, std::int64_t j0, std::int64_t j1,
+                    const double* const* v, std::int64_t r4, std::int64_t c0, std::int64_t c1,
+                    std::int64_t p, double* acc) {
+  for (std::int64_t j = j0; j < j1; j += 2)
+    for (std::int64_t i = 0; i < r4; i += kTile)
+      dots_tile<kTile>(q + j * n, n, v + i, c0, c1, acc + 4 * (i * p + j), 4 * p);
+}
+
+// Columns [4 first, 4 (first + V)) of the 4x8 tile; per j one load of each
+// vector of q feeds four rows.
+template <int V>
+inline void update_tile(const double* packed, std::int64_t p, const double* const* c, double* tile,
+                        int first) {
+  v4d a[4][V];
+  for (int t = 0; t < 4; ++t)
+    for (int w = 0; w < V; ++w) a[t][w] = load4(tile + 8 * t + 4 * (first + w));
+  for (std::int64_t j = 0; j < p; ++j) {
+    v4d x[V];
+    for (int w = 0; w < V; ++w) x[w] = load4(packed + 8 * j + 4 * (first + w));
+    for (int t = 0; t < 4; ++t)
+      for (int w = 0; w < V; ++w) a[t][w] -= c[t][j] * x[w];
+  }
+  for (int t = 0; t < 4; ++t)
+    for (int w = 0; w < V; ++w) store4(tile + 8 * t + 4 * (first + w), a[t][w]);
+}
+
+void block_update_f64(const double* packed, std::int64_t p, const double* const* c,
+                      double* tile) {
+  if (kTile == 4) {
+    update_tile<2>(packed, p, c, tile, 0);
+  } else {
+    update_tile<1>(packed, p, c, tile, 0);
+    update_tile<1>(packed, p, c, tile, 1);
+  }
+}
+
 }  // namespace
 
 extern const FrameKernels kFrameKernels;
-const FrameKernels kFrameKernels = {&gaussian_rows_f32};
+const FrameKernels kFrameKernels = {&gaussian_rows_f32, &block_dots_f64, &block_update_f64};
 
 }  // namespace NEARORTHO_ISA
 }  // namespace nearortho
