@@ -18,12 +18,13 @@ import dataclasses
 import json
 import multiprocessing as mp
 import os
-import platform
 import resource
 import statistics
 import time
 
 import numpy as np
+
+from harness import machine
 
 BINS = 1024
 THRESHOLDS = (0.1, 0.2)
@@ -162,21 +163,6 @@ def measure(case: Case) -> dict:
     flops = case.m * case.m * case.n
     return {**dataclasses.asdict(case), "median_s": median, "min_s": min(times), "max_s": max(times),
             "gflops_half": flops / median / 1e9, "peak_mib": out["peak_mib"]}
-
-
-def machine() -> dict:
-    import nearortho
-    from threadpoolctl import threadpool_info
-    cpu = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "nearortho": nearortho.build_info(),
-            "blas": [{k: i.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
-                     for i in threadpool_info()],
-            "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")}}
 
 
 def main() -> None:

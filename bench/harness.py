@@ -49,7 +49,7 @@ def machine() -> dict:
     except (OSError, StopIteration):
         pass
     info = {"cpu": cpu, "cpus": os.cpu_count(), "nearortho": nearortho.build_info(),
-            "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}}
+            "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")}}
     try:
         from threadpoolctl import threadpool_info
         info["blas"] = [{k: pool.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
