@@ -11,12 +11,9 @@
 #include <immintrin.h>
 #endif
 
+#include "nearortho/isa_kernel_file.hpp"
 #include "nearortho/frame_kernels.hpp"
 #include "nearortho/philox.hpp"
-
-#ifndef NEARORTHO_ISA
-#error "compile this file with -DNEARORTHO_ISA=<isa>"
-#endif
 
 namespace nearortho {
 namespace NEARORTHO_ISA {

@@ -10,11 +10,8 @@
 #include <cstring>
 #include <limits>
 
+#include "nearortho/isa_kernel_file.hpp"
 #include "nearortho/interference_kernels.hpp"
-
-#ifndef NEARORTHO_ISA
-#error "compile this file with -DNEARORTHO_ISA=<isa>"
-#endif
 
 namespace nearortho {
 namespace NEARORTHO_ISA {

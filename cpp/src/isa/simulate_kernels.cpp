@@ -7,11 +7,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "nearortho/isa_kernel_file.hpp"
 #include "nearortho/simulate_kernels.hpp"
-
-#ifndef NEARORTHO_ISA
-#error "compile this file with -DNEARORTHO_ISA=<isa>"
-#endif
 
 namespace nearortho {
 namespace NEARORTHO_ISA {
