@@ -27,6 +27,15 @@ class Section:
     plot: object = field(repr=False, default=None)  # callable(ax) drawing the figure
 
 
+def _plot_against_l(ax, rows, series, ylabel: str, title: str) -> None:
+    """Log-log lines over the rows' l: series are (column, matplotlib style, label)."""
+    ls = [r["l"] for r in rows]
+    for column, style, label in series:
+        ax.plot(ls, [r[column] for r in rows], style, label=label)
+    ax.set(xscale="log", yscale="log", xlabel="active features l", ylabel=ylabel, title=title)
+    ax.legend(fontsize=7)
+
+
 def _fit_exponent(x, y) -> float:
     """Slope of log y against log x (least squares)."""
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
@@ -141,13 +150,10 @@ def readout_noise(sizes: Sizes, seed: int, tick) -> Section:
                f"{min(vs_jl):.1f}x to {max(vs_jl):.1f}x the measured noise.")
 
     def plot(ax):
-        ls = [r["l"] for r in rows]
-        ax.plot(ls, [r["noise std (inactive)"] for r in rows], "o-", label="measured")
-        ax.plot(ls, [r["C1: sqrt(l/n)"] for r in rows], "k-", label="sqrt(l/n) (C1)")
-        ax.plot(ls, [r["P2: eps_JL sqrt(l)"] for r in rows], "r--", label="eps_JL sqrt(l) (P2)")
-        ax.set(xscale="log", yscale="log", xlabel="active features l",
-               ylabel="noise std on inactive features", title=f"n={n}, m={m}")
-        ax.legend(fontsize=7)
+        _plot_against_l(ax, rows, [("noise std (inactive)", "o-", "measured"),
+                                   ("C1: sqrt(l/n)", "k-", "sqrt(l/n) (C1)"),
+                                   ("P2: eps_JL sqrt(l)", "r--", "eps_JL sqrt(l) (P2)")],
+                        "noise std on inactive features", f"n={n}, m={m}")
 
     return Section("noise", "Readout noise against the number of active features", "P2, C1",
                    list(rows[0]), rows, verdict, plot)
@@ -218,13 +224,10 @@ def levels_section(sizes: Sizes, seed: int, tick) -> Section:
                f"{first['P5 with eps_JL']:.2f} to {last['P5 with eps_JL']:.2f}.")
 
     def plot(ax):
-        ls = [r["l"] for r in rows]
-        ax.plot(ls, [r["measured levels"] for r in rows], "o-", label="measured (1% error)")
-        ax.plot(ls, [r["P5 with 1/sqrt(n)"] for r in rows], "k-", label="1/(sqrt(l/n)) (C1)")
-        ax.plot(ls, [r["P5 with eps_JL"] for r in rows], "r--", label="1/(eps_JL sqrt(l)) (P5)")
-        ax.set(xscale="log", yscale="log", xlabel="active features l", ylabel="activation levels",
-               title=f"n={n}, m={m}")
-        ax.legend(fontsize=7)
+        _plot_against_l(ax, rows, [("measured levels", "o-", "measured (1% error)"),
+                                   ("P5 with 1/sqrt(n)", "k-", "1/(sqrt(l/n)) (C1)"),
+                                   ("P5 with eps_JL", "r--", "1/(eps_JL sqrt(l)) (P5)")],
+                        "activation levels", f"n={n}, m={m}")
 
     return Section("levels", "Distinguishable activation levels", "P5, P6", list(rows[0]), rows,
                    verdict, plot)
