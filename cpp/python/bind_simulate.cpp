@@ -108,7 +108,8 @@ py::array_t<double> readouts(const py::array_t<T>& W, const py::array_t<std::int
   return out;
 }
 
-// Activations of trials [trial_begin, trial_end) in CSR form (offset, index, value).
+// Activations of trials [trial_begin, trial_end) in CSR form (offset, index, value),
+// sampled without the GIL (the Python caller asks for a bounded block at a time).
 py::tuple sample(std::int64_t m, std::int64_t l, double p, const std::string& kind, double amplitude,
                  std::int64_t levels, bool signed_amplitudes, std::uint64_t seed, std::int64_t trial_begin,
                  std::int64_t trial_end) {
@@ -121,11 +122,14 @@ py::tuple sample(std::int64_t m, std::int64_t l, double p, const std::string& ki
   std::vector<std::int64_t> idx(cap);
   std::vector<double> val(cap);
   SamplerScratch scratch;
-  for (std::int64_t t = trial_begin; t < trial_end; ++t) {
-    const std::int64_t count = sample_trial(spec, static_cast<std::uint64_t>(t), scratch, idx.data(), val.data(), nullptr);
-    index.insert(index.end(), idx.begin(), idx.begin() + count);
-    value.insert(value.end(), val.begin(), val.begin() + count);
-    offset.push_back(static_cast<std::int64_t>(index.size()));
+  {
+    py::gil_scoped_release release;
+    for (std::int64_t t = trial_begin; t < trial_end; ++t) {
+      const std::int64_t count = sample_trial(spec, static_cast<std::uint64_t>(t), scratch, idx.data(), val.data(), nullptr);
+      index.insert(index.end(), idx.begin(), idx.begin() + count);
+      value.insert(value.end(), val.begin(), val.begin() + count);
+      offset.push_back(static_cast<std::int64_t>(index.size()));
+    }
   }
   return py::make_tuple(py::array_t<std::int64_t>(offset.size(), offset.data()),
                         py::array_t<std::int64_t>(index.size(), index.data()),

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "nearortho/frame_kernels.hpp"
+#include "nearortho/parallel_errors.hpp"
 #include "nearortho/philox.hpp"
 #include "nearortho/threads.hpp"
 
@@ -296,16 +297,20 @@ bool orthogonal_rows(std::uint64_t seed, std::int64_t n, std::int64_t row_begin,
   const std::int64_t bases = last - first + 1;
   const int outer = static_cast<int>(std::min<std::int64_t>(threads, bases));
   const int inner = outer > 1 ? 1 : threads;
+  ParallelErrors errors;  // each basis allocates its prefix
 #pragma omp parallel for num_threads(outer) schedule(dynamic, 1) if (outer > 1)
   for (std::int64_t g = first; g <= last; ++g) {
-    const std::int64_t lo = std::max(row_begin, g * n), hi = std::min(row_end, (g + 1) * n);
-    std::vector<double> q;
-    orthogonal_basis_prefix(seed, n, g, hi - g * n, q, inner, poll);
-    if (poll.stopped()) continue;
-    for (std::int64_t row = lo; row < hi; ++row)
-      for (std::int64_t c = 0; c < n; ++c)
-        out[(row - row_begin) * n + c] = static_cast<T>(q[(row - g * n) * n + c]);
+    errors.run([&] {
+      const std::int64_t lo = std::max(row_begin, g * n), hi = std::min(row_end, (g + 1) * n);
+      std::vector<double> q;
+      orthogonal_basis_prefix(seed, n, g, hi - g * n, q, inner, poll);
+      if (poll.stopped()) return;
+      for (std::int64_t row = lo; row < hi; ++row)
+        for (std::int64_t c = 0; c < n; ++c)
+          out[(row - row_begin) * n + c] = static_cast<T>(q[(row - g * n) * n + c]);
+    });
   }
+  errors.rethrow();
   return !poll.stopped();
 }
 

@@ -216,11 +216,13 @@ double pair_sumsq(const FrameView<T>& W, int threads) {
   const std::int64_t bands = ceil_div(groups, kBlockGroups);
   std::vector<T> xp(groups * kPanelX * n), wp(ceil_div(m, NR) * NR * n);
   std::vector<double> per_band(bands, 0.0);
-#pragma omp parallel num_threads(thread_count(threads, bands))
+  const int team = thread_count(threads, bands);
+  auto Cs = thread_buffers<T>(team, band * kTileRows);
+#pragma omp parallel num_threads(team)
   {
     pack_rows(W.data, n, m, n, kPanelX, xp.data());
     pack_rows(W.data, n, m, n, NR, wp.data());
-    std::vector<T> C(band * kTileRows);
+    std::vector<T>& C = Cs[thread_slot()];
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t b = 0; b < bands; ++b) {
       const std::int64_t i0 = b * band, bi = std::min(band, m - i0);

@@ -33,7 +33,9 @@ def load_matrix(path, key: str | None = None, *, transpose: bool = False) -> np.
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     elif suffix == ".npz":
         with np.load(path, allow_pickle=False) as archive:
-            array = archive[_choose_key(list(archive.files), key, path)]
+            name = _choose_key(list(archive.files), key, path)
+            _check_npz_member(path, name)
+            array = archive[name]
     elif suffix == ".safetensors":
         array = _load_safetensors(path, key)
     else:
@@ -49,6 +51,22 @@ def _choose_key(keys: list, key: str | None, path: str) -> str:
     if key not in keys:
         raise KeyError(f"key {key!r} is not in {path}; its keys are: {', '.join(sorted(keys))}")
     return key
+
+
+def _check_npz_member(path: str, name: str) -> None:
+    """Shape and size of an .npz member from its header, checked before it is
+    decompressed (a few MB of zeros can expand to gigabytes)."""
+    import zipfile
+
+    from ._validate import memory
+
+    with zipfile.ZipFile(path) as archive, archive.open(name + ".npy") as member:
+        version = np.lib.format.read_magic(member)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(member)
+    if len(shape) != 2:
+        raise ValueError(f"the array in {path} must be 2-D (features x dimension), got shape {shape}")
+    memory(int(np.prod(shape, dtype=object)) * dtype.itemsize, f"the array {name!r} in {path}")
 
 
 def _load_safetensors(path: str, key: str | None) -> np.ndarray:

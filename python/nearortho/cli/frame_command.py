@@ -30,7 +30,7 @@ def frame_command(n, m, kind, s, seed, dtype, threads, out, as_json):
         raise ValueError(f"--out must name a .npy file, got {out!r}")
     frame(n, m, kind, seed=seed, dtype=dtype, threads=threads, rows=slice(0, 0), **options)  # validate
     free = shutil.disk_usage(os.path.dirname(os.path.abspath(out))).free
-    memory(m * n * np.dtype(dtype).itemsize, f"writing {out}", limit=free)
+    memory(m * n * np.dtype(dtype).itemsize, f"writing {out}", limit=free, available="free on its disk")
     # a temporary beside the target, renamed on success: a failed run never leaves
     # a partial file or clobbers an existing one
     handle, partial = tempfile.mkstemp(suffix=".npy", dir=os.path.dirname(os.path.abspath(out)))
