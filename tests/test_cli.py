@@ -29,12 +29,20 @@ def test_frame_writes_the_api_frame(run, tmp_path):
     assert np.array_equal(np.load(out), nearortho.frame(33, 70, "sparse", seed=9, s=4))
 
 
+def test_frame_writes_structured_kinds(run, tmp_path):
+    out = tmp_path / "k.npy"
+    result = run("frame", "--n", 16, "--m", 144, "--kind", "kerdock", "--dtype", "float64", "--out", out, "--json")
+    assert json.loads(result.stdout)["kind"] == "kerdock"
+    assert np.array_equal(np.load(out), nearortho.frame(16, 144, "kerdock", dtype="float64"))
+
+
 @pytest.mark.parametrize(
     "args, words",
     [
         (["frame", "--n", "0", "--m", "5", "--out", "x.npy"], "n must be >= 1"),
         (["frame", "--n", "4", "--m", "5", "--kind", "sparse", "--s", "9", "--out", "x.npy"], "s must be <= 4"),
         (["frame", "--n", "4", "--m", "5", "--out", "x.txt"], "--out must name a .npy file"),
+        (["frame", "--n", "4", "--m", "8", "--kind", "conference", "--out", "x.npy"], "nearest to 4: 3, 5"),
     ],
 )
 def test_errors_are_one_line_and_exit_nonzero(run, tmp_path, monkeypatch, args, words):

@@ -6,7 +6,7 @@ import functools
 
 import click
 
-from ..frame import KINDS
+from ..frame import KINDS, STRUCTURED_KINDS
 
 
 def frame_source(command):
@@ -17,7 +17,7 @@ def frame_source(command):
     @click.option("--transpose", is_flag=True, help="Rows are columns in the file.")
     @click.option("--n", "n", type=int, default=None, help="Generate a frame: dimension.")
     @click.option("--m", "m", type=int, default=None, help="Generate a frame: number of vectors.")
-    @click.option("--kind", type=click.Choice(KINDS), default="gaussian", show_default=True)
+    @click.option("--kind", type=click.Choice(KINDS + STRUCTURED_KINDS), default="gaussian", show_default=True)
     @functools.wraps(command)
     def wrapper(path, key, transpose, n, m, kind, **kwargs):
         return command(W=_load(path, key, transpose, n, m, kind, kwargs.get("seed", 0)), **kwargs)
