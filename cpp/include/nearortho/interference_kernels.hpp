@@ -16,12 +16,11 @@ namespace nearortho {
 template <class T>
 constexpr int kPanelRows = 64 / sizeof(T);
 
-// Tile edge (rows and columns of the Gram tile one thread owns at a time) and
-// the depth block: 144 is a multiple of every micro-tile height (3, 6, 12) and
-// width (8, 16); a 144 x 256 float block of A and of B and the 144 x 144
-// tile of partial sums fit together in a 512 KiB L2.
+// Tile edge (rows and columns of the Gram tile one thread owns at a time): 144
+// is a multiple of every micro-tile height (3, 6, 8) and width (8, 16, 24, 48);
+// a 144 x 256 float block of A and of B and the 144 x 144 tile of partial sums
+// fit together in a 512 KiB L2.
 constexpr std::int64_t kTile = 144;
-constexpr std::int64_t kDepth = 256;
 
 template <class T>
 struct TileParams {

@@ -23,20 +23,24 @@ namespace {
 
 // Micro-tile: kMicroRows rows of A by kMicroPanels panels of B (each 64 bytes of
 // one k), kept in vector accumulators. Each k step loads the B vectors and
-// broadcasts one A value per row: BLAS-like kernels keep at least about 1.5
-// FMAs per load so the FMA units, not the loads, set the pace.
+// broadcasts one A value per row: like BLAS kernels, at least 1.5 FMAs per load,
+// so the FMA units, not the loads, set the pace. The B block of one micro-tile
+// column (kDepth k of it) stays in a 32 KiB L1 while the A rows stream past.
 #if defined(__AVX512F__)
 constexpr int kVectorBytes = 64;
-constexpr int kMicroRows = 12;   // 12 x 1 zmm accumulators
-constexpr int kMicroPanels = 1;
+constexpr int kMicroRows = 8;    // 8 x 3 zmm accumulators: 3 loads + 8 broadcasts per 24 FMAs
+constexpr int kMicroPanels = 3;
+constexpr std::int64_t kDepth = 128;  // 48 floats x 128 k: 24 KiB
 #elif defined(__AVX2__)
 constexpr int kVectorBytes = 32;
 constexpr int kMicroRows = 6;    // 6 x 2 ymm accumulators: 2 loads + 6 broadcasts per 12 FMAs
 constexpr int kMicroPanels = 1;
+constexpr std::int64_t kDepth = 256;  // 16 floats x 256 k: 16 KiB
 #else
 constexpr int kVectorBytes = 16;  // SSE2 on x86-64, generic lowering elsewhere
 constexpr int kMicroRows = 3;     // 3 x 4 xmm accumulators (of 16 registers)
 constexpr int kMicroPanels = 1;
+constexpr std::int64_t kDepth = 256;
 #endif
 template <class T>
 constexpr int kMicroCols = kMicroPanels * kPanelRows<T>;
