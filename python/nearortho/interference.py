@@ -186,12 +186,13 @@ class InterferenceStats:
                 raise ValueError(f"other must have the same {field}: {getattr(self, field)} != {getattr(other, field)}")
         if len(self.hist) != len(other.hist) or set(self.count_above) != set(other.count_above):
             raise ValueError("other must have the same bins and thresholds")
-        best = max((self.coherence, -self.pair[0], -self.pair[1]),
-                   (other.coherence, -other.pair[0], -other.pair[1]))
+        pairs = np.array([self.pair, other.pair])
+        best = _best_first(np.array([self.coherence, other.coherence]), pairs[:, 0], pairs[:, 1])[0]
         merged = dataclasses.replace(
             self, pairs=self.pairs + other.pairs, sum=self.sum + other.sum,
             sum_abs=self.sum_abs + other.sum_abs, sum_sq=self.sum_sq + other.sum_sq,
-            coherence=best[0], pair=(-best[1], -best[2]), hist=self.hist + other.hist,
+            coherence=(self.coherence, other.coherence)[best], pair=tuple(int(x) for x in pairs[best]),
+            hist=self.hist + other.hist,
             count_above={t: c + other.count_above[t] for t, c in self.count_above.items()},
             _source=None)
         same_rows = self.row_offset == other.row_offset and self.m == other.m
@@ -252,27 +253,32 @@ def _merge_rows(merged, a, b, same_rows: bool, follows: bool) -> None:
         merged.topk_value = cat([a.topk_value, b.topk_value]) if have_topk else None
         return
     if have_rows:
-        take_b = _better(b.row_max, b.row_argmax, a.row_max, a.row_argmax)
-        merged.row_max = np.where(take_b, b.row_max, a.row_max)
-        merged.row_argmax = np.where(take_b, b.row_argmax, a.row_argmax)
+        merged.row_max, merged.row_argmax = _best_of(a.row_max[:, None], a.row_argmax[:, None],
+                                                     b.row_max[:, None], b.row_argmax[:, None])
+        merged.row_max, merged.row_argmax = merged.row_max[:, 0], merged.row_argmax[:, 0]
         merged.row_sumsq = a.row_sumsq + b.row_sumsq
     else:
         merged.row_max = merged.row_argmax = merged.row_sumsq = None
     if have_topk:
-        k = a.topk_index.shape[1]
-        index = np.concatenate([a.topk_index, b.topk_index], axis=1)
-        value = np.concatenate([a.topk_value, b.topk_value], axis=1)
-        # best first: larger |g|, then smaller index; empty slots (-1) last
-        order = np.lexsort((np.where(index < 0, np.iinfo(np.int64).max, index), -np.abs(value)), axis=1)[:, :k]
-        merged.topk_index = np.take_along_axis(index, order, axis=1)
-        merged.topk_value = np.take_along_axis(value, order, axis=1)
+        merged.topk_value, merged.topk_index = _best_of(a.topk_value, a.topk_index, b.topk_value, b.topk_index)
     else:
         merged.topk_index = merged.topk_value = None
 
 
-def _better(value, index, value2, index2):
-    """(value, index) beats (value2, index2): larger value, then smaller index."""
-    return (value > value2) | ((value == value2) & (index < index2))
+def _best_first(magnitude, *index):
+    """Order of candidates along the last axis, best first: larger magnitude, then
+    the smaller index (lexicographically over the ``index`` arrays), empty slots
+    (index -1) last. The core's rule (cpp/include/nearortho/ranking.hpp) for the
+    coherence pair, per-row maxima and top-k."""
+    keys = [np.where(i < 0, np.iinfo(np.int64).max, i) for i in reversed(index)]
+    return np.lexsort((*keys, -np.asarray(magnitude)), axis=-1)
+
+
+def _best_of(value, index, value2, index2):
+    """Per row, the best k of two (rows, k) candidate lists (values may be signed)."""
+    value, index = np.concatenate([value, value2], axis=1), np.concatenate([index, index2], axis=1)
+    order = _best_first(np.abs(value), index)[:, :value2.shape[1]]
+    return np.take_along_axis(value, order, axis=1), np.take_along_axis(index, order, axis=1)
 
 
 def _run(W, B, normalize, threads, **kwargs):
