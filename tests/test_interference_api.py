@@ -153,8 +153,8 @@ def test_quantiles_from_histogram_and_exact():
 
 
 def test_exact_quantile_narrows_when_a_bin_is_crowded(monkeypatch):
-    module = sys.modules["nearortho.interference"]
-    monkeypatch.setattr(module, "_COLLECT_CAP", 50)
+    module = sys.modules["nearortho._order_statistic"]
+    monkeypatch.setattr(module, "COLLECT_CAP", 50)
     rng = np.random.default_rng(27)
     W = rows(rng, 300, 10, np.float64)
     stats = nearortho.interference(W, bins=4)

@@ -60,11 +60,17 @@ def seed(value) -> int:
     return integer(value, "seed", minimum=0, maximum=2**64 - 1)
 
 
+# More threads than this only cost memory (stacks, per-thread histograms) and
+# risk the thread limit; the core also turns a thread that cannot start into a
+# RuntimeError.
+MAX_THREADS = max(256, 4 * (os.cpu_count() or 1))
+
+
 def threads(value) -> int:
     """``None`` means what OpenMP would use (passed to the core as 0)."""
     if value is None:
         return 0
-    return integer(value, "threads", minimum=1, maximum=4096)
+    return integer(value, "threads", minimum=1, maximum=MAX_THREADS)
 
 
 def float_dtype(value, name: str = "dtype") -> np.dtype:

@@ -13,14 +13,12 @@ from typing import Optional
 import numpy as np
 
 from . import _core
+from . import _order_statistic
 from . import _validate as v
 from . import reference
 from .bounds import bounds
 
 __all__ = ["InterferenceStats", "interference", "neighbors"]
-
-# values kept by the second pass of an exact quantile before it narrows again
-_COLLECT_CAP = 1 << 22
 
 
 @dataclasses.dataclass(repr=False, eq=False)
@@ -143,31 +141,24 @@ class InterferenceStats:
 
         ``exact=False``: the middle of its histogram bin, within half a bin width.
         ``exact=True``: recomputes the pairs (one more pass, or a few when a bin
-        holds more than 4M values) and returns the exact order statistic of
-        rank ceil(q * pairs), as the working dtype computes g.
+        holds more than 4M values, at most about 70 when millions of pairs tie at
+        one value) and returns the exact order statistic of rank
+        ceil(q * pairs), as the working dtype computes g.
         """
         if not exact:
             lo, hi = self.quantile_interval(q)
             return 0.5 * (lo + hi)
         if self._source is None:
             raise ValueError("exact quantiles need the inputs: not available after merge()")
-        rank = self._rank(q)
         lo, hi = self.quantile_interval(q)
-        bins = len(self.hist)
-        while True:
-            out = _run(*self._source, bins=bins, thresholds=(), topk=0, per_row=False,
-                       hist_lo=lo, hist_hi=hi, refine=True, collect_lo=lo, collect_hi=hi,
-                       collect_cap=_COLLECT_CAP)
-            below = int(out["below"])
-            if rank <= below or rank > below + int(out["hist"].sum()):
-                # the value sits within rounding of a bin edge: widen the bracket
-                lo, hi = max(0.0, lo - (hi - lo)), hi + (hi - lo)
-                continue
-            if not out["collect_overflow"]:
-                return float(np.sort(out["collected"])[rank - below - 1])
-            b = self._bin_of_rank(rank, out["hist"], below)
-            width = (hi - lo) / bins
-            lo, hi = lo + b * width, lo + (b + 1) * width
+
+        def count_pass(lo, hi, bins, collect):
+            return _run(*self._source, bins=bins, thresholds=(), topk=0, per_row=False, hist_lo=lo,
+                        hist_hi=hi, refine=True, collect_lo=lo if collect else 0.0,
+                        collect_hi=hi if collect else -1.0, collect_cap=_order_statistic.COLLECT_CAP)
+
+        return _order_statistic.order_statistic(count_pass, self._rank(q), self.pairs, lo, hi,
+                                                self._source[0].dtype)
 
     # combining
     def merge(self, other: "InterferenceStats") -> "InterferenceStats":
