@@ -58,12 +58,13 @@ def frames(tmp_path):
     B = nearortho.frame(24, 40, "sign", seed=2)
     np.save(tmp_path / "w.npy", W)
     np.savez(tmp_path / "w.npz", W=W, other=B)
-    save_file({"W_dec": np.ascontiguousarray(W.T), "B": B}, str(tmp_path / "w.safetensors"))
+    save_file({"W_dec": W, "B": B}, str(tmp_path / "w.safetensors"))
+    save_file({"W_dec": B}, str(tmp_path / "b.safetensors"))
     return tmp_path, W, B
 
 
 @pytest.mark.parametrize("source", [("w.npy",), ("w.npz", "--key", "W"),
-                                    ("w.safetensors", "--key", "W_dec", "--transpose")])
+                                    ("w.safetensors",), ("w.safetensors", "--key", "W_dec", "--layout", "rows")])
 def test_stats_json_agrees_with_the_api(run, frames, source):
     folder, W, _ = frames
     args = [folder / source[0], *source[1:]]
@@ -85,6 +86,32 @@ def test_stats_against_another_file_gives_mmcs_and_topk(run, frames):
     assert record["m2"] == 40 and record["pairs"] == 90 * 40
     assert record["mmcs"] == pytest.approx(direct.mmcs, rel=1e-12)
     assert np.array_equal(record["topk_index"], direct.topk_index)
+
+
+def test_other_reuses_key_unless_other_key(run, frames):
+    folder, W, B = frames
+    direct = nearortho.interference(W, B).mmcs
+    for extra in ([], ["--other-key", "W_dec"]):
+        result = run("stats", folder / "w.safetensors", "--key", "W_dec", "--other", folder / "b.safetensors",
+                     *extra, "--json")
+        assert json.loads(result.stdout)["mmcs"] == pytest.approx(direct, rel=1e-12)
+    result = run("stats", folder / "w.safetensors", "--key", "B", "--other", folder / "b.safetensors", ok=False)
+    assert "key 'B' is not in" in result.stderr
+
+
+def test_sae_directory_and_the_orientation_warning(run, frames):
+    folder, W, _ = frames
+    sae = folder / "sae"
+    sae.mkdir()
+    (sae / "cfg.json").write_text(json.dumps({"d_in": 24, "d_sae": 90}))
+    save_file({"W_dec": W, "W_enc": np.ascontiguousarray(W.T)}, str(sae / "sae_weights.safetensors"))
+    result = run("stats", sae, "--json")
+    assert json.loads(result.stdout)["coherence"] == nearortho.interference(W).coherence
+    assert result.stderr == ""
+    result = run("stats", sae, "--layout", "columns", "--json")
+    assert json.loads(result.stdout)["m"] == 24
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and "--layout rows" in lines[0]
 
 
 def test_stats_table_for_people(run, frames):

@@ -7,6 +7,7 @@ from .capacity import Capacity, Levels, capacity, levels
 from .compound import Compound, compound
 from .frame import KINDS, frame
 from .interference import InterferenceStats, interference, neighbors
+from .io import load
 from .reference import eps_jl, random_coherence, welch_bound
 from .simulate import ReadoutStats, readouts, simulate
 from .theory import Theory, theory
@@ -31,6 +32,6 @@ def set_max_isa(isa: str) -> str:
 
 
 __all__ = ["KINDS", "Capacity", "Compound", "InterferenceStats", "Levels", "ReadoutStats", "Theory",
-           "build_info", "capacity", "compound", "eps_jl", "frame", "interference", "levels", "neighbors",
+           "build_info", "capacity", "compound", "eps_jl", "frame", "interference", "levels", "load", "neighbors",
            "random_coherence", "readouts", "sample_activations", "set_max_isa", "simulate", "theory",
            "welch_bound", "__version__"]

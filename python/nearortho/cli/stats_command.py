@@ -5,18 +5,19 @@ from __future__ import annotations
 import click
 
 from .output import emit, progress
+from .source import KEY_HELP, PATH, layout_option, load_file
 
 SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rms", "welch",
            "random_coherence", "inv_sqrt_n", "eps_jl", "count_above", "mmcs")
 
 
 @click.command("stats")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--key", default=None, help="Tensor/array name in .npz, .safetensors or .pt files.")
-@click.option("--other", "other_path", type=click.Path(dir_okay=False), default=None,
+@click.argument("path", type=PATH)
+@click.option("--key", default=None, help=KEY_HELP)
+@click.option("--other", "other_path", type=PATH, default=None,
               help="Second file: statistics over pairs (row of PATH, row of OTHER).")
-@click.option("--other-key", default=None, help="Tensor name in --other.")
-@click.option("--transpose", is_flag=True, help="Rows are columns in the file(s), as in many SAE decoders.")
+@click.option("--other-key", default=None, help="Tensor name in --other (default: --key).")
+@layout_option
 @click.option("--raw", is_flag=True, help="Raw inner products instead of cosines.")
 @click.option("--bins", type=int, default=1024, show_default=True, help="Histogram bins of |g|.")
 @click.option("--threshold", "thresholds", type=float, multiple=True, help="Count pairs with |g| above it.")
@@ -24,14 +25,13 @@ SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rm
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def stats_command(path, key, other_path, other_key, transpose, raw, bins, thresholds, topk, threads,
+def stats_command(path, key, other_path, other_key, layout, raw, bins, thresholds, topk, threads,
                   as_json, quiet):
     """Coherence, RMS, histogram quantiles and references for the rows of PATH."""
     from ..interference import interference
-    from ..io import load_matrix
 
-    W = load_matrix(path, key, transpose=transpose)
-    B = None if other_path is None else load_matrix(other_path, other_key, transpose=transpose)
+    W = load_file(path, key, layout)
+    B = None if other_path is None else load_file(other_path, other_key or key, layout)
     with progress(1, "tiles", quiet=quiet) as update:
         stats = interference(W, B, normalize=not raw, bins=bins, thresholds=thresholds, topk=topk,
                              per_row=B is not None or topk > 0, threads=threads,
