@@ -76,6 +76,11 @@ def test_stats_json_agrees_with_the_api(run, frames, source):
     assert record["rms"] == pytest.approx(direct.rms, rel=1e-12)
     assert record["count_above"] == {"0.3": direct.count_above[0.3]}
     assert record["welch"] == pytest.approx(direct.welch)
+    assert record["hist_counts"] == direct.hist.tolist() and sum(record["hist_counts"]) == record["pairs"]
+    assert len(record["hist_edges"]) == 1025 and record["hist_edges"][0] == 0 and record["hist_edges"][-1] == 1
+    assert record["mmcs"] == pytest.approx(direct.mmcs, rel=1e-12)
+    assert record["random_mmcs"] == pytest.approx(nearortho.reference.random_mean_max(24, 89), rel=1e-15)
+    assert record["total_capacity"] == pytest.approx(direct.capacity.sum(), rel=1e-12)
 
 
 def test_stats_against_another_file_gives_mmcs_and_topk(run, frames):

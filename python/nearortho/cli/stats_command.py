@@ -3,12 +3,13 @@ read from a file, optionally against a second one (e.g. two SAE decoders)."""
 from __future__ import annotations
 
 import click
+import numpy as np
 
 from .output import emit, progress
 from .source import KEY_HELP, PATH, layout_option, load_file
 
 SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rms", "welch",
-           "random_coherence", "inv_sqrt_n", "eps_jl", "count_above", "mmcs")
+           "random_coherence", "inv_sqrt_n", "eps_jl", "count_above", "mmcs", "random_mmcs", "total_capacity")
 
 
 @click.command("stats")
@@ -34,12 +35,15 @@ def stats_command(path, key, other_path, other_key, layout, raw, bins, threshold
     B = None if other_path is None else load_file(other_path, other_key or key, layout)
     with progress(1, "tiles", quiet=quiet) as update:
         stats = interference(W, B, normalize=not raw, bins=bins, thresholds=thresholds, topk=topk,
-                             per_row=B is not None or topk > 0, threads=threads,
+                             per_row=True, threads=threads,
                              progress=lambda done, total: update(done / total))
     full = stats.to_dict()
     record = {name: full[name] for name in SUMMARY if full.get(name) is not None}
     record["median_abs"] = stats.quantile(0.5)
     record["q99_abs"] = stats.quantile(0.99)
+    if as_json:
+        record["hist_edges"] = np.linspace(*stats.hist_range, len(stats.hist) + 1)
+        record["hist_counts"] = stats.hist
     if topk:
         record["topk_index"] = full["topk_index"]
         record["topk_value"] = full["topk_value"]
