@@ -7,6 +7,7 @@ import numpy as np
 
 from .output import emit, progress
 from .source import KEY_HELP, PATH, layout_option, load_file
+from .table_file import check_table_path, write_table
 
 SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rms", "welch",
            "random_coherence", "inv_sqrt_n", "eps_jl", "count_above", "mmcs", "random_mmcs", "total_capacity")
@@ -24,19 +25,27 @@ SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rm
 @click.option("--threshold", "thresholds", type=float, multiple=True, help="Count pairs with |g| above it.")
 @click.option("--topk", type=int, default=0, show_default=True, help="Most interfering partners per row.")
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
+@click.option("--features", "features_path", default=None,
+              help="Write one row per feature (norm, max |cos|, partner, sum cos^2, capacity, top-k) to .csv, "
+                   ".npz or .parquet.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def stats_command(path, key, other_path, other_key, layout, raw, bins, thresholds, topk, threads,
-                  as_json, quiet):
+                  features_path, as_json, quiet):
     """Coherence, RMS, histogram quantiles and references for the rows of PATH."""
+    from ..features import feature_table
     from ..interference import interference
 
+    if features_path is not None:
+        check_table_path(features_path, "--features")
     W = load_file(path, key, layout)
     B = None if other_path is None else load_file(other_path, other_key or key, layout)
     with progress(1, "tiles", quiet=quiet) as update:
         stats = interference(W, B, normalize=not raw, bins=bins, thresholds=thresholds, topk=topk,
                              per_row=True, threads=threads,
                              progress=lambda done, total: update(done / total))
+    if features_path is not None:
+        write_table(features_path, feature_table(W, stats), "--features")
     full = stats.to_dict()
     record = {name: full[name] for name in SUMMARY if full.get(name) is not None}
     record["median_abs"] = stats.quantile(0.5)
