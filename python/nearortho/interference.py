@@ -84,7 +84,30 @@ class InterferenceStats:
             raise ValueError("mmcs needs per-row statistics; call interference(..., per_row=True)")
         return float(np.mean(self.row_max))
 
+    @property
+    def capacity(self) -> np.ndarray:
+        """Per-feature capacity of Scherlis et al. (2022), g_ii^2 / sum_j g_ij^2, which
+        for unit rows is 1 / (1 + ``row_sumsq``): 1 for a feature orthogonal to all
+        others, 1/2 for one of two identical features. It sums to at most n (the
+        rank of W), the bound a frame reaches when it is tight."""
+        if self.row_sumsq is None:
+            raise ValueError("capacity needs per-row statistics; call interference(..., per_row=True)")
+        if not self.normalize or self.m2 is not None:
+            raise ValueError("capacity is defined for cosines (normalize=True) among the rows of one frame")
+        return 1.0 / (1.0 + self.row_sumsq)
+
     # references for the same (n, number of vectors)
+    @property
+    def partners(self) -> int:
+        """Partners per row: m - 1, or m2 with B."""
+        return self.m - 1 if self.m2 is None else self.m2
+
+    @property
+    def random_mmcs(self) -> float:
+        """Expected ``mmcs`` of a random frame of the same size (rows uniform on the
+        sphere): the mean over rows of the maximum of ``partners`` independent |cos|."""
+        return float(reference.random_mean_max(self.n, self.partners))
+
     @property
     def vectors(self) -> int:
         """Distinct vectors the pairs are drawn from: m, or m + m2 with B."""
@@ -208,6 +231,9 @@ class InterferenceStats:
             out[name] = getattr(self, name)
         if self.row_max is not None:
             out["mmcs"] = self.mmcs
+            out["random_mmcs"] = self.random_mmcs
+        if self.row_sumsq is not None and self.normalize and self.m2 is None:
+            out["total_capacity"] = float(self.capacity.sum())
         return out
 
     def __repr__(self) -> str:
@@ -224,7 +250,7 @@ class InterferenceStats:
         if self.count_above:
             lines.append("  |g| > t    " + "   ".join(f"{t:g}: {c}" for t, c in self.count_above.items()))
         if self.row_max is not None:
-            lines.append(f"  per row    mean max (MMCS) {self.mmcs:.6g}")
+            lines.append(f"  per row    mean max (MMCS) {self.mmcs:.6g}   random frame {self.random_mmcs:.6g}")
         if self.topk_index is not None:
             lines.append(f"  top-k      k={self.topk_index.shape[1]}")
         return "\n".join(lines)
