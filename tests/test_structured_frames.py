@@ -91,6 +91,17 @@ def test_conference_is_an_equiangular_tight_frame(n, coherence):
     assert coherence == pytest.approx(float(nearortho.bounds(n, 2 * n).welch), rel=1e-13)
 
 
+def test_lines28_are_the_28_equiangular_lines_in_r7():
+    W = nearortho.frame(7, 28, "lines28", dtype="float64")
+    G = gram(W)
+    np.testing.assert_allclose(np.diag(G), 1.0, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(np.abs(G[~np.eye(28, dtype=bool)]), 1 / 3, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(W.T @ W, 4.0 * np.eye(7), rtol=0, atol=1e-14)  # tight: 28 / 7
+    b = nearortho.bounds(7, 28)
+    assert int(b.gerzon) == 28 and float(b.best) == pytest.approx(1 / 3, rel=1e-15)
+    assert np.array_equal(nearortho.frame(7, 28, "lines28", dtype="float64", rows=slice(5, 9)), W[5:9])
+
+
 def test_conference_blocks_and_dtypes():
     n, m = 15, 30
     whole = nearortho.frame(n, m, "conference", dtype="float64")
@@ -109,6 +120,8 @@ def test_conference_blocks_and_dtypes():
     ("conference", 2, 4, "nearest to 2: 3"),                    # q = 3 = 3 mod 4
     ("conference", 3, 7, "m must be <= 6"),
     ("simplex", 3, 5, "m must be <= 4 for kind 'simplex'"),
+    ("lines28", 8, 28, "exists only at n = 7"),
+    ("lines28", 7, 29, "m must be <= 28 for kind 'lines28'"),
 ])
 def test_unsupported_sizes_raise_value_errors_naming_the_sizes(kind, n, m, words):
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace("^", r"\^")):

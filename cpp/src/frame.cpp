@@ -33,9 +33,10 @@ FrameKind frame_kind_from_name(const std::string& name) {
   if (name == "kerdock") return FrameKind::kerdock;
   if (name == "simplex") return FrameKind::simplex;
   if (name == "conference") return FrameKind::conference;
+  if (name == "lines28") return FrameKind::lines28;
   throw std::invalid_argument(
-      "kind must be one of gaussian, sign, sparse, orthogonal, srht, kerdock, simplex, conference; got '" +
-      name + "'");
+      "kind must be one of gaussian, sign, sparse, orthogonal, srht, kerdock, simplex, conference, lines28; "
+      "got '" + name + "'");
 }
 
 void validate(const FrameSpec& spec) {
@@ -404,7 +405,8 @@ bool generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t 
       break;
     case FrameKind::kerdock:
     case FrameKind::simplex:
-    case FrameKind::conference: {
+    case FrameKind::conference:
+    case FrameKind::lines28: {
       const std::unique_ptr<StructuredRows> construction = make_structured_rows(spec.kind, n);
       parallel_rows(row_begin, row_end, threads, [&](std::int64_t a, std::int64_t b) {
         construction->rows(a, b, out + (a - row_begin) * n);

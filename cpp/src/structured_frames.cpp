@@ -61,10 +61,37 @@ class SimplexRows : public StructuredRowsOf<SimplexRows> {
   double off_, diagonal_, last_;
 };
 
+// The 28 equiangular lines in R^7 (Lemmens and Seidel 1973): in R^8 the vectors
+// with 3 at two coordinates a < b and -1 at the other six (pairs in
+// lexicographic order) have |<u, u'>| = 8 of norm^2 24, and lie in the
+// hyperplane sum = 0. The Householder reflection sending 1/sqrt(8) to e_7 maps
+// that hyperplane onto R^7: coordinate j < 7 becomes u_j + u_7 / (sqrt(8) - 1).
+class Lines28Rows : public StructuredRowsOf<Lines28Rows> {
+ public:
+  Lines28Rows() {
+    const double shift = 1.0 / (std::sqrt(8.0) - 1.0), scale = 1.0 / std::sqrt(24.0);
+    int row = 0;
+    for (int a = 0; a < 8; ++a)
+      for (int b = a + 1; b < 8; ++b, ++row) {
+        const double last = (b == 7) ? 3.0 : -1.0;
+        for (int j = 0; j < 7; ++j) rows_[row][j] = ((j == a || j == b ? 3.0 : -1.0) + last * shift) * scale;
+      }
+  }
+  template <class T>
+  void fill(std::int64_t begin, std::int64_t end, T* out) const {
+    for (std::int64_t row = begin; row < end; ++row)
+      for (int j = 0; j < 7; ++j) out[(row - begin) * 7 + j] = static_cast<T>(rows_[row][j]);
+  }
+
+ private:
+  double rows_[28][7];
+};
+
 }  // namespace
 
 bool is_structured(FrameKind kind) {
-  return kind == FrameKind::kerdock || kind == FrameKind::simplex || kind == FrameKind::conference;
+  return kind == FrameKind::kerdock || kind == FrameKind::simplex || kind == FrameKind::conference ||
+         kind == FrameKind::lines28;
 }
 
 std::int64_t structured_max_rows(FrameKind kind, std::int64_t n) {
@@ -87,6 +114,10 @@ std::int64_t structured_max_rows(FrameKind kind, std::int64_t n) {
             " (n = 3, 5, 7, 9, 13, 15, 19, 21, 25, 27, ...; nearest to " + std::to_string(n) + ": " +
             nearest_paley_sizes(n) + "), m <= 2 n; got n = " + std::to_string(n));
       return 2 * n;
+    case FrameKind::lines28:
+      if (n != 7)
+        throw std::invalid_argument("kind 'lines28' exists only at n = 7 (m <= 28); got n = " + std::to_string(n));
+      return 28;
     default:
       throw std::invalid_argument("structured_max_rows: not a structured kind");
   }
@@ -95,7 +126,10 @@ std::int64_t structured_max_rows(FrameKind kind, std::int64_t n) {
 void validate_structured(FrameKind kind, std::int64_t n, std::int64_t m) {
   const std::int64_t most = structured_max_rows(kind, n);
   if (m > most) {
-    const char* name = kind == FrameKind::kerdock ? "kerdock" : kind == FrameKind::simplex ? "simplex" : "conference";
+    const char* name = kind == FrameKind::kerdock   ? "kerdock"
+                       : kind == FrameKind::simplex ? "simplex"
+                       : kind == FrameKind::lines28 ? "lines28"
+                                                    : "conference";
     throw std::invalid_argument("m must be <= " + std::to_string(most) + " for kind '" + name + "' at n = " +
                                 std::to_string(n) + " (the whole construction); got m = " + std::to_string(m));
   }
@@ -106,6 +140,7 @@ std::unique_ptr<StructuredRows> make_structured_rows(FrameKind kind, std::int64_
   switch (kind) {
     case FrameKind::kerdock: return make_kerdock_rows(n);
     case FrameKind::simplex: return std::make_unique<SimplexRows>(n);
+    case FrameKind::lines28: return std::make_unique<Lines28Rows>();
     default: return make_paley_rows(n);
   }
 }

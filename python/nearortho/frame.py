@@ -9,7 +9,7 @@ from . import _core
 from . import _validate as v
 
 KINDS = ("gaussian", "sign", "sparse", "orthogonal", "srht")  # random: any (n, m), a frame per seed
-STRUCTURED_KINDS = ("kerdock", "simplex", "conference")      # fixed constructions for some (n, m)
+STRUCTURED_KINDS = ("kerdock", "simplex", "conference", "lines28")  # fixed constructions for some (n, m)
 
 # Rows per call into the core: Ctrl-C is handled between calls, so a call stays short.
 _CHUNK_ELEMENTS = 1 << 24
@@ -43,7 +43,7 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
     ----------
     n, m : int
         Dimension and number of rows (both >= 1).
-    kind : {"gaussian", "sign", "sparse", "orthogonal", "srht", "kerdock", "simplex", "conference"}
+    kind : {"gaussian", "sign", "sparse", "orthogonal", "srht", "kerdock", "simplex", "conference", "lines28"}
         ``gaussian``: N(0, I) rows, normalised. ``sign``: entries +-1/sqrt(n).
         ``sparse``: exactly ``s`` nonzeros of +-1/sqrt(s) per row at uniformly
         random positions (option ``s``, default ceil(sqrt(n))). ``orthogonal``:
@@ -68,6 +68,8 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
         ``conference``: n with 2n - 1 = q a prime power = 1 mod 4 (n = 3, 5, 7,
         9, 13, 15, ...), m <= 2n: the equiangular tight frame of the Paley
         conference matrix of order 2n, every |g| = 1/sqrt(2n - 1).
+        ``lines28``: n = 7, m <= 28: the 28 equiangular lines in R^7 (as many as
+        the Gerzon limit n(n+1)/2 allows), every |g| = 1/3.
         Entries of kerdock frames are 0, 1 and +-1/sqrt(n), exact for n = 4^k.
     seed : int in [0, 2^64)
         Row i is a pure function of (kind, dtype, seed, i) through Philox4x32-10:

@@ -8,8 +8,8 @@
 namespace nearortho {
 
 // Random kinds take any (n, m); the structured kinds (kerdock, simplex,
-// conference: structured_frames.hpp) exist for some n and up to a largest m.
-enum class FrameKind { gaussian, sign, sparse, orthogonal, srht, kerdock, simplex, conference };
+// conference, lines28: structured_frames.hpp) exist for some n and up to a largest m.
+enum class FrameKind { gaussian, sign, sparse, orthogonal, srht, kerdock, simplex, conference, lines28 };
 
 FrameKind frame_kind_from_name(const std::string& name);  // throws std::invalid_argument
 

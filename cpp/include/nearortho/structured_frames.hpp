@@ -12,6 +12,8 @@
 //  conference  2n - 1 = q a prime power = 1 mod 4, m <= 2n: the equiangular
 //              tight frame of the Paley conference matrix of order 2n,
 //              |<w_i, w_j>| = 1/sqrt(q) (paley_frame.cpp).
+//  lines28     n = 7, m <= 28: the 28 equiangular lines in R^7 (the Gerzon
+//              limit n(n + 1)/2 reached), |<w_i, w_j>| = 1/3.
 #pragma once
 #include <cstdint>
 #include <memory>
