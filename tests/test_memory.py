@@ -84,10 +84,10 @@ def test_npz_member_shape_and_size_are_checked_before_decompressing(tmp_path):
     _npz_with_header_only(big, (2**15, 2**15 + 1))  # 4 GiB declared
     _npz_with_header_only(cube, (4, 4, 4))
     assert_succeeds(_LIMITED + f"""
-    from nearortho.io import load_matrix
-    refused(lambda: load_matrix({str(big)!r}), "big.npz")
+    from nearortho import load
+    refused(lambda: load({str(big)!r}), "big.npz")
     try:
-        load_matrix({str(cube)!r})
+        load({str(cube)!r})
     except ValueError as error:
         assert "must be 2-D" in str(error)
     else:

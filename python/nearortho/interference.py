@@ -16,6 +16,7 @@ from . import _core
 from . import _order_statistic
 from . import _validate as v
 from . import reference
+from .bounds import bounds
 
 __all__ = ["InterferenceStats", "interference", "neighbors"]
 
@@ -83,7 +84,30 @@ class InterferenceStats:
             raise ValueError("mmcs needs per-row statistics; call interference(..., per_row=True)")
         return float(np.mean(self.row_max))
 
+    @property
+    def capacity(self) -> np.ndarray:
+        """Per-feature capacity of Scherlis et al. (2022), g_ii^2 / sum_j g_ij^2, which
+        for unit rows is 1 / (1 + ``row_sumsq``): 1 for a feature orthogonal to all
+        others, 1/2 for one of two identical features. It sums to at most n (the
+        rank of W), the bound a frame reaches when it is tight."""
+        if self.row_sumsq is None:
+            raise ValueError("capacity needs per-row statistics; call interference(..., per_row=True)")
+        if not self.normalize or self.m2 is not None:
+            raise ValueError("capacity is defined for cosines (normalize=True) among the rows of one frame")
+        return 1.0 / (1.0 + self.row_sumsq)
+
     # references for the same (n, number of vectors)
+    @property
+    def partners(self) -> int:
+        """Partners per row: m - 1, or m2 with B."""
+        return self.m - 1 if self.m2 is None else self.m2
+
+    @property
+    def random_mmcs(self) -> float:
+        """Expected ``mmcs`` of a random frame of the same size (rows uniform on the
+        sphere): the mean over rows of the maximum of ``partners`` independent |cos|."""
+        return float(reference.random_mean_max(self.n, self.partners))
+
     @property
     def vectors(self) -> int:
         """Distinct vectors the pairs are drawn from: m, or m + m2 with B."""
@@ -92,6 +116,15 @@ class InterferenceStats:
     @property
     def welch(self) -> float:
         return float(reference.welch_bound(self.n, self.vectors))
+
+    @property
+    def best_bound(self) -> float:
+        """The largest applicable lower bound on the coherence (:func:`nearortho.bounds`)."""
+        return float(bounds(self.n, self.vectors).best)
+
+    @property
+    def best_bound_name(self) -> str:
+        return str(bounds(self.n, self.vectors).best_name)
 
     @property
     def eps_jl(self) -> float:
@@ -167,12 +200,13 @@ class InterferenceStats:
                 raise ValueError(f"other must have the same {field}: {getattr(self, field)} != {getattr(other, field)}")
         if len(self.hist) != len(other.hist) or set(self.count_above) != set(other.count_above):
             raise ValueError("other must have the same bins and thresholds")
-        best = max((self.coherence, -self.pair[0], -self.pair[1]),
-                   (other.coherence, -other.pair[0], -other.pair[1]))
+        pairs = np.array([self.pair, other.pair])
+        best = _best_first(np.array([self.coherence, other.coherence]), pairs[:, 0], pairs[:, 1])[0]
         merged = dataclasses.replace(
             self, pairs=self.pairs + other.pairs, sum=self.sum + other.sum,
             sum_abs=self.sum_abs + other.sum_abs, sum_sq=self.sum_sq + other.sum_sq,
-            coherence=best[0], pair=(-best[1], -best[2]), hist=self.hist + other.hist,
+            coherence=(self.coherence, other.coherence)[best], pair=tuple(int(x) for x in pairs[best]),
+            hist=self.hist + other.hist,
             count_above={t: c + other.count_above[t] for t, c in self.count_above.items()},
             _source=None)
         same_rows = self.row_offset == other.row_offset and self.m == other.m
@@ -192,10 +226,14 @@ class InterferenceStats:
         out["pair"] = list(self.pair)
         out["hist_range"] = list(self.hist_range)
         out["count_above"] = {repr(t): int(c) for t, c in self.count_above.items()}
-        for name in ("mean", "mean_abs", "mean_sq", "rms", "welch", "eps_jl", "inv_sqrt_n", "random_coherence"):
+        for name in ("mean", "mean_abs", "mean_sq", "rms", "welch", "best_bound", "best_bound_name", "eps_jl",
+                     "inv_sqrt_n", "random_coherence"):
             out[name] = getattr(self, name)
         if self.row_max is not None:
             out["mmcs"] = self.mmcs
+            out["random_mmcs"] = self.random_mmcs
+        if self.row_sumsq is not None and self.normalize and self.m2 is None:
+            out["total_capacity"] = float(self.capacity.sum())
         return out
 
     def __repr__(self) -> str:
@@ -204,14 +242,15 @@ class InterferenceStats:
             f"InterferenceStats(n={self.n}, {shape}, pairs={self.pairs}, normalize={self.normalize})",
             f"  coherence  {self.coherence:.6g} at pair {self.pair}",
             f"  mean       {self.mean:.6g}   mean|g| {self.mean_abs:.6g}   rms {self.rms:.6g}",
-            f"  references welch {self.welch:.6g}   random frame {self.random_coherence:.6g}   "
+            f"  references welch {self.welch:.6g}   best bound {self.best_bound:.6g} ({self.best_bound_name})"
+            f"   random frame {self.random_coherence:.6g}   "
             f"1/sqrt(n) {self.inv_sqrt_n:.6g}   eps_JL {self.eps_jl:.6g}",
             f"  histogram  {len(self.hist)} bins on [{self.hist_range[0]:.6g}, {self.hist_range[1]:.6g}]",
         ]
         if self.count_above:
             lines.append("  |g| > t    " + "   ".join(f"{t:g}: {c}" for t, c in self.count_above.items()))
         if self.row_max is not None:
-            lines.append(f"  per row    mean max (MMCS) {self.mmcs:.6g}")
+            lines.append(f"  per row    mean max (MMCS) {self.mmcs:.6g}   random frame {self.random_mmcs:.6g}")
         if self.topk_index is not None:
             lines.append(f"  top-k      k={self.topk_index.shape[1]}")
         return "\n".join(lines)
@@ -231,27 +270,32 @@ def _merge_rows(merged, a, b, same_rows: bool, follows: bool) -> None:
         merged.topk_value = cat([a.topk_value, b.topk_value]) if have_topk else None
         return
     if have_rows:
-        take_b = _better(b.row_max, b.row_argmax, a.row_max, a.row_argmax)
-        merged.row_max = np.where(take_b, b.row_max, a.row_max)
-        merged.row_argmax = np.where(take_b, b.row_argmax, a.row_argmax)
+        merged.row_max, merged.row_argmax = _best_of(a.row_max[:, None], a.row_argmax[:, None],
+                                                     b.row_max[:, None], b.row_argmax[:, None])
+        merged.row_max, merged.row_argmax = merged.row_max[:, 0], merged.row_argmax[:, 0]
         merged.row_sumsq = a.row_sumsq + b.row_sumsq
     else:
         merged.row_max = merged.row_argmax = merged.row_sumsq = None
     if have_topk:
-        k = a.topk_index.shape[1]
-        index = np.concatenate([a.topk_index, b.topk_index], axis=1)
-        value = np.concatenate([a.topk_value, b.topk_value], axis=1)
-        # best first: larger |g|, then smaller index; empty slots (-1) last
-        order = np.lexsort((np.where(index < 0, np.iinfo(np.int64).max, index), -np.abs(value)), axis=1)[:, :k]
-        merged.topk_index = np.take_along_axis(index, order, axis=1)
-        merged.topk_value = np.take_along_axis(value, order, axis=1)
+        merged.topk_value, merged.topk_index = _best_of(a.topk_value, a.topk_index, b.topk_value, b.topk_index)
     else:
         merged.topk_index = merged.topk_value = None
 
 
-def _better(value, index, value2, index2):
-    """(value, index) beats (value2, index2): larger value, then smaller index."""
-    return (value > value2) | ((value == value2) & (index < index2))
+def _best_first(magnitude, *index):
+    """Order of candidates along the last axis, best first: larger magnitude, then
+    the smaller index (lexicographically over the ``index`` arrays), empty slots
+    (index -1) last. The core's rule (cpp/include/nearortho/ranking.hpp) for the
+    coherence pair, per-row maxima and top-k."""
+    keys = [np.where(i < 0, np.iinfo(np.int64).max, i) for i in reversed(index)]
+    return np.lexsort((*keys, -np.asarray(magnitude)), axis=-1)
+
+
+def _best_of(value, index, value2, index2):
+    """Per row, the best k of two (rows, k) candidate lists (values may be signed)."""
+    value, index = np.concatenate([value, value2], axis=1), np.concatenate([index, index2], axis=1)
+    order = _best_first(np.abs(value), index)[:, :value2.shape[1]]
+    return np.take_along_axis(value, order, axis=1), np.take_along_axis(index, order, axis=1)
 
 
 def _run(W, B, normalize, threads, **kwargs):
