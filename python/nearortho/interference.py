@@ -335,7 +335,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         Default: what OpenMP would use.
     row_offset, col_offset : int
         Added to every row / partner index in the result, so that results over
-        blocks of a larger frame carry global indices and merge. ``col_offset``
+        blocks of a larger frame carry global indices and merge; the shifted
+        indices must fit in int64. ``col_offset``
         defaults to ``row_offset`` without B and to 0 with B.
     progress : callable(done, total), optional
         Called with the tiles started and the total about every 50 ms, and once
@@ -396,8 +397,10 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     if not isinstance(per_row, (bool, np.bool_)):
         raise TypeError(f"per_row must be a bool, got {type(per_row).__name__}")
     nthreads = v.threads(threads)
-    row_offset = v.integer(row_offset, "row_offset", minimum=0)
-    col_offset = (row_offset if B is None else 0) if col_offset is None else v.integer(col_offset, "col_offset", minimum=0)
+    # global indices are int64: the largest, offset + rows - 1, must fit
+    row_offset = v.integer(row_offset, "row_offset", minimum=0, maximum=2**63 - m)
+    col_offset = (row_offset if B is None else 0) if col_offset is None else v.integer(
+        col_offset, "col_offset", minimum=0, maximum=2**63 - partners - (B is None))
     v.memory(_pass_bytes(m, 0 if B is None else B.shape[0], n, W.dtype.itemsize, bins, topk,
                          v.resolved_threads(nthreads)), f"the interference pass over a {m} x {n} {W.dtype} frame")
     out = _run(W, B, normalize, nthreads, bins=bins, thresholds=list(thr), topk=topk,
