@@ -321,16 +321,19 @@ def test_rms_interference_estimate_for_large_m():
 def test_ctrl_c_interrupts_between_batches():
     import _thread
     import threading
-    import time
 
+    # Judged by the trials done, not by seconds (a wall-clock bound failed under
+    # the sanitizer on a loaded machine, when only batches were interruptible):
+    # the core polls inside a batch, so the first batch never finishes.
     W = no.frame(256, 4096, seed=1)
+    batches = []
     timer = threading.Timer(0.3, _thread.interrupt_main)
-    start = time.monotonic()
     timer.start()
     with pytest.raises(KeyboardInterrupt):
-        no.simulate(W, 8, trials=10_000_000, path="dense")  # hours of work if not interrupted
+        no.simulate(W, 8, trials=10_000_000, path="dense",  # hours of work if not interrupted
+                    progress=lambda done, total: batches.append(done))
     timer.join()
-    assert time.monotonic() - start < 10
+    assert batches == []
 
 
 def test_progress_reports_every_batch_up_to_the_total(monkeypatch):

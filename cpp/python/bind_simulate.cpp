@@ -82,11 +82,13 @@ py::dict simulate_into(const py::array_t<T>& W, std::int64_t l, double p, const 
     given_view = given->view();
   }
   ReadoutTotals totals;
+  SignalCheck signals;
   {
     py::gil_scoped_release release;
     totals = simulate_readout(view, spec, given ? &given_view : nullptr, trial_begin, trial_end, ro,
-                              readout_path(path), threads);
+                              readout_path(path), threads, signals.callback);
   }
+  signals.raise_if_fired();
   return totals_dict(totals);
 }
 
@@ -140,8 +142,14 @@ template <class T>
 double pair_sumsq_of(const py::array_t<T>& W, int threads) {
   if (W.ndim() != 2) throw std::invalid_argument("W must be 2-D");
   const FrameView<T> view{readonly_data(W, "W"), W.shape(0), W.shape(1)};
-  py::gil_scoped_release release;
-  return pair_sumsq(view, threads);
+  SignalCheck signals;
+  double total;
+  {
+    py::gil_scoped_release release;
+    total = pair_sumsq(view, threads, signals.callback);
+  }
+  signals.raise_if_fired();
+  return total;
 }
 
 template <class T>

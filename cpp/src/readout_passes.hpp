@@ -12,6 +12,7 @@
 #endif
 
 #include "nearortho/activations.hpp"
+#include "nearortho/interrupt_poll.hpp"
 #include "nearortho/simulate.hpp"
 #include "nearortho/simulate_kernels.hpp"
 
@@ -148,7 +149,8 @@ struct Activations {
 // packed once; W is packed chunk by chunk; sink.tile(slot, view, i0, rows, r)
 // sees every trial's readouts tile by tile in feature order.
 template <class T, class Sink>
-void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Sink& sink, int threads) {
+void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Sink& sink, int threads,
+                InterruptPoll& poll) {
   const Kernels<T> kernels(simulate_kernels(active_isa()));
   constexpr std::int64_t NR = kPanelW<T>;
   const std::int64_t n = W.n, m = W.m, groups = ceil_div(trials, kPanelX);
@@ -158,6 +160,7 @@ void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, S
   auto scratches = thread_scratch(threads, m);
   auto x64s = thread_buffers<double>(threads, n);
   auto Cs = thread_buffers<T>(threads, kBlockGroups * kPanelX * kTileRows);
+  bool stop = false;  // written in a single, read by all after its barrier
 #pragma omp parallel num_threads(threads)
   {
     SamplerScratch& scratch = scratches[thread_slot()];
@@ -181,10 +184,14 @@ void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, S
       }
     }
     for (std::int64_t c0 = 0; c0 < m; c0 += chunk) {
+#pragma omp single
+      stop = poll.fired();
+      if (stop) break;
       const std::int64_t crows = std::min(chunk, m - c0);
       pack_rows(W.data + c0 * n, n, crows, n, NR, wp.data());
 #pragma omp for schedule(dynamic, 1)
       for (std::int64_t blk = 0; blk < blocks; ++blk) {
+        if (poll.stopped()) continue;
         const std::int64_t g0 = blk * kBlockGroups, gn = std::min(kBlockGroups, groups - g0);
         const std::int64_t t_end = std::min(trials, (g0 + gn) * kPanelX);
         for (std::int64_t i0 = c0; i0 < c0 + crows; i0 += kTileRows) {
@@ -202,13 +209,15 @@ void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, S
 // Gram path: for each block I of features, G[k, I] = <w_k, w_i> for all k, then
 // r_I = sum over active k of a_k G[k, I] (in T, active features in index order).
 template <class T, class Sink>
-void gram_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Sink& sink, int threads) {
+void gram_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Sink& sink, int threads,
+               InterruptPoll& poll) {
   const Kernels<T> kernels(simulate_kernels(active_isa()));
   constexpr std::int64_t NR = kPanelW<T>;
   const std::int64_t n = W.n, m = W.m, groups = ceil_div(m, kPanelX);
   std::vector<T> xp(groups * kPanelX * n), wp(kGramBlock * n), G(groups * kPanelX * kGramBlock);
   auto scratches = thread_scratch(threads, m);
   auto rs = thread_buffers<T>(threads, kGramBlock);
+  bool stop = false;  // written in a single, read by all after its barrier
 #pragma omp parallel num_threads(threads)
   {
 #pragma omp for schedule(static)
@@ -216,14 +225,20 @@ void gram_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Si
     pack_rows(W.data, n, m, n, kPanelX, xp.data());
     std::vector<T>& r = rs[thread_slot()];
     for (std::int64_t i0 = 0; i0 < m; i0 += kGramBlock) {
+#pragma omp single
+      stop = poll.fired();
+      if (stop) break;
       const std::int64_t rows = std::min(kGramBlock, m - i0);
       pack_rows(W.data + i0 * n, n, rows, n, NR, wp.data());
 #pragma omp for schedule(dynamic, 1)
-      for (std::int64_t g0 = 0; g0 < groups; g0 += kBlockGroups)
+      for (std::int64_t g0 = 0; g0 < groups; g0 += kBlockGroups) {
+        if (poll.stopped()) continue;
         kernels.multiply(xp.data() + g0 * kPanelX * n, std::min(kBlockGroups, groups - g0), wp.data(),
                          ceil_div(rows, NR), n, G.data() + g0 * kPanelX * kGramBlock, kGramBlock);
+      }
 #pragma omp for schedule(dynamic, 16)
       for (std::int64_t t = 0; t < trials; ++t) {
+        if (poll.stopped()) continue;
         const TrialView a = acts.view(t);
         kernels.gather(G.data(), kGramBlock, rows, a.index, a.value, a.count, r.data());
         sink.tile(t, a, i0, rows, r.data());

@@ -134,7 +134,7 @@ def _work_bytes(kind: str, n: int, start: int, stop: int, step: int, threads: in
         built = min(n, -(-deepest // 64) * 64)
         return min(threads, bases, step // n) * 8 * built * (2 * n + 64)
     if kind == "srht":
-        return 8 * _core.frame_group_rows(kind, n) + 8 * n
+        return 8 * (1 << (n - 1).bit_length()) + 8 * n
     return 0
 
 
