@@ -15,6 +15,7 @@ import numpy as np
 from . import _core
 from . import _validate as v
 from . import reference
+from .bounds import bounds
 
 __all__ = ["InterferenceStats", "interference", "neighbors"]
 
@@ -94,6 +95,15 @@ class InterferenceStats:
     @property
     def welch(self) -> float:
         return float(reference.welch_bound(self.n, self.vectors))
+
+    @property
+    def best_bound(self) -> float:
+        """The largest applicable lower bound on the coherence (:func:`nearortho.bounds`)."""
+        return float(bounds(self.n, self.vectors).best)
+
+    @property
+    def best_bound_name(self) -> str:
+        return str(bounds(self.n, self.vectors).best_name)
 
     @property
     def eps_jl(self) -> float:
@@ -201,7 +211,8 @@ class InterferenceStats:
         out["pair"] = list(self.pair)
         out["hist_range"] = list(self.hist_range)
         out["count_above"] = {repr(t): int(c) for t, c in self.count_above.items()}
-        for name in ("mean", "mean_abs", "mean_sq", "rms", "welch", "eps_jl", "inv_sqrt_n", "random_coherence"):
+        for name in ("mean", "mean_abs", "mean_sq", "rms", "welch", "best_bound", "best_bound_name", "eps_jl",
+                     "inv_sqrt_n", "random_coherence"):
             out[name] = getattr(self, name)
         if self.row_max is not None:
             out["mmcs"] = self.mmcs
@@ -213,7 +224,8 @@ class InterferenceStats:
             f"InterferenceStats(n={self.n}, {shape}, pairs={self.pairs}, normalize={self.normalize})",
             f"  coherence  {self.coherence:.6g} at pair {self.pair}",
             f"  mean       {self.mean:.6g}   mean|g| {self.mean_abs:.6g}   rms {self.rms:.6g}",
-            f"  references welch {self.welch:.6g}   random frame {self.random_coherence:.6g}   "
+            f"  references welch {self.welch:.6g}   best bound {self.best_bound:.6g} ({self.best_bound_name})"
+            f"   random frame {self.random_coherence:.6g}   "
             f"1/sqrt(n) {self.inv_sqrt_n:.6g}   eps_JL {self.eps_jl:.6g}",
             f"  histogram  {len(self.hist)} bins on [{self.hist_range[0]:.6g}, {self.hist_range[1]:.6g}]",
         ]

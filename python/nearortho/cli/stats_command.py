@@ -7,7 +7,7 @@ import click
 from .output import emit, progress
 
 SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rms", "welch",
-           "random_coherence", "inv_sqrt_n", "eps_jl", "count_above", "mmcs")
+           "best_bound", "best_bound_name", "random_coherence", "inv_sqrt_n", "eps_jl", "count_above", "mmcs")
 
 
 @click.command("stats")
