@@ -1,13 +1,16 @@
 // Surrogate gradient pass: copies W into padded row-major and panel layouts,
-// then runs the tiles of the upper triangle in rounds. Each round is a set of
-// tiles whose row blocks are all distinct (the diagonal tiles first, then a
-// round-robin tournament of the blocks), so threads never share a gradient row
-// within a round and every row block receives its tiles in the same order for
-// any thread count: the gradient is bitwise independent of threads. The per-ISA
-// tile kernel is isa/gradient_kernels.cpp. Tests: tests/test_gradient.py.
+// then runs the tiles of the upper triangle in a fixed order: rounds whose tiles
+// touch distinct row blocks (the diagonal tiles first, then a round-robin
+// tournament of the blocks). Threads take tiles in that order and a tile starts
+// only when both its row blocks have received every earlier tile (a counter per
+// block, no barrier), so each block's gradient adds its tiles in the same order
+// for any thread count: the gradient is bitwise independent of threads. The
+// per-ISA tile kernel is isa/gradient_kernels.cpp. Tests: tests/test_gradient.py.
 #include "nearortho/gradient.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -15,6 +18,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -45,24 +49,34 @@ std::unique_ptr<T, AlignedFree> aligned_zeros(std::int64_t count) {
 
 // Small frames get a small edge so that two threads find several tiles per
 // round; the edge depends on m only, so the results do not depend on threads.
+constexpr double kFlopsPerThread = 1e8;  // a few ms of work per thread
+
 std::int64_t tile_edge(std::int64_t m) { return m > 4 * kMaxGradientEdge ? kMaxGradientEdge : kGradientTileUnit; }
 
-// Rounds of tiles (I, J), I <= J, each row block at most once per round: first
-// every diagonal tile, then the circle method's rounds of a tournament of the
-// blocks (with a bye when their number is odd).
-std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> rounds(std::int64_t blocks) {
-  std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> out(1);
-  for (std::int64_t b = 0; b < blocks; ++b) out[0].emplace_back(b, b);
-  const std::int64_t players = blocks + (blocks & 1);  // player `blocks` is the bye
+struct ScheduledTile {
+  std::int64_t I, J;            // row blocks, I <= J
+  std::int64_t after_I, after_J; // tiles each block must have received first
+};
+
+// Every tile (I, J), I <= J, in rounds that use each row block at most once:
+// first every diagonal tile, then the circle method's rounds of a tournament of
+// the blocks (with a bye when their number is odd).
+std::vector<ScheduledTile> schedule(std::int64_t blocks) {
+  std::vector<ScheduledTile> out;
+  std::vector<std::int64_t> received(static_cast<std::size_t>(blocks), 0);
+  auto add = [&](std::int64_t a, std::int64_t b) {
+    if (a >= blocks || b >= blocks) return;  // the bye
+    const std::int64_t I = std::min(a, b), J = std::max(a, b);
+    out.push_back({I, J, received[static_cast<std::size_t>(I)], received[static_cast<std::size_t>(J)]});
+    ++received[static_cast<std::size_t>(I)];
+    if (J != I) ++received[static_cast<std::size_t>(J)];
+  };
+  for (std::int64_t b = 0; b < blocks; ++b) add(b, b);
+  const std::int64_t players = blocks + (blocks & 1);
   for (std::int64_t r = 0; r + 1 < players; ++r) {
-    std::vector<std::pair<std::int64_t, std::int64_t>> round;
-    auto add = [&](std::int64_t a, std::int64_t b) {
-      if (a < blocks && b < blocks) round.emplace_back(std::min(a, b), std::max(a, b));
-    };
     add(players - 1, r);
     for (std::int64_t k = 1; k < players / 2; ++k)
       add((r + k) % (players - 1), (r - k + players - 1) % (players - 1));
-    if (!round.empty()) out.push_back(std::move(round));
   }
   return out;
 }
@@ -97,11 +111,15 @@ SurrogateTotals surrogate_gradient(const T* w, std::int64_t m, std::int64_t n,
   std::int64_t ld = (n + NR - 1) / NR * NR;
   if ((ld / NR) % 2 == 0) ld += NR;
   const std::int64_t panel_stride = (n | 1) * NR;  // odd k steps, as in the interference pass
-  const int threads = resolve_threads(opt.threads);
+  // A small pass runs on one thread: waking a team costs more than it saves, and
+  // on a busy machine a parallel region can wait a whole time slice for a thread.
+  const double flops = 3.0 * static_cast<double>(padded) * static_cast<double>(padded) * static_cast<double>(n);
+  const int team = static_cast<int>(std::clamp(flops / kFlopsPerThread, 1.0,
+                                               static_cast<double>(resolve_threads(opt.threads))));
   auto rows = aligned_zeros<T>(padded * ld);
   auto panels = aligned_zeros<T>(padded / NR * panel_stride);
   auto work = aligned_zeros<T>(padded * ld);
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp parallel for num_threads(team) schedule(static)
   for (std::int64_t i = 0; i < m; ++i)
     for (std::int64_t k = 0; k < n; ++k) {
       rows.get()[i * ld + k] = w[i * n + k];
@@ -123,10 +141,8 @@ SurrogateTotals surrogate_gradient(const T* w, std::int64_t m, std::int64_t n,
   tile.cutoff = static_cast<T>(std::pow(static_cast<double>(std::numeric_limits<T>::min()), 1.0 / opt.p) * 1.001);
   tile.grad = work.get();
 
-  const auto schedule = rounds(blocks);
-  std::size_t widest = 0;
-  for (const auto& round : schedule) widest = std::max(widest, round.size());
-  const int team = static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(threads, widest)));
+  const std::vector<ScheduledTile> order = schedule(blocks);
+  const std::int64_t total = static_cast<std::int64_t>(order.size());
   const std::int64_t ldc = edge + (((edge / NR) % 2 == 0) ? NR : 0);
   std::vector<std::unique_ptr<T, AlignedFree>> tiles;
   std::vector<std::unique_ptr<bool[]>> flags;
@@ -139,40 +155,60 @@ SurrogateTotals surrogate_gradient(const T* w, std::int64_t m, std::int64_t n,
     s.row_nonzero = flags.back().get();
     s.col_nonzero = s.row_nonzero + edge;
   }
-  std::vector<std::vector<double>> values(schedule.size());
+  std::vector<double> values(order.size(), 0.0);
+  std::vector<std::atomic<std::int64_t>> received(static_cast<std::size_t>(blocks));
+  for (auto& r : received) r.store(0);
+  std::atomic<std::int64_t> next{0};
+  std::atomic<bool> stop{false};
+  std::exception_ptr error;
   const auto kernel = tile_function<T>(gradient_kernels(active_isa()));
   using clock = std::chrono::steady_clock;
   auto next_poll = clock::now() + std::chrono::milliseconds(50);
-  SurrogateTotals out;
-  const std::int64_t total = static_cast<std::int64_t>(schedule.size());
-  for (std::int64_t r = 0; r < total; ++r) {
-    const auto& round = schedule[static_cast<std::size_t>(r)];
-    auto& round_values = values[static_cast<std::size_t>(r)];
-    round_values.assign(round.size(), 0.0);
-    const std::int64_t count = static_cast<std::int64_t>(round.size());
-#pragma omp parallel for num_threads(team) schedule(dynamic, 1)
-    for (std::int64_t t = 0; t < count; ++t) {
-      int tid = 0;
-#ifdef _OPENMP
-      tid = omp_get_thread_num();
-#endif
-      GradientScratch<T>& s = scratch[static_cast<std::size_t>(tid)];
-      GradientTile<T> p = tile;
-      p.i0 = round[static_cast<std::size_t>(t)].first * edge;
-      p.j0 = round[static_cast<std::size_t>(t)].second * edge;
-      kernel(p, s);
-      round_values[static_cast<std::size_t>(t)] = s.value;
+  // the calling thread (thread 0) polls between tiles and while it waits
+  auto poll = [&](std::int64_t done) {
+    if (!opt.poll || clock::now() < next_poll) return;
+    try {
+      if (opt.poll(done, total)) stop.store(true);
+    } catch (...) {  // nothing may leave the parallel region
+      error = std::current_exception();
+      stop.store(true);
     }
-    if (opt.poll && (r + 1 == total || clock::now() >= next_poll)) {
-      if (opt.poll(r + 1, total)) {
-        out.cancelled = true;
-        return out;
+    next_poll = clock::now() + std::chrono::milliseconds(50);
+  };
+  SurrogateTotals out;
+#pragma omp parallel num_threads(team)
+  {
+    int tid = 0;
+#ifdef _OPENMP
+    tid = omp_get_thread_num();
+#endif
+    GradientScratch<T>& s = scratch[static_cast<std::size_t>(tid)];
+    for (std::int64_t t = next.fetch_add(1); t < total && !stop.load(); t = next.fetch_add(1)) {
+      const ScheduledTile& st = order[static_cast<std::size_t>(t)];
+      auto& got_I = received[static_cast<std::size_t>(st.I)];
+      auto& got_J = received[static_cast<std::size_t>(st.J)];
+      while ((got_I.load(std::memory_order_acquire) < st.after_I ||
+              got_J.load(std::memory_order_acquire) < st.after_J) && !stop.load()) {
+        if (tid == 0) poll(t);
+        std::this_thread::yield();
       }
-      next_poll = clock::now() + std::chrono::milliseconds(50);
+      if (stop.load()) break;
+      GradientTile<T> p = tile;
+      p.i0 = st.I * edge;
+      p.j0 = st.J * edge;
+      kernel(p, s);
+      values[static_cast<std::size_t>(t)] = s.value;
+      got_I.fetch_add(1, std::memory_order_release);
+      if (st.J != st.I) got_J.fetch_add(1, std::memory_order_release);
+      if (tid == 0) poll(t + 1);
     }
   }
-  for (const auto& round_values : values)
-    for (double v : round_values) out.value += v;
+  if (error) std::rethrow_exception(error);
+  if (stop.load()) {
+    out.cancelled = true;
+    return out;
+  }
+  for (double v : values) out.value += v;
   for (const auto& s : scratch) {
     if (s.max_i < 0) continue;
     const double v = s.max_abs;
@@ -183,7 +219,7 @@ SurrogateTotals surrogate_gradient(const T* w, std::int64_t m, std::int64_t n,
       out.max_j = s.max_j;
     }
   }
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp parallel for num_threads(team) schedule(static)
   for (std::int64_t i = 0; i < m; ++i) std::copy(work.get() + i * ld, work.get() + i * ld + n, grad + i * n);
   return out;
 }
