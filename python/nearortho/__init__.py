@@ -7,7 +7,9 @@ from .bounds import Bounds, bounds
 from .capacity import Capacity, Levels, capacity, levels
 from .compound import Compound, compound
 from .frame import KINDS, frame
+from .gradient import SurrogateGradient, surrogate_gradient
 from .interference import InterferenceStats, interference, neighbors
+from .optimize import OptimizeProgress, OptimizeResult, optimize
 from .reference import eps_jl, random_coherence, welch_bound
 from .simulate import ReadoutStats, readouts, simulate
 from .theory import Theory, theory
@@ -31,7 +33,8 @@ def set_max_isa(isa: str) -> str:
     return _core.set_isa_cap(isa)
 
 
-__all__ = ["KINDS", "Bounds", "Capacity", "Compound", "InterferenceStats", "Levels", "ReadoutStats", "Theory",
-           "bounds", "build_info", "capacity", "compound", "eps_jl", "frame", "interference", "levels", "neighbors",
-           "random_coherence", "readouts", "sample_activations", "set_max_isa", "simulate", "theory",
+__all__ = ["KINDS", "Bounds", "Capacity", "Compound", "InterferenceStats", "Levels", "OptimizeProgress",
+           "OptimizeResult", "ReadoutStats", "SurrogateGradient", "Theory", "bounds", "build_info", "capacity",
+           "compound", "eps_jl", "frame", "interference", "levels", "neighbors", "optimize", "random_coherence",
+           "readouts", "sample_activations", "set_max_isa", "simulate", "surrogate_gradient", "theory",
            "welch_bound", "__version__"]
