@@ -298,3 +298,24 @@ def test_parquet_without_pyarrow_says_what_to_install(run, frames, monkeypatch):
     assert result.stderr.strip() == f'error: --features {folder / "f.parquet"}: parquet needs pyarrow: ' \
                                     'pip install "nearortho[parquet]"'
     assert not (folder / "f.parquet").exists()
+def test_optimize_writes_the_best_frame_and_reports_it(run, tmp_path):
+    out = tmp_path / "w.npy"
+    result = run("optimize", "--n", 3, "--m", 6, "--seconds", 30, "--out", out, "--json")
+    record = json.loads(result.stdout)
+    W = np.load(out)
+    assert W.shape == (6, 3) and record["stopped"] == "bound"
+    assert record["coherence"] == pytest.approx(nearortho.interference(W).coherence, abs=1e-12)
+    assert record["best_bound"] == pytest.approx(1 / np.sqrt(5))
+    again = run("optimize", "--init", out, "--max-iter", 5, "--out", tmp_path / "w2.npy", "--json")
+    assert json.loads(again.stdout)["coherence"] <= record["coherence"] + 1e-9
+
+
+@pytest.mark.parametrize("args, words", [
+    (["optimize", "--n", "3", "--out", "x.npy"], "either --n and --m, or --init"),
+    (["optimize", "--n", "3", "--m", "1", "--out", "x.npy"], "m must be >= 2"),
+    (["optimize", "--n", "3", "--m", "6", "--out", "x.txt"], "--out must name a .npy file"),
+])
+def test_optimize_errors_are_one_line(run, tmp_path, monkeypatch, args, words):
+    monkeypatch.chdir(tmp_path)
+    result = run(*args, ok=False)
+    assert result.exit_code == 1 and words in result.stderr and len(result.stderr.strip().splitlines()) == 1
