@@ -47,8 +47,8 @@ def _dictionaries(case: Case):
     if case.pair == "random":
         return A, nearortho.frame(case.n, case.m, "gaussian", seed=1)
     rng = np.random.default_rng(2)
-    B = A[rng.permutation(case.m)] + (0.5 / np.sqrt(case.n)) * rng.standard_normal((case.m, case.n), np.float32)
-    return A, B
+    noise = rng.standard_normal((case.m, case.n), np.float32) * np.float32(0.5 / np.sqrt(case.n))
+    return A, A[rng.permutation(case.m)] + noise  # float32, like A
 
 
 def max_cos_nearortho(A, B, threads):
