@@ -60,6 +60,22 @@ def test_merge_of_cross_splits_equals_whole_with_rows():
     assert by_cols.mmcs == pytest.approx(whole.mmcs, rel=1e-15)
 
 
+@pytest.mark.parametrize("swap", [False, True])
+def test_merge_breaks_ties_by_smaller_index_whichever_side_has_it(swap):
+    # entries +-1/2 in R^4: |g| takes few values, so nearly every maximum is tied
+    A = nearortho.frame(4, 37, "sign", seed=3, dtype="float64")
+    B = nearortho.frame(4, 41, "sign", seed=4, dtype="float64")
+    G = np.abs(A @ B.T)  # exact: multiples of 1/4
+    parts = [nearortho.interference(A, B[:17], topk=5),
+             nearortho.interference(A, B[17:], topk=5, col_offset=17)]
+    merged = parts[1].merge(parts[0]) if swap else parts[0].merge(parts[1])
+    assert merged.coherence == G.max()
+    assert merged.pair == np.unravel_index(np.argmax(G), G.shape)  # first in row-major order
+    np.testing.assert_array_equal(merged.row_max, G.max(axis=1))
+    np.testing.assert_array_equal(merged.row_argmax, np.argmax(G, axis=1))
+    np.testing.assert_array_equal(merged.topk_index, np.argsort(-G, axis=1, kind="stable")[:, :5])
+
+
 def test_merge_rejects_incompatible_results():
     rng = np.random.default_rng(22)
     W = rows(rng, 20, 5)
@@ -137,8 +153,8 @@ def test_quantiles_from_histogram_and_exact():
 
 
 def test_exact_quantile_narrows_when_a_bin_is_crowded(monkeypatch):
-    module = sys.modules["nearortho.interference"]
-    monkeypatch.setattr(module, "_COLLECT_CAP", 50)
+    module = sys.modules["nearortho._order_statistic"]
+    monkeypatch.setattr(module, "COLLECT_CAP", 50)
     rng = np.random.default_rng(27)
     W = rows(rng, 300, 10, np.float64)
     stats = nearortho.interference(W, bins=4)

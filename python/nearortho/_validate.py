@@ -25,6 +25,22 @@ def integer(value, name: str, *, minimum: int | None = None, maximum: int | None
     return value
 
 
+def integer_array(value, name: str, minimum: int) -> np.ndarray:
+    """Whole numbers >= ``minimum`` (any integer or float array) as float64, for formulas that broadcast."""
+    array = np.asarray(value)
+    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise TypeError(f"{name} must be integer(s), got {array.dtype}")
+    if array.size == 0:
+        raise ValueError(f"{name} must be non-empty")
+    if np.issubdtype(array.dtype, np.floating) and not (np.isfinite(array).all() and (array == np.round(array)).all()):
+        raise ValueError(f"{name} must hold whole numbers")
+    if (array < minimum).any():
+        raise ValueError(f"{name} must be >= {minimum}, got min {array.min()}")
+    if (array > 2**53).any():  # beyond this, float64 no longer holds every integer
+        raise ValueError(f"{name} must be <= 2^53, got max {array.max()}")
+    return array.astype(np.float64)
+
+
 def real(value, name: str, *, low: float | None = None, high: float | None = None,
          low_open: bool = False, high_open: bool = False) -> float:
     """Return ``value`` as a finite float inside the stated interval."""
@@ -44,11 +60,17 @@ def seed(value) -> int:
     return integer(value, "seed", minimum=0, maximum=2**64 - 1)
 
 
+# More threads than this only cost memory (stacks, per-thread histograms) and
+# risk the thread limit; the core also turns a thread that cannot start into a
+# RuntimeError.
+MAX_THREADS = max(256, 4 * (os.cpu_count() or 1))
+
+
 def threads(value) -> int:
     """``None`` means what OpenMP would use (passed to the core as 0)."""
     if value is None:
         return 0
-    return integer(value, "threads", minimum=1, maximum=4096)
+    return integer(value, "threads", minimum=1, maximum=MAX_THREADS)
 
 
 def float_dtype(value, name: str = "dtype") -> np.dtype:

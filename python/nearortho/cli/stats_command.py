@@ -10,7 +10,8 @@ from .source import KEY_HELP, PATH, layout_option, load_file
 from .table_file import check_table_path, write_table
 
 SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rms", "welch",
-           "random_coherence", "inv_sqrt_n", "eps_jl", "count_above", "mmcs", "random_mmcs", "total_capacity")
+           "best_bound", "best_bound_name", "random_coherence", "inv_sqrt_n", "eps_jl", "count_above", "mmcs",
+           "random_mmcs", "total_capacity")
 
 
 @click.command("stats")
