@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from . import _core
 from .activations import sample_activations
+from .bounds import Bounds, bounds
 from .capacity import Capacity, Levels, capacity, levels
 from .compound import Compound, compound
 from .frame import KINDS, frame
 from .interference import InterferenceStats, interference, neighbors
+from .match import Match, match
+from .io import load
 from .reference import eps_jl, random_coherence, welch_bound
 from .simulate import ReadoutStats, readouts, simulate
 from .theory import Theory, theory
@@ -30,7 +33,8 @@ def set_max_isa(isa: str) -> str:
     return _core.set_isa_cap(isa)
 
 
-__all__ = ["KINDS", "Capacity", "Compound", "InterferenceStats", "Levels", "ReadoutStats", "Theory",
-           "build_info", "capacity", "compound", "eps_jl", "frame", "interference", "levels", "neighbors",
+__all__ = ["KINDS", "Bounds", "Capacity", "Compound", "InterferenceStats", "Levels", "Match", "ReadoutStats", "Theory",
+           "bounds", "build_info", "capacity", "compound", "eps_jl", "frame", "interference", "levels", "load", "match",
+           "neighbors",
            "random_coherence", "readouts", "sample_activations", "set_max_isa", "simulate", "theory",
            "welch_bound", "__version__"]
