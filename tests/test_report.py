@@ -29,6 +29,7 @@ class _Page(HTMLParser):
         self.ids, self.images, self.links, self.summary = set(), [], [], []
         self._in_summary = self._in_cell = False
         self._row = None
+        self.row_classes = []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -42,6 +43,7 @@ class _Page(HTMLParser):
             self._in_summary = True
         if self._in_summary and tag == "tr":
             self._row = []
+            self.row_classes.append(attrs.get("class"))
         if self._in_summary and tag == "td":
             self._in_cell = True
             self._row.append("")
@@ -87,6 +89,9 @@ def test_every_claim_in_the_summary_has_the_verdict_results_json_implies(report)
     assert {v.claim.split()[0] for v in recomputed} == CLAIMS
     shown = {row[0]: row[-1] for row in page.summary}
     assert shown == {v.claim: v.label for v in recomputed}
+    colour = {HOLDS: "holds", ORDER: "order", FAILS: "fails"}
+    by_claim = {v.claim: v.status for v in recomputed}
+    assert [colour[by_claim[row[0]]] for row in page.summary] == page.row_classes[1:]  # [0]: the header
     stored = {v["claim"]: v["label"] for s in results["sections"].values() for v in s["verdicts"]}
     assert stored == shown
     assert all(v.status in (HOLDS, ORDER, FAILS) for v in recomputed)
@@ -155,7 +160,8 @@ def test_missing_matplotlib_is_one_line_before_any_work(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import raises ImportError
     result = CliRunner().invoke(cli, ["report", "--quick", "--out", str(tmp_path / "r"), "--quiet"])
     assert result.exit_code == 1
-    assert result.stderr.strip() == "error: nearortho report draws figures with matplotlib: pip install 'nearortho[plot]'"
+    expected = "error: nearortho report draws figures with matplotlib: pip install 'nearortho[plot]'"
+    assert result.stderr.strip() == expected
     assert not (tmp_path / "r").exists()
 
 

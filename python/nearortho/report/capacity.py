@@ -8,9 +8,11 @@ from statistics import NormalDist
 import numpy as np
 
 from ..capacity import capacity
-from .figures import C1_LINE, CYCLE, WELCH_LINE, hollow, legend_below, panels, plain_log_ticks
+from .figures import (C1_LINE, CYCLE, JL_LINE, WELCH_LINE, hollow, jittered, legend_below, panels,
+                      plain_log_ticks)
 from .section import Section, Table
-from .verdict import TOLERANCE, Verdict, by_factor, by_truth, format_factor, span, worst_factor
+from .verdict import (ORDER_OF_MAGNITUDE, TOLERANCE, Verdict, by_factor, by_truth, format_factor, side, span,
+                      worst_factor)
 
 ERROR_RATE = 0.01
 THRESHOLD = 0.5
@@ -55,27 +57,28 @@ def judge(results) -> list:
     big = max(random, key=lambda r: (r["n"], r["m"]))
     at = f"n={big['n']}, m={big['m']}"
     rate = f"{results['error_rate']:.0%}"
-    f3 = worst_factor(measured, [p3(r["n"], r["m"]) for r in random])
+    bound = [p3(r["n"], r["m"]) for r in random]
+    f3 = worst_factor(measured, bound)
     f1 = worst_factor(measured, [r["n"] for r in random])
+    # P4 is an upper bound on m: one frame that holds more features at its l refutes it by that factor
     supported = [r for r in random if r["l_max"] >= 1]
-    # P4 is an upper bound on m: one frame that holds more features at l refutes it by m / exp(n / (8 l))
-    excess = [math.log(r["m"]) - p4_log(r["n"], r["l_max"]) for r in supported]
-    f4 = math.exp(max(0.0, max(excess))) if excess else float("inf")
+    excess = [p4_excess(r) for r in supported]
+    f4 = max([1.0] + excess) if supported else float("inf")
     worst4 = supported[int(np.argmax(excess))] if supported else big
     c3 = ortho["l_max"] / p3(ortho["n"], ortho["m"])
     return [
         Verdict("P3", "At most n / (8 ln m) features can be active at once", "l < 1/eps_JL^2 = n / (8 ln m)",
                 f"l_max {big['l_max']} ({at})", f"{p3(big['n'], big['m']):.1f}", by_factor(f3, TOLERANCE), f3,
-                f"the largest l at a {rate} decoder error rate is {span([m / p3(r['n'], r['m']) for m, r in zip(measured, random)], 2)} "
-                f"times n / (8 ln m) over {len(random)} Gaussian frames: the bound is too strict but the right "
-                f"order of magnitude."),
+                f"the largest l at a {rate} decoder error rate is {span([m / p for m, p in zip(measured, bound)], 2)} "
+                f"times n / (8 ln m) over {len(random)} Gaussian frames; the formula is {side(measured, bound)}."),
         Verdict("P4", "For l active features, at most exp(n / (8 l)) features fit", "m < exp(n / (8 l))",
                 f"m = {worst4['m']} at l = {worst4['l_max']} (n={worst4['n']})",
                 _exp_text(p4_log(worst4["n"], worst4["l_max"])), by_factor(f4, TOLERANCE), f4,
-                f"every Gaussian frame measured holds its l_max with more features than P4 allows, up to "
-                f"{format_factor(f4)} more (m / exp(n / (8 l_max))); the error rate per feature does not grow "
-                f"with m (l_max is {span([r['l_max'] for r in random if r['n'] == big['n']], 3)} for every m at "
-                f"n={big['n']}), so P4's exponential turns P3's small factor into a large one."),
+                f"m / exp(n / (8 l_max)), the features a frame holds at its l_max over the most P4 allows, is "
+                f"{span(excess, 2)} over {len(supported)} Gaussian frames. l_max is "
+                f"{span([r['l_max'] for r in random if r['n'] == big['n']], 3)} for m = "
+                f"{', '.join(str(r['m']) for r in random if r['n'] == big['n'])} at n={big['n']}: P4 inverts P3 "
+                f"through an exponential, which turns a small error in l into a large one in m."),
         Verdict("C1 (capacity)", "With eps = 1/sqrt(n), P3 becomes: up to n features can be active", "l < n",
                 f"l_max {big['l_max']} ({at})", f"{big['n']}", by_factor(f1, TOLERANCE), f1,
                 f"l_max / n is {span([r['l_max'] / r['n'] for r in random], 2)}: l < n is where the noise "
@@ -116,6 +119,11 @@ def table(results) -> Table:
     return Table(list(rows[0]), rows, list(range(len(rows))))
 
 
+def p4_excess(row) -> float:
+    """m over P4's largest m at the measured l_max: above 1, the frame holds more features than P4 allows."""
+    return math.exp(math.log(row["m"]) - p4_log(row["n"], row["l_max"])) if row["l_max"] else math.nan
+
+
 def draw(results, figure) -> None:
     random, ortho = _split(results)
     ratios = sorted({r["m"] // r["n"] for r in random})
@@ -124,12 +132,14 @@ def draw(results, figure) -> None:
     for index, ratio in enumerate(ratios):
         pts = sorted((r for r in random if r["m"] == ratio * r["n"]), key=lambda r: r["n"])
         style = CYCLE[index]
-        left.errorbar([r["n"] for r in pts], [r["l_max"] for r in pts],
+        xs = jittered([r["n"] for r in pts], index, len(ratios))
+        left.errorbar(xs, [r["l_max"] for r in pts],
                       yerr=[[r["l_max"] - r["ci_low"] for r in pts], [r["ci_high"] - r["l_max"] for r in pts]],
                       linestyle="none", markersize=7, markerfacecolor="none", markeredgewidth=1.5, capsize=3,
                       label=f"measured, m = {ratio}n", **style)
         left.plot([r["n"] for r in pts], [p3(r["n"], r["m"]) for r in pts], color=style["color"],
                   linestyle="--", label=f"P3: n/(8 ln m), m = {ratio}n")
+        hollow(right, xs, [p4_excess(r) for r in pts], f"measured, m = {ratio}n", style)
     left.plot(dims, dims, label="C1: l = n", **C1_LINE)
     left.plot(dims, [MARGIN * n for n in dims], label=f"noise margin: l = {MARGIN:.3f} n", **WELCH_LINE)
     left.plot([ortho["n"]], [ortho["l_max"]], linestyle="none", marker="*", markersize=14, color="black",
@@ -137,17 +147,12 @@ def draw(results, figure) -> None:
     left.set(xscale="log", yscale="log", xlabel="dimension n", ylabel=f"largest l at {results['error_rate']:.0%} error",
              title="how many features can be active (P3, C1, C3)")
     plain_log_ticks(left, dims + [ortho["n"]])
-    ls = np.geomspace(1, max(r["l_max"] for r in random) * 2, 200)
-    for index, n in enumerate(dims):
-        style = CYCLE[index + len(ratios)]
-        right.plot(ls, np.exp(np.minimum(n / (8 * ls), 700)), linestyle="--", color=style["color"],
-                   label=f"P4: exp(n/(8l)), n = {n}")
-        pts = [r for r in random if r["n"] == n]
-        hollow(right, [r["l_max"] for r in pts], [r["m"] for r in pts], f"measured m at l_max, n = {n}", style)
-    top = max(r["m"] for r in random)
-    right.set(xscale="log", yscale="log", ylim=(1, top * 20), xlabel="active features l",
-              ylabel="number of features m", title="how many features fit for a given l (P4)")
-    legend_below(figure, columns=4)
+    right.axhline(1, label="P4's limit: m = exp(n / (8 l))", **JL_LINE)
+    right.axhspan(1, ORDER_OF_MAGNITUDE, color="#b7791f", alpha=0.12, label="within 10x of P4's limit")
+    right.set(xscale="log", yscale="log", xlabel="dimension n", ylabel="m / exp(n / (8 l_max))",
+              title="features held at l_max over P4's maximum (P4)")
+    plain_log_ticks(right, dims)
+    legend_below(figure, columns=5)
 
 
 SECTION = Section(

@@ -5,7 +5,7 @@ from ..capacity import levels
 from ..frame import frame
 from .figures import CYCLE, against_l, legend_below, panels, plain_log_ticks
 from .section import Section, Table
-from .verdict import TOLERANCE, Verdict, by_factor, by_truth, span, worst_factor
+from .verdict import TOLERANCE, Verdict, by_factor, by_truth, side, span, worst_factor
 
 ERROR_RATE = 0.01
 
@@ -28,17 +28,18 @@ def judge(results) -> list:
     rows = [r for r in results["rows"] if not r["at_cap"]]  # at the search cap the count is only a floor
     counts = [r["levels"] for r in results["rows"]]
     first, last = results["rows"][0], results["rows"][-1]
-    p5 = worst_factor([r["levels"] for r in rows], [r["p5_jl"] for r in rows])
+    measured, predicted = [r["levels"] for r in rows], [r["p5_jl"] for r in rows]
+    p5 = worst_factor(measured, predicted)
     falling = all(a >= b for a, b in zip(counts, counts[1:])) and counts[-1] < counts[0]
     return [
         Verdict("P5", "Distinguishable activation levels are at most amplitude / noise",
                 "levels ~ 1 / (eps_JL sqrt(l))", f"{last['levels']} (l={last['l']})", f"{last['p5_jl']:.2f}",
                 by_factor(p5, TOLERANCE), p5,
                 f"measured / predicted is {span([r['levels'] / r['p5_jl'] for r in rows], 2)} over "
-                f"l = {rows[0]['l']}..{rows[-1]['l']}. With C1's eps = 1/sqrt(n) the formula overstates "
-                f"the levels {span([r['p5_c1'] / r['levels'] for r in rows], 2)}x: telling levels apart at "
-                f"{results['error_rate']:.0%} error needs a spacing several noise deviations wide, so the two "
-                f"errors (eps_JL too large, amplitude / noise too generous) partly cancel."),
+                f"l = {rows[0]['l']}..{rows[-1]['l']}; P5 is {side(measured, predicted)}. "
+                f"With C1's eps = 1/sqrt(n) in place of eps_JL, measured / predicted is "
+                f"{span([r['levels'] / r['p5_c1'] for r in rows], 2)}: amplitude / noise counts levels one noise "
+                f"deviation apart, while telling them apart at {results['error_rate']:.0%} error takes several."),
         Verdict("P6", "The more features are active, the more boolean they become (levels fall to 1)",
                 "levels -> 1 as l grows", f"{first['levels']} at l={first['l']} to {last['levels']} at l={last['l']}",
                 "falling towards 1", by_truth(falling), None,

@@ -8,7 +8,8 @@ import math
 import numbers
 
 from .figures import new_figure, png_data_uri, tidy
-from .verdict import FAILS, HOLDS, ORDER, summary_order
+from .verdict import (EXACT_TOLERANCE, FAILS, HOLDS, ORDER, ORDER_OF_MAGNITUDE, TOLERANCE,
+                      summary_order)
 
 POST = ("\u201cSome costs of superposition\u201d, Linda Linsefors, LessWrong and the AI Alignment Forum, "
         "March 2024")
@@ -108,13 +109,15 @@ def _reproduce(document: dict) -> str:
            "time taken": f"{document['seconds']:.0f} s ("
                          + ", ".join(f"{k} {t:.0f} s" for k, t in document["section_seconds"].items()) + ")",
            "versions": versions, "CPU": f"{env['cpu']} ({env['cpus']} logical CPUs, {env['platform']})",
-           "SIMD level (ISA)": env["isa"], "threads": threads}
+           "SIMD level (ISA)": env["isa"], "threads": threads,
+           "load average at start (1, 5, 15 min)": env["load_average"]}
     build = env["build"]
     return ("<h2 id='reproduce'>Reproduce</h2>"
             f"<pre>{_e(document['command'])}</pre>"
-            "<p>The same command, seed and sizes give the same frames and trials bit for bit on any thread "
-            "count; every number on this page, and every verdict, is in <code>results.json</code> beside this "
-            "file.</p>" + _table(["", "value"], [{"": k, "value": str(v)} for k, v in run.items()])
+            "<p>The same command gives the same frames and trials on any thread count (each row and each trial "
+            "is a function of the seed and its index); the statistics agree up to floating-point rounding. "
+            "Every number on this page, and every verdict, is in <code>results.json</code> beside this file. "
+            "Times are wall-clock, on a machine shared with the load shown.</p>" + _table(["", "value"], [{"": k, "value": str(v)} for k, v in run.items()])
             + "<p><b>Build</b></p>" + _table(["", "value"], [{"": k, "value": str(v)} for k, v in build.items()]))
 
 
@@ -128,13 +131,15 @@ def write_html(path: str, document: dict, sections, verdicts: dict) -> None:
              "Notation: <i>n</i> neurons, <i>m</i> features (unit vectors in R<sup>n</sup>), <i>l</i> active "
              "at once.</p>"
              "<p class='legend'>Verdicts are computed from the numbers: "
-             "<span class='holds'>holds</span> within the claim's tolerance (25% for the post's hand-waved "
-             "formulas, 5% for exact ones); <span class='order'>holds in order of magnitude</span> off by at "
-             "most 10x, the post's own standard; <span class='fails'>fails</span> off by more than 10x or "
-             "contradicted. The factor is the worst over all sizes measured.</p>")
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-             f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
-             f"<title>Some costs of superposition, measured (nearortho report)</title><style>{_STYLE}</style></head><body>",
+             f"<span class='holds'>holds</span> within the claim's tolerance ({TOLERANCE:.0%} for the post's "
+             f"hand-waved formulas, {EXACT_TOLERANCE:.0%} for exact ones); <span class='order'>holds in order of "
+             f"magnitude</span> off by at most {ORDER_OF_MAGNITUDE:g}x, the post's own standard; "
+             f"<span class='fails'>fails</span> off by more than {ORDER_OF_MAGNITUDE:g}x or contradicted. The "
+             "factor is the worst over all sizes measured.</p>")
+    parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+             "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+             "<title>Some costs of superposition, measured (nearortho report)</title>",
+             f"<style>{_STYLE}</style></head><body>",
              "<h1>Some costs of superposition, measured</h1>", intro, _summary(verdicts, titles),
              "<p>C4 in the comments (treat l as a property of the data; add a parameter for how dependent "
              "features are) proposes parameters rather than a claim, and is not measured here.</p>"]

@@ -30,4 +30,12 @@ def environment() -> dict:
             versions[package] = "not installed"
     return {"versions": versions, "platform": f"{platform.system()} {platform.machine()}",
             "cpu": cpu_model(), "cpus": os.cpu_count(), "isa": info["isa"], "threads": info["default_threads"],
-            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "build": info}
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "build": info, "load_average": _load_average()}
+
+
+def _load_average() -> str:
+    """The 1, 5 and 15 minute load averages, where the platform has them."""
+    try:
+        return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    except (AttributeError, OSError):
+        return "unknown"

@@ -5,7 +5,7 @@ from ..frame import KINDS
 from .figures import C1_LINE, JL_LINE, WELCH_LINE
 from .section import Section, Table
 from .sweep import IID_KINDS, draw_in_units_of_typical
-from .verdict import EXACT_TOLERANCE, TOLERANCE, Verdict, by_factor, span, worst_factor
+from .verdict import EXACT_TOLERANCE, TOLERANCE, Verdict, by_factor, side, span, worst_factor
 
 
 def measure(context) -> dict:
@@ -31,9 +31,9 @@ def judge(results) -> list:
         Verdict("P1", "One active feature puts about eps_JL units of noise on each other feature",
                 "eps_JL = sqrt(8 ln m / n)", f"RMS cosine {big['rms']:.4f} ({at})", f"{big['eps_jl']:.4f}",
                 by_factor(p1, TOLERANCE), p1,
-                f"eps_JL / RMS = sqrt(8 ln m) is {span([j / r for j, r in zip(jl, rms)], 2)} here "
-                f"(frames with independent rows, every n and m measured): the JL bound is not the typical "
-                f"interference, and the gap passes 10x once m > e^12.5, about 270,000 features."),
+                f"eps_JL / RMS is {span([j / r for j, r in zip(jl, rms)], 2)} over frames with independent rows "
+                f"(every n and m measured); eps_JL is {side(rms, jl)}. For random frames the ratio is "
+                f"sqrt(8 ln m), which passes 10x once m > e^12.5, about 270,000 features."),
         Verdict("C1 (RMS)", "Typical cosine of two random unit vectors is exactly 1/sqrt(n)",
                 "RMS = 1/sqrt(n)", f"{big['rms']:.4f} ({at})", f"{big['inv_sqrt_n']:.4f}",
                 by_factor(c1_factor, EXACT_TOLERANCE), c1_factor,

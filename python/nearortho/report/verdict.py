@@ -62,6 +62,16 @@ def worst_factor(measured, predicted) -> float:
     return max(max(r, 1 / r) for r in ratios)
 
 
+def side(measured, predicted) -> str:
+    """Where the prediction sits: "below every measurement", "above every measurement" or "on both sides"."""
+    pairs = list(zip(measured, predicted, strict=True))
+    if all(p < m for m, p in pairs):
+        return "below every measurement"
+    if all(p > m for m, p in pairs):
+        return "above every measurement"
+    return "on both sides of the measurements"
+
+
 def by_factor(factor: float, tolerance: float) -> str:
     """HOLDS within 1 + tolerance, ORDER within 10x, else FAILS."""
     if factor <= 1 + tolerance:
@@ -76,8 +86,16 @@ def by_truth(ok: bool) -> str:
 
 def span(values, digits: int = 3) -> str:
     """"0.998 to 1.007", or one number when all agree at that precision."""
-    low, high = (f"{x:#.{digits}g}".rstrip(".") for x in (min(values), max(values)))
+    whole = all(float(x).is_integer() for x in values)
+    low, high = (_number(x, digits, whole) for x in (min(values), max(values)))
     return low if low == high else f"{low} to {high}"
+
+
+def _number(x: float, digits: int, whole: bool) -> str:
+    """x to ``digits`` significant digits, keeping trailing zeros (1.000), no exponent above 1."""
+    if whole or abs(x) >= 10 ** digits:
+        return f"{x:.0f}"
+    return f"{x:#.{digits}g}".rstrip(".")
 
 
 _ORDER = {"P": 0, "C": 1}

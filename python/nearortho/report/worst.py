@@ -6,7 +6,7 @@ import math
 from .figures import C1_LINE, JL_LINE, LAW_LINE, WELCH_LINE
 from .section import Section, Table
 from .sweep import IID_KINDS, draw_in_units_of_typical
-from .verdict import TOLERANCE, Verdict, by_factor, by_truth, span, worst_factor
+from .verdict import TOLERANCE, Verdict, by_factor, by_truth, side, span, worst_factor
 
 RANDOM_FRAME_LAW = ("random-frame law: the median coherence of m independent uniformly random unit vectors "
                     "in R^n, the t with exp(-C(m,2) P(Beta(1/2, (n-1)/2) > t^2)) = 1/2 (each pair's "
@@ -33,7 +33,8 @@ def judge(results) -> list:
     iid = [r for r in records if r["kind"] in IID_KINDS]
     big = max(iid, key=lambda r: (r["n"], r["m"]))
     at = f"n={big['n']}, m={big['m']}, {big['kind']}"
-    p8 = worst_factor([r["coherence"] for r in records], [r["eps_jl"] for r in records])
+    coherence, jl = [r["coherence"] for r in records], [r["eps_jl"] for r in records]
+    p8 = worst_factor(coherence, jl)
     gaps = [r["coherence"] / r["rms"] for r in iid]
     growth = _growth_with_m(records)
     mean_growth = math.prod(growth) ** (1 / len(growth)) if growth else 1.0
@@ -48,7 +49,7 @@ def judge(results) -> list:
                 "max |cos| ~ eps_JL", f"coherence {big['coherence']:.3f} ({at})", f"{big['eps_jl']:.3f}",
                 by_factor(p8, TOLERANCE), p8,
                 f"eps_JL / coherence is {span([r['eps_jl'] / r['coherence'] for r in records], 2)} over every "
-                f"frame measured (all kinds): eps_JL bounds the worst case from above, within a small factor."),
+                f"frame measured (all kinds): eps_JL is {side(coherence, jl)}."),
         Verdict("C2", "Typical and worst-case interference differ, the more so the larger m",
                 "coherence / RMS > 1, growing with m", f"coherence / RMS {big['coherence'] / big['rms']:.1f} ({at})",
                 "well above 1, growing with m", by_truth(c2_holds), None,
