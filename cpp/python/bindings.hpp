@@ -47,6 +47,7 @@ class SignalCheck {
 };
 
 void bind_frame(py::module_& m);
+void bind_gradient(py::module_& m);
 void bind_interference(py::module_& m);
 void bind_simulate(py::module_& m);
 
