@@ -228,8 +228,14 @@ def memory(nbytes: int, what: str, *, limit: int | None = None, available: str =
     with everything that grows with the arguments counted in ``nbytes``."""
     limit = available_memory() if limit is None else limit
     if limit is not None and nbytes > limit:
-        raise MemoryError(f"{what} needs {nbytes / 2**30:.3g} GiB, more than the {limit / 2**30:.3g} GiB "
-                          f"{available}")
+        raise MemoryError(f"{what} needs {_size(nbytes)}, more than the {_size(limit)} {available}")
+
+
+def _size(nbytes: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.4g} {unit}"
+    return f"{nbytes} bytes"
 
 
 def resolved_threads(value: int) -> int:
