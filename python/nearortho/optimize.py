@@ -181,15 +181,12 @@ def _start(W0, kind, seed, dtype):
         m = v.integer(W0[1], "m", minimum=2, maximum=2**40)
         dtype = v.float_dtype(dtype if dtype is not None else (np.float64 if m * n <= 65536 else np.float32))
         return frame(n, m, kind, seed=seed, dtype=dtype), kind
-    W = v.frame_array(W0, "W0")
+    W = v.directions(W0, "W0")
     if W.shape[0] < 2:
         raise ValueError(f"W0 needs at least 2 rows (pairs), got {W.shape[0]}")
     dtype = v.float_dtype(dtype) if dtype is not None else W.dtype
     W = np.array(W, dtype=dtype, order="C", copy=True)
-    norms = np.linalg.norm(W, axis=1, keepdims=True)
-    if not np.all(norms > 0):
-        raise ValueError(f"W0 has a zero row (row {int(np.argmin(norms[:, 0]))}); every row needs a direction")
-    W /= norms
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
     return W, None
 
 
