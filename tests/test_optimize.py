@@ -111,3 +111,18 @@ def test_sigint_raises_keyboard_interrupt_promptly():
     finally:
         timer.cancel()
     assert time.perf_counter() - start < 5.0
+
+
+@pytest.mark.parametrize("start", [np.eye(4)[:3], (8, 8)])
+def test_an_orthonormal_start_stops_at_the_bound(start):
+    # m <= n: the best bound is 0 and orthonormal rows meet it; an exact 0 must not
+    # reach the core as a scale, nor run the budget out
+    result = nearortho.optimize(start, kind="orthogonal", max_iter=300)
+    assert result.stopped == "bound" and result.iterations < 300
+    assert result.coherence <= 1e-12 and result.gap == result.coherence
+    np.testing.assert_allclose(result.frame @ result.frame.T, np.eye(len(result.frame)), atol=1e-12)
+
+
+def test_a_random_start_with_room_reaches_orthogonality():
+    result = nearortho.optimize((8, 4), max_iter=2000)
+    assert result.stopped == "bound" and result.coherence <= 4 * np.finfo(np.float64).eps

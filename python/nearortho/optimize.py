@@ -107,8 +107,9 @@ class OptimizeResult(Result):
 
     @property
     def gap(self) -> float:
-        """coherence / best lower bound - 1 (0 for an optimal packing that meets it)."""
-        return self.coherence / self.best_bound - 1.0 if self.best_bound > 0 else math.inf
+        """coherence / best lower bound - 1 (0 for an optimal packing that meets it);
+        for m <= n, where the bound is 0 (orthonormal rows), the coherence itself."""
+        return self.coherence / self.best_bound - 1.0 if self.best_bound > 0 else self.coherence
 
 
 def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", max_iter=None,
@@ -238,8 +239,11 @@ class _Run:
         return self.stopped is not None
 
     def at_bound(self):
+        # a few ulps of slack: cosines carry the working dtype's rounding, which is
+        # all that separates an orthonormal set (bound 0) from its bound
         bound = float(self.bounds.best)
-        if self.objective == "coherence" and bound > 0 and self.best <= bound * (1 + self.tol):
+        slack = 4 * float(np.finfo(self.W.dtype).eps)
+        if self.objective == "coherence" and self.best <= bound * (1 + self.tol) + slack:
             self.stopped = "bound"
         return self.stopped is not None
 
@@ -335,6 +339,8 @@ class _Run:
             if state["s"] is None:  # s: the coherence at the window's start
                 state["s"] = float(self.evaluate(W, 2, 0.0, 1.0)[2])
             s, p = state["s"], self.p
+            if s == 0:  # orthonormal rows (m <= n): nothing left to lower
+                return 0.0, np.zeros_like(W), 0.0
             value, R, coherence = self.evaluate(W, p, 0.0, s)
             if not np.isfinite(value) or value <= 0:
                 return math.inf, R, coherence
