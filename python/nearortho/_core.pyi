@@ -8,7 +8,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['build_info', 'frame_group_rows', 'generate_frame', 'interference', 'pair_sumsq', 'philox4x32_10', 'readout_values', 'sample_activations', 'set_isa_cap', 'simulate_readout', 'structured_max_rows', 'validate_frame']
+__all__: list[str] = ['build_info', 'frame_group_rows', 'generate_frame', 'interference', 'pair_sumsq', 'philox4x32_10', 'readout_values', 'resolve_threads', 'sample_activations', 'set_isa_cap', 'simulate_readout', 'structured_max_rows', 'validate_frame']
 def build_info() -> dict:
     ...
 def frame_group_rows(arg0: str, arg1: typing.SupportsInt | typing.SupportsIndex) -> int:
@@ -24,6 +24,8 @@ def interference(W: numpy.typing.NDArray[numpy.float32], B: numpy.typing.NDArray
     ...
 @typing.overload
 def interference(W: numpy.typing.NDArray[numpy.float64], B: numpy.typing.NDArray[numpy.float64] | None, normalize: bool, bins: typing.SupportsInt | typing.SupportsIndex, thresholds: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], topk: typing.SupportsInt | typing.SupportsIndex, per_row: bool, threads: typing.SupportsInt | typing.SupportsIndex, hist_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, hist_hi: typing.SupportsFloat | typing.SupportsIndex = 0.0, refine: bool = False, collect_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, collect_hi: typing.SupportsFloat | typing.SupportsIndex = -1.0, collect_cap: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None) -> dict:
+    ...
+def resolve_threads(requested: typing.SupportsInt | typing.SupportsIndex) -> int:
     ...
 @typing.overload
 def pair_sumsq(W: numpy.typing.NDArray[numpy.float32], threads: typing.SupportsInt | typing.SupportsIndex) -> float:

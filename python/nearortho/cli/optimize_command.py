@@ -28,7 +28,7 @@ from .source import KEY_HELP, layout_option, load_file
 @click.option("--max-iter", type=int, default=None, help="Most gradient steps.")
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npy file.")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def optimize_command(n, m, init, key, layout, seed, dtype, objective, seconds, max_iter, threads, out, as_json, quiet):
     """Optimise m unit vectors in R^n for low coherence and write the best frame to OUT."""
