@@ -13,13 +13,12 @@ from typing import Optional
 import numpy as np
 
 from . import _core
+from . import _order_statistic
 from . import _validate as v
 from . import reference
+from .bounds import bounds
 
 __all__ = ["InterferenceStats", "interference", "neighbors"]
-
-# values kept by the second pass of an exact quantile before it narrows again
-_COLLECT_CAP = 1 << 22
 
 
 @dataclasses.dataclass(repr=False, eq=False)
@@ -85,7 +84,30 @@ class InterferenceStats:
             raise ValueError("mmcs needs per-row statistics; call interference(..., per_row=True)")
         return float(np.mean(self.row_max))
 
+    @property
+    def capacity(self) -> np.ndarray:
+        """Per-feature capacity of Scherlis et al. (2022), g_ii^2 / sum_j g_ij^2, which
+        for unit rows is 1 / (1 + ``row_sumsq``): 1 for a feature orthogonal to all
+        others, 1/2 for one of two identical features. It sums to at most n (the
+        rank of W), the bound a frame reaches when it is tight."""
+        if self.row_sumsq is None:
+            raise ValueError("capacity needs per-row statistics; call interference(..., per_row=True)")
+        if not self.normalize or self.m2 is not None:
+            raise ValueError("capacity is defined for cosines (normalize=True) among the rows of one frame")
+        return 1.0 / (1.0 + self.row_sumsq)
+
     # references for the same (n, number of vectors)
+    @property
+    def partners(self) -> int:
+        """Partners per row: m - 1, or m2 with B."""
+        return self.m - 1 if self.m2 is None else self.m2
+
+    @property
+    def random_mmcs(self) -> float:
+        """Expected ``mmcs`` of a random frame of the same size (rows uniform on the
+        sphere): the mean over rows of the maximum of ``partners`` independent |cos|."""
+        return float(reference.random_mean_max(self.n, self.partners))
+
     @property
     def vectors(self) -> int:
         """Distinct vectors the pairs are drawn from: m, or m + m2 with B."""
@@ -94,6 +116,15 @@ class InterferenceStats:
     @property
     def welch(self) -> float:
         return float(reference.welch_bound(self.n, self.vectors))
+
+    @property
+    def best_bound(self) -> float:
+        """The largest applicable lower bound on the coherence (:func:`nearortho.bounds`)."""
+        return float(bounds(self.n, self.vectors).best)
+
+    @property
+    def best_bound_name(self) -> str:
+        return str(bounds(self.n, self.vectors).best_name)
 
     @property
     def eps_jl(self) -> float:
@@ -133,31 +164,24 @@ class InterferenceStats:
 
         ``exact=False``: the middle of its histogram bin, within half a bin width.
         ``exact=True``: recomputes the pairs (one more pass, or a few when a bin
-        holds more than 4M values) and returns the exact order statistic of
-        rank ceil(q * pairs), as the working dtype computes g.
+        holds more than 4M values, at most about 70 when millions of pairs tie at
+        one value) and returns the exact order statistic of rank
+        ceil(q * pairs), as the working dtype computes g.
         """
         if not exact:
             lo, hi = self.quantile_interval(q)
             return 0.5 * (lo + hi)
         if self._source is None:
             raise ValueError("exact quantiles need the inputs: not available after merge()")
-        rank = self._rank(q)
         lo, hi = self.quantile_interval(q)
-        bins = len(self.hist)
-        while True:
-            out = _run(*self._source, bins=bins, thresholds=(), topk=0, per_row=False,
-                       hist_lo=lo, hist_hi=hi, refine=True, collect_lo=lo, collect_hi=hi,
-                       collect_cap=_COLLECT_CAP)
-            below = int(out["below"])
-            if rank <= below or rank > below + int(out["hist"].sum()):
-                # the value sits within rounding of a bin edge: widen the bracket
-                lo, hi = max(0.0, lo - (hi - lo)), hi + (hi - lo)
-                continue
-            if not out["collect_overflow"]:
-                return float(np.sort(out["collected"])[rank - below - 1])
-            b = self._bin_of_rank(rank, out["hist"], below)
-            width = (hi - lo) / bins
-            lo, hi = lo + b * width, lo + (b + 1) * width
+
+        def count_pass(lo, hi, bins, collect):
+            return _run(*self._source, bins=bins, thresholds=(), topk=0, per_row=False, hist_lo=lo,
+                        hist_hi=hi, refine=True, collect_lo=lo if collect else 0.0,
+                        collect_hi=hi if collect else -1.0, collect_cap=_order_statistic.COLLECT_CAP)
+
+        return _order_statistic.order_statistic(count_pass, self._rank(q), self.pairs, lo, hi,
+                                                self._source[0].dtype)
 
     # combining
     def merge(self, other: "InterferenceStats") -> "InterferenceStats":
@@ -202,10 +226,14 @@ class InterferenceStats:
         out["pair"] = list(self.pair)
         out["hist_range"] = list(self.hist_range)
         out["count_above"] = {repr(t): int(c) for t, c in self.count_above.items()}
-        for name in ("mean", "mean_abs", "mean_sq", "rms", "welch", "eps_jl", "inv_sqrt_n", "random_coherence"):
+        for name in ("mean", "mean_abs", "mean_sq", "rms", "welch", "best_bound", "best_bound_name", "eps_jl",
+                     "inv_sqrt_n", "random_coherence"):
             out[name] = getattr(self, name)
         if self.row_max is not None:
             out["mmcs"] = self.mmcs
+            out["random_mmcs"] = self.random_mmcs
+        if self.row_sumsq is not None and self.normalize and self.m2 is None:
+            out["total_capacity"] = float(self.capacity.sum())
         return out
 
     def __repr__(self) -> str:
@@ -214,14 +242,15 @@ class InterferenceStats:
             f"InterferenceStats(n={self.n}, {shape}, pairs={self.pairs}, normalize={self.normalize})",
             f"  coherence  {self.coherence:.6g} at pair {self.pair}",
             f"  mean       {self.mean:.6g}   mean|g| {self.mean_abs:.6g}   rms {self.rms:.6g}",
-            f"  references welch {self.welch:.6g}   random frame {self.random_coherence:.6g}   "
+            f"  references welch {self.welch:.6g}   best bound {self.best_bound:.6g} ({self.best_bound_name})"
+            f"   random frame {self.random_coherence:.6g}   "
             f"1/sqrt(n) {self.inv_sqrt_n:.6g}   eps_JL {self.eps_jl:.6g}",
             f"  histogram  {len(self.hist)} bins on [{self.hist_range[0]:.6g}, {self.hist_range[1]:.6g}]",
         ]
         if self.count_above:
             lines.append("  |g| > t    " + "   ".join(f"{t:g}: {c}" for t, c in self.count_above.items()))
         if self.row_max is not None:
-            lines.append(f"  per row    mean max (MMCS) {self.mmcs:.6g}")
+            lines.append(f"  per row    mean max (MMCS) {self.mmcs:.6g}   random frame {self.random_mmcs:.6g}")
         if self.topk_index is not None:
             lines.append(f"  top-k      k={self.topk_index.shape[1]}")
         return "\n".join(lines)

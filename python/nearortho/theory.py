@@ -1,20 +1,23 @@
-"""Every formula of MATH.md (P1-P6, C1) for given n, m, l, a, beside each other."""
+"""Every formula of the post "Some costs of superposition" (P1-P6) and of the first comment's
+correction (C1) for given n, m, l, a, beside each other; the claims are listed in docs/claims.md."""
 from __future__ import annotations
 
 import dataclasses
 
 import numpy as np
 
+from . import _validate as v
 from ._result import Result
-from .reference import eps_jl, random_coherence, welch_bound
+from .bounds import bounds
+from .reference import eps_jl, random_coherence
 
 _FIELDS = ("eps_jl", "eps_rms", "noise_jl", "noise_rms", "l_max_jl", "l_max_rms", "m_max",
-           "levels_jl", "levels_rms", "welch", "random_coherence")
+           "levels_jl", "levels_rms", "welch", "best_bound", "best_bound_name", "random_coherence")
 
 
 @dataclasses.dataclass(repr=False)
 class Theory(Result):
-    """The quantities of MATH.md, broadcast over the inputs (numpy arrays, 0-d for scalars).
+    """The quantities of docs/claims.md, broadcast over the inputs (numpy arrays, 0-d for scalars).
 
     The l-dependent fields (noise_*, m_max, levels_*) are None when ``l`` was not given.
     """
@@ -33,6 +36,8 @@ class Theory(Result):
     levels_jl: np.ndarray | None
     levels_rms: np.ndarray | None
     welch: np.ndarray
+    best_bound: np.ndarray
+    best_bound_name: np.ndarray
     random_coherence: np.ndarray
 
     def records(self) -> list[dict]:
@@ -40,27 +45,12 @@ class Theory(Result):
         columns = {k: val for k, val in self.to_dict().items() if val is not None}
         flat = {k: np.ravel(val) for k, val in columns.items()}
         size = len(next(iter(flat.values())))
-        return [{k: float(col[i]) if k not in ("n", "m", "l") else int(col[i]) for k, col in flat.items()}
-                for i in range(size)]
-
-
-def _positive_integers(value, name: str, minimum: int) -> np.ndarray:
-    array = np.asarray(value)
-    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise TypeError(f"{name} must be integer(s), got {array.dtype}")
-    if array.size == 0:
-        raise ValueError(f"{name} must be non-empty")
-    if np.issubdtype(array.dtype, np.floating) and not (np.isfinite(array).all() and (array == np.round(array)).all()):
-        raise ValueError(f"{name} must hold whole numbers")
-    if (array < minimum).any():
-        raise ValueError(f"{name} must be >= {minimum}, got min {array.min()}")
-    if (array > 2**53).any():  # beyond this, float64 no longer holds every integer
-        raise ValueError(f"{name} must be <= 2^53, got max {array.max()}")
-    return array.astype(np.float64)
+        return [{k: col[i].item() for k, col in flat.items()} for i in range(size)]
 
 
 def theory(n, m, l=None, amplitude=1.0) -> Theory:
-    """Evaluate the seed post's formulas and the comments' corrections.
+    """Evaluate the formulas of "Some costs of superposition" (Linda Linsefors, 2024) and the
+    comments' corrections; docs/claims.md says what each claim is and where it is stated.
 
     Parameters
     ----------
@@ -81,23 +71,25 @@ def theory(n, m, l=None, amplitude=1.0) -> Theory:
         ``noise_* = a * eps_* * sqrt(l)`` (P2, P5), ``l_max_* = 1 / eps_*^2`` (P3; rms: n),
         ``m_max = exp(n / (8 l))`` (P4; inf when it overflows float64),
         ``levels_* = 1 / (eps_* sqrt(l))`` (P5), ``welch = sqrt((m - n) / (n (m - 1)))``
-        (0 when m <= n), ``random_coherence``: the median coherence of m random unit
-        vectors in R^n, the t solving exp(-C(m, 2) P(Beta(1/2, (n-1)/2) > t^2)) = 1/2.
+        (0 when m <= n), ``best_bound`` and ``best_bound_name``: the largest applicable lower
+        bound on the coherence (:func:`nearortho.bounds`), ``random_coherence``: the median
+        coherence of m random unit vectors in R^n, the t solving exp(-C(m, 2) P(Beta(1/2, (n-1)/2) > t^2)) = 1/2.
     """
-    n = _positive_integers(n, "n", 1)
-    m = _positive_integers(m, "m", 2)
+    n = v.integer_array(n, "n", 1)
+    m = v.integer_array(m, "m", 2)
     a = np.asarray(amplitude, dtype=np.float64) if not isinstance(amplitude, (bool, np.bool_)) else None
     if a is None or a.dtype.kind != "f" or not (np.isfinite(a).all() and (a > 0).all()):
         raise ValueError(f"amplitude must be finite and > 0, got {amplitude!r}")
-    ls = None if l is None else _positive_integers(l, "l", 1)
+    ls = None if l is None else v.integer_array(l, "l", 1)
     shape = np.broadcast_shapes(n.shape, m.shape, a.shape, () if ls is None else ls.shape)
     n, m, a = (np.broadcast_to(x, shape) for x in (n, m, a))
     e_jl = np.asarray(eps_jl(n, m), dtype=np.float64)
     e_rms = 1.0 / np.sqrt(n)
+    best = bounds(n, m)
     out = dict(n=n.astype(np.int64), m=m.astype(np.int64), l=None, amplitude=a, eps_jl=e_jl, eps_rms=e_rms,
                noise_jl=None, noise_rms=None, l_max_jl=1.0 / e_jl**2, l_max_rms=1.0 / e_rms**2, m_max=None,
                levels_jl=None, levels_rms=None,
-               welch=np.asarray(welch_bound(n, m), dtype=np.float64),
+               welch=best.welch, best_bound=best.best, best_bound_name=best.best_name,
                random_coherence=np.asarray(random_coherence(n, m), dtype=np.float64))
     if ls is not None:
         ls = np.broadcast_to(ls, shape)
