@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import time
 from dataclasses import asdict, dataclass
 
 import nearortho
+from nearortho.report.system import cpu_model
 
 
 @dataclass
@@ -40,15 +40,23 @@ def measure(fn, *, repeat: int = 5, warmup: int = 1, setup=None) -> Timing:
     return Timing(statistics.median(times), min(times), max(times), repeat)
 
 
+def isolated(target, *args):
+    """``target(*args, queue)`` in a fresh spawned process (so its peak memory is
+    its own); returns what it put on the queue."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue))
+    proc.start()
+    out = queue.get()
+    proc.join()
+    return out
+
+
 def machine() -> dict:
     """CPU, cores, the ISA nearortho picked, and numpy's BLAS with its threads."""
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    info = {"cpu": cpu, "cpus": os.cpu_count(), "nearortho": nearortho.build_info(),
+    info = {"cpu": cpu_model(), "cpus": os.cpu_count(), "nearortho": nearortho.build_info(),
             "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")}}
     try:
         from threadpoolctl import threadpool_info

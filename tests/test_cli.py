@@ -1,6 +1,7 @@
 """The command line through click's runner: outputs agree with the API on the
 same input, and every error path exits non-zero with one line on stderr."""
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -22,11 +23,24 @@ def run():
     return invoke
 
 
+def assert_one_line_error(result, words):
+    assert result.exit_code == 1 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], lines
+
+
 def test_frame_writes_the_api_frame(run, tmp_path):
     out = tmp_path / "w.npy"
     result = run("frame", "--n", 33, "--m", 70, "--kind", "sparse", "--s", 4, "--seed", 9, "--out", out, "--json")
     assert json.loads(result.stdout)["out"] == str(out)
     assert np.array_equal(np.load(out), nearortho.frame(33, 70, "sparse", seed=9, s=4))
+
+
+def test_frame_writes_structured_kinds(run, tmp_path):
+    out = tmp_path / "k.npy"
+    result = run("frame", "--n", 16, "--m", 144, "--kind", "kerdock", "--dtype", "float64", "--out", out, "--json")
+    assert json.loads(result.stdout)["kind"] == "kerdock"
+    assert np.array_equal(np.load(out), nearortho.frame(16, 144, "kerdock", dtype="float64"))
 
 
 @pytest.mark.parametrize(
@@ -35,6 +49,7 @@ def test_frame_writes_the_api_frame(run, tmp_path):
         (["frame", "--n", "0", "--m", "5", "--out", "x.npy"], "n must be >= 1"),
         (["frame", "--n", "4", "--m", "5", "--kind", "sparse", "--s", "9", "--out", "x.npy"], "s must be <= 4"),
         (["frame", "--n", "4", "--m", "5", "--out", "x.txt"], "--out must name a .npy file"),
+        (["frame", "--n", "4", "--m", "8", "--kind", "conference", "--out", "x.npy"], "nearest to 4: 3, 5"),
     ],
 )
 def test_errors_are_one_line_and_exit_nonzero(run, tmp_path, monkeypatch, args, words):
@@ -58,12 +73,13 @@ def frames(tmp_path):
     B = nearortho.frame(24, 40, "sign", seed=2)
     np.save(tmp_path / "w.npy", W)
     np.savez(tmp_path / "w.npz", W=W, other=B)
-    save_file({"W_dec": np.ascontiguousarray(W.T), "B": B}, str(tmp_path / "w.safetensors"))
+    save_file({"W_dec": W, "B": B}, str(tmp_path / "w.safetensors"))
+    save_file({"W_dec": B}, str(tmp_path / "b.safetensors"))
     return tmp_path, W, B
 
 
 @pytest.mark.parametrize("source", [("w.npy",), ("w.npz", "--key", "W"),
-                                    ("w.safetensors", "--key", "W_dec", "--transpose")])
+                                    ("w.safetensors",), ("w.safetensors", "--key", "W_dec", "--layout", "rows")])
 def test_stats_json_agrees_with_the_api(run, frames, source):
     folder, W, _ = frames
     args = [folder / source[0], *source[1:]]
@@ -75,6 +91,11 @@ def test_stats_json_agrees_with_the_api(run, frames, source):
     assert record["rms"] == pytest.approx(direct.rms, rel=1e-12)
     assert record["count_above"] == {"0.3": direct.count_above[0.3]}
     assert record["welch"] == pytest.approx(direct.welch)
+    assert record["hist_counts"] == direct.hist.tolist() and sum(record["hist_counts"]) == record["pairs"]
+    assert len(record["hist_edges"]) == 1025 and record["hist_edges"][0] == 0 and record["hist_edges"][-1] == 1
+    assert record["mmcs"] == pytest.approx(direct.mmcs, rel=1e-12)
+    assert record["random_mmcs"] == pytest.approx(nearortho.reference.random_mean_max(24, 89), rel=1e-15)
+    assert record["total_capacity"] == pytest.approx(direct.capacity.sum(), rel=1e-12)
 
 
 def test_stats_against_another_file_gives_mmcs_and_topk(run, frames):
@@ -85,6 +106,32 @@ def test_stats_against_another_file_gives_mmcs_and_topk(run, frames):
     assert record["m2"] == 40 and record["pairs"] == 90 * 40
     assert record["mmcs"] == pytest.approx(direct.mmcs, rel=1e-12)
     assert np.array_equal(record["topk_index"], direct.topk_index)
+
+
+def test_other_reuses_key_unless_other_key(run, frames):
+    folder, W, B = frames
+    direct = nearortho.interference(W, B).mmcs
+    for extra in ([], ["--other-key", "W_dec"]):
+        result = run("stats", folder / "w.safetensors", "--key", "W_dec", "--other", folder / "b.safetensors",
+                     *extra, "--json")
+        assert json.loads(result.stdout)["mmcs"] == pytest.approx(direct, rel=1e-12)
+    result = run("stats", folder / "w.safetensors", "--key", "B", "--other", folder / "b.safetensors", ok=False)
+    assert "key 'B' is not in" in result.stderr
+
+
+def test_sae_directory_and_the_orientation_warning(run, frames):
+    folder, W, _ = frames
+    sae = folder / "sae"
+    sae.mkdir()
+    (sae / "cfg.json").write_text(json.dumps({"d_in": 24, "d_sae": 90}))
+    save_file({"W_dec": W, "W_enc": np.ascontiguousarray(W.T)}, str(sae / "sae_weights.safetensors"))
+    result = run("stats", sae, "--json")
+    assert json.loads(result.stdout)["coherence"] == nearortho.interference(W).coherence
+    assert result.stderr == ""
+    result = run("stats", sae, "--layout", "columns", "--json")
+    assert json.loads(result.stdout)["m"] == 24
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and "--layout rows" in lines[0]
 
 
 def test_stats_table_for_people(run, frames):
@@ -111,10 +158,7 @@ def test_stats_errors(run, frames, monkeypatch, args, words):
     bad[3, 4] = np.nan
     np.save(folder / "nan.npy", bad)
     np.save(folder / "ints.npy", np.ones((4, 3), dtype=np.int32))
-    result = run(*args, ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and words in lines[0], lines
+    assert_one_line_error(run(*args, ok=False), words)
 
 
 def test_simulate_json_agrees_with_the_api(run, frames):
@@ -162,10 +206,7 @@ def test_theory_broadcasts_over_lists(run):
 def test_simulation_errors(run, frames, monkeypatch, args, words):
     folder, _, _ = frames
     monkeypatch.chdir(folder)
-    result = run(*args, ok=False)
-    assert result.exit_code == 1 and result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and words in lines[0], lines
+    assert_one_line_error(run(*args, ok=False), words)
 
 
 def test_frame_larger_than_the_disk_is_refused(run, tmp_path):
@@ -183,6 +224,80 @@ def test_a_failed_frame_run_leaves_an_existing_file_alone(run, tmp_path):
         assert result.exit_code == 1
         assert np.array_equal(np.load(out), np.arange(6.0).reshape(2, 3))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.npy"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npz", ".parquet"])
+def test_stats_features_table_against_the_oracle(run, frames, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    folder, W, _ = frames
+    W = W * np.linspace(0.5, 2.0, len(W), dtype=np.float32)[:, None]  # rows of unequal norm
+    np.save(folder / "scaled.npy", W)
+    out = folder / f"features{suffix}"
+    run("stats", folder / "scaled.npy", "--topk", 2, "--features", out, "--json")
+    table = read_table(out)
+    unit = W.astype(np.float64) / np.linalg.norm(W.astype(np.float64), axis=1, keepdims=True)
+    G = unit @ unit.T
+    np.fill_diagonal(G, 0.0)
+    assert np.array_equal(table["index"], np.arange(90))
+    np.testing.assert_allclose(table["norm"], np.linalg.norm(W.astype(np.float64), axis=1), rtol=1e-12)
+    np.testing.assert_allclose(table["max_abs_cos"], np.abs(G).max(axis=1), atol=1e-6)
+    assert np.array_equal(table["partner"], np.abs(G).argmax(axis=1))
+    np.testing.assert_allclose(table["sum_sq_cos"], (G**2).sum(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(table["capacity"], 1 / (1 + (G**2).sum(axis=1)), rtol=1e-5)
+    assert np.array_equal(table["topk_partner_1"], table["partner"])
+    np.testing.assert_allclose(np.abs(table["topk_cos_2"]), np.sort(np.abs(G), axis=1)[:, -2], atol=1e-6)
+
+
+def read_table(path):
+    if path.suffix == ".npz":
+        with np.load(path) as archive:
+            return dict(archive)
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return {name: np.asarray(values) for name, values in pq.read_table(path).to_pydict().items()}
+    names = path.read_text().splitlines()[0].split(",")
+    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    return {name: data[:, c] for c, name in enumerate(names)}
+
+
+def test_match_writes_the_api_pairs(run, frames):
+    folder, W, B = frames
+    out = folder / "pairs.csv"
+    record = json.loads(run("match", folder / "w.npy", folder / "w.npz", "--other-key", "other", "--out", out,
+                            "--json").stdout)
+    direct = nearortho.match(W, B)
+    assert record["matched"] == 40 and record["unmatched_a"] == 50 and record["unmatched_b"] == 0
+    assert record["certified"] is direct.certified and record["mean"] == pytest.approx(direct.mean, rel=1e-12)
+    assert record["fraction_above"] == {str(t): f for t, f in direct.fraction_above.items()}
+    table = read_table(out)
+    assert np.array_equal(table["a"], direct.a_index) and np.array_equal(table["b"], direct.b_index)
+    np.testing.assert_allclose(table["cosine"], direct.cosine, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["match", "w.npy", "w.npz"], "choose one with key: W, other"),
+        (["match", "w.npy", "w.npy", "--out", "pairs.txt"], "--out must end in one of .csv, .npz, .parquet"),
+        (["match", "w.npy", "w.npy", "--k", "0"], "k must be >= 1"),
+        (["stats", "w.npy", "--features", "f.json"], "--features must end in one of"),
+    ],
+)
+def test_match_and_features_errors(run, frames, monkeypatch, args, words):
+    folder, _, _ = frames
+    monkeypatch.chdir(folder)
+    assert_one_line_error(run(*args, ok=False), words)
+
+
+def test_parquet_without_pyarrow_says_what_to_install(run, frames, monkeypatch):
+    folder, _, _ = frames
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    result = run("stats", folder / "w.npy", "--features", folder / "f.parquet", ok=False)
+    assert result.stderr.strip() == f'error: --features {folder / "f.parquet"}: parquet needs pyarrow: ' \
+                                    'pip install "nearortho[parquet]"'
+    assert not (folder / "f.parquet").exists()
 
 
 def test_optimize_writes_the_best_frame_and_reports_it(run, tmp_path):
@@ -206,3 +321,21 @@ def test_optimize_errors_are_one_line(run, tmp_path, monkeypatch, args, words):
     monkeypatch.chdir(tmp_path)
     result = run(*args, ok=False)
     assert result.exit_code == 1 and words in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_stats_html_page_for_a_dictionary(run, frames):
+    pytest.importorskip("matplotlib")
+    folder, W, _ = frames
+    W = W.copy()
+    W[17] *= 1e-5  # a dead feature
+    np.save(folder / "dead.npy", W)
+    page = folder / "page.html"
+    record = json.loads(run("stats", folder / "dead.npy", "--html", page, "--json").stdout)
+    text = page.read_text()
+    assert text.count("data:image/png;base64,") == 3 and "src='http" not in text
+    assert "1 rows have a norm below 0.001 x the median: 17" in text
+    i, j = record["pair"]
+    assert f"<tr><td>{i}</td><td>{j}</td><td>{record['coherence']:.4g}</td></tr>" in text  # the top pair first
+    assert f"{nearortho.reference.random_mean_max(24, 89):.4g}" in text
+    result = run("stats", folder / "w.npy", "--other", folder / "w.npy", "--html", page, ok=False)
+    assert_one_line_error(result, "--html describes one dictionary")

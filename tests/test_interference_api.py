@@ -60,6 +60,22 @@ def test_merge_of_cross_splits_equals_whole_with_rows():
     assert by_cols.mmcs == pytest.approx(whole.mmcs, rel=1e-15)
 
 
+@pytest.mark.parametrize("swap", [False, True])
+def test_merge_breaks_ties_by_smaller_index_whichever_side_has_it(swap):
+    # entries +-1/2 in R^4: |g| takes few values, so nearly every maximum is tied
+    A = nearortho.frame(4, 37, "sign", seed=3, dtype="float64")
+    B = nearortho.frame(4, 41, "sign", seed=4, dtype="float64")
+    G = np.abs(A @ B.T)  # exact: multiples of 1/4
+    parts = [nearortho.interference(A, B[:17], topk=5),
+             nearortho.interference(A, B[17:], topk=5, col_offset=17)]
+    merged = parts[1].merge(parts[0]) if swap else parts[0].merge(parts[1])
+    assert merged.coherence == G.max()
+    assert merged.pair == np.unravel_index(np.argmax(G), G.shape)  # first in row-major order
+    np.testing.assert_array_equal(merged.row_max, G.max(axis=1))
+    np.testing.assert_array_equal(merged.row_argmax, np.argmax(G, axis=1))
+    np.testing.assert_array_equal(merged.topk_index, np.argsort(-G, axis=1, kind="stable")[:, :5])
+
+
 def test_merge_rejects_incompatible_results():
     rng = np.random.default_rng(22)
     W = rows(rng, 20, 5)
@@ -137,8 +153,8 @@ def test_quantiles_from_histogram_and_exact():
 
 
 def test_exact_quantile_narrows_when_a_bin_is_crowded(monkeypatch):
-    module = sys.modules["nearortho.interference"]
-    monkeypatch.setattr(module, "_COLLECT_CAP", 50)
+    module = sys.modules["nearortho._order_statistic"]
+    monkeypatch.setattr(module, "COLLECT_CAP", 50)
     rng = np.random.default_rng(27)
     W = rows(rng, 300, 10, np.float64)
     stats = nearortho.interference(W, bins=4)
@@ -327,3 +343,41 @@ def test_a_frame_whose_packed_copy_exceeds_memory_is_refused(tmp_path):
                                      shape=(validate.physical_memory() // (4 * 1024) + 1, 1024))
     with pytest.raises(MemoryError, match="packed copy of a .* frame needs"):
         nearortho.interference(huge)
+
+
+@pytest.mark.parametrize("m, n", [(2, 1), (2, 3), (37, 5), (70, 33)])
+def test_capacity_and_random_mmcs_against_the_oracle(m, n):
+    W = np.random.default_rng(m + n).standard_normal((m, n))
+    stats = nearortho.interference(W)
+    # Scherlis et al.'s definition, (w_i . w_i)^2 / sum_j (w_i . w_j)^2, on the unit rows
+    unit = W / np.linalg.norm(W, axis=1, keepdims=True)
+    raw = unit @ unit.T
+    want = np.diag(raw) ** 2 / np.sum(raw**2, axis=1)
+    np.testing.assert_allclose(stats.capacity, want, rtol=1e-12)
+    assert stats.capacity.sum() <= min(m, n) + 1e-9  # total capacity is at most the rank
+    G, _ = gram(W)
+    np.fill_diagonal(G, 0.0)
+    assert stats.mmcs == pytest.approx(np.abs(G).max(axis=1).mean(), rel=1e-12)
+    assert stats.random_mmcs == pytest.approx(nearortho.reference.random_mean_max(n, m - 1), rel=1e-15)
+    record = stats.to_dict()
+    assert record["total_capacity"] == pytest.approx(want.sum(), rel=1e-12)
+    assert record["random_mmcs"] == stats.random_mmcs
+
+
+def test_a_tight_frame_has_total_capacity_n():
+    # a union of two orthonormal bases: W^T W = 2 I, so every capacity is 1/2
+    W = nearortho.frame(16, 32, "orthogonal", seed=3, dtype="float64")
+    stats = nearortho.interference(W)
+    np.testing.assert_allclose(stats.capacity, 0.5, rtol=1e-12)
+    assert stats.capacity.sum() == pytest.approx(16, rel=1e-12)
+
+
+def test_capacity_is_refused_where_undefined():
+    W = nearortho.frame(8, 20, seed=1)
+    for stats, words in ((nearortho.interference(W, per_row=False), "per-row statistics"),
+                         (nearortho.interference(W, W[:5]), "among the rows of one frame"),
+                         (nearortho.interference(W, normalize=False), "normalize=True")):
+        with pytest.raises(ValueError, match=words):
+            stats.capacity
+    cross = nearortho.interference(W, W[:5])
+    assert cross.random_mmcs == pytest.approx(nearortho.reference.random_mean_max(8, 5), rel=1e-15)

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "nearortho/interference_kernels.hpp"
+#include "nearortho/ranking.hpp"
 #include "nearortho/threads.hpp"
 
 #ifdef _OPENMP
@@ -114,9 +115,33 @@ void triangle_tile(std::int64_t t, std::int64_t blocks, std::int64_t& I, std::in
   J = I + (t - start(I));
 }
 
-inline bool beats(double a, std::int64_t j, double a2, std::int64_t j2) {
-  return a > a2 || (a == a2 && j < j2);
-}
+// A global per-row list of best partners (m x k, best first, index -1 when
+// empty): the per-row maximum (k = 1, magnitudes) or top-k (signed values).
+struct RowList {
+  double* value = nullptr;
+  std::int64_t* index = nullptr;
+  std::int64_t k = 0;
+  bool magnitude = false;  // value holds |g| rather than g
+
+  double last_abs(std::int64_t row) const { return std::abs(value[row * k + k - 1]); }
+  std::int64_t last_index(std::int64_t row) const { return index[row * k + k - 1]; }
+
+  // Inserts (g, partner) into row's list, keeping it best first by ranks_before.
+  void insert(std::int64_t row, double g, std::int64_t partner) {
+    std::int64_t* idx = index + row * k;
+    double* val = value + row * k;
+    const double a = std::abs(g);
+    if (idx[k - 1] >= 0 && !ranks_before(a, partner, std::abs(val[k - 1]), idx[k - 1])) return;
+    std::int64_t pos = k - 1;
+    while (pos > 0 && (idx[pos - 1] < 0 || ranks_before(a, partner, std::abs(val[pos - 1]), idx[pos - 1]))) {
+      idx[pos] = idx[pos - 1];
+      val[pos] = val[pos - 1];
+      --pos;
+    }
+    idx[pos] = partner;
+    val[pos] = magnitude ? a : g;
+  }
+};
 
 template <class T>
 class Pass {
@@ -141,7 +166,8 @@ class Pass {
     p_.bins = opt.bins;
     p_.refine = opt.refine;
     p_.per_row = opt.per_row;
-    p_.topk = static_cast<int>(opt.topk);
+    if (opt.per_row) row_best_ = RowList{rows.row_max, rows.row_argmax, 1, true};
+    if (opt.topk > 0) topk_ = RowList{rows.topk_value, rows.topk_index, opt.topk, false};
     set_histogram_range(pb, a_name);
     for (double t : opt.thresholds) thresholds_.push_back(threshold_below<T>(t));
     p_.thresholds = thresholds_.data();
@@ -267,21 +293,12 @@ class Pass {
 
   void init_scratch(TileScratch<T>& s) const {
     const std::size_t slots = 2 * kTile;
-    const std::size_t k = static_cast<std::size_t>(opt_.topk);
     s.partial.assign(kTile * kTile, T(0));
     s.hist.assign(static_cast<std::size_t>(opt_.bins), 0);
     s.count_above.assign(thresholds_.size(), 0);
-    s.slot_max.assign(slots, T(-1));
-    s.slot_arg.assign(slots, -1);
     s.slot_sumsq.assign(slots, 0.0);
-    s.row_floor.assign(slots, T(-1));
-    s.topk_count.assign(slots, 0);
-    s.topk_abs.assign(slots * k, T(0));
-    s.topk_signed.assign(slots * k, T(0));
-    s.topk_index.assign(slots * k, -1);
-    s.global_kth_abs.assign(slots, T(-1));
-    s.global_kth_index.assign(slots, -1);
-    s.topk_floor.assign(slots, T(-1));
+    s.row_best.assign(slots, static_cast<int>(row_best_.k));
+    s.topk.assign(slots, static_cast<int>(topk_.k));
   }
 
   // Snapshot of each row's current best and k-th best, so a tile only looks at
@@ -302,14 +319,16 @@ class Pass {
   }
 
   void snapshot(TileScratch<T>& s, std::size_t slot, std::int64_t row) {
-    const std::int64_t k = opt_.topk;
-    if (opt_.per_row) s.row_floor[slot] = static_cast<T>(rows_.row_max[row]);
-    if (k == 0) return;
-    const std::int64_t last = row * k + k - 1;
-    const std::int64_t idx = rows_.topk_index[last];
-    s.global_kth_index[slot] = idx;
-    s.global_kth_abs[slot] = idx < 0 ? T(-1) : static_cast<T>(std::abs(rows_.topk_value[last]));
-    s.topk_floor[slot] = s.global_kth_abs[slot];
+    snapshot(s.row_best, row_best_, slot, row);
+    snapshot(s.topk, topk_, slot, row);
+  }
+
+  static void snapshot(SlotLists<T>& list, const RowList& global, std::size_t slot, std::int64_t row) {
+    if (global.k == 0) return;
+    const std::int64_t idx = global.last_index(row);
+    list.global_last_index[slot] = idx;
+    list.global_last[slot] = idx < 0 ? T(-1) : static_cast<T>(global.last_abs(row));
+    list.floor[slot] = list.global_last[slot];
   }
 
   void end_tile(TileScratch<T>& s, const TileParams<T>& p) {
@@ -320,40 +339,16 @@ class Pass {
   }
 
   void merge_slot(TileScratch<T>& s, std::size_t slot, std::int64_t row) {
-    const std::int64_t k = opt_.topk;
-    if (opt_.per_row) {
-      const double v = s.slot_max[slot];  // slot_arg < 0: nothing beat the floor in this tile
-      if (s.slot_arg[slot] >= 0 &&
-          (rows_.row_argmax[row] < 0 || beats(v, s.slot_arg[slot], rows_.row_max[row], rows_.row_argmax[row]))) {
-        rows_.row_max[row] = v;
-        rows_.row_argmax[row] = s.slot_arg[slot];
-      }
-      rows_.row_sumsq[row] += s.slot_sumsq[slot];
-    }
-    s.slot_max[slot] = T(-1);
-    s.slot_arg[slot] = -1;
+    if (opt_.per_row) rows_.row_sumsq[row] += s.slot_sumsq[slot];
     s.slot_sumsq[slot] = 0;
-    for (int c = 0; c < s.topk_count[slot]; ++c) {
-      const std::size_t at = slot * static_cast<std::size_t>(k) + c;
-      insert_topk(row, s.topk_signed[at], s.topk_index[at]);
-    }
-    s.topk_count[slot] = 0;
+    merge_slot(s.row_best, row_best_, slot, row);
+    merge_slot(s.topk, topk_, slot, row);
   }
 
-  void insert_topk(std::int64_t row, double g, std::int64_t partner) {
-    const std::int64_t k = opt_.topk;
-    std::int64_t* idx = rows_.topk_index + row * k;
-    double* val = rows_.topk_value + row * k;
-    const double a = std::abs(g);
-    if (idx[k - 1] >= 0 && !beats(a, partner, std::abs(val[k - 1]), idx[k - 1])) return;
-    std::int64_t pos = k - 1;
-    while (pos > 0 && (idx[pos - 1] < 0 || beats(a, partner, std::abs(val[pos - 1]), idx[pos - 1]))) {
-      idx[pos] = idx[pos - 1];
-      val[pos] = val[pos - 1];
-      --pos;
-    }
-    idx[pos] = partner;
-    val[pos] = g;
+  static void merge_slot(SlotLists<T>& list, RowList& global, std::size_t slot, std::int64_t row) {
+    const std::size_t base = slot * static_cast<std::size_t>(list.k);
+    for (int c = 0; c < list.count[slot]; ++c) global.insert(row, list.value[base + c], list.index[base + c]);
+    list.count[slot] = 0;
   }
 
   InterferenceTotals merge_totals(const std::vector<TileScratch<T>>& scratch) const {
@@ -366,11 +361,9 @@ class Pass {
       out.sum += s.sum;
       out.sum_abs += s.sum_abs;
       out.sum_sq += s.sum_sq;
-      const double v = s.max_abs;
-      if (s.max_i >= 0 &&
-          (out.max_i < 0 || v > out.max_abs ||
-           (v == out.max_abs && (s.max_i < out.max_i || (s.max_i == out.max_i && s.max_j < out.max_j))))) {
-        out.max_abs = v;
+      if (s.max_i >= 0 && ranks_before(static_cast<double>(s.max_abs), PairIndex{s.max_i, s.max_j}, out.max_abs,
+                                       PairIndex{out.max_i, out.max_j})) {
+        out.max_abs = s.max_abs;
         out.max_i = s.max_i;
         out.max_j = s.max_j;
       }
@@ -393,6 +386,7 @@ class Pass {
   Packed<T> pa_, pb_;
   TileParams<T> p_;
   std::vector<T> thresholds_;
+  RowList row_best_, topk_;  // k = 0 when not wanted
   double hist_lo_ = 0, hist_hi_ = 1;
   std::vector<std::mutex> locks_;
 };

@@ -6,9 +6,12 @@ from .activations import sample_activations
 from .bounds import Bounds, bounds
 from .capacity import Capacity, Levels, capacity, levels
 from .compound import Compound, compound
-from .frame import KINDS, frame
+from .frame import KINDS, STRUCTURED_KINDS, frame
+from .frame import max_rows as frame_max_rows
 from .gradient import SurrogateGradient, surrogate_gradient
 from .interference import InterferenceStats, interference, neighbors
+from .io import load
+from .match import Match, match
 from .optimize import OptimizeProgress, OptimizeResult, optimize
 from .reference import eps_jl, random_coherence, welch_bound
 from .simulate import ReadoutStats, readouts, simulate
@@ -33,8 +36,9 @@ def set_max_isa(isa: str) -> str:
     return _core.set_isa_cap(isa)
 
 
-__all__ = ["KINDS", "Bounds", "Capacity", "Compound", "InterferenceStats", "Levels", "OptimizeProgress",
-           "OptimizeResult", "ReadoutStats", "SurrogateGradient", "Theory", "bounds", "build_info", "capacity",
-           "compound", "eps_jl", "frame", "interference", "levels", "neighbors", "optimize", "random_coherence",
-           "readouts", "sample_activations", "set_max_isa", "simulate", "surrogate_gradient", "theory",
+__all__ = ["KINDS", "STRUCTURED_KINDS", "Bounds", "Capacity", "Compound", "InterferenceStats", "Levels", "Match",
+           "OptimizeProgress", "OptimizeResult", "ReadoutStats", "SurrogateGradient", "Theory", "bounds", "build_info",
+           "capacity", "compound", "eps_jl", "frame", "frame_max_rows", "interference", "levels", "load", "match",
+           "neighbors", "optimize", "random_coherence", "readouts", "sample_activations", "set_max_isa", "simulate",
+           "surrogate_gradient", "theory",
            "welch_bound", "__version__"]

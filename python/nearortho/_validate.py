@@ -60,11 +60,17 @@ def seed(value) -> int:
     return integer(value, "seed", minimum=0, maximum=2**64 - 1)
 
 
+# More threads than this only cost memory (stacks, per-thread histograms) and
+# risk the thread limit; the core also turns a thread that cannot start into a
+# RuntimeError.
+MAX_THREADS = max(256, 4 * (os.cpu_count() or 1))
+
+
 def threads(value) -> int:
     """``None`` means what OpenMP would use (passed to the core as 0)."""
     if value is None:
         return 0
-    return integer(value, "threads", minimum=1, maximum=4096)
+    return integer(value, "threads", minimum=1, maximum=MAX_THREADS)
 
 
 def float_dtype(value, name: str = "dtype") -> np.dtype:
@@ -95,13 +101,16 @@ def row_slice(rows, m: int) -> tuple[int, int]:
 def float_matrix(value, name: str) -> np.ndarray:
     """A 2-D, non-empty, C-contiguous, native-byte-order float32 or float64 array.
 
-    Accepts numpy arrays (memory-mapped ones too, without a copy), anything with
-    ``__array__`` (e.g. a CPU torch tensor), DLPack producers, and nested
+    Accepts numpy arrays (memory-mapped ones too, without a copy), CPU torch
+    tensors (shared without a copy when float32/float64; ``requires_grad`` is
+    ignored), anything with ``__array__``, DLPack producers, and nested
     sequences. float16 and bfloat16 are upcast to float32; non-contiguous or
     byte-swapped arrays are copied once; other dtypes are a TypeError.
     """
     if isinstance(value, np.ndarray):
         arr = value
+    elif type(value).__module__.split(".")[0] == "torch":
+        arr = _torch_array(value, name)
     elif hasattr(value, "__array__") or isinstance(value, (list, tuple)):
         arr = np.asarray(value)
     elif hasattr(value, "__dlpack__"):
@@ -119,6 +128,20 @@ def float_matrix(value, name: str) -> np.ndarray:
     if not arr.dtype.isnative or not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("="))
     return arr
+
+
+def _torch_array(tensor, name: str) -> np.ndarray:
+    """A CPU torch tensor as numpy, sharing its memory unless it must be widened."""
+    device = getattr(tensor, "device", None)
+    if getattr(device, "type", "cpu") != "cpu":
+        raise ValueError(f"{name} is a torch tensor on {device}; move it to the CPU first ({name}.cpu())")
+    tensor = tensor.detach()
+    if str(tensor.dtype) in ("torch.float16", "torch.bfloat16"):
+        tensor = tensor.float()  # numpy has no bfloat16: the one copy, exact
+    try:
+        return np.from_dlpack(tensor)
+    except (BufferError, RuntimeError, TypeError) as error:
+        raise TypeError(f"{name} must have a float16, bfloat16, float32 or float64 dtype, got {tensor.dtype}") from error
 
 
 def thresholds(value, name: str = "thresholds") -> tuple[float, ...]:

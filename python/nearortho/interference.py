@@ -13,14 +13,12 @@ from typing import Optional
 import numpy as np
 
 from . import _core
+from . import _order_statistic
 from . import _validate as v
 from . import reference
 from .bounds import bounds
 
 __all__ = ["InterferenceStats", "interference", "neighbors"]
-
-# values kept by the second pass of an exact quantile before it narrows again
-_COLLECT_CAP = 1 << 22
 
 
 @dataclasses.dataclass(repr=False, eq=False)
@@ -86,7 +84,30 @@ class InterferenceStats:
             raise ValueError("mmcs needs per-row statistics; call interference(..., per_row=True)")
         return float(np.mean(self.row_max))
 
+    @property
+    def capacity(self) -> np.ndarray:
+        """Per-feature capacity of Scherlis et al. (2022), g_ii^2 / sum_j g_ij^2, which
+        for unit rows is 1 / (1 + ``row_sumsq``): 1 for a feature orthogonal to all
+        others, 1/2 for one of two identical features. It sums to at most n (the
+        rank of W), the bound a frame reaches when it is tight."""
+        if self.row_sumsq is None:
+            raise ValueError("capacity needs per-row statistics; call interference(..., per_row=True)")
+        if not self.normalize or self.m2 is not None:
+            raise ValueError("capacity is defined for cosines (normalize=True) among the rows of one frame")
+        return 1.0 / (1.0 + self.row_sumsq)
+
     # references for the same (n, number of vectors)
+    @property
+    def partners(self) -> int:
+        """Partners per row: m - 1, or m2 with B."""
+        return self.m - 1 if self.m2 is None else self.m2
+
+    @property
+    def random_mmcs(self) -> float:
+        """Expected ``mmcs`` of a random frame of the same size (rows uniform on the
+        sphere): the mean over rows of the maximum of ``partners`` independent |cos|."""
+        return float(reference.random_mean_max(self.n, self.partners))
+
     @property
     def vectors(self) -> int:
         """Distinct vectors the pairs are drawn from: m, or m + m2 with B."""
@@ -143,31 +164,24 @@ class InterferenceStats:
 
         ``exact=False``: the middle of its histogram bin, within half a bin width.
         ``exact=True``: recomputes the pairs (one more pass, or a few when a bin
-        holds more than 4M values) and returns the exact order statistic of
-        rank ceil(q * pairs), as the working dtype computes g.
+        holds more than 4M values, at most about 70 when millions of pairs tie at
+        one value) and returns the exact order statistic of rank
+        ceil(q * pairs), as the working dtype computes g.
         """
         if not exact:
             lo, hi = self.quantile_interval(q)
             return 0.5 * (lo + hi)
         if self._source is None:
             raise ValueError("exact quantiles need the inputs: not available after merge()")
-        rank = self._rank(q)
         lo, hi = self.quantile_interval(q)
-        bins = len(self.hist)
-        while True:
-            out = _run(*self._source, bins=bins, thresholds=(), topk=0, per_row=False,
-                       hist_lo=lo, hist_hi=hi, refine=True, collect_lo=lo, collect_hi=hi,
-                       collect_cap=_COLLECT_CAP)
-            below = int(out["below"])
-            if rank <= below or rank > below + int(out["hist"].sum()):
-                # the value sits within rounding of a bin edge: widen the bracket
-                lo, hi = max(0.0, lo - (hi - lo)), hi + (hi - lo)
-                continue
-            if not out["collect_overflow"]:
-                return float(np.sort(out["collected"])[rank - below - 1])
-            b = self._bin_of_rank(rank, out["hist"], below)
-            width = (hi - lo) / bins
-            lo, hi = lo + b * width, lo + (b + 1) * width
+
+        def count_pass(lo, hi, bins, collect):
+            return _run(*self._source, bins=bins, thresholds=(), topk=0, per_row=False, hist_lo=lo,
+                        hist_hi=hi, refine=True, collect_lo=lo if collect else 0.0,
+                        collect_hi=hi if collect else -1.0, collect_cap=_order_statistic.COLLECT_CAP)
+
+        return _order_statistic.order_statistic(count_pass, self._rank(q), self.pairs, lo, hi,
+                                                self._source[0].dtype)
 
     # combining
     def merge(self, other: "InterferenceStats") -> "InterferenceStats":
@@ -186,12 +200,13 @@ class InterferenceStats:
                 raise ValueError(f"other must have the same {field}: {getattr(self, field)} != {getattr(other, field)}")
         if len(self.hist) != len(other.hist) or set(self.count_above) != set(other.count_above):
             raise ValueError("other must have the same bins and thresholds")
-        best = max((self.coherence, -self.pair[0], -self.pair[1]),
-                   (other.coherence, -other.pair[0], -other.pair[1]))
+        pairs = np.array([self.pair, other.pair])
+        best = _best_first(np.array([self.coherence, other.coherence]), pairs[:, 0], pairs[:, 1])[0]
         merged = dataclasses.replace(
             self, pairs=self.pairs + other.pairs, sum=self.sum + other.sum,
             sum_abs=self.sum_abs + other.sum_abs, sum_sq=self.sum_sq + other.sum_sq,
-            coherence=best[0], pair=(-best[1], -best[2]), hist=self.hist + other.hist,
+            coherence=(self.coherence, other.coherence)[best], pair=tuple(int(x) for x in pairs[best]),
+            hist=self.hist + other.hist,
             count_above={t: c + other.count_above[t] for t, c in self.count_above.items()},
             _source=None)
         same_rows = self.row_offset == other.row_offset and self.m == other.m
@@ -216,6 +231,9 @@ class InterferenceStats:
             out[name] = getattr(self, name)
         if self.row_max is not None:
             out["mmcs"] = self.mmcs
+            out["random_mmcs"] = self.random_mmcs
+        if self.row_sumsq is not None and self.normalize and self.m2 is None:
+            out["total_capacity"] = float(self.capacity.sum())
         return out
 
     def __repr__(self) -> str:
@@ -232,7 +250,7 @@ class InterferenceStats:
         if self.count_above:
             lines.append("  |g| > t    " + "   ".join(f"{t:g}: {c}" for t, c in self.count_above.items()))
         if self.row_max is not None:
-            lines.append(f"  per row    mean max (MMCS) {self.mmcs:.6g}")
+            lines.append(f"  per row    mean max (MMCS) {self.mmcs:.6g}   random frame {self.random_mmcs:.6g}")
         if self.topk_index is not None:
             lines.append(f"  top-k      k={self.topk_index.shape[1]}")
         return "\n".join(lines)
@@ -252,27 +270,32 @@ def _merge_rows(merged, a, b, same_rows: bool, follows: bool) -> None:
         merged.topk_value = cat([a.topk_value, b.topk_value]) if have_topk else None
         return
     if have_rows:
-        take_b = _better(b.row_max, b.row_argmax, a.row_max, a.row_argmax)
-        merged.row_max = np.where(take_b, b.row_max, a.row_max)
-        merged.row_argmax = np.where(take_b, b.row_argmax, a.row_argmax)
+        merged.row_max, merged.row_argmax = _best_of(a.row_max[:, None], a.row_argmax[:, None],
+                                                     b.row_max[:, None], b.row_argmax[:, None])
+        merged.row_max, merged.row_argmax = merged.row_max[:, 0], merged.row_argmax[:, 0]
         merged.row_sumsq = a.row_sumsq + b.row_sumsq
     else:
         merged.row_max = merged.row_argmax = merged.row_sumsq = None
     if have_topk:
-        k = a.topk_index.shape[1]
-        index = np.concatenate([a.topk_index, b.topk_index], axis=1)
-        value = np.concatenate([a.topk_value, b.topk_value], axis=1)
-        # best first: larger |g|, then smaller index; empty slots (-1) last
-        order = np.lexsort((np.where(index < 0, np.iinfo(np.int64).max, index), -np.abs(value)), axis=1)[:, :k]
-        merged.topk_index = np.take_along_axis(index, order, axis=1)
-        merged.topk_value = np.take_along_axis(value, order, axis=1)
+        merged.topk_value, merged.topk_index = _best_of(a.topk_value, a.topk_index, b.topk_value, b.topk_index)
     else:
         merged.topk_index = merged.topk_value = None
 
 
-def _better(value, index, value2, index2):
-    """(value, index) beats (value2, index2): larger value, then smaller index."""
-    return (value > value2) | ((value == value2) & (index < index2))
+def _best_first(magnitude, *index):
+    """Order of candidates along the last axis, best first: larger magnitude, then
+    the smaller index (lexicographically over the ``index`` arrays), empty slots
+    (index -1) last. The core's rule (cpp/include/nearortho/ranking.hpp) for the
+    coherence pair, per-row maxima and top-k."""
+    keys = [np.where(i < 0, np.iinfo(np.int64).max, i) for i in reversed(index)]
+    return np.lexsort((*keys, -np.asarray(magnitude)), axis=-1)
+
+
+def _best_of(value, index, value2, index2):
+    """Per row, the best k of two (rows, k) candidate lists (values may be signed)."""
+    value, index = np.concatenate([value, value2], axis=1), np.concatenate([index, index2], axis=1)
+    order = _best_first(np.abs(value), index)[:, :value2.shape[1]]
+    return np.take_along_axis(value, order, axis=1), np.take_along_axis(index, order, axis=1)
 
 
 def _run(W, B, normalize, threads, **kwargs):

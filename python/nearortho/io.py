@@ -1,68 +1,168 @@
-"""Reading frames and learned dictionaries from files: .npy (memory-mapped),
-.npz, .safetensors, and .pt/.pth state dicts when torch is installed.
+"""Reading frames and learned dictionaries as researchers save them.
 
-Rows are features. Many SAE decoders are stored (n, m): pass ``transpose=True``.
+Files: ``.npy`` (memory-mapped), ``.npz``, ``.safetensors``, ``.pt``/``.pth``
+(torch state dicts, nested ones through dotted keys such as
+``state_dict.W_dec``). Directories: SAELens (``cfg.json`` +
+``sae_weights.safetensors``) and sparsify (``cfg.json`` + ``sae.safetensors``).
+
+Rows of the returned matrix are features. The orientation is read from what
+the file says: SAELens and sparsify ``W_dec`` is (d_sae, d_in), rows already;
+a ``decoder.weight`` (dictionary_learning's ``ae.pt``, any ``nn.Linear``
+decoder) is (d_in, d_sae), so its columns are the features; a ``cfg.json``
+naming ``d_in`` settles any other case.
 """
 from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import numpy as np
 
+__all__ = ["load", "FORMATS", "LAYOUTS"]
+
 FORMATS = (".npy", ".npz", ".safetensors", ".pt", ".pth")
+LAYOUTS = ("auto", "rows", "columns")
+# decoder names found in the wild, with the axis that holds the features
+_DECODERS = {"W_dec": "rows", "decoder.weight": "columns"}
+_DIRECTORY_FILES = ("sae_weights.safetensors", "sae.safetensors")  # SAELens, sparsify
 
 
-def load_matrix(path, key: str | None = None, *, transpose: bool = False) -> np.ndarray:
-    """Load one 2-D floating-point matrix.
+def load(path, key: str | None = None, layout: str = "auto") -> np.ndarray:
+    """Load one 2-D floating-point matrix whose rows are features.
 
-    ``.npy`` files are memory-mapped (read lazily, block by block by the
-    kernels); other formats are read into memory. ``key`` chooses the array in
-    files that hold several; a missing or wrong key raises ``KeyError`` listing
-    the keys. float16 and bfloat16 tensors are upcast to float32.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file (see the module docstring for formats) or an SAELens/sparsify
+        directory.
+    key : str, optional
+        The tensor to read from files that hold several; dotted for nested torch
+        checkpoints. Default: the only 2-D tensor, else the one decoder
+        (``W_dec`` or ``decoder.weight``, also as the last part of a dotted key)
+        when exactly one is present; otherwise a ``KeyError`` lists the keys.
+    layout : {"auto", "rows", "columns"}
+        "rows": rows are features as stored; "columns": the matrix is
+        transposed. "auto": columns for ``decoder.weight`` and when a
+        ``cfg.json`` says the rows have length d_in, rows otherwise.
+
+    Returns
+    -------
+    numpy.ndarray, float32 or float64
+        ``.npy`` files come back memory-mapped (a transposed one as a view);
+        float16 and bfloat16 are widened exactly to float32. A matrix with fewer
+        rows than columns gets a ``UserWarning``: rows are taken as features.
     """
+    if not isinstance(layout, str) or layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if key is not None and not isinstance(key, str):
+        raise TypeError(f"key must be a string, got {type(key).__name__}")
     path = os.fspath(path)
+    d_in = None
+    if os.path.isdir(path):
+        path, d_in = _sae_directory(path)
+    array, name = _read(path, key)
+    if array.ndim != 2:
+        what = "the array" if name is None else f"the array {name!r}"
+        raise ValueError(f"{what} in {path} must be 2-D (features x dimension), got shape {array.shape}")
+    array = _as_float(array, path)
+    if layout == "auto":
+        layout = _auto_layout(name, array.shape, d_in, path)
+    matrix = array.T if layout == "columns" else array
+    if matrix.shape[0] < matrix.shape[1]:
+        warnings.warn(f"{path}: {matrix.shape[0]} rows of length {matrix.shape[1]}; rows are features, so "
+                      "this is fewer features than dimensions. If the features are the columns, pass "
+                      f"layout='{'rows' if layout == 'columns' else 'columns'}' "
+                      f"(CLI: --layout {'rows' if layout == 'columns' else 'columns'})", UserWarning, stacklevel=2)
+    return matrix
+
+
+def _sae_directory(path: str) -> tuple[str, int | None]:
+    """The weights file of an SAELens or sparsify directory, and cfg.json's d_in."""
+    config = os.path.join(path, "cfg.json")
+    if not os.path.isfile(config):
+        inner = sorted(d for d in os.listdir(path) if os.path.isfile(os.path.join(path, d, "cfg.json")))
+        hint = f"; these subdirectories hold one: {', '.join(inner)}" if inner else ""
+        raise FileNotFoundError(f"{path} is a directory without cfg.json (SAELens or sparsify layout){hint}")
+    files = [f for f in _DIRECTORY_FILES if os.path.isfile(os.path.join(path, f))]
+    if not files:
+        raise FileNotFoundError(f"{path} has cfg.json but neither {' nor '.join(_DIRECTORY_FILES)}")
+    try:
+        with open(config) as handle:
+            d_in = json.load(handle).get("d_in")
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as error:
+        raise ValueError(f"{config} is not a JSON object: {error}") from error
+    return os.path.join(path, files[0]), d_in if isinstance(d_in, int) else None
+
+
+def _auto_layout(name: str | None, shape: tuple, d_in: int | None, path: str) -> str:
+    if d_in is not None and shape[0] != shape[1]:
+        if d_in not in shape:
+            raise ValueError(f"the tensor {name!r} in {path} has shape {shape}, but cfg.json says d_in = {d_in}")
+        return "rows" if shape[1] == d_in else "columns"
+    decoder = _decoder(name)
+    return "rows" if decoder is None else _DECODERS[decoder]
+
+
+def _decoder(name: str | None) -> str | None:
+    """Which known decoder ``name`` is, also as the last part of a dotted key."""
+    for decoder in _DECODERS:
+        if name is not None and (name == decoder or name.endswith("." + decoder)):
+            return decoder
+    return None
+
+
+def _read(path: str, key: str | None) -> tuple[np.ndarray, str | None]:
+    """The chosen array and its name (None for a file holding one bare array)."""
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in FORMATS:
-        raise ValueError(f"path must end in one of {', '.join(FORMATS)}, got {path!r}")
+        raise ValueError(f"path must be a directory or end in one of {', '.join(FORMATS)}, got {path!r}")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such file: {path!r}")
     if suffix == ".npy":
         if key is not None:
             raise ValueError("key is not used with .npy files (they hold one array)")
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    elif suffix == ".npz":
+        return np.load(path, mmap_mode="r", allow_pickle=False), None
+    if suffix == ".npz":
         with np.load(path, allow_pickle=False) as archive:
-            array = archive[_choose_key(list(archive.files), key, path)]
-    elif suffix == ".safetensors":
-        array = _load_safetensors(path, key)
-    else:
-        array = _load_torch(path, key)
-    return _as_matrix(array, path, transpose)
+            name = _choose_key(archive.files, lambda k: archive[k].shape, key, path)
+            return archive[name], name
+    if suffix == ".safetensors":
+        return _read_safetensors(path, key)
+    return _read_torch(path, key)
 
 
-def _choose_key(keys: list, key: str | None, path: str) -> str:
-    if key is None and len(keys) == 1:
-        return keys[0]
-    if key is None:
-        raise KeyError(f"{path} holds several arrays; choose one with key: {', '.join(sorted(keys))}")
-    if key not in keys:
-        raise KeyError(f"key {key!r} is not in {path}; its keys are: {', '.join(sorted(keys))}")
-    return key
+def _choose_key(names: list, shape_of, key: str | None, path: str) -> str:
+    """``key`` if present; else the only array, the only 2-D one, or the only
+    decoder (``shape_of(name)`` is asked only then)."""
+    listing = ", ".join(sorted(names))
+    if key is not None:
+        if key not in names:
+            raise KeyError(f"key {key!r} is not in {path}; its keys are: {listing}")
+        return key
+    if len(names) == 1:
+        return names[0]
+    matrices = [name for name in names if len(shape_of(name)) == 2]
+    if len(matrices) == 1:
+        return matrices[0]
+    decoders = [name for name in matrices if _decoder(name) is not None]
+    if len(decoders) == 1:
+        return decoders[0]
+    raise KeyError(f"{path} holds several arrays; choose one with key: {listing}")
 
 
-def _load_safetensors(path: str, key: str | None) -> np.ndarray:
+def _read_safetensors(path: str, key: str | None) -> tuple[np.ndarray, str]:
     try:
         from safetensors import safe_open
     except ImportError as error:  # pragma: no cover - safetensors is a dependency
         raise ImportError("reading .safetensors files needs the safetensors package") from error
     with safe_open(path, framework="numpy") as handle:
-        name = _choose_key(list(handle.keys()), key, path)
+        name = _choose_key(list(handle.keys()), lambda k: handle.get_slice(k).get_shape(), key, path)
         try:
-            return handle.get_tensor(name)
+            return handle.get_tensor(name), name
         except TypeError:  # bfloat16, which numpy cannot hold
             pass
-    return _bfloat16_tensor(path, name)
+    return _bfloat16_tensor(path, name), name
 
 
 def _bfloat16_tensor(path: str, name: str) -> np.ndarray:
@@ -78,31 +178,39 @@ def _bfloat16_tensor(path: str, name: str) -> np.ndarray:
     return (raw.astype(np.uint32) << 16).view(np.float32).reshape(entry["shape"])
 
 
-def _load_torch(path: str, key: str | None) -> np.ndarray:
+def _read_torch(path: str, key: str | None) -> tuple[np.ndarray, str | None]:
     try:
         import torch
     except ImportError as error:
         raise ImportError(f"reading {path} needs torch (pip install torch)") from error
     state = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(state, torch.Tensor):
-        tensor = state
         if key is not None:
             raise ValueError(f"key is not used: {path} holds a single tensor")
+        tensor, name = state, None
     elif isinstance(state, dict):
-        tensors = {k: t for k, t in state.items() if isinstance(t, torch.Tensor)}
-        tensor = tensors[_choose_key(list(tensors), key, path)]
+        tensors = dict(_flatten(state, torch.Tensor))
+        name = _choose_key(list(tensors), lambda k: tensors[k].shape, key, path)
+        tensor = tensors[name]
     else:
         raise ValueError(f"{path} holds a {type(state).__name__}, not a tensor or a state dict")
     if tensor.dtype in (torch.float16, torch.bfloat16):
         tensor = tensor.float()
-    return tensor.detach().numpy()
+    return tensor.detach().numpy(), name
 
 
-def _as_matrix(array: np.ndarray, path: str, transpose: bool) -> np.ndarray:
-    if array.ndim != 2:
-        raise ValueError(f"the array in {path} must be 2-D (features x dimension), got shape {array.shape}")
+def _flatten(tree: dict, leaf_type, prefix: str = ""):
+    """(dotted name, leaf) for every leaf of nested dicts, e.g. state_dict.W_dec."""
+    for name, value in tree.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, leaf_type, f"{prefix}{name}.")
+        elif isinstance(value, leaf_type):
+            yield f"{prefix}{name}", value
+
+
+def _as_float(array: np.ndarray, path: str) -> np.ndarray:
     if array.dtype == np.float16:
-        array = array.astype(np.float32)
+        return array.astype(np.float32)
     if array.dtype not in (np.float32, np.float64):
         raise TypeError(f"the array in {path} must hold float32 or float64 values, got {array.dtype}")
-    return array.T if transpose else array
+    return array

@@ -16,12 +16,11 @@ namespace nearortho {
 template <class T>
 constexpr int kPanelRows = 64 / sizeof(T);
 
-// Tile edge (rows and columns of the Gram tile one thread owns at a time) and
-// the depth block: 144 is a multiple of every panel width (8, 16) and of every
-// micro-kernel height (3, 6, 12); a 144 x 256 float block of A and of B and the
-// 144 x 144 tile of partial sums fit together in a 512 KiB L2.
+// Tile edge (rows and columns of the Gram tile one thread owns at a time): 144
+// is a multiple of every micro-tile height (3, 6, 8) and width (8, 16, 24, 48);
+// a 144 x 256 float block of A and of B and the 144 x 144 tile of partial sums
+// fit together in a 512 KiB L2.
 constexpr std::int64_t kTile = 144;
-constexpr std::int64_t kDepth = 256;
 
 template <class T>
 struct TileParams {
@@ -42,8 +41,35 @@ struct TileParams {
   std::int64_t collect_cap = 0;
   const T* thresholds = nullptr;   // largest T <= each threshold, so |g| > t is exact
   int n_thresholds = 0;
-  bool per_row = false;
-  int topk = 0;
+  bool per_row = false;            // per-row sums of squares (the lists are in TileScratch)
+};
+
+// The best partners of each local slot in the current tile, best first by
+// ranks_before (nearortho/ranking.hpp): the per-row maximum is the list of
+// length 1, top-k the list of length k. Candidates keep |g| and the signed g.
+template <class T>
+struct SlotLists {
+  int k = 0;                       // 0: the list is not wanted
+  std::vector<int> count;
+  std::vector<T> magnitude, value;
+  std::vector<std::int64_t> index;
+  // The global list's last entry when it is full (magnitude -1 when not), from
+  // the snapshot at the start of the tile, and the least magnitude a candidate
+  // must reach (>=) to be looked at: that entry, or this list's last once full.
+  std::vector<T> global_last;
+  std::vector<std::int64_t> global_last_index;
+  std::vector<T> floor;
+
+  void assign(std::size_t slots, int length) {
+    k = length;
+    count.assign(slots, 0);
+    magnitude.assign(slots * length, T(0));
+    value.assign(slots * length, T(0));
+    index.assign(slots * length, -1);
+    global_last.assign(slots, T(-1));
+    global_last_index.assign(slots, -1);
+    floor.assign(slots, T(-1));
+  }
 };
 
 // One thread's state. Local slots [0, kTile) are the tile's rows, [kTile, 2 kTile)
@@ -60,19 +86,9 @@ struct TileScratch {
   std::vector<std::int64_t> count_above;
   std::vector<double> collected;
   bool collect_overflow = false;
-  // per local slot
-  std::vector<T> slot_max;
-  std::vector<std::int64_t> slot_arg;
-  std::vector<double> slot_sumsq;
-  std::vector<T> row_floor;        // best |g| known for the slot's row (global or this tile)
-  // top-k per local slot: best first; floor is the value a candidate must reach
-  // (>=) to be looked at, from the global k-th best snapshot and the local list.
-  std::vector<int> topk_count;
-  std::vector<T> topk_abs, topk_signed;
-  std::vector<std::int64_t> topk_index;
-  std::vector<T> global_kth_abs;   // -1 when the global list is not full
-  std::vector<std::int64_t> global_kth_index;
-  std::vector<T> topk_floor;
+  std::vector<double> slot_sumsq;  // per local slot
+  SlotLists<T> row_best;           // per_row: the maximum |g| and its partner
+  SlotLists<T> topk;
 };
 
 struct InterferenceKernels {

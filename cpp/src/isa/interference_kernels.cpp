@@ -2,31 +2,50 @@
 // names the namespace). Every g_ij is the dot product accumulated in the order
 // k = 0, 1, ..., n - 1 (one fused multiply-add per k where the ISA has FMA, see
 // CMakeLists.txt), so on a given ISA its bits do not depend on the tile or the
-// thread: max, argmax, histogram and top-k are exactly reproducible. Tests:
+// thread: max, argmax, histogram and top-k are exactly reproducible. Each
+// statistic is written once (Reducer) and reduces whole micro-tiles; pairs outside
+// the pass are masked, not given a second code path. Tests:
 // tests/test_interference.py (ISA forced in turn, threads 1 vs 2).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "nearortho/isa_kernel_file.hpp"
 #include "nearortho/interference_kernels.hpp"
+#include "nearortho/ranking.hpp"
 
 namespace nearortho {
 namespace NEARORTHO_ISA {
 namespace {
 
+// Micro-tile: kMicroRows rows of A by kMicroPanels panels of B (each 64 bytes of
+// one k), kept in vector accumulators. Each k step loads the B vectors and
+// broadcasts one A value per row: like BLAS kernels, at least 1.5 FMAs per load,
+// so the FMA units, not the loads, set the pace. The B block of one micro-tile
+// column (kDepth k of it) stays in a 32 KiB L1 while the A rows stream past.
 #if defined(__AVX512F__)
 constexpr int kVectorBytes = 64;
+constexpr int kMicroRows = 8;    // 8 x 3 zmm accumulators: 3 loads + 8 broadcasts per 24 FMAs
+constexpr int kMicroPanels = 3;
+constexpr std::int64_t kDepth = 128;  // 48 floats x 128 k: 24 KiB
 #elif defined(__AVX2__)
 constexpr int kVectorBytes = 32;
+constexpr int kMicroRows = 6;    // 6 x 2 ymm accumulators: 2 loads + 6 broadcasts per 12 FMAs
+constexpr int kMicroPanels = 1;
+constexpr std::int64_t kDepth = 256;  // 16 floats x 256 k: 16 KiB
 #else
 constexpr int kVectorBytes = 16;  // SSE2 on x86-64, generic lowering elsewhere
+constexpr int kMicroRows = 3;     // 3 x 4 xmm accumulators (of 16 registers)
+constexpr int kMicroPanels = 1;
+constexpr std::int64_t kDepth = 256;
 #endif
-// Micro-tile height: 12 vector accumulators (a 64-byte panel row is 64 /
-// kVectorBytes vectors), leaving registers for the B row and one broadcast.
-constexpr int kMicroRows = 12 * kVectorBytes / 64;
+template <class T>
+constexpr int kMicroCols = kMicroPanels * kPanelRows<T>;
+static_assert(kTile % kMicroRows == 0 && kTile % kMicroCols<float> == 0 && kTile % kMicroCols<double> == 0,
+              "a tile holds whole micro-tiles");
 
 template <class T> struct IntOf;
 template <> struct IntOf<float> { using type = std::int32_t; };
@@ -35,7 +54,8 @@ template <> struct IntOf<double> { using type = std::int64_t; };
 template <class T>
 struct Simd {
   static constexpr int lanes = kVectorBytes / sizeof(T);
-  static constexpr int per_panel = kPanelRows<T> / lanes;  // vectors per panel row
+  static constexpr int row_vectors = kMicroCols<T> / lanes;    // vectors per micro-tile row
+  static constexpr int panel_vectors = kPanelRows<T> / lanes;  // vectors per panel
   // Values (registers, locals) have natural alignment; VU is the same vector for
   // loads and stores at element alignment (the partial-sum tile is a std::vector).
   typedef T V __attribute__((vector_size(kVectorBytes)));
@@ -45,13 +65,15 @@ struct Simd {
   typedef double D __attribute__((vector_size(lanes * sizeof(double))));
 };
 
-// |x| by clearing the sign bits (exact, and -0 becomes +0 as std::abs does).
-template <class T>
-inline typename Simd<T>::V abs_v(typename Simd<T>::V x) {
-  using S = Simd<T>;
-  typename S::IV bits;
+// |x| of a float or double vector by clearing the sign bits (exact, and -0
+// becomes +0 as std::abs does).
+template <class V>
+inline V abs_v(V x) {
+  using I = typename IntOf<std::remove_cv_t<std::remove_reference_t<decltype(x[0])>>>::type;
+  typedef I IV __attribute__((vector_size(sizeof(V))));
+  IV bits;
   std::memcpy(&bits, &x, sizeof x);
-  bits &= typename S::IV{} + std::numeric_limits<typename S::I>::max();
+  bits &= IV{} + std::numeric_limits<I>::max();
   std::memcpy(&x, &bits, sizeof x);
   return x;
 }
@@ -66,33 +88,38 @@ inline bool any_lane(const IV& mask) {
   return acc != 0;
 }
 
-// c (kMicroRows x kPanelRows, row-major) += A rows x B panel over k in [k0, k1).
-// a[r] points at row r's coordinate 0 inside its panel (stride kPanelRows per k).
-// Loads and stores go through the vector type (GCC lets a vector alias its
-// element type) so the accumulators never have their address taken and stay in
-// registers; vector * scalar broadcasts the A value.
+// c (kMicroRows x kMicroCols, row-major) += A rows x B panels over k in [k0, k1).
+// a[r] points at row r's coordinate 0 inside its panel, b[p] at panel p's
+// (stride kPanelRows per k). Loads and stores go through the vector type (GCC
+// lets a vector alias its element type) so the accumulators never have their
+// address taken and stay in registers; vector * scalar broadcasts the A value.
 template <class T>
-inline void micro_kernel(const T* const* a, const T* b, std::int64_t k0, std::int64_t k1, T* c,
+inline void micro_kernel(const T* const* a, const T* const* b, std::int64_t k0, std::int64_t k1, T* c,
                          bool accumulate) {
   using S = Simd<T>;
   using V = typename S::V;
-  constexpr int NV = S::per_panel;
+  using VU = typename S::VU;
+  constexpr int NV = S::row_vectors;
+  constexpr int PV = S::panel_vectors;
   constexpr int NR = kPanelRows<T>;
+  constexpr int MC = kMicroCols<T>;
   V acc[kMicroRows][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < kMicroRows; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v)
-      acc[r][v] = accumulate ? *reinterpret_cast<const typename S::VU*>(c + r * NR + v * S::lanes) : V{};
+      acc[r][v] = accumulate ? *reinterpret_cast<const VU*>(c + r * MC + v * S::lanes) : V{};
   const T* ar[kMicroRows];
 #pragma GCC unroll 16
   for (int r = 0; r < kMicroRows; ++r) ar[r] = a[r] + k0 * NR;
-  const T* bp = b + k0 * NR;
+  const T* bp[kMicroPanels];
+#pragma GCC unroll 4
+  for (int q = 0; q < kMicroPanels; ++q) bp[q] = b[q] + k0 * NR;
 #pragma GCC unroll 4
   for (std::int64_t k = k0; k < k1; ++k) {
     V bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = *reinterpret_cast<const typename S::VU*>(bp + v * S::lanes);
+    for (int v = 0; v < NV; ++v) bv[v] = *reinterpret_cast<const VU*>(bp[v / PV] + (v % PV) * S::lanes);
 #pragma GCC unroll 16
     for (int r = 0; r < kMicroRows; ++r) {
       const T x = *ar[r];
@@ -100,290 +127,232 @@ inline void micro_kernel(const T* const* a, const T* b, std::int64_t k0, std::in
       for (int v = 0; v < NV; ++v) acc[r][v] += bv[v] * x;
       ar[r] += NR;
     }
-    bp += NR;
+#pragma GCC unroll 4
+    for (int q = 0; q < kMicroPanels; ++q) bp[q] += NR;
   }
 #pragma GCC unroll 16
   for (int r = 0; r < kMicroRows; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) *reinterpret_cast<typename S::VU*>(c + r * NR + v * S::lanes) = acc[r][v];
+    for (int v = 0; v < NV; ++v) *reinterpret_cast<VU*>(c + r * MC + v * S::lanes) = acc[r][v];
 }
 
-// (a, j) beats (a2, j2): larger |g|, then smaller partner index.
+// A finished micro-tile, ready to reduce. Pairs outside the pass (past an edge,
+// or j <= i when symmetric) hold g = 0 and |g| = -inf: they add nothing to a sum
+// and never reach a maximum, a threshold or a floor; only the histogram, which
+// counts every lane, tests for them.
 template <class T>
-inline bool beats(T a, std::int64_t j, T a2, std::int64_t j2) {
-  return a > a2 || (a == a2 && j < j2);
-}
+struct MicroTile {
+  using V = typename Simd<T>::V;
+  V g[kMicroRows][Simd<T>::row_vectors];
+  V ag[kMicroRows][Simd<T>::row_vectors];
+  std::int64_t r0, c0;  // global row of g[0], column of its lane 0
+  int rl0, cl0;         // their local slots
+
+  T abs_at(int r, int q) const { return ag[r][q / Simd<T>::lanes][q % Simd<T>::lanes]; }
+  T at(int r, int q) const { return g[r][q / Simd<T>::lanes][q % Simd<T>::lanes]; }
+};
 
 template <class T>
 class Reducer {
+  using S = Simd<T>;
+  using V = typename S::V;
+  using IV = typename S::IV;
+  using D = typename S::D;
+  static constexpr int NV = S::row_vectors;
+  static constexpr int L = S::lanes;
+  static constexpr int MC = kMicroCols<T>;
+
  public:
   Reducer(const TileParams<T>& p, TileScratch<T>& s) : p_(p), s_(s) {}
 
-  // Every statistic of one pair (i, j) whose local slots are (ri, cj).
-  inline void element(std::int64_t i, std::int64_t j, int ri, int cj, T g) {
-    const T ag = std::abs(g);
-    const double gd = g;
-    s_.sum += gd;
-    s_.sum_abs += std::abs(gd);
-    s_.sum_sq += gd * gd;
-    global_max(ag, i, j);
-    histogram(ag);
-    for (int t = 0; t < p_.n_thresholds; ++t) s_.count_above[t] += ag > p_.thresholds[t];
-    if (p_.per_row) {
-      slot_max(ri, ag, j);
-      s_.slot_sumsq[ri] += gd * gd;
-      if (p_.symmetric) {
-        slot_max(static_cast<int>(kTile) + cj, ag, i);
-        s_.slot_sumsq[kTile + cj] += gd * gd;
-      }
-    }
-    if (p_.topk > 0) {
-      offer(ri, ag, g, j);
-      if (p_.symmetric) offer(static_cast<int>(kTile) + cj, ag, g, i);
-    }
-  }
-
-  inline void global_max(T ag, std::int64_t i, std::int64_t j) {
-    if (ag > s_.max_abs ||
-        (ag == s_.max_abs && (i < s_.max_i || (i == s_.max_i && j < s_.max_j)))) {
-      s_.max_abs = ag;
-      s_.max_i = i;
-      s_.max_j = j;
-    }
-  }
-
-  inline void slot_max(int slot, T ag, std::int64_t partner) {
-    if (beats(ag, partner, s_.slot_max[slot], s_.slot_arg[slot])) {  // slot_max starts at -1
-      s_.slot_max[slot] = ag;
-      s_.row_floor[slot] = std::max(s_.row_floor[slot], ag);
-      s_.slot_arg[slot] = partner;
-    }
-  }
-
-  inline std::int64_t default_bin(T ag) const {
-    const std::int64_t b = static_cast<std::int64_t>(ag * p_.scale);
-    return b < p_.bins ? b : p_.bins - 1;
-  }
-
-  inline void histogram(T ag) {
-    if (!p_.refine) {
-      ++s_.hist[default_bin(ag)];
-      return;
-    }
-    const double x = ag;
-    if (x < p_.hist_lo) {
-      ++s_.below;
-    } else if (x > p_.hist_hi) {
-      ++s_.above;
-    } else {
-      const std::int64_t b = static_cast<std::int64_t>((x - p_.hist_lo) * p_.refine_scale);
-      ++s_.hist[b < p_.bins ? b : p_.bins - 1];
-    }
-    if (x >= p_.collect_lo && x <= p_.collect_hi) {
-      if (static_cast<std::int64_t>(s_.collected.size()) < p_.collect_cap)
-        s_.collected.push_back(x);
-      else
-        s_.collect_overflow = true;
-    }
-  }
-
-  // Top-k candidate for a local slot; the list stays sorted best first.
-  inline void offer(int slot, T ag, T g, std::int64_t partner) {
-    if (s_.global_kth_abs[slot] >= 0 &&
-        !beats(ag, partner, s_.global_kth_abs[slot], s_.global_kth_index[slot]))
-      return;
-    const int k = p_.topk;
-    const std::size_t base = static_cast<std::size_t>(slot) * k;
-    int count = s_.topk_count[slot];
-    if (count == k &&
-        !beats(ag, partner, s_.topk_abs[base + k - 1], s_.topk_index[base + k - 1]))
-      return;
-    int pos = count < k ? count : k - 1;
-    while (pos > 0 && beats(ag, partner, s_.topk_abs[base + pos - 1], s_.topk_index[base + pos - 1])) {
-      s_.topk_abs[base + pos] = s_.topk_abs[base + pos - 1];
-      s_.topk_signed[base + pos] = s_.topk_signed[base + pos - 1];
-      s_.topk_index[base + pos] = s_.topk_index[base + pos - 1];
-      --pos;
-    }
-    s_.topk_abs[base + pos] = ag;
-    s_.topk_signed[base + pos] = g;
-    s_.topk_index[base + pos] = partner;
-    if (count < k) s_.topk_count[slot] = ++count;
-    if (count == k) s_.topk_floor[slot] = std::max(s_.topk_floor[slot], s_.topk_abs[base + k - 1]);
-  }
-
-  // A micro-tile with rows [r0, r0 + kMicroRows) and columns [c0, c0 + panel) where
-  // some pairs are outside the pass (edges, the diagonal) or refine mode is on.
-  void masked(const T* c, std::int64_t r0, std::int64_t c0) {
-    constexpr int NR = kPanelRows<T>;
-    for (int r = 0; r < kMicroRows; ++r) {
-      const std::int64_t i = r0 + r;
-      if (i >= p_.m_a) break;
-      for (int q = 0; q < NR; ++q) {
-        const std::int64_t j = c0 + q;
-        if (j >= p_.m_b) break;
-        if (p_.symmetric && j <= i) continue;
-        element(i, j, static_cast<int>(i - p_.i0), static_cast<int>(j - p_.j0), c[r * NR + q]);
-      }
-    }
-  }
-
-  // A micro-tile where every pair counts: the same statistics as element(), with
-  // vector tests deciding which few values need the scalar bookkeeping.
-  void full(const T* c, std::int64_t r0, std::int64_t c0) {
-    using S = Simd<T>;
-    using V = typename S::V;
-    using IV = typename S::IV;
-    using D = typename S::D;
-    constexpr int NV = S::per_panel;
-    constexpr int NR = kPanelRows<T>;
-    constexpr int L = S::lanes;
-    const int rl0 = static_cast<int>(r0 - p_.i0);
-    const int cl0 = static_cast<int>(c0 - p_.j0);
-    V g[kMicroRows][NV], ag[kMicroRows][NV];
-    std::memcpy(g, c, sizeof g);
+  // Every statistic of the micro-tile whose partial sums c (row-major) start at
+  // row r0, column c0. kMasked: some of its pairs are outside the pass.
+  template <bool kMasked>
+  void run(const T* c, std::int64_t r0, std::int64_t c0) {
+    MicroTile<T> t;
+    std::memcpy(t.g, c, sizeof t.g);
     for (int r = 0; r < kMicroRows; ++r)
-      for (int v = 0; v < NV; ++v) ag[r][v] = abs_v<T>(g[r][v]);
+      for (int v = 0; v < NV; ++v) t.ag[r][v] = abs_v(t.g[r][v]);
+    t.r0 = r0;
+    t.c0 = c0;
+    t.rl0 = static_cast<int>(r0 - p_.i0);
+    t.cl0 = static_cast<int>(c0 - p_.j0);
+    if constexpr (kMasked) mask(t);
+    sums(t);
+    coherence(t);
+    if (p_.refine)
+      refined_histogram(t);
+    else
+      histogram<kMasked>(t);
+    thresholds(t);
+    if (s_.row_best.k > 0) best_partners(s_.row_best, t);
+    if (s_.topk.k > 0) best_partners(s_.topk, t);
+  }
 
-    // float64 sums; g^2 is exact in double for float input
+ private:
+  void mask(MicroTile<T>& t) const {
+    for (int r = 0; r < kMicroRows; ++r)
+      for (int q = 0; q < MC; ++q) {
+        const std::int64_t i = t.r0 + r, j = t.c0 + q;
+        if (i < p_.m_a && j < p_.m_b && (!p_.symmetric || j > i)) continue;
+        t.g[r][q / L][q % L] = T(0);
+        t.ag[r][q / L][q % L] = -std::numeric_limits<T>::infinity();
+      }
+  }
+
+  // float64 sums of g, |g| and g^2 (exact in double for float input), and the
+  // per-slot sums of g^2 of its rows (and columns when symmetric).
+  void sums(const MicroTile<T>& t) {
     D sum{}, sum_abs{}, sum_sq{};
     D col_sq[NV];
     for (int v = 0; v < NV; ++v) col_sq[v] = D{};
     for (int r = 0; r < kMicroRows; ++r) {
       D row_sq{};
       for (int v = 0; v < NV; ++v) {
-        const D d = __builtin_convertvector(g[r][v], D);
-        const D da = __builtin_convertvector(ag[r][v], D);
+        const D d = __builtin_convertvector(t.g[r][v], D);
         sum += d;
-        sum_abs += da;
+        sum_abs += abs_v(d);
         row_sq += d * d;
         col_sq[v] += d * d;
       }
       sum_sq += row_sq;
-      if (p_.per_row) s_.slot_sumsq[rl0 + r] += hsum(row_sq);
+      if (p_.per_row) s_.slot_sumsq[t.rl0 + r] += hsum(row_sq);
     }
     s_.sum += hsum(sum);
     s_.sum_abs += hsum(sum_abs);
     s_.sum_sq += hsum(sum_sq);
     if (p_.per_row && p_.symmetric)
       for (int v = 0; v < NV; ++v)
-        for (int l = 0; l < L; ++l) s_.slot_sumsq[kTile + cl0 + v * L + l] += col_sq[v][l];
+        for (int l = 0; l < L; ++l) s_.slot_sumsq[kTile + t.cl0 + v * L + l] += col_sq[v][l];
+  }
 
-    // maxima: row maxima, then the tile's; per column when symmetric
-    V all = ag[0][0];
+  // The largest |g| and its pair; the micro-tile's maximum found in vectors first.
+  void coherence(const MicroTile<T>& t) {
+    V all = t.ag[0][0];
     for (int r = 0; r < kMicroRows; ++r)
-      for (int v = 0; v < NV; ++v) all = all > ag[r][v] ? all : ag[r][v];
-    const T tile_max = hmax(all);
-    if (tile_max >= s_.max_abs) {
-      for (int r = 0; r < kMicroRows; ++r)
-        for (int q = 0; q < NR; ++q)
-          if (ag[r][q / L][q % L] == tile_max) global_max(tile_max, r0 + r, c0 + q);
-    }
-    // per-row maxima: a vector test against each row's floor (the best so far,
-    // globally or in this tile) decides whether the scalar search runs at all
-    if (p_.per_row) {
-      IV any{};
-      for (int r = 0; r < kMicroRows; ++r) {
-        const V floor = V{} + s_.row_floor[rl0 + r];
-        for (int v = 0; v < NV; ++v) any |= ag[r][v] >= floor;
-      }
-      if (any_lane(any))
-        for (int r = 0; r < kMicroRows; ++r) {
-          V mx = ag[r][0];
-          for (int v = 1; v < NV; ++v) mx = mx > ag[r][v] ? mx : ag[r][v];
-          const T best = hmax(mx);
-          if (best < s_.row_floor[rl0 + r]) continue;
-          for (int q = 0; q < NR; ++q)
-            if (ag[r][q / L][q % L] == best) {
-              slot_max(rl0 + r, best, c0 + q);
-              break;
-            }
+      for (int v = 0; v < NV; ++v) all = all > t.ag[r][v] ? all : t.ag[r][v];
+    const T top = hmax(all);
+    if (top < s_.max_abs) return;
+    for (int r = 0; r < kMicroRows; ++r)
+      for (int q = 0; q < MC; ++q)
+        if (t.abs_at(r, q) == top &&
+            ranks_before(top, PairIndex{t.r0 + r, t.c0 + q}, s_.max_abs, PairIndex{s_.max_i, s_.max_j})) {
+          s_.max_abs = top;
+          s_.max_i = t.r0 + r;
+          s_.max_j = t.c0 + q;
         }
-      if (p_.symmetric)
-        for (int v = 0; v < NV; ++v) {
-          V cm = ag[0][v];
-          for (int r = 1; r < kMicroRows; ++r) cm = cm > ag[r][v] ? cm : ag[r][v];
-          V floor;
-          std::memcpy(&floor, &s_.row_floor[kTile + cl0 + v * L], sizeof floor);
-          const IV hit = cm >= floor;
-          if (!any_lane(hit)) continue;
-          for (int l = 0; l < L; ++l) {
-            if (!hit[l]) continue;
-            for (int r = 0; r < kMicroRows; ++r)
-              if (ag[r][v][l] == cm[l]) {
-                slot_max(static_cast<int>(kTile) + cl0 + v * L + l, cm[l], r0 + r);
-                break;
-              }
-          }
-        }
-    }
+  }
 
-    // histogram: bins computed in vectors, counted in scalar
+  // Default histogram: bins of |g| * scale on [0, bins), computed in vectors,
+  // counted in scalar.
+  template <bool kMasked>
+  void histogram(const MicroTile<T>& t) {
     const V scale = V{} + p_.scale;
     const IV last = IV{} + static_cast<typename S::I>(p_.bins - 1);
     for (int r = 0; r < kMicroRows; ++r)
       for (int v = 0; v < NV; ++v) {
-        IV b = __builtin_convertvector(ag[r][v] * scale, IV);
+        V x = t.ag[r][v];
+        if constexpr (kMasked) x = x > 0 ? x : V{};  // keep the conversion in range
+        IV b = __builtin_convertvector(x * scale, IV);
         b = b < last ? b : last;
-        for (int l = 0; l < L; ++l) ++s_.hist[b[l]];
+        for (int l = 0; l < L; ++l)
+          if (!kMasked || t.ag[r][v][l] >= 0) ++s_.hist[b[l]];
       }
+  }
 
-    for (int t = 0; t < p_.n_thresholds; ++t) {
-      const V thr = V{} + p_.thresholds[t];
+  // Refine mode (the passes of an exact quantile): |g| outside [hist_lo, hist_hi]
+  // counted below / above, and the values in [collect_lo, collect_hi] collected.
+  void refined_histogram(const MicroTile<T>& t) {
+    for (int r = 0; r < kMicroRows; ++r)
+      for (int q = 0; q < MC; ++q) {
+        const double x = t.abs_at(r, q);
+        if (!(x >= 0)) continue;  // outside the pass
+        if (x < p_.hist_lo) {
+          ++s_.below;
+        } else if (x > p_.hist_hi) {
+          ++s_.above;
+        } else {
+          const std::int64_t b = static_cast<std::int64_t>((x - p_.hist_lo) * p_.refine_scale);
+          ++s_.hist[b < p_.bins ? b : p_.bins - 1];
+        }
+        if (x >= p_.collect_lo && x <= p_.collect_hi) {
+          if (static_cast<std::int64_t>(s_.collected.size()) < p_.collect_cap)
+            s_.collected.push_back(x);
+          else
+            s_.collect_overflow = true;
+        }
+      }
+  }
+
+  void thresholds(const MicroTile<T>& t) {
+    for (int k = 0; k < p_.n_thresholds; ++k) {
+      const V thr = V{} + p_.thresholds[k];
       IV count{};
       for (int r = 0; r < kMicroRows; ++r)
-        for (int v = 0; v < NV; ++v) count -= ag[r][v] > thr;
+        for (int v = 0; v < NV; ++v) count -= t.ag[r][v] > thr;
       std::int64_t total = 0;
       for (int l = 0; l < L; ++l) total += count[l];
-      s_.count_above[t] += total;
-    }
-
-    if (p_.topk > 0) {
-      IV any{};
-      for (int r = 0; r < kMicroRows; ++r) {
-        const V floor = V{} + s_.topk_floor[rl0 + r];
-        for (int v = 0; v < NV; ++v) any |= ag[r][v] >= floor;
-      }
-      V col_floor[NV];
-      if (p_.symmetric)
-        for (int v = 0; v < NV; ++v) {
-          std::memcpy(&col_floor[v], &s_.topk_floor[kTile + cl0 + v * L], sizeof(V));
-          for (int r = 0; r < kMicroRows; ++r) any |= ag[r][v] >= col_floor[v];
-        }
-      if (any_lane(any)) topk_candidates(g, ag, r0, c0);
+      s_.count_above[k] += total;
     }
   }
 
- private:
-  // The scalar top-k offers of a micro-tile that has at least one candidate.
-  template <class V>
-  void topk_candidates(const V (&g)[kMicroRows][Simd<T>::per_panel],
-                       const V (&ag)[kMicroRows][Simd<T>::per_panel], std::int64_t r0,
-                       std::int64_t c0) {
-    constexpr int NR = kPanelRows<T>;
-    constexpr int L = Simd<T>::lanes;
-    const int rl0 = static_cast<int>(r0 - p_.i0);
-    const int cl0 = static_cast<int>(c0 - p_.j0);
+  // Offers every value that reaches its row's (or, symmetric, its column's) floor
+  // to the list; a vector test first decides whether any does.
+  void best_partners(SlotLists<T>& list, const MicroTile<T>& t) {
+    IV any{};
+    for (int r = 0; r < kMicroRows; ++r) {
+      const V floor = V{} + list.floor[t.rl0 + r];
+      for (int v = 0; v < NV; ++v) any |= t.ag[r][v] >= floor;
+    }
+    if (p_.symmetric)
+      for (int v = 0; v < NV; ++v) {
+        V floor;
+        std::memcpy(&floor, &list.floor[kTile + t.cl0 + v * L], sizeof floor);
+        for (int r = 0; r < kMicroRows; ++r) any |= t.ag[r][v] >= floor;
+      }
+    if (!any_lane(any)) return;
     for (int r = 0; r < kMicroRows; ++r)
-      for (int q = 0; q < NR; ++q) {
-        const T a = ag[r][q / L][q % L];
-        if (a >= s_.topk_floor[rl0 + r]) offer(rl0 + r, a, g[r][q / L][q % L], c0 + q);
-        if (p_.symmetric && a >= s_.topk_floor[kTile + cl0 + q])
-          offer(static_cast<int>(kTile) + cl0 + q, a, g[r][q / L][q % L], r0 + r);
+      for (int q = 0; q < MC; ++q) {
+        const T a = t.abs_at(r, q);
+        const int row_slot = t.rl0 + r, col_slot = static_cast<int>(kTile) + t.cl0 + q;
+        if (a >= list.floor[row_slot]) offer(list, row_slot, a, t.at(r, q), t.c0 + q);
+        if (p_.symmetric && a >= list.floor[col_slot]) offer(list, col_slot, a, t.at(r, q), t.r0 + r);
       }
   }
 
-  template <class V>
+  // Inserts a candidate into a slot's list (kept best first) unless the global
+  // list's last entry or the slot's own full list already ranks before it.
+  static void offer(SlotLists<T>& list, int slot, T a, T g, std::int64_t partner) {
+    if (list.global_last[slot] >= 0 &&
+        !ranks_before(a, partner, list.global_last[slot], list.global_last_index[slot]))
+      return;
+    const int k = list.k;
+    const std::size_t base = static_cast<std::size_t>(slot) * k;
+    int count = list.count[slot];
+    if (count == k && !ranks_before(a, partner, list.magnitude[base + k - 1], list.index[base + k - 1])) return;
+    int pos = count < k ? count : k - 1;
+    while (pos > 0 && ranks_before(a, partner, list.magnitude[base + pos - 1], list.index[base + pos - 1])) {
+      list.magnitude[base + pos] = list.magnitude[base + pos - 1];
+      list.value[base + pos] = list.value[base + pos - 1];
+      list.index[base + pos] = list.index[base + pos - 1];
+      --pos;
+    }
+    list.magnitude[base + pos] = a;
+    list.value[base + pos] = g;
+    list.index[base + pos] = partner;
+    if (count < k) list.count[slot] = ++count;
+    if (count == k) list.floor[slot] = std::max(list.floor[slot], list.magnitude[base + k - 1]);
+  }
+
   static T hmax(const V& x) {
     T h = x[0];
-    for (int l = 1; l < Simd<T>::lanes; ++l) h = h > x[l] ? h : x[l];
+    for (int l = 1; l < L; ++l) h = h > x[l] ? h : x[l];
     return h;
   }
 
-  template <class D>
   static double hsum(const D& x) {
     double t = 0;
-    for (int l = 0; l < static_cast<int>(sizeof(D) / sizeof(double)); ++l) t += x[l];
+    for (int l = 0; l < L; ++l) t += x[l];
     return t;
   }
 
@@ -395,12 +364,14 @@ template <class T>
 void tile(const TileParams<T>& p, TileScratch<T>& s) {
   constexpr int NR = kPanelRows<T>;
   constexpr std::int64_t MR = kMicroRows;
+  constexpr std::int64_t MC = kMicroCols<T>;
   constexpr std::int64_t groups = kTile / MR;
-  constexpr std::int64_t panels = kTile / NR;
+  constexpr std::int64_t col_blocks = kTile / MC;
   const std::int64_t rows = std::min(kTile, p.m_a - p.i0);
   const std::int64_t cols = std::min(kTile, p.m_b - p.j0);
   const std::int64_t n_groups = (rows + MR - 1) / MR;
-  const std::int64_t n_panels = (cols + NR - 1) / NR;
+  const std::int64_t n_col_blocks = (cols + MC - 1) / MC;
+  const std::int64_t last_panel = (p.m_b - 1) / NR;
   Reducer<T> reduce(p, s);
   const T* arows[groups][MR];
   for (std::int64_t gr = 0; gr < n_groups; ++gr)
@@ -412,21 +383,22 @@ void tile(const TileParams<T>& p, TileScratch<T>& s) {
   for (std::int64_t k0 = 0; k0 < p.n; k0 += kDepth) {
     const std::int64_t k1 = std::min(p.n, k0 + kDepth);
     const bool last = k1 == p.n;
-    for (std::int64_t cp = 0; cp < n_panels; ++cp) {
-      const std::int64_t c0 = p.j0 + cp * NR;
-      const T* bpanel = p.b + (c0 / NR) * p.b_stride;
+    for (std::int64_t cb = 0; cb < n_col_blocks; ++cb) {
+      const std::int64_t c0 = p.j0 + cb * MC;
+      const T* bpanels[kMicroPanels];
+      for (int q = 0; q < kMicroPanels; ++q)  // panels past the end read a real panel, masked out
+        bpanels[q] = p.b + std::min(c0 / NR + q, last_panel) * p.b_stride;
       for (std::int64_t gr = 0; gr < n_groups; ++gr) {
         const std::int64_t r0 = p.i0 + gr * MR;
-        if (p.symmetric && c0 + NR - 1 <= r0) continue;  // every j <= i
-        T* c = s.partial.data() + (gr * panels + cp) * MR * NR;
-        micro_kernel<T>(arows[gr], bpanel, k0, k1, c, k0 > 0);
+        if (p.symmetric && c0 + MC - 1 <= r0) continue;  // every j <= i
+        T* c = s.partial.data() + (gr * col_blocks + cb) * MR * MC;
+        micro_kernel<T>(arows[gr], bpanels, k0, k1, c, k0 > 0);
         if (!last) continue;
-        const bool full = !p.refine && r0 + MR <= p.m_a && c0 + NR <= p.m_b &&
-                          (!p.symmetric || r0 + MR - 1 < c0);
+        const bool full = r0 + MR <= p.m_a && c0 + MC <= p.m_b && (!p.symmetric || r0 + MR - 1 < c0);
         if (full)
-          reduce.full(c, r0, c0);
+          reduce.template run<false>(c, r0, c0);
         else
-          reduce.masked(c, r0, c0);
+          reduce.template run<true>(c, r0, c0);
       }
     }
   }

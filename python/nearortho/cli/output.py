@@ -25,6 +25,8 @@ def _plain(value):
 
 
 def _text(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
     if isinstance(value, float) or isinstance(value, np.floating):
         return f"{value:.6g}"
     if isinstance(value, numbers.Integral):

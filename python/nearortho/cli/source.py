@@ -1,38 +1,61 @@
-"""Where a command's frame comes from: a file (PATH with --key/--transpose) or a
-generated frame (--n, --m, --kind, --seed)."""
+"""Where a command's matrix comes from: a file or SAE directory (PATH with --key
+and --layout), or a generated frame (--n, --m, --kind, --seed)."""
 from __future__ import annotations
 
 import functools
+import warnings
 
 import click
 
-from ..frame import KINDS
+from ..frame import KINDS, STRUCTURED_KINDS
+from ..io import LAYOUTS
+
+PATH = click.Path(exists=False)
+KEY_HELP = "Tensor name in .npz, .safetensors or .pt files (dotted for nested checkpoints)."
+LAYOUT_HELP = ("Which axis holds the features: auto reads it from the key (W_dec: rows, decoder.weight: "
+               "columns) or cfg.json.")
+
+
+def layout_option(command):
+    return click.option("--layout", type=click.Choice(LAYOUTS), default="auto", show_default=True,
+                        help=LAYOUT_HELP)(command)
+
+
+def load_file(path, key, layout):
+    """``nearortho.load``, with its warnings as one 'warning:' line each on stderr."""
+    from ..io import load
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        matrix = load(path, key, layout)
+    for warning in caught:
+        click.echo(f"warning: {warning.message}", err=True)
+    return matrix
 
 
 def frame_source(command):
     """Adds the PATH argument and the generation options; passes ``W`` instead."""
 
-    @click.argument("path", required=False, type=click.Path(dir_okay=False))
-    @click.option("--key", default=None, help="Tensor/array name in .npz, .safetensors or .pt files.")
-    @click.option("--transpose", is_flag=True, help="Rows are columns in the file.")
+    @click.argument("path", required=False, type=PATH)
+    @click.option("--key", default=None, help=KEY_HELP)
+    @layout_option
     @click.option("--n", "n", type=int, default=None, help="Generate a frame: dimension.")
     @click.option("--m", "m", type=int, default=None, help="Generate a frame: number of vectors.")
-    @click.option("--kind", type=click.Choice(KINDS), default="gaussian", show_default=True)
+    @click.option("--kind", type=click.Choice(KINDS + STRUCTURED_KINDS), default="gaussian", show_default=True)
     @functools.wraps(command)
-    def wrapper(path, key, transpose, n, m, kind, **kwargs):
-        return command(W=_load(path, key, transpose, n, m, kind, kwargs.get("seed", 0)), **kwargs)
+    def wrapper(path, key, layout, n, m, kind, **kwargs):
+        return command(W=_load(path, key, layout, n, m, kind, kwargs.get("seed", 0)), **kwargs)
 
     return wrapper
 
 
-def _load(path, key, transpose, n, m, kind, seed):
+def _load(path, key, layout, n, m, kind, seed):
     from ..frame import frame
-    from ..io import load_matrix
 
     if path is not None:
         if n is not None or m is not None:
             raise ValueError("give either PATH or --n/--m, not both")
-        return load_matrix(path, key, transpose=transpose)
+        return load_file(path, key, layout)
     if n is None or m is None:
         raise ValueError("give a frame file PATH, or --n and --m to generate one")
     return frame(n, m, kind, seed=seed)

@@ -3,43 +3,65 @@ read from a file, optionally against a second one (e.g. two SAE decoders)."""
 from __future__ import annotations
 
 import click
+import numpy as np
 
 from .output import emit, progress
+from .source import KEY_HELP, PATH, layout_option, load_file
+from .table_file import check_table_path, write_table
 
 SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rms", "welch",
-           "best_bound", "best_bound_name", "random_coherence", "inv_sqrt_n", "eps_jl", "count_above", "mmcs")
+           "best_bound", "best_bound_name", "random_coherence", "inv_sqrt_n", "eps_jl", "count_above", "mmcs",
+           "random_mmcs", "total_capacity")
 
 
 @click.command("stats")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--key", default=None, help="Tensor/array name in .npz, .safetensors or .pt files.")
-@click.option("--other", "other_path", type=click.Path(dir_okay=False), default=None,
+@click.argument("path", type=PATH)
+@click.option("--key", default=None, help=KEY_HELP)
+@click.option("--other", "other_path", type=PATH, default=None,
               help="Second file: statistics over pairs (row of PATH, row of OTHER).")
-@click.option("--other-key", default=None, help="Tensor name in --other.")
-@click.option("--transpose", is_flag=True, help="Rows are columns in the file(s), as in many SAE decoders.")
+@click.option("--other-key", default=None, help="Tensor name in --other (default: --key).")
+@layout_option
 @click.option("--raw", is_flag=True, help="Raw inner products instead of cosines.")
 @click.option("--bins", type=int, default=1024, show_default=True, help="Histogram bins of |g|.")
 @click.option("--threshold", "thresholds", type=float, multiple=True, help="Count pairs with |g| above it.")
 @click.option("--topk", type=int, default=0, show_default=True, help="Most interfering partners per row.")
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
+@click.option("--features", "features_path", default=None,
+              help="Write one row per feature (norm, max |cos|, partner, sum cos^2, capacity, top-k) to .csv, "
+                   ".npz or .parquet.")
+@click.option("--html", "html_path", default=None,
+              help="Write a self-contained page: histograms against a random frame, top pairs, row norms.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def stats_command(path, key, other_path, other_key, transpose, raw, bins, thresholds, topk, threads,
-                  as_json, quiet):
+def stats_command(path, key, other_path, other_key, layout, raw, bins, thresholds, topk, threads,
+                  features_path, html_path, as_json, quiet):
     """Coherence, RMS, histogram quantiles and references for the rows of PATH."""
+    from ..features import feature_table
     from ..interference import interference
-    from ..io import load_matrix
 
-    W = load_matrix(path, key, transpose=transpose)
-    B = None if other_path is None else load_matrix(other_path, other_key, transpose=transpose)
+    if features_path is not None:
+        check_table_path(features_path, "--features")
+    if html_path is not None and (other_path is not None or raw):
+        raise ValueError("--html describes one dictionary's cosines: drop --other and --raw")
+    W = load_file(path, key, layout)
+    B = None if other_path is None else load_file(other_path, other_key or key, layout)
     with progress(1, "tiles", quiet=quiet) as update:
         stats = interference(W, B, normalize=not raw, bins=bins, thresholds=thresholds, topk=topk,
-                             per_row=B is not None or topk > 0, threads=threads,
+                             per_row=True, threads=threads,
                              progress=lambda done, total: update(done / total))
+    if features_path is not None:
+        write_table(features_path, feature_table(W, stats), "--features")
+    if html_path is not None:
+        from ..dictionary_page import write_dictionary_page
+
+        write_dictionary_page(html_path, W, stats, f"nearortho: the dictionary {path}")
     full = stats.to_dict()
     record = {name: full[name] for name in SUMMARY if full.get(name) is not None}
     record["median_abs"] = stats.quantile(0.5)
     record["q99_abs"] = stats.quantile(0.99)
+    if as_json:
+        record["hist_edges"] = np.linspace(*stats.hist_range, len(stats.hist) + 1)
+        record["hist_counts"] = stats.hist
     if topk:
         record["topk_index"] = full["topk_index"]
         record["topk_value"] = full["topk_value"]

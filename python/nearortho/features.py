@@ -1,0 +1,42 @@
+"""One row per feature of a dictionary: what interpretability work keeps per
+feature (norm, nearest partner, interference received, capacity, top-k)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .interference import InterferenceStats
+
+__all__ = ["row_norms", "feature_table"]
+
+
+def row_norms(W) -> np.ndarray:
+    """Euclidean norm of each row, in float64, read block by block (a memory-mapped
+    W is never loaded whole)."""
+    W = np.asarray(W)
+    step = max(1, (1 << 22) // max(1, W.shape[1]))
+    out = np.empty(W.shape[0])
+    for start in range(0, W.shape[0], step):
+        block = np.asarray(W[start:start + step], dtype=np.float64)
+        out[start:start + step] = np.sqrt(np.einsum("ij,ij->i", block, block))
+    return out
+
+
+def feature_table(W, stats: InterferenceStats) -> dict:
+    """Columns (name -> array of length m) for the rows of ``W``, from ``stats`` of
+    ``interference(W, per_row=True)`` (with ``topk`` for the partner lists).
+
+    ``max_abs_cos`` and ``partner``: the largest |cos| with another row and that
+    row; ``sum_sq_cos``: sum over j != i of cos^2; ``capacity``: 1 / (1 +
+    sum_sq_cos) (Scherlis et al. 2022); ``topk_partner`` / ``topk_cos``: the
+    partner lists, best first, signed cosines.
+    """
+    if stats.row_max is None:
+        raise ValueError("feature_table needs per-row statistics; call interference(..., per_row=True)")
+    columns = {"index": np.arange(stats.m) + stats.row_offset, "norm": row_norms(W),
+               "max_abs_cos": stats.row_max, "partner": stats.row_argmax, "sum_sq_cos": stats.row_sumsq}
+    if stats.normalize and stats.m2 is None:
+        columns["capacity"] = stats.capacity
+    if stats.topk_index is not None:
+        columns["topk_partner"] = stats.topk_index
+        columns["topk_cos"] = stats.topk_value
+    return columns
