@@ -30,6 +30,9 @@ constexpr int kVectorBytes = 16;  // SSE2 on x86-64, generic lowering elsewhere
 // width), leaving registers for the B row and one broadcast.
 constexpr int kMicroRows = 12 * kVectorBytes / 64;
 static_assert(kGradientTileUnit % kMicroRows == 0, "tile edge must hold whole micro-tiles");
+// Depth block of the Gram product: one 64-byte-wide B panel (16 KiB of floats)
+// stays in L1 while the tile's 144 x 256 block of A rows streams from L2.
+constexpr std::int64_t kDepth = 256;
 
 template <class T> struct IntOf;
 template <> struct IntOf<float> { using type = std::int32_t; };
