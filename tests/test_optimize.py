@@ -18,7 +18,7 @@ def test_six_lines_in_r3_reach_the_icosahedron():
     # the 6 diagonals of the icosahedron: coherence 1/sqrt(5), which the Welch bound meets
     result = nearortho.optimize((3, 6), seed=0, max_iter=3000)
     assert result.coherence == pytest.approx(1 / math.sqrt(5), abs=1e-4)
-    assert result.stopped == "bound"
+    assert result.stopped == "bound" and result.frame.dtype == np.float64  # small: float64 by default
     assert result.best_bound == pytest.approx(1 / math.sqrt(5), rel=1e-12)
 
 

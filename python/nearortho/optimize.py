@@ -50,6 +50,7 @@ _P_GROWTH = 1.5
 _IMPROVES = 2e-4         # a window "improves" f when it lowers it by this fraction
 _DELTA_FIRST = 0.01
 _PROGRESS_SECONDS = 0.25
+_FLOAT64_SIZE = 4096     # fresh frames with m * n up to this work in float64
 _HISTORY_DTYPE = np.dtype([("iteration", np.int64), ("coherence", np.float64), ("best", np.float64),
                            ("surrogate", np.float64), ("p", np.int64), ("step", np.float64),
                            ("seconds", np.float64)])
@@ -125,7 +126,7 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     kind, seed : start from a fresh frame of this kind and seed (with (n, m)).
     dtype : float32 or float64, optional
         Working precision. Default: W0's dtype; for a fresh frame float64 when
-        m * n <= 65536 (small packings, where the last digits matter) and
+        m * n <= 4096 (small packings, where the last digits matter) and
         float32 otherwise (twice as fast).
     objective : {"coherence", "frame_potential"}
     max_iter : int, optional
@@ -190,7 +191,7 @@ def _start(W0, kind, seed, dtype):
             isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in W0):
         n = v.integer(W0[0], "n", minimum=1, maximum=2**31 - 1)
         m = v.integer(W0[1], "m", minimum=2, maximum=2**40)
-        dtype = v.float_dtype(dtype if dtype is not None else (np.float64 if m * n <= 65536 else np.float32))
+        dtype = v.float_dtype(dtype if dtype is not None else (np.float64 if m * n <= _FLOAT64_SIZE else np.float32))
         return frame(n, m, kind, seed=seed, dtype=dtype), kind
     W = v.frame_array(W0, "W0")
     if W.shape[0] < 2:

@@ -21,7 +21,7 @@ from .source import KEY_HELP, PATH, layout_option, load_file
 @layout_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random start.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None,
-              help="Default: float64 when m * n <= 65536, else float32 (or the --init file's).")
+              help="Default: float64 when m * n <= 4096, else float32 (or the --init file's).")
 @click.option("--objective", type=click.Choice(["coherence", "frame_potential"]), default="coherence",
               show_default=True)
 @click.option("--seconds", type=float, default=60.0, show_default=True, help="Wall-clock budget.")
