@@ -111,3 +111,13 @@ def test_sigint_raises_keyboard_interrupt_promptly():
     finally:
         timer.cancel()
     assert time.perf_counter() - start < 5.0
+
+
+def test_restarts_keep_the_best_over_fresh_seeds():
+    one = nearortho.optimize((3, 8), tol=1e-4, max_iter=20000)
+    more = nearortho.optimize((3, 8), tol=1e-4, max_iter=20000, restarts=1)
+    assert one.stopped == more.stopped == "converged"
+    assert more.iterations > one.iterations  # the second start ran too
+    assert more.coherence <= one.coherence  # and the first start is the same run
+    with pytest.raises(ValueError, match="restarts"):
+        nearortho.optimize(one.frame, restarts=1)

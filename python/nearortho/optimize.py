@@ -23,6 +23,7 @@ a rejected one.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 from typing import Callable, Optional
@@ -113,7 +114,7 @@ class OptimizeResult(Result):
 
 def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", max_iter=None,
              max_seconds=None, tol=1e-6, threads=None, progress: Optional[Callable] = None,
-             p_max=None) -> OptimizeResult:
+             p_max=None, restarts=0) -> OptimizeResult:
     """Lower the coherence of a frame (or its frame potential) from W0 or a random start.
 
     Parameters
@@ -142,6 +143,11 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     p_max : int, optional
         Largest power of the smooth stage (default 4096 in float64, 1024 in
         float32, where higher powers only fit rounding noise).
+    restarts : int >= 0
+        With a random start: after a start converges, begin again from the
+        frames of seeds seed + 1, ..., seed + restarts while the budget lasts,
+        keeping the best frame over all starts. Small packings have many local
+        minima, so a few restarts often find a better one.
 
     Returns
     -------
@@ -169,8 +175,13 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     if p_max is None:
         p_max = 4096 if W.dtype == np.float64 else 1024
     p_max = v.integer(p_max, "p_max", minimum=2, maximum=1 << 16)
+    restarts = v.integer(restarts, "restarts", minimum=0)
+    if restarts and kind is None:
+        raise ValueError("restarts needs a random start: pass (n, m), not W0")
+    starts = itertools.chain([W], (frame(W.shape[1], W.shape[0], kind, seed=(seed + k) % 2**64, dtype=W.dtype)
+                                   for k in range(1, restarts + 1)))
     run = _Run(W, objective, max_iter, max_seconds, tol, v.threads(threads), progress, p_max)
-    return run.result()
+    return run.result(starts)
 
 
 def _start(W0, kind, seed, dtype):
@@ -214,7 +225,8 @@ class _Run:
         self.history = []
         self.stopped = None
         self.stage, self.p = "smooth", _P_FIRST
-        self.best, self.best_W = math.inf, W.copy()
+        self.best, self.best_W = math.inf, W.copy()          # over every start
+        self.local, self.local_W = math.inf, W.copy()        # over the current start
         self.next_report = 0.0
 
     # one pass of the core
@@ -225,6 +237,9 @@ class _Run:
         return value, G - np.einsum("ij,ij->i", G, W)[:, None] * W, coherence
 
     def seen(self, W, coherence):
+        if coherence < self.local:
+            self.local = coherence
+            self.local_W[...] = W
         if coherence < self.best:
             self.best = coherence
             self.best_W[...] = W
@@ -297,11 +312,15 @@ class _Run:
                 step, velocity = max(step, _STEP_FLOOR), np.zeros_like(W)
         return W
 
-    def result(self) -> OptimizeResult:
-        if self.objective == "frame_potential":
-            self.frame_potential()
-        else:
-            self.coherence()
+    def result(self, starts) -> OptimizeResult:
+        for W in starts:  # each start runs to convergence unless the budget ends first
+            self.W = W
+            if self.objective == "frame_potential":
+                self.frame_potential()
+            else:
+                self.coherence()
+            if self.stopped is not None:
+                break
         if self.stopped is None:
             self.stopped = "converged"
         self.report(self.best, force=True)
@@ -326,7 +345,9 @@ class _Run:
         self.best_W[...] = self.descend(self.W, objective_at, lambda c: False, window_done)
 
     def coherence(self):
-        W = self.smooth(self.W)
+        self.stage, self.p = "smooth", _P_FIRST
+        self.local = math.inf
+        self.smooth(self.W)
         if self.stopped is None:
             self.max_stage()
 
@@ -357,12 +378,12 @@ class _Run:
         return self.descend(W, objective_at, lambda c: self.at_bound(), window_done)
 
     def max_stage(self):
-        """Stage 2: push the largest pairs below a target just under the best."""
+        """Stage 2: push the largest pairs below a target just under this start's best."""
         self.stage, self.p = "max", 2
         delta = _DELTA_FIRST
         while delta >= self.tol and not self.out_of_budget() and not self.at_bound():
-            target = self.best * (1 - delta)
-            scale = self.best - target
+            target = self.local * (1 - delta)
+            scale = self.local - target
             last = [math.inf]
 
             def objective_at(W):
@@ -373,8 +394,8 @@ class _Run:
                 last[0] = f
                 return stalled
 
-            self.descend(self.best_W.copy(), objective_at, lambda c: c <= target, window_done)
-            delta = delta * 1.5 if self.best <= target else delta * 0.5
+            self.descend(self.local_W.copy(), objective_at, lambda c: c <= target, window_done)
+            delta = delta * 1.5 if self.local <= target else delta * 0.5
 
 
 def _tangent(W, X):
