@@ -29,10 +29,9 @@ constexpr int kVectorBytes = 16;  // SSE2 on x86-64, generic lowering elsewhere
 // Micro-tile: 12 vector accumulators (kMicroRows rows of one 64-byte panel
 // width), leaving registers for the B row and one broadcast.
 constexpr int kMicroRows = 12 * kVectorBytes / 64;
-static_assert(kGradientTileUnit % kMicroRows == 0, "tile edge must hold whole micro-tiles");
-// Depth block of the Gram product: one 64-byte-wide B panel (16 KiB of floats)
-// stays in L1 while the tile's 144 x 256 block of A rows streams from L2.
+// Depth block of the Gram product: a 64-byte panel of B times 256 k (16 KiB) stays in L1.
 constexpr std::int64_t kDepth = 256;
+static_assert(kGradientTileUnit % kMicroRows == 0, "tile edge must hold whole micro-tiles");
 
 template <class T> struct IntOf;
 template <> struct IntOf<float> { using type = std::int32_t; };

@@ -9,14 +9,14 @@ import click
 import numpy as np
 
 from .output import emit, progress
-from .source import KEY_HELP, PATH, layout_option, load_file
+from .source import KEY_HELP, layout_option, load_file
 
 
 @click.command("optimize")
 @click.option("--n", "n", type=int, default=None, help="Dimension (with --m; or give --init).")
 @click.option("--m", "m", type=int, default=None, help="Number of unit vectors.")
-@click.option("--init", "init", type=PATH, default=None,
-              help="Start from the frame in this file (.npy, .npz, .safetensors, .pt) or SAE directory.")
+@click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
+              help="Start from the frame in this file (.npy, .npz, .safetensors, .pt).")
 @click.option("--key", default=None, help=KEY_HELP)
 @layout_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random start.")
