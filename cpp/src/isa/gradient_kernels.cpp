@@ -26,9 +26,6 @@ constexpr int kMicroRows = 12 * kVectorBytes / 64;
 // Depth block of the Gram product: a 64-byte panel of B times 256 k (16 KiB) stays in L1.
 constexpr std::int64_t kDepth = 256;
 static_assert(kGradientTileUnit % kMicroRows == 0, "tile edge must hold whole micro-tiles");
-// Depth block of the Gram product: one 64-byte-wide B panel (16 KiB of floats)
-// stays in L1 while the tile's 144 x 256 block of A rows streams from L2.
-constexpr std::int64_t kDepth = 256;
 
 // Where the micro-kernel's kMicroRows broadcast values sit for step l:
 // rows form a[r * stride + l] (rows of a row-major matrix), columns form
