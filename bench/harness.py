@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import time
 from dataclasses import asdict, dataclass
 
 import nearortho
+from nearortho.report.system import cpu_model
 
 
 @dataclass
@@ -56,13 +56,7 @@ def isolated(target, *args):
 
 def machine() -> dict:
     """CPU, cores, the ISA nearortho picked, and numpy's BLAS with its threads."""
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    info = {"cpu": cpu, "cpus": os.cpu_count(), "nearortho": nearortho.build_info(),
+    info = {"cpu": cpu_model(), "cpus": os.cpu_count(), "nearortho": nearortho.build_info(),
             "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")}}
     try:
         from threadpoolctl import threadpool_info

@@ -1,5 +1,10 @@
-"""``nearortho report --quick`` runs, and its results.json agrees with direct API calls."""
+"""``nearortho report --quick``: the page parses, embeds its figures, agrees with direct
+API calls, and every verdict in its summary follows from results.json."""
+import base64
 import json
+import math
+import pathlib
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -7,7 +12,53 @@ from click.testing import CliRunner
 
 import nearortho
 from nearortho.cli.main import cli
+from nearortho.report import judge_all
+from nearortho.report.sections import SECTIONS
 from nearortho.report.sizes import SIZES
+from nearortho.report.verdict import FAILS, HOLDS, ORDER
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+CLAIMS = {"P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "C1", "C2", "C3"}
+
+
+class _Page(HTMLParser):
+    """Collects ids, images, links, and the summary table's cells."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.images, self.links, self.summary = set(), [], [], []
+        self._in_summary = self._in_cell = False
+        self._row = None
+        self.row_classes = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "img":
+            self.images.append(attrs["src"])
+        if tag == "a" and self._in_summary:
+            self.links.append(attrs["href"])
+        if tag == "table" and attrs.get("class") == "summary":
+            self._in_summary = True
+        if self._in_summary and tag == "tr":
+            self._row = []
+            self.row_classes.append(attrs.get("class"))
+        if self._in_summary and tag == "td":
+            self._in_cell = True
+            self._row.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._in_summary = False
+        if tag == "td":
+            self._in_cell = False
+        if tag == "tr" and self._in_summary and self._row:
+            self.summary.append(self._row)
+
+    def handle_data(self, data):
+        if self._in_cell:
+            self._row[-1] += data
 
 
 @pytest.fixture(scope="module")
@@ -16,55 +67,84 @@ def report(tmp_path_factory):
     result = CliRunner().invoke(cli, ["report", "--quick", "--out", str(out), "--seed", "3", "--quiet"])
     assert result.exit_code == 0, result.output
     assert str(out / "index.html") in result.stdout
-    return out, json.loads((out / "results.json").read_text())
+    page = _Page()
+    page.feed((out / "index.html").read_text(encoding="utf-8"))
+    page.close()
+    return page, json.loads((out / "results.json").read_text())
 
 
-def test_html_is_self_contained_with_every_section(report):
-    out, results = report
-    page = (out / "index.html").read_text()
-    assert page.count("<img") == len(results["sections"]) == 6
-    assert "data:image/png;base64," in page and "src='http" not in page
-    for section in results["sections"].values():
-        assert section["verdict"] in page.replace("&#x27;", "'")
+def test_html_parses_and_embeds_every_figure(report):
+    page, results = report
+    assert len(page.images) == len(results["sections"]) == len(SECTIONS)
+    for src in page.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {s.key for s in SECTIONS} | {"reproduce"} <= page.ids
+    assert page.links and all(link[1:] in page.ids for link in page.links)
+
+
+def test_every_claim_in_the_summary_has_the_verdict_results_json_implies(report):
+    page, results = report
+    recomputed = [v for verdicts in judge_all(results).values() for v in verdicts]
+    assert {v.claim.split()[0] for v in recomputed} == CLAIMS
+    shown = {row[0]: row[-1] for row in page.summary}
+    assert shown == {v.claim: v.label for v in recomputed}
+    colour = {HOLDS: "holds", ORDER: "order", FAILS: "fails"}
+    by_claim = {v.claim: v.status for v in recomputed}
+    assert [colour[by_claim[row[0]]] for row in page.summary] == page.row_classes[1:]  # [0]: the header
+    stored = {v["claim"]: v["label"] for s in results["sections"].values() for v in s["verdicts"]}
+    assert stored == shown
+    assert all(v.status in (HOLDS, ORDER, FAILS) for v in recomputed)
+
+
+def test_reproduce_block_names_the_command_and_machine(report):
+    _, results = report
+    assert results["command"].startswith("nearortho report --quick --seed 3 --out ")
+    assert results["environment"]["isa"] == nearortho.build_info()["isa"]
+    assert results["environment"]["threads"] >= 1
 
 
 def test_interference_rows_match_the_api(report):
     _, results = report
-    rows = results["sections"]["typical"]["rows"]
+    records = results["sections"]["typical"]["results"]["records"]
     sizes = SIZES["quick"]
-    assert len(rows) == len(sizes.dims) * len(sizes.ratios) * len(nearortho.KINDS)
-    for row in rows[:: len(nearortho.KINDS) - 1]:
+    assert len(records) == len(sizes.dims) * len(sizes.ratios) * len(nearortho.KINDS)
+    for row in records[:: len(nearortho.KINDS) - 1]:
         stats = nearortho.interference(nearortho.frame(row["n"], row["m"], row["kind"], seed=3), per_row=False)
-        assert row["measured RMS"] == pytest.approx(stats.rms, rel=1e-12)
-        assert row["C1: 1/sqrt(n)"] == pytest.approx(1 / np.sqrt(row["n"]))
-    worst = results["sections"]["worst"]["rows"][0]
-    stats = nearortho.interference(nearortho.frame(worst["n"], worst["m"], worst["kind"], seed=3), per_row=False)
-    assert worst["coherence"] == stats.coherence
+        assert row["rms"] == pytest.approx(stats.rms, rel=1e-12)
+        assert row["coherence"] == stats.coherence
+        assert row["inv_sqrt_n"] == pytest.approx(1 / np.sqrt(row["n"]))
 
 
 def test_noise_rows_match_simulate(report):
     _, results = report
     sizes = SIZES["quick"]
     W = nearortho.frame(sizes.noise_n, sizes.noise_m, seed=3)
-    row = results["sections"]["noise"]["rows"][2]
+    row = results["sections"]["noise"]["results"]["rows"][2]
     direct = nearortho.simulate(W, row["l"], trials=sizes.trials, seed=3)
-    assert row["noise std (inactive)"] == pytest.approx(direct.inactive_std, rel=1e-12)
+    assert row["noise"] == pytest.approx(direct.inactive_std, rel=1e-12)
 
 
 def test_capacity_counter_example_is_reproduced(report):
     _, results = report
-    ortho = results["sections"]["capacity"]["rows"][-1]
-    assert (ortho["n"], ortho["m"], ortho["measured l_max"]) == (100, 100, 100)
-    assert ortho["P3: n/(8 ln m)"] == pytest.approx(100 / (8 * np.log(100)))
+    ortho = results["sections"]["capacity"]["results"]["rows"][-1]
+    assert (ortho["kind"], ortho["n"], ortho["m"], ortho["l_max"]) == ("orthogonal", 100, 100, 100)
 
 
 def test_compound_rows_match_the_api(report):
     _, results = report
     sizes = SIZES["quick"]
     direct = nearortho.compound(sizes.noise_n, sizes.noise_m // 2, layers=sizes.layers, l=sizes.compound_l,
-                                correction="threshold", trials=sizes.trials, seed=3)
-    measured = [row["noise (threshold)"] for row in results["sections"]["compound"]["rows"]]
+                                correction="threshold", trials=sizes.compound_trials, seed=3)
+    measured = results["sections"]["compound"]["results"]["runs"]["threshold"]["noise"]
     np.testing.assert_allclose(measured, direct.noise_std, rtol=1e-12)
+
+
+def test_quick_and_full_are_exclusive(tmp_path):
+    result = CliRunner().invoke(cli, ["report", "--quick", "--full", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "--quick and --full are mutually exclusive" in result.output
+    assert not (tmp_path / "r").exists()
 
 
 def test_report_rejects_unknown_size(tmp_path):
@@ -74,25 +154,167 @@ def test_report_rejects_unknown_size(tmp_path):
         run_report(str(tmp_path), size="huge")
 
 
-def test_verdicts_follow_the_numbers():
-    from nearortho.report.sections import typical_interference
-
-    def record(kind, rms_factor):
-        n, m = 100, 400
-        return {"kind": kind, "n": n, "m": m, "rms": rms_factor / 10, "coherence": 0.5, "inv_sqrt_n": 0.1,
-                "eps_jl": np.sqrt(8 * np.log(m) / n), "welch": 0.08, "random_coherence": 0.5}
-
-    good = [record(kind, 1.01) for kind in nearortho.KINDS]
-    assert typical_interference(good).verdict.startswith("C1 holds")
-    bad = good[:1] + [record("sign", 1.3)] + good[2:]
-    assert typical_interference(bad).verdict.startswith("C1 does not hold")
-
-
 def test_missing_matplotlib_is_one_line_before_any_work(tmp_path, monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import raises ImportError
     result = CliRunner().invoke(cli, ["report", "--quick", "--out", str(tmp_path / "r"), "--quiet"])
     assert result.exit_code == 1
-    assert result.stderr.strip() == "error: nearortho report draws figures with matplotlib: pip install 'nearortho[plot]'"
+    expected = "error: nearortho report draws figures with matplotlib: pip install 'nearortho[plot]'"
+    assert result.stderr.strip() == expected
     assert not (tmp_path / "r").exists()
+
+
+def test_claims_are_documented_where_readme_and_help_point():
+    claims = (REPO / "docs" / "claims.md").read_text(encoding="utf-8")
+    assert "Some costs of superposition" in claims and "Linsefors" in claims
+    for claim in CLAIMS:
+        assert f"| {claim} |" in claims
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "Some costs of superposition" in readme and "docs/claims.md" in readme
+    assert "docs/claims.md" in nearortho.theory.__doc__ and "docs/claims.md" in cli.commands["report"].help
+
+
+# --- made-up numbers: each verdict follows its numbers, claim by claim --------------------------
+
+def _section(key):
+    return next(s for s in SECTIONS if s.key == key)
+
+
+def _status(key, results, claim):
+    return next(v.status for v in _section(key).judge(results) if v.claim == claim)
+
+
+def _sweep(rms=lambda n, m, kind: 1 / math.sqrt(n), coherence=lambda n, m, kind: math.sqrt(4 * math.log(m) / n)):
+    records = []
+    for n in (64, 256):
+        for m in (4 * n, 16 * n):
+            for kind in nearortho.KINDS:
+                records.append({"kind": kind, "n": n, "m": m, "rms": rms(n, m, kind),
+                                "coherence": coherence(n, m, kind), "inv_sqrt_n": 1 / math.sqrt(n),
+                                "eps_jl": math.sqrt(8 * math.log(m) / n), "welch": 0.5 / math.sqrt(n),
+                                "random_coherence": math.sqrt(4 * math.log(m) / n)})
+    return {"seed": 0, "records": records}
+
+
+def test_p1_verdict_follows_the_numbers():
+    assert _status("typical", _sweep(), "P1") == ORDER  # eps_JL / RMS = sqrt(8 ln m), about 7
+    near_jl = _sweep(rms=lambda n, m, kind: 0.9 * math.sqrt(8 * math.log(m) / n))
+    assert _status("typical", near_jl, "P1") == HOLDS
+    tiny = _sweep(rms=lambda n, m, kind: 0.01 / math.sqrt(n))
+    assert _status("typical", tiny, "P1") == FAILS
+
+
+def test_c1_rms_verdict_follows_the_numbers():
+    assert _status("typical", _sweep(rms=lambda n, m, kind: 1.02 / math.sqrt(n)), "C1 (RMS)") == HOLDS
+    assert _status("typical", _sweep(rms=lambda n, m, kind: 1.3 / math.sqrt(n)), "C1 (RMS)") == ORDER
+    # structured frames below 1/sqrt(n) do not count against C1, which is about independent rows
+    structured_low = _sweep(rms=lambda n, m, kind: (0.5 if kind in ("orthogonal", "srht") else 1) / math.sqrt(n))
+    assert _status("typical", structured_low, "C1 (RMS)") == HOLDS
+
+
+def test_p8_verdict_follows_the_numbers():
+    assert _status("worst", _sweep(), "P8") == ORDER  # sqrt(4 ln m / n) vs sqrt(8 ln m / n)
+    near_jl = _sweep(coherence=lambda n, m, kind: 0.95 * math.sqrt(8 * math.log(m) / n))
+    assert _status("worst", near_jl, "P8") == HOLDS
+    assert _status("worst", _sweep(coherence=lambda n, m, kind: 0.02), "P8") == FAILS
+
+
+def test_c2_verdict_follows_the_numbers():
+    assert _status("worst", _sweep(), "C2") == HOLDS
+    close = _sweep(coherence=lambda n, m, kind: 1.5 / math.sqrt(n))
+    assert _status("worst", close, "C2") == FAILS
+    flat_in_m = _sweep(coherence=lambda n, m, kind: 4 / math.sqrt(n))  # far apart, but no growth with m
+    assert _status("worst", flat_in_m, "C2") == FAILS
+
+
+def _noise(noise):
+    n = 256
+    rows = [{"l": l, "noise": noise(l, n), "c1": math.sqrt(l / n), "p2": math.sqrt(8 * math.log(4096) * l / n),
+             "error_rate": 0.0} for l in (1, 2, 4, 8, 16, 32)]
+    return {"n": n, "m": 4096, "kind": "gaussian", "trials": 10, "seed": 0, "rows": rows}
+
+
+def test_p2_and_c1_noise_verdicts_follow_the_numbers():
+    walk = _noise(lambda l, n: math.sqrt(l / n))
+    assert _status("noise", walk, "P2") == HOLDS
+    assert _status("noise", walk, "C1 (noise)") == HOLDS
+    linear = _noise(lambda l, n: l / math.sqrt(n) / 4)  # grows like l, not sqrt(l)
+    assert _status("noise", linear, "P2") == FAILS
+    assert _status("noise", linear, "C1 (noise)") == ORDER
+    assert _status("noise", _noise(lambda l, n: 20 * math.sqrt(l / n)), "C1 (noise)") == FAILS
+
+
+def _capacity(l_max=None, ortho_l_max=100, cases=None):
+    """Made-up capacity results: l_max(n, m) over a grid, or explicit (n, m, l_max) cases."""
+    cases = cases or [(n, m, l_max(n, m)) for n in (128, 512) for m in (4 * n, 16 * n)]
+    rows = [{"kind": "gaussian", "n": n, "m": m, "l_max": l, "ci_low": l, "ci_high": l} for n, m, l in cases]
+    rows.append({"kind": "orthogonal", "n": 100, "m": 100, "l_max": ortho_l_max, "ci_low": 0, "ci_high": 100})
+    return {"error_rate": 0.01, "threshold": 0.5, "trials": 10, "seed": 0, "rows": rows}
+
+
+def test_p3_verdict_follows_the_numbers():
+    assert _status("capacity", _capacity(lambda n, m: round(0.045 * n)), "P3") == ORDER
+    at_p3 = _capacity(lambda n, m: max(1, round(n / (8 * math.log(m)))))
+    assert _status("capacity", at_p3, "P3") == HOLDS
+    assert _status("capacity", _capacity(lambda n, m: n), "P3") == FAILS
+
+
+def test_p4_verdict_follows_the_numbers():
+    # 0.045 n active: P4 allows exp(n / (8 * 0.045 n)) = exp(2.8), about 16 features, far fewer than m
+    assert _status("capacity", _capacity(lambda n, m: round(0.045 * n)), "P4") == FAILS
+    assert _status("capacity", _capacity(cases=[(80, 100, 2)]), "P4") == HOLDS  # 100 < e^5 = 148
+    assert _status("capacity", _capacity(cases=[(80, 100, 2), (72, 200, 2)]), "P4") == ORDER  # 200 = 2.2 e^4.5
+    assert _status("capacity", _capacity(cases=[(80, 100, 2), (64, 1000, 2)]), "P4") == FAILS  # 1000 = 18 e^4
+
+
+def test_c1_capacity_verdict_follows_the_numbers():
+    assert _status("capacity", _capacity(lambda n, m: round(0.045 * n)), "C1 (capacity)") == FAILS
+    assert _status("capacity", _capacity(lambda n, m: round(0.9 * n)), "C1 (capacity)") == HOLDS
+    assert _status("capacity", _capacity(lambda n, m: round(0.3 * n)), "C1 (capacity)") == ORDER
+
+
+def test_c3_verdict_follows_the_numbers():
+    assert _status("capacity", _capacity(lambda n, m: 10), "C3") == HOLDS
+    assert _status("capacity", _capacity(lambda n, m: 10, ortho_l_max=3), "C3") == FAILS
+
+
+def _levels(counts, n=512, m=8192):
+    """Made-up levels results; counts may be a function of P5's prediction."""
+    eps = math.sqrt(8 * math.log(m) / n)
+    ls = (2, 4, 8, 16, 32)
+    predicted = [1 / (eps * math.sqrt(l)) for l in ls]
+    counts = [counts(p) for p in predicted] if callable(counts) else counts
+    rows = [{"l": l, "levels": k, "at_cap": False, "p5_jl": p, "p5_c1": math.sqrt(n / l)}
+            for l, k, p in zip(ls, counts, predicted)]
+    return {"n": n, "m": m, "kind": "gaussian", "trials": 10, "seed": 0, "error_rate": 0.01, "rows": rows}
+
+
+def test_p5_verdict_follows_the_numbers():
+    assert _status("levels", _levels([5, 3, 2, 1, 1]), "P5") == ORDER  # P5 predicts 1.9 .. 0.47 here
+    assert _status("levels", _levels(round, n=100_000), "P5") == HOLDS  # P5 predicts 26 .. 6.6 here
+    assert _status("levels", _levels(lambda p: round(40 * p), n=100_000), "P5") == FAILS
+
+
+def test_p5_ignores_counts_at_the_search_cap():
+    results = _levels(round, n=100_000)
+    results["rows"][0].update(levels=4096, at_cap=True)
+    assert _status("levels", results, "P5") == HOLDS
+
+
+def test_p6_verdict_follows_the_numbers():
+    assert _status("levels", _levels([5, 3, 2, 1, 1]), "P6") == HOLDS
+    assert _status("levels", _levels([1, 2, 3, 4, 5]), "P6") == FAILS
+    assert _status("levels", _levels([3, 3, 3, 3, 3]), "P6") == FAILS
+
+
+def _compound(growth):
+    layers = 4
+    runs = {c: {"noise": [0.1 * g ** k for k in range(layers)], "error_rate": [0.0] * layers, "bias": 0.5}
+            for c, g in growth.items()}
+    return {"n": 256, "m": 2048, "l": 8, "layers": layers, "kind": "gaussian", "trials": 10, "seed": 0, "runs": runs}
+
+
+def test_p7_verdict_follows_the_numbers():
+    assert _status("compound", _compound({"none": 3.0, "threshold": 1.0, "relu": 2.0}), "P7") == HOLDS
+    assert _status("compound", _compound({"none": 1.01, "threshold": 1.0, "relu": 1.0}), "P7") == FAILS

@@ -1,4 +1,4 @@
-"""Noise through a chain of layers, with and without error correction (MATH.md P7)."""
+"""Noise through a chain of layers, with and without error correction (claim P7 of docs/claims.md)."""
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,4 @@
-"""Monte Carlo readout of superposed sparse activations through a frame (MATH.md P2, P3, P5)."""
+"""Monte Carlo readout of superposed sparse activations through a frame (claims P2, P3, P5 of docs/claims.md)."""
 from __future__ import annotations
 
 import dataclasses

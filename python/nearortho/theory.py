@@ -1,4 +1,5 @@
-"""Every formula of MATH.md (P1-P6, C1) for given n, m, l, a, beside each other."""
+"""Every formula of the post "Some costs of superposition" (P1-P6) and of the first comment's
+correction (C1) for given n, m, l, a, beside each other; the claims are listed in docs/claims.md."""
 from __future__ import annotations
 
 import dataclasses
@@ -16,7 +17,7 @@ _FIELDS = ("eps_jl", "eps_rms", "noise_jl", "noise_rms", "l_max_jl", "l_max_rms"
 
 @dataclasses.dataclass(repr=False)
 class Theory(Result):
-    """The quantities of MATH.md, broadcast over the inputs (numpy arrays, 0-d for scalars).
+    """The quantities of docs/claims.md, broadcast over the inputs (numpy arrays, 0-d for scalars).
 
     The l-dependent fields (noise_*, m_max, levels_*) are None when ``l`` was not given.
     """
@@ -48,7 +49,8 @@ class Theory(Result):
 
 
 def theory(n, m, l=None, amplitude=1.0) -> Theory:
-    """Evaluate the seed post's formulas and the comments' corrections.
+    """Evaluate the formulas of "Some costs of superposition" (Linda Linsefors, 2024) and the
+    comments' corrections; docs/claims.md says what each claim is and where it is stated.
 
     Parameters
     ----------

@@ -11,16 +11,24 @@ from .output import progress
 @click.command("report")
 @click.option("--out", "out_dir", default="nearortho-report", show_default=True,
               type=click.Path(file_okay=False), help="Directory for index.html and results.json.")
-@click.option("--quick", "size", flag_value="quick", help="Small sizes (seconds).")
-@click.option("--full", "size", flag_value="full", help="Larger sizes (many minutes).")
+@click.option("--quick", is_flag=True, help="Small sizes (seconds; for smoke tests).")
+@click.option("--full", is_flag=True, help="Larger sizes and more trials (many minutes).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def report_command(out_dir, size, seed, quiet):
-    """Measure the costs of superposition and write an HTML report with figures."""
+def report_command(out_dir, quick, full, seed, quiet):
+    """Measure the claims of the post "Some costs of superposition" (Linda Linsefors,
+    LessWrong and the AI Alignment Forum, March 2024) and of its comments, and write an
+    HTML report with a verdict for each (about a minute on two cores).
+
+    The claims, where the post states them, and what measures each: docs/claims.md
+    in the nearortho repository.
+    """
     from ..report import run_report
     from ..report.sizes import step_count
 
-    size = size or "default"
+    if quick and full:
+        raise click.UsageError("--quick and --full are mutually exclusive")
+    size = "quick" if quick else "full" if full else "default"
     steps = itertools.count(1)
     with progress(step_count(size), "report", quiet=quiet) as update:
         written = run_report(out_dir, size=size, seed=seed, progress=lambda message: update(next(steps), message))

@@ -21,7 +21,8 @@ def _numbers(text: str, name: str, kind=int):
 @click.option("--amplitude", type=float, default=1.0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
 def theory_command(n, m, l, amplitude, as_json):
-    """Evaluate P1-P6 and C1 (broadcast over comma-separated values)."""
+    """Evaluate the post's formulas P1-P6 and the correction C1 (broadcast over
+    comma-separated values). The claims: docs/claims.md in the nearortho repository."""
     from ..theory import theory
 
     l_values = None if l is None else _numbers(l, "--l")

@@ -1,5 +1,5 @@
-"""How big each part of the report is: --quick (tests), default (about two
-minutes on two cores), --full (larger n and m, more trials)."""
+"""How big each part of the report is: --quick (tests), default (about a minute
+on two cores), --full (larger n and m, more trials)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,22 +22,23 @@ class Sizes:
     levels_ls: tuple
     layers: int
     compound_l: int
+    compound_trials: int
 
 
 SIZES = {
     "quick": Sizes(dims=(32, 64), ratios=(4, 16), max_m=1024, noise_n=64, noise_m=512,
                    noise_ls=(1, 2, 4, 8, 16), trials=200, capacity_dims=(32, 64),
                    capacity_ratios=(4,), capacity_trials=100, levels_ls=(2, 8), layers=3,
-                   compound_l=4),
-    "default": Sizes(dims=(64, 128, 256, 512, 1024), ratios=(4, 16), max_m=16384, noise_n=512,
+                   compound_l=4, compound_trials=200),
+    "default": Sizes(dims=(64, 128, 256, 512), ratios=(4, 16), max_m=8192, noise_n=512,
                      noise_m=8192, noise_ls=(1, 2, 4, 8, 16, 32, 64), trials=2000,
                      capacity_dims=(64, 128, 256, 512), capacity_ratios=(4, 16), capacity_trials=500,
-                     levels_ls=(2, 4, 8, 16, 32, 64), layers=6, compound_l=8),
+                     levels_ls=(2, 4, 8, 16, 32, 64), layers=6, compound_l=8, compound_trials=500),
     "full": Sizes(dims=(64, 128, 256, 512, 1024), ratios=(4, 8, 16, 32), max_m=32768, noise_n=512,
                   noise_m=16384, noise_ls=(1, 2, 4, 8, 16, 32, 64, 128), trials=10000,
                   capacity_dims=(64, 128, 256, 512), capacity_ratios=(4, 16, 64),
                   capacity_trials=2000, levels_ls=(2, 4, 8, 16, 32, 64, 128), layers=10,
-                  compound_l=16),
+                  compound_l=16, compound_trials=2000),
 }
 
 

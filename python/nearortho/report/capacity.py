@@ -1,0 +1,165 @@
+"""Capacity: how many features can be active at once (P3, C1, C3), and how many
+features fit for a given number of active ones (P4)."""
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+
+from ..capacity import capacity
+from .figures import (C1_LINE, CYCLE, JL_LINE, WELCH_LINE, hollow, jittered, legend_below, panels,
+                      plain_log_ticks)
+from .section import Section, Table
+from .verdict import (ORDER_OF_MAGNITUDE, TOLERANCE, Verdict, by_factor, by_truth, format_factor, side, span,
+                      worst_factor)
+
+ERROR_RATE = 0.01
+THRESHOLD = 0.5
+Z = NormalDist().inv_cdf(1 - ERROR_RATE)  # P(N(0, 1) > Z) = ERROR_RATE
+MARGIN = (THRESHOLD / Z) ** 2  # Gaussian noise sqrt(l/n) meets the target error rate at l = MARGIN n
+COUNTER_EXAMPLE = (100, 100, "orthogonal")  # C3's m = n = 100
+
+
+def measure(context) -> dict:
+    sizes = context.sizes
+    rows = []
+    cases = [(n, ratio * n, "gaussian") for n in sizes.capacity_dims for ratio in sizes.capacity_ratios]
+    for n, m, kind in cases + [COUNTER_EXAMPLE]:
+        result = capacity((n, m, kind), error_rate=ERROR_RATE, threshold=THRESHOLD,
+                          trials=sizes.capacity_trials, seed=context.seed)
+        low, high = result.l_max_ci
+        rows.append({"kind": kind, "n": n, "m": m, "l_max": int(result.l_max), "ci_low": int(low),
+                     "ci_high": int(high)})
+        context.tick(f"capacity {kind} n={n} m={m}")
+    return {"error_rate": ERROR_RATE, "threshold": THRESHOLD, "trials": sizes.capacity_trials,
+            "seed": context.seed, "rows": rows}
+
+
+def p3(n, m) -> float:
+    return n / (8 * math.log(m))
+
+
+def p4_log(n, l) -> float:
+    """ln of P4's largest m for l active features, n / (8 l) (kept as a log: exp overflows)."""
+    return n / (8 * l)
+
+
+def _split(results):
+    random = [r for r in results["rows"] if r["kind"] != COUNTER_EXAMPLE[2]]
+    ortho = [r for r in results["rows"] if r["kind"] == COUNTER_EXAMPLE[2]]
+    return random, ortho[0]
+
+
+def judge(results) -> list:
+    random, ortho = _split(results)
+    measured = [r["l_max"] for r in random]
+    big = max(random, key=lambda r: (r["n"], r["m"]))
+    at = f"n={big['n']}, m={big['m']}"
+    rate = f"{results['error_rate']:.0%}"
+    bound = [p3(r["n"], r["m"]) for r in random]
+    f3 = worst_factor(measured, bound)
+    f1 = worst_factor(measured, [r["n"] for r in random])
+    # P4 is an upper bound on m: one frame that holds more features at its l refutes it by that factor
+    supported = [r for r in random if r["l_max"] >= 1]
+    excess = [p4_excess(r) for r in supported]
+    f4 = max([1.0] + excess) if supported else float("inf")
+    worst4 = supported[int(np.argmax(excess))] if supported else big
+    c3 = ortho["l_max"] / p3(ortho["n"], ortho["m"])
+    return [
+        Verdict("P3", "At most n / (8 ln m) features can be active at once", "l < 1/eps_JL^2 = n / (8 ln m)",
+                f"l_max {big['l_max']} ({at})", f"{p3(big['n'], big['m']):.1f}", by_factor(f3, TOLERANCE), f3,
+                f"the largest l at a {rate} decoder error rate is {span([m / p for m, p in zip(measured, bound)], 2)} "
+                f"times n / (8 ln m) over {len(random)} Gaussian frames; the formula is {side(measured, bound)}."),
+        Verdict("P4", "For l active features, at most exp(n / (8 l)) features fit", "m < exp(n / (8 l))",
+                f"m = {worst4['m']} at l = {worst4['l_max']} (n={worst4['n']})",
+                _exp_text(p4_log(worst4["n"], worst4["l_max"])), by_factor(f4, TOLERANCE), f4,
+                f"m / exp(n / (8 l_max)), the features a frame holds at its l_max over the most P4 allows, is "
+                f"{span(excess, 2)} over {len(supported)} Gaussian frames. l_max is "
+                f"{span([r['l_max'] for r in random if r['n'] == big['n']], 3)} for m = "
+                f"{', '.join(str(r['m']) for r in random if r['n'] == big['n'])} at n={big['n']}: P4 inverts P3 "
+                f"through an exponential, which turns a small error in l into a large one in m."),
+        Verdict("C1 (capacity)", "With eps = 1/sqrt(n), P3 becomes: up to n features can be active", "l < n",
+                f"l_max {big['l_max']} ({at})", f"{big['n']}", by_factor(f1, TOLERANCE), f1,
+                f"l_max / n is {span([r['l_max'] / r['n'] for r in random], 2)}: l < n is where the noise "
+                f"sqrt(l/n) equals the signal. A decoder erring on {rate} of features needs the noise "
+                f"{Z:.2f} times below its margin {THRESHOLD}, i.e. l <= n ({THRESHOLD} / {Z:.2f})^2 = "
+                f"{MARGIN:.3f} n."),
+        Verdict("C3", "m = n = 100: P3 allows 2.7 active features, yet 100 orthogonal ones can all be active",
+                "l_max = n when m = n (orthogonal)", f"l_max {ortho['l_max']} (n=m={ortho['n']}, orthogonal)",
+                f"{ortho['n']} (P3: {p3(ortho['n'], ortho['m']):.1f})", by_truth(ortho["l_max"] >= ortho["n"]),
+                None,
+                f"all {ortho['l_max']} of {ortho['m']} orthogonal features are read without error when active "
+                f"together: P3 is off by {format_factor(c3)} there, 'almost two orders of magnitude' as the "
+                f"comment says."),
+    ]
+
+
+def _exp_text(log_value: float) -> str:
+    return f"{math.exp(log_value):.0f}" if log_value < 700 else f"e^{log_value:.0f}"
+
+
+def method(results) -> str:
+    random, ortho = _split(results)
+    dims = sorted({r["n"] for r in random})
+    ratios = sorted({r["m"] // r["n"] for r in random})
+    return (f"Gaussian frames with n = {', '.join(map(str, dims))} and m = {', '.join(f'{x}n' for x in ratios)}, "
+            f"plus {ortho['m']} orthogonal features in n = {ortho['n']}; seed {results['seed']}. l_max is the "
+            f"largest l whose threshold decoder (on when r > {results['threshold']}) errs on at most "
+            f"{results['error_rate']:.0%} of features, found by bisection over l with {results['trials']} "
+            f"trials per l (the same trials for every l); the interval is its 95% confidence range.")
+
+
+def table(results) -> Table:
+    rows = [{"kind": r["kind"], "n": r["n"], "m": r["m"], "measured l_max": r["l_max"],
+             "95% range": f"{r['ci_low']}-{r['ci_high']}", "P3: n/(8 ln m)": p3(r["n"], r["m"]),
+             "C1: n": r["n"], f"margin: {MARGIN:.3f} n": MARGIN * r["n"],
+             "P4: max m at l_max": _exp_text(p4_log(r["n"], r["l_max"])) if r["l_max"] else "-"}
+            for r in results["rows"]]
+    return Table(list(rows[0]), rows, list(range(len(rows))))
+
+
+def p4_excess(row) -> float:
+    """m over P4's largest m at the measured l_max: above 1, the frame holds more features than P4 allows."""
+    return math.exp(math.log(row["m"]) - p4_log(row["n"], row["l_max"])) if row["l_max"] else math.nan
+
+
+def draw(results, figure) -> None:
+    random, ortho = _split(results)
+    ratios = sorted({r["m"] // r["n"] for r in random})
+    dims = sorted({r["n"] for r in random})
+    left, right = panels(figure, 2)
+    for index, ratio in enumerate(ratios):
+        pts = sorted((r for r in random if r["m"] == ratio * r["n"]), key=lambda r: r["n"])
+        style = CYCLE[index]
+        xs = jittered([r["n"] for r in pts], index, len(ratios))
+        left.errorbar(xs, [r["l_max"] for r in pts],
+                      yerr=[[r["l_max"] - r["ci_low"] for r in pts], [r["ci_high"] - r["l_max"] for r in pts]],
+                      linestyle="none", markersize=7, markerfacecolor="none", markeredgewidth=1.5, capsize=3,
+                      label=f"measured, m = {ratio}n", **style)
+        left.plot([r["n"] for r in pts], [p3(r["n"], r["m"]) for r in pts], color=style["color"],
+                  linestyle="--", label=f"P3: n/(8 ln m), m = {ratio}n")
+        hollow(right, xs, [p4_excess(r) for r in pts], f"measured, m = {ratio}n", style)
+    left.plot(dims, dims, label="C1: l = n", **C1_LINE)
+    left.plot(dims, [MARGIN * n for n in dims], label=f"noise margin: l = {MARGIN:.3f} n", **WELCH_LINE)
+    left.plot([ortho["n"]], [ortho["l_max"]], linestyle="none", marker="*", markersize=14, color="black",
+              label=f"C3: orthogonal, m = n = {ortho['n']}")
+    left.set(xscale="log", yscale="log", xlabel="dimension n", ylabel=f"largest l at {results['error_rate']:.0%} error",
+             title="how many features can be active (P3, C1, C3)")
+    plain_log_ticks(left, dims + [ortho["n"]])
+    right.axhline(1, label="P4's limit: m = exp(n / (8 l))", **JL_LINE)
+    right.axhspan(1, ORDER_OF_MAGNITUDE, color="#b7791f", alpha=0.12, label="within 10x of P4's limit")
+    right.set(xscale="log", yscale="log", xlabel="dimension n", ylabel="m / exp(n / (8 l_max))",
+              title="features held at l_max over P4's maximum (P4)")
+    plain_log_ticks(right, dims)
+    legend_below(figure, columns=5)
+
+
+SECTION = Section(
+    key="capacity", title="Capacity: how many features can be active, and how many fit",
+    claim=("P3: \"For the signal to be stronger than the noise we need eps sqrt(l) < 1, and preferably "
+           "eps sqrt(l) << 1. This means that we can have at most l < n / (8 ln m) simultaneously active "
+           "features\", and P4: \"m < exp(n / (8 l)) possible features\". C1: with eps = 1/sqrt(n) the bound "
+           "becomes l < n. C3 (a comment): with 100 features in 100 neurons P3 gives l < 2.7, yet 100 "
+           "orthogonal features can all be active; the author agrees it is almost two orders of magnitude off."),
+    measure=measure, judge=judge, method=method, table=table, draw=draw)

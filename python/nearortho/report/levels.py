@@ -1,0 +1,93 @@
+"""Distinguishable activation levels (P5, P6)."""
+from __future__ import annotations
+
+from ..capacity import levels
+from ..frame import frame
+from .figures import CYCLE, against_l, legend_below, panels, plain_log_ticks
+from .section import Section, Table
+from .verdict import TOLERANCE, Verdict, by_factor, by_truth, side, span, worst_factor
+
+ERROR_RATE = 0.01
+
+
+def measure(context) -> dict:
+    sizes = context.sizes
+    n, m = sizes.noise_n, sizes.noise_m
+    W = frame(n, m, "gaussian", seed=context.seed)
+    rows = []
+    for l in sizes.levels_ls:
+        result = levels(W, l, error_rate=ERROR_RATE, trials=sizes.trials, seed=context.seed)
+        rows.append({"l": l, "levels": int(result.levels), "at_cap": result.next_error_rate is None,
+                     "p5_jl": float(result.levels_jl), "p5_c1": float(result.levels_rms)})
+        context.tick(f"levels l={l}")
+    return {"n": n, "m": m, "kind": "gaussian", "trials": sizes.trials, "seed": context.seed,
+            "error_rate": ERROR_RATE, "rows": rows}
+
+
+def judge(results) -> list:
+    rows = [r for r in results["rows"] if not r["at_cap"]]  # at the search cap the count is only a floor
+    counts = [r["levels"] for r in results["rows"]]
+    first, last = results["rows"][0], results["rows"][-1]
+    measured, predicted = [r["levels"] for r in rows], [r["p5_jl"] for r in rows]
+    p5 = worst_factor(measured, predicted)
+    falling = all(a >= b for a, b in zip(counts, counts[1:])) and counts[-1] < counts[0]
+    return [
+        Verdict("P5", "Distinguishable activation levels are at most amplitude / noise",
+                "levels ~ 1 / (eps_JL sqrt(l))", f"{last['levels']} (l={last['l']})", f"{last['p5_jl']:.2f}",
+                by_factor(p5, TOLERANCE), p5,
+                f"measured / predicted is {span([r['levels'] / r['p5_jl'] for r in rows], 2)} over "
+                f"l = {rows[0]['l']}..{rows[-1]['l']}; P5 is {side(measured, predicted)}. "
+                f"With C1's eps = 1/sqrt(n) in place of eps_JL, measured / predicted is "
+                f"{span([r['levels'] / r['p5_c1'] for r in rows], 2)}: amplitude / noise counts levels one noise "
+                f"deviation apart, while telling them apart at {results['error_rate']:.0%} error takes several."),
+        Verdict("P6", "The more features are active, the more boolean they become (levels fall to 1)",
+                "levels -> 1 as l grows", f"{first['levels']} at l={first['l']} to {last['levels']} at l={last['l']}",
+                "falling towards 1", by_truth(falling), None,
+                f"the level count never rises with l and falls from {first['levels']} to {last['levels']}"
+                + (" (a single on/off level: boolean)." if last["levels"] == 1 else ".")),
+    ]
+
+
+def method(results) -> str:
+    return (f"One Gaussian frame, n = {results['n']}, m = {results['m']}, seed {results['seed']}. For each l, "
+            f"{results['trials']} trials activate l features with amplitudes drawn from K equally spaced levels "
+            f"1/K, 2/K, ..., 1; a nearest-level decoder reads each active feature's r. The count is the largest "
+            f"K whose decoder puts at most {results['error_rate']:.0%} of active features on a wrong level "
+            f"(doubling then bisection over K).")
+
+
+def table(results) -> Table:
+    rows = [{"l": r["l"], "measured levels": r["levels"], "P5: 1/(eps_JL sqrt(l))": r["p5_jl"],
+             "C1: sqrt(n/l)": r["p5_c1"], "measured / P5": r["levels"] / r["p5_jl"],
+             "at search cap": "yes" if r["at_cap"] else "no"} for r in results["rows"]]
+    return Table(list(rows[0]), rows, list(range(len(rows))))
+
+
+def draw(results, figure) -> None:
+    rows = results["rows"]
+    ls = [r["l"] for r in rows]
+    count_ax, ratio_ax = panels(figure, 2)
+    against_l(count_ax, rows, ("levels", f"measured ({results['error_rate']:.0%} level errors)"),
+              ("p5_c1", "1/(eps sqrt(l)) with C1's eps = 1/sqrt(n)"), ("p5_jl", "P5: 1/(eps_JL sqrt(l))"),
+              "distinguishable levels", f"levels, n = {results['n']}, m = {results['m']}")
+    ratio_ax.axhline(1, color="gray", linewidth=0.8)
+    ratio_ax.plot(ls, [r["levels"] / r["p5_jl"] for r in rows], linestyle="-", markersize=8,
+                  label="measured / P5", **CYCLE[3])
+    ratio_ax.plot(ls, [r["levels"] / r["p5_c1"] for r in rows], linestyle="-", markersize=8,
+                  label="measured / C1 version", **CYCLE[4])
+    ratio_ax.set(xscale="log", yscale="log", xlabel="active features l", ylabel="measured / predicted",
+                 title="how far the predictions are off")
+    plain_log_ticks(ratio_ax, ls)
+    plain_log_ticks(count_ax, [0.5, 1, 2, 4, 8, 16], axis="y")
+    plain_log_ticks(ratio_ax, [0.1, 0.2, 0.5, 1, 2, 5], axis="y")
+    legend_below(figure)
+
+
+SECTION = Section(
+    key="levels", title="Distinguishable activation levels",
+    claim=("P5: with n neurons, m features, at most l active, and amplitude at most a, the noise is "
+           "a eps sqrt(l); \"the number of activation levels the neural net can distinguish between is at most "
+           "the max amplitude divided by the noise\", 1 / (eps sqrt(l)). P6: \"As we get closer to maxing out l "
+           "and m, the smaller the signal to noise ratio gets, meaning we can distinguish between fewer and "
+           "fewer activation levels, making it more and more boolean-ish.\""),
+    measure=measure, judge=judge, method=method, table=table, draw=draw)
