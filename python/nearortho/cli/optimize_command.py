@@ -30,14 +30,14 @@ from .output import emit, progress
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def optimize_command(n, m, init, key, seed, dtype, objective, seconds, max_iter, threads, out, as_json, quiet):
     """Optimise m unit vectors in R^n for low coherence and write the best frame to OUT."""
-    from ..io import load_matrix
     from ..optimize import optimize
+    from .source import load_file
 
     if not out.endswith(".npy"):
         raise ValueError(f"--out must name a .npy file, got {out!r}")
     if (init is None) == (n is None or m is None):
         raise ValueError("give either --n and --m, or --init (not both)")
-    start = load_matrix(init, key) if init is not None else (n, m)
+    start = load_file(init, key, "auto") if init is not None else (n, m)
     with progress(seconds, "optimising", quiet=quiet) as update:
         def report(state):
             update(min(state.seconds, seconds),
