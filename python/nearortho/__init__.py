@@ -12,6 +12,7 @@ from .gradient import SurrogateGradient, surrogate_gradient
 from .interference import InterferenceStats, interference, neighbors
 from .io import load
 from .match import Match, match
+from .pairs import pairs
 from .optimize import OptimizeProgress, OptimizeResult, optimize
 from .reference import eps_jl, random_coherence, welch_bound
 from .simulate import ReadoutStats, readouts, simulate
