@@ -29,7 +29,8 @@ constexpr int kVectorBytes = 16;  // SSE2 on x86-64, generic lowering elsewhere
 // Micro-tile: 12 vector accumulators (kMicroRows rows of one 64-byte panel
 // width), leaving registers for the B row and one broadcast.
 constexpr int kMicroRows = 12 * kVectorBytes / 64;
-constexpr std::int64_t kDepth = 256;  // k per depth block (interference_kernels.hpp no longer exports one)
+// Depth block of the Gram product: a 64-byte panel of B times 256 k (16 KiB) stays in L1.
+constexpr std::int64_t kDepth = 256;
 static_assert(kGradientTileUnit % kMicroRows == 0, "tile edge must hold whole micro-tiles");
 
 template <class T> struct IntOf;

@@ -9,6 +9,7 @@ import click
 import numpy as np
 
 from .output import emit, progress
+from .source import KEY_HELP, layout_option, load_file
 
 
 @click.command("optimize")
@@ -16,7 +17,8 @@ from .output import emit, progress
 @click.option("--m", "m", type=int, default=None, help="Number of unit vectors.")
 @click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
               help="Start from the frame in this file (.npy, .npz, .safetensors, .pt).")
-@click.option("--key", default=None, help="Tensor/array name in --init.")
+@click.option("--key", default=None, help=KEY_HELP)
+@layout_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random start.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None,
               help="Default: float64 when m * n <= 65536, else float32 (or the --init file's).")
@@ -28,16 +30,15 @@ from .output import emit, progress
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npy file.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def optimize_command(n, m, init, key, seed, dtype, objective, seconds, max_iter, threads, out, as_json, quiet):
+def optimize_command(n, m, init, key, layout, seed, dtype, objective, seconds, max_iter, threads, out, as_json, quiet):
     """Optimise m unit vectors in R^n for low coherence and write the best frame to OUT."""
     from ..optimize import optimize
-    from .source import load_file
 
     if not out.endswith(".npy"):
         raise ValueError(f"--out must name a .npy file, got {out!r}")
     if (init is None) == (n is None or m is None):
         raise ValueError("give either --n and --m, or --init (not both)")
-    start = load_file(init, key, "auto") if init is not None else (n, m)
+    start = load_file(init, key, layout) if init is not None else (n, m)
     with progress(seconds, "optimising", quiet=quiet) as update:
         def report(state):
             update(min(state.seconds, seconds),
