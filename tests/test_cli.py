@@ -245,6 +245,9 @@ def test_stats_features_table_against_the_oracle(run, frames, suffix):
     assert np.array_equal(table["partner"], np.abs(G).argmax(axis=1))
     np.testing.assert_allclose(table["sum_sq_cos"], (G**2).sum(axis=1), rtol=1e-5)
     np.testing.assert_allclose(table["capacity"], 1 / (1 + (G**2).sum(axis=1)), rtol=1e-5)
+    signed = np.where(np.eye(90, dtype=bool), -np.inf, unit @ unit.T)
+    np.testing.assert_allclose(table["max_cos"], signed.max(axis=1), atol=1e-6)
+    assert np.array_equal(table["max_cos_partner"], signed.argmax(axis=1))
     assert np.array_equal(table["topk_partner_1"], table["partner"])
     np.testing.assert_allclose(np.abs(table["topk_cos_2"]), np.sort(np.abs(G), axis=1)[:, -2], atol=1e-6)
 

@@ -3,7 +3,7 @@ splitting, absorption), exactly, without the m x m Gram matrix.
 
 One fused pass counts the pairs (exactly, in the working dtype) and keeps each
 row's top-k partners; a row whose k-th partner still reaches the threshold may
-have more, so only those rows are searched again with k four times larger,
+have more, so only those rows are searched again (``_lists.grown_lists``)
 until every row's list ends below the threshold. Memory: O(m k + max_pairs).
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as v
+from ._lists import grown_lists
 from .interference import _interference
 
 __all__ = ["pairs"]
@@ -61,8 +62,8 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, k=8, thre
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     W, B = first._source[0], first._source[1]  # converted once
     other = W if symmetric else B
-    rows, index, value = _complete_lists(W, other, first.topk_index, first.topk_value, threshold, threads,
-                                         symmetric)
+    rows, index, value = grown_lists(W, other, first.topk_index, first.topk_value,
+                                     lambda rows, idx, val: np.abs(val[:, -1]) >= threshold, threads)
     keep = np.abs(value) >= threshold
     if symmetric:
         keep &= index > rows
@@ -74,36 +75,3 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, k=8, thre
         i, j, g = i[positive], j[positive], g[positive]
     order = np.lexsort((j, i, -(g if signed else np.abs(g))))
     return i[order], j[order], g[order]
-
-
-def _complete_lists(W, other, index, value, threshold, threads, symmetric):
-    """Flat (row, partner, g) lists that hold, for every row, all partners with
-    |g| >= threshold. Rows whose list may be cut short are searched again
-    against ``other`` (W itself when symmetric: the row's own entry is then in
-    its list, with j == i, and dropped by the caller)."""
-    m, partners = W.shape[0], other.shape[0]
-    k = index.shape[1] if index is not None else 0
-    rows = np.repeat(np.arange(m), k)
-    index = np.zeros(0, np.int64) if index is None else index.ravel()
-    value = np.zeros(0) if value is None else value.ravel()
-    todo = np.flatnonzero(np.abs(value.reshape(m, k)[:, -1]) >= threshold) if k else np.arange(m)
-    size = max(4 * k, 1)
-    while len(todo):
-        complete = size >= partners - 1
-        if complete:
-            # every partner: [other; other] holds each twice, and the one entry a
-            # list of 2 p - 1 leaves out is a second copy (ties go to the smaller index)
-            stats = _interference(W[todo], np.concatenate([other, other]), True, 1, (), 2 * partners - 1, False,
-                                  threads, 0, None, "k")
-        else:
-            stats = _interference(W[todo], other, True, 1, (), size, False, threads, 0, None, "k")
-        idx, val = stats.topk_index, stats.topk_value
-        new_rows = np.repeat(todo, idx.shape[1])
-        first_copy = idx.ravel() < partners
-        drop = np.isin(rows, todo)
-        rows = np.concatenate([rows[~drop], new_rows[first_copy]])
-        index = np.concatenate([index[~drop], idx.ravel()[first_copy]])
-        value = np.concatenate([value[~drop], val.ravel()[first_copy]])
-        todo = np.zeros(0, np.int64) if complete else todo[np.abs(val[:, -1]) >= threshold]
-        size *= 4
-    return rows, index, value
