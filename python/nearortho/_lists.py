@@ -8,6 +8,17 @@ import numpy as np
 from .interference import _interference
 
 
+def all_partners(W, other, threads):
+    """Every row's complete list against ``other`` (all p partners, best first),
+    from the same kernel, so in the same arithmetic as any top-k list: [other;
+    other] holds each partner twice, and a list of 2 p - 1 leaves out one entry
+    only, a second copy (ties go to the smaller index)."""
+    p = other.shape[0]
+    stats = _interference(W, np.concatenate([other, other]), True, 1, (), 2 * p - 1, False, threads, 0, None, "k")
+    first = stats.topk_index < p
+    return stats.topk_index[first].reshape(len(W), p), stats.topk_value[first].reshape(len(W), p)
+
+
 def grown_lists(W, other, index, value, needs_more, threads):
     """Flat (row, partner, g) lists, best first per row by |g| (ties by index),
     long enough that ``needs_more(rows, index, value)`` (2-D lists of those rows)
@@ -28,18 +39,14 @@ def grown_lists(W, other, index, value, needs_more, threads):
     while len(todo):
         complete = size >= partners - 1
         if complete:
-            # every partner: [other; other] holds each twice, and the one entry a
-            # list of 2 p - 1 leaves out is a second copy (ties go to the smaller index)
-            stats = _interference(W[todo], np.concatenate([other, other]), True, 1, (), 2 * partners - 1, False,
-                                  threads, 0, None, "k")
+            idx, val = all_partners(W[todo], other, threads)
         else:
             stats = _interference(W[todo], other, True, 1, (), size, False, threads, 0, None, "k")
-        idx, val = stats.topk_index, stats.topk_value
-        first_copy = idx.ravel() < partners
+            idx, val = stats.topk_index, stats.topk_value
         drop = np.isin(rows, todo)
-        rows = np.concatenate([rows[~drop], np.repeat(todo, idx.shape[1])[first_copy]])
-        index = np.concatenate([index[~drop], idx.ravel()[first_copy]])
-        value = np.concatenate([value[~drop], val.ravel()[first_copy]])
+        rows = np.concatenate([rows[~drop], np.repeat(todo, idx.shape[1])])
+        index = np.concatenate([index[~drop], idx.ravel()])
+        value = np.concatenate([value[~drop], val.ravel()])
         todo = np.zeros(0, np.int64) if complete else todo[needs_more(todo, idx, val)]
         size *= 4
     return rows, index, value
