@@ -8,6 +8,7 @@ import click
 
 from .frame_command import frame_command
 from .match_command import match_command
+from .pairs_command import pairs_command
 from .optimize_command import optimize_command
 from .report_command import report_command
 from .simulate_command import capacity_command, simulate_command
@@ -39,7 +40,7 @@ def cli(ctx, debug):
     ctx.obj["debug"] = debug
 
 
-for command in (frame_command, stats_command, match_command, simulate_command, capacity_command,
+for command in (frame_command, stats_command, pairs_command, match_command, simulate_command, capacity_command,
                 theory_command, optimize_command, report_command):
     cli.add_command(command)
 
