@@ -40,6 +40,20 @@ def measure(fn, *, repeat: int = 5, warmup: int = 1, setup=None) -> Timing:
     return Timing(statistics.median(times), min(times), max(times), repeat)
 
 
+def isolated(target, *args):
+    """``target(*args, queue)`` in a fresh spawned process (so its peak memory is
+    its own); returns what it put on the queue."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue))
+    proc.start()
+    out = queue.get()
+    proc.join()
+    return out
+
+
 def machine() -> dict:
     """CPU, cores, the ISA nearortho picked, and numpy's BLAS with its threads."""
     info = {"cpu": cpu_model(), "cpus": os.cpu_count(), "nearortho": nearortho.build_info(),

@@ -84,3 +84,14 @@ def test_levels_on_orthogonal_frame_reach_k_max():
 def test_bad_inputs(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_capacity_stops_at_the_first_crossing():
+    # 4 mutually unbiased bases in R^64: with all 256 features on, every readout clears
+    # the threshold again, so the error rate is not monotone in l; capacity is the
+    # crossing from below, not l = m
+    W = no.frame(64, 256, "kerdock")
+    c = no.capacity(W, error_rate=0.01, trials=100, seed=1)
+    rates = [no.simulate(W, l, trials=100, seed=1).error_rate for l in range(1, c.l_max + 2)]
+    assert max(rates[:-1]) <= 0.01 < rates[-1]
+    assert no.simulate(W, 256, trials=100, seed=1).error_rate <= 0.01 and c.l_max < 64

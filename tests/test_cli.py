@@ -36,12 +36,20 @@ def test_frame_writes_the_api_frame(run, tmp_path):
     assert np.array_equal(np.load(out), nearortho.frame(33, 70, "sparse", seed=9, s=4))
 
 
+def test_frame_writes_structured_kinds(run, tmp_path):
+    out = tmp_path / "k.npy"
+    result = run("frame", "--n", 16, "--m", 144, "--kind", "kerdock", "--dtype", "float64", "--out", out, "--json")
+    assert json.loads(result.stdout)["kind"] == "kerdock"
+    assert np.array_equal(np.load(out), nearortho.frame(16, 144, "kerdock", dtype="float64"))
+
+
 @pytest.mark.parametrize(
     "args, words",
     [
         (["frame", "--n", "0", "--m", "5", "--out", "x.npy"], "n must be >= 1"),
         (["frame", "--n", "4", "--m", "5", "--kind", "sparse", "--s", "9", "--out", "x.npy"], "s must be <= 4"),
         (["frame", "--n", "4", "--m", "5", "--out", "x.txt"], "--out must name a .npy file"),
+        (["frame", "--n", "4", "--m", "8", "--kind", "conference", "--out", "x.npy"], "nearest to 4: 3, 5"),
     ],
 )
 def test_errors_are_one_line_and_exit_nonzero(run, tmp_path, monkeypatch, args, words):
@@ -290,3 +298,44 @@ def test_parquet_without_pyarrow_says_what_to_install(run, frames, monkeypatch):
     assert result.stderr.strip() == f'error: --features {folder / "f.parquet"}: parquet needs pyarrow: ' \
                                     'pip install "nearortho[parquet]"'
     assert not (folder / "f.parquet").exists()
+
+
+def test_optimize_writes_the_best_frame_and_reports_it(run, tmp_path):
+    out = tmp_path / "w.npy"
+    result = run("optimize", "--n", 3, "--m", 6, "--seconds", 30, "--out", out, "--json")
+    record = json.loads(result.stdout)
+    W = np.load(out)
+    assert W.shape == (6, 3) and record["stopped"] == "bound"
+    assert record["coherence"] == pytest.approx(nearortho.interference(W).coherence, abs=1e-12)
+    assert record["best_bound"] == pytest.approx(1 / np.sqrt(5))
+    again = run("optimize", "--init", out, "--max-iter", 5, "--out", tmp_path / "w2.npy", "--json")
+    assert json.loads(again.stdout)["coherence"] <= record["coherence"] + 1e-9
+
+
+@pytest.mark.parametrize("args, words", [
+    (["optimize", "--n", "3", "--out", "x.npy"], "either --n and --m, or --init"),
+    (["optimize", "--n", "3", "--m", "1", "--out", "x.npy"], "m must be >= 2"),
+    (["optimize", "--n", "3", "--m", "6", "--out", "x.txt"], "--out must name a .npy file"),
+])
+def test_optimize_errors_are_one_line(run, tmp_path, monkeypatch, args, words):
+    monkeypatch.chdir(tmp_path)
+    result = run(*args, ok=False)
+    assert result.exit_code == 1 and words in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_stats_html_page_for_a_dictionary(run, frames):
+    pytest.importorskip("matplotlib")
+    folder, W, _ = frames
+    W = W.copy()
+    W[17] *= 1e-5  # a dead feature
+    np.save(folder / "dead.npy", W)
+    page = folder / "page.html"
+    record = json.loads(run("stats", folder / "dead.npy", "--html", page, "--json").stdout)
+    text = page.read_text()
+    assert text.count("data:image/png;base64,") == 3 and "src='http" not in text
+    assert "1 rows have a norm below 0.001 x the median: 17" in text
+    i, j = record["pair"]
+    assert f"<tr><td>{i}</td><td>{j}</td><td>{record['coherence']:.4g}</td></tr>" in text  # the top pair first
+    assert f"{nearortho.reference.random_mean_max(24, 89):.4g}" in text
+    result = run("stats", folder / "w.npy", "--other", folder / "w.npy", "--html", page, ok=False)
+    assert_one_line_error(result, "--html describes one dictionary")

@@ -42,12 +42,16 @@ def test_random_coherence_solves_its_defining_equation():
     assert reference.random_coherence(10, 7, pairs=21) == reference.random_coherence(10, 7)
 
 
-def test_random_coherence_tracks_monte_carlo():
-    rng = np.random.default_rng(40)
-    n, m, trials = 24, 60, 600
-    X = rng.standard_normal((trials, m, n))
+def random_abs_grams(seed, n, m, trials):
+    """|Gram| matrices of ``trials`` independent frames of m uniform unit vectors in R^n."""
+    X = np.random.default_rng(seed).standard_normal((trials, m, n))
     X /= np.linalg.norm(X, axis=2, keepdims=True)
-    G = np.abs(np.einsum("tin,tjn->tij", X, X))
+    return np.abs(np.einsum("tin,tjn->tij", X, X))
+
+
+def test_random_coherence_tracks_monte_carlo():
+    n, m = 24, 60
+    G = random_abs_grams(40, n, m, trials=600)
     iu = np.triu_indices(m, 1)
     median = np.median(G[:, iu[0], iu[1]].max(axis=1))
     assert reference.random_coherence(n, m) == pytest.approx(median, rel=0.03)
@@ -82,11 +86,8 @@ def test_random_mean_max_matches_scipy_quadrature(n, partners):
 def test_random_mean_max_tracks_monte_carlo():
     # The mean over rows of max_j |cos| of one random frame, averaged over frames:
     # within 4 standard errors (estimated from the same frames) of the expectation.
-    rng = np.random.default_rng(41)
     n, m, trials = 24, 60, 400
-    X = rng.standard_normal((trials, m, n))
-    X /= np.linalg.norm(X, axis=2, keepdims=True)
-    G = np.abs(np.einsum("tin,tjn->tij", X, X))
+    G = random_abs_grams(41, n, m, trials)
     G[:, np.arange(m), np.arange(m)] = 0.0
     per_frame = G.max(axis=2).mean(axis=1)
     standard_error = per_frame.std(ddof=1) / np.sqrt(trials)

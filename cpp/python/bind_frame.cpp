@@ -3,6 +3,7 @@
 
 #include "bindings.hpp"
 #include "nearortho/frame.hpp"
+#include "nearortho/structured_frames.hpp"
 
 namespace nearortho::python {
 
@@ -37,6 +38,12 @@ void bind_frame(py::module_& m) {
   m.def("generate_frame", &generate_into<double>, py::arg("kind"), py::arg("n"), py::arg("m"),
         py::arg("seed"), py::arg("sparsity"), py::arg("row_begin"), py::arg("row_end"),
         py::arg("out").noconvert(), py::arg("threads"));
+  m.def("validate_frame", [](const std::string& kind, std::int64_t n, std::int64_t m, std::int64_t sparsity) {
+    validate(FrameSpec{n, m, frame_kind_from_name(kind), 0, sparsity});
+  }, py::arg("kind"), py::arg("n"), py::arg("m"), py::arg("sparsity"));
+  m.def("structured_max_rows", [](const std::string& kind, std::int64_t n) {
+    return structured_max_rows(frame_kind_from_name(kind), n);
+  }, py::arg("kind"), py::arg("n"));
   m.def("frame_group_rows", [](const std::string& kind, std::int64_t n) {
     FrameSpec spec{n, 1, frame_kind_from_name(kind), 0, 1};
     return frame_group_rows(spec);

@@ -28,6 +28,7 @@ const T* readonly_data(const py::array_t<T>& a, const char* name) {
 }
 
 void bind_frame(py::module_& m);
+void bind_gradient(py::module_& m);
 void bind_interference(py::module_& m);
 void bind_simulate(py::module_& m);
 

@@ -46,6 +46,7 @@ PYBIND11_MODULE(_core, m) {
     return std::array<std::uint32_t, 4>{x.v[0], x.v[1], x.v[2], x.v[3]};
   });
   python::bind_frame(m);
+  python::bind_gradient(m);
   python::bind_interference(m);
   python::bind_simulate(m);
 }

@@ -13,6 +13,7 @@
 
 #include "nearortho/frame_kernels.hpp"
 #include "nearortho/philox.hpp"
+#include "nearortho/structured_frames.hpp"
 #include "nearortho/threads.hpp"
 
 #ifdef _OPENMP
@@ -29,8 +30,13 @@ FrameKind frame_kind_from_name(const std::string& name) {
   if (name == "sparse") return FrameKind::sparse;
   if (name == "orthogonal") return FrameKind::orthogonal;
   if (name == "srht") return FrameKind::srht;
-  throw std::invalid_argument("kind must be one of gaussian, sign, sparse, orthogonal, srht; got '" +
-                              name + "'");
+  if (name == "kerdock") return FrameKind::kerdock;
+  if (name == "simplex") return FrameKind::simplex;
+  if (name == "conference") return FrameKind::conference;
+  if (name == "lines28") return FrameKind::lines28;
+  throw std::invalid_argument(
+      "kind must be one of gaussian, sign, sparse, orthogonal, srht, kerdock, simplex, conference, lines28; "
+      "got '" + name + "'");
 }
 
 void validate(const FrameSpec& spec) {
@@ -39,6 +45,7 @@ void validate(const FrameSpec& spec) {
   if (spec.kind == FrameKind::sparse && (spec.sparsity < 1 || spec.sparsity > spec.n))
     throw std::invalid_argument("s must be in [1, n]");
   if (spec.n >= (std::int64_t{1} << 31)) throw std::invalid_argument("n must be < 2^31");
+  if (is_structured(spec.kind)) validate_structured(spec.kind, spec.n, spec.m);
 }
 
 namespace {
@@ -356,6 +363,7 @@ void srht_rows(std::uint64_t seed, std::int64_t n, std::int64_t row_begin, std::
 std::int64_t frame_group_rows(const FrameSpec& spec) {
   switch (spec.kind) {
     case FrameKind::orthogonal: return spec.n;
+    case FrameKind::kerdock: return spec.n;  // one basis shares its sign table
     case FrameKind::srht: return next_power_of_two(spec.n);
     default: return 1;
   }
@@ -395,6 +403,16 @@ bool generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t 
     case FrameKind::srht:
       srht_rows(spec.seed, n, row_begin, row_end, out, threads);
       break;
+    case FrameKind::kerdock:
+    case FrameKind::simplex:
+    case FrameKind::conference:
+    case FrameKind::lines28: {
+      const std::unique_ptr<StructuredRows> construction = make_structured_rows(spec.kind, n);
+      parallel_rows(row_begin, row_end, threads, [&](std::int64_t a, std::int64_t b) {
+        construction->rows(a, b, out + (a - row_begin) * n);
+      });
+      break;
+    }
   }
   return true;
 }

@@ -6,10 +6,13 @@ from .activations import sample_activations
 from .bounds import Bounds, bounds
 from .capacity import Capacity, Levels, capacity, levels
 from .compound import Compound, compound
-from .frame import KINDS, frame
+from .frame import KINDS, STRUCTURED_KINDS, frame
+from .frame import max_rows as frame_max_rows
+from .gradient import SurrogateGradient, surrogate_gradient
 from .interference import InterferenceStats, interference, neighbors
-from .match import Match, match
 from .io import load
+from .match import Match, match
+from .optimize import OptimizeProgress, OptimizeResult, optimize
 from .reference import eps_jl, random_coherence, welch_bound
 from .simulate import ReadoutStats, readouts, simulate
 from .theory import Theory, theory
@@ -33,8 +36,9 @@ def set_max_isa(isa: str) -> str:
     return _core.set_isa_cap(isa)
 
 
-__all__ = ["KINDS", "Bounds", "Capacity", "Compound", "InterferenceStats", "Levels", "Match", "ReadoutStats", "Theory",
-           "bounds", "build_info", "capacity", "compound", "eps_jl", "frame", "interference", "levels", "load", "match",
-           "neighbors",
-           "random_coherence", "readouts", "sample_activations", "set_max_isa", "simulate", "theory",
+__all__ = ["KINDS", "STRUCTURED_KINDS", "Bounds", "Capacity", "Compound", "InterferenceStats", "Levels", "Match",
+           "OptimizeProgress", "OptimizeResult", "ReadoutStats", "SurrogateGradient", "Theory", "bounds", "build_info",
+           "capacity", "compound", "eps_jl", "frame", "frame_max_rows", "interference", "levels", "load", "match",
+           "neighbors", "optimize", "random_coherence", "readouts", "sample_activations", "set_max_isa", "simulate",
+           "surrogate_gradient", "theory",
            "welch_bound", "__version__"]

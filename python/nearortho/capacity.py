@@ -39,16 +39,29 @@ def _frame_argument(W, seed: int) -> np.ndarray:
 
 
 def _largest(ok, lo: int, hi: int) -> int:
-    """Largest x in [lo, hi] with ok(x), given ok(lo) and ok monotone (true then false)."""
-    if ok(hi):
-        return hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
+    """Largest x in [lo, hi] with ok(x) below the first failure, given ok(lo).
+
+    Doubles x up from lo until ok fails, then bisects between the last success and
+    that failure. ok need only be monotone (true, then false) up to its first
+    failure: an error rate that falls under the target again at larger x (a
+    structured frame with all of its features on) does not count.
+    """
+    good, probe = lo, max(1, 2 * lo)
+    while good < hi:
+        probe = min(probe, hi)
+        if not ok(probe):
+            break
+        good, probe = probe, 2 * probe
+    else:
+        return good
+    bad = probe
+    while bad - good > 1:
+        mid = (good + bad) // 2
         if ok(mid):
-            lo = mid
+            good = mid
         else:
-            hi = mid
-    return lo
+            bad = mid
+    return good
 
 
 @dataclasses.dataclass(repr=False)
@@ -80,8 +93,10 @@ def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, thr
 
     The error rate at l is ``simulate(W, l, ...).error_rate``: (false positives + false
     negatives) / (trials * m), i.e. the per-feature error over active and inactive
-    features, of the threshold decoder. l is found by bisection on [0, m] assuming
-    the rate grows with l; every l uses the same seed (common random numbers), so the
+    features, of the threshold decoder. l is found by doubling from l = 1 until the
+    rate exceeds the target, then bisection: the largest l below the first crossing
+    (where the rate falls again at large l, as for mutually unbiased bases with all
+    features on, that does not count); every l uses the same seed (common random numbers), so the
     estimates vary smoothly with l.
 
     Parameters
@@ -180,11 +195,7 @@ def levels(W, l, *, error_rate=0.01, amplitude=1.0, trials=200, seed=0, signed=F
             cache[k] = s.level_error_rate
         return cache[k]
 
-    lo = 1
-    hi = 1
-    while hi < k_max and rate(hi) <= target:
-        lo, hi = hi, min(2 * hi, k_max)
-    k = _largest(lambda kk: rate(kk) <= target, lo, hi) if rate(lo) <= target else lo
+    k = _largest(lambda kk: rate(kk) <= target, 1, k_max) if rate(1) <= target else 1
     t = theory(n, max(m, 2), l)
     return Levels(n=n, m=m, l=l, target=target, trials=trials, levels=k, level_error_rate=rate(k),
                   next_error_rate=rate(k + 1) if k < k_max else None,

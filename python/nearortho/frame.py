@@ -8,7 +8,8 @@ import numpy as np
 from . import _core
 from . import _validate as v
 
-KINDS = ("gaussian", "sign", "sparse", "orthogonal", "srht")
+KINDS = ("gaussian", "sign", "sparse", "orthogonal", "srht")  # random: any (n, m), a frame per seed
+STRUCTURED_KINDS = ("kerdock", "simplex", "conference", "lines28")  # fixed constructions for some (n, m)
 
 # Rows per call into the core: Ctrl-C is handled between calls, so a call stays short.
 _CHUNK_ELEMENTS = 1 << 24
@@ -19,6 +20,21 @@ def default_sparsity(n: int) -> int:
     return min(n, math.isqrt(n - 1) + 1) if n > 1 else 1
 
 
+def max_rows(kind: str, n) -> int | None:
+    """The most rows ``kind`` has at dimension n (None for the random kinds, which have no limit).
+
+    Raises ValueError naming the supported dimensions when a structured kind has none at n.
+    """
+    _check_kind(kind)
+    n = v.integer(n, "n", minimum=1, maximum=2**31 - 1)
+    return _core.structured_max_rows(kind, n) if kind in STRUCTURED_KINDS else None
+
+
+def _check_kind(kind) -> None:
+    if not isinstance(kind, str) or kind not in KINDS + STRUCTURED_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS + STRUCTURED_KINDS)}; got {kind!r}")
+
+
 def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=None, out=None,
           **kind_options) -> np.ndarray:
     """Generate a frame of ``m`` unit vectors in R^n as the rows of an (m, n) array.
@@ -27,7 +43,7 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
     ----------
     n, m : int
         Dimension and number of rows (both >= 1).
-    kind : {"gaussian", "sign", "sparse", "orthogonal", "srht"}
+    kind : {"gaussian", "sign", "sparse", "orthogonal", "srht", "kerdock", "simplex", "conference", "lines28"}
         ``gaussian``: N(0, I) rows, normalised. ``sign``: entries +-1/sqrt(n).
         ``sparse``: exactly ``s`` nonzeros of +-1/sqrt(s) per row at uniformly
         random positions (option ``s``, default ceil(sqrt(n))). ``orthogonal``:
@@ -37,11 +53,30 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
         the Hadamard matrix H_N times random signs, restricted to a random set of
         n coordinates, scaled by 1/sqrt(n) (entries +-1/sqrt(n); an orthonormal
         basis when n is a power of two).
+
+        Structured kinds (fixed constructions; m may be anything up to the
+        construction's size, the rows being its first m; other (n, m) raise a
+        ValueError that names the supported sizes; see :func:`max_rows`):
+        ``kerdock``: for n = 2^r, orthonormal bases of n rows each: the standard
+        basis, the Sylvester-Hadamard basis, then (r even, n = 4^k) the bases of
+        a Kerdock set of quadratic forms over GF(2): n/2 + 1 mutually unbiased
+        bases, m <= n (n/2 + 1), every |g| between bases exactly 1/sqrt(n) (at
+        m = n (n/2 + 1) the Levenshtein bound: an optimal packing). For odd r no
+        three real MUBs exist (n is not a square), so m <= 2n.
+        ``simplex``: m <= n + 1, the regular simplex (an equiangular tight
+        frame at m = n + 1, every |g| = 1/n).
+        ``conference``: n with 2n - 1 = q a prime power = 1 mod 4 (n = 3, 5, 7,
+        9, 13, 15, ...), m <= 2n: the equiangular tight frame of the Paley
+        conference matrix of order 2n, every |g| = 1/sqrt(2n - 1).
+        ``lines28``: n = 7, m <= 28: the 28 equiangular lines in R^7 (as many as
+        the Gerzon limit n(n+1)/2 allows), every |g| = 1/3.
+        Entries of kerdock frames are 0, 1 and +-1/sqrt(n), exact for n = 4^k.
     seed : int in [0, 2^64)
         Row i is a pure function of (kind, dtype, seed, i) through Philox4x32-10:
         the same bits for any ``threads``, any ``rows`` block, and any ISA. (Gaussian
         rows in float64 come from their own Box-Muller draws, so they are not the
         float32 rows widened; the other kinds agree across dtypes to rounding.)
+        The structured kinds do not use the seed: every seed gives the same frame.
     dtype : float32 or float64
     rows : slice, optional
         The block ``rows.start:rows.stop`` of the frame (no step).
@@ -56,9 +91,9 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
     """
     n = v.integer(n, "n", minimum=1, maximum=2**31 - 1)
     m = v.integer(m, "m", minimum=1, maximum=2**62)
-    if not isinstance(kind, str) or kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    _check_kind(kind)
     sparsity = _kind_options(kind, n, kind_options)
+    _core.validate_frame(kind, n, m, sparsity)  # the sizes a structured kind has (ValueError)
     seed = v.seed(seed)
     dtype = v.float_dtype(dtype)
     start, stop = v.row_slice(rows, m)

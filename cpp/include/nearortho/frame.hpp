@@ -7,7 +7,9 @@
 
 namespace nearortho {
 
-enum class FrameKind { gaussian, sign, sparse, orthogonal, srht };
+// Random kinds take any (n, m); the structured kinds (kerdock, simplex,
+// conference, lines28: structured_frames.hpp) exist for some n and up to a largest m.
+enum class FrameKind { gaussian, sign, sparse, orthogonal, srht, kerdock, simplex, conference, lines28 };
 
 FrameKind frame_kind_from_name(const std::string& name);  // throws std::invalid_argument
 
@@ -21,8 +23,8 @@ struct FrameSpec {
 
 void validate(const FrameSpec& spec);  // throws std::invalid_argument
 
-// Rows that are built together: n for orthogonal (one basis), the padded
-// Hadamard size for srht, 1 otherwise. Asking for rows inside a group costs the
+// Rows that are built together: n for orthogonal (one basis) and kerdock, the
+// padded Hadamard size for srht, 1 otherwise. Asking for rows inside a group costs the
 // group's prefix, so callers chunk along these boundaries.
 std::int64_t frame_group_rows(const FrameSpec& spec);
 

@@ -10,13 +10,13 @@ import click
 import numpy as np
 
 from .._validate import memory
-from ..frame import KINDS, frame
+from ..frame import KINDS, STRUCTURED_KINDS, frame
 
 
 @click.command("frame")
 @click.option("--n", "n", type=int, required=True, help="Dimension (neurons).")
 @click.option("--m", "m", type=int, required=True, help="Number of unit vectors (features).")
-@click.option("--kind", type=click.Choice(KINDS), default="gaussian", show_default=True)
+@click.option("--kind", type=click.Choice(KINDS + STRUCTURED_KINDS), default="gaussian", show_default=True)
 @click.option("--s", "s", type=int, default=None, help="Nonzeros per row (kind sparse).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)

@@ -8,6 +8,7 @@ import click
 
 from .frame_command import frame_command
 from .match_command import match_command
+from .optimize_command import optimize_command
 from .report_command import report_command
 from .simulate_command import capacity_command, simulate_command
 from .stats_command import stats_command
@@ -39,7 +40,7 @@ def cli(ctx, debug):
 
 
 for command in (frame_command, stats_command, match_command, simulate_command, capacity_command,
-                theory_command, report_command):
+                theory_command, optimize_command, report_command):
     cli.add_command(command)
 
 

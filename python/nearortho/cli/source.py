@@ -7,7 +7,7 @@ import warnings
 
 import click
 
-from ..frame import KINDS
+from ..frame import KINDS, STRUCTURED_KINDS
 from ..io import LAYOUTS
 
 PATH = click.Path(exists=False)
@@ -41,7 +41,7 @@ def frame_source(command):
     @layout_option
     @click.option("--n", "n", type=int, default=None, help="Generate a frame: dimension.")
     @click.option("--m", "m", type=int, default=None, help="Generate a frame: number of vectors.")
-    @click.option("--kind", type=click.Choice(KINDS), default="gaussian", show_default=True)
+    @click.option("--kind", type=click.Choice(KINDS + STRUCTURED_KINDS), default="gaussian", show_default=True)
     @functools.wraps(command)
     def wrapper(path, key, layout, n, m, kind, **kwargs):
         return command(W=_load(path, key, layout, n, m, kind, kwargs.get("seed", 0)), **kwargs)

@@ -29,16 +29,20 @@ SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rm
 @click.option("--features", "features_path", default=None,
               help="Write one row per feature (norm, max |cos|, partner, sum cos^2, capacity, top-k) to .csv, "
                    ".npz or .parquet.")
+@click.option("--html", "html_path", default=None,
+              help="Write a self-contained page: histograms against a random frame, top pairs, row norms.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def stats_command(path, key, other_path, other_key, layout, raw, bins, thresholds, topk, threads,
-                  features_path, as_json, quiet):
+                  features_path, html_path, as_json, quiet):
     """Coherence, RMS, histogram quantiles and references for the rows of PATH."""
     from ..features import feature_table
     from ..interference import interference
 
     if features_path is not None:
         check_table_path(features_path, "--features")
+    if html_path is not None and (other_path is not None or raw):
+        raise ValueError("--html describes one dictionary's cosines: drop --other and --raw")
     W = load_file(path, key, layout)
     B = None if other_path is None else load_file(other_path, other_key or key, layout)
     with progress(1, "tiles", quiet=quiet) as update:
@@ -47,6 +51,10 @@ def stats_command(path, key, other_path, other_key, layout, raw, bins, threshold
                              progress=lambda done, total: update(done / total))
     if features_path is not None:
         write_table(features_path, feature_table(W, stats), "--features")
+    if html_path is not None:
+        from ..dictionary_page import write_dictionary_page
+
+        write_dictionary_page(html_path, W, stats, f"nearortho: the dictionary {path}")
     full = stats.to_dict()
     record = {name: full[name] for name in SUMMARY if full.get(name) is not None}
     record["median_abs"] = stats.quantile(0.5)

@@ -1,0 +1,63 @@
+"""``nearortho optimize``: lower the coherence of a frame and save it as .npy,
+with live progress (coherence beside the best lower bound)."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import click
+import numpy as np
+
+from .output import emit, progress
+from .source import KEY_HELP, layout_option, load_file
+
+
+@click.command("optimize")
+@click.option("--n", "n", type=int, default=None, help="Dimension (with --m; or give --init).")
+@click.option("--m", "m", type=int, default=None, help="Number of unit vectors.")
+@click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
+              help="Start from the frame in this file (.npy, .npz, .safetensors, .pt).")
+@click.option("--key", default=None, help=KEY_HELP)
+@layout_option
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random start.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None,
+              help="Default: float64 when m * n <= 65536, else float32 (or the --init file's).")
+@click.option("--objective", type=click.Choice(["coherence", "frame_potential"]), default="coherence",
+              show_default=True)
+@click.option("--seconds", type=float, default=60.0, show_default=True, help="Wall-clock budget.")
+@click.option("--max-iter", type=int, default=None, help="Most gradient steps.")
+@click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npy file.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def optimize_command(n, m, init, key, layout, seed, dtype, objective, seconds, max_iter, threads, out, as_json, quiet):
+    """Optimise m unit vectors in R^n for low coherence and write the best frame to OUT."""
+    from ..optimize import optimize
+
+    if not out.endswith(".npy"):
+        raise ValueError(f"--out must name a .npy file, got {out!r}")
+    if (init is None) == (n is None or m is None):
+        raise ValueError("give either --n and --m, or --init (not both)")
+    start = load_file(init, key, layout) if init is not None else (n, m)
+    with progress(seconds, "optimising", quiet=quiet) as update:
+        def report(state):
+            update(min(state.seconds, seconds),
+                   f"coherence {state.coherence:.6f} (best bound {state.best_bound:.6f}), {state.stage}, "
+                   f"step {state.iteration}")
+        result = optimize(start, seed=seed, dtype=dtype, objective=objective, max_seconds=seconds,
+                          max_iter=max_iter, threads=threads, progress=report)
+    # a temporary beside the target, renamed on success: never a partial file
+    handle, partial = tempfile.mkstemp(suffix=".npy", dir=os.path.dirname(os.path.abspath(out)))
+    os.close(handle)
+    try:
+        np.save(partial, result.frame)
+        os.replace(partial, out)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    record = {"out": out, "n": result.n, "m": result.m, "objective": objective, "coherence": result.coherence,
+              "pair": result.pair, "best_bound": result.best_bound,
+              "best_bound_name": str(result.bounds.best_name), "welch": float(result.bounds.welch),
+              "gap": result.gap, "iterations": result.iterations, "seconds": result.seconds,
+              "stopped": result.stopped}
+    emit(record, as_json=as_json, title=f"optimised frame written to {out}")

@@ -1,0 +1,381 @@
+"""Frames of low coherence by Riemannian descent on the product of spheres.
+
+Each step costs one pass of the core's fused surrogate gradient
+(:func:`nearortho.gradient.surrogate_gradient`): memory O(m n), never the
+m x m Gram matrix. Objective ``"coherence"`` runs two stages:
+
+1. *smooth*: the soft maximum f = s (sum_{i<j} (|g_ij| / s)^p)^(1/p) >= max |g|,
+   with s the current coherence (so high powers stay in range) and p raised by
+   half whenever a window of steps stops improving f, up to ``p_max``;
+2. *max*: the largest pairs only. With target t = best (1 - delta), descend
+   sum_{i<j} (|g_ij| - t)_+^2 until every pair is below t (then delta grows)
+   or progress stalls (then the frame returns to the best one and delta halves),
+   until delta < ``tol``.
+
+Objective ``"frame_potential"`` descends sum_{i<j} g_ij^2 (minimised by tight
+frames) until its relative change over a window is below ``tol``.
+
+Steps move each row along its Riemannian gradient (projected onto the tangent
+space of its sphere) with heavy-ball momentum, then renormalise; the step length
+grows by 10% after an accepted step and halves (dropping the momentum) after
+a rejected one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Callable, Optional
+
+import numpy as np
+
+from . import _core
+from . import _validate as v
+from ._result import Result
+from .bounds import Bounds, bounds
+from .frame import frame
+from .interference import interference
+
+__all__ = ["OBJECTIVES", "OptimizeProgress", "OptimizeResult", "optimize"]
+
+OBJECTIVES = ("coherence", "frame_potential")
+
+_WINDOW = 100            # steps between checks of progress (and history rows)
+_MOMENTUM = 0.9
+_FIRST_STEP = 0.05       # radians per row (root mean square) of the first step
+_STEP_FLOOR = _FIRST_STEP / 16  # the step a window starts with at least
+_P_FIRST = 8
+_P_GROWTH = 1.5
+_IMPROVES = 2e-4         # a window "improves" f when it lowers it by this fraction
+_DELTA_FIRST = 0.01
+_PROGRESS_SECONDS = 0.25
+_HISTORY_DTYPE = np.dtype([("iteration", np.int64), ("coherence", np.float64), ("best", np.float64),
+                           ("surrogate", np.float64), ("p", np.int64), ("step", np.float64),
+                           ("seconds", np.float64)])
+
+
+@dataclasses.dataclass(repr=False, eq=False)
+class OptimizeProgress(Result):
+    """What a progress callback receives: the best coherence so far and the state
+    of the run (``stage`` is "smooth", "max" or "frame_potential")."""
+
+    iteration: int
+    coherence: float
+    current: float
+    stage: str
+    p: int
+    seconds: float
+    best_bound: float
+
+
+@dataclasses.dataclass(repr=False, eq=False)
+class OptimizeResult(Result):
+    """The best frame seen and how the run went.
+
+    ``frame``: (m, n) unit rows, C-contiguous, in the working dtype: the frame of
+    lowest coherence seen (objective "coherence") or of lowest potential.
+    ``coherence``, ``pair``: exact max |cosine| of ``frame`` from
+    :func:`nearortho.interference`. ``bounds``: :func:`nearortho.bounds` for
+    (n, m). ``history``: structured array, one row per window of steps, with
+    the iteration, the current and best coherence (as the pass computed it),
+    the surrogate's value, the power p, the step length and the seconds since
+    the start. ``stopped``: "max_iter", "max_seconds", "converged" (tol) or
+    "bound" (the coherence reached the best lower bound to within tol).
+    """
+
+    frame: np.ndarray
+    coherence: float
+    pair: tuple
+    bounds: Bounds
+    objective: str
+    history: np.ndarray
+    iterations: int
+    seconds: float
+    stopped: str
+
+    @property
+    def n(self) -> int:
+        return self.frame.shape[1]
+
+    @property
+    def m(self) -> int:
+        return self.frame.shape[0]
+
+    @property
+    def best_bound(self) -> float:
+        return float(self.bounds.best)
+
+    @property
+    def gap(self) -> float:
+        """coherence / best lower bound - 1 (0 for an optimal packing that meets it)."""
+        return self.coherence / self.best_bound - 1.0 if self.best_bound > 0 else math.inf
+
+
+def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", max_iter=None,
+             max_seconds=None, tol=1e-6, threads=None, progress: Optional[Callable] = None,
+             p_max=None) -> OptimizeResult:
+    """Lower the coherence of a frame (or its frame potential) from W0 or a random start.
+
+    Parameters
+    ----------
+    W0 : array (m, n) or a pair (n, m)
+        The starting frame (rows are normalised; float32 or float64), or the
+        sizes of a fresh ``frame(n, m, kind, seed=seed)``.
+    kind, seed : start from a fresh frame of this kind and seed (with (n, m)).
+    dtype : float32 or float64, optional
+        Working precision. Default: W0's dtype; for a fresh frame float64 when
+        m * n <= 65536 (small packings, where the last digits matter) and
+        float32 otherwise (twice as fast).
+    objective : {"coherence", "frame_potential"}
+    max_iter : int, optional
+        Most steps (each one gradient pass). Default: 20000 when max_seconds is
+        not given either, else no limit.
+    max_seconds : float, optional
+        Wall-clock budget; checked after every step.
+    tol : float in (0, 1)
+        Relative: the run stops when the max stage's delta falls below it, when
+        the coherence is within tol of the best lower bound, or (frame
+        potential) when a window improves the potential by less than tol.
+    threads : int, optional
+    progress : callable, optional
+        Called with an :class:`OptimizeProgress` about every 0.25 s and at the end.
+    p_max : int, optional
+        Largest power of the smooth stage (default 4096 in float64, 1024 in
+        float32, where higher powers only fit rounding noise).
+
+    Returns
+    -------
+    OptimizeResult
+
+    Notes
+    -----
+    Deterministic for given inputs, limits in iterations, and dtype: every step
+    is a function of the previous ones, and the gradient's bits do not depend on
+    ``threads``. A ``max_seconds`` limit makes the stopping point depend on speed.
+    Ctrl-C raises KeyboardInterrupt within a gradient pass (polled every 50 ms).
+    """
+    W, kind = _start(W0, kind, seed, dtype)
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
+    if max_iter is not None:
+        max_iter = v.integer(max_iter, "max_iter", minimum=0)
+    if max_seconds is not None:
+        max_seconds = v.real(max_seconds, "max_seconds", low=0.0)
+    if max_iter is None and max_seconds is None:
+        max_iter = 20000
+    tol = v.real(tol, "tol", low=0.0, high=1.0, low_open=True, high_open=True)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable, got {type(progress).__name__}")
+    if p_max is None:
+        p_max = 4096 if W.dtype == np.float64 else 1024
+    p_max = v.integer(p_max, "p_max", minimum=2, maximum=1 << 16)
+    run = _Run(W, objective, max_iter, max_seconds, tol, v.threads(threads), progress, p_max)
+    return run.result()
+
+
+def _start(W0, kind, seed, dtype):
+    """The starting frame with unit rows, C-contiguous, in the working dtype."""
+    if isinstance(W0, (tuple, list)) and len(W0) == 2 and all(
+            isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in W0):
+        n = v.integer(W0[0], "n", minimum=1, maximum=2**31 - 1)
+        m = v.integer(W0[1], "m", minimum=2, maximum=2**40)
+        dtype = v.float_dtype(dtype if dtype is not None else (np.float64 if m * n <= 65536 else np.float32))
+        return frame(n, m, kind, seed=seed, dtype=dtype), kind
+    W = v.frame_array(W0, "W0")
+    if W.shape[0] < 2:
+        raise ValueError(f"W0 needs at least 2 rows (pairs), got {W.shape[0]}")
+    dtype = v.float_dtype(dtype) if dtype is not None else W.dtype
+    W = np.array(W, dtype=dtype, order="C", copy=True)
+    norms = np.linalg.norm(W, axis=1, keepdims=True)
+    if not np.all(norms > 0):
+        raise ValueError(f"W0 has a zero row (row {int(np.argmin(norms[:, 0]))}); every row needs a direction")
+    W /= norms
+    return W, None
+
+
+class _Run:
+    """One optimisation: the state shared by the stages, the stopping rules and
+    the records (history, best frame, progress)."""
+
+    def __init__(self, W, objective, max_iter, max_seconds, tol, threads, progress, p_max):
+        self.W = W
+        self.objective = objective
+        self.max_iter = max_iter
+        self.max_seconds = max_seconds
+        self.tol = tol
+        self.threads = threads
+        self.progress = progress
+        self.p_max = p_max
+        m, n = W.shape
+        self.bounds = bounds(n, m)
+        self.grad = np.empty_like(W)
+        self.start = time.perf_counter()
+        self.iteration = 0
+        self.history = []
+        self.stopped = None
+        self.stage, self.p = "smooth", _P_FIRST
+        self.best, self.best_W = math.inf, W.copy()
+        self.next_report = 0.0
+
+    # one pass of the core
+    def evaluate(self, W, p, t, s):
+        """(value, Riemannian gradient of the value, coherence of W) in one pass."""
+        value, coherence, _, _ = _core.surrogate_gradient(W, p, t, s, self.threads, self.grad)
+        G = self.grad
+        return value, G - np.einsum("ij,ij->i", G, W)[:, None] * W, coherence
+
+    def seen(self, W, coherence):
+        if coherence < self.best:
+            self.best = coherence
+            self.best_W[...] = W
+
+    # stopping and reporting
+    def elapsed(self):
+        return time.perf_counter() - self.start
+
+    def out_of_budget(self):
+        if self.max_iter is not None and self.iteration >= self.max_iter:
+            self.stopped = "max_iter"
+        elif self.max_seconds is not None and self.elapsed() >= self.max_seconds:
+            self.stopped = "max_seconds"
+        return self.stopped is not None
+
+    def at_bound(self):
+        bound = float(self.bounds.best)
+        if self.objective == "coherence" and bound > 0 and self.best <= bound * (1 + self.tol):
+            self.stopped = "bound"
+        return self.stopped is not None
+
+    def record(self, current, surrogate, step):
+        self.history.append((self.iteration, current, self.best, surrogate, self.p, step, self.elapsed()))
+        self.report(current, force=False)
+
+    def report(self, current, force):
+        if self.progress is None or (not force and self.elapsed() < self.next_report):
+            return
+        self.next_report = self.elapsed() + _PROGRESS_SECONDS
+        self.progress(OptimizeProgress(self.iteration, float(self.best), float(current), self.stage, self.p,
+                                       self.elapsed(), float(self.bounds.best)))
+
+    # descent
+    def descend(self, W, objective_at, accept_stop, window_done):
+        """Momentum descent from W on objective_at(W) -> (f, Riemannian gradient,
+        coherence) until the budget ends, accept_stop(coherence) or window_done(f)
+        (called every _WINDOW steps) says so. Returns the last accepted W."""
+        f, R, coherence = objective_at(W)
+        self.seen(W, coherence)
+        step, velocity = _FIRST_STEP, np.zeros_like(W)
+        steps = 0
+        while not self.out_of_budget():
+            velocity = _MOMENTUM * _tangent(W, velocity) + R
+            size = math.sqrt(float(np.einsum("ij,ij->", velocity, velocity)) / len(W))
+            if size == 0:
+                return W
+            trial = W - (step / size) * velocity
+            trial /= np.linalg.norm(trial, axis=1, keepdims=True)
+            self.iteration += 1
+            steps += 1
+            f_trial, R_trial, c_trial = objective_at(trial)
+            self.seen(trial, c_trial)
+            if f_trial < f:
+                W, f, R, coherence = trial, f_trial, R_trial, c_trial
+                step *= 1.1
+            else:
+                step *= 0.5
+                velocity[...] = 0
+            if self.elapsed() >= self.next_report:
+                self.report(coherence, force=False)
+            if accept_stop(coherence):
+                return W
+            if steps % _WINDOW == 0:
+                self.record(coherence, f, step)
+                if window_done(f, step):
+                    return W
+                # the objective may have changed (p, s): restart the momentum, and
+                # the step if it shrank to nothing at the old objective's minimum
+                f, R, coherence = objective_at(W)
+                step, velocity = max(step, _STEP_FLOOR), np.zeros_like(W)
+        return W
+
+    def result(self) -> OptimizeResult:
+        if self.objective == "frame_potential":
+            self.frame_potential()
+        else:
+            self.coherence()
+        if self.stopped is None:
+            self.stopped = "converged"
+        self.report(self.best, force=True)
+        W = np.ascontiguousarray(self.best_W)
+        stats = interference(W, per_row=False, bins=1)
+        return OptimizeResult(frame=W, coherence=stats.coherence, pair=stats.pair, bounds=self.bounds,
+                              objective=self.objective, history=np.array(self.history, dtype=_HISTORY_DTYPE),
+                              iterations=self.iteration, seconds=self.elapsed(), stopped=self.stopped)
+
+    def frame_potential(self):
+        self.stage, self.p = "frame_potential", 2
+        last = [math.inf]
+
+        def objective_at(W):
+            return self.evaluate(W, 2, 0.0, 1.0)
+
+        def window_done(f, step):
+            done = f > last[0] * (1 - self.tol) or step < 1e-12
+            last[0] = f
+            return done
+
+        self.best_W[...] = self.descend(self.W, objective_at, lambda c: False, window_done)
+
+    def coherence(self):
+        W = self.smooth(self.W)
+        if self.stopped is None:
+            self.max_stage()
+
+    def smooth(self, W):
+        """Stage 1: the soft maximum with p raised whenever a window stalls."""
+        state = {"s": None, "last": math.inf}
+
+        def objective_at(W):
+            if state["s"] is None:  # s: the coherence at the window's start
+                state["s"] = float(self.evaluate(W, 2, 0.0, 1.0)[2])
+            s, p = state["s"], self.p
+            value, R, coherence = self.evaluate(W, p, 0.0, s)
+            if not np.isfinite(value) or value <= 0:
+                return math.inf, R, coherence
+            scale = s / p * value ** (1.0 / p - 1.0)
+            return s * value ** (1.0 / p), R * scale, coherence
+
+        def window_done(f, step):
+            stalled = f > state["last"] * (1 - _IMPROVES) or step < 1e-9
+            state["last"], state["s"] = f, None
+            if stalled:
+                if self.p >= self.p_max:
+                    return True
+                self.p = min(self.p_max, int(math.ceil(self.p * _P_GROWTH)))
+                state["last"] = math.inf
+            return self.at_bound()
+
+        return self.descend(W, objective_at, lambda c: self.at_bound(), window_done)
+
+    def max_stage(self):
+        """Stage 2: push the largest pairs below a target just under the best."""
+        self.stage, self.p = "max", 2
+        delta = _DELTA_FIRST
+        while delta >= self.tol and not self.out_of_budget() and not self.at_bound():
+            target = self.best * (1 - delta)
+            scale = self.best - target
+            last = [math.inf]
+
+            def objective_at(W):
+                return self.evaluate(W, 2, target, scale)
+
+            def window_done(f, step):
+                stalled = f > last[0] * (1 - _IMPROVES) or step < 1e-12
+                last[0] = f
+                return stalled
+
+            self.descend(self.best_W.copy(), objective_at, lambda c: c <= target, window_done)
+            delta = delta * 1.5 if self.best <= target else delta * 0.5
+
+
+def _tangent(W, X):
+    return X - np.einsum("ij,ij->i", X, W)[:, None] * W

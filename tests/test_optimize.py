@@ -1,0 +1,113 @@
+"""nearortho.optimize: known optimal packings, the records it keeps, its
+determinism, and its errors."""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import nearortho
+
+
+def test_six_lines_in_r3_reach_the_icosahedron():
+    # the 6 diagonals of the icosahedron: coherence 1/sqrt(5), which the Welch bound meets
+    result = nearortho.optimize((3, 6), seed=0, max_iter=3000)
+    assert result.coherence == pytest.approx(1 / math.sqrt(5), abs=1e-4)
+    assert result.stopped == "bound"
+    assert result.best_bound == pytest.approx(1 / math.sqrt(5), rel=1e-12)
+
+
+def test_result_records_are_consistent():
+    result = nearortho.optimize((4, 11), seed=3, max_iter=700, dtype="float64")
+    W = result.frame
+    assert W.shape == (11, 4) and W.dtype == np.float64 and W.flags.c_contiguous
+    np.testing.assert_allclose(np.linalg.norm(W, axis=1), 1, atol=1e-12)
+    G = np.abs(W @ W.T)
+    np.fill_diagonal(G, -1)
+    assert result.coherence == pytest.approx(G.max(), abs=1e-14)
+    assert G[result.pair] == pytest.approx(result.coherence, abs=1e-14)
+    history = result.history
+    assert len(history) >= 2 and result.iterations <= 700
+    assert np.all(np.diff(history["best"]) <= 0)  # the best seen never increases
+    assert np.all(history["best"] <= history["coherence"])
+    assert np.all(np.diff(history["iteration"]) > 0) and np.all(np.diff(history["seconds"]) >= 0)
+    assert result.coherence <= history["best"][-1] * (1 + 1e-12)
+    start = nearortho.frame(4, 11, seed=3, dtype="float64")
+    assert result.coherence < nearortho.interference(start).coherence
+    assert result.coherence >= result.best_bound
+
+
+def test_frame_potential_reaches_a_tight_frame():
+    # sum_{i<j} g_ij^2 >= (m^2 / n - m) / 2, with equality exactly for tight frames
+    n, m = 5, 13
+    result = nearortho.optimize((n, m), objective="frame_potential", seed=1, max_iter=3000, tol=1e-12)
+    W = result.frame
+    G = W @ W.T
+    potential = (np.sum(G * G) - m) / 2
+    assert potential == pytest.approx((m * m / n - m) / 2, rel=1e-8)
+    np.testing.assert_allclose(W.T @ W, m / n * np.eye(n), atol=1e-4)
+
+
+def test_progress_reports_the_best_coherence_and_w0_keeps_its_dtype():
+    W0 = nearortho.frame(6, 20, seed=2, dtype="float32") * 3.0  # rows get normalised
+    seen = []
+    result = nearortho.optimize(W0, max_iter=400, progress=seen.append)
+    assert result.frame.dtype == np.float32 and result.frame.shape == (20, 6)
+    assert seen and all(isinstance(s, nearortho.OptimizeProgress) for s in seen)
+    best = [s.coherence for s in seen]
+    assert all(b2 <= b1 for b1, b2 in zip(best, best[1:]))
+    assert seen[-1].coherence == pytest.approx(result.coherence, abs=1e-6)
+    assert seen[-1].best_bound == pytest.approx(result.best_bound)
+
+
+def test_same_steps_give_the_same_frame_for_any_thread_count():
+    # 3 m^2 n = 2.4e8 flops per pass: large enough that the core uses both threads
+    W0 = nearortho.frame(64, 1100, seed=4)
+    one = nearortho.optimize(W0, max_iter=6, threads=1)
+    two = nearortho.optimize(W0, max_iter=6, threads=2)
+    np.testing.assert_array_equal(one.frame, two.frame)
+    assert one.stopped == two.stopped == "max_iter"
+
+
+def test_bad_inputs_raise_clear_errors():
+    W0 = nearortho.frame(4, 9, seed=0, dtype="float64")
+    bad = W0.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="W0 must be finite"):
+        nearortho.optimize(bad)
+    with pytest.raises(ValueError, match="W0 needs at least 2 rows"):
+        nearortho.optimize(W0[:1])
+    with pytest.raises(ValueError, match="m must be >= 2"):
+        nearortho.optimize((4, 1))
+    zero = W0.copy()
+    zero[5] = 0
+    with pytest.raises(ValueError, match="zero row"):
+        nearortho.optimize(zero)
+    with pytest.raises(ValueError, match="objective"):
+        nearortho.optimize(W0, objective="max")
+    with pytest.raises(TypeError, match="max_iter"):
+        nearortho.optimize(W0, max_iter=1.5)
+    with pytest.raises(ValueError, match="tol"):
+        nearortho.optimize(W0, tol=0)
+    with pytest.raises(TypeError, match="progress"):
+        nearortho.optimize(W0, progress=3)
+    with pytest.raises(TypeError, match="dtype"):
+        nearortho.optimize(W0, dtype="int32")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
+def test_sigint_raises_keyboard_interrupt_promptly():
+    timer = threading.Timer(0.5, os.kill, args=(os.getpid(), signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            nearortho.optimize((256, 20000), max_seconds=600)  # seconds per gradient pass
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < 5.0
