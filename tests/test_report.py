@@ -175,6 +175,20 @@ def test_claims_are_documented_where_readme_and_help_point():
     assert "docs/claims.md" in nearortho.theory.__doc__ and "docs/claims.md" in cli.commands["report"].help
 
 
+def test_verdict_labels_state_the_factor_once():
+    from nearortho.report.verdict import Verdict, span
+
+    def label(status, factor):
+        return Verdict("P1", "", "", "", "", status, factor, "").label
+
+    assert label(HOLDS, 1.0071) == "holds (within 0.7%)"
+    assert label(ORDER, 8.49) == "holds in order of magnitude (off by 8.5x)"
+    assert label(FAILS, 507.3) == "fails (off by 507x)"
+    assert label(HOLDS, None) == "holds"
+    assert span([8.49, 8.51], 2) == "8.5" and span([0.9983, 1.007], 4) == "0.9983 to 1.007"
+    assert span([23, 23]) == "23" and span([18.2, 512.7], 2) == "18 to 513"
+
+
 # --- made-up numbers: each verdict follows its numbers, claim by claim --------------------------
 
 def _section(key):
