@@ -88,6 +88,11 @@ def draw(results, figure) -> None:
     ratio_ax.axhline(1, color="gray", linewidth=0.8)
     ratio_ax.plot(ls, [r["levels"] / r["p5_jl"] for r in rows], linestyle="-", markersize=8,
                   label="measured / P5", **CYCLE[3])
+    left_out = [r for r in rows if r not in informative(rows)]
+    if left_out:  # drawn over the filled markers: these counts cannot follow P5 (see informative)
+        ratio_ax.plot([r["l"] for r in left_out], [r["levels"] / r["p5_jl"] for r in left_out], linestyle="none",
+                      marker="o", markersize=13, markerfacecolor="white", markeredgecolor=CYCLE[3]["color"],
+                      zorder=3, label="left out of P5's factor (one level)")
     ratio_ax.plot(ls, [r["levels"] / r["p5_c1"] for r in rows], linestyle="-", markersize=8,
                   label="measured / C1 version", **CYCLE[4])
     ratio_ax.set(xscale="log", yscale="log", xlabel="active features l", ylabel="measured / predicted",
