@@ -106,8 +106,9 @@ def method(results) -> str:
     return (f"Gaussian frames with n = {', '.join(map(str, dims))} and m = {', '.join(f'{x}n' for x in ratios)}, "
             f"plus {ortho['m']} orthogonal features in n = {ortho['n']}; seed {results['seed']}. l_max is the "
             f"largest l whose threshold decoder (on when r > {results['threshold']}) errs on at most "
-            f"{results['error_rate']:.0%} of features, found by doubling then bisection over l with {results['trials']} "
-            f"trials per l (the same trials for every l); the interval is its 95% confidence range.")
+            f"{results['error_rate']:.0%} of features, found by doubling then bisection over l with "
+            f"{results['trials']} trials per l (the same trials for every l); the interval is its 95% confidence "
+            f"range.")
 
 
 def table(results) -> Table:
