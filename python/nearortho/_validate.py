@@ -165,6 +165,18 @@ def frame_array(value, name: str = "W") -> np.ndarray:
     return arr
 
 
+def directions(value, name: str) -> np.ndarray:
+    """A frame as :func:`frame_array` returns it, with no zero row (each row must
+    have a direction to take cosines of)."""
+    arr = frame_array(value, name)
+    step = max(1, (1 << 22) // arr.shape[1])
+    for start in range(0, arr.shape[0], step):
+        zero = np.flatnonzero(~np.any(arr[start:start + step], axis=1))
+        if zero.size:
+            raise ValueError(f"{name} has a zero row (row {start + int(zero[0])}); every row needs a direction")
+    return arr
+
+
 def probability(value, name: str) -> float:
     """A rate strictly inside (0, 1)."""
     return real(value, name, low=0.0, high=1.0, low_open=True, high_open=True)

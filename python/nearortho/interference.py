@@ -115,16 +115,22 @@ class InterferenceStats:
 
     @property
     def welch(self) -> float:
-        return float(reference.welch_bound(self.n, self.vectors))
+        """Welch's lower bound on the coherence; NaN for A against B (see ``best_bound``)."""
+        return float(reference.welch_bound(self.n, self.m)) if self.m2 is None else math.nan
 
     @property
     def best_bound(self) -> float:
-        """The largest applicable lower bound on the coherence (:func:`nearortho.bounds`)."""
-        return float(bounds(self.n, self.vectors).best)
+        """The largest applicable lower bound on the coherence (:func:`nearortho.bounds`).
+
+        NaN for A against B: no bound holds there, since two frames can be mutually
+        orthogonal however many vectors they hold (the bounds constrain pairs within one).
+        """
+        return float(bounds(self.n, self.m).best) if self.m2 is None else math.nan
 
     @property
     def best_bound_name(self) -> str:
-        return str(bounds(self.n, self.vectors).best_name)
+        """Which bound ``best_bound`` is; "none" for A against B."""
+        return str(bounds(self.n, self.m).best_name) if self.m2 is None else "none"
 
     @property
     def eps_jl(self) -> float:

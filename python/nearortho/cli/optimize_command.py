@@ -9,19 +9,19 @@ import click
 import numpy as np
 
 from .output import emit, progress
-from .source import KEY_HELP, layout_option, load_file
+from .source import KEY_HELP, PATH, layout_option, load_file
 
 
 @click.command("optimize")
 @click.option("--n", "n", type=int, default=None, help="Dimension (with --m; or give --init).")
 @click.option("--m", "m", type=int, default=None, help="Number of unit vectors.")
-@click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
-              help="Start from the frame in this file (.npy, .npz, .safetensors, .pt).")
+@click.option("--init", "init", type=PATH, default=None,
+              help="Start from the frame in this file (.npy, .npz, .safetensors, .pt) or SAE directory.")
 @click.option("--key", default=None, help=KEY_HELP)
 @layout_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random start.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None,
-              help="Default: float64 when m * n <= 65536, else float32 (or the --init file's).")
+              help="Default: float64 when m * n <= 4096, else float32 (or the --init file's).")
 @click.option("--objective", type=click.Choice(["coherence", "frame_potential"]), default="coherence",
               show_default=True)
 @click.option("--seconds", type=float, default=60.0, show_default=True, help="Wall-clock budget.")
