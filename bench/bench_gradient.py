@@ -17,22 +17,9 @@ from __future__ import annotations
 import argparse
 import os
 
-import numpy as np
-
 import nearortho
+from bench_interference import run_sgemm
 from harness import machine, measure, save, table
-
-
-def sgemm(W):
-    W2 = W.copy()
-    block = min(len(W), 8192)
-    out = np.empty((block, len(W)), np.float32)
-    out.fill(0.0)
-
-    def go():
-        for i in range(0, len(W), block):
-            np.matmul(W[i:i + block], W2.T, out=out[:len(W[i:i + block])])
-    return go
 
 
 def main() -> None:
@@ -50,7 +37,7 @@ def main() -> None:
         W = nearortho.frame(n, m, seed=0, dtype="float32")
         s = nearortho.interference(W, per_row=False, bins=1).coherence
         with threadpool_limits(args.threads):
-            blas = measure(sgemm(W), repeat=args.repeat)
+            blas = measure(run_sgemm(W, args.threads), repeat=args.repeat)
         grad = measure(lambda: nearortho.surrogate_gradient(W, args.p, s=s, threads=args.threads),
                        repeat=args.repeat)
         blas_rate = 2 * m * m * n / blas.median / 1e9

@@ -245,6 +245,9 @@ def test_stats_features_table_against_the_oracle(run, frames, suffix):
     assert np.array_equal(table["partner"], np.abs(G).argmax(axis=1))
     np.testing.assert_allclose(table["sum_sq_cos"], (G**2).sum(axis=1), rtol=1e-5)
     np.testing.assert_allclose(table["capacity"], 1 / (1 + (G**2).sum(axis=1)), rtol=1e-5)
+    signed = np.where(np.eye(90, dtype=bool), -np.inf, unit @ unit.T)
+    np.testing.assert_allclose(table["max_cos"], signed.max(axis=1), atol=1e-6)
+    assert np.array_equal(table["max_cos_partner"], signed.argmax(axis=1))
     assert np.array_equal(table["topk_partner_1"], table["partner"])
     np.testing.assert_allclose(np.abs(table["topk_cos_2"]), np.sort(np.abs(G), axis=1)[:, -2], atol=1e-6)
 
@@ -339,3 +342,18 @@ def test_stats_html_page_for_a_dictionary(run, frames):
     assert f"{nearortho.reference.random_mean_max(24, 89):.4g}" in text
     result = run("stats", folder / "w.npy", "--other", folder / "w.npy", "--html", page, ok=False)
     assert_one_line_error(result, "--html describes one dictionary")
+
+
+def test_pairs_command_writes_the_api_pairs(run, frames):
+    folder, W, B = frames
+    out = folder / "pairs.npz"
+    record = json.loads(run("pairs", folder / "w.npy", "--threshold", 0.5, "--out", out, "--json").stdout)
+    i, j, g = nearortho.pairs(W, 0.5)
+    assert record["count"] == len(i) > 0 and record["largest"][0] == [int(i[0]), int(j[0]), float(g[0])]
+    table = read_table(out)
+    assert np.array_equal(table["i"], i) and np.array_equal(table["j"], j) and np.array_equal(table["cosine"], g)
+    record = json.loads(run("pairs", folder / "w.npy", "--other", folder / "w.npz", "--other-key", "other",
+                            "--threshold", 0.5, "--signed", "--json").stdout)
+    assert record["count"] == len(nearortho.pairs(W, 0.5, B, signed=True)[0])
+    result = run("pairs", folder / "w.npy", "--threshold", 0.1, "--max-pairs", 5, ok=False)
+    assert_one_line_error(result, "pairs have |cos| >= 0.1, more than max_pairs = 5")

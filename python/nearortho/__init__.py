@@ -12,6 +12,8 @@ from .gradient import SurrogateGradient, surrogate_gradient
 from .interference import InterferenceStats, interference, neighbors
 from .io import load
 from .match import Match, match
+from .features import signed_max
+from .pairs import pairs
 from .optimize import OptimizeProgress, OptimizeResult, optimize
 from .reference import eps_jl, random_coherence, welch_bound
 from .simulate import ReadoutStats, readouts, simulate
@@ -39,6 +41,5 @@ def set_max_isa(isa: str) -> str:
 __all__ = ["KINDS", "STRUCTURED_KINDS", "Bounds", "Capacity", "Compound", "InterferenceStats", "Levels", "Match",
            "OptimizeProgress", "OptimizeResult", "ReadoutStats", "SurrogateGradient", "Theory", "bounds", "build_info",
            "capacity", "compound", "eps_jl", "frame", "frame_max_rows", "interference", "levels", "load", "match",
-           "neighbors", "optimize", "random_coherence", "readouts", "sample_activations", "set_max_isa", "simulate",
-           "surrogate_gradient", "theory",
-           "welch_bound", "__version__"]
+           "neighbors", "optimize", "pairs", "random_coherence", "readouts", "sample_activations", "set_max_isa",
+           "signed_max", "simulate", "surrogate_gradient", "theory", "welch_bound", "__version__"]

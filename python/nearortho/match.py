@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from . import _validate as v
+from ._lists import all_partners
 from ._result import Result
 from .interference import neighbors
 
@@ -134,22 +135,22 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None) -> Match:
         from scipy.sparse.csgraph import min_weight_full_bipartite_matching
     except ImportError as error:
         raise ImportError('nearortho.match needs scipy: pip install "nearortho[match]"') from error
-    A, B = v.float_matrix(A, "A"), v.float_matrix(B, "B")
+    A, B = v.directions(A, "A"), v.directions(B, "B")
     if A.shape[1] != B.shape[1]:
         raise ValueError(f"B must have n = {A.shape[1]} columns like A, got shape {B.shape}")
     if not isinstance(signed, (bool, np.bool_)):
         raise TypeError(f"signed must be a bool, got {type(signed).__name__}")
     k = v.integer(k, "k", minimum=1)
     max_rounds = v.integer(max_rounds, "max_rounds", minimum=0)
-    v.threads(threads)  # checked here: small cases never reach the kernel
     swapped = A.shape[0] > B.shape[0]
     rows_side, cols_side = (B, A) if swapped else (A, B)  # rows: the smaller side, all matched
     m, mc = rows_side.shape[0], cols_side.shape[0]
 
     def lists(which, size):
-        if size >= mc - 1:  # all partners: beyond what top-k can return, so directly
-            return np.tile(np.arange(mc), (len(which), 1)), _cosines(rows_side[which], cols_side)
-        return neighbors(rows_side[which] if len(which) < m else rows_side, size, cols_side, threads=threads)
+        rows = rows_side[which] if len(which) < m else rows_side
+        if size >= mc - 1:  # beyond what a top-k list can hold
+            return all_partners(rows, cols_side, threads)
+        return neighbors(rows, size, cols_side, threads=threads)
 
     everyone = np.arange(m)
     cand = _Candidates.empty(m, mc)
@@ -169,12 +170,6 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None) -> Match:
             break
         cand.replace_rows(grow, *lists(grow, int(cand.k[grow].max()) * 4), signed)
     return _result(cand, matched, bound, swapped, m, mc, signed)
-
-
-def _cosines(X, Y):
-    X = np.asarray(X, np.float64)
-    Y = np.asarray(Y, np.float64)
-    return (X / np.linalg.norm(X, axis=1, keepdims=True)) @ (Y / np.linalg.norm(Y, axis=1, keepdims=True)).T
 
 
 def _graph(cand, m, mc, csr_matrix):

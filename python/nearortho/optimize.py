@@ -50,6 +50,7 @@ _P_GROWTH = 1.5
 _IMPROVES = 2e-4         # a window "improves" f when it lowers it by this fraction
 _DELTA_FIRST = 0.01
 _PROGRESS_SECONDS = 0.25
+_FLOAT64_SIZE = 4096     # fresh frames with m * n up to this work in float64
 _HISTORY_DTYPE = np.dtype([("iteration", np.int64), ("coherence", np.float64), ("best", np.float64),
                            ("surrogate", np.float64), ("p", np.int64), ("step", np.float64),
                            ("seconds", np.float64)])
@@ -108,8 +109,9 @@ class OptimizeResult(Result):
 
     @property
     def gap(self) -> float:
-        """coherence / best lower bound - 1 (0 for an optimal packing that meets it)."""
-        return self.coherence / self.best_bound - 1.0 if self.best_bound > 0 else math.inf
+        """coherence / best lower bound - 1 (0 for an optimal packing that meets it);
+        for m <= n, where the bound is 0 (orthonormal rows), the coherence itself."""
+        return self.coherence / self.best_bound - 1.0 if self.best_bound > 0 else self.coherence
 
 
 def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", max_iter=None,
@@ -125,7 +127,7 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     kind, seed : start from a fresh frame of this kind and seed (with (n, m)).
     dtype : float32 or float64, optional
         Working precision. Default: W0's dtype; for a fresh frame float64 when
-        m * n <= 65536 (small packings, where the last digits matter) and
+        m * n <= 4096 (small packings, where the last digits matter) and
         float32 otherwise (twice as fast).
     objective : {"coherence", "frame_potential"}
     max_iter : int, optional
@@ -190,17 +192,14 @@ def _start(W0, kind, seed, dtype):
             isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in W0):
         n = v.integer(W0[0], "n", minimum=1, maximum=2**31 - 1)
         m = v.integer(W0[1], "m", minimum=2, maximum=2**40)
-        dtype = v.float_dtype(dtype if dtype is not None else (np.float64 if m * n <= 65536 else np.float32))
+        dtype = v.float_dtype(dtype if dtype is not None else (np.float64 if m * n <= _FLOAT64_SIZE else np.float32))
         return frame(n, m, kind, seed=seed, dtype=dtype), kind
-    W = v.frame_array(W0, "W0")
+    W = v.directions(W0, "W0")
     if W.shape[0] < 2:
         raise ValueError(f"W0 needs at least 2 rows (pairs), got {W.shape[0]}")
     dtype = v.float_dtype(dtype) if dtype is not None else W.dtype
     W = np.array(W, dtype=dtype, order="C", copy=True)
-    norms = np.linalg.norm(W, axis=1, keepdims=True)
-    if not np.all(norms > 0):
-        raise ValueError(f"W0 has a zero row (row {int(np.argmin(norms[:, 0]))}); every row needs a direction")
-    W /= norms
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
     return W, None
 
 
@@ -256,8 +255,11 @@ class _Run:
         return self.stopped is not None
 
     def at_bound(self):
+        # a few ulps of slack: cosines carry the working dtype's rounding, which is
+        # all that separates an orthonormal set (bound 0) from its bound
         bound = float(self.bounds.best)
-        if self.objective == "coherence" and bound > 0 and self.best <= bound * (1 + self.tol):
+        slack = 4 * float(np.finfo(self.W.dtype).eps)
+        if self.objective == "coherence" and self.best <= bound * (1 + self.tol) + slack:
             self.stopped = "bound"
         return self.stopped is not None
 
@@ -359,6 +361,8 @@ class _Run:
             if state["s"] is None:  # s: the coherence at the window's start
                 state["s"] = float(self.evaluate(W, 2, 0.0, 1.0)[2])
             s, p = state["s"], self.p
+            if s == 0:  # orthonormal rows (m <= n): nothing left to lower
+                return 0.0, np.zeros_like(W), 0.0
             value, R, coherence = self.evaluate(W, p, 0.0, s)
             if not np.isfinite(value) or value <= 0:
                 return math.inf, R, coherence

@@ -8,6 +8,7 @@ import click
 
 from .frame_command import frame_command
 from .match_command import match_command
+from .pairs_command import pairs_command
 from .optimize_command import optimize_command
 from .report_command import report_command
 from .simulate_command import capacity_command, simulate_command
@@ -34,12 +35,16 @@ class _Group(click.Group):
 @click.version_option(package_name="nearortho")
 @click.pass_context
 def cli(ctx, debug):
-    """Near-orthogonal frames, their interference, and the costs of superposition."""
+    """Near-orthogonal frames, their interference, and the costs of superposition.
+
+    `nearortho report` measures the claims of the post "Some costs of superposition"
+    (Linda Linsefors, 2024); docs/claims.md in the repository lists them.
+    """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
 
 
-for command in (frame_command, stats_command, match_command, simulate_command, capacity_command,
+for command in (frame_command, stats_command, pairs_command, match_command, simulate_command, capacity_command,
                 theory_command, optimize_command, report_command):
     cli.add_command(command)
 
