@@ -54,10 +54,21 @@ def isolated(target, *args):
     return out
 
 
+def load_average() -> list:
+    """The machine's 1, 5 and 15 minute load averages (other work skews timings)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return []
+
+
 def machine() -> dict:
-    """CPU, cores, the ISA nearortho picked, and numpy's BLAS with its threads."""
+    """CPU, cores, the ISA nearortho picked, numpy's BLAS with its kernel and threads, and
+    the load average before the run."""
     info = {"cpu": cpu_model(), "cpus": os.cpu_count(), "nearortho": nearortho.build_info(),
-            "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")}}
+            "load_average": load_average(),
+            "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
+                                                   "NEARORTHO_MAX_ISA")}}
     try:
         from threadpoolctl import threadpool_info
         info["blas"] = [{k: pool.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}

@@ -97,3 +97,24 @@ def test_references_carry_the_best_bound():
 def test_bad_sizes_raise(n, m, error):
     with pytest.raises(error, match="n|m"):
         no.bounds(n, m)
+
+
+def test_no_bound_is_claimed_between_two_frames():
+    # B spans the complement of A's one vector: the cross coherence is 0, below any
+    # bound for m + m2 vectors, so none may be shown as one
+    rng = np.random.default_rng(3)
+    A = np.eye(8)[:1]
+    B = rng.standard_normal((200, 8))
+    B[:, 0] = 0.0
+    stats = no.interference(A, B)
+    assert stats.coherence == 0.0
+    assert np.isnan(stats.welch) and np.isnan(stats.best_bound) and stats.best_bound_name == "none"
+    assert no.interference(B).best_bound > 0
+
+
+def test_huge_n_is_refused_by_name_and_the_largest_allowed_is_exact():
+    with pytest.raises(ValueError, match="n must be <= 2147483647"):
+        no.bounds(2**33, 2**40)
+    n = 2**31 - 1
+    b = no.bounds(n, 10)
+    assert int(b.gerzon) == n * (n + 1) // 2 and str(b.best_name) == "welch"

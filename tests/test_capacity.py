@@ -95,3 +95,19 @@ def test_capacity_stops_at_the_first_crossing():
     rates = [no.simulate(W, l, trials=100, seed=1).error_rate for l in range(1, c.l_max + 2)]
     assert max(rates[:-1]) <= 0.01 < rates[-1]
     assert no.simulate(W, 256, trials=100, seed=1).error_rate <= 0.01 and c.l_max < 64
+
+
+def test_metrics_separate_missed_features_from_false_alarms():
+    # orthonormal rows and amplitude 0.4 under the threshold 0.5: every active feature
+    # is missed and nothing else ever fires, so FN rate = 1 and FP rate = 0 exactly,
+    # while the pooled error rate is l / m and stays under 1% up to l = 1
+    W = np.eye(100)
+    kwargs = dict(amplitude=("boolean", 0.4), threshold=0.5, trials=4, error_rate=0.01)
+    pooled = no.capacity(W, **kwargs)
+    assert pooled.metric == "error" and pooled.l_max == 1
+    assert pooled.false_negative_rate == 1.0 and pooled.false_positive_rate == 0.0
+    assert no.capacity(W, metric="balanced", **kwargs).l_max == 0
+    assert no.capacity(W, metric="false_negative", **kwargs).l_max == 0
+    assert no.capacity(W, metric="false_positive", **kwargs).l_max == 100
+    with pytest.raises(ValueError, match="metric must be one of"):
+        no.capacity(W, metric="f1")

@@ -4,7 +4,6 @@ import importlib
 import os
 import signal
 import threading
-import time
 import math
 
 import numpy as np
@@ -279,15 +278,16 @@ def test_chunked_generation_equals_one_call(monkeypatch, kind):
 @pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
 def test_sigint_interrupts_a_long_orthogonal_basis():
     # One basis of n = 3000 is one core call of about a minute on two cores; the
-    # core polls for Ctrl-C between rows, so the call ends long before the basis
-    # would. (Without the poll, KeyboardInterrupt would come only after the call:
-    # the bound is the contract's "about a second" with a wide margin for load.)
+    # core polls for Ctrl-C between rows, so the call ends before any row is
+    # written (rows are copied out once their prefix is built). Judged by the
+    # rows written, not by seconds: a wall-clock bound failed under the
+    # sanitizer on a loaded machine.
+    out = np.full((3000, 3000), np.nan)
     timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGINT))
-    start = time.perf_counter()
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            nearortho.frame(3000, 3000, "orthogonal", dtype=np.float64)
+            nearortho.frame(3000, 3000, "orthogonal", dtype=np.float64, out=out)
     finally:
         timer.cancel()
-    assert time.perf_counter() - start < 15
+    assert np.isnan(out).all()

@@ -330,6 +330,21 @@ def test_huge_rows_overflow_only_without_normalisation():
     assert stats.hist[0] == stats.pairs
 
 
+def test_offsets_whose_indices_would_leave_int64_are_refused():
+    # once wrapped to negative indices silently (2^63 - 2), or an unnamed OverflowError (2^64)
+    W = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+    for offset in (2**63 - 2, 2**64):
+        with pytest.raises(ValueError, match="row_offset must be <= 9223372036854775805"):
+            nearortho.interference(W, topk=1, row_offset=offset)
+        with pytest.raises(ValueError, match="col_offset must be <= 9223372036854775805"):
+            nearortho.interference(W, W, topk=1, col_offset=offset)
+    top = 2**63 - 3  # the largest: the last row's global index is 2^63 - 1
+    stats = nearortho.interference(W, topk=1, row_offset=top)
+    assert stats.pair == (top + 1, top + 2)  # cosine 0.8
+    assert stats.row_argmax.tolist() == [top + 1, top + 2, top + 1]
+    assert stats.topk_index[:, 0].tolist() == [top + 1, top + 2, top + 1]
+
+
 def test_zero_rows_are_fine_for_raw_products():
     W = np.array([[1.0, 0.0], [0.0, 0.0], [0.5, 0.5]])
     stats = nearortho.interference(W, normalize=False)
@@ -341,7 +356,7 @@ def test_a_frame_whose_packed_copy_exceeds_memory_is_refused(tmp_path):
 
     huge = np.lib.format.open_memmap(tmp_path / "huge.npy", mode="w+", dtype=np.float32,
                                      shape=(validate.physical_memory() // (4 * 1024) + 1, 1024))
-    with pytest.raises(MemoryError, match="packed copy of a .* frame needs"):
+    with pytest.raises(MemoryError, match="interference pass over a .* frame needs .* GiB, more than"):
         nearortho.interference(huge)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -15,17 +14,19 @@ import nearortho
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
 def test_sigint_raises_keyboard_interrupt_promptly():
     rng = np.random.default_rng(50)
-    # about 2 * 10^12 flops: minutes of work, so only an interrupt ends it early
+    # about 2 * 10^12 flops: minutes of work, so only an interrupt ends it early.
+    # Judged by the work done (the tiles the poll reports), not by seconds: a
+    # wall-clock bound failed under the sanitizer on a loaded machine.
     W = rng.standard_normal((60000, 256)).astype(np.float32)
+    seen = []
     timer = threading.Timer(0.5, os.kill, args=(os.getpid(), signal.SIGINT))
-    start = time.perf_counter()
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            nearortho.interference(W, per_row=False)
+            nearortho.interference(W, per_row=False, progress=lambda done, total: seen.append((done, total)))
     finally:
         timer.cancel()
-    assert time.perf_counter() - start < 5.0
+    assert seen and seen[-1][0] < seen[-1][1] / 2
 
 
 def test_progress_ends_at_the_total_and_an_exception_in_it_stops_the_pass():

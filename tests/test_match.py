@@ -128,3 +128,13 @@ def test_without_scipy_the_message_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "scipy.sparse.csgraph", None)
     with pytest.raises(ImportError, match=r'pip install "nearortho\[match\]"'):
         nearortho.match(np.eye(3), np.eye(3))
+
+
+@pytest.mark.parametrize("k", [1, 8])  # a candidate list, and the complete lists of a small B
+@pytest.mark.parametrize("side", ["A", "B"])
+def test_a_zero_row_is_named_on_its_side(k, side):
+    rng = np.random.default_rng(5)
+    A, B = rng.standard_normal((3, 4)), rng.standard_normal((4, 4))
+    (A if side == "A" else B)[1] = 0.0
+    with pytest.raises(ValueError, match=f"^{side} has a zero row \\(row 1\\)"):
+        nearortho.match(A, B, k=k)

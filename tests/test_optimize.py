@@ -18,7 +18,7 @@ def test_six_lines_in_r3_reach_the_icosahedron():
     # the 6 diagonals of the icosahedron: coherence 1/sqrt(5), which the Welch bound meets
     result = nearortho.optimize((3, 6), seed=0, max_iter=3000)
     assert result.coherence == pytest.approx(1 / math.sqrt(5), abs=1e-4)
-    assert result.stopped == "bound"
+    assert result.stopped == "bound" and result.frame.dtype == np.float64  # small: float64 by default
     assert result.best_bound == pytest.approx(1 / math.sqrt(5), rel=1e-12)
 
 
@@ -111,3 +111,28 @@ def test_sigint_raises_keyboard_interrupt_promptly():
     finally:
         timer.cancel()
     assert time.perf_counter() - start < 5.0
+
+
+@pytest.mark.parametrize("start", [np.eye(4)[:3], (8, 8)])
+def test_an_orthonormal_start_stops_at_the_bound(start):
+    # m <= n: the best bound is 0 and orthonormal rows meet it; an exact 0 must not
+    # reach the core as a scale, nor run the budget out
+    result = nearortho.optimize(start, kind="orthogonal", max_iter=300)
+    assert result.stopped == "bound" and result.iterations < 300
+    assert result.coherence <= 1e-12 and result.gap == result.coherence
+    np.testing.assert_allclose(result.frame @ result.frame.T, np.eye(len(result.frame)), atol=1e-12)
+
+
+def test_a_random_start_with_room_reaches_orthogonality():
+    result = nearortho.optimize((8, 4), max_iter=2000)
+    assert result.stopped == "bound" and result.coherence <= 4 * np.finfo(np.float64).eps
+
+
+def test_restarts_keep_the_best_over_fresh_seeds():
+    one = nearortho.optimize((3, 8), tol=1e-4, max_iter=20000)
+    more = nearortho.optimize((3, 8), tol=1e-4, max_iter=20000, restarts=1)
+    assert one.stopped == more.stopped == "converged"
+    assert more.iterations > one.iterations  # the second start ran too
+    assert more.coherence <= one.coherence  # and the first start is the same run
+    with pytest.raises(ValueError, match="restarts"):
+        nearortho.optimize(one.frame, restarts=1)

@@ -93,3 +93,11 @@ def test_random_mean_max_tracks_monte_carlo():
     standard_error = per_frame.std(ddof=1) / np.sqrt(trials)
     assert abs(per_frame.mean() - reference.random_mean_max(n, m - 1)) < 4 * standard_error
     assert standard_error < 2e-3  # the test can tell 1% apart
+
+
+def test_random_coherence_without_pairs_is_nan_not_a_division_by_zero():
+    # m = 1 (True) gives no pair: once a ZeroDivisionError
+    values = reference.random_coherence([1, 2], True)
+    assert np.isnan(values).all()
+    assert np.isnan(reference.random_coherence(64, 10, pairs=0))
+    assert 0 < reference.random_coherence(64, 2) < 1

@@ -175,6 +175,20 @@ def test_claims_are_documented_where_readme_and_help_point():
     assert "docs/claims.md" in nearortho.theory.__doc__ and "docs/claims.md" in cli.commands["report"].help
 
 
+def test_verdict_labels_state_the_factor_once():
+    from nearortho.report.verdict import Verdict, span
+
+    def label(status, factor):
+        return Verdict("P1", "", "", "", "", status, factor, "").label
+
+    assert label(HOLDS, 1.0071) == "holds (within 0.7%)"
+    assert label(ORDER, 8.49) == "holds in order of magnitude (off by 8.5x)"
+    assert label(FAILS, 507.3) == "fails (off by 507x)"
+    assert label(HOLDS, None) == "holds"
+    assert span([8.49, 8.51], 2) == "8.5" and span([0.9983, 1.007], 4) == "0.9983 to 1.007"
+    assert span([23, 23]) == "23" and span([18.2, 512.7], 2) == "18 to 513"
+
+
 # --- made-up numbers: each verdict follows its numbers, claim by claim --------------------------
 
 def _section(key):
@@ -291,15 +305,20 @@ def _levels(counts, n=512, m=8192):
 
 
 def test_p5_verdict_follows_the_numbers():
-    assert _status("levels", _levels([5, 3, 2, 1, 1]), "P5") == ORDER  # P5 predicts 1.9 .. 0.47 here
+    # P5 predicts 1.9, 1.3, 0.94, 0.67, 0.47 here; the ones under 1 level cannot be counted (left out)
+    assert _status("levels", _levels([5, 3, 2, 1, 1]), "P5") == ORDER
+    assert _status("levels", _levels([2, 1, 1, 1, 1]), "P5") == ORDER  # 1 level vs 1.3 at l = 4
     assert _status("levels", _levels(round, n=100_000), "P5") == HOLDS  # P5 predicts 26 .. 6.6 here
     assert _status("levels", _levels(lambda p: round(40 * p), n=100_000), "P5") == FAILS
 
 
-def test_p5_ignores_counts_at_the_search_cap():
+def test_p5_ignores_counts_at_the_search_cap_or_at_one_level():
     results = _levels(round, n=100_000)
     results["rows"][0].update(levels=4096, at_cap=True)
     assert _status("levels", results, "P5") == HOLDS
+    floor = _levels(round, n=100_000)
+    floor["rows"][-1].update(levels=1)  # P5 predicts 6.6 there: one level is off by 6.6x
+    assert _status("levels", floor, "P5") == ORDER
 
 
 def test_p6_verdict_follows_the_numbers():

@@ -17,16 +17,12 @@ void generate_into(const std::string& kind, std::int64_t n, std::int64_t m, std:
   if (out.ndim() != 2 || out.shape(0) != row_end - row_begin || out.shape(1) != n)
     throw std::invalid_argument("out must have shape (rows, n)");
   T* data = writable_data(out, "out");
-  const std::function<bool()> interrupted = [] {
-    py::gil_scoped_acquire gil;
-    return PyErr_CheckSignals() != 0;
-  };
-  bool completed;
+  SignalCheck signals;
   {
     py::gil_scoped_release release;
-    completed = generate_frame(spec, row_begin, row_end, data, threads, interrupted);
+    generate_frame(spec, row_begin, row_end, data, threads, signals.callback);
   }
-  if (!completed) throw py::error_already_set();  // PyErr_CheckSignals set the error
+  signals.raise_if_fired();
 }
 
 }  // namespace

@@ -82,11 +82,13 @@ py::dict simulate_into(const py::array_t<T>& W, std::int64_t l, double p, const 
     given_view = given->view();
   }
   ReadoutTotals totals;
+  SignalCheck signals;
   {
     py::gil_scoped_release release;
     totals = simulate_readout(view, spec, given ? &given_view : nullptr, trial_begin, trial_end, ro,
-                              readout_path(path), threads);
+                              readout_path(path), threads, signals.callback);
   }
+  signals.raise_if_fired();
   return totals_dict(totals);
 }
 
@@ -108,7 +110,8 @@ py::array_t<double> readouts(const py::array_t<T>& W, const py::array_t<std::int
   return out;
 }
 
-// Activations of trials [trial_begin, trial_end) in CSR form (offset, index, value).
+// Activations of trials [trial_begin, trial_end) in CSR form (offset, index, value),
+// sampled without the GIL (the Python caller asks for a bounded block at a time).
 py::tuple sample(std::int64_t m, std::int64_t l, double p, const std::string& kind, double amplitude,
                  std::int64_t levels, bool signed_amplitudes, std::uint64_t seed, std::int64_t trial_begin,
                  std::int64_t trial_end) {
@@ -121,11 +124,14 @@ py::tuple sample(std::int64_t m, std::int64_t l, double p, const std::string& ki
   std::vector<std::int64_t> idx(cap);
   std::vector<double> val(cap);
   SamplerScratch scratch;
-  for (std::int64_t t = trial_begin; t < trial_end; ++t) {
-    const std::int64_t count = sample_trial(spec, static_cast<std::uint64_t>(t), scratch, idx.data(), val.data(), nullptr);
-    index.insert(index.end(), idx.begin(), idx.begin() + count);
-    value.insert(value.end(), val.begin(), val.begin() + count);
-    offset.push_back(static_cast<std::int64_t>(index.size()));
+  {
+    py::gil_scoped_release release;
+    for (std::int64_t t = trial_begin; t < trial_end; ++t) {
+      const std::int64_t count = sample_trial(spec, static_cast<std::uint64_t>(t), scratch, idx.data(), val.data(), nullptr);
+      index.insert(index.end(), idx.begin(), idx.begin() + count);
+      value.insert(value.end(), val.begin(), val.begin() + count);
+      offset.push_back(static_cast<std::int64_t>(index.size()));
+    }
   }
   return py::make_tuple(py::array_t<std::int64_t>(offset.size(), offset.data()),
                         py::array_t<std::int64_t>(index.size(), index.data()),
@@ -136,8 +142,14 @@ template <class T>
 double pair_sumsq_of(const py::array_t<T>& W, int threads) {
   if (W.ndim() != 2) throw std::invalid_argument("W must be 2-D");
   const FrameView<T> view{readonly_data(W, "W"), W.shape(0), W.shape(1)};
-  py::gil_scoped_release release;
-  return pair_sumsq(view, threads);
+  SignalCheck signals;
+  double total;
+  {
+    py::gil_scoped_release release;
+    total = pair_sumsq(view, threads, signals.callback);
+  }
+  signals.raise_if_fired();
+  return total;
 }
 
 template <class T>

@@ -3,6 +3,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -26,6 +27,24 @@ const T* readonly_data(const py::array_t<T>& a, const char* name) {
     throw std::invalid_argument(std::string(name) + " must be a C-contiguous array");
   return a.data();
 }
+
+// Ctrl-C in a long core call: `callback` is what the core polls from the calling
+// thread (it retakes the GIL to let Python check signals); after the call,
+// raise_if_fired() raises the KeyboardInterrupt (or the signal handler's error).
+class SignalCheck {
+ public:
+  const std::function<bool()> callback = [this] {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) fired_ = true;
+    return fired_;
+  };
+  void raise_if_fired() const {
+    if (fired_) throw py::error_already_set();
+  }
+
+ private:
+  bool fired_ = false;
+};
 
 void bind_frame(py::module_& m);
 void bind_gradient(py::module_& m);

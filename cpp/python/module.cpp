@@ -38,6 +38,7 @@ PYBIND11_MODULE(_core, m) {
     }
   });
   m.def("build_info", &python::build_info);
+  m.def("resolve_threads", &resolve_threads, py::arg("requested"));
   m.def("set_isa_cap", [](const std::string& name) {
     return std::string(isa_name(set_isa_cap(isa_from_name(name.c_str()))));
   });

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "nearortho/frame_kernels.hpp"
+#include "nearortho/interrupt_poll.hpp"
+#include "nearortho/parallel_errors.hpp"
 #include "nearortho/philox.hpp"
 #include "nearortho/structured_frames.hpp"
 #include "nearortho/threads.hpp"
@@ -230,28 +232,6 @@ void cgs2_row(const double* rows, std::int64_t count, double* v, std::int64_t n,
   for (std::int64_t k = 0; k < n; ++k) v[k] /= norm;
 }
 
-// Polls an interrupt callback from the calling thread (OpenMP thread 0) at most
-// every 50 ms; once it fires, every thread sees stopped().
-class InterruptPoll {
- public:
-  explicit InterruptPoll(const std::function<bool()>& interrupted) : interrupted_(interrupted) {}
-  bool stopped() {
-    if (stop_.load(std::memory_order_relaxed)) return true;
-#ifdef _OPENMP
-    if (omp_get_thread_num() != 0) return false;
-#endif
-    if (!interrupted_ || std::chrono::steady_clock::now() < next_) return false;
-    next_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
-    if (interrupted_()) stop_.store(true);
-    return stop_.load();
-  }
-
- private:
-  const std::function<bool()>& interrupted_;
-  std::atomic<bool> stop_{false};
-  std::chrono::steady_clock::time_point next_ = std::chrono::steady_clock::now();
-};
-
 // Builds whole blocks up to the one holding row rows - 1 (q gets at least
 // `rows` rows). Each block: Gaussian rows, then twice (BCGS2): project off all
 // earlier blocks, then Gram-Schmidt within the block row by row.
@@ -303,16 +283,20 @@ bool orthogonal_rows(std::uint64_t seed, std::int64_t n, std::int64_t row_begin,
   const std::int64_t bases = last - first + 1;
   const int outer = static_cast<int>(std::min<std::int64_t>(threads, bases));
   const int inner = outer > 1 ? 1 : threads;
+  ParallelErrors errors;  // each basis allocates its prefix
 #pragma omp parallel for num_threads(outer) schedule(dynamic, 1) if (outer > 1)
   for (std::int64_t g = first; g <= last; ++g) {
-    const std::int64_t lo = std::max(row_begin, g * n), hi = std::min(row_end, (g + 1) * n);
-    std::vector<double> q;
-    orthogonal_basis_prefix(seed, n, g, hi - g * n, q, inner, poll);
-    if (poll.stopped()) continue;
-    for (std::int64_t row = lo; row < hi; ++row)
-      for (std::int64_t c = 0; c < n; ++c)
-        out[(row - row_begin) * n + c] = static_cast<T>(q[(row - g * n) * n + c]);
+    errors.run([&] {
+      const std::int64_t lo = std::max(row_begin, g * n), hi = std::min(row_end, (g + 1) * n);
+      std::vector<double> q;
+      orthogonal_basis_prefix(seed, n, g, hi - g * n, q, inner, poll);
+      if (poll.stopped()) return;
+      for (std::int64_t row = lo; row < hi; ++row)
+        for (std::int64_t c = 0; c < n; ++c)
+          out[(row - row_begin) * n + c] = static_cast<T>(q[(row - g * n) * n + c]);
+    });
   }
+  errors.rethrow();
   return !poll.stopped();
 }
 
@@ -364,7 +348,8 @@ std::int64_t frame_group_rows(const FrameSpec& spec) {
   switch (spec.kind) {
     case FrameKind::orthogonal: return spec.n;
     case FrameKind::kerdock: return spec.n;  // one basis shares its sign table
-    case FrameKind::srht: return next_power_of_two(spec.n);
+    // srht rows of a group are independent (a call into a group recomputes only its
+    // O(N) permutation), so calls split anywhere and stay short at any n
     default: return 1;
   }
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "nearortho/interference_kernels.hpp"
+#include "nearortho/parallel_errors.hpp"
 #include "nearortho/ranking.hpp"
 #include "nearortho/threads.hpp"
 
@@ -189,6 +190,7 @@ class Pass {
     const auto& kernels = interference_kernels(active_isa());
     const auto tile_kernel = tile_function(kernels);
     std::atomic<bool> stop{false};
+    ParallelErrors errors;
     using clock = std::chrono::steady_clock;
 #pragma omp parallel num_threads(threads)
     {
@@ -202,24 +204,28 @@ class Pass {
 #pragma omp for schedule(dynamic, 1)
       for (std::int64_t t = 0; t < tiles; ++t) {
         if (stop.load(std::memory_order_relaxed)) continue;
-        if (tid == 0 && opt_.poll && clock::now() >= next_poll) {
-          if (opt_.poll(t, tiles)) stop.store(true);
-          next_poll = clock::now() + std::chrono::milliseconds(50);
-        }
-        std::int64_t I, J;
-        if (symmetric_) {
-          triangle_tile(t, ba, I, J);
-        } else {
-          I = t / bb;
-          J = t % bb;
-        }
-        p.i0 = I * kTile;
-        p.j0 = J * kTile;
-        begin_tile(s, p);
-        tile_kernel(p, s);
-        end_tile(s, p);
+        errors.run([&] {  // the poll calls Python; refine mode grows the collected values
+          if (tid == 0 && opt_.poll && clock::now() >= next_poll) {
+            if (opt_.poll(t, tiles)) stop.store(true);
+            next_poll = clock::now() + std::chrono::milliseconds(50);
+          }
+          std::int64_t I, J;
+          if (symmetric_) {
+            triangle_tile(t, ba, I, J);
+          } else {
+            I = t / bb;
+            J = t % bb;
+          }
+          p.i0 = I * kTile;
+          p.j0 = J * kTile;
+          begin_tile(s, p);
+          tile_kernel(p, s);
+          end_tile(s, p);
+        });
+        if (errors.failed()) stop.store(true);
       }
     }
+    errors.rethrow();
     if (!stop.load() && opt_.poll && opt_.poll(tiles, tiles)) stop.store(true);
     InterferenceTotals out = merge_totals(scratch);
     out.cancelled = stop.load();

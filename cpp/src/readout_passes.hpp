@@ -12,6 +12,7 @@
 #endif
 
 #include "nearortho/activations.hpp"
+#include "nearortho/interrupt_poll.hpp"
 #include "nearortho/simulate.hpp"
 #include "nearortho/simulate_kernels.hpp"
 
@@ -48,6 +49,20 @@ inline int thread_slot() {
 }
 
 inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+// Each thread's buffer of a parallel region, allocated before the region: an
+// allocation inside one could throw, and no exception may leave a region.
+template <class T>
+std::vector<std::vector<T>> thread_buffers(int threads, std::int64_t size) {
+  return std::vector<std::vector<T>>(static_cast<std::size_t>(threads), std::vector<T>(static_cast<std::size_t>(size)));
+}
+
+// Each thread's sampler scratch, sized for m features before the region.
+inline std::vector<SamplerScratch> thread_scratch(int threads, std::int64_t m) {
+  std::vector<SamplerScratch> scratch(static_cast<std::size_t>(threads));
+  for (SamplerScratch& s : scratch) s.mark.assign(static_cast<std::size_t>(m), 0);
+  return scratch;
+}
 
 // Packs rows [0, count) of `rows` (stride ld) into panels of `width` rows, k-major
 // (the layout of simulate_kernels.hpp), zero rows past count. Call inside a
@@ -93,15 +108,16 @@ struct Activations {
     } else if (spec->p < 0) {
       for (std::int64_t t = 0; t <= trials; ++t) offset[t] = t * spec->l;
     } else {
+      auto idx = thread_buffers<std::int64_t>(threads, spec->m);
+      auto val = thread_buffers<double>(threads, spec->m);
+      auto scratch = thread_scratch(threads, 0);  // Bernoulli features need no marks
 #pragma omp parallel num_threads(threads)
       {
-        SamplerScratch scratch;
-        std::vector<std::int64_t> idx(spec->m);
-        std::vector<double> val(spec->m);
+        const int slot = thread_slot();
 #pragma omp for schedule(static)
         for (std::int64_t t = 0; t < trials; ++t)
-          offset[t + 1] = sample_trial(*spec, static_cast<std::uint64_t>(begin + t), scratch, idx.data(), val.data(),
-                                       nullptr);
+          offset[t + 1] = sample_trial(*spec, static_cast<std::uint64_t>(begin + t), scratch[slot], idx[slot].data(),
+                                       val[slot].data(), nullptr);
       }
       for (std::int64_t t = 0; t < trials; ++t) offset[t + 1] += offset[t];
     }
@@ -133,18 +149,23 @@ struct Activations {
 // packed once; W is packed chunk by chunk; sink.tile(slot, view, i0, rows, r)
 // sees every trial's readouts tile by tile in feature order.
 template <class T, class Sink>
-void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Sink& sink, int threads) {
+void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Sink& sink, int threads,
+                InterruptPoll& poll) {
   const Kernels<T> kernels(simulate_kernels(active_isa()));
   constexpr std::int64_t NR = kPanelW<T>;
   const std::int64_t n = W.n, m = W.m, groups = ceil_div(trials, kPanelX);
   const std::int64_t chunk = std::max(kTileRows, kChunkBytes / static_cast<std::int64_t>(n * sizeof(T)) / kTileRows * kTileRows);
   const std::int64_t blocks = ceil_div(groups, kBlockGroups);
   std::vector<T> xp(groups * kPanelX * n), wp(std::min(chunk, ceil_div(m, NR) * NR) * n);
+  auto scratches = thread_scratch(threads, m);
+  auto x64s = thread_buffers<double>(threads, n);
+  auto Cs = thread_buffers<T>(threads, kBlockGroups * kPanelX * kTileRows);
+  bool stop = false;  // written in a single, read by all after its barrier
 #pragma omp parallel num_threads(threads)
   {
-    SamplerScratch scratch;
-    std::vector<double> x64(n);
-    std::vector<T> C(kBlockGroups * kPanelX * kTileRows);
+    SamplerScratch& scratch = scratches[thread_slot()];
+    std::vector<double>& x64 = x64s[thread_slot()];
+    std::vector<T>& C = Cs[thread_slot()];
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t g = 0; g < groups; ++g) {
       T* panel = xp.data() + g * n * kPanelX;
@@ -163,10 +184,14 @@ void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, S
       }
     }
     for (std::int64_t c0 = 0; c0 < m; c0 += chunk) {
+#pragma omp single
+      stop = poll.fired();
+      if (stop) break;
       const std::int64_t crows = std::min(chunk, m - c0);
       pack_rows(W.data + c0 * n, n, crows, n, NR, wp.data());
 #pragma omp for schedule(dynamic, 1)
       for (std::int64_t blk = 0; blk < blocks; ++blk) {
+        if (poll.stopped()) continue;
         const std::int64_t g0 = blk * kBlockGroups, gn = std::min(kBlockGroups, groups - g0);
         const std::int64_t t_end = std::min(trials, (g0 + gn) * kPanelX);
         for (std::int64_t i0 = c0; i0 < c0 + crows; i0 += kTileRows) {
@@ -184,27 +209,36 @@ void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, S
 // Gram path: for each block I of features, G[k, I] = <w_k, w_i> for all k, then
 // r_I = sum over active k of a_k G[k, I] (in T, active features in index order).
 template <class T, class Sink>
-void gram_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Sink& sink, int threads) {
+void gram_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Sink& sink, int threads,
+               InterruptPoll& poll) {
   const Kernels<T> kernels(simulate_kernels(active_isa()));
   constexpr std::int64_t NR = kPanelW<T>;
   const std::int64_t n = W.n, m = W.m, groups = ceil_div(m, kPanelX);
   std::vector<T> xp(groups * kPanelX * n), wp(kGramBlock * n), G(groups * kPanelX * kGramBlock);
+  auto scratches = thread_scratch(threads, m);
+  auto rs = thread_buffers<T>(threads, kGramBlock);
+  bool stop = false;  // written in a single, read by all after its barrier
 #pragma omp parallel num_threads(threads)
   {
-    SamplerScratch scratch;
 #pragma omp for schedule(static)
-    for (std::int64_t t = 0; t < trials; ++t) acts.fill(t, scratch);
+    for (std::int64_t t = 0; t < trials; ++t) acts.fill(t, scratches[thread_slot()]);
     pack_rows(W.data, n, m, n, kPanelX, xp.data());
-    std::vector<T> r(kGramBlock);
+    std::vector<T>& r = rs[thread_slot()];
     for (std::int64_t i0 = 0; i0 < m; i0 += kGramBlock) {
+#pragma omp single
+      stop = poll.fired();
+      if (stop) break;
       const std::int64_t rows = std::min(kGramBlock, m - i0);
       pack_rows(W.data + i0 * n, n, rows, n, NR, wp.data());
 #pragma omp for schedule(dynamic, 1)
-      for (std::int64_t g0 = 0; g0 < groups; g0 += kBlockGroups)
+      for (std::int64_t g0 = 0; g0 < groups; g0 += kBlockGroups) {
+        if (poll.stopped()) continue;
         kernels.multiply(xp.data() + g0 * kPanelX * n, std::min(kBlockGroups, groups - g0), wp.data(),
                          ceil_div(rows, NR), n, G.data() + g0 * kPanelX * kGramBlock, kGramBlock);
+      }
 #pragma omp for schedule(dynamic, 16)
       for (std::int64_t t = 0; t < trials; ++t) {
+        if (poll.stopped()) continue;
         const TrialView a = acts.view(t);
         kernels.gather(G.data(), kGramBlock, rows, a.index, a.value, a.count, r.data());
         sink.tile(t, a, i0, rows, r.data());

@@ -144,13 +144,13 @@ struct Writer {
 };
 
 template <class T, class Sink>
-void run_pass(const FrameView<T>& W, const ActivationSpec& spec, const ExplicitActivations* given,
+void run_pass(InterruptPoll& poll, const FrameView<T>& W, const ActivationSpec& spec, const ExplicitActivations* given,
               std::int64_t trial_begin, std::int64_t trials, ReadoutPath path, Sink& sink, int threads) {
   Activations acts(&spec, given, trial_begin, trials, threads);
   if (path == ReadoutPath::gram)
-    gram_pass(W, acts, trials, sink, threads);
+    gram_pass(W, acts, trials, sink, threads, poll);
   else
-    dense_pass(W, acts, trials, sink, threads);
+    dense_pass(W, acts, trials, sink, threads, poll);
 }
 
 template <class T>
@@ -180,7 +180,8 @@ int thread_count(int requested, std::int64_t work_items) {
 template <class T>
 ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec,
                                const ExplicitActivations* given, std::int64_t trial_begin,
-                               std::int64_t trial_end, const ReadoutSpec& ro, ReadoutPath path, int threads) {
+                               std::int64_t trial_end, const ReadoutSpec& ro, ReadoutPath path, int threads,
+                               const std::function<bool()>& interrupted) {
   check_frame(W);
   if (trial_end < trial_begin || trial_begin < 0) throw std::invalid_argument("trial range must be non-empty and >= 0");
   if (ro.bins < 1 || !(ro.hist_hi > ro.hist_lo)) throw std::invalid_argument("histogram needs bins >= 1 and lo < hi");
@@ -193,7 +194,8 @@ ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec
   }
   const int t = thread_count(threads, std::max(W.m, trials));
   Reducer<T> reducer(spec, ro, W.m, trials, t);
-  run_pass(W, spec, given, trial_begin, trials, path, reducer, t);
+  InterruptPoll poll(interrupted);
+  run_pass(poll, W, spec, given, trial_begin, trials, path, reducer, t);
   return reducer.fold();
 }
 
@@ -204,11 +206,13 @@ void readout_values(const FrameView<T>& W, const ExplicitActivations& given, std
   check_explicit(given, trials, W.m);
   Writer<T> writer{out, W.m};
   const ActivationSpec unused{};
-  run_pass(W, unused, &given, 0, trials, path, writer, thread_count(threads, std::max(trials, W.m)));
+  const std::function<bool()> never;
+  InterruptPoll poll(never);
+  run_pass(poll, W, unused, &given, 0, trials, path, writer, thread_count(threads, std::max(trials, W.m)));
 }
 
 template <class T>
-double pair_sumsq(const FrameView<T>& W, int threads) {
+double pair_sumsq(const FrameView<T>& W, int threads, const std::function<bool()>& interrupted) {
   check_frame(W);
   const Kernels<T> kernels(simulate_kernels(active_isa()));
   constexpr std::int64_t NR = kPanelW<T>;
@@ -216,16 +220,19 @@ double pair_sumsq(const FrameView<T>& W, int threads) {
   const std::int64_t bands = ceil_div(groups, kBlockGroups);
   std::vector<T> xp(groups * kPanelX * n), wp(ceil_div(m, NR) * NR * n);
   std::vector<double> per_band(bands, 0.0);
-#pragma omp parallel num_threads(thread_count(threads, bands))
+  const int team = thread_count(threads, bands);
+  auto Cs = thread_buffers<T>(team, band * kTileRows);
+  InterruptPoll poll(interrupted);
+#pragma omp parallel num_threads(team)
   {
     pack_rows(W.data, n, m, n, kPanelX, xp.data());
     pack_rows(W.data, n, m, n, NR, wp.data());
-    std::vector<T> C(band * kTileRows);
+    std::vector<T>& C = Cs[thread_slot()];
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t b = 0; b < bands; ++b) {
       const std::int64_t i0 = b * band, bi = std::min(band, m - i0);
       double acc = 0;
-      for (std::int64_t j0 = i0 / kTileRows * kTileRows; j0 < m; j0 += kTileRows) {
+      for (std::int64_t j0 = i0 / kTileRows * kTileRows; j0 < m && !poll.stopped(); j0 += kTileRows) {
         const std::int64_t rows = std::min(kTileRows, m - j0);
         kernels.multiply(xp.data() + i0 * n, ceil_div(bi, kPanelX), wp.data() + j0 * n, ceil_div(rows, NR), n,
                          C.data(), kTileRows);
@@ -243,14 +250,14 @@ double pair_sumsq(const FrameView<T>& W, int threads) {
   return total;
 }
 
-template double pair_sumsq<float>(const FrameView<float>&, int);
-template double pair_sumsq<double>(const FrameView<double>&, int);
+template double pair_sumsq<float>(const FrameView<float>&, int, const std::function<bool()>&);
+template double pair_sumsq<double>(const FrameView<double>&, int, const std::function<bool()>&);
 template ReadoutTotals simulate_readout<float>(const FrameView<float>&, const ActivationSpec&,
                                                const ExplicitActivations*, std::int64_t, std::int64_t,
-                                               const ReadoutSpec&, ReadoutPath, int);
+                                               const ReadoutSpec&, ReadoutPath, int, const std::function<bool()>&);
 template ReadoutTotals simulate_readout<double>(const FrameView<double>&, const ActivationSpec&,
                                                 const ExplicitActivations*, std::int64_t, std::int64_t,
-                                                const ReadoutSpec&, ReadoutPath, int);
+                                                const ReadoutSpec&, ReadoutPath, int, const std::function<bool()>&);
 template void readout_values<float>(const FrameView<float>&, const ExplicitActivations&, std::int64_t,
                                     double*, ReadoutPath, int);
 template void readout_values<double>(const FrameView<double>&, const ExplicitActivations&, std::int64_t,

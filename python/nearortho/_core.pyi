@@ -8,7 +8,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['build_info', 'frame_group_rows', 'generate_frame', 'interference', 'pair_sumsq', 'philox4x32_10', 'readout_values', 'sample_activations', 'set_isa_cap', 'simulate_readout', 'structured_max_rows', 'validate_frame']
+__all__: list[str] = ['build_info', 'frame_group_rows', 'generate_frame', 'interference', 'pair_sumsq', 'philox4x32_10', 'readout_values', 'resolve_threads', 'sample_activations', 'set_isa_cap', 'simulate_readout', 'structured_max_rows', 'surrogate_gradient', 'validate_frame']
 def build_info() -> dict:
     ...
 def frame_group_rows(arg0: str, arg1: typing.SupportsInt | typing.SupportsIndex) -> int:
@@ -24,6 +24,8 @@ def interference(W: numpy.typing.NDArray[numpy.float32], B: numpy.typing.NDArray
     ...
 @typing.overload
 def interference(W: numpy.typing.NDArray[numpy.float64], B: numpy.typing.NDArray[numpy.float64] | None, normalize: bool, bins: typing.SupportsInt | typing.SupportsIndex, thresholds: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], topk: typing.SupportsInt | typing.SupportsIndex, per_row: bool, threads: typing.SupportsInt | typing.SupportsIndex, hist_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, hist_hi: typing.SupportsFloat | typing.SupportsIndex = 0.0, refine: bool = False, collect_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, collect_hi: typing.SupportsFloat | typing.SupportsIndex = -1.0, collect_cap: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None) -> dict:
+    ...
+def resolve_threads(requested: typing.SupportsInt | typing.SupportsIndex) -> int:
     ...
 @typing.overload
 def pair_sumsq(W: numpy.typing.NDArray[numpy.float32], threads: typing.SupportsInt | typing.SupportsIndex) -> float:
@@ -50,6 +52,12 @@ def simulate_readout(W: numpy.typing.NDArray[numpy.float32], l: typing.SupportsI
 def simulate_readout(W: numpy.typing.NDArray[numpy.float64], l: typing.SupportsInt | typing.SupportsIndex, p: typing.SupportsFloat | typing.SupportsIndex, kind: str, amplitude: typing.SupportsFloat | typing.SupportsIndex, levels: typing.SupportsInt | typing.SupportsIndex, signed_amplitudes: bool, seed: typing.SupportsInt | typing.SupportsIndex, trial_begin: typing.SupportsInt | typing.SupportsIndex, trial_end: typing.SupportsInt | typing.SupportsIndex, threshold: typing.SupportsFloat | typing.SupportsIndex, hist_lo: typing.SupportsFloat | typing.SupportsIndex, hist_hi: typing.SupportsFloat | typing.SupportsIndex, bins: typing.SupportsInt | typing.SupportsIndex, offset: numpy.typing.NDArray[numpy.int64] | None, index: numpy.typing.NDArray[numpy.int64] | None, value: numpy.typing.NDArray[numpy.float64] | None, path: str, threads: typing.SupportsInt | typing.SupportsIndex) -> dict:
     ...
 def structured_max_rows(kind: str, n: typing.SupportsInt | typing.SupportsIndex) -> int:
+    ...
+@typing.overload
+def surrogate_gradient(W: numpy.typing.NDArray[numpy.float32], p: typing.SupportsInt | typing.SupportsIndex, t: typing.SupportsFloat | typing.SupportsIndex, s: typing.SupportsFloat | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex, grad: numpy.typing.NDArray[numpy.float32]) -> tuple:
+    ...
+@typing.overload
+def surrogate_gradient(W: numpy.typing.NDArray[numpy.float64], p: typing.SupportsInt | typing.SupportsIndex, t: typing.SupportsFloat | typing.SupportsIndex, s: typing.SupportsFloat | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex, grad: numpy.typing.NDArray[numpy.float64]) -> tuple:
     ...
 def validate_frame(kind: str, n: typing.SupportsInt | typing.SupportsIndex, m: typing.SupportsInt | typing.SupportsIndex, sparsity: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...

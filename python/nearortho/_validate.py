@@ -165,6 +165,18 @@ def frame_array(value, name: str = "W") -> np.ndarray:
     return arr
 
 
+def directions(value, name: str) -> np.ndarray:
+    """A frame as :func:`frame_array` returns it, with no zero row (each row must
+    have a direction to take cosines of)."""
+    arr = frame_array(value, name)
+    step = max(1, (1 << 22) // arr.shape[1])
+    for start in range(0, arr.shape[0], step):
+        zero = np.flatnonzero(~np.any(arr[start:start + step], axis=1))
+        if zero.size:
+            raise ValueError(f"{name} has a zero row (row {start + int(zero[0])}); every row needs a direction")
+    return arr
+
+
 def probability(value, name: str) -> float:
     """A rate strictly inside (0, 1)."""
     return real(value, name, low=0.0, high=1.0, low_open=True, high_open=True)
@@ -178,10 +190,67 @@ def physical_memory() -> int:
         return 0
 
 
-def memory(nbytes: int, what: str, *, limit: int | None = None) -> None:
+def _read_number(path: str, field: str | None = None) -> int | None:
+    """An integer from a /proc or /sys file (the value after ``field:``, in kB, when
+    given); None when the file, the field or a number is missing."""
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    if field is None:
+        return int(text) if text.strip().isdigit() else None
+    for line in text.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def _address_space_room() -> int | None:
+    try:
+        import resource
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/statm") as handle:
+            return limit - int(handle.read().split()[0]) * resource.getpagesize()
+    except (ImportError, OSError, ValueError):
+        return None
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate, as far as the system says: the least
+    of the kernel's MemAvailable (else physical memory), the room under a cgroup
+    memory limit (containers) and the room under an address-space limit
+    (``ulimit -v``). None when nothing is known (then nothing is refused)."""
+    rooms = [_read_number("/proc/meminfo", "MemAvailable") or physical_memory() or None,
+             _address_space_room()]
+    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        cap, used = _read_number(limit), _read_number(usage)
+        if cap is not None and used is not None and cap < 2**60:
+            rooms.append(cap - used)
+    known = [room for room in rooms if room is not None]
+    return max(0, min(known)) if known else None
+
+
+def memory(nbytes: int, what: str, *, limit: int | None = None, available: str = "available") -> None:
     """Refuse, with a MemoryError naming ``what``, an allocation larger than
-    ``limit`` bytes (default: the machine's physical memory)."""
-    limit = physical_memory() if limit is None else limit
-    if limit and nbytes > limit:
-        raise MemoryError(f"{what} needs {nbytes / 2**30:.3g} GiB, more than the {limit / 2**30:.3g} GiB "
-                          "available")
+    ``limit`` bytes (default: :func:`available_memory`). One call per public call,
+    with everything that grows with the arguments counted in ``nbytes``."""
+    limit = available_memory() if limit is None else limit
+    if limit is not None and nbytes > limit:
+        raise MemoryError(f"{what} needs {_size(nbytes)}, more than the {_size(limit)} {available}")
+
+
+def _size(nbytes: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.4g} {unit}"
+    return f"{nbytes} bytes"
+
+
+def resolved_threads(value: int) -> int:
+    """The threads a core call with ``threads=value`` (0: the default) will use."""
+    from . import _core
+    return _core.resolve_threads(value)

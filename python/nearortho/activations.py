@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -82,16 +83,34 @@ def csr_activations(activations, m: int):
             np.concatenate(value).astype(np.float64))
 
 
+# Active features sampled per core call: Ctrl-C is handled between calls.
+_SAMPLE_ACTIVE = 1 << 22
+
+
 def sample_activations(m, l=None, *, trials, amplitude="boolean", signed=False, seed=0, p=None):
-    """The activations ``simulate`` draws for trials 0..trials-1: lists of (indices, values)."""
+    """The activations ``simulate`` draws for trials 0..trials-1: lists of (indices, values).
+
+    Raises MemoryError (need and available) before sampling when the lists would not fit.
+    """
     m = v.integer(m, "m", minimum=1)
     trials = v.integer(trials, "trials", minimum=1)
     l, p = count_spec(l, p, m)
     amp = parse_amplitude(amplitude)
-    offset, index, value = _core.sample_activations(m, l, p, amp.kind, amp.a, amp.levels, bool(signed),
-                                                    v.seed(seed), 0, trials)
-    return ([index[offset[t]:offset[t + 1]] for t in range(trials)],
-            [value[offset[t]:offset[t + 1]] for t in range(trials)])
+    seed = v.seed(seed)
+    active = l if p < 0 else p * m
+    # int64 index and float64 value per active feature (twice while a block is copied),
+    # and per trial two array views and their list slots
+    v.memory(int(trials * (active * 16 + 240) + 32 * min(trials * active, _SAMPLE_ACTIVE)),
+             f"the activations of {trials} trials of {active:g} active features")
+    step = max(1, _SAMPLE_ACTIVE // max(1, math.ceil(active)))
+    indices, values = [], []
+    for begin in range(0, trials, step):
+        end = min(trials, begin + step)
+        offset, index, value = _core.sample_activations(m, l, p, amp.kind, amp.a, amp.levels, bool(signed),
+                                                        seed, begin, end)
+        indices += [index[offset[t]:offset[t + 1]] for t in range(end - begin)]
+        values += [value[offset[t]:offset[t + 1]] for t in range(end - begin)]
+    return indices, values
 
 
 def count_spec(l, p, m: int) -> tuple[int, float]:

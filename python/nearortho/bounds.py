@@ -38,6 +38,7 @@ __all__ = ["Bounds", "bounds", "BOUND_NAMES"]
 
 # the names ``best_name`` takes, weakest to strongest
 BOUND_NAMES = ("welch", "orthoplex", "levenshtein")
+_MAX_N = 2**31 - 1
 
 
 @dataclasses.dataclass(repr=False)
@@ -77,9 +78,13 @@ def bounds(n, m) -> Bounds:
     """
     n = v.integer_array(n, "n", 1)
     m = v.integer_array(m, "m", 2)
+    if (n > _MAX_N).any():
+        raise ValueError(f"n must be <= {_MAX_N} (2^31 - 1), got max {n.max():.0f}")
     n, m = np.broadcast_arrays(n, m)
-    beyond_gerzon = 2.0 * m > n * (n + 1.0)
-    beyond_kerdock = 2.0 * m > n * (n + 2.0)
+    # the applicability tests on exact integers: n(n + 2) fits int64 for n < 2^31
+    n_int, m_int = n.astype(np.int64), m.astype(np.int64)
+    beyond_gerzon = 2 * m_int > n_int * (n_int + 1)
+    beyond_kerdock = 2 * m_int > n_int * (n_int + 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         orthoplex = np.where(beyond_gerzon, 1.0 / np.sqrt(n), np.nan)
         levenshtein = np.where(beyond_gerzon,
@@ -88,5 +93,5 @@ def bounds(n, m) -> Bounds:
     best = np.where(beyond_kerdock, levenshtein, np.where(beyond_gerzon, orthoplex, welch))
     name_index = beyond_gerzon.astype(np.int64) + beyond_kerdock.astype(np.int64)
     return Bounds(n=n.astype(np.int64), m=m.astype(np.int64), welch=welch, orthoplex=orthoplex,
-                  levenshtein=levenshtein, gerzon=np.asarray(n * (n + 1.0) / 2.0).astype(np.int64), best=best,
+                  levenshtein=levenshtein, gerzon=n_int * (n_int + 1) // 2, best=best,
                   best_name=np.asarray(np.asarray(BOUND_NAMES)[name_index]))

@@ -64,36 +64,55 @@ def _largest(ok, lo: int, hi: int) -> int:
     return good
 
 
+METRICS = ("error", "balanced", "false_negative", "false_positive")
+
+
 @dataclasses.dataclass(repr=False)
 class Capacity(Result):
-    """Largest l whose threshold-decoder error rate stays <= the target.
+    """Largest l whose threshold-decoder error rate (the chosen ``metric``) stays <= the target.
 
     ``l_max`` uses the point estimates; ``l_max_ci = (low, high)`` uses the upper and
-    the lower confidence bound of the error rate instead (normal approximation with
-    the standard error from per-trial error counts), so the true l_max lies in it at
-    about the stated confidence, if the error rate grows with l. ``evaluated`` maps
-    every l tried to (error_rate, error_rate_se). The theory columns are P3 (JL) and C1.
+    the lower confidence bound of the rate instead (normal approximation), so the
+    true l_max lies in it at about the stated confidence, if the rate grows with l.
+    ``evaluated`` maps every l tried to (rate, its standard error).
+    ``false_positive_rate`` and ``false_negative_rate`` are the two rates at l_max
+    (NaN without inactive or active features). The theory columns are P3 (JL) and C1.
     """
 
     n: int
     m: int
+    metric: str
     target: float
     confidence: float
     trials: int
     l_max: int
     l_max_ci: tuple
     evaluated: dict
+    false_positive_rate: float
+    false_negative_rate: float
     l_max_jl: float
     l_max_rms: float
 
 
 def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, threshold=0.5,
-             amplitude="boolean", signed=False, confidence=0.95, threads=None) -> Capacity:
+             amplitude="boolean", signed=False, confidence=0.95, threads=None, metric="error") -> Capacity:
     """Largest number l of simultaneously active features the frame supports.
 
-    The error rate at l is ``simulate(W, l, ...).error_rate``: (false positives + false
-    negatives) / (trials * m), i.e. the per-feature error over active and inactive
-    features, of the threshold decoder. l is found by doubling from l = 1 until the
+    The rate at l comes from ``simulate(W, l, ...)`` with the threshold decoder; ``metric``
+    chooses which:
+
+    - ``"error"``: (false positives + false negatives) / (trials * m), the per-feature
+      error over active and inactive features together. With few active features the
+      inactive ones dominate it: when active amplitudes sit below the threshold, it
+      can report an l at which every active feature is missed.
+    - ``"false_negative"``: missed active features / active features (FN rate).
+    - ``"false_positive"``: inactive features read as on / inactive features (FP rate).
+    - ``"balanced"``: the mean of the two, so neither kind of error can hide behind
+      the other (a decoder that misses every active feature scores 0.5).
+
+    The standard error is the one from per-trial error counts for ``"error"``; for
+    the others it is sqrt(r (1 - r) / trials), an upper bound (each trial's rate lies
+    in [0, 1] and trials are independent). l is found by doubling from l = 1 until the
     rate exceeds the target, then bisection: the largest l below the first crossing
     (where the rate falls again at large l, as for mutually unbiased bases with all
     features on, that does not count); every l uses the same seed (common random numbers), so the
@@ -111,7 +130,11 @@ def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, thr
         Trials per evaluated l (the confidence interval narrows like 1 / sqrt(trials)).
     confidence : float in (0, 1)
         Level of ``l_max_ci``.
+    metric : {"error", "balanced", "false_negative", "false_positive"}
+        The rate held to ``error_rate`` (see above).
     """
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
     target = v.probability(error_rate, "error_rate")
     confidence = v.probability(confidence, "confidence")
     if decoder != "threshold":
@@ -123,12 +146,14 @@ def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, thr
     m, n = W.shape
     rms = rms_interference(W, threads=threads)
     cache: dict[int, tuple[float, float]] = {}
+    rates: dict[int, tuple[float, float]] = {}  # (FP rate, FN rate)
 
     def rate(l: int) -> tuple[float, float]:
         if l not in cache:
             s = simulate(W, l, trials=trials, amplitude=amplitude, threshold=threshold, signed=signed, seed=seed,
                          threads=threads, _rms=rms)
-            cache[l] = (s.error_rate, s.error_rate_se)
+            rates[l] = (s.false_positive_rate, s.false_negative_rate)
+            cache[l] = _metric(s, metric, trials)
         return cache[l]
 
     z = _z(confidence)
@@ -136,9 +161,21 @@ def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, thr
     low = _largest(lambda l: rate(l)[0] + z * rate(l)[1] <= target, 0, m)
     high = _largest(lambda l: rate(l)[0] - z * rate(l)[1] <= target, 0, m)
     t = theory(n, max(m, 2)) if n >= 1 else None
-    return Capacity(n=n, m=m, target=target, confidence=confidence, trials=trials, l_max=point,
+    rate(point)  # l_max's two rates (the search need not have simulated it)
+    return Capacity(n=n, m=m, metric=metric, target=target, confidence=confidence, trials=trials, l_max=point,
                     l_max_ci=(min(low, point), max(high, point)), evaluated=dict(sorted(cache.items())),
+                    false_positive_rate=rates[point][0], false_negative_rate=rates[point][1],
                     l_max_jl=float(t.l_max_jl), l_max_rms=float(t.l_max_rms))
+
+
+def _metric(s, metric: str, trials: int) -> tuple[float, float]:
+    """(rate, standard error) of one simulate result; a rate with nothing to count
+    (no active or no inactive feature) is 0."""
+    if metric == "error":
+        return s.error_rate, s.error_rate_se
+    fp, fn = (0.0 if math.isnan(r) else r for r in (s.false_positive_rate, s.false_negative_rate))
+    r = {"balanced": (fp + fn) / 2, "false_negative": fn, "false_positive": fp}[metric]
+    return r, math.sqrt(r * (1 - r) / trials)
 
 
 @dataclasses.dataclass(repr=False)

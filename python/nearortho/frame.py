@@ -99,9 +99,13 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
     start, stop = v.row_slice(rows, m)
     nthreads = v.threads(threads)
     shape = (stop - start, n)
+    group = _core.frame_group_rows(kind, n)
+    step = max(group, (_CHUNK_ELEMENTS // n) // group * group)
+    work = _work_bytes(kind, n, start, stop, step, v.resolved_threads(nthreads))
+    output = shape[0] * n * dtype.itemsize if out is None else 0
+    v.memory(output + work, f"a {shape[0]} x {n} {kind} {dtype} frame"
+             + (" (generate it in blocks with rows=, or into a file with out=)" if output > work else ""))
     if out is None:
-        v.memory(shape[0] * n * dtype.itemsize,
-                 f"a {shape[0]} x {n} {dtype} frame (generate it in blocks with rows=, or into a file with out=)")
         out = np.empty(shape, dtype=dtype)
     elif not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
@@ -109,14 +113,29 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
         raise ValueError(f"out must have shape {shape} and dtype {dtype}, got {out.shape} {out.dtype}")
     elif not (out.flags.c_contiguous and out.flags.writeable):
         raise ValueError("out must be a writeable C-contiguous array")
-    group = _core.frame_group_rows(kind, n)
-    step = max(group, (_CHUNK_ELEMENTS // n) // group * group)
     lo = start
     while lo < stop:
         hi = min(stop, (lo // group) * group + step)
         _core.generate_frame(kind, n, m, seed, sparsity, lo, hi, out[lo - start:hi - start], nthreads)
         lo = hi
     return out
+
+
+def _work_bytes(kind: str, n: int, start: int, stop: int, step: int, threads: int) -> int:
+    """Memory the core holds besides the output (cpp/src/frame.cpp). orthogonal: each
+    basis being built (up to one per thread) holds its prefix of rows rounded up to a
+    block of 64, twice (rows and a column-packed copy), and 64 coefficients per row,
+    all float64. srht: a permutation of the padded size N and n signed values."""
+    if stop == start:
+        return 0
+    if kind == "orthogonal":
+        bases = (stop - 1) // n - start // n + 1
+        deepest = n if bases > 1 else (stop - 1) % n + 1
+        built = min(n, -(-deepest // 64) * 64)
+        return min(threads, bases, step // n) * 8 * built * (2 * n + 64)
+    if kind == "srht":
+        return 8 * (1 << (n - 1).bit_length()) + 8 * n
+    return 0
 
 
 def _kind_options(kind: str, n: int, options: dict) -> int:

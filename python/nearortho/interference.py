@@ -115,16 +115,22 @@ class InterferenceStats:
 
     @property
     def welch(self) -> float:
-        return float(reference.welch_bound(self.n, self.vectors))
+        """Welch's lower bound on the coherence; NaN for A against B (see ``best_bound``)."""
+        return float(reference.welch_bound(self.n, self.m)) if self.m2 is None else math.nan
 
     @property
     def best_bound(self) -> float:
-        """The largest applicable lower bound on the coherence (:func:`nearortho.bounds`)."""
-        return float(bounds(self.n, self.vectors).best)
+        """The largest applicable lower bound on the coherence (:func:`nearortho.bounds`).
+
+        NaN for A against B: no bound holds there, since two frames can be mutually
+        orthogonal however many vectors they hold (the bounds constrain pairs within one).
+        """
+        return float(bounds(self.n, self.m).best) if self.m2 is None else math.nan
 
     @property
     def best_bound_name(self) -> str:
-        return str(bounds(self.n, self.vectors).best_name)
+        """Which bound ``best_bound`` is; "none" for A against B."""
+        return str(bounds(self.n, self.m).best_name) if self.m2 is None else "none"
 
     @property
     def eps_jl(self) -> float:
@@ -335,7 +341,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         Default: what OpenMP would use.
     row_offset, col_offset : int
         Added to every row / partner index in the result, so that results over
-        blocks of a larger frame carry global indices and merge. ``col_offset``
+        blocks of a larger frame carry global indices and merge; the shifted
+        indices must fit in int64. ``col_offset``
         defaults to ``row_offset`` without B and to 0 with B.
     progress : callable(done, total), optional
         Called with the tiles started and the total about every 50 ms, and once
@@ -361,7 +368,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     and of B in the working dtype, rows padded to a multiple of 16 (float32) or
     8 (float64) and n to an odd length, plus per thread one 144 x 144 tile, the
     histogram and 288 * (topk + 1) candidates; per-row outputs are
-    O(m * (topk + 1)). The GIL is released for the whole pass; Ctrl-C raises
+    O(m * (topk + 1)). A pass that needs more memory than is available raises
+    MemoryError (need and available) before allocating. The GIL is released for the whole pass; Ctrl-C raises
     KeyboardInterrupt after at most about 50 ms plus one tile of work.
     """
     return _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
@@ -395,10 +403,12 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     if not isinstance(per_row, (bool, np.bool_)):
         raise TypeError(f"per_row must be a bool, got {type(per_row).__name__}")
     nthreads = v.threads(threads)
-    row_offset = v.integer(row_offset, "row_offset", minimum=0)
-    col_offset = (row_offset if B is None else 0) if col_offset is None else v.integer(col_offset, "col_offset", minimum=0)
-    packed = (m + (0 if B is None else B.shape[0]) + 32) * (n + 17) * W.dtype.itemsize
-    v.memory(packed + m * (topk + 1) * 16, f"the packed copy of a {m} x {n} {W.dtype} frame")
+    # global indices are int64: the largest, offset + rows - 1, must fit
+    row_offset = v.integer(row_offset, "row_offset", minimum=0, maximum=2**63 - m)
+    col_offset = (row_offset if B is None else 0) if col_offset is None else v.integer(
+        col_offset, "col_offset", minimum=0, maximum=2**63 - partners - (B is None))
+    v.memory(_pass_bytes(m, 0 if B is None else B.shape[0], n, W.dtype.itemsize, bins, topk,
+                         v.resolved_threads(nthreads)), f"the interference pass over a {m} x {n} {W.dtype} frame")
     out = _run(W, B, normalize, nthreads, bins=bins, thresholds=list(thr), topk=topk,
                per_row=bool(per_row), progress=progress)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
@@ -417,6 +427,17 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
         topk_value=out["topk_value"] if topk else None,
         row_offset=row_offset, col_offset=col_offset,
         _source=(W, B, normalize, nthreads))
+
+
+def _pass_bytes(m: int, m2: int, n: int, itemsize: int, bins: int, topk: int, threads: int) -> int:
+    """Memory of one pass (cpp/src/interference.cpp): the packed copies of W and B (rows
+    padded to a 64-byte panel, n to an odd length) and their row norms, the per-row
+    outputs, and per thread a histogram of int64 counts, a 144 x 144 tile and 288
+    top-k candidate lists."""
+    packed = (m + m2 + 32) * (n + 17) * itemsize + 8 * (m + m2)
+    rows = m * (24 + 16 * topk)
+    per_thread = 8 * bins + 144 * 144 * itemsize + 288 * (topk + 1) * (2 * itemsize + 8) + 4096
+    return packed + rows + threads * per_thread
 
 
 def neighbors(W, k, B=None, *, threads=None):

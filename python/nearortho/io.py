@@ -119,17 +119,27 @@ def _read(path: str, key: str | None) -> tuple[np.ndarray, str | None]:
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in FORMATS:
         raise ValueError(f"path must be a directory or end in one of {', '.join(FORMATS)}, got {path!r}")
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path!r}")
+    if not os.path.isfile(path):
+        raise ValueError(f"{path} is not a regular file (a FIFO, socket or device cannot be memory-mapped or read twice)")
     if suffix == ".npy":
         if key is not None:
             raise ValueError("key is not used with .npy files (they hold one array)")
-        return np.load(path, mmap_mode="r", allow_pickle=False), None
+        try:
+            return np.load(path, mmap_mode="r", allow_pickle=False), None
+        except ValueError as error:
+            if "pickle" not in str(error):
+                raise
+            # numpy's message invites allow_pickle=True; nearortho never unpickles
+            raise ValueError(f"{path} is not a .npy array of numbers (it is not a .npy file, or it holds "
+                             "Python objects, which nearortho does not load)") from None
     if suffix == ".npz":
         if not zipfile.is_zipfile(path):
             raise ValueError(f"{path} is not an .npz file (not a zip archive)")
         with np.load(path, allow_pickle=False) as archive:
-            name = _choose_key(archive.files, lambda k: archive[k].shape, key, path)
+            name = _choose_key(archive.files, lambda k: _npz_member(path, k)[0], key, path)
+            _check_npz_member(path, name)
             return archive[name], name
     if suffix == ".safetensors":
         return _read_safetensors(path, key)
@@ -144,6 +154,8 @@ def _choose_key(names: list, shape_of, key: str | None, path: str) -> str:
         if key not in names:
             raise KeyError(f"key {key!r} is not in {path}; its keys are: {listing}")
         return key
+    if not names:
+        raise KeyError(f"{path} holds no arrays")
     if len(names) == 1:
         return names[0]
     matrices = [name for name in names if len(shape_of(name)) == 2]
@@ -155,18 +167,47 @@ def _choose_key(names: list, shape_of, key: str | None, path: str) -> str:
     raise KeyError(f"{path} holds several arrays; choose one with key: {listing}")
 
 
+def _npz_member(path: str, name: str) -> tuple[tuple, np.dtype]:
+    """Shape and dtype of an .npz member from its header, without decompressing it."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive, archive.open(name + ".npy") as member:
+        version = np.lib.format.read_magic(member)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(member)
+    return shape, dtype
+
+
+def _check_npz_member(path: str, name: str) -> None:
+    """Checked before the member is decompressed: a few MB of zeros can expand to
+    gigabytes."""
+    from ._validate import memory
+
+    shape, dtype = _npz_member(path, name)
+    if len(shape) != 2:
+        raise ValueError(f"the array {name!r} in {path} must be 2-D (features x dimension), got shape {shape}")
+    memory(int(np.prod(shape, dtype=object)) * dtype.itemsize, f"the array {name!r} in {path}")
+
+
 def _read_safetensors(path: str, key: str | None) -> tuple[np.ndarray, str]:
     try:
         from safetensors import safe_open
     except ImportError as error:  # pragma: no cover - safetensors is a dependency
         raise ImportError("reading .safetensors files needs the safetensors package") from error
-    with safe_open(path, framework="numpy") as handle:
-        name = _choose_key(list(handle.keys()), lambda k: handle.get_slice(k).get_shape(), key, path)
-        try:
+    try:
+        with safe_open(path, framework="numpy") as handle:
+            name = _choose_key(list(handle.keys()), lambda k: handle.get_slice(k).get_shape(), key, path)
+            dtype = handle.get_slice(name).get_dtype()
+            if dtype == "BF16":  # which numpy cannot hold
+                return _bfloat16_tensor(path, name), name
+            if dtype not in ("F16", "F32", "F64"):
+                raise TypeError(f"the tensor {name!r} in {path} has dtype {dtype}; float16, bfloat16, float32 or "
+                                "float64 is expected")
             return handle.get_tensor(name), name
-        except TypeError:  # bfloat16, which numpy cannot hold
-            pass
-    return _bfloat16_tensor(path, name), name
+    except Exception as error:  # the Rust reader's SafetensorError names no Python base class
+        if type(error).__name__ != "SafetensorError":
+            raise
+        raise ValueError(f"{path} is not a valid .safetensors file: {error}") from None
 
 
 def _bfloat16_tensor(path: str, name: str) -> np.ndarray:
@@ -175,8 +216,6 @@ def _bfloat16_tensor(path: str, name: str) -> np.ndarray:
     with open(path, "rb") as handle:
         size = int.from_bytes(handle.read(8), "little")
         entry = json.loads(handle.read(size))[name]
-    if entry["dtype"] != "BF16":
-        raise TypeError(f"the tensor {name!r} in {path} has dtype {entry['dtype']}; floats are expected")
     begin, end = entry["data_offsets"]
     raw = np.fromfile(path, dtype="<u2", count=(end - begin) // 2, offset=8 + size + begin)
     return (raw.astype(np.uint32) << 16).view(np.float32).reshape(entry["shape"])
@@ -217,6 +256,8 @@ def _flatten(tree: dict, leaf_type, prefix: str = ""):
 
 
 def _as_float(array: np.ndarray, path: str) -> np.ndarray:
+    if array.dtype.kind == "f" and not array.dtype.isnative:  # e.g. big-endian >f4: a native copy
+        array = array.astype(array.dtype.newbyteorder("="))
     if array.dtype == np.float16:
         return array.astype(np.float32)
     if array.dtype not in (np.float32, np.float64):

@@ -135,7 +135,7 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None) -> Match:
         from scipy.sparse.csgraph import min_weight_full_bipartite_matching
     except ImportError as error:
         raise ImportError('nearortho.match needs scipy: pip install "nearortho[match]"') from error
-    A, B = v.float_matrix(A, "A"), v.float_matrix(B, "B")
+    A, B = v.directions(A, "A"), v.directions(B, "B")
     if A.shape[1] != B.shape[1]:
         raise ValueError(f"B must have n = {A.shape[1]} columns like A, got shape {B.shape}")
     if not isinstance(signed, (bool, np.bool_)):

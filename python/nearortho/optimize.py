@@ -23,6 +23,7 @@ a rejected one.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 from typing import Callable, Optional
@@ -49,6 +50,7 @@ _P_GROWTH = 1.5
 _IMPROVES = 2e-4         # a window "improves" f when it lowers it by this fraction
 _DELTA_FIRST = 0.01
 _PROGRESS_SECONDS = 0.25
+_FLOAT64_SIZE = 4096     # fresh frames with m * n up to this work in float64
 _HISTORY_DTYPE = np.dtype([("iteration", np.int64), ("coherence", np.float64), ("best", np.float64),
                            ("surrogate", np.float64), ("p", np.int64), ("step", np.float64),
                            ("seconds", np.float64)])
@@ -107,13 +109,14 @@ class OptimizeResult(Result):
 
     @property
     def gap(self) -> float:
-        """coherence / best lower bound - 1 (0 for an optimal packing that meets it)."""
-        return self.coherence / self.best_bound - 1.0 if self.best_bound > 0 else math.inf
+        """coherence / best lower bound - 1 (0 for an optimal packing that meets it);
+        for m <= n, where the bound is 0 (orthonormal rows), the coherence itself."""
+        return self.coherence / self.best_bound - 1.0 if self.best_bound > 0 else self.coherence
 
 
 def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", max_iter=None,
              max_seconds=None, tol=1e-6, threads=None, progress: Optional[Callable] = None,
-             p_max=None) -> OptimizeResult:
+             p_max=None, restarts=0) -> OptimizeResult:
     """Lower the coherence of a frame (or its frame potential) from W0 or a random start.
 
     Parameters
@@ -124,7 +127,7 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     kind, seed : start from a fresh frame of this kind and seed (with (n, m)).
     dtype : float32 or float64, optional
         Working precision. Default: W0's dtype; for a fresh frame float64 when
-        m * n <= 65536 (small packings, where the last digits matter) and
+        m * n <= 4096 (small packings, where the last digits matter) and
         float32 otherwise (twice as fast).
     objective : {"coherence", "frame_potential"}
     max_iter : int, optional
@@ -142,6 +145,11 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     p_max : int, optional
         Largest power of the smooth stage (default 4096 in float64, 1024 in
         float32, where higher powers only fit rounding noise).
+    restarts : int >= 0
+        With a random start: after a start converges, begin again from the
+        frames of seeds seed + 1, ..., seed + restarts while the budget lasts,
+        keeping the best frame over all starts. Small packings have many local
+        minima, so a few restarts often find a better one.
 
     Returns
     -------
@@ -169,8 +177,13 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     if p_max is None:
         p_max = 4096 if W.dtype == np.float64 else 1024
     p_max = v.integer(p_max, "p_max", minimum=2, maximum=1 << 16)
+    restarts = v.integer(restarts, "restarts", minimum=0)
+    if restarts and kind is None:
+        raise ValueError("restarts needs a random start: pass (n, m), not W0")
+    starts = itertools.chain([W], (frame(W.shape[1], W.shape[0], kind, seed=(seed + k) % 2**64, dtype=W.dtype)
+                                   for k in range(1, restarts + 1)))
     run = _Run(W, objective, max_iter, max_seconds, tol, v.threads(threads), progress, p_max)
-    return run.result()
+    return run.result(starts)
 
 
 def _start(W0, kind, seed, dtype):
@@ -179,17 +192,14 @@ def _start(W0, kind, seed, dtype):
             isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in W0):
         n = v.integer(W0[0], "n", minimum=1, maximum=2**31 - 1)
         m = v.integer(W0[1], "m", minimum=2, maximum=2**40)
-        dtype = v.float_dtype(dtype if dtype is not None else (np.float64 if m * n <= 65536 else np.float32))
+        dtype = v.float_dtype(dtype if dtype is not None else (np.float64 if m * n <= _FLOAT64_SIZE else np.float32))
         return frame(n, m, kind, seed=seed, dtype=dtype), kind
-    W = v.frame_array(W0, "W0")
+    W = v.directions(W0, "W0")
     if W.shape[0] < 2:
         raise ValueError(f"W0 needs at least 2 rows (pairs), got {W.shape[0]}")
     dtype = v.float_dtype(dtype) if dtype is not None else W.dtype
     W = np.array(W, dtype=dtype, order="C", copy=True)
-    norms = np.linalg.norm(W, axis=1, keepdims=True)
-    if not np.all(norms > 0):
-        raise ValueError(f"W0 has a zero row (row {int(np.argmin(norms[:, 0]))}); every row needs a direction")
-    W /= norms
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
     return W, None
 
 
@@ -214,7 +224,8 @@ class _Run:
         self.history = []
         self.stopped = None
         self.stage, self.p = "smooth", _P_FIRST
-        self.best, self.best_W = math.inf, W.copy()
+        self.best, self.best_W = math.inf, W.copy()          # over every start
+        self.local, self.local_W = math.inf, W.copy()        # over the current start
         self.next_report = 0.0
 
     # one pass of the core
@@ -225,6 +236,9 @@ class _Run:
         return value, G - np.einsum("ij,ij->i", G, W)[:, None] * W, coherence
 
     def seen(self, W, coherence):
+        if coherence < self.local:
+            self.local = coherence
+            self.local_W[...] = W
         if coherence < self.best:
             self.best = coherence
             self.best_W[...] = W
@@ -241,8 +255,11 @@ class _Run:
         return self.stopped is not None
 
     def at_bound(self):
+        # a few ulps of slack: cosines carry the working dtype's rounding, which is
+        # all that separates an orthonormal set (bound 0) from its bound
         bound = float(self.bounds.best)
-        if self.objective == "coherence" and bound > 0 and self.best <= bound * (1 + self.tol):
+        slack = 4 * float(np.finfo(self.W.dtype).eps)
+        if self.objective == "coherence" and self.best <= bound * (1 + self.tol) + slack:
             self.stopped = "bound"
         return self.stopped is not None
 
@@ -297,11 +314,15 @@ class _Run:
                 step, velocity = max(step, _STEP_FLOOR), np.zeros_like(W)
         return W
 
-    def result(self) -> OptimizeResult:
-        if self.objective == "frame_potential":
-            self.frame_potential()
-        else:
-            self.coherence()
+    def result(self, starts) -> OptimizeResult:
+        for W in starts:  # each start runs to convergence unless the budget ends first
+            self.W = W
+            if self.objective == "frame_potential":
+                self.frame_potential()
+            else:
+                self.coherence()
+            if self.stopped is not None:
+                break
         if self.stopped is None:
             self.stopped = "converged"
         self.report(self.best, force=True)
@@ -326,7 +347,9 @@ class _Run:
         self.best_W[...] = self.descend(self.W, objective_at, lambda c: False, window_done)
 
     def coherence(self):
-        W = self.smooth(self.W)
+        self.stage, self.p = "smooth", _P_FIRST
+        self.local = math.inf
+        self.smooth(self.W)
         if self.stopped is None:
             self.max_stage()
 
@@ -338,6 +361,8 @@ class _Run:
             if state["s"] is None:  # s: the coherence at the window's start
                 state["s"] = float(self.evaluate(W, 2, 0.0, 1.0)[2])
             s, p = state["s"], self.p
+            if s == 0:  # orthonormal rows (m <= n): nothing left to lower
+                return 0.0, np.zeros_like(W), 0.0
             value, R, coherence = self.evaluate(W, p, 0.0, s)
             if not np.isfinite(value) or value <= 0:
                 return math.inf, R, coherence
@@ -357,12 +382,12 @@ class _Run:
         return self.descend(W, objective_at, lambda c: self.at_bound(), window_done)
 
     def max_stage(self):
-        """Stage 2: push the largest pairs below a target just under the best."""
+        """Stage 2: push the largest pairs below a target just under this start's best."""
         self.stage, self.p = "max", 2
         delta = _DELTA_FIRST
         while delta >= self.tol and not self.out_of_budget() and not self.at_bound():
-            target = self.best * (1 - delta)
-            scale = self.best - target
+            target = self.local * (1 - delta)
+            scale = self.local - target
             last = [math.inf]
 
             def objective_at(W):
@@ -373,8 +398,8 @@ class _Run:
                 last[0] = f
                 return stalled
 
-            self.descend(self.best_W.copy(), objective_at, lambda c: c <= target, window_done)
-            delta = delta * 1.5 if self.best <= target else delta * 0.5
+            self.descend(self.local_W.copy(), objective_at, lambda c: c <= target, window_done)
+            delta = delta * 1.5 if self.local <= target else delta * 0.5
 
 
 def _tangent(W, X):

@@ -101,6 +101,8 @@ def beta_tail(n, t):
 
 
 def _random_coherence_scalar(n: float, pairs: float) -> float:
+    if not (n >= 1.0 and pairs > 0.0):  # no dimension or no pair (m < 2): undefined
+        return math.nan
     if n <= 1.0:
         return 1.0
     target = math.log(2.0) / pairs  # exp(-pairs * tail(t)) = 1/2
@@ -122,7 +124,8 @@ def random_coherence(n, m, pairs=None):
     Solves exp(-P * beta_tail(n, t)) = 1/2 for t, with P = C(m, 2) pairs (or
     ``pairs`` if given, e.g. m1 * m2 for two independent frames). Treating the
     pairs as independent tracks Monte Carlo within about 1%; Cai and Jiang's
-    asymptotic Gumbel law runs about 5% high at n <= 256.
+    asymptotic Gumbel law runs about 5% high at n <= 256. NaN where there is no
+    pair (m < 2, pairs <= 0) or n < 1.
     """
     n, m = np.broadcast_arrays(np.asarray(n, dtype=np.float64), np.asarray(m, dtype=np.float64))
     p = m * (m - 1.0) / 2.0 if pairs is None else np.broadcast_to(np.asarray(pairs, dtype=np.float64), n.shape)

@@ -18,7 +18,7 @@ _BATCH_MACS = 1 << 34
 _TRIALS_PER_CALL = 1 << 16
 _BATCH_ALIGN = 60  # trials per work item in the core (10 panels of 6)
 _GRAM_MACS_MAX = 1 << 35  # W W^T per call on the gram path: keeps a call to a few seconds
-_GRAM_ACTIVE_MAX = 1 << 22  # active features held per call on the gram path (20 bytes each)
+_ACTIVE_MAX = 1 << 22  # active features held per call (20 bytes each)
 _GRAM_COLUMNS = 192  # columns of W W^T the core holds at once (kGramBlock in cpp/src/readout_passes.hpp)
 _GRAM_BYTES_MAX = 1 << 30
 PATHS = ("auto", "dense", "gram")
@@ -195,7 +195,10 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     scale = math.sqrt(mean_l * mean_square)
     lo, hi = _hist_range(hist_range, amp.a * max(1.0, 8.0 * scale * rms / max(amp.a, 1e-300)))
     most = l_count if given is None else int(np.max(np.diff(given[0])))
-    path, batch = _plan(m, n, most, trials, path, sampled_p=prob >= 0)
+    path, batch = _plan(m, n, most, trials, path, sampled_p=prob >= 0, active=mean_l if given is None else most)
+    v.memory(_call_bytes(m, n, W.dtype.itemsize, min(batch, trials), mean_l if given is None else most, bins, path,
+                         v.resolved_threads(nthreads), prob >= 0),
+             f"simulating {min(batch, trials)} trials at a time on a {m} x {n} frame")
     totals = _run(W, given, l_count, prob, amp, bool(signed), v.seed(seed), trials, threshold, lo, hi, bins, path,
                   batch, nthreads, progress)
     edges = np.linspace(lo, hi, bins + 1)
@@ -214,13 +217,15 @@ def _hist_range(hist_range, default: float):
     return lo, hi
 
 
-def _plan(m: int, n: int, l: int, trials: int, path, sampled_p: bool) -> tuple[str, int]:
-    """(path, trials per core call) from the sizes alone."""
+def _plan(m: int, n: int, l: int, trials: int, path, sampled_p: bool, active: float) -> tuple[str, int]:
+    """(path, trials per core call) from the sizes alone (``active``: mean active features per trial)."""
     if path not in PATHS:
         raise ValueError(f"path must be one of {', '.join(PATHS)}; got {path!r}")
-    # per call: about _BATCH_MACS of work and at most _TRIALS_PER_CALL trials (each
-    # holds an x vector and a record), so calls stay short and small
-    dense_batch = max(_BATCH_ALIGN, min(_BATCH_MACS // (m * n), _TRIALS_PER_CALL) // _BATCH_ALIGN * _BATCH_ALIGN)
+    # per call: about _BATCH_MACS of work, at most _TRIALS_PER_CALL trials (each
+    # holds an x vector and a record) and _ACTIVE_MAX active features, so calls
+    # stay short and small
+    held = _ACTIVE_MAX // max(1, math.ceil(active))
+    dense_batch = max(_BATCH_ALIGN, min(_BATCH_MACS // (m * n), _TRIALS_PER_CALL, held) // _BATCH_ALIGN * _BATCH_ALIGN)
     if path == "dense" or (path == "auto" and sampled_p):
         return "dense", dense_batch
     if sampled_p:
@@ -228,13 +233,30 @@ def _plan(m: int, n: int, l: int, trials: int, path, sampled_p: bool) -> tuple[s
     if path == "gram" and m * _GRAM_COLUMNS * 8 > _GRAM_BYTES_MAX:
         raise ValueError(f'path="gram" holds m x {_GRAM_COLUMNS} Gram entries: m = {m} exceeds the '
                          f"{_GRAM_BYTES_MAX >> 30} GiB limit; use the dense path")
-    gram_batch = max(_BATCH_ALIGN, min(_BATCH_MACS // max(1, 2 * l * m), _GRAM_ACTIVE_MAX // max(1, l),
-                                       _TRIALS_PER_CALL))
+    gram_batch = max(_BATCH_ALIGN, min(_BATCH_MACS // max(1, 2 * l * m), held, _TRIALS_PER_CALL))
     calls = -(-trials // gram_batch)
     gram_cost = calls * m * m * n + 2 * trials * l * m
     if path == "gram" or (gram_cost < trials * m * n / 2 and m * m * n <= _GRAM_MACS_MAX):
         return "gram", gram_batch
     return "dense", dense_batch
+
+
+def _call_bytes(m: int, n: int, itemsize: int, batch: int, active: float, bins: int, path: str, threads: int,
+                sampled_p: bool) -> int:
+    """Memory of one core call (cpp/src/readout_passes.hpp, cpp/src/simulate.cpp) and of
+    rms_interference before it: the batch's activations (index, value, level: 20 bytes
+    each) and per-trial sums; dense: the trials' x vectors and up to 4 MiB of packed W;
+    gram: a packed W and 192 of its W W^T columns; per thread a histogram, a mark per
+    feature, an x vector, a product tile (and m indices and values with p)."""
+    pad = lambda rows: -(-rows // 96) * 96  # noqa: E731 - panels and tiles
+    activations = math.ceil(batch * active * 1.01 + 1024) * 20 + batch * 112
+    if path == "dense":
+        products = pad(batch) * n * itemsize + min(4 << 20, pad(m) * n * itemsize)
+    else:
+        products = pad(m) * (n + _GRAM_COLUMNS) * itemsize + _GRAM_COLUMNS * n * itemsize
+    per_thread = 8 * (bins + 2) + m + 8 * n + (16 * m if sampled_p else 0) + 60 * 96 * itemsize
+    rms = 3 * min(m, _RMS_ROWS) * n * itemsize
+    return activations + products + threads * per_thread + rms
 
 
 def _run(W, given, l, p, amp, signed, seed, trials, threshold, lo, hi, bins, path, batch, nthreads,

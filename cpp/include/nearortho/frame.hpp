@@ -23,9 +23,9 @@ struct FrameSpec {
 
 void validate(const FrameSpec& spec);  // throws std::invalid_argument
 
-// Rows that are built together: n for orthogonal (one basis) and kerdock, the
-// padded Hadamard size for srht, 1 otherwise. Asking for rows inside a group costs the
-// group's prefix, so callers chunk along these boundaries.
+// Rows that are built together: n for orthogonal (one basis) and kerdock, 1
+// otherwise. Asking for rows inside a group costs the group's prefix, so callers
+// chunk along these boundaries.
 std::int64_t frame_group_rows(const FrameSpec& spec);
 
 // Writes rows [row_begin, row_end) of the frame into out (row-major, n columns).

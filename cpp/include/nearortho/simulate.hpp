@@ -3,6 +3,7 @@
 // readouts on the fly into float64 sums and exact counts. Tests: tests/test_simulate.py.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "nearortho/activations.hpp"
@@ -49,6 +50,10 @@ struct FrameView {
   std::int64_t m = 0, n = 0;
 };
 
+// `interrupted` (simulate_readout, pair_sumsq) is polled on the calling thread about
+// every 50 ms; once it returns true the call returns early with partial results,
+// which the caller (who knows it fired) discards.
+//
 // Trials [trial_begin, trial_end) drawn from spec (or taken from explicit, whose
 // trial t is explicit trial t - trial_begin). Level decoding (nearest of a j / K)
 // runs for sampled activations of AmplitudeKind::levels.
@@ -56,7 +61,8 @@ template <class T>
 ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec,
                                const ExplicitActivations* explicit_activations,
                                std::int64_t trial_begin, std::int64_t trial_end,
-                               const ReadoutSpec& readout, ReadoutPath path, int threads);
+                               const ReadoutSpec& readout, ReadoutPath path, int threads,
+                               const std::function<bool()>& interrupted = nullptr);
 
 // The raw readouts r = W x (trials x m, float64 out) for explicit activations: the
 // same kernels as simulate_readout, exposed so tests can compare every value.
@@ -68,6 +74,6 @@ void readout_values(const FrameView<T>& W, const ExplicitActivations& activation
 // predictions use its mean). Dot products in T, squares summed in float64 per band
 // of rows, bands folded in order: independent of threads. Cost m^2 n / 2.
 template <class T>
-double pair_sumsq(const FrameView<T>& W, int threads);
+double pair_sumsq(const FrameView<T>& W, int threads, const std::function<bool()>& interrupted = nullptr);
 
 }  // namespace nearortho

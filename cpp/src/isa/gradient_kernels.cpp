@@ -14,49 +14,18 @@
 
 #include "nearortho/isa_kernel_file.hpp"
 #include "nearortho/gradient_kernels.hpp"
+#include "nearortho/isa_vectors.hpp"
 
 namespace nearortho {
 namespace NEARORTHO_ISA {
 namespace {
 
-#if defined(__AVX512F__)
-constexpr int kVectorBytes = 64;
-#elif defined(__AVX2__)
-constexpr int kVectorBytes = 32;
-#else
-constexpr int kVectorBytes = 16;  // SSE2 on x86-64, generic lowering elsewhere
-#endif
 // Micro-tile: 12 vector accumulators (kMicroRows rows of one 64-byte panel
 // width), leaving registers for the B row and one broadcast.
 constexpr int kMicroRows = 12 * kVectorBytes / 64;
 // Depth block of the Gram product: a 64-byte panel of B times 256 k (16 KiB) stays in L1.
 constexpr std::int64_t kDepth = 256;
 static_assert(kGradientTileUnit % kMicroRows == 0, "tile edge must hold whole micro-tiles");
-
-template <class T> struct IntOf;
-template <> struct IntOf<float> { using type = std::int32_t; };
-template <> struct IntOf<double> { using type = std::int64_t; };
-
-template <class T>
-struct Simd {
-  static constexpr int lanes = kVectorBytes / sizeof(T);
-  static constexpr int per_panel = kPanelRows<T> / lanes;
-  typedef T V __attribute__((vector_size(kVectorBytes)));
-  typedef T VU __attribute__((vector_size(kVectorBytes), aligned(sizeof(T))));
-  using I = typename IntOf<T>::type;
-  typedef I IV __attribute__((vector_size(kVectorBytes)));
-  typedef double D __attribute__((vector_size(lanes * sizeof(double))));
-};
-
-template <class T>
-inline typename Simd<T>::V load(const T* x) {
-  return *reinterpret_cast<const typename Simd<T>::VU*>(x);
-}
-
-template <class T>
-inline void store(T* x, typename Simd<T>::V v) {
-  *reinterpret_cast<typename Simd<T>::VU*>(x) = v;
-}
 
 // Where the micro-kernel's kMicroRows broadcast values sit for step l:
 // rows form a[r * stride + l] (rows of a row-major matrix), columns form
@@ -70,72 +39,33 @@ inline void micro_kernel(const T* a, std::int64_t a_stride, const T* b, std::int
                          std::int64_t count, T* c, std::int64_t ldc, bool accumulate) {
   using S = Simd<T>;
   using V = typename S::V;
-  constexpr int NV = S::per_panel;
+  constexpr int NV = kPanelRows<T> / S::lanes;  // vectors per 64-byte panel row
   V acc[kMicroRows][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < kMicroRows; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = accumulate ? load(c + r * ldc + v * S::lanes) : V{};
-  if constexpr (form == Form::rows) {
-    const T* ar[kMicroRows];
+  const T* ar[kMicroRows];  // rows form: each row's start
 #pragma GCC unroll 16
-    for (int r = 0; r < kMicroRows; ++r) ar[r] = a + r * a_stride;
+  for (int r = 0; r < kMicroRows; ++r) ar[r] = a + r * a_stride;
 #pragma GCC unroll 2
-    for (std::int64_t l = 0; l < count; ++l) {
-      V bv[NV];
+  for (std::int64_t l = 0; l < count; ++l) {
+    V bv[NV];
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) bv[v] = load(b + v * S::lanes);
+    for (int v = 0; v < NV; ++v) bv[v] = load(b + v * S::lanes);
 #pragma GCC unroll 16
-      for (int r = 0; r < kMicroRows; ++r) {
-        const T x = ar[r][l];
+    for (int r = 0; r < kMicroRows; ++r) {
+      const T x = form == Form::rows ? ar[r][l] : a[r];
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) acc[r][v] += bv[v] * x;
-      }
-      b += b_step;
+      for (int v = 0; v < NV; ++v) acc[r][v] += bv[v] * x;
     }
-  } else {
-#pragma GCC unroll 2
-    for (std::int64_t l = 0; l < count; ++l) {
-      V bv[NV];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) bv[v] = load(b + v * S::lanes);
-#pragma GCC unroll 16
-      for (int r = 0; r < kMicroRows; ++r) {
-        const T x = a[r];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) acc[r][v] += bv[v] * x;
-      }
-      a += a_stride;
-      b += b_step;
-    }
+    if constexpr (form == Form::columns) a += a_stride;
+    b += b_step;
   }
 #pragma GCC unroll 16
   for (int r = 0; r < kMicroRows; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) store(c + r * ldc + v * S::lanes, acc[r][v]);
-}
-
-template <class V, class IV>
-inline V bits_as(const IV& x) {
-  V out;
-  std::memcpy(&out, &x, sizeof out);
-  return out;
-}
-
-template <class IV, class V>
-inline IV as_bits(const V& x) {
-  IV out;
-  std::memcpy(&out, &x, sizeof out);
-  return out;
-}
-
-template <class IV>
-inline bool any_lane(const IV& mask) {
-  std::uint64_t words[sizeof(IV) / 8];
-  std::memcpy(words, &mask, sizeof words);
-  std::uint64_t acc = 0;
-  for (std::uint64_t w : words) acc |= w;
-  return acc != 0;
 }
 
 // x^e for an integer e >= 1 by repeated squaring; for 0 <= x < 1 every factor
@@ -175,7 +105,7 @@ void track_max(const GradientTile<T>& p, GradientScratch<T>& s, const T* row, st
   const IV sign = IV{} + std::numeric_limits<I>::min();
   V best = V{} - 1;
   for (std::int64_t v = 0; v < p.edge / L; ++v) {
-    const V ag = bits_as<V>(as_bits<IV>(load(row + v * L)) & ~sign);
+    const V ag = bit_cast_vector<V>(bit_cast_vector<IV>(load(row + v * L)) & ~sign);
     const IV q = iota + static_cast<I>(v * L);
     best = ((q > static_cast<I>(range.lo)) & (q < static_cast<I>(range.hi)) & (ag > best)) ? ag : best;
   }
@@ -229,7 +159,7 @@ void weights(const GradientTile<T>& p, GradientScratch<T>& s) {
     IV row_any{};
     for (std::int64_t v = 0; v < vectors; ++v) {
       const V g = load(row + v * L);
-      const V ag = bits_as<V>(as_bits<IV>(g) & ~sign);
+      const V ag = bit_cast_vector<V>(bit_cast_vector<IV>(g) & ~sign);
       const IV q = iota + static_cast<I>(v * L);
       V d = (ag - t) * inv_s;
       d = ((q > lo) & (q < hi) & (d >= cutoff)) ? d : V{};
@@ -238,7 +168,7 @@ void weights(const GradientTile<T>& p, GradientScratch<T>& s) {
       const IV nonzero = d != V{};
       row_any |= nonzero;
       col_any[v] |= nonzero;
-      store(row + v * L, bits_as<V>(as_bits<IV>(dp * scale) | (as_bits<IV>(g) & sign & nonzero)));
+      store(row + v * L, bit_cast_vector<V>(bit_cast_vector<IV>(dp * scale) | (bit_cast_vector<IV>(g) & sign & nonzero)));
     }
     for (int l = 0; l < L; ++l) value += sum[l];
     if (any_lane(row_any)) s.row_nonzero[r / kMicroRows] = true;

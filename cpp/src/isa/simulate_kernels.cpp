@@ -14,16 +14,23 @@ namespace nearortho {
 namespace NEARORTHO_ISA {
 namespace {
 
-// 32-byte vectors through GCC/Clang vector extensions: AVX registers in the avx2
-// and avx512 builds, pairs of SSE registers in the scalar (baseline x86-64) build.
-template <class T> struct Vec;
-template <> struct Vec<float> {
-  typedef float type __attribute__((vector_size(32)));
-  static constexpr int width = 8;
-};
-template <> struct Vec<double> {
-  typedef double type __attribute__((vector_size(32)));
-  static constexpr int width = 4;
+// Vectors through GCC/Clang vector extensions: 64-byte (one W panel) in the
+// avx512 build, else 32-byte (AVX registers in the avx2 build, pairs of SSE
+// registers in the scalar one). Each output lane is the same chain of
+// multiply-adds whatever the vector width, so the width changes no result.
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+constexpr int kMicroPanels = 2;  // 6 x 2 zmm accumulators: 2 loads + 6 broadcasts per 12 FMAs
+#else
+constexpr int kVectorBytes = 32;
+constexpr int kMicroPanels = 1;  // 6 x 2 ymm accumulators
+#endif
+
+template <class T>
+struct Vec {
+  typedef T type __attribute__((vector_size(kVectorBytes)));
+  static constexpr int width = kVectorBytes / sizeof(T);
+  static constexpr int per_panel = kPanelW<T> / width;  // vectors per W panel row
 };
 
 template <class T>
@@ -38,43 +45,52 @@ inline void store(T* p, typename Vec<T>::type v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-constexpr std::int64_t kKC = 256;  // inner-dimension block: a W panel of kKC x 16 floats stays in L1
+constexpr std::int64_t kKC = 256;  // inner-dimension block: kKC x 16 floats of each W panel stay in L1
 
-// C (kPanelX rows x 2 vectors) over kc terms, continuing the chains already in C
-// unless first.
-template <class T>
-inline void micro(const T* xp, const T* wp, std::int64_t kc, T* C, std::int64_t ldc, bool first) {
+// C (kPanelX rows x P W panels) over kc terms, continuing the chains already in C
+// unless first. wp points at the first of the P panels, panel_stride apart.
+template <class T, int P>
+inline void micro(const T* xp, const T* wp, std::int64_t panel_stride, std::int64_t kc, T* C, std::int64_t ldc,
+                  bool first) {
   using V = typename Vec<T>::type;
   constexpr int L = Vec<T>::width;
-  static_assert(2 * L == kPanelW<T>, "a W panel is two vectors wide");
-  V c[kPanelX][2];
-  for (int r = 0; r < kPanelX; ++r) {
-    c[r][0] = first ? V{} : load(C + r * ldc);
-    c[r][1] = first ? V{} : load(C + r * ldc + L);
-  }
+  constexpr int PV = Vec<T>::per_panel;
+  constexpr int NV = P * PV;
+  constexpr std::int64_t NR = kPanelW<T>;
+  V c[kPanelX][NV];
+  for (int r = 0; r < kPanelX; ++r)
+    for (int v = 0; v < NV; ++v) c[r][v] = first ? V{} : load(C + r * ldc + (v / PV) * NR + (v % PV) * L);
   for (std::int64_t k = 0; k < kc; ++k) {
-    const V b0 = load(wp + k * 2 * L), b1 = load(wp + k * 2 * L + L);
+    V b[NV];
+    for (int v = 0; v < NV; ++v) b[v] = load(wp + (v / PV) * panel_stride + k * NR + (v % PV) * L);
     for (int r = 0; r < kPanelX; ++r) {
       const T a = xp[k * kPanelX + r];
-      c[r][0] += a * b0;
-      c[r][1] += a * b1;
+      for (int v = 0; v < NV; ++v) c[r][v] += a * b[v];
     }
   }
-  for (int r = 0; r < kPanelX; ++r) {
-    store(C + r * ldc, c[r][0]);
-    store(C + r * ldc + L, c[r][1]);
-  }
+  for (int r = 0; r < kPanelX; ++r)
+    for (int v = 0; v < NV; ++v) store(C + r * ldc + (v / PV) * NR + (v % PV) * L, c[r][v]);
 }
 
 template <class T>
 void multiply_packed(const T* xp, std::int64_t groups, const T* wp, std::int64_t panels, std::int64_t n, T* C,
                      std::int64_t ldc) {
+  constexpr std::int64_t NR = kPanelW<T>;
   for (std::int64_t kb = 0; kb < n; kb += kKC) {
     const std::int64_t kc = std::min(kKC, n - kb);
-    for (std::int64_t p = 0; p < panels; ++p)
-      for (std::int64_t g = 0; g < groups; ++g)
-        micro(xp + (g * n + kb) * kPanelX, wp + (p * n + kb) * kPanelW<T>, kc, C + g * kPanelX * ldc + p * kPanelW<T>,
-              ldc, kb == 0);
+    for (std::int64_t p = 0; p < panels;) {
+      const bool wide = p + kMicroPanels <= panels;
+      for (std::int64_t g = 0; g < groups; ++g) {
+        const T* x = xp + (g * n + kb) * kPanelX;
+        const T* w = wp + (p * n + kb) * NR;
+        T* c = C + g * kPanelX * ldc + p * NR;
+        if (wide)
+          micro<T, kMicroPanels>(x, w, n * NR, kc, c, ldc, kb == 0);
+        else
+          micro<T, 1>(x, w, n * NR, kc, c, ldc, kb == 0);
+      }
+      p += wide ? kMicroPanels : 1;
+    }
   }
 }
 

@@ -35,7 +35,11 @@ class _Group(click.Group):
 @click.version_option(package_name="nearortho")
 @click.pass_context
 def cli(ctx, debug):
-    """Near-orthogonal frames, their interference, and the costs of superposition."""
+    """Near-orthogonal frames, their interference, and the costs of superposition.
+
+    `nearortho report` measures the claims of the post "Some costs of superposition"
+    (Linda Linsefors, 2024); docs/claims.md in the repository lists them.
+    """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
 

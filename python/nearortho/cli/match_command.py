@@ -21,7 +21,7 @@ SUMMARY = ("ma", "mb", "matched", "mean", "fraction_above", "total", "upper_boun
 @click.option("--k", "k", type=int, default=8, show_default=True, help="Candidate partners per feature at first.")
 @click.option("--out", default=None, help="Write the pairs (a, b, cosine) to .csv, .npz or .parquet.")
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
 def match_command(a_path, b_path, key, other_key, layout, signed, k, out, threads, as_json):
     """Match the features (rows) of A one-to-one to those of B, maximising total |cos|."""
     from ..match import match

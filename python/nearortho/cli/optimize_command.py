@@ -9,26 +9,26 @@ import click
 import numpy as np
 
 from .output import emit, progress
-from .source import KEY_HELP, layout_option, load_file
+from .source import KEY_HELP, PATH, layout_option, load_file
 
 
 @click.command("optimize")
 @click.option("--n", "n", type=int, default=None, help="Dimension (with --m; or give --init).")
 @click.option("--m", "m", type=int, default=None, help="Number of unit vectors.")
-@click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
-              help="Start from the frame in this file (.npy, .npz, .safetensors, .pt).")
+@click.option("--init", "init", type=PATH, default=None,
+              help="Start from the frame in this file (.npy, .npz, .safetensors, .pt) or SAE directory.")
 @click.option("--key", default=None, help=KEY_HELP)
 @layout_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random start.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None,
-              help="Default: float64 when m * n <= 65536, else float32 (or the --init file's).")
+              help="Default: float64 when m * n <= 4096, else float32 (or the --init file's).")
 @click.option("--objective", type=click.Choice(["coherence", "frame_potential"]), default="coherence",
               show_default=True)
 @click.option("--seconds", type=float, default=60.0, show_default=True, help="Wall-clock budget.")
 @click.option("--max-iter", type=int, default=None, help="Most gradient steps.")
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npy file.")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def optimize_command(n, m, init, key, layout, seed, dtype, objective, seconds, max_iter, threads, out, as_json, quiet):
     """Optimise m unit vectors in R^n for low coherence and write the best frame to OUT."""

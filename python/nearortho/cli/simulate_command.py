@@ -29,14 +29,14 @@ def parse_amplitude(text: str):
 
 @click.command("simulate")
 @frame_source
-@click.option("--l", "l", type=int, required=True, help="Active features per trial.")
+@click.option("--l", "l", type=click.IntRange(min=1), required=True, help="Active features per trial (>= 1).")
 @click.option("--trials", type=int, default=1000, show_default=True)
 @click.option("--amplitude", default="boolean", show_default=True, help="boolean, uniform:A or levels:K:A.")
 @click.option("--threshold", type=float, default=0.5, show_default=True, help="Decoder threshold.")
 @click.option("--signed", is_flag=True, help="Random signs on active amplitudes.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=int, default=None)
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def simulate_command(W, l, trials, amplitude, threshold, signed, seed, threads, as_json, quiet):
     """Read l active features out of the frame: noise, error rates, SNR, predictions."""
@@ -52,15 +52,18 @@ def simulate_command(W, l, trials, amplitude, threshold, signed, seed, threads, 
 @click.command("capacity")
 @frame_source
 @click.option("--error-rate", type=float, default=0.01, show_default=True,
-              help="Target per-feature error rate of the threshold decoder.")
+              help="Target rate of the threshold decoder (see --metric).")
+@click.option("--metric", type=click.Choice(["error", "balanced", "false_negative", "false_positive"]),
+              default="error", show_default=True,
+              help="error: (FP + FN) / all readouts; balanced: mean of the FP and FN rates; or either rate alone.")
 @click.option("--trials", type=int, default=200, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=int, default=None)
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
-def capacity_command(W, error_rate, trials, seed, threads, as_json):
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
+def capacity_command(W, error_rate, metric, trials, seed, threads, as_json):
     """Largest number of simultaneously active features at the target error rate."""
     from ..capacity import capacity
 
-    result = capacity(W, error_rate=error_rate, trials=trials, seed=seed, threads=threads).to_dict()
+    result = capacity(W, error_rate=error_rate, trials=trials, seed=seed, threads=threads, metric=metric).to_dict()
     result.pop("evaluated", None)
     emit(result, as_json=as_json, title="capacity")

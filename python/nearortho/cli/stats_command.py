@@ -31,7 +31,7 @@ SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rm
                    ".npz or .parquet.")
 @click.option("--html", "html_path", default=None,
               help="Write a self-contained page: histograms against a random frame, top pairs, row norms.")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def stats_command(path, key, other_path, other_key, layout, raw, bins, thresholds, topk, threads,
                   features_path, html_path, as_json, quiet):

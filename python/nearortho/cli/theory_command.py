@@ -19,7 +19,7 @@ def _numbers(text: str, name: str, kind=int):
 @click.option("--m", "m", required=True, help="Number(s) of features.")
 @click.option("--l", "l", default=None, help="Active feature count(s).")
 @click.option("--amplitude", type=float, default=1.0, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
 def theory_command(n, m, l, amplitude, as_json):
     """Evaluate the post's formulas P1-P6 and the correction C1 (broadcast over
     comma-separated values). The claims: docs/claims.md in the nearortho repository."""

@@ -13,6 +13,8 @@ STYLES = {
     "sparse": dict(marker="^", color="#2ca02c"),
     "orthogonal": dict(marker="D", color="#d62728"),
     "srht": dict(marker="v", color="#9467bd"),
+    "kerdock": dict(marker="*", color="#8c564b"),
+    "optimised": dict(marker="P", color="#e377c2"),
     "none": dict(marker="o", color="#d62728"),
     "threshold": dict(marker="s", color="#2ca02c"),
     "relu": dict(marker="^", color="#ff7f0e"),

@@ -24,26 +24,41 @@ def measure(context) -> dict:
             "error_rate": ERROR_RATE, "rows": rows}
 
 
+def informative(rows) -> list:
+    """Rows whose count can tell how far P5 is off: not at the search cap (there the count is only a
+    lower bound), and not one level where P5 predicts fewer (one level is always read right, so the
+    count cannot follow P5 below 1)."""
+    found = [r for r in rows if not r["at_cap"] and not (r["levels"] == 1 and r["p5_jl"] < 1)]
+    return found or [r for r in rows if not r["at_cap"]]
+
+
 def judge(results) -> list:
-    rows = [r for r in results["rows"] if not r["at_cap"]]  # at the search cap the count is only a floor
+    rows = informative(results["rows"])
     counts = [r["levels"] for r in results["rows"]]
     first, last = results["rows"][0], results["rows"][-1]
+    shown = rows[-1]
     measured, predicted = [r["levels"] for r in rows], [r["p5_jl"] for r in rows]
     p5 = worst_factor(measured, predicted)
-    falling = all(a >= b for a, b in zip(counts, counts[1:])) and counts[-1] < counts[0]
+    never_rises = all(a >= b for a, b in zip(counts, counts[1:]))
+    falling = never_rises and counts[-1] < counts[0]
+    left_out = len(results["rows"]) - len(rows)
     return [
         Verdict("P5", "Distinguishable activation levels are at most amplitude / noise",
-                "levels ~ 1 / (eps_JL sqrt(l))", f"{last['levels']} (l={last['l']})", f"{last['p5_jl']:.2f}",
+                "levels ~ 1 / (eps_JL sqrt(l))", f"{shown['levels']} (l={shown['l']})", f"{shown['p5_jl']:.2f}",
                 by_factor(p5, TOLERANCE), p5,
-                f"measured / predicted is {span([r['levels'] / r['p5_jl'] for r in rows], 2)} over "
-                f"l = {rows[0]['l']}..{rows[-1]['l']}; P5 is {side(measured, predicted)}. "
-                f"With C1's eps = 1/sqrt(n) in place of eps_JL, measured / predicted is "
-                f"{span([r['levels'] / r['p5_c1'] for r in rows], 2)}: amplitude / noise counts levels one noise "
-                f"deviation apart, while telling them apart at {results['error_rate']:.0%} error takes several."),
+                f"measured / predicted is {span([m / p for m, p in zip(measured, predicted)], 2)} over "
+                f"l = {', '.join(str(r['l']) for r in rows)}"
+                + (f" ({left_out} l left out: where P5 predicts under one level the count stops at 1)"
+                   if left_out else "")
+                + f"; P5 is {side(measured, predicted)}. With C1's eps = 1/sqrt(n) in place of eps_JL, measured "
+                f"/ predicted is {span([r['levels'] / r['p5_c1'] for r in rows], 2)}: amplitude / noise counts "
+                f"levels one noise deviation apart, while telling them apart at {results['error_rate']:.0%} "
+                f"error takes several."),
         Verdict("P6", "The more features are active, the more boolean they become (levels fall to 1)",
                 "levels -> 1 as l grows", f"{first['levels']} at l={first['l']} to {last['levels']} at l={last['l']}",
                 "falling towards 1", by_truth(falling), None,
-                f"the level count never rises with l and falls from {first['levels']} to {last['levels']}"
+                f"the level count {'never rises' if never_rises else 'rises somewhere'} with l, from "
+                f"{first['levels']} at l={first['l']} to {last['levels']} at l={last['l']}"
                 + (" (a single on/off level: boolean)." if last["levels"] == 1 else ".")),
     ]
 
@@ -73,6 +88,11 @@ def draw(results, figure) -> None:
     ratio_ax.axhline(1, color="gray", linewidth=0.8)
     ratio_ax.plot(ls, [r["levels"] / r["p5_jl"] for r in rows], linestyle="-", markersize=8,
                   label="measured / P5", **CYCLE[3])
+    left_out = [r for r in rows if r not in informative(rows)]
+    if left_out:  # drawn over the filled markers: these counts cannot follow P5 (see informative)
+        ratio_ax.plot([r["l"] for r in left_out], [r["levels"] / r["p5_jl"] for r in left_out], linestyle="none",
+                      marker="o", markersize=13, markerfacecolor="white", markeredgecolor=CYCLE[3]["color"],
+                      zorder=3, label="left out of P5's factor (one level)")
     ratio_ax.plot(ls, [r["levels"] / r["p5_c1"] for r in rows], linestyle="-", markersize=8,
                   label="measured / C1 version", **CYCLE[4])
     ratio_ax.set(xscale="log", yscale="log", xlabel="active features l", ylabel="measured / predicted",

@@ -111,14 +111,17 @@ def _reproduce(document: dict) -> str:
            "versions": versions, "CPU": f"{env['cpu']} ({env['cpus']} logical CPUs, {env['platform']})",
            "SIMD level (ISA)": env["isa"], "threads": threads,
            "load average at start (1, 5, 15 min)": env["load_average"]}
-    build = env["build"]
     return ("<h2 id='reproduce'>Reproduce</h2>"
             f"<pre>{_e(document['command'])}</pre>"
             "<p>The same command gives the same frames and trials on any thread count (each row and each trial "
             "is a function of the seed and its index); the statistics agree up to floating-point rounding. "
             "Every number on this page, and every verdict, is in <code>results.json</code> beside this file. "
-            "Times are wall-clock, on a machine shared with the load shown.</p>" + _table(["", "value"], [{"": k, "value": str(v)} for k, v in run.items()])
-            + "<p><b>Build</b></p>" + _table(["", "value"], [{"": k, "value": str(v)} for k, v in build.items()]))
+            "Times are wall-clock, on a machine shared with the load shown.</p>"
+            + _key_value_table(run) + "<p><b>Build</b></p>" + _key_value_table(env["build"]))
+
+
+def _key_value_table(pairs: dict) -> str:
+    return _table(["", "value"], [{"": key, "value": str(value)} for key, value in pairs.items()])
 
 
 def write_html(path: str, document: dict, sections, verdicts: dict) -> None:

@@ -2,7 +2,7 @@
 that ends in ``SECTION = Section(...)`` (see section.py) and list it here."""
 from __future__ import annotations
 
-from . import capacity, compound, levels, noise, typical, worst
+from . import capacity, compound, levels, noise, packing, typical, worst
 
 SECTIONS = (typical.SECTION, worst.SECTION, noise.SECTION, capacity.SECTION, levels.SECTION,
-            compound.SECTION)
+            compound.SECTION, packing.SECTION)

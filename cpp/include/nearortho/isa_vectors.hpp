@@ -1,0 +1,67 @@
+// GCC vector types of the ISA a per-ISA kernel file is compiled for (include it
+// after isa_kernel_file.hpp, inside no namespace): the widths follow the compile
+// flags, so everything lives in nearortho::<isa> and no two copies ever meet.
+// Used by cpp/src/isa/gradient_kernels.cpp.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace nearortho {
+namespace NEARORTHO_ISA {
+
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+#elif defined(__AVX2__)
+constexpr int kVectorBytes = 32;
+#else
+constexpr int kVectorBytes = 16;  // SSE2 on x86-64, generic lowering elsewhere
+#endif
+
+template <class T> struct IntOf;
+template <> struct IntOf<float> { using type = std::int32_t; };
+template <> struct IntOf<double> { using type = std::int64_t; };
+
+// V: a register of T; VU: the same at element alignment, for loads and stores
+// (GCC lets a vector alias its element type); IV: the matching integer (and
+// comparison mask) vector; D: the lanes widened to double.
+template <class T>
+struct Simd {
+  static constexpr int lanes = kVectorBytes / sizeof(T);
+  typedef T V __attribute__((vector_size(kVectorBytes)));
+  typedef T VU __attribute__((vector_size(kVectorBytes), aligned(sizeof(T))));
+  using I = typename IntOf<T>::type;
+  typedef I IV __attribute__((vector_size(kVectorBytes)));
+  typedef double D __attribute__((vector_size(lanes * sizeof(double))));
+};
+
+template <class T>
+inline typename Simd<T>::V load(const T* x) {
+  return *reinterpret_cast<const typename Simd<T>::VU*>(x);
+}
+
+template <class T>
+inline void store(T* x, typename Simd<T>::V v) {
+  *reinterpret_cast<typename Simd<T>::VU*>(x) = v;
+}
+
+// The bits of one vector as another of the same size.
+template <class To, class From>
+inline To bit_cast_vector(const From& x) {
+  static_assert(sizeof(To) == sizeof(From), "same size only");
+  To out;
+  std::memcpy(&out, &x, sizeof out);
+  return out;
+}
+
+// Whether any lane of a comparison mask is set, as a few 64-bit ORs.
+template <class IV>
+inline bool any_lane(const IV& mask) {
+  std::uint64_t words[sizeof(IV) / 8];
+  std::memcpy(words, &mask, sizeof words);
+  std::uint64_t acc = 0;
+  for (std::uint64_t w : words) acc |= w;
+  return acc != 0;
+}
+
+}  // namespace NEARORTHO_ISA
+}  // namespace nearortho
