@@ -184,6 +184,16 @@ def test_errors(tmp_path, name, content, error, words):
         load(path)
 
 
+def test_files_that_are_not_what_they_say(tmp_path):
+    for name in ("bad.npz", "bad.pt"):
+        (tmp_path / name).write_bytes(b"not an archive at all")
+    with pytest.raises(ValueError, match="bad.npz is not an .npz file"):
+        load(tmp_path / "bad.npz")
+    pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="bad.pt is not a torch checkpoint that loads with weights_only=True"):
+        load(tmp_path / "bad.pt")
+
+
 def test_argument_errors(tmp_path, matrix):
     np.save(tmp_path / "w.npy", matrix)
     with pytest.raises(ValueError, match="key is not used"):

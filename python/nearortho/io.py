@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import warnings
+import zipfile
 
 import numpy as np
 
@@ -133,6 +135,8 @@ def _read(path: str, key: str | None) -> tuple[np.ndarray, str | None]:
             raise ValueError(f"{path} is not a .npy array of numbers (it is not a .npy file, or it holds "
                              "Python objects, which nearortho does not load)") from None
     if suffix == ".npz":
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"{path} is not an .npz file (not a zip archive)")
         with np.load(path, allow_pickle=False) as archive:
             name = _choose_key(archive.files, lambda k: _npz_member(path, k)[0], key, path)
             _check_npz_member(path, name)
@@ -222,7 +226,11 @@ def _read_torch(path: str, key: str | None) -> tuple[np.ndarray, str | None]:
         import torch
     except ImportError as error:
         raise ImportError(f"reading {path} needs torch (pip install torch)") from error
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as error:
+        raise ValueError(f"{path} is not a torch checkpoint that loads with weights_only=True "
+                         f"({type(error).__name__}); nearortho never unpickles code") from error
     if isinstance(state, torch.Tensor):
         if key is not None:
             raise ValueError(f"key is not used: {path} holds a single tensor")
