@@ -1,5 +1,6 @@
 """Shared fixtures: every ISA level this CPU can run, forced in turn."""
 import os
+import signal
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -30,3 +31,10 @@ settings.register_profile("ci", max_examples=25, derandomize=True, database=None
                           suppress_health_check=_SUPPRESSED)
 settings.register_profile("explore", max_examples=1000, deadline=None, suppress_health_check=_SUPPRESSED)
 settings.load_profile(os.environ.get("NEARORTHO_HYPOTHESIS", "ci"))
+
+# A shell without job control starts background commands with SIGINT ignored, and
+# Python then installs no KeyboardInterrupt handler: the Ctrl-C tests would wait
+# for an interrupt that never comes. Restore the handler (children then inherit the
+# default disposition and install their own).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
