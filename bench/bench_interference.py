@@ -1,34 +1,48 @@
 """Side-by-side benchmark of nearortho.interference against the BLAS yardstick and
-the code a user would otherwise write (issue 3).
+the code a user would otherwise write (issues 3 and 9).
 
-    python bench/bench_interference.py [--quick] [--no-scaling] [--threads 2] [--repeat 3] [--json out.json]
+    python bench/bench_interference.py [--quick] [--no-scaling] [--threads 2] [--repeat 3]
+                                       [--dtype float32] [--isa avx2,scalar] [--faiss-coretype Haswell]
+                                       [--json bench/results/interference.json] [--png ...]
 
 Every case runs in a fresh subprocess so its peak memory (RSS above the inputs)
-is its own. Rows: plain sgemm W @ W2.T (W2 a copy, so BLAS cannot take the syrk
-path; row blocks of 8192 into a preallocated output), nearortho with every reduction fused, chunked numpy (row blocks of 2048,
-upper half, same statistics), naive numpy (dense G, mask, reduce; smaller size
-only) and faiss IndexFlatIP (k=2 on [W; -W], per-row max only; smaller size
-only, if importable). GFLOP/s count m*m*n flops for the symmetric half (sgemm
-does 2*m*m*n). Unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the BLAS numbers.
+is its own, in the best configuration for that library. Rows: gemm W @ W2.T (W2
+a copy, so BLAS cannot take the syrk path; row blocks of 8192 into a
+preallocated output; sgemm or dgemm by --dtype); nearortho with every reduction
+fused, once per ISA in --isa (NEARORTHO_MAX_ISA); a careful user's chunked numpy
+(row blocks of 2048 against the rows after them, the triangle sliced off,
+np.bincount on |G| for the histogram, max/argmax(axis) for the per-row maxima);
+naive numpy (dense G, triangle mask, reduce; smaller size only) and faiss
+IndexFlatIP (k=2 on [W; -W]: per-row max |g| only; smaller size only, if
+importable). numpy runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (its
+OpenBLAS picks its best kernel); faiss's bundled older OpenBLAS needs
+OPENBLAS_CORETYPE set (--faiss-coretype) or it falls back to an SSE-era kernel.
+GFLOP/s count m*m*n flops for the symmetric half (gemm does 2*m*m*n);
+"fraction of BLAS" is nearortho's GFLOP/s over gemm's. The machine (CPU, ISA,
+BLAS and its kernel, load average before the run) is saved with the rows, and
+each row has the load average before it ran. A PNG beside the JSON plots time
+against m^2 n and the fraction of BLAS per ISA.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
-import multiprocessing as mp
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
 
-from harness import machine
+from harness import load_average, machine
 
 BINS = 1024
 THRESHOLDS = (0.1, 0.2)
 BLOCK = 2048
+BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 @dataclasses.dataclass
@@ -38,20 +52,23 @@ class Case:
     m: int
     threads: int
     repeat: int
+    dtype: str = "float32"
+    isa: str = ""                      # nearortho only: the NEARORTHO_MAX_ISA cap
+    env: dict = dataclasses.field(default_factory=dict)  # set in the case's process
 
 
-def _frame(n, m):
+def _frame(n, m, dtype):
     import nearortho
-    return nearortho.frame(n, m, "gaussian", seed=0, dtype="float32")  # unit rows, no temporaries
+    return nearortho.frame(n, m, "gaussian", seed=0, dtype=dtype)  # unit rows, no temporaries
 
 
-def run_sgemm(W, threads):
+def run_gemm(W, threads):
     """W @ W2.T in row blocks of at most 8192 into one preallocated buffer: the
     full product's flops at gemm speed, without a 16 GiB output at m = 65536 or
     page faults inside the timing."""
     W2 = W.copy()
     block = min(len(W), 8192)
-    out = np.empty((block, len(W)), np.float32)
+    out = np.empty((block, len(W)), W.dtype)
     out.fill(0.0)
 
     def go():
@@ -67,43 +84,39 @@ def run_nearortho(W, threads):
 
 
 def run_chunked(W, threads):
-    """The careful user's code: row blocks of the upper half, same statistics."""
+    """A careful user's numpy: each block of 2048 rows against itself and every later
+    row, the pairs j <= i of the diagonal block zeroed (and taken back out of bin 0),
+    the same statistics as nearortho's default call."""
     def go():
         m = len(W)
         hist = np.zeros(BINS, np.int64)
         counts = np.zeros(len(THRESHOLDS), np.int64)
-        row_max = np.full(m, -1.0, np.float32)
+        row_max = np.full(m, -1.0, W.dtype)
         row_arg = np.full(m, -1, np.int64)
         row_sq = np.zeros(m)
-        total = total_abs = total_sq = 0.0
-        best = (-1.0, -1, -1)
+        total = total_abs = 0.0
         for i0 in range(0, m, BLOCK):
             i1 = min(m, i0 + BLOCK)
             G = W[i0:i1] @ W[i0:].T
-            G[:, :i1 - i0][np.tril(np.ones((i1 - i0, i1 - i0), bool))] = np.nan  # j <= i
+            lower = np.tril_indices(i1 - i0)
+            G[lower] = 0.0
             A = np.abs(G)
-            valid = ~np.isnan(G)
-            g = G[valid]
-            a = np.abs(g)
-            total += float(g.sum(dtype=np.float64))
-            total_abs += float(a.sum(dtype=np.float64))
-            total_sq += float(np.dot(g.astype(np.float64), g))
-            hist += np.bincount(np.minimum((a * BINS).astype(np.int64), BINS - 1), minlength=BINS)
-            counts += [int(np.count_nonzero(a > t)) for t in THRESHOLDS]
-            A[~valid] = -1.0
-            flat = int(np.argmax(A))
-            r, c = divmod(flat, A.shape[1])
-            if A[r, c] > best[0]:
-                best = (float(A[r, c]), i0 + r, i0 + c)
-            Z = np.where(valid, G, 0.0) ** 2
-            for axis, offset, size in ((1, i0, i1 - i0), (0, i0, m - i0)):
-                mx, arg = A.max(axis=axis), A.argmax(axis=axis) + i0  # columns and rows both start at i0
-                idx = np.arange(offset, offset + size)
-                better = mx > row_max[idx]
-                row_max[idx[better]] = mx[better]
-                row_arg[idx[better]] = arg[better]
-                row_sq[idx] += Z.sum(axis=axis)
-        return best, hist, counts
+            total += float(G.sum(dtype=np.float64))
+            total_abs += float(A.sum(dtype=np.float64))
+            hist += np.bincount(np.minimum((A * BINS).astype(np.intp), BINS - 1).ravel(), minlength=BINS)
+            hist[0] -= len(lower[0])
+            counts += [np.count_nonzero(A > t) for t in THRESHOLDS]
+            S = G * G
+            row_sq[i0:i1] += S.sum(axis=1, dtype=np.float64)
+            row_sq[i0:] += S.sum(axis=0, dtype=np.float64)
+            A[lower] = -1.0
+            for axis, rows in ((1, slice(i0, i1)), (0, slice(i0, m))):
+                mx, arg = A.max(axis=axis), A.argmax(axis=axis) + i0
+                better = mx > row_max[rows]
+                row_max[rows] = np.where(better, mx, row_max[rows])
+                row_arg[rows] = np.where(better, arg, row_arg[rows])
+        best = int(np.argmax(row_max))
+        return (row_max[best], best, row_arg[best]), total, total_abs, float(row_sq.sum()) / 2, hist, counts
     return go
 
 
@@ -132,13 +145,14 @@ def run_faiss(W, threads):
     return go
 
 
-METHODS = {"sgemm": run_sgemm, "nearortho": run_nearortho, "numpy_chunked": run_chunked,
+METHODS = {"gemm": run_gemm, "nearortho": run_nearortho, "numpy_chunked": run_chunked,
            "numpy_naive": run_naive, "faiss_flatip": run_faiss}
 
 
-def _measure(case: Case, queue):
-    from threadpoolctl import threadpool_limits
-    W = _frame(case.n, case.m)
+def _measure(case: Case) -> dict:
+    """Runs in the case's own process (see measure)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+    W = _frame(case.n, case.m, case.dtype)
     with threadpool_limits(case.threads):
         fn = METHODS[case.method](W, case.threads)
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -148,70 +162,149 @@ def _measure(case: Case, queue):
             fn()
             times.append(time.perf_counter() - t0)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put({"times": times, "peak_mib": (peak - base) / 1024})
+        blas = [f"{p.get('internal_api')} {p.get('version')} {p.get('architecture')}" for p in threadpool_info()
+                if p.get("user_api") == "blas"]
+    import nearortho
+    return {"times": times, "peak_mib": (peak - base) / 1024, "isa": nearortho.build_info()["isa"], "blas": blas}
+
+
+def _case_environment(case: Case) -> dict:
+    """This environment with the case's settings: the BLAS variables unset unless
+    the case sets them (OpenBLAS reads them once, when it loads)."""
+    env = {k: v for k, v in os.environ.items() if k not in BLAS_ENV and k != "NEARORTHO_MAX_ISA"}
+    env.update(case.env)
+    if case.isa:
+        env["NEARORTHO_MAX_ISA"] = case.isa
+    return env
 
 
 def measure(case: Case) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_measure, args=(case, queue))
-    proc.start()
-    out = queue.get()
-    proc.join()
+    """The case in a fresh process with its own environment (this script, --case)."""
+    load = load_average()
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--case", json.dumps(dataclasses.asdict(case))],
+                          env=_case_environment(case), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{case.method} n={case.n} m={case.m} failed:\n{proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
     times = out["times"]
     median = statistics.median(times)
     flops = case.m * case.m * case.n
-    return {**dataclasses.asdict(case), "median_s": median, "min_s": min(times), "max_s": max(times),
+    row = {k: v for k, v in dataclasses.asdict(case).items() if k != "isa"}
+    return {**row, "isa": out["isa"] if case.method == "nearortho" else "", "blas": out["blas"],
+            "load_before": load, "median_s": median, "min_s": min(times), "max_s": max(times),
             "gflops_half": flops / median / 1e9, "peak_mib": out["peak_mib"]}
 
 
+def plot(results: list, path: str) -> None:
+    """Time against m^2 n (log-log) per method and ISA, and nearortho's fraction of
+    BLAS against m^2 n per ISA and n."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    series = {}
+    for r in results:
+        label = r["method"] + (f" ({r['isa']})" if r["isa"] else "")
+        series.setdefault(label, []).append((r["m"] ** 2 * r["n"], r["median_s"]))
+    for label, points in sorted(series.items()):
+        x, y = zip(*sorted(points))
+        left.loglog(x, y, "o-", label=label, ms=4)
+    left.set_xlabel("m^2 n")
+    left.set_ylabel("median time (s)")
+    left.legend(fontsize=7)
+    fractions = {}
+    for r in results:
+        if "fraction_of_blas" in r:
+            fractions.setdefault((r["isa"], r["n"]), []).append((r["m"] ** 2 * r["n"], r["fraction_of_blas"]))
+    for (isa, n), points in sorted(fractions.items()):
+        x, y = zip(*sorted(points))
+        right.semilogx(x, y, "o-", label=f"{isa}, n={n}", ms=4)
+    right.axhline(0.85, color="grey", lw=0.8, ls="--")
+    right.set_xlabel("m^2 n")
+    right.set_ylabel("fraction of BLAS gemm rate")
+    right.set_ylim(0, 1.1)
+    right.legend(fontsize=7)
+    load = results[0]["load_before"] if results else []
+    fig.suptitle(f"interference, {results[0]['dtype'] if results else ''}, load average before {load}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--case":
+        print(json.dumps(_measure(Case(**json.loads(sys.argv[2])))))
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat, no scaling table")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--isa", default="", help="comma-separated ISA caps for the nearortho rows (default: best)")
+    parser.add_argument("--faiss-coretype", default="Haswell", help="OPENBLAS_CORETYPE for faiss's bundled OpenBLAS")
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table over m and n")
     parser.add_argument("--json", default="bench/results/interference.json")
+    parser.add_argument("--png", default=None, help="default: the --json path with .png")
     args = parser.parse_args()
     try:
         import faiss  # noqa: F401
         have_faiss = True
     except ImportError:
         have_faiss = False
+    isas = args.isa.split(",") if args.isa else [""]
     repeat = 1 if args.quick else args.repeat
     sizes = [(256, 4096), (512, 8192)] if args.quick else [(512, 16384), (1024, 32768)]
+
+    def per_size(n, m, methods, rep):
+        out = []
+        for meth in methods:
+            if meth == "nearortho":
+                out += [Case(meth, n, m, args.threads, rep, args.dtype, isa) for isa in isas]
+            else:
+                env = {"OPENBLAS_CORETYPE": args.faiss_coretype} if meth == "faiss_flatip" else {}
+                out.append(Case(meth, n, m, args.threads, rep, args.dtype, env=env))
+        return out
+
     cases = []
     for i, (n, m) in enumerate(sizes):
-        methods = ["sgemm", "nearortho", "numpy_chunked"]
+        methods = ["gemm", "nearortho", "numpy_chunked"]
         if i == 0:
             methods += ["numpy_naive"] + (["faiss_flatip"] if have_faiss else [])
-        cases += [Case(meth, n, m, args.threads, repeat) for meth in methods]
+        cases += per_size(n, m, methods, repeat)
     if not (args.quick or args.no_scaling):
         for m in (8192, 16384, 32768, 65536):
-            for n in (64, 256, 1024):
-                if (n, m) not in sizes:
-                    cases += [Case("sgemm", n, m, args.threads, 1), Case("nearortho", n, m, args.threads, 1)]
+            for n in (64, 256, 1024, 4096):
+                if (n, m) not in sizes and m * m * n <= 2 ** 42:
+                    cases += per_size(n, m, ["gemm", "nearortho"], 1)
     results = []
     info = machine()
-    print(f"{'method':<15}{'n':>6}{'m':>7}{'median s':>10}{'spread s':>18}{'GFLOP/s':>9}"
-          f"{'vs sgemm':>9}{'speedup':>9}{'peak MiB':>10}")
+    print(f"machine: {info['cpu']}, ISA {info['nearortho']['isa']}, load average {info['load_average']} "
+          f"(other work on the machine skews timings)")
+    print(f"{'method':<15}{'isa':>7}{'n':>6}{'m':>7}{'median s':>10}{'spread s':>18}{'GFLOP/s':>9}"
+          f"{'of BLAS':>9}{'ratio':>9}{'peak MiB':>10}{'load':>7}")
     for case in cases:
         r = measure(case)
-        same = {x["method"]: x for x in results if x["n"] == case.n and x["m"] == case.m}
-        if "sgemm" in same:
-            r["fraction_of_sgemm"] = r["gflops_half"] / (2 * same["sgemm"]["gflops_half"])
-        if "nearortho" in same and case.method != "nearortho":
-            r["nearortho_speedup"] = r["median_s"] / same["nearortho"]["median_s"]
+        same = [x for x in results if x["n"] == case.n and x["m"] == case.m]
+        gemm = next((x for x in same if x["method"] == "gemm"), None)
+        ours = next((x for x in same if x["method"] == "nearortho"), None)
+        if gemm and case.method == "nearortho":
+            r["fraction_of_blas"] = r["gflops_half"] / (2 * gemm["gflops_half"])
+        if ours and case.method != "nearortho":
+            r["time_over_nearortho"] = r["median_s"] / ours["median_s"]
         results.append(r)
-        frac = f"{r['fraction_of_sgemm']:.2f}" if "fraction_of_sgemm" in r else "-"
-        speed = f"{r['nearortho_speedup']:.1f}x" if "nearortho_speedup" in r else "-"
+        frac = f"{r['fraction_of_blas']:.2f}" if "fraction_of_blas" in r else "-"
+        ratio = f"{r['time_over_nearortho']:.1f}x" if "time_over_nearortho" in r else "-"
         spread = f"[{r['min_s']:.3f}, {r['max_s']:.3f}]"
-        print(f"{case.method:<15}{case.n:>6}{case.m:>7}{r['median_s']:>10.3f}{spread:>18}"
-              f"{r['gflops_half']:>9.1f}{frac:>9}{speed:>9}{r['peak_mib']:>10.0f}", flush=True)
+        print(f"{case.method:<15}{r['isa'] or '-':>7}{case.n:>6}{case.m:>7}{r['median_s']:>10.3f}{spread:>18}"
+              f"{r['gflops_half']:>9.1f}{frac:>9}{ratio:>9}{r['peak_mib']:>10.0f}{r['load_before'][0]:>7.1f}",
+              flush=True)
         os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
         with open(args.json, "w") as f:  # after every case, so a cut-short run keeps its rows
             json.dump({"machine": info, "results": results}, f, indent=2)
-    print(f"wrote {args.json}")
+    png = args.png or os.path.splitext(args.json)[0] + ".png"
+    plot(results, png)
+    print(f"wrote {args.json} and {png}")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,11 @@
 
     python bench/bench_optimize.py [--small] [--large] [--huge] [--threads 2] [--seconds-scale 1]
 
-Small cases are packings whose optimum is known in closed form (an equiangular
-tight frame, a simplex, mutually unbiased bases, lines in the plane: each meets
-a lower bound, so it is also the entry of Sloane's table); each gets one run of
-60 s with restarts from fresh seeds (the best of a few seeds) and is met when
-within 0.1%. Large cases have targets and budgets from the issue:
+Small cases are packings whose optimum is known in closed form, so they are
+also the entries of Sloane's table: equiangular tight frames, the simplex and
+mutually unbiased bases meet a lower bound; m lines in the plane are optimal at
+cos(pi/m). Each gets one run of 60 s with restarts from fresh seeds (the best
+of a few seeds) and is met when within 0.1%. Large cases have targets and budgets from the issue:
 (64, 256) <= 0.125 in 2 min, (128, 1024) <= 0.100 in 5 min, (256, 4096) <= 0.085
 in 10 min, and with --huge (768, 16384) <= 0.09 in 30 min. Beside each: the
 median coherence of a random frame of the same size, the Welch and the best

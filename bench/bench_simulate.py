@@ -1,11 +1,14 @@
 """Benchmark: nearortho.simulate against a batched numpy readout Monte Carlo.
 
-Run: python bench/bench_simulate.py [--repeat 3] [--json out.json] [--quick]
+Run: python bench/bench_simulate.py [--repeat 3] [--json out.json] [--png out.png] [--quick] [--isa avx2,scalar]
 Cases: the issue's (m=16384, n=512, l=32, 10,000 trials: the dense path) and one
 with many more trials than features (the gram path). For each: median, min and
 max of the repeats, the ratio numpy / nearortho, the dense-equivalent GFLOP/s
 (2 trials m n / time), and the BLAS yardstick: numpy's X @ W.T alone for the same
-trials. Writes the numbers and the machine's description as JSON.
+trials; nearortho once per ISA in --isa. The script runs itself again without
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so numpy's OpenBLAS picks its best kernel.
+Writes the numbers, the machine (ISA, BLAS, load average before the run) as
+JSON and a PNG of time against trials m n and the fraction of BLAS per ISA.
 """
 from __future__ import annotations
 
@@ -13,11 +16,12 @@ import argparse
 import dataclasses
 import json
 import os
+import sys
 
 import numpy as np
 
 import nearortho as no
-from harness import machine, measure
+from harness import load_average, machine, measure, without_blas_overrides
 
 
 @dataclasses.dataclass
@@ -76,39 +80,83 @@ def blas_yardstick(W: np.ndarray, case: Case) -> None:
         X[: min(case.batch, case.trials - begin)] @ W.T
 
 
-def run_case(case: Case, repeat: int) -> dict:
+def run_case(case: Case, repeat: int, isas: list) -> dict:
     W = no.frame(case.n, case.m, seed=1)
+    load = load_average()
     no.simulate(W, case.l, trials=64, threads=case.threads)  # warm up (first touch, rebuild check)
-    ours = measure(lambda: no.simulate(W, case.l, trials=case.trials, threads=case.threads), repeat=repeat, warmup=0)
+    ours = {}
+    for isa in isas:
+        previous = no.set_max_isa(isa)
+        ours[no.build_info()["isa"]] = measure(lambda: no.simulate(W, case.l, trials=case.trials,
+                                                                    threads=case.threads), repeat=repeat, warmup=0)
+        no.set_max_isa(previous)
     theirs = measure(lambda: numpy_simulate(W, case, seed=0), repeat=repeat, warmup=0)
     blas = measure(lambda: blas_yardstick(W, case), repeat=repeat, warmup=0)
     stats = no.simulate(W, case.l, trials=case.trials, threads=case.threads)
     check = numpy_simulate(W, case, seed=0)
     flops = 2.0 * case.trials * case.m * case.n
     rows = []
-    for name, t in (("nearortho.simulate", ours), ("numpy batched", theirs), ("numpy X @ W.T only", blas)):
+    timed = [(f"nearortho.simulate ({isa})", t) for isa, t in ours.items()]
+    for name, t in timed + [("numpy batched", theirs), ("numpy X @ W.T only", blas)]:
         rows.append(dict(name=name, median_s=t.median, min_s=t.low, max_s=t.high, gflops=flops / t.median / 1e9))
-    return dict(case=dataclasses.asdict(case), path=stats.path, results=rows,
-                ratio=rows[1]["median_s"] / rows[0]["median_s"],
-                fraction_of_blas=rows[2]["median_s"] / rows[0]["median_s"],
+    best = rows[0]
+    return dict(case=dataclasses.asdict(case), path=stats.path, results=rows, load_before=load,
+                ratio=theirs.median / best["median_s"],
+                fraction_of_blas={isa: blas.median / t.median for isa, t in ours.items()},
                 inactive_std=dict(nearortho=stats.inactive_std, numpy=check["inactive_std"]),
                 false_positive_rate=dict(nearortho=stats.false_positive_rate, numpy=check["false_positive_rate"]))
 
 
+def plot(reports: list, path: str) -> None:
+    """Time against trials m n (log-log) per implementation, and nearortho's fraction
+    of BLAS per ISA."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    size = [r["case"]["trials"] * r["case"]["m"] * r["case"]["n"] for r in reports]
+    for name in [row["name"] for row in reports[0]["results"]]:
+        left.loglog(size, [next(x["median_s"] for x in r["results"] if x["name"] == name) for r in reports],
+                    "o", label=name)
+    left.set_xlabel("trials m n")
+    left.set_ylabel("median time (s)")
+    left.legend(fontsize=7)
+    for isa in reports[0]["fraction_of_blas"]:
+        right.semilogx(size, [r["fraction_of_blas"][isa] for r in reports], "o", label=isa)
+    for s, r in zip(size, reports):
+        right.annotate(r["path"], (s, r["fraction_of_blas"][next(iter(r["fraction_of_blas"]))]), fontsize=7)
+    right.axhline(0.85, color="grey", lw=0.8, ls="--")
+    right.set_xlabel("trials m n")
+    right.set_ylabel("fraction of BLAS (X @ W.T alone)")
+    right.legend(fontsize=7)
+    fig.suptitle(f"simulate, load average before {reports[0]['load_before']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
+    without_blas_overrides()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a tenth of the trials")
     parser.add_argument("--threads", type=int, default=Case.threads,
                         help="nearortho threads (set OPENBLAS_NUM_THREADS to match for numpy)")
+    parser.add_argument("--isa", default="", help="comma-separated ISA caps for nearortho (default: the best)")
     parser.add_argument("--json", default="bench/results/simulate.json")
+    parser.add_argument("--png", default=None, help="default: the --json path with .png")
     args = parser.parse_args()
+    isas = args.isa.split(",") if args.isa else [no.build_info()["isa"]]
+    info = machine()
+    print(f"machine: {info['cpu']}, ISA {info['nearortho']['isa']}, load average {info['load_average']} "
+          f"(other work on the machine skews timings)")
     reports = []
     for case in CASES:
         case = dataclasses.replace(case, threads=args.threads)
         if args.quick:
             case = dataclasses.replace(case, trials=case.trials // 10)
-        r = run_case(case, args.repeat)
+        r = run_case(case, args.repeat, isas)
         reports.append(r)
         c = r["case"]
         print(f"\nsimulate n={c['n']} m={c['m']} l={c['l']} trials={c['trials']} threads={c['threads']} "
@@ -117,14 +165,18 @@ def main() -> None:
         for row in r["results"]:
             print(f"{row['name']:22s} {row['median_s']:9.3f} {row['min_s']:8.3f} {row['max_s']:8.3f} "
                   f"{row['gflops']:9.1f}")
-        print(f"ratio numpy / nearortho: {r['ratio']:.2f}x (goal >= 10x); nearortho time vs numpy's product "
-              f"alone: {r['fraction_of_blas']:.2f}x BLAS speed")
+        fractions = ", ".join(f"{isa} {f:.2f}" for isa, f in r["fraction_of_blas"].items())
+        print(f"ratio numpy / nearortho: {r['ratio']:.2f}x (goal >= 10x); fraction of BLAS speed (numpy's product "
+              f"alone over nearortho): {fractions}; load average before {r['load_before']}")
         print(f"inactive std {r['inactive_std']['nearortho']:.5f} (numpy {r['inactive_std']['numpy']:.5f}), "
               f"FP rate {r['false_positive_rate']['nearortho']:.5f} (numpy {r['false_positive_rate']['numpy']:.5f})")
     print("* dense-equivalent: 2 trials m n / time")
     os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
     with open(args.json, "w") as f:
-        json.dump(dict(cases=reports, machine=machine()), f, indent=2)
+        json.dump(dict(cases=reports, machine=info), f, indent=2)
+    png = args.png or os.path.splitext(args.json)[0] + ".png"
+    plot(reports, png)
+    print(f"wrote {args.json} and {png}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import sys
 import time
 from dataclasses import asdict, dataclass
 
@@ -52,6 +53,16 @@ def isolated(target, *args):
     out = queue.get()
     proc.join()
     return out
+
+
+def without_blas_overrides() -> None:
+    """Runs this script again without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when they
+    are set, so numpy's OpenBLAS picks its own best kernel (it reads them once, when
+    it loads). Call first thing in main()."""
+    names = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    if any(n in os.environ for n in names):
+        env = {k: v for k, v in os.environ.items() if k not in names}
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 
 def load_average() -> list:

@@ -1,5 +1,8 @@
 """Shared fixtures: every ISA level this CPU can run, forced in turn."""
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 import nearortho
 
@@ -17,3 +20,13 @@ def isa(request):
     previous = nearortho.set_max_isa(request.param)
     yield request.param
     nearortho.set_max_isa(previous)
+
+
+# Property-based tests (tests/test_properties.py): a fixed example budget and a
+# derandomised search by default, so CI is repeatable and bounded;
+# NEARORTHO_HYPOTHESIS=explore searches more widely, with fresh randomness.
+_SUPPRESSED = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("ci", max_examples=25, derandomize=True, database=None, deadline=None,
+                          suppress_health_check=_SUPPRESSED)
+settings.register_profile("explore", max_examples=1000, deadline=None, suppress_health_check=_SUPPRESSED)
+settings.load_profile(os.environ.get("NEARORTHO_HYPOTHESIS", "ci"))

@@ -15,7 +15,7 @@ from nearortho.cli.main import cli
 from nearortho.report import judge_all
 from nearortho.report.sections import SECTIONS
 from nearortho.report.sizes import SIZES
-from nearortho.report.verdict import FAILS, HOLDS, ORDER
+from nearortho.report.verdict import FAILS, HOLDS, ORDER, UNMEASURED
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CLAIMS = {"P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "C1", "C2", "C3"}
@@ -89,12 +89,24 @@ def test_every_claim_in_the_summary_has_the_verdict_results_json_implies(report)
     assert {v.claim.split()[0] for v in recomputed} == CLAIMS
     shown = {row[0]: row[-1] for row in page.summary}
     assert shown == {v.claim: v.label for v in recomputed}
-    colour = {HOLDS: "holds", ORDER: "order", FAILS: "fails"}
+    colour = {HOLDS: "holds", ORDER: "order", FAILS: "fails", UNMEASURED: "unmeasured"}
     by_claim = {v.claim: v.status for v in recomputed}
     assert [colour[by_claim[row[0]]] for row in page.summary] == page.row_classes[1:]  # [0]: the header
     stored = {v["claim"]: v["label"] for s in results["sections"].values() for v in s["verdicts"]}
     assert stored == shown
-    assert all(v.status in (HOLDS, ORDER, FAILS) for v in recomputed)
+    assert all(v.status in colour for v in recomputed)
+
+
+def test_not_measured_rows_get_their_own_class_and_label():
+    from nearortho.report.render import _summary
+    from nearortho.report.verdict import Verdict
+
+    verdicts = {"levels": [Verdict("P5", "", "", "", "", UNMEASURED, None, "why"),
+                           Verdict("P6", "", "", "", "", FAILS, None, "why")]}
+    page = _Page()
+    page.feed(_summary(verdicts, {"levels": "Levels"}))
+    assert page.row_classes[1:] == ["unmeasured", "fails"]
+    assert [row[-1] for row in page.summary] == ["not measured", "fails"]
 
 
 def test_reproduce_block_names_the_command_and_machine(report):
@@ -199,10 +211,11 @@ def _status(key, results, claim):
     return next(v.status for v in _section(key).judge(results) if v.claim == claim)
 
 
-def _sweep(rms=lambda n, m, kind: 1 / math.sqrt(n), coherence=lambda n, m, kind: math.sqrt(4 * math.log(m) / n)):
+def _sweep(rms=lambda n, m, kind: 1 / math.sqrt(n), coherence=lambda n, m, kind: math.sqrt(4 * math.log(m) / n),
+           ratios=(4, 16)):
     records = []
     for n in (64, 256):
-        for m in (4 * n, 16 * n):
+        for m in (ratio * n for ratio in ratios):
             for kind in nearortho.KINDS:
                 records.append({"kind": kind, "n": n, "m": m, "rms": rms(n, m, kind),
                                 "coherence": coherence(n, m, kind), "inv_sqrt_n": 1 / math.sqrt(n),
@@ -240,6 +253,16 @@ def test_c2_verdict_follows_the_numbers():
     assert _status("worst", close, "C2") == FAILS
     flat_in_m = _sweep(coherence=lambda n, m, kind: 4 / math.sqrt(n))  # far apart, but no growth with m
     assert _status("worst", flat_in_m, "C2") == FAILS
+
+
+def test_c2_with_one_m_per_n_leaves_the_growth_unmeasured():
+    # the random-frame law puts coherence / RMS at sqrt(4 ln 256) = 4.7 and above: far apart, growth unknown
+    one_m = _sweep(ratios=(4,))
+    c2 = next(v for v in _section("worst").judge(one_m) if v.claim == "C2")
+    assert (c2.status, c2.label) == (UNMEASURED, "not measured")
+    assert "only one m per n" in c2.reason
+    # a gap under 2 refutes C2 whatever the growth
+    assert _status("worst", _sweep(coherence=lambda n, m, kind: 1.5 / math.sqrt(n), ratios=(4,)), "C2") == FAILS
 
 
 def _noise(noise):
@@ -282,6 +305,21 @@ def test_p4_verdict_follows_the_numbers():
     assert _status("capacity", _capacity(cases=[(80, 100, 2), (64, 1000, 2)]), "P4") == FAILS  # 1000 = 18 e^4
 
 
+def test_p4_is_judged_as_a_bound():
+    # m = 100 against P4's limit e^(80 / 16) = 148: kept, and the reason gives the ratio, not "within 0.0%"
+    p4 = next(v for v in _section("capacity").judge(_capacity(cases=[(80, 100, 2)])) if v.claim == "P4")
+    assert (p4.status, p4.label) == (HOLDS, "holds")
+    assert "0.67" in p4.reason  # 100 / 148.4
+    exceeded = next(v for v in _section("capacity").judge(_capacity(cases=[(64, 1000, 2)])) if v.claim == "P4")
+    assert exceeded.label == "fails (off by 18x)"  # 1000 / e^4 = 18.3
+
+
+def test_p4_is_not_measured_when_no_frame_keeps_one_active_feature():
+    p4 = next(v for v in _section("capacity").judge(_capacity(lambda n, m: 0)) if v.claim == "P4")
+    assert (p4.status, p4.label) == (UNMEASURED, "not measured")
+    assert "l_max 0" in p4.measured
+
+
 def test_c1_capacity_verdict_follows_the_numbers():
     assert _status("capacity", _capacity(lambda n, m: round(0.045 * n)), "C1 (capacity)") == FAILS
     assert _status("capacity", _capacity(lambda n, m: round(0.9 * n)), "C1 (capacity)") == HOLDS
@@ -319,6 +357,16 @@ def test_p5_ignores_counts_at_the_search_cap_or_at_one_level():
     floor = _levels(round, n=100_000)
     floor["rows"][-1].update(levels=1)  # P5 predicts 6.6 there: one level is off by 6.6x
     assert _status("levels", floor, "P5") == ORDER
+
+
+def test_levels_at_the_search_cap_everywhere_are_not_measured():
+    results = _levels(round, n=100_000)
+    for row in results["rows"]:
+        row.update(levels=4096, at_cap=True)
+    verdicts = _section("levels").judge(results)
+    assert [(v.claim, v.status) for v in verdicts] == [("P5", UNMEASURED), ("P6", UNMEASURED)]
+    assert all("search cap" in v.reason for v in verdicts)
+    assert len(_section("levels").table(results).rows) == len(results["rows"])
 
 
 def test_p6_verdict_follows_the_numbers():

@@ -10,9 +10,11 @@
 //
 // For even r, with h = r - 1 (odd), F = GF(2^h) and v = (x, a) in F x GF(2),
 //     Q_s(x, a) = sum_{k=1}^{(h-1)/2} Tr((s x)^(2^k + 1)) + a Tr(s x),   s in F,
-// the Kerdock set of Cameron and Seidel (1973; Calderbank, Cameron, Kantor and
-// Seidel, Proc. LMS 75, 1997): 2^h forms, so n/2 + 1 bases with the standard one,
-// the most real MUBs R^n can hold, and at m = n(n/2 + 1) the Levenshtein bound.
+// 2^h forms whose pairwise differences are nondegenerate: a Kerdock set (Cameron
+// and Seidel 1973; its link to real MUBs: Calderbank, Cameron, Kantor and Seidel,
+// Proc. LMS 75, 1997). This family and the proof below are written out here,
+// not copied from those papers. n/2 + 1 bases with the standard one: the most
+// real MUBs R^n can hold, and at m = n(n/2 + 1) the Levenshtein bound.
 // Why the differences are nondegenerate: the bilinear form of Q_s + Q_t is
 // Tr(sx)Tr(sy) + Tr(tx)Tr(ty) + Tr(u^2 xy) + a Tr(uy) + b Tr(ux), u = s + t
 // (from Tr(z)Tr(w) = Tr(zw) + sum_k Tr(z^(2^k) w + z w^(2^k)) for odd h). A

@@ -14,23 +14,24 @@ namespace nearortho {
 namespace NEARORTHO_ISA {
 namespace {
 
-// Vectors through GCC/Clang vector extensions: 64-byte (one W panel) in the
-// avx512 build, else 32-byte (AVX registers in the avx2 build, pairs of SSE
-// registers in the scalar one). Each output lane is the same chain of
-// multiply-adds whatever the vector width, so the width changes no result.
+// Vectors through GCC/Clang vector extensions, as wide as the ISA's registers. A
+// micro-tile is kPanelX rows by kMicroVectors vectors (12 accumulators, which fit
+// the 16 registers of SSE2 and AVX2 beside the loads): half a W panel on SSE2,
+// one on AVX2, two on AVX-512. Each output lane is the same chain of
+// multiply-adds whatever the width, so the width changes no result.
 #if defined(__AVX512F__)
 constexpr int kVectorBytes = 64;
-constexpr int kMicroPanels = 2;  // 6 x 2 zmm accumulators: 2 loads + 6 broadcasts per 12 FMAs
-#else
+#elif defined(__AVX2__)
 constexpr int kVectorBytes = 32;
-constexpr int kMicroPanels = 1;  // 6 x 2 ymm accumulators
+#else
+constexpr int kVectorBytes = 16;
 #endif
+constexpr int kMicroVectors = 2;
 
 template <class T>
 struct Vec {
   typedef T type __attribute__((vector_size(kVectorBytes)));
   static constexpr int width = kVectorBytes / sizeof(T);
-  static constexpr int per_panel = kPanelW<T> / width;  // vectors per W panel row
 };
 
 template <class T>
@@ -47,49 +48,55 @@ inline void store(T* p, typename Vec<T>::type v) {
 
 constexpr std::int64_t kKC = 256;  // inner-dimension block: kKC x 16 floats of each W panel stay in L1
 
-// C (kPanelX rows x P W panels) over kc terms, continuing the chains already in C
-// unless first. wp points at the first of the P panels, panel_stride apart.
-template <class T, int P>
-inline void micro(const T* xp, const T* wp, std::int64_t panel_stride, std::int64_t kc, T* C, std::int64_t ldc,
-                  bool first) {
+// C (kPanelX rows x NV vectors from column col0) over kc terms, continuing the
+// chains already in C unless first. Column c of the packed W lives in panel
+// c / kPanelW at offset c % kPanelW; panels are panel_stride apart.
+template <class T, int NV>
+inline void micro(const T* xp, const T* wp, std::int64_t panel_stride, std::int64_t col0, std::int64_t kc, T* C,
+                  std::int64_t ldc, bool first) {
   using V = typename Vec<T>::type;
   constexpr int L = Vec<T>::width;
-  constexpr int PV = Vec<T>::per_panel;
-  constexpr int NV = P * PV;
   constexpr std::int64_t NR = kPanelW<T>;
+  const T* w[NV];
+  for (int v = 0; v < NV; ++v) {
+    const std::int64_t col = col0 + v * L;
+    w[v] = wp + (col / NR) * panel_stride + col % NR;
+  }
   V c[kPanelX][NV];
   for (int r = 0; r < kPanelX; ++r)
-    for (int v = 0; v < NV; ++v) c[r][v] = first ? V{} : load(C + r * ldc + (v / PV) * NR + (v % PV) * L);
+    for (int v = 0; v < NV; ++v) c[r][v] = first ? V{} : load(C + r * ldc + col0 + v * L);
   for (std::int64_t k = 0; k < kc; ++k) {
     V b[NV];
-    for (int v = 0; v < NV; ++v) b[v] = load(wp + (v / PV) * panel_stride + k * NR + (v % PV) * L);
+    for (int v = 0; v < NV; ++v) b[v] = load(w[v] + k * NR);
     for (int r = 0; r < kPanelX; ++r) {
       const T a = xp[k * kPanelX + r];
       for (int v = 0; v < NV; ++v) c[r][v] += a * b[v];
     }
   }
   for (int r = 0; r < kPanelX; ++r)
-    for (int v = 0; v < NV; ++v) store(C + r * ldc + (v / PV) * NR + (v % PV) * L, c[r][v]);
+    for (int v = 0; v < NV; ++v) store(C + r * ldc + col0 + v * L, c[r][v]);
 }
 
 template <class T>
 void multiply_packed(const T* xp, std::int64_t groups, const T* wp, std::int64_t panels, std::int64_t n, T* C,
                      std::int64_t ldc) {
   constexpr std::int64_t NR = kPanelW<T>;
+  constexpr std::int64_t L = Vec<T>::width;
+  static_assert(NR % L == 0, "a W panel is whole vectors");
+  const std::int64_t cols = panels * NR;
   for (std::int64_t kb = 0; kb < n; kb += kKC) {
     const std::int64_t kc = std::min(kKC, n - kb);
-    for (std::int64_t p = 0; p < panels;) {
-      const bool wide = p + kMicroPanels <= panels;
+    for (std::int64_t c0 = 0; c0 < cols;) {
+      const bool wide = c0 + kMicroVectors * L <= cols;  // AVX-512: not past an odd last panel
       for (std::int64_t g = 0; g < groups; ++g) {
         const T* x = xp + (g * n + kb) * kPanelX;
-        const T* w = wp + (p * n + kb) * NR;
-        T* c = C + g * kPanelX * ldc + p * NR;
+        T* c = C + g * kPanelX * ldc;
         if (wide)
-          micro<T, kMicroPanels>(x, w, n * NR, kc, c, ldc, kb == 0);
+          micro<T, kMicroVectors>(x, wp + kb * NR, n * NR, c0, kc, c, ldc, kb == 0);
         else
-          micro<T, 1>(x, w, n * NR, kc, c, ldc, kb == 0);
+          micro<T, 1>(x, wp + kb * NR, n * NR, c0, kc, c, ldc, kb == 0);
       }
-      p += wide ? kMicroPanels : 1;
+      c0 += wide ? kMicroVectors * L : L;
     }
   }
 }

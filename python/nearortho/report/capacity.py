@@ -11,8 +11,8 @@ from ..capacity import capacity
 from .figures import (C1_LINE, CYCLE, JL_LINE, WELCH_LINE, hollow, jittered, legend_below, panels,
                       plain_log_ticks)
 from .section import Section, Table
-from .verdict import (ORDER_OF_MAGNITUDE, TOLERANCE, Verdict, by_factor, by_truth, format_factor, side, span,
-                      worst_factor)
+from .verdict import (HOLDS, ORDER_OF_MAGNITUDE, TOLERANCE, UNMEASURED, Verdict, by_factor, by_truth,
+                      format_factor, side, span, worst_factor)
 
 ERROR_RATE = 0.01
 THRESHOLD = 0.5
@@ -60,25 +60,13 @@ def judge(results) -> list:
     bound = [p3(r["n"], r["m"]) for r in random]
     f3 = worst_factor(measured, bound)
     f1 = worst_factor(measured, [r["n"] for r in random])
-    # P4 is an upper bound on m: one frame that holds more features at its l refutes it by that factor
-    supported = [r for r in random if r["l_max"] >= 1]
-    excess = [p4_excess(r) for r in supported]
-    f4 = max([1.0] + excess) if supported else float("inf")
-    worst4 = supported[int(np.argmax(excess))] if supported else big
     c3 = ortho["l_max"] / p3(ortho["n"], ortho["m"])
     return [
         Verdict("P3", "At most n / (8 ln m) features can be active at once", "l < 1/eps_JL^2 = n / (8 ln m)",
                 f"l_max {big['l_max']} ({at})", f"{p3(big['n'], big['m']):.1f}", by_factor(f3, TOLERANCE), f3,
                 f"the largest l at a {rate} decoder error rate is {span([m / p for m, p in zip(measured, bound)], 2)} "
                 f"times n / (8 ln m) over {len(random)} Gaussian frames; the formula is {side(measured, bound)}."),
-        Verdict("P4", "For l active features, at most exp(n / (8 l)) features fit", "m < exp(n / (8 l))",
-                f"m = {worst4['m']} at l = {worst4['l_max']} (n={worst4['n']})",
-                _exp_text(p4_log(worst4["n"], worst4["l_max"])), by_factor(f4, TOLERANCE), f4,
-                f"m / exp(n / (8 l_max)), the features a frame holds at its l_max over the most P4 allows, is "
-                f"{span(excess, 2)} over {len(supported)} Gaussian frames. l_max is "
-                f"{span([r['l_max'] for r in random if r['n'] == big['n']], 3)} for m = "
-                f"{', '.join(str(r['m']) for r in random if r['n'] == big['n'])} at n={big['n']}: P4 inverts P3 "
-                f"through an exponential, which turns a small error in l into a large one in m."),
+        _p4(random, big),
         Verdict("C1 (capacity)", "With eps = 1/sqrt(n), P3 becomes: up to n features can be active", "l < n",
                 f"l_max {big['l_max']} ({at})", f"{big['n']}", by_factor(f1, TOLERANCE), f1,
                 f"l_max / n is {span([r['l_max'] / r['n'] for r in random], 2)}: l < n is where the noise "
@@ -93,6 +81,31 @@ def judge(results) -> list:
                 f"erring on at most {rate} of features: l_max / P3 = {format_factor(c3)} (the comment: "
                 f"'almost two orders of magnitude')."),
     ]
+
+
+def _p4(random, big) -> Verdict:
+    """P4 is an upper bound on m: it holds while no frame holds more features at its l_max than P4
+    allows, and one frame that does refutes it by that factor."""
+    claim = ("P4", "For l active features, at most exp(n / (8 l)) features fit", "m < exp(n / (8 l))")
+    supported = [r for r in random if r["l_max"] >= 1]
+    if not supported:
+        return Verdict(*claim, f"l_max 0 for all {len(random)} Gaussian frames", "-", UNMEASURED, None,
+                       "no frame keeps even one active feature under the error rate, so P4's limit at l_max "
+                       "is not defined.")
+    excess = [p4_excess(r) for r in supported]
+    worst = supported[int(np.argmax(excess))]
+    factor = max(excess)
+    holds = factor <= 1
+    return Verdict(
+        *claim, f"m = {worst['m']} at l = {worst['l_max']} (n={worst['n']})",
+        _exp_text(p4_log(worst["n"], worst["l_max"])), HOLDS if holds else by_factor(factor, TOLERANCE),
+        None if holds else factor,
+        f"m / exp(n / (8 l_max)), the features a frame holds at its l_max over the most P4 allows, is "
+        f"{span(excess, 2)} over {len(supported)} Gaussian frames"
+        + (f": no frame exceeds the limit (the fullest holds {factor:.2g} of it)" if holds else "") + ". l_max is "
+        f"{span([r['l_max'] for r in random if r['n'] == big['n']], 3)} for m = "
+        f"{', '.join(str(r['m']) for r in random if r['n'] == big['n'])} at n={big['n']}: P4 inverts P3 "
+        f"through an exponential, which turns a small error in l into a large one in m.")
 
 
 def _exp_text(log_value: float) -> str:

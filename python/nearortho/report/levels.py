@@ -5,7 +5,7 @@ from ..capacity import levels
 from ..frame import frame
 from .figures import CYCLE, against_l, legend_below, panels, plain_log_ticks
 from .section import Section, Table
-from .verdict import TOLERANCE, Verdict, by_factor, by_truth, side, span, worst_factor
+from .verdict import TOLERANCE, UNMEASURED, Verdict, by_factor, by_truth, side, span, worst_factor
 
 ERROR_RATE = 0.01
 
@@ -33,6 +33,8 @@ def informative(rows) -> list:
 
 
 def judge(results) -> list:
+    if all(r["at_cap"] for r in results["rows"]):
+        return _all_at_cap(results["rows"])
     rows = informative(results["rows"])
     counts = [r["levels"] for r in results["rows"]]
     first, last = results["rows"][0], results["rows"][-1]
@@ -43,8 +45,7 @@ def judge(results) -> list:
     falling = never_rises and counts[-1] < counts[0]
     left_out = len(results["rows"]) - len(rows)
     return [
-        Verdict("P5", "Distinguishable activation levels are at most amplitude / noise",
-                "levels ~ 1 / (eps_JL sqrt(l))", f"{shown['levels']} (l={shown['l']})", f"{shown['p5_jl']:.2f}",
+        Verdict(*P5, f"{shown['levels']} (l={shown['l']})", f"{shown['p5_jl']:.2f}",
                 by_factor(p5, TOLERANCE), p5,
                 f"measured / predicted is {span([m / p for m, p in zip(measured, predicted)], 2)} over "
                 f"l = {', '.join(str(r['l']) for r in rows)}"
@@ -54,12 +55,29 @@ def judge(results) -> list:
                 f"/ predicted is {span([r['levels'] / r['p5_c1'] for r in rows], 2)}: amplitude / noise counts "
                 f"levels one noise deviation apart, while telling them apart at {results['error_rate']:.0%} "
                 f"error takes several."),
-        Verdict("P6", "The more features are active, the more boolean they become (levels fall to 1)",
-                "levels -> 1 as l grows", f"{first['levels']} at l={first['l']} to {last['levels']} at l={last['l']}",
+        Verdict(*P6, f"{first['levels']} at l={first['l']} to {last['levels']} at l={last['l']}",
                 "falling towards 1", by_truth(falling), None,
                 f"the level count {'never rises' if never_rises else 'rises somewhere'} with l, from "
                 f"{first['levels']} at l={first['l']} to {last['levels']} at l={last['l']}"
                 + (" (a single on/off level: boolean)." if last["levels"] == 1 else ".")),
+    ]
+
+
+P5 = ("P5", "Distinguishable activation levels are at most amplitude / noise", "levels ~ 1 / (eps_JL sqrt(l))")
+P6 = ("P6", "The more features are active, the more boolean they become (levels fall to 1)", "levels -> 1 as l grows")
+
+
+def _all_at_cap(rows) -> list:
+    """Every count stopped at the search cap: each is a lower bound, so neither P5's factor nor
+    P6's trend is measured."""
+    last = rows[-1]
+    where = (f"every count stopped at the search cap ({span([r['levels'] for r in rows])} levels over "
+             f"l = {', '.join(str(r['l']) for r in rows)}), so each is only a lower bound")
+    return [
+        Verdict(*P5, f"at least {last['levels']} (l={last['l']})", f"{last['p5_jl']:.2f}", UNMEASURED, None,
+                f"{where}: how far P5 is off needs a larger search cap."),
+        Verdict(*P6, f"at least {last['levels']} at every l", "falling towards 1", UNMEASURED, None,
+                f"{where}: whether the count falls with l needs a larger search cap."),
     ]
 
 

@@ -8,12 +8,12 @@ import math
 import numbers
 
 from .figures import new_figure, png_data_uri, tidy
-from .verdict import (EXACT_TOLERANCE, FAILS, HOLDS, ORDER, ORDER_OF_MAGNITUDE, TOLERANCE,
+from .verdict import (EXACT_TOLERANCE, FAILS, HOLDS, ORDER, ORDER_OF_MAGNITUDE, TOLERANCE, UNMEASURED,
                       summary_order)
 
 POST = ("\u201cSome costs of superposition\u201d, Linda Linsefors, LessWrong and the AI Alignment Forum, "
         "March 2024")
-_STATUS_CLASS = {HOLDS: "holds", ORDER: "order", FAILS: "fails"}
+_STATUS_CLASS = {HOLDS: "holds", ORDER: "order", FAILS: "fails", UNMEASURED: "unmeasured"}
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:72em;margin:1.5em auto;padding:0 1.5em;
@@ -23,11 +23,12 @@ table{border-collapse:collapse;font-size:.88em;margin:.6em 0}
 td,th{border:1px solid #d0d7de;padding:.25em .55em;vertical-align:top}
 th{background:#f6f8fa;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
 table.summary{width:100%}table.summary td{font-size:.95em}
-.holds{background:#e6f4ea}.order{background:#fff4d6}.fails{background:#fde2e1}
+.holds{background:#e6f4ea}.order{background:#fff4d6}.fails{background:#fde2e1}.unmeasured{background:#eef0f3}
 td.verdict{font-weight:600;white-space:nowrap}
 .holds td.verdict,.verdict-box.holds{border-left:5px solid #2e7d32}
 .order td.verdict,.verdict-box.order{border-left:5px solid #b7791f}
 .fails td.verdict,.verdict-box.fails{border-left:5px solid #c62828}
+.unmeasured td.verdict,.verdict-box.unmeasured{border-left:5px solid #6e7781}
 .verdict-box{padding:.45em .8em;margin:.5em 0}
 blockquote{margin:.6em 0;padding:.3em 1em;border-left:4px solid #d0d7de;color:#3d444d;background:#fafbfc}
 img.figure{width:100%;height:auto;display:block;margin:.6em 0}
@@ -137,8 +138,9 @@ def write_html(path: str, document: dict, sections, verdicts: dict) -> None:
              f"<span class='holds'>holds</span> within the claim's tolerance ({TOLERANCE:.0%} for the post's "
              f"hand-waved formulas, {EXACT_TOLERANCE:.0%} for exact ones); <span class='order'>holds in order of "
              f"magnitude</span> off by at most {ORDER_OF_MAGNITUDE:g}x, the post's own standard; "
-             f"<span class='fails'>fails</span> off by more than {ORDER_OF_MAGNITUDE:g}x or contradicted. The "
-             "factor is the worst over all sizes measured.</p>")
+             f"<span class='fails'>fails</span> off by more than {ORDER_OF_MAGNITUDE:g}x or contradicted; "
+             "<span class='unmeasured'>not measured</span> where these results cannot decide (the verdict says "
+             "why). The factor is the worst over all sizes measured.</p>")
     parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>"
              "<meta name='viewport' content='width=device-width,initial-scale=1'>"
              "<title>Some costs of superposition, measured (nearortho report)</title>",

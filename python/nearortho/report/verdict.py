@@ -9,12 +9,16 @@ a number (``by_factor``):
 - holds in order of magnitude: off by at most 10x (the post's own standard:
   "approximately correct, to one order of magnitude");
 - fails: off by more than 10x, or a qualitative claim the numbers contradict.
+
+and a fourth, not measured, where the results cannot decide (every count at a search
+cap, a single m where a trend in m is claimed): the reason says why.
 """
 from __future__ import annotations
 
 import dataclasses
 
 HOLDS, ORDER, FAILS = "holds", "holds in order of magnitude", "fails"
+UNMEASURED = "not measured"
 ORDER_OF_MAGNITUDE = 10.0
 TOLERANCE = 0.25        # "holds" for a hand-waved formula: within 25% of the measurement
 EXACT_TOLERANCE = 0.05  # for a closed form (C1): the estimates here are within ~1% of it
@@ -25,7 +29,8 @@ class Verdict:
     """One line of the summary table.
 
     ``factor`` is how far the prediction is from the measurement (>= 1, the worst
-    case over the measured sizes), or None for a claim judged by its direction.
+    case over the measured sizes), or None for a claim judged by its direction, a
+    bound the measurements keep, or one not measured.
     """
 
     claim: str          # "P1", "C1 (capacity)", ...: the id used in docs/claims.md
@@ -33,7 +38,7 @@ class Verdict:
     formula: str
     measured: str
     predicted: str
-    status: str         # HOLDS, ORDER or FAILS
+    status: str         # HOLDS, ORDER, FAILS or UNMEASURED
     factor: float | None
     reason: str
 
