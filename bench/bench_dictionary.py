@@ -12,8 +12,8 @@ method (float64 |A B^T|, then scipy's linear_sum_assignment) where that fits,
 on two kinds of pairs: "related" (B a permuted copy of A plus noise, like
 two seeds of one SAE) and "random" (independent frames: the hard case for the
 candidate lists). Every case runs in a fresh subprocess; peak MiB is its
-RSS high-water mark above the inputs. Unset OPENBLAS_CORETYPE and
-OPENBLAS_L2_SIZE for the BLAS numbers.
+RSS high-water mark above the inputs. The script reruns itself without
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so numpy's BLAS picks its best kernel.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from harness import isolated, machine
+from harness import isolated, load_average, machine, without_blas_overrides
 
 
 @dataclasses.dataclass
@@ -149,6 +149,7 @@ def measure(case: Case) -> dict:
 
 
 def main() -> None:
+    without_blas_overrides()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=768)
     parser.add_argument("--m", type=int, default=16384, help="rows for the per-feature max cosine")
@@ -166,7 +167,7 @@ def main() -> None:
                       Case("match_dense_hungarian", args.n, m, pair, args.threads, 1)]
     cases += [Case("match_nearortho", args.n, args.match_m, pair, args.threads, 1) for pair in ("related", "random")]
     info = machine()
-    info["load_average"] = os.getloadavg()
+    info["load_average"] = load_average()
     print(f"load average {info['load_average']}, ISA {info['nearortho']['isa']}")
     print(f"{'method':<23}{'n':>5}{'m':>7}{'pair':>9}{'median s':>10}{'spread s':>18}{'GFLOP/s':>9}"
           f"{'ratio':>8}{'peak MiB':>10}  notes")

@@ -159,7 +159,7 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None) -> Match:
     while True:
         matched = _solve(cand, m, mc, csr_matrix, min_weight_full_bipartite_matching)
         if matched is None:  # Hall's condition fails among the candidates: widen the rows left out
-            grow = _unmatched_rows(cand, m, mc, csr_matrix)
+            grow = _deficient_rows(cand, m, mc, csr_matrix)
         else:
             bound, grow = _certificate(cand, matched, m, mc)
             if len(grow) == 0 or rounds == max_rounds:
@@ -178,11 +178,26 @@ def _graph(cand, m, mc, csr_matrix):
     return csr_matrix((cand.weight + 2.0, (cand.rows, cand.cols)), shape=(m, mc))
 
 
-def _unmatched_rows(cand, m, mc, csr_matrix):
-    """Rows left out of a maximum-cardinality matching of the candidate graph."""
+def _deficient_rows(cand, m, mc, csr_matrix):
+    """The rows that block a full matching of the candidate graph: those reachable
+    from a row left out of a maximum-cardinality matching by alternating paths
+    (candidate column, then the row matched to it). Together they have fewer
+    candidate columns than rows (Hall's condition), so all of them grow."""
     from scipy.sparse.csgraph import maximum_bipartite_matching
 
-    return np.flatnonzero(maximum_bipartite_matching(_graph(cand, m, mc, csr_matrix), perm_type="column") < 0)
+    graph = _graph(cand, m, mc, csr_matrix)
+    col_of_row = maximum_bipartite_matching(graph, perm_type="column")
+    row_of_col = np.full(mc, -1, np.int64)
+    matched = col_of_row >= 0
+    row_of_col[col_of_row[matched]] = np.flatnonzero(matched)
+    seen = ~matched
+    frontier = np.flatnonzero(seen)
+    while len(frontier):
+        reached = row_of_col[np.unique(graph[frontier].indices)]
+        frontier = np.unique(reached[reached >= 0])
+        frontier = frontier[~seen[frontier]]
+        seen[frontier] = True
+    return np.flatnonzero(seen)
 
 
 def _solve(cand, m, mc, csr_matrix, solver):
