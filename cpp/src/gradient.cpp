@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "nearortho/aligned_buffer.hpp"
 #include "nearortho/gradient_kernels.hpp"
 #include "nearortho/threads.hpp"
 
@@ -36,15 +37,11 @@ NEARORTHO_KERNEL_TABLE(GradientKernels, kGradientKernels, gradient_kernels)
 
 namespace {
 
-struct AlignedFree {
-  void operator()(void* p) const { ::operator delete(p, std::align_val_t(64)); }
-};
-
 template <class T>
-std::unique_ptr<T, AlignedFree> aligned_zeros(std::int64_t count) {
-  T* p = static_cast<T*>(::operator new(static_cast<std::size_t>(count) * sizeof(T), std::align_val_t(64)));
-  std::fill(p, p + count, T(0));
-  return std::unique_ptr<T, AlignedFree>(p);
+AlignedArray<T> aligned_zeros(std::int64_t count) {
+  AlignedArray<T> p = aligned_array<T>(count);
+  std::fill(p.get(), p.get() + count, T(0));
+  return p;
 }
 
 // Small frames get a small edge so that two threads find several tiles per
@@ -144,7 +141,7 @@ SurrogateTotals surrogate_gradient(const T* w, std::int64_t m, std::int64_t n,
   const std::vector<ScheduledTile> order = schedule(blocks);
   const std::int64_t total = static_cast<std::int64_t>(order.size());
   const std::int64_t ldc = edge + (((edge / NR) % 2 == 0) ? NR : 0);
-  std::vector<std::unique_ptr<T, AlignedFree>> tiles;
+  std::vector<AlignedArray<T>> tiles;
   std::vector<std::unique_ptr<bool[]>> flags;
   std::vector<GradientScratch<T>> scratch(static_cast<std::size_t>(team));
   for (auto& s : scratch) {

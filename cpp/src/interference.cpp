@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "nearortho/aligned_buffer.hpp"
 #include "nearortho/interference_kernels.hpp"
 #include "nearortho/parallel_errors.hpp"
 #include "nearortho/ranking.hpp"
@@ -33,16 +34,12 @@ NEARORTHO_KERNEL_TABLE(InterferenceKernels, kInterferenceKernels, interference_k
 
 namespace {
 
-struct AlignedFree {
-  void operator()(void* p) const { ::operator delete(p, std::align_val_t(64)); }
-};
-
 // Rows packed in 64-byte panels (see kPanelRows). The panel stride has an odd
 // number of k steps, so consecutive panels are never a multiple of 4 KiB apart
 // and the rows of one micro-tile do not fight over L1 sets.
 template <class T>
 struct Packed {
-  std::unique_ptr<T, AlignedFree> data;
+  AlignedArray<T> data;
   std::int64_t stride = 0;
   std::vector<double> norms;  // row norms of the input
 };
@@ -55,7 +52,7 @@ Packed<T> pack(const T* x, std::int64_t m, std::int64_t n, bool normalize, int t
   p.stride = (n | 1) * NR;
   const std::int64_t panels = (m + NR - 1) / NR;
   const std::size_t count = static_cast<std::size_t>(panels * p.stride);
-  p.data.reset(static_cast<T*>(::operator new(count * sizeof(T), std::align_val_t(64))));
+  p.data = aligned_array<T>(static_cast<std::int64_t>(count));
   p.norms.assign(static_cast<std::size_t>(m), 0.0);
   T* out = p.data.get();
   std::fill(out + (panels - 1) * p.stride, out + panels * p.stride, T(0));  // padding rows

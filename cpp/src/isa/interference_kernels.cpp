@@ -15,6 +15,7 @@
 
 #include "nearortho/isa_kernel_file.hpp"
 #include "nearortho/interference_kernels.hpp"
+#include "nearortho/isa_vectors.hpp"
 #include "nearortho/ranking.hpp"
 
 namespace nearortho {
@@ -27,17 +28,14 @@ namespace {
 // so the FMA units, not the loads, set the pace. The B block of one micro-tile
 // column (kDepth k of it) stays in a 32 KiB L1 while the A rows stream past.
 #if defined(__AVX512F__)
-constexpr int kVectorBytes = 64;
 constexpr int kMicroRows = 8;    // 8 x 3 zmm accumulators: 3 loads + 8 broadcasts per 24 FMAs
 constexpr int kMicroPanels = 3;
 constexpr std::int64_t kDepth = 128;  // 48 floats x 128 k: 24 KiB
 #elif defined(__AVX2__)
-constexpr int kVectorBytes = 32;
 constexpr int kMicroRows = 6;    // 6 x 2 ymm accumulators: 2 loads + 6 broadcasts per 12 FMAs
 constexpr int kMicroPanels = 1;
 constexpr std::int64_t kDepth = 256;  // 16 floats x 256 k: 16 KiB
 #else
-constexpr int kVectorBytes = 16;  // SSE2 on x86-64, generic lowering elsewhere
 constexpr int kMicroRows = 3;     // 3 x 4 xmm accumulators (of 16 registers)
 constexpr int kMicroPanels = 1;
 constexpr std::int64_t kDepth = 256;
@@ -47,22 +45,11 @@ constexpr int kMicroCols = kMicroPanels * kPanelRows<T>;
 static_assert(kTile % kMicroRows == 0 && kTile % kMicroCols<float> == 0 && kTile % kMicroCols<double> == 0,
               "a tile holds whole micro-tiles");
 
-template <class T> struct IntOf;
-template <> struct IntOf<float> { using type = std::int32_t; };
-template <> struct IntOf<double> { using type = std::int64_t; };
-
+// The ISA's vector types (isa_vectors.hpp) with the micro-tile's shape in vectors.
 template <class T>
-struct Simd {
-  static constexpr int lanes = kVectorBytes / sizeof(T);
-  static constexpr int row_vectors = kMicroCols<T> / lanes;    // vectors per micro-tile row
-  static constexpr int panel_vectors = kPanelRows<T> / lanes;  // vectors per panel
-  // Values (registers, locals) have natural alignment; VU is the same vector for
-  // loads and stores at element alignment (the partial-sum tile is a std::vector).
-  typedef T V __attribute__((vector_size(kVectorBytes)));
-  typedef T VU __attribute__((vector_size(kVectorBytes), aligned(sizeof(T))));
-  using I = typename IntOf<T>::type;
-  typedef I IV __attribute__((vector_size(kVectorBytes)));
-  typedef double D __attribute__((vector_size(lanes * sizeof(double))));
+struct TileSimd : Simd<T> {
+  static constexpr int row_vectors = kMicroCols<T> / Simd<T>::lanes;    // vectors per micro-tile row
+  static constexpr int panel_vectors = kPanelRows<T> / Simd<T>::lanes;  // vectors per panel
 };
 
 // |x| of a float or double vector by clearing the sign bits (exact, and -0
@@ -78,16 +65,6 @@ inline V abs_v(V x) {
   return x;
 }
 
-// Whether any lane of a comparison mask is set, as a few 64-bit ORs.
-template <class IV>
-inline bool any_lane(const IV& mask) {
-  std::uint64_t words[sizeof(IV) / 8];
-  std::memcpy(words, &mask, sizeof words);
-  std::uint64_t acc = 0;
-  for (std::uint64_t w : words) acc |= w;
-  return acc != 0;
-}
-
 // c (kMicroRows x kMicroCols, row-major) += A rows x B panels over k in [k0, k1).
 // a[r] points at row r's coordinate 0 inside its panel, b[p] at panel p's
 // (stride kPanelRows per k). Loads and stores go through the vector type (GCC
@@ -96,7 +73,7 @@ inline bool any_lane(const IV& mask) {
 template <class T>
 inline void micro_kernel(const T* const* a, const T* const* b, std::int64_t k0, std::int64_t k1, T* c,
                          bool accumulate) {
-  using S = Simd<T>;
+  using S = TileSimd<T>;
   using V = typename S::V;
   using VU = typename S::VU;
   constexpr int NV = S::row_vectors;
@@ -143,8 +120,8 @@ inline void micro_kernel(const T* const* a, const T* const* b, std::int64_t k0, 
 template <class T>
 struct MicroTile {
   using V = typename Simd<T>::V;
-  V g[kMicroRows][Simd<T>::row_vectors];
-  V ag[kMicroRows][Simd<T>::row_vectors];
+  V g[kMicroRows][TileSimd<T>::row_vectors];
+  V ag[kMicroRows][TileSimd<T>::row_vectors];
   std::int64_t r0, c0;  // global row of g[0], column of its lane 0
   int rl0, cl0;         // their local slots
 
@@ -154,7 +131,7 @@ struct MicroTile {
 
 template <class T>
 class Reducer {
-  using S = Simd<T>;
+  using S = TileSimd<T>;
   using V = typename S::V;
   using IV = typename S::IV;
   using D = typename S::D;

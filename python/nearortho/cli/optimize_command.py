@@ -2,12 +2,9 @@
 with live progress (coherence beside the best lower bound)."""
 from __future__ import annotations
 
-import os
-import tempfile
-
 import click
-import numpy as np
 
+from .npy_output import check_npy_path, npy_output
 from .output import emit, progress
 from .source import KEY_HELP, PATH, layout_option, load_file
 
@@ -34,8 +31,7 @@ def optimize_command(n, m, init, key, layout, seed, dtype, objective, seconds, m
     """Optimise m unit vectors in R^n for low coherence and write the best frame to OUT."""
     from ..optimize import optimize
 
-    if not out.endswith(".npy"):
-        raise ValueError(f"--out must name a .npy file, got {out!r}")
+    check_npy_path(out)
     if (init is None) == (n is None or m is None):
         raise ValueError("give either --n and --m, or --init (not both)")
     start = load_file(init, key, layout) if init is not None else (n, m)
@@ -46,15 +42,8 @@ def optimize_command(n, m, init, key, layout, seed, dtype, objective, seconds, m
                    f"step {state.iteration}")
         result = optimize(start, seed=seed, dtype=dtype, objective=objective, max_seconds=seconds,
                           max_iter=max_iter, threads=threads, progress=report)
-    # a temporary beside the target, renamed on success: never a partial file
-    handle, partial = tempfile.mkstemp(suffix=".npy", dir=os.path.dirname(os.path.abspath(out)))
-    os.close(handle)
-    try:
-        np.save(partial, result.frame)
-        os.replace(partial, out)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
+    with npy_output(out, result.frame.shape, result.frame.dtype) as target:
+        target[...] = result.frame
     record = {"out": out, "n": result.n, "m": result.m, "objective": objective, "coherence": result.coherence,
               "pair": result.pair, "best_bound": result.best_bound,
               "best_bound_name": str(result.bounds.best_name), "welch": float(result.bounds.welch),
