@@ -318,22 +318,35 @@ def test_rms_interference_estimate_for_large_m():
     assert rms_interference(W) == pytest.approx(exact, rel=0.01)
 
 
-def test_ctrl_c_interrupts_between_batches():
+def test_ctrl_c_interrupts_inside_a_batch(monkeypatch):
     import _thread
     import threading
 
-    # Judged by the trials done, not by seconds (a wall-clock bound failed under
-    # the sanitizer on a loaded machine, when only batches were interruptible):
-    # the core polls inside a batch, so the first batch never finishes.
+    # Judged by the batches done, not by seconds: batches as large as the memory
+    # caps allow (here 65520 trials, about 7e10 multiply-adds, seconds), and
+    # the interrupt sent 0.3 s into the first core call, so only a poll inside the
+    # batch can end it before it reports.
+    simulate_module = importlib.import_module("nearortho.simulate")
+    monkeypatch.setattr(simulate_module, "_BATCH_MACS", 1 << 50)
+    core = simulate_module._core
+    real, calls = core.simulate_readout, []
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+
+    def first_call_interrupted(*args):
+        if not calls:
+            timer.start()
+        calls.append(args[9] - args[8])  # trials in this call
+        return real(*args)
+
+    monkeypatch.setattr(core, "simulate_readout", first_call_interrupted)
     W = no.frame(256, 4096, seed=1)
     batches = []
-    timer = threading.Timer(0.3, _thread.interrupt_main)
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        no.simulate(W, 8, trials=10_000_000, path="dense",  # hours of work if not interrupted
-                    progress=lambda done, total: batches.append(done))
-    timer.join()
-    assert batches == []
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            no.simulate(W, 8, trials=10_000_000, path="dense", progress=lambda done, total: batches.append(done))
+    finally:
+        timer.cancel()
+    assert batches == [] and len(calls) == 1 and calls[0] > 60000
 
 
 def test_progress_reports_every_batch_up_to_the_total(monkeypatch):
