@@ -357,3 +357,18 @@ def test_pairs_command_writes_the_api_pairs(run, frames):
     assert record["count"] == len(nearortho.pairs(W, 0.5, B, signed=True)[0])
     result = run("pairs", folder / "w.npy", "--threshold", 0.1, "--max-pairs", 5, ok=False)
     assert_one_line_error(result, "pairs have |cos| >= 0.1, more than max_pairs = 5")
+
+
+# BAD stands for the broken file, GOOD for a sound one: where a command takes two,
+# the broken one comes second, so the message must follow the file, not the argument
+@pytest.mark.parametrize("command", [["stats", "BAD"], ["pairs", "BAD", "--threshold", "0.5"],
+                                     ["stats", "GOOD", "--other", "BAD"], ["match", "GOOD", "BAD"]])
+@pytest.mark.parametrize("defect, words", [("nan", "must be finite"), ("zero", "has a zero row (row 5)")])
+def test_bad_rows_are_reported_with_the_file_name(run, frames, command, defect, words):
+    folder, W, _ = frames
+    bad = W.copy()
+    bad[5] = np.nan if defect == "nan" else 0.0
+    np.save(folder / "bad.npy", bad)
+    files = {"BAD": str(folder / "bad.npy"), "GOOD": str(folder / "w.npy")}
+    result = run(*[files.get(word, word) for word in command], ok=False)
+    assert_one_line_error(result, f"{files['BAD']} {words}")

@@ -34,7 +34,7 @@ def optimize_command(n, m, init, key, layout, seed, dtype, objective, seconds, m
     check_npy_path(out)
     if (init is None) == (n is None or m is None):
         raise ValueError("give either --n and --m, or --init (not both)")
-    start = load_file(init, key, layout) if init is not None else (n, m)
+    start = load_file(init, key, layout, directions=True) if init is not None else (n, m)
     with progress(seconds, "optimising", quiet=quiet) as update:
         def report(state):
             update(min(state.seconds, seconds),

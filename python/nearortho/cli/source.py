@@ -21,8 +21,12 @@ def layout_option(command):
                         help=LAYOUT_HELP)(command)
 
 
-def load_file(path, key, layout):
-    """``nearortho.load``, with its warnings as one 'warning:' line each on stderr."""
+def load_file(path, key, layout, directions=False):
+    """``nearortho.load``, with its warnings as one 'warning:' line each on stderr.
+
+    The matrix is checked here, so errors name the file: finite values, and with
+    ``directions`` (commands that take cosines) no zero row."""
+    from .. import _validate as v
     from ..io import load
 
     with warnings.catch_warnings(record=True) as caught:
@@ -30,7 +34,7 @@ def load_file(path, key, layout):
         matrix = load(path, key, layout)
     for warning in caught:
         click.echo(f"warning: {warning.message}", err=True)
-    return matrix
+    return v.directions(matrix, str(path)) if directions else v.frame_array(matrix, str(path))
 
 
 def frame_source(command):
