@@ -17,8 +17,9 @@ IndexFlatIP (k=2 on [W; -W]: per-row max |g| only; smaller size only, if
 importable). numpy runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (its
 OpenBLAS picks its best kernel); faiss's bundled older OpenBLAS needs
 OPENBLAS_CORETYPE set (--faiss-coretype) or it falls back to an SSE-era kernel.
-GFLOP/s count m*m*n flops for the symmetric half (gemm does 2*m*m*n);
-"fraction of BLAS" is nearortho's GFLOP/s over gemm's. The machine (CPU, ISA,
+GFLOP/s count the m*m*n flops of the symmetric half for every method but gemm,
+whose rate counts the 2*m*m*n flops it does; "fraction of BLAS" is nearortho's
+GFLOP/s over gemm's. The machine (CPU, ISA,
 BLAS and its kernel, load average before the run) is saved with the rows, and
 each row has the load average before it ran. A PNG beside the JSON plots time
 against m^2 n and the fraction of BLAS per ISA.
@@ -188,11 +189,11 @@ def measure(case: Case) -> dict:
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     times = out["times"]
     median = statistics.median(times)
-    flops = case.m * case.m * case.n
+    flops = case.m * case.m * case.n * (2 if case.method == "gemm" else 1)  # gemm: the full product
     row = {k: v for k, v in dataclasses.asdict(case).items() if k != "isa"}
     return {**row, "isa": out["isa"] if case.method == "nearortho" else "", "blas": out["blas"],
             "load_before": load, "median_s": median, "min_s": min(times), "max_s": max(times),
-            "gflops_half": flops / median / 1e9, "peak_mib": out["peak_mib"]}
+            "gflops": flops / median / 1e9, "peak_mib": out["peak_mib"]}
 
 
 def plot(results: list, path: str) -> None:
@@ -289,7 +290,7 @@ def main() -> None:
         gemm = next((x for x in same if x["method"] == "gemm"), None)
         ours = next((x for x in same if x["method"] == "nearortho"), None)
         if gemm and case.method == "nearortho":
-            r["fraction_of_blas"] = r["gflops_half"] / (2 * gemm["gflops_half"])
+            r["fraction_of_blas"] = r["gflops"] / gemm["gflops"]
         if ours and case.method != "nearortho":
             r["time_over_nearortho"] = r["median_s"] / ours["median_s"]
         results.append(r)
@@ -297,7 +298,7 @@ def main() -> None:
         ratio = f"{r['time_over_nearortho']:.1f}x" if "time_over_nearortho" in r else "-"
         spread = f"[{r['min_s']:.3f}, {r['max_s']:.3f}]"
         print(f"{case.method:<15}{r['isa'] or '-':>7}{case.n:>6}{case.m:>7}{r['median_s']:>10.3f}{spread:>18}"
-              f"{r['gflops_half']:>9.1f}{frac:>9}{ratio:>9}{r['peak_mib']:>10.0f}{r['load_before'][0]:>7.1f}",
+              f"{r['gflops']:>9.1f}{frac:>9}{ratio:>9}{r['peak_mib']:>10.0f}{r['load_before'][0]:>7.1f}",
               flush=True)
         os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
         with open(args.json, "w") as f:  # after every case, so a cut-short run keeps its rows
