@@ -86,10 +86,12 @@ class InterferenceStats:
 
     @property
     def capacity(self) -> np.ndarray:
-        """Per-feature capacity of Scherlis et al. (2022), g_ii^2 / sum_j g_ij^2, which
-        for unit rows is 1 / (1 + ``row_sumsq``): 1 for a feature orthogonal to all
-        others, 1/2 for one of two identical features. It sums to at most n (the
-        rank of W), the bound a frame reaches when it is tight."""
+        """Per-feature capacity of Scherlis et al. (2022), g_ii^2 / sum_j g_ij^2, of the
+        frame with its rows normalised: 1 / (1 + ``row_sumsq``), 1 for a feature
+        orthogonal to all others, 1/2 for one of two identical features. It sums to
+        at most n (the rank of W), the bound a frame reaches when it is tight.
+        Scherlis et al. define it on the raw rows, where a feature's capacity also
+        depends on the other rows' norms; here every row has norm 1."""
         if self.row_sumsq is None:
             raise ValueError("capacity needs per-row statistics; call interference(..., per_row=True)")
         if not self.normalize or self.m2 is not None:
