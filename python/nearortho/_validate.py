@@ -155,26 +155,26 @@ def thresholds(value, name: str = "thresholds") -> tuple[float, ...]:
     return tuple(real(t, f"{name}[{i}]", low=0.0) for i, t in enumerate(items))
 
 
-def frame_array(value, name: str = "W") -> np.ndarray:
-    """A frame as :func:`float_matrix` returns it, also required to be finite."""
+def frame_array(value, name: str = "W", *, nonzero_rows: bool = False) -> np.ndarray:
+    """A frame as :func:`float_matrix` returns it, also required to be finite, and
+    with ``nonzero_rows`` to have no zero row (each row must have a direction to take
+    cosines of). One pass in row blocks: a memory-mapped W is never read whole."""
     arr = float_matrix(value, name)
-    step = max(1, (1 << 22) // arr.shape[1])  # row blocks: a memory-mapped W is never read whole
+    step = max(1, (1 << 22) // arr.shape[1])
     for start in range(0, arr.shape[0], step):
-        if not np.isfinite(arr[start:start + step]).all():
+        block = arr[start:start + step]
+        if not np.isfinite(block).all():
             raise ValueError(f"{name} must be finite (found NaN or Inf)")
+        if nonzero_rows:
+            zero = np.flatnonzero(~np.any(block, axis=1))
+            if zero.size:
+                raise ValueError(f"{name} has a zero row (row {start + int(zero[0])}); every row needs a direction")
     return arr
 
 
 def directions(value, name: str) -> np.ndarray:
-    """A frame as :func:`frame_array` returns it, with no zero row (each row must
-    have a direction to take cosines of)."""
-    arr = frame_array(value, name)
-    step = max(1, (1 << 22) // arr.shape[1])
-    for start in range(0, arr.shape[0], step):
-        zero = np.flatnonzero(~np.any(arr[start:start + step], axis=1))
-        if zero.size:
-            raise ValueError(f"{name} has a zero row (row {start + int(zero[0])}); every row needs a direction")
-    return arr
+    """A frame as :func:`frame_array` returns it, with no zero row."""
+    return frame_array(value, name, nonzero_rows=True)
 
 
 def probability(value, name: str) -> float:

@@ -34,7 +34,7 @@ def load_file(path, key, layout, directions=False):
         matrix = load(path, key, layout)
     for warning in caught:
         click.echo(f"warning: {warning.message}", err=True)
-    return v.directions(matrix, str(path)) if directions else v.frame_array(matrix, str(path))
+    return v.frame_array(matrix, str(path), nonzero_rows=directions)
 
 
 def frame_source(command):
