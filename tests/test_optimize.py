@@ -147,3 +147,9 @@ def test_restarts_keep_the_best_over_fresh_seeds():
     assert more.coherence <= one.coherence  # and the first start is the same run
     with pytest.raises(ValueError, match="restarts"):
         nearortho.optimize(one.frame, restarts=1)
+
+
+def test_the_last_progress_report_describes_the_frame_returned():
+    seen = []
+    result = nearortho.optimize((5, 12), objective="frame_potential", max_iter=300, progress=seen.append)
+    assert seen[-1].coherence == pytest.approx(result.coherence, rel=1e-12)

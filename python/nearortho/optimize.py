@@ -325,9 +325,11 @@ class _Run:
                 break
         if self.stopped is None:
             self.stopped = "converged"
-        self.report(self.best, force=True)
         W = np.ascontiguousarray(self.best_W)
         stats = interference(W, per_row=False, bins=1)
+        if self.objective == "frame_potential":  # the frame returned has the lowest potential, which
+            self.best = stats.coherence          # need not be the lowest coherence seen on the way
+        self.report(self.best, force=True)
         return OptimizeResult(frame=W, coherence=stats.coherence, pair=stats.pair, bounds=self.bounds,
                               objective=self.objective, history=np.array(self.history, dtype=_HISTORY_DTYPE),
                               iterations=self.iteration, seconds=self.elapsed(), stopped=self.stopped)
