@@ -27,10 +27,6 @@
 #include "nearortho/gradient_kernels.hpp"
 #include "nearortho/threads.hpp"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace nearortho {
 
 NEARORTHO_KERNEL_TABLE(GradientKernels, kGradientKernels, gradient_kernels)
@@ -175,10 +171,7 @@ SurrogateTotals surrogate_gradient(const T* w, std::int64_t m, std::int64_t n,
   SurrogateTotals out;
 #pragma omp parallel num_threads(team)
   {
-    int tid = 0;
-#ifdef _OPENMP
-    tid = omp_get_thread_num();
-#endif
+    const int tid = thread_slot();
     GradientScratch<T>& s = scratch[static_cast<std::size_t>(tid)];
     for (std::int64_t t = next.fetch_add(1); t < total && !stop.load(); t = next.fetch_add(1)) {
       const ScheduledTile& st = order[static_cast<std::size_t>(t)];

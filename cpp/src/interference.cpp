@@ -24,10 +24,6 @@
 #include "nearortho/ranking.hpp"
 #include "nearortho/threads.hpp"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace nearortho {
 
 NEARORTHO_KERNEL_TABLE(InterferenceKernels, kInterferenceKernels, interference_kernels)
@@ -191,10 +187,7 @@ class Pass {
     using clock = std::chrono::steady_clock;
 #pragma omp parallel num_threads(threads)
     {
-      int tid = 0;
-#ifdef _OPENMP
-      tid = omp_get_thread_num();
-#endif
+      const int tid = thread_slot();
       TileScratch<T>& s = scratch[static_cast<std::size_t>(tid)];
       TileParams<T> p = p_;
       auto next_poll = clock::now() + std::chrono::milliseconds(50);

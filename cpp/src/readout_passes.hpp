@@ -7,14 +7,11 @@
 #include <cstdint>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "nearortho/activations.hpp"
 #include "nearortho/interrupt_poll.hpp"
 #include "nearortho/simulate.hpp"
 #include "nearortho/simulate_kernels.hpp"
+#include "nearortho/threads.hpp"
 
 namespace nearortho::readout {
 
@@ -39,14 +36,6 @@ struct Kernels<double> {
   GatherSumFn<double> gather;
   explicit Kernels(const SimulateKernels& k) : multiply(k.multiply_f64), gather(k.gather_sum_f64) {}
 };
-
-inline int thread_slot() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
 
 inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
