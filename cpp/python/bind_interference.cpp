@@ -13,7 +13,7 @@ namespace nearortho::python {
 namespace {
 
 template <class T>
-py::dict run_interference(const py::array_t<T>& a, const std::optional<py::array_t<T>>& b,
+py::dict run_interference(InterferenceFn<T> run, const py::array_t<T>& a, const std::optional<py::array_t<T>>& b,
                           bool normalize, std::int64_t bins, std::vector<double> thresholds,
                           std::int64_t topk, bool per_row, int threads, double hist_lo,
                           double hist_hi, bool refine, double collect_lo, double collect_hi,
@@ -70,7 +70,7 @@ py::dict run_interference(const py::array_t<T>& a, const std::optional<py::array
   InterferenceTotals totals;
   {
     py::gil_scoped_release release;
-    totals = interference<T>(pa, m, n, pb, m2, opt, rows);
+    totals = run(pa, m, n, pb, m2, opt, rows, "W", "B");
   }
   if (totals.cancelled) throw py::error_already_set();  // set by the progress callback or a signal
   py::dict out;
@@ -97,8 +97,8 @@ py::dict run_interference(const py::array_t<T>& a, const std::optional<py::array
 }
 
 template <class T>
-void def_interference(py::module_& m) {
-  m.def("interference", &run_interference<T>, py::arg("W").noconvert(), py::arg("B").noconvert(),
+void def_interference(py::module_& m, InterferenceFn<T> run) {
+  m.def("interference", bind_first(&run_interference<T>, run), py::arg("W").noconvert(), py::arg("B").noconvert(),
         py::arg("normalize"), py::arg("bins"), py::arg("thresholds"), py::arg("topk"),
         py::arg("per_row"), py::arg("threads"), py::arg("hist_lo") = 0.0,
         py::arg("hist_hi") = 0.0, py::arg("refine") = false, py::arg("collect_lo") = 0.0,
@@ -107,9 +107,11 @@ void def_interference(py::module_& m) {
 
 }  // namespace
 
-void bind_interference(py::module_& m) {
-  def_interference<float>(m);
-  def_interference<double>(m);
+void def_interference(py::module_& m, InterferenceFn<float> f32, InterferenceFn<double> f64) {
+  def_interference<float>(m, f32);
+  def_interference<double>(m, f64);
 }
+
+void bind_interference(py::module_& m) { def_interference(m, &interference<float>, &interference<double>); }
 
 }  // namespace nearortho::python

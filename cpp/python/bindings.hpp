@@ -3,9 +3,14 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <utility>
+
+#include "nearortho/frame.hpp"
+#include "nearortho/interference.hpp"
 
 namespace nearortho::python {
 
@@ -45,6 +50,38 @@ class SignalCheck {
  private:
   bool fired_ = false;
 };
+
+// std::invalid_argument from the core becomes ValueError (both compiled modules).
+inline void register_value_errors() {
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const std::invalid_argument& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
+}
+
+// f with its first argument fixed, as a callable pybind11 can bind (it reads the
+// other arguments' types from the call operator).
+template <class R, class First, class... Args>
+auto bind_first(R (*f)(First, Args...), First first) {
+  return [f, first](Args... args) { return f(first, std::forward<Args>(args)...); };
+}
+
+// The operations a backend implements with the CPU core's signatures
+// (nearortho/frame.hpp, nearortho/interference.hpp), so the CPU module _core and
+// the CUDA module _cuda (cpp/cuda/module.cpp) share one binding of each.
+template <class T>
+using GenerateFrameFn = bool (*)(const FrameSpec&, std::int64_t, std::int64_t, T*, int,
+                                 const std::function<bool()>&);
+template <class T>
+using InterferenceFn = InterferenceTotals (*)(const T*, std::int64_t, std::int64_t, const T*,
+                                              std::int64_t, const InterferenceOptions&,
+                                              const InterferenceRows&, const char*, const char*);
+
+void def_generate_frame(py::module_& m, GenerateFrameFn<float> f32, GenerateFrameFn<double> f64);
+void def_interference(py::module_& m, InterferenceFn<float> f32, InterferenceFn<double> f64);
 
 void bind_frame(py::module_& m);
 void bind_gradient(py::module_& m);

@@ -30,13 +30,7 @@ PYBIND11_MODULE(_core, m) {
   namespace py = pybind11;
   using namespace nearortho;
   m.doc() = "nearortho compiled core (use the nearortho package, not this module)";
-  py::register_exception_translator([](std::exception_ptr p) {
-    try {
-      if (p) std::rethrow_exception(p);
-    } catch (const std::invalid_argument& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
-    }
-  });
+  python::register_value_errors();
   m.def("build_info", &python::build_info);
   m.def("resolve_threads", &resolve_threads, py::arg("requested"));
   m.def("set_isa_cap", [](const std::string& name) {

@@ -20,6 +20,7 @@
 
 #include "nearortho/aligned_buffer.hpp"
 #include "nearortho/interference_kernels.hpp"
+#include "nearortho/interference_setup.hpp"
 #include "nearortho/parallel_errors.hpp"
 #include "nearortho/ranking.hpp"
 #include "nearortho/threads.hpp"
@@ -79,22 +80,8 @@ Packed<T> pack(const T* x, std::int64_t m, std::int64_t n, bool normalize, int t
       for (std::int64_t k = 0; k < n; ++k) dst[k * NR] = static_cast<T>(row[k] * scale);
     }
   }
-  if (bad_value.load() < m)
-    throw std::invalid_argument(std::string(name) + " contains NaN or Inf (row " +
-                                std::to_string(bad_value.load()) + ")");
-  if (zero_row.load() < m)
-    throw std::invalid_argument(std::string(name) + " has a zero row (row " +
-                                std::to_string(zero_row.load()) +
-                                "); normalize=True needs every row nonzero");
+  throw_if_bad_rows(name, bad_value.load(), zero_row.load(), m);
   return p;
-}
-
-// The largest T not above t, so that (T)|g| > it exactly when |g| > t.
-template <class T>
-T threshold_below(double t) {
-  T r = static_cast<T>(t);
-  if (static_cast<double>(r) > t) r = std::nextafter(r, -std::numeric_limits<T>::infinity());
-  return r;
 }
 
 // Tile (I, J) of the t-th tile in row-major order over the upper triangle.
@@ -243,34 +230,15 @@ class Pass {
       return k.tile_f64;
   }
 
-  // [0, 1] for cosines; for raw products [0, the largest possible |g|] from the row
-  // norms (Cauchy-Schwarz), so every value lands in a bin without a first pass.
   void set_histogram_range(const Packed<T>& pb, const char* a_name) {
-    double lo = 0, hi = 1;
-    if (!opt_.normalize) {
-      // every partial sum of a dot product is at most |a| |b|: keep it finite in T
-      std::vector<double> na = pa_.norms;
-      std::sort(na.begin(), na.end(), std::greater<double>());
-      const double nb = symmetric_ ? na[1] : *std::max_element(pb.norms.begin(), pb.norms.end());
-      hi = na[0] * nb;
-      if (!(hi < 0.25 * static_cast<double>(std::numeric_limits<T>::max())))
-        throw std::invalid_argument(std::string(a_name) + " has rows so long that their inner products overflow " +
-                                    (sizeof(T) == 4 ? "float32" : "float64") +
-                                    "; use normalize=True or float64");
-    }
-    if (opt_.hist_hi > opt_.hist_lo) {
-      lo = opt_.hist_lo;
-      hi = opt_.hist_hi;
-    }
-    // all-zero or subnormal ranges: keep |g| * scale finite (everything lands in bin 0)
-    if (!std::isfinite(static_cast<T>(static_cast<double>(opt_.bins) / (hi - lo)))) hi = lo + 1;
-    if (!opt_.refine) lo = 0;  // the vector path bins |g| * scale
-    hist_lo_ = lo;
-    hist_hi_ = hi;
-    p_.hist_lo = lo;
-    p_.hist_hi = hi;
-    p_.scale = static_cast<T>(static_cast<double>(opt_.bins) / (hi - lo));
-    p_.refine_scale = static_cast<double>(opt_.bins) / (hi - lo);
+    const HistogramRange range =
+        histogram_range<T>(opt_, pa_.norms, symmetric_ ? nullptr : &pb.norms, a_name);
+    hist_lo_ = range.lo;
+    hist_hi_ = range.hi;
+    p_.hist_lo = range.lo;
+    p_.hist_hi = range.hi;
+    p_.scale = static_cast<T>(range.scale);
+    p_.refine_scale = range.scale;
   }
 
   void init_rows() {

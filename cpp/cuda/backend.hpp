@@ -1,0 +1,34 @@
+// The CUDA backend (module nearortho._cuda): the same functions, arguments and
+// results as the CPU core's frame.hpp and interference.hpp, computed on the
+// current CUDA device. Plain C++ (no CUDA types), so the pybind11 binding is
+// compiled by the host compiler. Tests: tests/test_cuda.py.
+#pragma once
+#include <cstdint>
+#include <functional>
+
+#include "nearortho/frame.hpp"
+#include "nearortho/interference.hpp"
+
+namespace nearortho::cuda {
+
+// Devices the runtime sees; 0 when there is no device or no driver (never throws).
+int device_count();
+
+// Rows [row_begin, row_end) of the frame into host memory `out`, bit for bit the
+// CPU's rows. Kinds sign and sparse only (std::invalid_argument for the others);
+// threads and interrupted are accepted for the CPU signature and unused (the
+// device generates a block of rows in one short launch).
+template <class T>
+bool generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t row_end, T* out,
+                    int threads, const std::function<bool()>& interrupted);
+
+// The interference pass of interference.hpp with Gram tiles from cuBLAS. Every
+// option except topk and refine's collection order (collected values come in no
+// set order) as on the CPU; options.threads is unused.
+template <class T>
+InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, const T* b,
+                                std::int64_t m2, const InterferenceOptions& options,
+                                const InterferenceRows& rows, const char* a_name,
+                                const char* b_name);
+
+}  // namespace nearortho::cuda

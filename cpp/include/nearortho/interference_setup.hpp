@@ -1,0 +1,72 @@
+// The parts of an interference pass's set-up that every backend shares (the CPU
+// core in cpp/src/interference.cpp, CUDA in cpp/cuda/interference.cu), so both
+// bin, threshold and reject inputs identically. Tests: tests/test_interference*.py,
+// tests/test_cuda.py.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "nearortho/interference.hpp"
+
+namespace nearortho {
+
+// The largest T not above t, so that (T)|g| > it exactly when |g| > t.
+template <class T>
+T threshold_below(double t) {
+  T r = static_cast<T>(t);
+  if (static_cast<double>(r) > t) r = std::nextafter(r, -std::numeric_limits<T>::infinity());
+  return r;
+}
+
+// The checks of packing: the first row with NaN or Inf, or (normalising) the
+// first zero row; m when there is none.
+inline void throw_if_bad_rows(const char* name, std::int64_t bad_value, std::int64_t zero_row,
+                              std::int64_t m) {
+  if (bad_value < m)
+    throw std::invalid_argument(std::string(name) + " contains NaN or Inf (row " +
+                                std::to_string(bad_value) + ")");
+  if (zero_row < m)
+    throw std::invalid_argument(std::string(name) + " has a zero row (row " +
+                                std::to_string(zero_row) + "); normalize=True needs every row nonzero");
+}
+
+struct HistogramRange {
+  double lo = 0, hi = 1;
+  double scale = 1;  // bins / (hi - lo)
+};
+
+// [0, 1] for cosines; for raw products [0, the largest possible |g|] from the row
+// norms (Cauchy-Schwarz), so every value lands in a bin without a first pass;
+// the options' own range when they give one. b_norms is null for pairs within A.
+template <class T>
+HistogramRange histogram_range(const InterferenceOptions& opt, const std::vector<double>& a_norms,
+                               const std::vector<double>* b_norms, const char* a_name) {
+  double lo = 0, hi = 1;
+  if (!opt.normalize) {
+    // every partial sum of a dot product is at most |a| |b|: keep it finite in T
+    std::vector<double> na = a_norms;
+    std::sort(na.begin(), na.end(), std::greater<double>());
+    const double nb = b_norms == nullptr ? na[1] : *std::max_element(b_norms->begin(), b_norms->end());
+    hi = na[0] * nb;
+    if (!(hi < 0.25 * static_cast<double>(std::numeric_limits<T>::max())))
+      throw std::invalid_argument(std::string(a_name) + " has rows so long that their inner products overflow " +
+                                  (sizeof(T) == 4 ? "float32" : "float64") +
+                                  "; use normalize=True or float64");
+  }
+  if (opt.hist_hi > opt.hist_lo) {
+    lo = opt.hist_lo;
+    hi = opt.hist_hi;
+  }
+  // all-zero or subnormal ranges: keep |g| * scale finite (everything lands in bin 0)
+  if (!std::isfinite(static_cast<T>(static_cast<double>(opt.bins) / (hi - lo)))) hi = lo + 1;
+  if (!opt.refine) lo = 0;  // the default histogram bins |g| * scale
+  return {lo, hi, static_cast<double>(opt.bins) / (hi - lo)};
+}
+
+}  // namespace nearortho

@@ -1,0 +1,179 @@
+"""The CUDA backend (nearortho._cuda) against the CPU core, field by field, on
+sizes that cross the device's 4096-row Gram tiles. Needs a build with
+NEARORTHO_CUDA=ON (README) and a device: skipped otherwise, except the check
+that a build without a device fails cleanly.
+
+Most inputs have small integer entries (or rows of norm 4 with entries +-1),
+so every Gram entry is exact in any summation order: then every field, sums
+included, must equal the CPU's bit for bit, whatever order cuBLAS adds in."""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+from interference_oracle import gram, near, tolerance
+from nearortho import _core
+
+try:
+    _cuda = importlib.import_module("nearortho._cuda")
+except ModuleNotFoundError:  # a CPU-only build; the ImportError of a broken build fails here
+    _cuda = None
+
+built = pytest.mark.skipif(_cuda is None, reason="nearortho._cuda not built (NEARORTHO_CUDA=ON)")
+devices = 0 if _cuda is None else _cuda.device_count()
+
+
+def on_device(test):
+    """Marks a test `cuda` and skips it without the module or a device."""
+    for mark in (built, pytest.mark.cuda, pytest.mark.skipif(devices == 0, reason="no CUDA device")):
+        test = mark(test)
+    return test
+
+FIELDS = ("sum", "sum_abs", "sum_sq", "max_abs", "max_i", "max_j", "hist_lo", "hist_hi", "hist",
+          "below", "above", "count_above", "collect_overflow", "row_max", "row_argmax", "row_sumsq")
+
+
+@built
+@pytest.mark.skipif(devices > 0, reason="a CUDA device is present")
+def test_without_a_device_calls_fail_cleanly():
+    assert devices == 0
+    W = np.eye(3, dtype=np.float32)
+    with pytest.raises(RuntimeError, match="CUDA"):
+        _cuda.interference(W, None, True, 8, [], 0, True, 0)
+    with pytest.raises(RuntimeError, match="CUDA"):
+        _cuda.generate_frame("sign", 5, 3, 0, 0, 0, 3, np.empty((3, 5), np.float32), 0)
+
+
+def frames(module, kind, n, m, seed, sparsity, lo, hi, dtype):
+    out = np.full((hi - lo, n), np.nan, dtype=dtype)
+    module.generate_frame(kind, n, m, seed, sparsity, lo, hi, out, 0)
+    return out
+
+
+@on_device
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind, n, sparsity", [("sign", 1, 0), ("sign", 129, 0), ("sign", 300, 0),
+                                               ("sparse", 1, 1), ("sparse", 37, 1), ("sparse", 37, 37),
+                                               ("sparse", 300, 7)])
+@pytest.mark.parametrize("rows", [(0, 1), (3, 1030)])
+def test_frames_have_the_cpu_bits(kind, n, sparsity, dtype, rows):
+    lo, hi = rows
+    gpu = frames(_cuda, kind, n, 2000, 12345, sparsity, lo, hi, dtype)
+    cpu = frames(_core, kind, n, 2000, 12345, sparsity, lo, hi, dtype)
+    assert np.array_equal(gpu.view(np.uint8), cpu.view(np.uint8))
+
+
+@on_device
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_frame_kinds_without_a_device_version_are_refused(dtype):
+    with pytest.raises(ValueError, match="sign or sparse"):
+        frames(_cuda, "gaussian", 8, 4, 0, 0, 0, 4, dtype)
+
+
+def both(W, B=None, normalize=False, bins=7, thresholds=(), per_row=True, **options):
+    args = (W, B, normalize, bins, list(thresholds), 0, per_row, 0)
+    return _core.interference(*args, **options), _cuda.interference(*args, **options)
+
+
+def assert_same(cpu, gpu, fields=FIELDS):
+    for key in fields:
+        assert np.array_equal(np.asarray(gpu[key]), np.asarray(cpu[key])), key
+
+
+def integer_rows(rng, m, n, dtype):
+    return rng.integers(-2, 3, size=(m, n)).astype(dtype)
+
+
+def norm4_rows(rng, m, n, dtype):
+    """Rows with 16 entries +-1 (norm 4): normalised entries +-1/4, cosines k/16."""
+    W = np.zeros((m, n), dtype)
+    for row in W:
+        row[rng.choice(n, 16, replace=False)] = rng.choice([-1.0, 1.0], 16)
+    return W
+
+
+@on_device
+# m = 4101 and 4100: two row blocks of 4096 (diagonal, off-diagonal and edge tiles)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m, n", [(2, 1), (7, 3), (4101, 5)])
+def test_pairs_within_W_exact(m, n, dtype):
+    W = integer_rows(np.random.default_rng(m + n), m, n, dtype)
+    assert_same(*both(W, thresholds=(0.0, 1.0, 2.5, 7.0)))
+    assert_same(*both(W, per_row=False, bins=3))
+
+
+@on_device
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m, m2", [(4100, 3), (5, 4099)])
+def test_pairs_against_B_exact(m, m2, dtype):
+    rng = np.random.default_rng(m * m2)
+    W, B = integer_rows(rng, m, 9, dtype), integer_rows(rng, m2, 9, dtype)
+    assert_same(*both(W, B, thresholds=(1.0, 4.5)))
+
+
+@on_device
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_normalised_rows_exact(dtype):
+    rng = np.random.default_rng(4)
+    W = norm4_rows(rng, 4099, 37, dtype)
+    assert_same(*both(W, normalize=True, bins=16, thresholds=(0.0, 0.25, 0.5)))
+    B = norm4_rows(rng, 33, 37, dtype)
+    assert_same(*both(W, B, normalize=True, bins=10001))  # more bins than a block's shared counters
+
+
+@on_device
+def test_histogram_ranges_and_refine_exact():
+    W = integer_rows(np.random.default_rng(5), 301, 11, np.float32)
+    assert_same(*both(W, bins=9, hist_lo=1.0, hist_hi=6.0))
+    options = dict(bins=5, hist_lo=2.0, hist_hi=6.0, refine=True, collect_lo=3.0, collect_hi=4.0)
+    for cap in (0, 10**6):
+        cpu, gpu = both(W, collect_cap=cap, **options)
+        assert_same(cpu, gpu)
+        assert gpu["collect_overflow"] == (cap == 0)
+        assert np.array_equal(np.sort(gpu["collected"]), np.sort(cpu["collected"]))  # no set order
+
+
+@on_device
+def test_gaussian_within_rounding_of_float64():
+    """Real-valued cosines: cuBLAS and the CPU round differently, so each is
+    held to the float64 oracle's tolerance (tests/interference_oracle.py)."""
+    W = np.random.default_rng(6).standard_normal((513, 31)).astype(np.float32)
+    cpu, gpu = both(W, normalize=True, bins=64, thresholds=(0.25,))
+    G, mask = gram(W)
+    tol = tolerance(W, None, True, np.float32)
+    g = G[mask]
+    assert gpu["sum"] == pytest.approx(g.sum(), abs=tol * g.size)
+    assert gpu["sum_sq"] == pytest.approx((g * g).sum(), abs=3 * tol * g.size)
+    assert gpu["max_abs"] == pytest.approx(np.abs(g).max(), abs=tol)
+    assert abs(G[gpu["max_i"], gpu["max_j"]]) == pytest.approx(np.abs(g).max(), abs=2 * tol)
+    edges = np.linspace(0, 1, 65)
+    assert np.abs(gpu["hist"] - cpu["hist"]).sum() <= 2 * near(np.abs(g), edges, 2 * tol)
+    assert abs(gpu["count_above"][0] - cpu["count_above"][0]) <= near(np.abs(g), [0.25], 2 * tol)
+    assert np.allclose(gpu["row_max"], cpu["row_max"], atol=2 * tol, rtol=0)
+    assert np.allclose(gpu["row_sumsq"], cpu["row_sumsq"], atol=3 * tol * W.shape[0], rtol=0)
+
+
+@on_device
+def test_bad_input_is_a_value_error():
+    W = np.ones((5, 3), np.float32)
+    W[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"W contains NaN or Inf \(row 3\)"):
+        _cuda.interference(W, None, True, 8, [], 0, True, 0)
+    W[3, 1] = 0
+    W[2] = 0
+    with pytest.raises(ValueError, match=r"W has a zero row \(row 2\)"):
+        _cuda.interference(W, None, True, 8, [], 0, True, 0)
+    with pytest.raises(ValueError, match="topk"):
+        _cuda.interference(np.eye(4, dtype=np.float32), None, True, 8, [], 1, True, 0)
+
+
+@on_device
+def test_progress_error_stops_the_pass():
+
+    def progress(done, total):
+        raise ArithmeticError("stop")
+
+    with pytest.raises(ArithmeticError, match="stop"):
+        _cuda.interference(np.eye(9, dtype=np.float32), None, True, 8, [], 0, True, 0, progress=progress)
