@@ -295,22 +295,15 @@ struct DeviceRows {
 
 // g = x y^T for row blocks x (rows x n) and y (cols x n), row-major, into g
 // (rows x cols, row-major): in cuBLAS's column-major terms g^T = y x^T.
-void gram_tile(cublasHandle_t handle, const float* x, std::int64_t rows, const float* y,
-               std::int64_t cols, std::int64_t n, float* g) {
-  const float one = 1, zero = 0;
-  check(cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(cols), static_cast<int>(rows),
-                    static_cast<int>(n), &one, y, static_cast<int>(n), x, static_cast<int>(n), &zero, g,
-                    static_cast<int>(cols)),
-        "cublasSgemm");
-}
-
-void gram_tile(cublasHandle_t handle, const double* x, std::int64_t rows, const double* y,
-               std::int64_t cols, std::int64_t n, double* g) {
-  const double one = 1, zero = 0;
-  check(cublasDgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(cols), static_cast<int>(rows),
-                    static_cast<int>(n), &one, y, static_cast<int>(n), x, static_cast<int>(n), &zero, g,
-                    static_cast<int>(cols)),
-        "cublasDgemm");
+template <class T>
+void gram_tile(cublasHandle_t handle, const T* x, std::int64_t rows, const T* y, std::int64_t cols,
+               std::int64_t n, T* g) {
+  const T one = 1, zero = 0;
+  const int c = static_cast<int>(cols), r = static_cast<int>(rows), k = static_cast<int>(n);
+  if constexpr (std::is_same_v<T, float>)
+    check(cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, c, r, k, &one, y, k, x, k, &zero, g, c), "cublasSgemm");
+  else
+    check(cublasDgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, c, r, k, &one, y, k, x, k, &zero, g, c), "cublasDgemm");
 }
 
 class Cublas {
@@ -345,6 +338,135 @@ void check_options(const InterferenceOptions& opt, std::int64_t m, std::int64_t 
   if (opt.refine && opt.collect_cap < 0) throw std::invalid_argument("collect_cap must be >= 0");
 }
 
+// The device side of one pass's statistics: the kernels' options and the
+// buffers they write, zeroed (maxima -1) on construction; results() reads them back.
+template <class T>
+class DeviceStats {
+ public:
+  DeviceStats(const InterferenceOptions& opt, const HistogramRange& range, std::int64_t m, bool symmetric,
+              cudaStream_t s)
+      : m_(m),
+        per_row_(opt.per_row),
+        lower_(symmetric && opt.per_row),
+        thresholds_(opt.thresholds.size()),
+        counters_(static_cast<std::size_t>(opt.bins) + opt.thresholds.size() + 2),
+        sums_(3),
+        collected_count_(1),
+        collected_(static_cast<std::size_t>(opt.refine ? opt.collect_cap : 0)),
+        best_(static_cast<std::size_t>(m)),
+        best_index_(static_cast<std::size_t>(m)),
+        lower_best_(lower_ ? static_cast<std::size_t>(m) : 0),
+        lower_best_index_(lower_ ? static_cast<std::size_t>(m) : 0),
+        row_sumsq_(per_row_ ? static_cast<std::size_t>(m) : 0) {
+    std::vector<T> thresholds;
+    for (double t : opt.thresholds) thresholds.push_back(threshold_below<T>(t));
+    copy_to_device(thresholds_.get(), thresholds.data(), thresholds.size(), s, "cudaMemcpyAsync (thresholds)");
+    red_.bins = opt.bins;
+    red_.scale = static_cast<T>(range.scale);
+    red_.refine = opt.refine;
+    red_.hist_lo = range.lo;
+    red_.hist_hi = range.hi;
+    red_.refine_scale = range.scale;
+    red_.collect_lo = opt.collect_lo;
+    red_.collect_hi = opt.collect_hi;
+    red_.collect_cap = collected_.size();
+    red_.thresholds = thresholds_.get();
+    red_.n_thresholds = static_cast<int>(thresholds.size());
+    red_.shared_counters = red_.counter_count() <= kSharedCounters;
+    red_.counters = counters_.get();
+    red_.sums = sums_.get();
+    red_.collected_count = collected_count_.get();
+    red_.collected = collected_.get();
+    red_.best = best_.get();
+    red_.best_index = best_index_.get();
+    red_.lower_best = lower_best_.get();
+    red_.lower_best_index = lower_best_index_.get();
+    red_.row_sumsq = row_sumsq_.get();
+    fill_device(counters_.get(), red_.counter_count(), 0ull, s);
+    fill_device(sums_.get(), 3, 0.0, s);
+    fill_device(collected_count_.get(), 1, 0ull, s);
+    fill_device(best_.get(), m, T(-1), s);
+    fill_device(best_index_.get(), m, std::int64_t{-1}, s);
+    fill_device(lower_best_.get(), static_cast<std::int64_t>(lower_best_.size()), T(-1), s);
+    fill_device(lower_best_index_.get(), static_cast<std::int64_t>(lower_best_index_.size()), std::int64_t{-1}, s);
+    fill_device(row_sumsq_.get(), static_cast<std::int64_t>(row_sumsq_.size()), 0.0, s);
+  }
+
+  const Reduction<T>& reduction() const { return red_; }
+  bool lower() const { return lower_; }
+
+  // The totals, and the per-row results into rows when per-row.
+  InterferenceTotals results(const HistogramRange& range, const InterferenceRows& rows, cudaStream_t s) const {
+    const auto counted = copy_to_host(counters_.get(), counters_.size(), s, "cudaMemcpyAsync (counters)");
+    const auto summed = copy_to_host(sums_.get(), 3, s, "cudaMemcpyAsync (sums)");
+    const auto found = copy_to_host(collected_count_.get(), 1, s, "cudaMemcpyAsync (collected)")[0];
+    const std::size_t kept = static_cast<std::size_t>(std::min<unsigned long long>(found, collected_.size()));
+    InterferenceTotals out;
+    out.collected = copy_to_host(collected_.get(), kept, s, "cudaMemcpyAsync (collected)");
+    const auto best = copy_to_host(best_.get(), best_.size(), s, "cudaMemcpyAsync (best)");
+    const auto best_index = copy_to_host(best_index_.get(), best_index_.size(), s, "cudaMemcpyAsync (best)");
+    check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
+    out.hist_lo = range.lo;
+    out.hist_hi = range.hi;
+    out.sum = summed[0];
+    out.sum_abs = summed[1];
+    out.sum_sq = summed[2];
+    const std::int64_t bins = red_.bins, n_thresholds = red_.n_thresholds;
+    out.hist.assign(counted.begin(), counted.begin() + bins);
+    out.count_above.assign(counted.begin() + bins, counted.begin() + bins + n_thresholds);
+    out.below = static_cast<std::int64_t>(counted[bins + n_thresholds]);
+    out.above = static_cast<std::int64_t>(counted[bins + n_thresholds + 1]);
+    out.collect_overflow = found > collected_.size();
+    if (out.collect_overflow) out.collected.clear();
+    // The coherence: the best row maximum over later partners (all of B), the
+    // first row on ties, so the smallest pair (i, j).
+    for (std::int64_t i = 0; i < m_; ++i)
+      if (best_index[i] >= 0 && (out.max_i < 0 || best[i] > out.max_abs)) {
+        out.max_abs = static_cast<double>(best[i]);
+        out.max_i = i;
+        out.max_j = best_index[i];
+      }
+    if (per_row_) row_results(best, best_index, rows, s);
+    return out;
+  }
+
+ private:
+  // Within A, a row's best partner is the better of its best later one and its
+  // best earlier one (which wins a tie: its index is smaller).
+  void row_results(const std::vector<T>& best, const std::vector<std::int64_t>& best_index,
+                   const InterferenceRows& rows, cudaStream_t s) const {
+    const auto lower = copy_to_host(lower_best_.get(), lower_best_.size(), s, "cudaMemcpyAsync (best)");
+    const auto lower_index = copy_to_host(lower_best_index_.get(), lower_best_index_.size(), s, "cudaMemcpyAsync (best)");
+    const auto sumsq = copy_to_host(row_sumsq_.get(), row_sumsq_.size(), s, "cudaMemcpyAsync (row sums)");
+    check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
+    for (std::int64_t i = 0; i < m_; ++i) {
+      T value = best[i];
+      std::int64_t index = best_index[i];
+      if (lower_ && lower_index[i] >= 0 && (index < 0 || ranks_before(lower[i], lower_index[i], value, index))) {
+        value = lower[i];
+        index = lower_index[i];
+      }
+      rows.row_max[i] = index < 0 ? -1.0 : static_cast<double>(value);
+      rows.row_argmax[i] = index;
+      rows.row_sumsq[i] = sumsq[i];
+    }
+  }
+
+  std::int64_t m_;
+  bool per_row_, lower_;
+  Reduction<T> red_{};
+  DeviceBuffer<T> thresholds_;
+  DeviceBuffer<unsigned long long> counters_;
+  DeviceBuffer<double> sums_;
+  DeviceBuffer<unsigned long long> collected_count_;
+  DeviceBuffer<double> collected_;
+  DeviceBuffer<T> best_;
+  DeviceBuffer<std::int64_t> best_index_;
+  DeviceBuffer<T> lower_best_;
+  DeviceBuffer<std::int64_t> lower_best_index_;
+  DeviceBuffer<double> row_sumsq_;
+};
+
 }  // namespace
 
 template <class T>
@@ -362,133 +484,44 @@ InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, cons
       symmetric ? nullptr : std::make_unique<DeviceRows<T>>(b, m2, n, opt.normalize, b_name, s);
   const T* ya = symmetric ? xa.data.get() : xb->data.get();
   const HistogramRange range = histogram_range<T>(opt, xa.norms, symmetric ? nullptr : &xb->norms, a_name);
+  const DeviceStats<T> stats(opt, range, m, symmetric, s);
+  const Reduction<T>& red = stats.reduction();
+  const std::size_t shared_bytes =
+      red.shared_counters ? static_cast<std::size_t>(red.counter_count()) * sizeof(unsigned) : 0;
 
-  std::vector<T> thresholds;
-  for (double t : opt.thresholds) thresholds.push_back(threshold_below<T>(t));
-  const bool per_row = opt.per_row;
-  const bool lower = symmetric && per_row;
-  Reduction<T> red{};
-  red.bins = opt.bins;
-  red.scale = static_cast<T>(range.scale);
-  red.refine = opt.refine;
-  red.hist_lo = range.lo;
-  red.hist_hi = range.hi;
-  red.refine_scale = range.scale;
-  red.collect_lo = opt.collect_lo;
-  red.collect_hi = opt.collect_hi;
-  red.collect_cap = static_cast<unsigned long long>(opt.refine ? opt.collect_cap : 0);
-  red.n_thresholds = static_cast<int>(thresholds.size());
-  red.shared_counters = red.counter_count() <= kSharedCounters;
-  DeviceBuffer<T> thresholds_d(thresholds.size());
-  DeviceBuffer<unsigned long long> counters(static_cast<std::size_t>(red.counter_count()));
-  DeviceBuffer<double> sums(3);
-  DeviceBuffer<unsigned long long> collected_count(1);
-  DeviceBuffer<double> collected(static_cast<std::size_t>(red.collect_cap));
-  DeviceBuffer<T> best(static_cast<std::size_t>(m)), lower_best(lower ? static_cast<std::size_t>(m) : 0);
-  DeviceBuffer<std::int64_t> best_index(static_cast<std::size_t>(m));
-  DeviceBuffer<std::int64_t> lower_best_index(lower ? static_cast<std::size_t>(m) : 0);
-  DeviceBuffer<double> row_sumsq(per_row ? static_cast<std::size_t>(m) : 0);
-  copy_to_device(thresholds_d.get(), thresholds.data(), thresholds.size(), s, "cudaMemcpyAsync (thresholds)");
-  fill_device(counters.get(), red.counter_count(), 0ull, s);
-  fill_device(sums.get(), 3, 0.0, s);
-  fill_device(collected_count.get(), 1, 0ull, s);
-  fill_device(best.get(), m, T(-1), s);
-  fill_device(best_index.get(), m, std::int64_t{-1}, s);
-  if (lower) {
-    fill_device(lower_best.get(), m, T(-1), s);
-    fill_device(lower_best_index.get(), m, std::int64_t{-1}, s);
-  }
-  if (per_row) fill_device(row_sumsq.get(), m, 0.0, s);
-  red.thresholds = thresholds_d.get();
-  red.counters = counters.get();
-  red.sums = sums.get();
-  red.collected_count = collected_count.get();
-  red.collected = collected.get();
-  red.best = best.get();
-  red.best_index = best_index.get();
-  red.lower_best = lower_best.get();
-  red.lower_best_index = lower_best_index.get();
-  red.row_sumsq = row_sumsq.get();
-
-  const std::int64_t tile_rows = std::min(kTile, m), tile_cols = std::min(kTile, mb);
-  DeviceBuffer<T> g(static_cast<std::size_t>(tile_rows * tile_cols));
+  DeviceBuffer<T> g(static_cast<std::size_t>(std::min(kTile, m) * std::min(kTile, mb)));
   const Cublas cublas(s);
   const std::int64_t ba = (m + kTile - 1) / kTile, bb = (mb + kTile - 1) / kTile;
   const std::int64_t tiles = symmetric ? ba * (ba + 1) / 2 : ba * bb;
-  const std::size_t shared_bytes = red.shared_counters ? static_cast<std::size_t>(red.counter_count()) * sizeof(unsigned) : 0;
   using clock = std::chrono::steady_clock;
   auto next_poll = clock::now() + std::chrono::milliseconds(50);
   bool stopped = false;
   std::int64_t done = 0;
   for (std::int64_t I = 0; I < ba && !stopped; ++I) {
-    for (std::int64_t J = symmetric ? I : 0; J < bb && !stopped; ++J, ++done) {
-      Tile<T> tile{g.get(), std::min(kTile, m - I * kTile), std::min(kTile, mb - J * kTile), I * kTile, J * kTile,
-                   symmetric && I == J};
+    for (std::int64_t J = symmetric ? I : 0; J < bb && !stopped; ++J) {
+      const Tile<T> tile{g.get(), std::min(kTile, m - I * kTile), std::min(kTile, mb - J * kTile),
+                         I * kTile, J * kTile, symmetric && I == J};
       gram_tile(cublas.get(), xa.data.get() + tile.i0 * n, tile.rows, ya + tile.j0 * n, tile.cols, n, g.get());
-      reduce_tile_rows<T><<<static_cast<unsigned>((tile.rows + kWarps - 1) / kWarps), kThreads, shared_bytes, s>>>(tile, red);
+      const unsigned row_blocks = static_cast<unsigned>((tile.rows + kWarps - 1) / kWarps);
+      reduce_tile_rows<T><<<row_blocks, kThreads, shared_bytes, s>>>(tile, red);
       check_launch("reduce_tile_rows");
-      if (lower) {
+      if (stats.lower()) {
         reduce_tile_columns<T><<<blocks_for(tile.cols), kThreads, 0, s>>>(tile, red);
         check_launch("reduce_tile_columns");
       }
       // The next tile reuses the workspace; waiting here also bounds the time
       // between polls to one tile.
       stream.sync();
+      ++done;
       if (opt.poll && clock::now() >= next_poll) {
-        stopped = opt.poll(done + 1, tiles);
+        stopped = opt.poll(done, tiles);
         next_poll = clock::now() + std::chrono::milliseconds(50);
       }
     }
   }
   if (!stopped && opt.poll && opt.poll(tiles, tiles)) stopped = true;
-
-  InterferenceTotals out;
+  InterferenceTotals out = stats.results(range, rows, s);
   out.cancelled = stopped;
-  out.hist_lo = range.lo;
-  out.hist_hi = range.hi;
-  const std::vector<unsigned long long> counted = copy_to_host(counters.get(), counters.size(), s, "cudaMemcpyAsync (counters)");
-  const std::vector<double> summed = copy_to_host(sums.get(), 3, s, "cudaMemcpyAsync (sums)");
-  const std::vector<unsigned long long> collected_n = copy_to_host(collected_count.get(), 1, s, "cudaMemcpyAsync (collected)");
-  const std::vector<T> best_h = copy_to_host(best.get(), best.size(), s, "cudaMemcpyAsync (best)");
-  const std::vector<std::int64_t> best_index_h = copy_to_host(best_index.get(), best_index.size(), s, "cudaMemcpyAsync (best)");
-  const std::vector<T> lower_h = copy_to_host(lower_best.get(), lower_best.size(), s, "cudaMemcpyAsync (best)");
-  const std::vector<std::int64_t> lower_index_h = copy_to_host(lower_best_index.get(), lower_best_index.size(), s, "cudaMemcpyAsync (best)");
-  const std::vector<double> sumsq_h = copy_to_host(row_sumsq.get(), row_sumsq.size(), s, "cudaMemcpyAsync (sumsq)");
-  const std::size_t kept = static_cast<std::size_t>(std::min<unsigned long long>(collected_n[0], red.collect_cap));
-  out.collected = copy_to_host(collected.get(), kept, s, "cudaMemcpyAsync (collected)");
-  stream.sync();
-
-  out.sum = summed[0];
-  out.sum_abs = summed[1];
-  out.sum_sq = summed[2];
-  out.hist.assign(counted.begin(), counted.begin() + opt.bins);
-  for (int t = 0; t < red.n_thresholds; ++t) out.count_above.push_back(static_cast<std::int64_t>(counted[opt.bins + t]));
-  out.below = static_cast<std::int64_t>(counted[opt.bins + red.n_thresholds]);
-  out.above = static_cast<std::int64_t>(counted[opt.bins + red.n_thresholds + 1]);
-  out.collect_overflow = collected_n[0] > red.collect_cap;
-  if (out.collect_overflow) out.collected.clear();
-  // The coherence: the best row maximum over later partners (all of B), the
-  // smallest row on ties: the smallest pair (i, j).
-  for (std::int64_t i = 0; i < m; ++i)
-    if (best_index_h[i] >= 0 && (out.max_i < 0 || best_h[i] > out.max_abs)) {
-      out.max_abs = static_cast<double>(best_h[i]);
-      out.max_i = i;
-      out.max_j = best_index_h[i];
-    }
-  if (per_row) {
-    for (std::int64_t i = 0; i < m; ++i) {
-      T value = best_h[i];
-      std::int64_t index = best_index_h[i];
-      if (lower && lower_index_h[i] >= 0 &&
-          (index < 0 || ranks_before(lower_h[i], lower_index_h[i], value, index))) {
-        value = lower_h[i];
-        index = lower_index_h[i];
-      }
-      rows.row_max[i] = index < 0 ? -1.0 : static_cast<double>(value);
-      rows.row_argmax[i] = index;
-      rows.row_sumsq[i] = sumsq_h[i];
-    }
-  }
   return out;
 }
 
