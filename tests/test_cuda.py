@@ -32,7 +32,8 @@ def on_device(test):
     return test
 
 FIELDS = ("sum", "sum_abs", "sum_sq", "max_abs", "max_i", "max_j", "hist_lo", "hist_hi", "hist",
-          "below", "above", "count_above", "collect_overflow", "row_max", "row_argmax", "row_sumsq")
+          "below", "above", "count_above", "collect_overflow", "row_max", "row_argmax", "row_sumsq",
+          "topk_index", "topk_value")
 
 
 @built
@@ -72,8 +73,8 @@ def test_frame_kinds_without_a_device_version_are_refused(dtype):
         frames(_cuda, "gaussian", 8, 4, 0, 0, 0, 4, dtype)
 
 
-def both(W, B=None, normalize=False, bins=7, thresholds=(), per_row=True, **options):
-    args = (W, B, normalize, bins, list(thresholds), 0, per_row, 0)
+def both(W, B=None, normalize=False, bins=7, thresholds=(), per_row=True, topk=0, **options):
+    args = (W, B, normalize, bins, list(thresholds), topk, per_row, 0)
     return _core.interference(*args, **options), _cuda.interference(*args, **options)
 
 
@@ -100,8 +101,8 @@ def norm4_rows(rng, m, n, dtype):
 @pytest.mark.parametrize("m, n", [(2, 1), (7, 3), (4101, 5)])
 def test_pairs_within_W_exact(m, n, dtype):
     W = integer_rows(np.random.default_rng(m + n), m, n, dtype)
-    assert_same(*both(W, thresholds=(0.0, 1.0, 2.5, 7.0)))
-    assert_same(*both(W, per_row=False, bins=3))
+    assert_same(*both(W, thresholds=(0.0, 1.0, 2.5, 7.0), topk=min(3, m - 2)))  # ties everywhere
+    assert_same(*both(W, per_row=False, bins=3, topk=1))
 
 
 @on_device
@@ -110,7 +111,7 @@ def test_pairs_within_W_exact(m, n, dtype):
 def test_pairs_against_B_exact(m, m2, dtype):
     rng = np.random.default_rng(m * m2)
     W, B = integer_rows(rng, m, 9, dtype), integer_rows(rng, m2, 9, dtype)
-    assert_same(*both(W, B, thresholds=(1.0, 4.5)))
+    assert_same(*both(W, B, thresholds=(1.0, 4.5), topk=2))
 
 
 @on_device
@@ -118,9 +119,9 @@ def test_pairs_against_B_exact(m, m2, dtype):
 def test_normalised_rows_exact(dtype):
     rng = np.random.default_rng(4)
     W = norm4_rows(rng, 4099, 37, dtype)
-    assert_same(*both(W, normalize=True, bins=16, thresholds=(0.0, 0.25, 0.5)))
+    assert_same(*both(W, normalize=True, bins=16, thresholds=(0.0, 0.25, 0.5), topk=4))
     B = norm4_rows(rng, 33, 37, dtype)
-    assert_same(*both(W, B, normalize=True, bins=10001))  # more bins than a block's shared counters
+    assert_same(*both(W, B, normalize=True, bins=10001, topk=32))  # more bins than a block's shared counters
 
 
 @on_device
@@ -165,8 +166,8 @@ def test_bad_input_is_a_value_error():
     W[2] = 0
     with pytest.raises(ValueError, match=r"W has a zero row \(row 2\)"):
         _cuda.interference(W, None, True, 8, [], 0, True, 0)
-    with pytest.raises(ValueError, match="topk"):
-        _cuda.interference(np.eye(4, dtype=np.float32), None, True, 8, [], 1, True, 0)
+    with pytest.raises(ValueError, match=r"topk must be in \[0, 3\)"):
+        _cuda.interference(np.eye(4, dtype=np.float32), None, True, 8, [], 3, True, 0)
 
 
 @on_device

@@ -23,8 +23,8 @@ bool generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t 
                     int threads, const std::function<bool()>& interrupted);
 
 // The interference pass of interference.hpp with Gram tiles from cuBLAS. Every
-// option except topk and refine's collection order (collected values come in no
-// set order) as on the CPU; options.threads is unused.
+// option and result as on the CPU, except that refine mode's collected values
+// come in no set order; options.threads is unused.
 template <class T>
 InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, const T* b,
                                 std::int64_t m2, const InterferenceOptions& options,

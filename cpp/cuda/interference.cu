@@ -100,6 +100,11 @@ struct Reduction {
   T* lower_best;                 // within A: max |g| over earlier partners (null unless per-row)
   std::int64_t* lower_best_index;
   double* row_sumsq;             // null unless per-row
+  std::int64_t topk;             // 0, or per row the topk best partners as lists (below)
+  T* topk_value;                 // m x topk signed g, best first; index -1: empty
+  std::int64_t* topk_index;
+  T* lower_topk_value;           // within A: the lists over earlier partners
+  std::int64_t* lower_topk_index;
 
   __host__ __device__ std::int64_t counter_count() const { return bins + n_thresholds + 2; }
 };
@@ -236,6 +241,97 @@ __global__ void reduce_tile_columns(Tile<T> tile, Reduction<T> red) {
   }
 }
 
+// Inserts partner j with signed g into a best-first list of k (a partner is
+// offered to a list once, so indices never repeat).
+template <class T>
+__device__ void insert_best(T* value, std::int64_t* index, std::int64_t k, T g, std::int64_t j) {
+  const T a = fabs(g);
+  if (!better(a, j, fabs(value[k - 1]), index[k - 1])) return;
+  std::int64_t pos = k - 1;
+  while (pos > 0 && better(a, j, fabs(value[pos - 1]), index[pos - 1])) {
+    value[pos] = value[pos - 1];
+    index[pos] = index[pos - 1];
+    --pos;
+  }
+  value[pos] = g;
+  index[pos] = j;
+}
+
+// Whether (a, j) ranks after `prev` (every candidate when prev's index is -1):
+// round t of a selection takes the best candidate after round t - 1's.
+template <class T>
+__device__ bool after(T prev, std::int64_t prev_index, T a, std::int64_t j) {
+  return prev_index < 0 || better(prev, prev_index, a, j);
+}
+
+// Top-k, one warp per tile row: round t finds the row's t-th best partner in
+// this tile and inserts it into the row's list, until one would not enter the
+// list (its last entry at the start is the floor). A selection, not a sort:
+// no per-thread lists, at the cost of a pass over the row per round.
+template <class T>
+__global__ void reduce_tile_topk_rows(Tile<T> tile, Reduction<T> red) {
+  const int lane = threadIdx.x % 32;
+  const std::int64_t r = blockIdx.x * std::int64_t{kWarps} + threadIdx.x / 32;
+  if (r >= tile.rows) return;  // whole warps only; no block-wide barrier follows
+  const std::int64_t k = red.topk, i = tile.i0 + r;
+  T* value = red.topk_value + i * k;
+  std::int64_t* index = red.topk_index + i * k;
+  const T* g = tile.g + r * tile.cols;
+  const T floor = fabs(value[k - 1]);  // read by every lane before lane 0 first writes
+  const std::int64_t floor_index = index[k - 1];
+  T prev = 0;
+  std::int64_t prev_index = -1;
+  for (std::int64_t round = 0; round < k; ++round) {
+    T best = -1;
+    std::int64_t best_index = -1;
+    for (std::int64_t c = (tile.diagonal ? r + 1 : 0) + lane; c < tile.cols; c += 32) {
+      const T a = fabs(g[c]);
+      const std::int64_t j = tile.j0 + c;
+      if (after(prev, prev_index, a, j) && better(a, j, best, best_index)) {
+        best = a;
+        best_index = j;
+      }
+    }
+    warp_best(best, best_index);
+    if (!better(best, best_index, floor, floor_index)) break;  // the same in every lane
+    if (lane == 0) insert_best(value, index, k, g[best_index - tile.j0], best_index);
+    prev = best;
+    prev_index = best_index;
+  }
+}
+
+// Top-k within A over earlier partners: one thread per tile column j, the same
+// rounds over the rows i < j of the tile.
+template <class T>
+__global__ void reduce_tile_topk_columns(Tile<T> tile, Reduction<T> red) {
+  const std::int64_t k = red.topk;
+  for (std::int64_t c = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; c < tile.cols;
+       c += std::int64_t{gridDim.x} * blockDim.x) {
+    const std::int64_t j = tile.j0 + c;
+    T* value = red.lower_topk_value + j * k;
+    std::int64_t* index = red.lower_topk_index + j * k;
+    const std::int64_t rows = tile.diagonal ? c : tile.rows;
+    T prev = 0;
+    std::int64_t prev_index = -1;
+    for (std::int64_t round = 0; round < k; ++round) {
+      T best = -1;
+      std::int64_t best_index = -1;
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const T a = fabs(tile.g[r * tile.cols + c]);
+        const std::int64_t i = tile.i0 + r;
+        if (after(prev, prev_index, a, i) && better(a, i, best, best_index)) {
+          best = a;
+          best_index = i;
+        }
+      }
+      if (!better(best, best_index, fabs(value[k - 1]), index[k - 1])) break;
+      insert_best(value, index, k, tile.g[(best_index - tile.i0) * tile.cols + c], best_index);
+      prev = best;
+      prev_index = best_index;
+    }
+  }
+}
+
 template <class T>
 __global__ void fill(T* x, std::int64_t count, T value) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < count;
@@ -334,7 +430,10 @@ void check_options(const InterferenceOptions& opt, std::int64_t m, std::int64_t 
   if (symmetric && m < 2) throw std::invalid_argument(std::string(a_name) + " needs at least 2 rows for pairs");
   if (!symmetric && m2 < 1) throw std::invalid_argument("B must not be empty");
   if (opt.bins < 1) throw std::invalid_argument("bins must be >= 1");
-  if (opt.topk != 0) throw std::invalid_argument("topk must be 0 on the CUDA backend (top-k is not implemented there yet)");
+  const std::int64_t candidates = symmetric ? m - 1 : m2;
+  if (opt.topk < 0 || (opt.topk > 0 && opt.topk >= candidates))
+    throw std::invalid_argument("topk must be in [0, " + std::to_string(candidates) +
+                                "), the number of partners per row");
   if (opt.refine && opt.collect_cap < 0) throw std::invalid_argument("collect_cap must be >= 0");
 }
 
@@ -357,7 +456,12 @@ class DeviceStats {
         best_index_(static_cast<std::size_t>(m)),
         lower_best_(lower_ ? static_cast<std::size_t>(m) : 0),
         lower_best_index_(lower_ ? static_cast<std::size_t>(m) : 0),
-        row_sumsq_(per_row_ ? static_cast<std::size_t>(m) : 0) {
+        row_sumsq_(per_row_ ? static_cast<std::size_t>(m) : 0),
+        topk_(opt.topk),
+        topk_value_(static_cast<std::size_t>(m * topk_)),
+        topk_index_(topk_value_.size()),
+        lower_topk_value_(symmetric ? topk_value_.size() : 0),
+        lower_topk_index_(lower_topk_value_.size()) {
     std::vector<T> thresholds;
     for (double t : opt.thresholds) thresholds.push_back(threshold_below<T>(t));
     copy_to_device(thresholds_.get(), thresholds.data(), thresholds.size(), s, "cudaMemcpyAsync (thresholds)");
@@ -382,6 +486,11 @@ class DeviceStats {
     red_.lower_best = lower_best_.get();
     red_.lower_best_index = lower_best_index_.get();
     red_.row_sumsq = row_sumsq_.get();
+    red_.topk = topk_;
+    red_.topk_value = topk_value_.get();
+    red_.topk_index = topk_index_.get();
+    red_.lower_topk_value = lower_topk_value_.get();
+    red_.lower_topk_index = lower_topk_index_.get();
     fill_device(counters_.get(), red_.counter_count(), 0ull, s);
     fill_device(sums_.get(), 3, 0.0, s);
     fill_device(collected_count_.get(), 1, 0ull, s);
@@ -390,10 +499,15 @@ class DeviceStats {
     fill_device(lower_best_.get(), static_cast<std::int64_t>(lower_best_.size()), T(-1), s);
     fill_device(lower_best_index_.get(), static_cast<std::int64_t>(lower_best_index_.size()), std::int64_t{-1}, s);
     fill_device(row_sumsq_.get(), static_cast<std::int64_t>(row_sumsq_.size()), 0.0, s);
+    fill_device(topk_value_.get(), static_cast<std::int64_t>(topk_value_.size()), T(0), s);
+    fill_device(topk_index_.get(), static_cast<std::int64_t>(topk_index_.size()), std::int64_t{-1}, s);
+    fill_device(lower_topk_value_.get(), static_cast<std::int64_t>(lower_topk_value_.size()), T(0), s);
+    fill_device(lower_topk_index_.get(), static_cast<std::int64_t>(lower_topk_index_.size()), std::int64_t{-1}, s);
   }
 
   const Reduction<T>& reduction() const { return red_; }
   bool lower() const { return lower_; }
+  bool lower_topk() const { return lower_topk_value_.size() > 0; }
 
   // The totals, and the per-row results into rows when per-row.
   InterferenceTotals results(const HistogramRange& range, const InterferenceRows& rows, cudaStream_t s) const {
@@ -427,6 +541,7 @@ class DeviceStats {
         out.max_j = best_index[i];
       }
     if (per_row_) row_results(best, best_index, rows, s);
+    if (topk_ > 0) topk_results(rows, s);
     return out;
   }
 
@@ -452,6 +567,37 @@ class DeviceStats {
     }
   }
 
+  // Each row's top-k: the best k of its lists over later and (within A) earlier
+  // partners, merged; a tie goes to the smaller index, as everywhere.
+  void topk_results(const InterferenceRows& rows, cudaStream_t s) const {
+    const auto value = copy_to_host(topk_value_.get(), topk_value_.size(), s, "cudaMemcpyAsync (top-k)");
+    const auto index = copy_to_host(topk_index_.get(), topk_index_.size(), s, "cudaMemcpyAsync (top-k)");
+    const auto lower_value = copy_to_host(lower_topk_value_.get(), lower_topk_value_.size(), s, "cudaMemcpyAsync (top-k)");
+    const auto lower_index = copy_to_host(lower_topk_index_.get(), lower_topk_index_.size(), s, "cudaMemcpyAsync (top-k)");
+    check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
+    const std::int64_t k = topk_;
+    for (std::int64_t i = 0; i < m_; ++i) {
+      std::int64_t p = i * k, q = i * k;  // next entries of the two lists
+      const std::int64_t end = (i + 1) * k;
+      for (std::int64_t t = i * k; t < end; ++t) {
+        const bool upper_left = p < end && index[p] >= 0;
+        const bool lower_left = !lower_index.empty() && q < end && lower_index[q] >= 0;
+        const bool take_lower = lower_left && (!upper_left || ranks_before(std::abs(lower_value[q]), lower_index[q],
+                                                                           std::abs(value[p]), index[p]));
+        if (take_lower) {
+          rows.topk_value[t] = static_cast<double>(lower_value[q]);
+          rows.topk_index[t] = lower_index[q++];
+        } else if (upper_left) {
+          rows.topk_value[t] = static_cast<double>(value[p]);
+          rows.topk_index[t] = index[p++];
+        } else {
+          rows.topk_value[t] = 0;
+          rows.topk_index[t] = -1;
+        }
+      }
+    }
+  }
+
   std::int64_t m_;
   bool per_row_, lower_;
   Reduction<T> red_{};
@@ -465,6 +611,11 @@ class DeviceStats {
   DeviceBuffer<T> lower_best_;
   DeviceBuffer<std::int64_t> lower_best_index_;
   DeviceBuffer<double> row_sumsq_;
+  std::int64_t topk_;
+  DeviceBuffer<T> topk_value_;
+  DeviceBuffer<std::int64_t> topk_index_;
+  DeviceBuffer<T> lower_topk_value_;
+  DeviceBuffer<std::int64_t> lower_topk_index_;
 };
 
 }  // namespace
@@ -508,6 +659,14 @@ InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, cons
       if (stats.lower()) {
         reduce_tile_columns<T><<<blocks_for(tile.cols), kThreads, 0, s>>>(tile, red);
         check_launch("reduce_tile_columns");
+      }
+      if (red.topk > 0) {
+        reduce_tile_topk_rows<T><<<row_blocks, kThreads, 0, s>>>(tile, red);
+        check_launch("reduce_tile_topk_rows");
+      }
+      if (stats.lower_topk()) {
+        reduce_tile_topk_columns<T><<<blocks_for(tile.cols), kThreads, 0, s>>>(tile, red);
+        check_launch("reduce_tile_topk_columns");
       }
       // The next tile reuses the workspace; waiting here also bounds the time
       // between polls to one tile.
