@@ -11,8 +11,8 @@ namespace {
 
 template <class T>
 void generate_into(GenerateFrameFn<T> generate, const std::string& kind, std::int64_t n,
-                   std::int64_t m, std::uint64_t seed, std::int64_t sparsity, std::int64_t row_begin, std::int64_t row_end,
-                   py::array_t<T>& out, int threads) {
+                   std::int64_t m, std::uint64_t seed, std::int64_t sparsity,
+                   std::int64_t row_begin, std::int64_t row_end, py::array_t<T>& out, int threads) {
   FrameSpec spec{n, m, frame_kind_from_name(kind), seed, sparsity};
   if (out.ndim() != 2 || out.shape(0) != row_end - row_begin || out.shape(1) != n)
     throw std::invalid_argument("out must have shape (rows, n)");

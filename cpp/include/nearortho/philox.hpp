@@ -19,8 +19,9 @@ struct Philox4x32 {
 
 // One Philox4x32-10 block: a bijection of the 128-bit counter under a 64-bit key.
 // Written with plain 64-bit products so the compiler can vectorise loops of it.
-NEARORTHO_HOST_DEVICE inline Philox4x32 philox4x32_10(std::uint32_t c0, std::uint32_t c1, std::uint32_t c2,
-                                std::uint32_t c3, std::uint32_t k0, std::uint32_t k1) {
+NEARORTHO_HOST_DEVICE inline Philox4x32 philox4x32_10(std::uint32_t c0, std::uint32_t c1,
+                                                      std::uint32_t c2, std::uint32_t c3,
+                                                      std::uint32_t k0, std::uint32_t k1) {
   constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
   constexpr std::uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
   for (int round = 0; round < 10; ++round) {
@@ -60,11 +61,14 @@ struct RowGenerator {
       : k0(static_cast<std::uint32_t>(seed)), k1(static_cast<std::uint32_t>(seed >> 32)),
         r0(static_cast<std::uint32_t>(row)), r1(static_cast<std::uint32_t>(row >> 32)),
         stream(static_cast<std::uint32_t>(s)) {}
-  NEARORTHO_HOST_DEVICE Philox4x32 block(std::uint32_t b) const { return philox4x32_10(b, r0, r1, stream, k0, k1); }
+  NEARORTHO_HOST_DEVICE Philox4x32 block(std::uint32_t b) const {
+    return philox4x32_10(b, r0, r1, stream, k0, k1);
+  }
 };
 
 // A uniform integer in [0, bound) from 64 random bits (multiply-shift; bias < bound / 2^64).
-NEARORTHO_HOST_DEVICE inline std::uint64_t bounded(std::uint32_t hi, std::uint32_t lo, std::uint64_t bound) {
+NEARORTHO_HOST_DEVICE inline std::uint64_t bounded(std::uint32_t hi, std::uint32_t lo,
+                                                   std::uint64_t bound) {
   const std::uint64_t x = (static_cast<std::uint64_t>(hi) << 32) | lo;
   return static_cast<std::uint64_t>((static_cast<unsigned __int128>(x) * bound) >> 64);
 }
