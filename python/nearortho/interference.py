@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import _core
+from . import _backend
 from . import _order_statistic
 from . import _validate as v
 from . import reference
@@ -306,12 +306,12 @@ def _best_of(value, index, value2, index2):
     return np.take_along_axis(value, order, axis=1), np.take_along_axis(index, order, axis=1)
 
 
-def _run(W, B, normalize, threads, **kwargs):
-    return _core.interference(W, B, normalize, threads=threads, **kwargs)
+def _run(W, B, normalize, threads, backend, **kwargs):
+    return _backend.select(backend, "interference")(W, B, normalize, threads=threads, **kwargs)
 
 
 def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0, per_row=True,
-                 threads=None, row_offset=0, col_offset=None, progress=None) -> InterferenceStats:
+                 threads=None, row_offset=0, col_offset=None, progress=None, backend="auto") -> InterferenceStats:
     """Interference statistics over all pairs i < j of rows of ``W``, or all pairs
     (i in W, j in B), in one fused multithreaded pass.
 
@@ -349,6 +349,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     progress : callable(done, total), optional
         Called with the tiles started and the total about every 50 ms, and once
         with (total, total) at the end; an exception it raises stops the pass.
+    backend : {"auto", "cpu", "cuda"}
+        Where the pass runs (see docs/backends.md); exact fields agree across backends.
 
     Returns
     -------
@@ -375,11 +377,12 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     KeyboardInterrupt after at most about 50 ms plus one tile of work.
     """
     return _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                         col_offset, "topk", progress)
+                         col_offset, "topk", progress, backend)
 
 
 def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                  col_offset, topk_name, progress=None):
+                  col_offset, topk_name, progress=None, backend="auto"):
+    _backend.check(backend)
     W = v.float_matrix(W, "W")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, got {type(progress).__name__}")
@@ -411,7 +414,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
         col_offset, "col_offset", minimum=0, maximum=2**63 - partners - (B is None))
     v.memory(_pass_bytes(m, 0 if B is None else B.shape[0], n, W.dtype.itemsize, bins, topk,
                          v.resolved_threads(nthreads)), f"the interference pass over a {m} x {n} {W.dtype} frame")
-    out = _run(W, B, normalize, nthreads, bins=bins, thresholds=list(thr), topk=topk,
+    out = _run(W, B, normalize, nthreads, backend, bins=bins, thresholds=list(thr), topk=topk,
                per_row=bool(per_row), progress=progress)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
     shift = lambda idx: np.where(idx >= 0, idx + col_offset, idx)  # noqa: E731
@@ -428,7 +431,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
         topk_index=shift(out["topk_index"]) if topk else None,
         topk_value=out["topk_value"] if topk else None,
         row_offset=row_offset, col_offset=col_offset,
-        _source=(W, B, normalize, nthreads))
+        _source=(W, B, normalize, nthreads, backend))
 
 
 def _pass_bytes(m: int, m2: int, n: int, itemsize: int, bins: int, topk: int, threads: int) -> int:
@@ -442,14 +445,14 @@ def _pass_bytes(m: int, m2: int, n: int, itemsize: int, bins: int, topk: int, th
     return packed + rows + threads * per_thread
 
 
-def neighbors(W, k, B=None, *, threads=None):
+def neighbors(W, k, B=None, *, threads=None, backend="auto"):
     """The k rows of ``B`` (default: the other rows of ``W``) with the largest |cosine|
     to each row of W.
 
     Returns ``(indices, cosines)``, int64 and float64 arrays of shape (m, k), best
     first, ties by smaller index; cosines are signed. Same pass and contract as
-    :func:`interference` with ``topk=k``.
+    :func:`interference` with ``topk=k`` (``backend`` too).
     """
     k = v.integer(k, "k", minimum=1)
-    stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k")
+    stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k", backend=backend)
     return stats.topk_index, stats.topk_value
