@@ -174,3 +174,8 @@ def test_constants_agree_with_what_the_core_does():
         assert nearortho.frame_max_rows(kind, 8 if kind == "kerdock" else 7) >= 8
     assert nearortho.build_info()["isa"] in _core.ISA_NAMES
     assert _core.ISA_NAMES[0] == "scalar"
+
+
+def test_an_unknown_isa_is_a_value_error_naming_the_known_ones():
+    with pytest.raises(ValueError, match="isa must be one of scalar, avx2, avx512; got 'sse9'"):
+        nearortho.set_max_isa("sse9")

@@ -2,6 +2,7 @@
 // and validates with, exported from the core so that no copy in Python can drift.
 // Tests: tests/test_backend.py.
 #include "bindings.hpp"
+#include "nearortho/frame.hpp"
 #include "nearortho/interference_kernels.hpp"
 #include "nearortho/isa.hpp"
 #include "nearortho/readout_layout.hpp"
@@ -11,6 +12,8 @@ namespace nearortho::python {
 
 void bind_constants(py::module_& m) {
   m.attr("ISA_NAMES") = py::make_tuple(isa_name(Isa::scalar), isa_name(Isa::avx2), isa_name(Isa::avx512));
+  m.attr("MAX_FRAME_DIMENSION") = kMaxFrameDimension;
+  m.attr("ORTHOGONAL_BLOCK") = kOrthogonalBlock;
   // interference pass: a thread's Gram tile edge, and rows packed in 64-byte panels
   m.attr("INTERFERENCE_TILE") = kTile;
   m.attr("PANEL_BYTES") = kPanelRows<float> * sizeof(float);

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 
 from . import _core
 
@@ -61,7 +62,7 @@ def select(backend, op: str):
         return getattr(_core, op)
     cuda = _cuda_module()
     if backend == "auto":
-        return getattr(cuda, op, None) or getattr(_core, op) if cuda is not None else getattr(_core, op)
+        return getattr(cuda, op, None) or getattr(_core, op)  # getattr(None, op, None) is None
     if cuda is None:
         raise RuntimeError(f'backend="cuda" needs the nearortho._cuda extension and an NVIDIA GPU; '
                            f"this install has {'no GPU visible' if _cuda_built() else 'no CUDA build'}: "

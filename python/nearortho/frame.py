@@ -26,7 +26,7 @@ def max_rows(kind: str, n) -> int | None:
     Raises ValueError naming the supported dimensions when a structured kind has none at n.
     """
     _check_kind(kind)
-    n = v.integer(n, "n", minimum=1, maximum=2**31 - 1)
+    n = v.integer(n, "n", minimum=1, maximum=_core.MAX_FRAME_DIMENSION)
     return _core.structured_max_rows(getattr(_core.FrameKind, kind), n) if kind in STRUCTURED_KINDS else None
 
 
@@ -91,7 +91,7 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
     -------
     ndarray of shape (rows, n), C-contiguous, rows of unit norm (to rounding).
     """
-    n = v.integer(n, "n", minimum=1, maximum=2**31 - 1)
+    n = v.integer(n, "n", minimum=1, maximum=_core.MAX_FRAME_DIMENSION)
     m = v.integer(m, "m", minimum=1, maximum=2**62)
     _check_kind(kind)
     spec = _core.FrameSpec()
@@ -129,15 +129,16 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
 def _work_bytes(kind: str, n: int, start: int, stop: int, step: int, threads: int) -> int:
     """Memory the core holds besides the output (cpp/src/frame.cpp). orthogonal: each
     basis being built (up to one per thread) holds its prefix of rows rounded up to a
-    block of 64, twice (rows and a column-packed copy), and 64 coefficients per row,
-    all float64. srht: a permutation of the padded size N and n signed values."""
+    block of ORTHOGONAL_BLOCK (64), twice (rows and a column-packed copy), and a block's
+    coefficients per row, all float64. srht: a permutation of the padded size N and n signed values."""
     if stop == start:
         return 0
     if kind == "orthogonal":
         bases = (stop - 1) // n - start // n + 1
         deepest = n if bases > 1 else (stop - 1) % n + 1
-        built = min(n, -(-deepest // 64) * 64)
-        return min(threads, bases, step // n) * 8 * built * (2 * n + 64)
+        block = _core.ORTHOGONAL_BLOCK
+        built = min(n, -(-deepest // block) * block)
+        return min(threads, bases, step // n) * 8 * built * (2 * n + block)
     if kind == "srht":
         return 8 * (1 << (n - 1).bit_length()) + 8 * n
     return 0

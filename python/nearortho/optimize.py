@@ -30,7 +30,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from . import _backend
+from . import _backend, _core
 from . import _validate as v
 from ._result import Result
 from .bounds import Bounds, bounds
@@ -193,7 +193,7 @@ def _start(W0, kind, seed, dtype):
     """The starting frame with unit rows, C-contiguous, in the working dtype."""
     if isinstance(W0, (tuple, list)) and len(W0) == 2 and all(
             isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in W0):
-        n = v.integer(W0[0], "n", minimum=1, maximum=2**31 - 1)
+        n = v.integer(W0[0], "n", minimum=1, maximum=_core.MAX_FRAME_DIMENSION)
         m = v.integer(W0[1], "m", minimum=2, maximum=2**40)
         dtype = v.float_dtype(dtype if dtype is not None else (np.float64 if m * n <= _FLOAT64_SIZE else np.float32))
         return frame(n, m, kind, seed=seed, dtype=dtype), kind
