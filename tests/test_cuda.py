@@ -31,9 +31,10 @@ def on_device(test):
         test = mark(test)
     return test
 
-FIELDS = ("sum", "sum_abs", "sum_sq", "max_abs", "max_i", "max_j", "hist_lo", "hist_hi", "hist",
-          "below", "above", "count_above", "collect_overflow", "row_max", "row_argmax", "row_sumsq",
-          "topk_index", "topk_value")
+SIDE_FIELDS = ("max", "argmax", "signed_max", "signed_argmax", "sumsq", "topk_index", "topk_value")
+FIELDS = ("sum", "sum_abs", "sum_sq", "max_abs", "max_i", "max_j", "hist_lo", "hist_hi", "hist", "below",
+          "above", "count_above", "collect_overflow", "pair_count",
+          *(side + name for side in ("row_", "col_") for name in SIDE_FIELDS))
 
 
 @built
@@ -44,12 +45,14 @@ def test_without_a_device_calls_fail_cleanly():
     with pytest.raises(RuntimeError, match="CUDA"):
         _cuda.interference(W, None, True, 8, [], 0, True, 0)
     with pytest.raises(RuntimeError, match="CUDA"):
-        _cuda.generate_frame("sign", 5, 3, 0, 0, 0, 3, np.empty((3, 5), np.float32), 0)
+        frames(_cuda, "sign", 5, 3, 0, 0, 0, 3, np.float32)
 
 
 def frames(module, kind, n, m, seed, sparsity, lo, hi, dtype):
+    spec = _core.FrameSpec()
+    spec.kind, spec.n, spec.m, spec.seed, spec.sparsity = getattr(_core.FrameKind, kind), n, m, seed, sparsity
     out = np.full((hi - lo, n), np.nan, dtype=dtype)
-    module.generate_frame(kind, n, m, seed, sparsity, lo, hi, out, 0)
+    module.generate_frame(spec, lo, hi, out, 0)
     return out
 
 
@@ -66,11 +69,12 @@ def test_frames_have_the_cpu_bits(kind, n, sparsity, dtype, rows):
     assert np.array_equal(gpu.view(np.uint8), cpu.view(np.uint8))
 
 
-@on_device
+@built  # these kinds come from the CPU core: no device needed
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_frame_kinds_without_a_device_version_are_refused(dtype):
-    with pytest.raises(ValueError, match="sign or sparse"):
-        frames(_cuda, "gaussian", 8, 4, 0, 0, 0, 4, dtype)
+@pytest.mark.parametrize("kind, n", [("gaussian", 9), ("orthogonal", 9), ("srht", 9), ("simplex", 4)])
+def test_other_kinds_are_the_cpu_rows(kind, n, dtype):
+    gpu = frames(_cuda, kind, n, 5, 7, 0, 1, 5, dtype)
+    assert np.array_equal(gpu.view(np.uint8), frames(_core, kind, n, 5, 7, 0, 1, 5, dtype).view(np.uint8))
 
 
 def both(W, B=None, normalize=False, bins=7, thresholds=(), per_row=True, topk=0, **options):
@@ -81,6 +85,10 @@ def both(W, B=None, normalize=False, bins=7, thresholds=(), per_row=True, topk=0
 def assert_same(cpu, gpu, fields=FIELDS):
     for key in fields:
         assert np.array_equal(np.asarray(gpu[key]), np.asarray(cpu[key])), key
+    # the collected pairs come in no set order on either backend
+    order_cpu, order_gpu = np.lexsort((cpu["pair_j"], cpu["pair_i"])), np.lexsort((gpu["pair_j"], gpu["pair_i"]))
+    for key in ("pair_i", "pair_j", "pair_g"):
+        assert np.array_equal(gpu[key][order_gpu], cpu[key][order_cpu]), key
 
 
 def integer_rows(rng, m, n, dtype):
@@ -101,8 +109,13 @@ def norm4_rows(rng, m, n, dtype):
 @pytest.mark.parametrize("m, n", [(2, 1), (7, 3), (4101, 5)])
 def test_pairs_within_W_exact(m, n, dtype):
     W = integer_rows(np.random.default_rng(m + n), m, n, dtype)
-    assert_same(*both(W, thresholds=(0.0, 1.0, 2.5, 7.0), topk=min(3, m - 2)))  # ties everywhere
-    assert_same(*both(W, per_row=False, bins=3, topk=1))
+    assert_same(*both(W, thresholds=(0.0, 1.0, 2.5, 7.0), topk=min(3, m - 2),  # ties everywhere
+                      pair_threshold=3.0 * n, pair_cap=10**6))
+    assert_same(*both(W, per_row=False, bins=3, topk=1, pair_threshold=3.0 * n, pair_signed=True,
+                      pair_cap=10**6))
+    cpu, gpu = both(W, pair_threshold=0.0, pair_cap=0)  # counted, none kept
+    assert_same(cpu, gpu)
+    assert gpu["pair_count"] == m * (m - 1) // 2 and gpu["pair_i"].size == 0
 
 
 @on_device
@@ -111,7 +124,9 @@ def test_pairs_within_W_exact(m, n, dtype):
 def test_pairs_against_B_exact(m, m2, dtype):
     rng = np.random.default_rng(m * m2)
     W, B = integer_rows(rng, m, 9, dtype), integer_rows(rng, m2, 9, dtype)
-    assert_same(*both(W, B, thresholds=(1.0, 4.5), topk=2))
+    assert_same(*both(W, B, thresholds=(1.0, 4.5), topk=2, pair_threshold=-1.5, pair_signed=True,
+                      pair_cap=10**6))
+    assert_same(*both(W, B, per_row=False))
 
 
 @on_device
@@ -153,6 +168,7 @@ def test_gaussian_within_rounding_of_float64():
     assert np.abs(gpu["hist"] - cpu["hist"]).sum() <= 2 * near(np.abs(g), edges, 2 * tol)
     assert abs(gpu["count_above"][0] - cpu["count_above"][0]) <= near(np.abs(g), [0.25], 2 * tol)
     assert np.allclose(gpu["row_max"], cpu["row_max"], atol=2 * tol, rtol=0)
+    assert np.allclose(gpu["row_signed_max"], cpu["row_signed_max"], atol=2 * tol, rtol=0)
     assert np.allclose(gpu["row_sumsq"], cpu["row_sumsq"], atol=3 * tol * W.shape[0], rtol=0)
 
 

@@ -15,20 +15,20 @@ namespace nearortho::cuda {
 int device_count();
 
 // Rows [row_begin, row_end) of the frame into host memory `out`, bit for bit the
-// CPU's rows. Kinds sign and sparse only (std::invalid_argument for the others);
-// threads and interrupted are accepted for the CPU signature and unused (the
-// device generates a block of rows in one short launch).
+// CPU's rows: kinds sign and sparse on the device (threads and interrupted unused:
+// one short launch), the other kinds by the CPU core (so backend="auto" may pick
+// this function for any kind).
 template <class T>
 bool generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t row_end, T* out,
                     int threads, const std::function<bool()>& interrupted);
 
 // The interference pass of interference.hpp with Gram tiles from cuBLAS. Every
-// option and result as on the CPU, except that refine mode's collected values
+// option and result as on the CPU, except that the collected values and pairs
 // come in no set order; options.threads is unused.
 template <class T>
 InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, const T* b,
                                 std::int64_t m2, const InterferenceOptions& options,
-                                const InterferenceRows& rows, const char* a_name,
-                                const char* b_name);
+                                const InterferenceRows& rows, const InterferenceRows& cols,
+                                const char* a_name, const char* b_name);
 
 }  // namespace nearortho::cuda

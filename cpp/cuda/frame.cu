@@ -1,6 +1,7 @@
 // Frame generation on the device for the kinds whose rows are integer
 // arithmetic on Philox words (sign, sparse): the same counters and operations as
 // cpp/src/frame.cpp's sign_rows and sparse_rows, so the rows match bit for bit.
+// The other kinds come from the CPU core.
 // Tests: tests/test_cuda.py (compared with the CPU core).
 #include <cmath>
 #include <cstdint>
@@ -67,10 +68,10 @@ __global__ void sparse_rows(std::uint64_t seed, std::int64_t n, std::int64_t s,
 
 template <class T>
 bool generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t row_end, T* out,
-                    int /*threads*/, const std::function<bool()>& /*interrupted*/) {
-  validate(spec);
+                    int threads, const std::function<bool()>& interrupted) {
   if (spec.kind != FrameKind::sign && spec.kind != FrameKind::sparse)
-    throw std::invalid_argument("kind must be sign or sparse on the CUDA backend");
+    return nearortho::generate_frame(spec, row_begin, row_end, out, threads, interrupted);
+  validate(spec);
   if (row_begin < 0 || row_end > spec.m || row_begin > row_end)
     throw std::invalid_argument("rows must lie in [0, m)");
   const std::int64_t rows = row_end - row_begin, n = spec.n;

@@ -9,6 +9,8 @@ PYBIND11_MODULE(_cuda, m) {
   namespace py = pybind11;
   using namespace nearortho;
   m.doc() = "nearortho CUDA backend (use the nearortho package, not this module)";
+  // _core defines the typed arguments (FrameSpec, ...) both modules take
+  py::module_::import("nearortho._core");
   python::register_value_errors();
   m.def("device_count", &cuda::device_count,
         "CUDA devices the runtime sees; 0 without a device or driver");

@@ -1,5 +1,6 @@
 // One bind_* function per part of the core; module.cpp calls them all.
 #pragma once
+#include <pybind11/native_enum.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -8,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "nearortho/frame.hpp"
 #include "nearortho/interference.hpp"
@@ -31,6 +33,12 @@ const T* readonly_data(const py::array_t<T>& a, const char* name) {
   if (!(a.flags() & py::array::c_style))
     throw std::invalid_argument(std::string(name) + " must be a C-contiguous array");
   return a.data();
+}
+
+// A numpy copy of a core vector (results outlive the core's buffers).
+template <class T>
+py::array_t<T> numpy_copy(const std::vector<T>& values) {
+  return py::array_t<T>(static_cast<py::ssize_t>(values.size()), values.data());
 }
 
 // Ctrl-C in a long core call: `callback` is what the core polls from the calling
@@ -78,11 +86,13 @@ using GenerateFrameFn = bool (*)(const FrameSpec&, std::int64_t, std::int64_t, T
 template <class T>
 using InterferenceFn = InterferenceTotals (*)(const T*, std::int64_t, std::int64_t, const T*,
                                               std::int64_t, const InterferenceOptions&,
-                                              const InterferenceRows&, const char*, const char*);
+                                              const InterferenceRows&, const InterferenceRows&,
+                                              const char*, const char*);
 
 void def_generate_frame(py::module_& m, GenerateFrameFn<float> f32, GenerateFrameFn<double> f64);
 void def_interference(py::module_& m, InterferenceFn<float> f32, InterferenceFn<double> f64);
 
+void bind_constants(py::module_& m);
 void bind_frame(py::module_& m);
 void bind_gradient(py::module_& m);
 void bind_interference(py::module_& m);

@@ -24,6 +24,14 @@ T threshold_below(double t) {
   return r;
 }
 
+// The smallest T not below t, so that (T)g >= it exactly when g >= t.
+template <class T>
+T threshold_above(double t) {
+  T r = static_cast<T>(t);
+  if (static_cast<double>(r) < t) r = std::nextafter(r, std::numeric_limits<T>::infinity());
+  return r;
+}
+
 // The checks of packing: the first row with NaN or Inf, or (normalising) the
 // first zero row; m when there is none.
 inline void throw_if_bad_rows(const char* name, std::int64_t bad_value, std::int64_t zero_row,

@@ -1,0 +1,344 @@
+// The device kernels of the CUDA interference pass (cpp/cuda/interference.cu):
+// row preparation, and the reductions of one finished Gram tile. Every ranking
+// is ranking.hpp's (larger key, then smaller index), so maxima, their partners,
+// top-k and counts are the CPU's whenever the Gram entries are. Tests:
+// tests/test_cuda.py.
+#pragma once
+#include <cstdint>
+
+namespace nearortho::cuda {
+
+constexpr int kThreads = 256;
+constexpr int kWarps = kThreads / 32;  // rows per block of the row kernels
+constexpr unsigned kFullMask = 0xffffffffu;
+
+// The candidate (key, index) ranks before (key2, index2); index -1 is empty.
+template <class T>
+__device__ bool better(T key, std::int64_t index, T key2, std::int64_t index2) {
+  return index >= 0 && (index2 < 0 || key > key2 || (key == key2 && index < index2));
+}
+
+// Row sums of squares in float64 in the CPU's order (k = 0, 1, ...), without
+// contraction, then the rows scaled by 1 / norm when normalising; norms[i] and
+// the first bad row (NaN/Inf) or zero row, as the CPU's pack() does.
+template <class T>
+__global__ void prepare_rows(T* x, std::int64_t m, std::int64_t n, bool normalize, double* norms,
+                             unsigned long long* bad_value, unsigned long long* zero_row) {
+  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < m;
+       i += std::int64_t{gridDim.x} * blockDim.x) {
+    T* row = x + i * n;
+    double sq = 0;
+    bool finite = true;
+    for (std::int64_t k = 0; k < n; ++k) {
+      finite &= isfinite(row[k]);
+      const double v = static_cast<double>(row[k]);
+      sq = __dadd_rn(sq, __dmul_rn(v, v));
+    }
+    if (!finite) {
+      atomicMin(bad_value, static_cast<unsigned long long>(i));
+      continue;
+    }
+    norms[i] = sqrt(sq);
+    if (!normalize) continue;
+    if (sq == 0) {
+      atomicMin(zero_row, static_cast<unsigned long long>(i));
+      continue;
+    }
+    const double scale = 1.0 / sqrt(sq);
+    for (std::int64_t k = 0; k < n; ++k) row[k] = static_cast<T>(__dmul_rn(static_cast<double>(row[k]), scale));
+  }
+}
+
+// One finished Gram tile g (rows x cols, row-major): rows [i0, i0 + rows) of A
+// against columns [j0, j0 + cols) (rows of A again, or of B).
+template <class T>
+struct Tile {
+  const T* g;
+  std::int64_t rows, cols, i0, j0;
+  bool diagonal;  // pairs within A on a diagonal tile: only c > r counts
+};
+
+// The per-row results of one side on the device, null when not wanted: for
+// pairs within A, the rows' later partners (side "rows") and earlier partners
+// (side "cols"); against B, the rows of A and the rows of B.
+template <class T>
+struct SideResults {
+  T* best;                  // max |g|
+  std::int64_t* best_index;
+  T* signed_best;           // max g
+  std::int64_t* signed_index;
+  double* sumsq;
+  T* topk_value;            // topk signed g per row, best first by |g|; index -1: empty
+  std::int64_t* topk_index;
+};
+
+// The statistics' options and device outputs. Counters (histogram bins, one per
+// threshold, then below and above) are one array, so a block can count them in
+// shared memory and add its counts once.
+template <class T>
+struct Reduction {
+  std::int64_t bins;
+  T scale;  // default histogram: bin of |g| * scale in T, as the CPU kernel
+  bool refine;
+  double hist_lo, hist_hi, refine_scale, collect_lo, collect_hi;
+  unsigned long long collect_cap;
+  const T* thresholds;
+  int n_thresholds;
+  bool shared_counters;
+  unsigned long long* counters;  // bins + n_thresholds + 2
+  double* sums;                  // sum, sum_abs, sum_sq
+  unsigned long long* collected_count;
+  double* collected;             // collect_cap values
+  bool collect_pairs;            // pairs with key >= pair_threshold (key g or |g|)
+  bool pair_signed;
+  T pair_threshold;
+  unsigned long long pair_cap;
+  unsigned long long* pair_count;
+  std::int64_t* pair_i;          // pair_cap of each
+  std::int64_t* pair_j;
+  double* pair_g;
+  std::int64_t topk;
+  SideResults<T> rows, cols;
+
+  __host__ __device__ std::int64_t counter_count() const { return bins + n_thresholds + 2; }
+};
+
+template <class T>
+__device__ void count(const Reduction<T>& red, unsigned* shared, std::int64_t counter) {
+  if (red.shared_counters)
+    atomicAdd(shared + counter, 1u);
+  else
+    atomicAdd(red.counters + counter, 1ull);
+}
+
+// Histogram, thresholds, collected values and pairs of one Gram entry v = g_ij.
+template <class T>
+__device__ void count_value(const Reduction<T>& red, unsigned* shared, T v, std::int64_t i,
+                            std::int64_t j) {
+  const T a = fabs(v);
+  if (red.refine) {
+    const double x = static_cast<double>(a);
+    if (x < red.hist_lo) {
+      count(red, shared, red.bins + red.n_thresholds);
+    } else if (x > red.hist_hi) {
+      count(red, shared, red.bins + red.n_thresholds + 1);
+    } else {
+      const std::int64_t b = static_cast<std::int64_t>(__dmul_rn(x - red.hist_lo, red.refine_scale));
+      count(red, shared, b < red.bins ? b : red.bins - 1);
+    }
+    if (x >= red.collect_lo && x <= red.collect_hi) {
+      const unsigned long long slot = atomicAdd(red.collected_count, 1ull);
+      if (slot < red.collect_cap) red.collected[slot] = x;
+    }
+  } else {
+    // the float product as the CPU rounds it; at or past the last bin (where a
+    // conversion could overflow) the value is clamped into it, as there
+    const T scaled = a * red.scale;
+    count(red, shared, scaled < static_cast<T>(red.bins) ? static_cast<std::int64_t>(scaled) : red.bins - 1);
+  }
+  for (int t = 0; t < red.n_thresholds; ++t)
+    if (a > red.thresholds[t]) count(red, shared, red.bins + t);
+  if (red.collect_pairs && (red.pair_signed ? v : a) >= red.pair_threshold) {
+    const unsigned long long slot = atomicAdd(red.pair_count, 1ull);
+    if (slot < red.pair_cap) {
+      red.pair_i[slot] = i;
+      red.pair_j[slot] = j;
+      red.pair_g[slot] = static_cast<double>(v);
+    }
+  }
+}
+
+// A thread's best candidate so far by key; candidates arrive in increasing
+// index, so only a strictly larger key replaces (the first of equals stays).
+template <class T>
+struct Best {
+  T key;
+  std::int64_t index = -1;
+
+  __device__ explicit Best(T empty_key) : key(empty_key) {}
+  __device__ void offer(T k, std::int64_t i) {
+    if (k > key || index < 0) {
+      key = k;
+      index = i;
+    }
+  }
+  // The best of the warp (by better()), in every lane.
+  __device__ void reduce_warp() {
+    for (int offset = 16; offset > 0; offset /= 2) {
+      const T key2 = __shfl_xor_sync(kFullMask, key, offset);
+      const std::int64_t index2 = __shfl_xor_sync(kFullMask, index, offset);
+      if (better(key2, index2, key, index)) {
+        key = key2;
+        index = index2;
+      }
+    }
+  }
+  // Into a side's global entry for one row (the caller alone updates that row).
+  __device__ void merge_into(T* global_key, std::int64_t* global_index) const {
+    if (better(key, index, *global_key, *global_index)) {
+      *global_key = key;
+      *global_index = index;
+    }
+  }
+};
+
+__device__ inline double warp_sum(double x) {
+  for (int offset = 16; offset > 0; offset /= 2) x += __shfl_xor_sync(kFullMask, x, offset);
+  return x;
+}
+
+// One warp per tile row: every statistic of the row's pairs in this tile; the
+// row's best partner by |g| and by g and its sum of squares into side "rows".
+template <class T>
+__global__ void reduce_tile_rows(Tile<T> tile, Reduction<T> red) {
+  extern __shared__ unsigned shared[];
+  const std::int64_t n_counters = red.shared_counters ? red.counter_count() : 0;
+  for (std::int64_t c = threadIdx.x; c < n_counters; c += blockDim.x) shared[c] = 0;
+  __syncthreads();
+  const int lane = threadIdx.x % 32;
+  const std::int64_t r = blockIdx.x * std::int64_t{kWarps} + threadIdx.x / 32;
+  if (r < tile.rows) {  // the whole warp, so the shuffles below see every lane
+    const T* g = tile.g + r * tile.cols;
+    const std::int64_t i = tile.i0 + r;
+    double sum = 0, sum_abs = 0, sum_sq = 0;
+    Best<T> best(T(-1)), signed_best(-INFINITY);
+    for (std::int64_t c = (tile.diagonal ? r + 1 : 0) + lane; c < tile.cols; c += 32) {
+      const T v = g[c];
+      const double d = static_cast<double>(v);
+      sum += d;
+      sum_abs += fabs(d);
+      sum_sq += d * d;
+      best.offer(fabs(v), tile.j0 + c);
+      signed_best.offer(v, tile.j0 + c);
+      count_value(red, shared, v, i, tile.j0 + c);
+    }
+    sum = warp_sum(sum);
+    sum_abs = warp_sum(sum_abs);
+    sum_sq = warp_sum(sum_sq);
+    best.reduce_warp();
+    signed_best.reduce_warp();
+    if (lane == 0) {  // this warp alone updates row i in this tile
+      atomicAdd(red.sums, sum);
+      atomicAdd(red.sums + 1, sum_abs);
+      atomicAdd(red.sums + 2, sum_sq);
+      best.merge_into(red.rows.best + i, red.rows.best_index + i);
+      if (red.rows.signed_best != nullptr) signed_best.merge_into(red.rows.signed_best + i, red.rows.signed_index + i);
+      if (red.rows.sumsq != nullptr) red.rows.sumsq[i] += sum_sq;
+    }
+  }
+  __syncthreads();
+  for (std::int64_t c = threadIdx.x; c < n_counters; c += blockDim.x)
+    if (shared[c] != 0) atomicAdd(red.counters + c, static_cast<unsigned long long>(shared[c]));
+}
+
+// Per-row results of side "cols": one thread per tile column j, over the tile's
+// rows (on a diagonal tile the rows i < j). Neighbouring threads read
+// neighbouring columns, so the loads coalesce.
+template <class T>
+__global__ void reduce_tile_columns(Tile<T> tile, Reduction<T> red) {
+  for (std::int64_t c = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; c < tile.cols;
+       c += std::int64_t{gridDim.x} * blockDim.x) {
+    double sum_sq = 0;
+    Best<T> best(T(-1)), signed_best(-INFINITY);
+    const std::int64_t rows = tile.diagonal ? c : tile.rows;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const T v = tile.g[r * tile.cols + c];
+      const double d = static_cast<double>(v);
+      sum_sq += d * d;
+      best.offer(fabs(v), tile.i0 + r);
+      signed_best.offer(v, tile.i0 + r);
+    }
+    const std::int64_t j = tile.j0 + c;
+    best.merge_into(red.cols.best + j, red.cols.best_index + j);
+    signed_best.merge_into(red.cols.signed_best + j, red.cols.signed_index + j);
+    red.cols.sumsq[j] += sum_sq;
+  }
+}
+
+// Inserts partner j with signed g into a best-first list of k (a partner is
+// offered to a list once, so indices never repeat).
+template <class T>
+__device__ void insert_best(T* value, std::int64_t* index, std::int64_t k, T g, std::int64_t j) {
+  const T a = fabs(g);
+  if (!better(a, j, fabs(value[k - 1]), index[k - 1])) return;
+  std::int64_t pos = k - 1;
+  while (pos > 0 && better(a, j, fabs(value[pos - 1]), index[pos - 1])) {
+    value[pos] = value[pos - 1];
+    index[pos] = index[pos - 1];
+    --pos;
+  }
+  value[pos] = g;
+  index[pos] = j;
+}
+
+// Whether (a, j) ranks after `prev` (every candidate when prev's index is -1):
+// round t of a selection takes the best candidate after round t - 1's.
+template <class T>
+__device__ bool after(T prev, std::int64_t prev_index, T a, std::int64_t j) {
+  return prev_index < 0 || better(prev, prev_index, a, j);
+}
+
+// Top-k of side "rows", one warp per tile row: round t finds the row's t-th best
+// partner in this tile and inserts it into the row's list, until one would not
+// enter the list (its last entry at the start is the floor). A selection, not a
+// sort: no per-thread lists, at the cost of a pass over the row per round.
+template <class T>
+__global__ void reduce_tile_topk_rows(Tile<T> tile, Reduction<T> red) {
+  const int lane = threadIdx.x % 32;
+  const std::int64_t r = blockIdx.x * std::int64_t{kWarps} + threadIdx.x / 32;
+  if (r >= tile.rows) return;  // whole warps only; no block-wide barrier follows
+  const std::int64_t k = red.topk, i = tile.i0 + r;
+  T* value = red.rows.topk_value + i * k;
+  std::int64_t* index = red.rows.topk_index + i * k;
+  const T* g = tile.g + r * tile.cols;
+  const T floor = fabs(value[k - 1]);  // read by every lane before lane 0 first writes
+  const std::int64_t floor_index = index[k - 1];
+  T prev = 0;
+  std::int64_t prev_index = -1;
+  for (std::int64_t round = 0; round < k; ++round) {
+    Best<T> best(T(-1));
+    for (std::int64_t c = (tile.diagonal ? r + 1 : 0) + lane; c < tile.cols; c += 32)
+      if (after(prev, prev_index, fabs(g[c]), tile.j0 + c)) best.offer(fabs(g[c]), tile.j0 + c);
+    best.reduce_warp();
+    if (!better(best.key, best.index, floor, floor_index)) break;  // the same in every lane
+    if (lane == 0) insert_best(value, index, k, g[best.index - tile.j0], best.index);
+    prev = best.key;
+    prev_index = best.index;
+  }
+}
+
+// Top-k of side "cols": one thread per tile column j, the same rounds over the
+// tile's rows (on a diagonal tile the rows i < j).
+template <class T>
+__global__ void reduce_tile_topk_columns(Tile<T> tile, Reduction<T> red) {
+  const std::int64_t k = red.topk;
+  for (std::int64_t c = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; c < tile.cols;
+       c += std::int64_t{gridDim.x} * blockDim.x) {
+    const std::int64_t j = tile.j0 + c;
+    T* value = red.cols.topk_value + j * k;
+    std::int64_t* index = red.cols.topk_index + j * k;
+    const std::int64_t rows = tile.diagonal ? c : tile.rows;
+    T prev = 0;
+    std::int64_t prev_index = -1;
+    for (std::int64_t round = 0; round < k; ++round) {
+      Best<T> best(T(-1));
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const T a = fabs(tile.g[r * tile.cols + c]);
+        if (after(prev, prev_index, a, tile.i0 + r)) best.offer(a, tile.i0 + r);
+      }
+      if (!better(best.key, best.index, fabs(value[k - 1]), index[k - 1])) break;
+      insert_best(value, index, k, tile.g[(best.index - tile.i0) * tile.cols + c], best.index);
+      prev = best.key;
+      prev_index = best.index;
+    }
+  }
+}
+
+template <class T>
+__global__ void fill(T* x, std::int64_t count, T value) {
+  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < count;
+       i += std::int64_t{gridDim.x} * blockDim.x)
+    x[i] = value;
+}
+
+}  // namespace nearortho::cuda
