@@ -395,6 +395,9 @@ class Pass {
     out.hist_hi = hist_hi_;
     out.hist.assign(static_cast<std::size_t>(opt_.bins), 0);
     out.count_above.assign(thresholds_.size(), 0);
+    std::size_t kept = 0;
+    for (const auto& s : scratch) kept += s.pairs.size();
+    out.pairs.reserve(kept);
     for (auto& s : scratch) {
       out.sum += s.sum;
       out.sum_abs += s.sum_abs;
@@ -413,7 +416,7 @@ class Pass {
       out.collect_overflow |= s.collect_overflow;
       out.pair_count += s.pair_count;
       out.pairs.insert(out.pairs.end(), s.pairs.begin(), s.pairs.end());
-      std::vector<PairHit>().swap(s.pairs);  // hold at most pair_cap pairs twice
+      std::vector<PairHit>().swap(s.pairs);  // at most pair_cap pairs in all, now held twice
     }
     if (out.pair_count > opt_.pair_cap) std::vector<PairHit>().swap(out.pairs);
     if (static_cast<std::int64_t>(out.collected.size()) > opt_.collect_cap) out.collect_overflow = true;

@@ -513,11 +513,12 @@ def _pass_bytes(m: int, m2: int, n: int, itemsize: int, bins: int, topk: int, th
     padded to a 64-byte panel, n to an odd length) and their row norms, the per-row
     outputs of both sides, per thread a histogram of int64 counts, a 144 x 144 tile
     and 288 candidate lists (top-k, the maxima of |g| and of g), and the pairs
-    collected (24 bytes each, held twice while the threads' lists are joined)."""
+    collected (24 bytes each, held up to three times while the threads' lists are
+    joined and handed to numpy)."""
     packed = (m + m2 + 32) * (n + 17) * itemsize + 8 * (m + m2)
     rows = (m + m2) * (40 + 16 * topk)
     per_thread = 8 * bins + 144 * 144 * itemsize + 288 * (topk + 2) * (2 * itemsize + 8) + 4096
-    return packed + rows + threads * per_thread + 48 * pair_cap
+    return packed + rows + threads * per_thread + 72 * pair_cap
 
 
 def neighbors(W, k, B=None, *, both=False, threads=None):
