@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import _core
+from . import _backend
 from . import _order_statistic
 from . import _validate as v
 from . import reference
@@ -361,12 +361,12 @@ def _best_of(value, index, value2, index2, key=None):
     return np.take_along_axis(value, order, axis=1), np.take_along_axis(index, order, axis=1)
 
 
-def _run(W, B, normalize, threads, **kwargs):
-    return _core.interference(W, B, normalize, threads=threads, **kwargs)
+def _run(W, B, normalize, threads, backend, **kwargs):
+    return _backend.select(backend, "interference")(W, B, normalize, threads=threads, **kwargs)
 
 
 def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0, per_row=True,
-                 threads=None, row_offset=0, col_offset=None, progress=None) -> InterferenceStats:
+                 threads=None, row_offset=0, col_offset=None, progress=None, backend="auto") -> InterferenceStats:
     """Interference statistics over all pairs i < j of rows of ``W``, or all pairs
     (i in W, j in B), in one fused multithreaded pass.
 
@@ -404,6 +404,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     progress : callable(done, total), optional
         Called with the tiles started and the total about every 50 ms, and once
         with (total, total) at the end; an exception it raises stops the pass.
+    backend : {"auto", "cpu", "cuda"}
+        Where the pass runs (see docs/backends.md); exact fields agree across backends.
 
     Returns
     -------
@@ -430,16 +432,18 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     KeyboardInterrupt after at most about 50 ms plus one tile of work.
     """
     return _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                         col_offset, "topk", progress)
+                         col_offset, "topk", progress, backend)
 
 
 def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                  col_offset, topk_name, progress=None, *, columns=True, complete=False, **pair_options):
+                  col_offset, topk_name, progress=None, backend="auto", *, columns=True, complete=False,
+                  **pair_options):
     """interference() after its name for topk. ``columns=False``: no per-row outputs
     for the rows of B; ``complete=True`` allows topk = all partners (complete lists).
     With ``pair_threshold``, ``pair_signed`` and ``pair_cap`` (see
     :func:`nearortho.pairs`) also returns the pairs collected in the pass:
     (stats, (count, i, j, g))."""
+    _backend.check(backend)
     W = v.float_matrix(W, "W")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, got {type(progress).__name__}")
@@ -472,7 +476,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     v.memory(_pass_bytes(m, 0 if B is None else B.shape[0], n, W.dtype.itemsize, bins, topk,
                          v.resolved_threads(nthreads), max(0, pair_options.get("pair_cap", 0))),
              f"the interference pass over a {m} x {n} {W.dtype} frame")
-    out = _run(W, B, normalize, nthreads, bins=bins, thresholds=list(thr), topk=topk,
+    out = _run(W, B, normalize, nthreads, backend, bins=bins, thresholds=list(thr), topk=topk,
                per_row=bool(per_row), progress=progress, columns=columns, **pair_options)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
 
@@ -501,7 +505,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
         count_above=dict(zip(thr, (int(c) for c in out["count_above"]))),
         **side("row_", col_offset, True), **side("col_", row_offset, B is not None and columns),
         row_offset=row_offset, col_offset=col_offset,
-        _source=(W, B, normalize, nthreads))
+        _source=(W, B, normalize, nthreads, backend))
     if "pair_threshold" not in pair_options:
         return stats
     return stats, (int(out["pair_count"]), out["pair_i"] + row_offset, out["pair_j"] + col_offset, out["pair_g"])
@@ -521,13 +525,13 @@ def _pass_bytes(m: int, m2: int, n: int, itemsize: int, bins: int, topk: int, th
     return packed + rows + threads * per_thread + 72 * pair_cap
 
 
-def neighbors(W, k, B=None, *, both=False, threads=None):
+def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto"):
     """The k rows of ``B`` (default: the other rows of ``W``) with the largest |cosine|
     to each row of W.
 
     Returns ``(indices, cosines)``, int64 and float64 arrays of shape (m, k), best
     first, ties by smaller index; cosines are signed. Same pass and contract as
-    :func:`interference` with ``topk=k``. With ``B`` and ``both=True``, the same
+    :func:`interference` with ``topk=k`` (``backend`` too). With ``B`` and ``both=True``, the same
     pass also finds the k rows of W nearest each row of B and returns
     ``((indices, cosines), (b_indices, b_cosines))``, the second pair of shape
     (m2, k) (then k must also be below m).
@@ -537,7 +541,7 @@ def neighbors(W, k, B=None, *, both=False, threads=None):
         raise TypeError(f"both must be a bool, got {type(both).__name__}")
     if both and B is None:
         raise ValueError("both=True needs B (without B the lists of W already cover both sides)")
-    stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k")
+    stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k", backend=backend)
     if not both:
         return stats.topk_index, stats.topk_value
     if k >= stats.m:
