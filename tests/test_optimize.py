@@ -41,7 +41,7 @@ def test_auto_starts_from_the_best_structured_frame(n, m, kind, coherence):
     # ETF meets Welch at (13, 26); 4 Kerdock bases of R^64 (coherence 1/8) beat
     # what the descent reaches from random starts there
     result = nearortho.optimize((n, m), kind="auto", max_iter=300)
-    assert result.start == kind
+    assert result.start == result.starts[0][0] == kind
     G = np.abs(result.frame.astype(np.float64) @ result.frame.T.astype(np.float64))
     np.fill_diagonal(G, 0)
     assert G.max() <= coherence * (1 + 1e-6)
@@ -178,6 +178,8 @@ def test_restarts_keep_the_best_over_fresh_seeds():
     more = nearortho.optimize((3, 8), tol=1e-4, max_iter=20000, restarts=1)
     assert one.stopped == more.stopped == "converged"
     assert more.iterations > one.iterations  # the second start ran too
+    assert [label for label, _ in more.starts] == ["gaussian seed 0", "gaussian seed 1"]
+    assert more.starts[0] == one.starts[0] and more.coherence == pytest.approx(min(c for _, c in more.starts))
     assert more.coherence <= one.coherence  # and the first start is the same run
     with pytest.raises(ValueError, match="restarts"):
         nearortho.optimize(one.frame, restarts=1)

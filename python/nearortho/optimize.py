@@ -92,7 +92,8 @@ class OptimizeResult(Result):
     projection stage) and the seconds since the start. ``stopped``: "max_iter", "max_seconds", "converged" (tol) or
     "bound" (the coherence reached the best lower bound to within tol).
     ``start``: the start ``frame`` descends from: "W0", "<kind> seed <seed>"
-    for a random one, or the structured kind (``kind="auto"``).
+    for a random one, or the structured kind (``kind="auto"``). ``starts``:
+    (label, lowest coherence seen from it) for every start run, in order.
     """
 
     frame: np.ndarray
@@ -105,6 +106,7 @@ class OptimizeResult(Result):
     seconds: float
     stopped: str
     start: str
+    starts: tuple
 
     @property
     def n(self) -> int:
@@ -266,6 +268,7 @@ class _Run:
         self.stage, self.p = "smooth", _P_FIRST
         self.best, self.best_W = math.inf, W.copy()          # over every start
         self.start_label = self.best_start = None
+        self.starts = []                                      # (label, lowest coherence) per start
         self.local, self.local_W = math.inf, W.copy()        # over the current start
         self.next_report = 0.0
 
@@ -359,10 +362,12 @@ class _Run:
     def result(self, starts) -> OptimizeResult:
         for self.start_label, W in starts:  # each runs to convergence unless the budget ends first
             self.W = W
+            self.local = math.inf
             if self.objective == "frame_potential":
                 self.frame_potential()
             else:
                 self.coherence()
+            self.starts.append((self.start_label, float(self.local)))
             if self.stopped is not None:
                 break
         if self.stopped is None:
@@ -375,7 +380,7 @@ class _Run:
         return OptimizeResult(frame=W, coherence=stats.coherence, pair=stats.pair, bounds=self.bounds,
                               objective=self.objective, history=np.array(self.history, dtype=_HISTORY_DTYPE),
                               iterations=self.iteration, seconds=self.elapsed(), stopped=self.stopped,
-                              start=self.best_start)
+                              start=self.best_start, starts=tuple(self.starts))
 
     def frame_potential(self):
         self.stage, self.p = "frame_potential", 2
@@ -393,7 +398,6 @@ class _Run:
         self.best_start = self.start_label
 
     def coherence(self):
-        self.local = math.inf
         W = self.W
         if len(W) <= _PROJECT_ROWS and self.bounds.best > 0:
             W = self.project(W)
