@@ -35,11 +35,12 @@ from typing import Callable, Optional
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import _core
+from . import _backend, _core
 from . import _validate as v
 from ._result import Result
 from .bounds import Bounds, bounds
 from .frame import KINDS, STRUCTURED_KINDS, frame, max_rows
+from .gradient import surrogate_options
 from .interference import interference
 
 __all__ = ["OBJECTIVES", "START_KINDS", "OptimizeProgress", "OptimizeResult", "optimize"]
@@ -129,7 +130,7 @@ class OptimizeResult(Result):
 
 def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", max_iter=None,
              max_seconds=None, tol=1e-6, threads=None, progress: Optional[Callable] = None,
-             p_max=None, restarts=0) -> OptimizeResult:
+             p_max=None, restarts=0, backend="auto") -> OptimizeResult:
     """Lower the coherence of a frame (or its frame potential) from W0 or a random start.
 
     Parameters
@@ -170,6 +171,8 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
         (of kind "gaussian" when ``kind="auto"``),
         keeping the best frame over all starts. Small packings have many local
         minima, so a few restarts often find a better one.
+    backend : {"auto", "cpu", "cuda"}
+        Where the gradient passes run (see docs/backends.md).
 
     Returns
     -------
@@ -204,7 +207,7 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     restart_frames = ((f"{kind} seed {(seed + k) % 2**64}",
                        frame(W.shape[1], W.shape[0], kind, seed=(seed + k) % 2**64, dtype=W.dtype))
                       for k in range(1, restarts + 1))
-    run = _Run(W, objective, max_iter, max_seconds, tol, v.threads(threads), progress, p_max)
+    run = _Run(W, objective, max_iter, max_seconds, tol, v.threads(threads), progress, p_max, _backend.check(backend))
     return run.result(itertools.chain(starts, restart_frames))
 
 
@@ -213,7 +216,7 @@ def _starts(W0, kind, seed, dtype):
     working dtype), and the kind of the restarts (None for a given W0)."""
     if isinstance(W0, (tuple, list)) and len(W0) == 2 and all(
             isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in W0):
-        n = v.integer(W0[0], "n", minimum=1, maximum=2**31 - 1)
+        n = v.integer(W0[0], "n", minimum=1, maximum=_core.MAX_FRAME_DIMENSION)
         m = v.integer(W0[1], "m", minimum=2, maximum=2**40)
         dtype = v.float_dtype(dtype if dtype is not None else (np.float64 if m * n <= _FLOAT64_SIZE else np.float32))
         if kind not in START_KINDS:
@@ -249,7 +252,7 @@ class _Run:
     """One optimisation: the state shared by the stages, the stopping rules and
     the records (history, best frame, progress)."""
 
-    def __init__(self, W, objective, max_iter, max_seconds, tol, threads, progress, p_max):
+    def __init__(self, W, objective, max_iter, max_seconds, tol, threads, progress, p_max, backend):
         self.W = W
         self.objective = objective
         self.max_iter = max_iter
@@ -258,6 +261,8 @@ class _Run:
         self.threads = threads
         self.progress = progress
         self.p_max = p_max
+        self.backend = backend
+        self.gradient = _backend.select(backend, "surrogate_gradient")
         m, n = W.shape
         self.bounds = bounds(n, m)
         self.grad = np.empty_like(W)
@@ -275,9 +280,9 @@ class _Run:
     # one pass of the core
     def evaluate(self, W, p, t, s):
         """(value, Riemannian gradient of the value, coherence of W) in one pass."""
-        value, coherence, _, _ = _core.surrogate_gradient(W, p, t, s, self.threads, self.grad)
+        totals = self.gradient(W, surrogate_options(p, t, s, self.threads), self.grad)
         G = self.grad
-        return value, G - np.einsum("ij,ij->i", G, W)[:, None] * W, coherence
+        return totals.value, G - np.einsum("ij,ij->i", G, W)[:, None] * W, totals.max_abs
 
     def seen(self, W, coherence):
         if coherence < self.local:
@@ -373,7 +378,7 @@ class _Run:
         if self.stopped is None:
             self.stopped = "converged"
         W = np.ascontiguousarray(self.best_W)
-        stats = interference(W, per_row=False, bins=1)
+        stats = interference(W, per_row=False, bins=1, backend=self.backend)
         if self.objective == "frame_potential":  # the frame returned has the lowest potential, which
             self.best = stats.coherence          # need not be the lowest coherence seen on the way
         self.report(self.best, force=True)
