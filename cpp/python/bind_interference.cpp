@@ -56,7 +56,7 @@ py::dict run_interference(InterferenceFn<T> run, const py::array_t<T>& a,
                           std::int64_t topk, bool per_row, int threads, double hist_lo,
                           double hist_hi, bool refine, double collect_lo, double collect_hi,
                           std::int64_t collect_cap, double pair_threshold, bool pair_signed,
-                          std::int64_t pair_cap, const py::object& progress) {
+                          std::int64_t pair_cap, bool columns, const py::object& progress) {
   if (a.ndim() != 2) throw std::invalid_argument("W must be 2-dimensional");
   if (b && (b->ndim() != 2 || b->shape(1) != a.shape(1)))
     throw std::invalid_argument("B must be 2-dimensional with as many columns as W");
@@ -80,6 +80,7 @@ py::dict run_interference(InterferenceFn<T> run, const py::array_t<T>& a,
   opt.pair_threshold = pair_threshold;
   opt.pair_signed = pair_signed;
   opt.pair_cap = pair_cap;
+  opt.columns = columns;
   // Runs on the calling thread with the GIL retaken: progress first, then
   // pending signals; a Python error in either stops the pass and is re-raised.
   opt.poll = [&progress](std::int64_t done, std::int64_t total) {
@@ -95,7 +96,7 @@ py::dict run_interference(InterferenceFn<T> run, const py::array_t<T>& a,
     return PyErr_CheckSignals() != 0;
   };
   const std::int64_t k = topk > 0 ? topk : 0;
-  RowArrays row_arrays(m, per_row, k), col_arrays(m2, per_row, k);  // columns: with B only
+  RowArrays row_arrays(m, per_row, k), col_arrays(columns ? m2 : 0, per_row, k);  // columns: with B only
   const InterferenceRows rows = row_arrays.pointers(per_row, k), cols = col_arrays.pointers(per_row, k);
   InterferenceTotals totals;
   {
@@ -146,7 +147,8 @@ void def_interference(py::module_& m, InterferenceFn<T> run) {
         py::arg("per_row"), py::arg("threads"), py::arg("hist_lo") = 0.0,
         py::arg("hist_hi") = 0.0, py::arg("refine") = false, py::arg("collect_lo") = 0.0,
         py::arg("collect_hi") = -1.0, py::arg("collect_cap") = 0, py::arg("pair_threshold") = 1.0,
-        py::arg("pair_signed") = false, py::arg("pair_cap") = -1, py::arg("progress") = py::none());
+        py::arg("pair_signed") = false, py::arg("pair_cap") = -1, py::arg("columns") = true,
+        py::arg("progress") = py::none());
 }
 
 }  // namespace

@@ -436,10 +436,13 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
 
 
 def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                  col_offset, topk_name, progress=None, backend="auto", **pair_options):
-    """interference() after its name for topk; with ``pair_threshold``, ``pair_signed``
-    and ``pair_cap`` (see :func:`nearortho.pairs`) also returns the pairs collected in
-    the pass: (stats, (count, i, j, g))."""
+                  col_offset, topk_name, progress=None, backend="auto", *, columns=True, complete=False,
+                  **pair_options):
+    """interference() after its name for topk. ``columns=False``: no per-row outputs
+    for the rows of B; ``complete=True`` allows topk = all partners (complete lists).
+    With ``pair_threshold``, ``pair_signed`` and ``pair_cap`` (see
+    :func:`nearortho.pairs`) also returns the pairs collected in the pass:
+    (stats, (count, i, j, g))."""
     _backend.check(backend)
     W = v.float_matrix(W, "W")
     if progress is not None and not callable(progress):
@@ -461,7 +464,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     m, n = W.shape
     partners = m - 1 if B is None else B.shape[0]
     topk = v.integer(topk, topk_name, minimum=0)
-    if topk >= partners:
+    if topk >= partners + complete:
         raise ValueError(f"{topk_name} must be < {partners}, the number of partners per row, got {topk}")
     if not isinstance(per_row, (bool, np.bool_)):
         raise TypeError(f"per_row must be a bool, got {type(per_row).__name__}")
@@ -474,7 +477,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
                          v.resolved_threads(nthreads), max(0, pair_options.get("pair_cap", 0))),
              f"the interference pass over a {m} x {n} {W.dtype} frame")
     out = _run(W, B, normalize, nthreads, backend, bins=bins, thresholds=list(thr), topk=topk,
-               per_row=bool(per_row), progress=progress, **pair_options)
+               per_row=bool(per_row), progress=progress, columns=columns, **pair_options)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
 
     def side(prefix, offset, wanted):  # one side's per-row fields, partners shifted by offset
@@ -500,7 +503,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
         pair=(int(out["max_i"]) + row_offset, int(out["max_j"]) + col_offset),
         hist=out["hist"], hist_range=(float(out["hist_lo"]), float(out["hist_hi"])),
         count_above=dict(zip(thr, (int(c) for c in out["count_above"]))),
-        **side("row_", col_offset, True), **side("col_", row_offset, B is not None),
+        **side("row_", col_offset, True), **side("col_", row_offset, B is not None and columns),
         row_offset=row_offset, col_offset=col_offset,
         _source=(W, B, normalize, nthreads, backend))
     if "pair_threshold" not in pair_options:
@@ -514,11 +517,12 @@ def _pass_bytes(m: int, m2: int, n: int, itemsize: int, bins: int, topk: int, th
     padded to a 64-byte panel, n to an odd length) and their row norms, the per-row
     outputs of both sides, per thread a histogram of int64 counts, a 144 x 144 tile
     and 288 candidate lists (top-k, the maxima of |g| and of g), and the pairs
-    collected (24 bytes each, held twice while the threads' lists are joined)."""
+    collected (24 bytes each, held up to three times while the threads' lists are
+    joined and handed to numpy)."""
     packed = (m + m2 + 32) * (n + 17) * itemsize + 8 * (m + m2)
     rows = (m + m2) * (40 + 16 * topk)
     per_thread = 8 * bins + 144 * 144 * itemsize + 288 * (topk + 2) * (2 * itemsize + 8) + 4096
-    return packed + rows + threads * per_thread + 48 * pair_cap
+    return packed + rows + threads * per_thread + 72 * pair_cap
 
 
 def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto"):
