@@ -116,6 +116,8 @@ def test_pairs_within_W_exact(m, n, dtype):
     cpu, gpu = both(W, pair_threshold=0.0, pair_cap=0)  # counted, none kept
     assert_same(cpu, gpu)
     assert gpu["pair_count"] == m * (m - 1) // 2 and gpu["pair_i"].size == 0
+    if m < 100:
+        assert_same(*both(W, topk=m - 1))  # complete lists
 
 
 @on_device
@@ -127,6 +129,7 @@ def test_pairs_against_B_exact(m, m2, dtype):
     assert_same(*both(W, B, thresholds=(1.0, 4.5), topk=2, pair_threshold=-1.5, pair_signed=True,
                       pair_cap=10**6))
     assert_same(*both(W, B, per_row=False))
+    assert_same(*both(W, B, topk=m2, columns=False))  # complete lists, for W's rows only
 
 
 @on_device
@@ -182,8 +185,8 @@ def test_bad_input_is_a_value_error():
     W[2] = 0
     with pytest.raises(ValueError, match=r"W has a zero row \(row 2\)"):
         _cuda.interference(W, None, True, 8, [], 0, True, 0)
-    with pytest.raises(ValueError, match=r"topk must be in \[0, 3\)"):
-        _cuda.interference(np.eye(4, dtype=np.float32), None, True, 8, [], 3, True, 0)
+    with pytest.raises(ValueError, match=r"topk must be in \[0, 3\]"):
+        _cuda.interference(np.eye(4, dtype=np.float32), None, True, 8, [], 4, True, 0)
 
 
 @on_device

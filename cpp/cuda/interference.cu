@@ -132,9 +132,9 @@ void check_options(const InterferenceOptions& opt, std::int64_t m, std::int64_t 
   if (!symmetric && m2 < 1) throw std::invalid_argument("B must not be empty");
   if (opt.bins < 1) throw std::invalid_argument("bins must be >= 1");
   const std::int64_t candidates = symmetric ? m - 1 : m2;
-  if (opt.topk < 0 || (opt.topk > 0 && opt.topk >= candidates))
+  if (opt.topk < 0 || opt.topk > candidates)  // topk = candidates: the complete lists
     throw std::invalid_argument("topk must be in [0, " + std::to_string(candidates) +
-                                "), the number of partners per row");
+                                "], the number of partners per row");
 }
 
 // One side's per-row results (SideResults) on the device, initialised empty.
@@ -238,6 +238,7 @@ class DeviceStats {
         m_(m),
         mb_(mb),
         symmetric_(symmetric),
+        columns_(symmetric || opt.columns),
         thresholds_(opt.thresholds.size()),
         counters_(static_cast<std::size_t>(opt.bins) + opt.thresholds.size() + 2),
         sums_(3),
@@ -248,7 +249,7 @@ class DeviceStats {
         pair_j_(pair_i_.size()),
         pair_g_(pair_i_.size()),
         rows_(m, true, opt.per_row, opt.topk, s),
-        cols_(mb, false, opt.per_row, opt.topk, s) {
+        cols_(columns_ ? mb : 0, false, opt.per_row, opt.topk, s) {
     std::vector<T> thresholds;
     for (double t : opt.thresholds) thresholds.push_back(threshold_below<T>(t));
     copy_to_device(thresholds_.get(), thresholds.data(), thresholds.size(), s, "cudaMemcpyAsync (thresholds)");
@@ -286,6 +287,9 @@ class DeviceStats {
   }
 
   const Reduction<T>& reduction() const { return red_; }
+  // Whether the tiles' columns have per-row results: within A (the rows' earlier
+  // partners) or, against B when asked, B's rows.
+  bool columns() const { return columns_; }
 
   // The totals, and the per-row results into rows (and cols against B).
   InterferenceTotals results(const InterferenceRows& rows, const InterferenceRows& cols, cudaStream_t s) const {
@@ -327,7 +331,7 @@ class DeviceStats {
       write_rows<T>(side, &other, m_, opt_.per_row, opt_.topk, rows);
     } else {
       write_rows<T>(side, nullptr, m_, opt_.per_row, opt_.topk, rows);
-      write_rows<T>(other, nullptr, mb_, opt_.per_row, opt_.topk, cols);
+      if (columns_) write_rows<T>(other, nullptr, mb_, opt_.per_row, opt_.topk, cols);
     }
     return out;
   }
@@ -336,7 +340,7 @@ class DeviceStats {
   const InterferenceOptions& opt_;
   HistogramRange range_;
   std::int64_t m_, mb_;
-  bool symmetric_;
+  bool symmetric_, columns_;
   Reduction<T> red_{};
   DeviceBuffer<T> thresholds_;
   DeviceBuffer<unsigned long long> counters_;
@@ -387,13 +391,15 @@ InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, cons
       const unsigned row_blocks = static_cast<unsigned>((tile.rows + kWarps - 1) / kWarps);
       reduce_tile_rows<T><<<row_blocks, kThreads, shared_bytes, s>>>(tile, red);
       check_launch("reduce_tile_rows");
-      if (opt.per_row) {
+      if (opt.per_row && stats.columns()) {
         reduce_tile_columns<T><<<blocks_for(tile.cols), kThreads, 0, s>>>(tile, red);
         check_launch("reduce_tile_columns");
       }
       if (opt.topk > 0) {
         reduce_tile_topk_rows<T><<<row_blocks, kThreads, 0, s>>>(tile, red);
         check_launch("reduce_tile_topk_rows");
+      }
+      if (opt.topk > 0 && stats.columns()) {
         reduce_tile_topk_columns<T><<<blocks_for(tile.cols), kThreads, 0, s>>>(tile, red);
         check_launch("reduce_tile_topk_columns");
       }
