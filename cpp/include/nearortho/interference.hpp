@@ -20,7 +20,13 @@ struct InterferenceOptions {
   std::int64_t collect_cap = 0;     // collect at most this many values (then overflow)
   std::vector<double> thresholds;   // count |g| > t for each t
   std::int64_t topk = 0;            // partners per row kept, 0 for none
-  bool per_row = true;
+  bool per_row = true;              // per-row maxima (of |g| and of g) and sums of squares;
+                                    //   with b, for the rows of b too (InterferenceRows cols)
+  // Pairs collected: (i, j, g) with |g| >= pair_threshold (pair_signed: g >= it), all
+  // counted exactly, at most pair_cap kept (pair_cap < 0: none collected).
+  double pair_threshold = 1.0;
+  bool pair_signed = false;
+  std::int64_t pair_cap = -1;
   int threads = 0;                  // <= 0: OpenMP default
   // Polled by the calling thread between tiles (about every 50 ms, and once at
   // the end) with the tiles started and the total; returning true stops the pass
@@ -28,13 +34,23 @@ struct InterferenceOptions {
   std::function<bool(std::int64_t done, std::int64_t total)> poll;
 };
 
-// Per-row outputs, allocated by the caller (m rows of A); null when not wanted.
+// Per-row outputs of one side, allocated by the caller (one entry per row of A, or
+// of B for the columns); null when not wanted. j runs over the partners: the other
+// rows of A, or the rows of the other side.
 struct InterferenceRows {
-  double* row_max = nullptr;           // max_j |g_ij|
-  std::int64_t* row_argmax = nullptr;  // its j (smallest j on ties)
-  double* row_sumsq = nullptr;         // sum_j g_ij^2
-  std::int64_t* topk_index = nullptr;  // m x topk, best first, ties by smaller j
-  double* topk_value = nullptr;        // m x topk signed g
+  double* row_max = nullptr;              // max_j |g_ij| (per_row)
+  std::int64_t* row_argmax = nullptr;     // its j (smallest j on ties)
+  double* row_signed_max = nullptr;       // max_j g_ij (per_row)
+  std::int64_t* row_signed_argmax = nullptr;
+  double* row_sumsq = nullptr;            // sum_j g_ij^2 (per_row)
+  std::int64_t* topk_index = nullptr;     // rows x topk, best first, ties by smaller j
+  double* topk_value = nullptr;           // rows x topk signed g
+};
+
+// A pair above the threshold of InterferenceOptions (i in A, j in A or B).
+struct PairHit {
+  std::int64_t i, j;
+  double g;
 };
 
 struct InterferenceTotals {
@@ -47,19 +63,23 @@ struct InterferenceTotals {
   std::vector<std::int64_t> count_above;    // one per threshold
   std::vector<double> collected;            // refine mode: |g| in [collect_lo, collect_hi]
   bool collect_overflow = false;
+  std::int64_t pair_count = 0;              // pairs at or above pair_threshold (exact)
+  std::vector<PairHit> pairs;               // all of them when pair_count <= pair_cap, else none
   bool cancelled = false;
 };
 
 // a: (m, n) row-major; b: (m2, n) row-major, or null for the pairs i < j of a.
+// rows: per-row outputs for the rows of a; cols: for the rows of b (unused without b).
 // Throws std::invalid_argument (message names a_name / b_name) for NaN/Inf, zero
 // rows when normalising, inner products that would overflow T, or bad sizes.
 // Extra memory: one packed (normalised) copy of a and of b, rows rounded up to a
 // 64-byte panel (16 float or 8 double rows) times (n | 1) coordinates, plus per
-// thread a 144 x 144 tile, the histogram and 288 * (topk + 1) candidates.
+// thread a 144 x 144 tile, the histogram and 288 * (topk + 2) candidates, and the
+// collected pairs (at most pair_cap in all).
 template <class T>
 InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, const T* b,
                                 std::int64_t m2, const InterferenceOptions& options,
-                                const InterferenceRows& rows, const char* a_name = "W",
-                                const char* b_name = "B");
+                                const InterferenceRows& rows, const InterferenceRows& cols,
+                                const char* a_name = "W", const char* b_name = "B");
 
 }  // namespace nearortho
