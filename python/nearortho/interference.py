@@ -515,12 +515,14 @@ def _pass_bytes(m: int, m2: int, n: int, itemsize: int, bins: int, topk: int, th
                 pair_cap: int = 0) -> int:
     """Memory of one pass (cpp/src/interference.cpp): the packed copies of W and B (rows
     padded to a 64-byte panel, n to an odd length) and their row norms, the per-row
-    outputs of both sides, per thread a histogram of int64 counts, a 144 x 144 tile
-    and 288 candidate lists (top-k, the maxima of |g| and of g), and the pairs
-    collected (24 bytes each, held twice while the threads' lists are joined)."""
+    outputs of both sides, per thread a histogram of int64 counts, a tile x tile block
+    (INTERFERENCE_TILE, 144) and 2 x tile candidate lists (top-k, the maxima of |g| and
+    of g), and the pairs collected (24 bytes each, held twice while the threads' lists
+    are joined)."""
+    tile = _core.INTERFERENCE_TILE
     packed = (m + m2 + 32) * (n + 17) * itemsize + 8 * (m + m2)
     rows = (m + m2) * (40 + 16 * topk)
-    per_thread = 8 * bins + 144 * 144 * itemsize + 288 * (topk + 2) * (2 * itemsize + 8) + 4096
+    per_thread = 8 * bins + tile * tile * itemsize + 2 * tile * (topk + 2) * (2 * itemsize + 8) + 4096
     return packed + rows + threads * per_thread + 48 * pair_cap
 
 
