@@ -71,7 +71,7 @@ InterferenceResult run_interference(const py::array_t<T>& a, const std::optional
     return PyErr_CheckSignals() != 0;
   };
   const std::int64_t k = options.topk > 0 ? options.topk : 0;
-  InterferenceResult result{{}, RowArrays(m, options.per_row, k), RowArrays(m2, options.per_row, k)};
+  InterferenceResult result{{}, RowArrays(m, options.per_row, k), RowArrays(options.columns ? m2 : 0, options.per_row, k)};
   const InterferenceRows rows = result.rows.pointers(options.per_row, k);
   const InterferenceRows cols = result.cols.pointers(options.per_row, k);
   {
@@ -108,6 +108,7 @@ void bind_types(py::module_& m) {
       .def_readwrite("pair_threshold", &InterferenceOptions::pair_threshold)
       .def_readwrite("pair_signed", &InterferenceOptions::pair_signed)
       .def_readwrite("pair_cap", &InterferenceOptions::pair_cap)
+      .def_readwrite("columns", &InterferenceOptions::columns)
       .def_readwrite("threads", &InterferenceOptions::threads);
   py::class_<InterferenceTotals>(m, "InterferenceTotals", "Sums, maxima, counts and collected values of a pass")
       .def_readonly("sum", &InterferenceTotals::sum)

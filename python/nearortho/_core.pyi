@@ -104,6 +104,7 @@ class InterferenceOptions:
     """
     What one interference pass computes
     """
+    columns: bool
     normalize: bool
     pair_signed: bool
     per_row: bool

@@ -442,10 +442,13 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
 
 
 def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                  col_offset, topk_name, progress=None, backend="auto", **pair_options):
-    """interference() after its name for topk; with ``pair_threshold``, ``pair_signed``
-    and ``pair_cap`` (see :func:`nearortho.pairs`) also returns the pairs collected in
-    the pass: (stats, (count, i, j, g))."""
+                  col_offset, topk_name, progress=None, backend="auto", *, columns=True, complete=False,
+                  **pair_options):
+    """interference() after its name for topk. ``columns=False``: no per-row outputs
+    for the rows of B; ``complete=True`` allows topk = all partners (complete lists).
+    With ``pair_threshold``, ``pair_signed`` and ``pair_cap`` (see
+    :func:`nearortho.pairs`) also returns the pairs collected in the pass:
+    (stats, (count, i, j, g))."""
     _backend.check(backend)
     W = v.float_matrix(W, "W")
     if progress is not None and not callable(progress):
@@ -467,7 +470,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     m, n = W.shape
     partners = m - 1 if B is None else B.shape[0]
     topk = v.integer(topk, topk_name, minimum=0)
-    if topk >= partners:
+    if topk >= partners + complete:
         raise ValueError(f"{topk_name} must be < {partners}, the number of partners per row, got {topk}")
     if not isinstance(per_row, (bool, np.bool_)):
         raise TypeError(f"per_row must be a bool, got {type(per_row).__name__}")
@@ -480,7 +483,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
                          v.resolved_threads(nthreads), max(0, pair_options.get("pair_cap", 0))),
              f"the interference pass over a {m} x {n} {W.dtype} frame")
     out = _run(W, B, normalize, nthreads, backend, bins=bins, thresholds=list(thr), topk=topk,
-               per_row=bool(per_row), progress=progress, **pair_options)
+               per_row=bool(per_row), progress=progress, columns=columns, **pair_options)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
     t = out.totals
 
@@ -503,7 +506,8 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
         pair=(t.max_i + row_offset, t.max_j + col_offset),
         hist=t.hist, hist_range=(t.hist_lo, t.hist_hi),
         count_above=dict(zip(thr, (int(c) for c in t.count_above))),
-        **side(out.rows, _ROW_SIDE, col_offset, True), **side(out.cols, _COL_SIDE, row_offset, B is not None),
+        **side(out.rows, _ROW_SIDE, col_offset, True),
+        **side(out.cols, _COL_SIDE, row_offset, B is not None and columns),
         row_offset=row_offset, col_offset=col_offset,
         _source=(W, B, normalize, nthreads, backend))
     if "pair_threshold" not in pair_options:
@@ -517,13 +521,13 @@ def _pass_bytes(m: int, m2: int, n: int, itemsize: int, bins: int, topk: int, th
     padded to a 64-byte panel, n to an odd length) and their row norms, the per-row
     outputs of both sides, per thread a histogram of int64 counts, a tile x tile block
     (INTERFERENCE_TILE, 144) and 2 x tile candidate lists (top-k, the maxima of |g| and
-    of g), and the pairs collected (24 bytes each, held twice while the threads' lists
-    are joined)."""
+    of g), and the pairs collected (24 bytes each, held up to three times while the
+    threads' lists are joined and handed to numpy)."""
     tile = _core.INTERFERENCE_TILE
     packed = (m + m2 + 32) * (n + 17) * itemsize + 8 * (m + m2)
     rows = (m + m2) * (40 + 16 * topk)
     per_thread = 8 * bins + tile * tile * itemsize + 2 * tile * (topk + 2) * (2 * itemsize + 8) + 4096
-    return packed + rows + threads * per_thread + 48 * pair_cap
+    return packed + rows + threads * per_thread + 72 * pair_cap
 
 
 def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto"):
