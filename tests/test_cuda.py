@@ -31,19 +31,18 @@ def on_device(test):
         test = mark(test)
     return test
 
+TOTALS = ("sum", "sum_abs", "sum_sq", "max_abs", "max_i", "max_j", "hist_lo", "hist_hi", "hist", "below",
+          "above", "count_above", "collect_overflow", "pair_count")
 SIDE_FIELDS = ("max", "argmax", "signed_max", "signed_argmax", "sumsq", "topk_index", "topk_value")
-FIELDS = ("sum", "sum_abs", "sum_sq", "max_abs", "max_i", "max_j", "hist_lo", "hist_hi", "hist", "below",
-          "above", "count_above", "collect_overflow", "pair_count",
-          *(side + name for side in ("row_", "col_") for name in SIDE_FIELDS))
+FIELDS = (*TOTALS, *(side + name for side in ("row_", "col_") for name in SIDE_FIELDS))
 
 
 @built
 @pytest.mark.skipif(devices > 0, reason="a CUDA device is present")
 def test_without_a_device_calls_fail_cleanly():
     assert devices == 0
-    W = np.eye(3, dtype=np.float32)
     with pytest.raises(RuntimeError, match="CUDA"):
-        _cuda.interference(W, None, True, 8, [], 0, True, 0)
+        run(_cuda, np.eye(3, dtype=np.float32), None)
     with pytest.raises(RuntimeError, match="CUDA"):
         frames(_cuda, "sign", 5, 3, 0, 0, 0, 3, np.float32)
 
@@ -77,9 +76,25 @@ def test_other_kinds_are_the_cpu_rows(kind, n, dtype):
     assert np.array_equal(gpu.view(np.uint8), frames(_core, kind, n, 5, 7, 0, 1, 5, dtype).view(np.uint8))
 
 
-def both(W, B=None, normalize=False, bins=7, thresholds=(), per_row=True, topk=0, **options):
-    args = (W, B, normalize, bins, list(thresholds), topk, per_row, 0)
-    return _core.interference(*args, **options), _cuda.interference(*args, **options)
+def run(module, W, B, progress=None, **fields):
+    """module's pass with InterferenceOptions' fields set as given (the rest default)."""
+    options = _core.InterferenceOptions()
+    for name, value in fields.items():
+        setattr(options, name, value)
+    return module.interference(W, B, options, progress)
+
+
+def flat(result):
+    """An InterferenceResult as one dict: the totals, then row_* and col_* per side."""
+    out = {name: getattr(result.totals, name) for name in (*TOTALS, "collected", "pair_i", "pair_j", "pair_g")}
+    for side, prefix in ((result.rows, "row_"), (result.cols, "col_")):
+        out.update({prefix + name: getattr(side, name) for name in SIDE_FIELDS})
+    return out
+
+
+def both(W, B=None, normalize=False, bins=7, thresholds=(), **fields):
+    fields.update(normalize=normalize, bins=bins, thresholds=list(thresholds))
+    return flat(run(_core, W, B, **fields)), flat(run(_cuda, W, B, **fields))
 
 
 def assert_same(cpu, gpu, fields=FIELDS):
@@ -180,13 +195,13 @@ def test_bad_input_is_a_value_error():
     W = np.ones((5, 3), np.float32)
     W[3, 1] = np.nan
     with pytest.raises(ValueError, match=r"W contains NaN or Inf \(row 3\)"):
-        _cuda.interference(W, None, True, 8, [], 0, True, 0)
+        run(_cuda, W, None)
     W[3, 1] = 0
     W[2] = 0
     with pytest.raises(ValueError, match=r"W has a zero row \(row 2\)"):
-        _cuda.interference(W, None, True, 8, [], 0, True, 0)
+        run(_cuda, W, None)
     with pytest.raises(ValueError, match=r"topk must be in \[0, 3\]"):
-        _cuda.interference(np.eye(4, dtype=np.float32), None, True, 8, [], 4, True, 0)
+        run(_cuda, np.eye(4, dtype=np.float32), None, topk=4)
 
 
 @on_device
@@ -196,4 +211,4 @@ def test_progress_error_stops_the_pass():
         raise ArithmeticError("stop")
 
     with pytest.raises(ArithmeticError, match="stop"):
-        _cuda.interference(np.eye(9, dtype=np.float32), None, True, 8, [], 0, True, 0, progress=progress)
+        run(_cuda, np.eye(9, dtype=np.float32), None, progress=progress)
