@@ -345,10 +345,11 @@ def _merge_side(merged, a, b, side: _Side, same: bool, follows: bool) -> None:
 
 
 def _best_first(magnitude, *index):
-    """Order of candidates along the last axis, best first: larger magnitude, then
-    the smaller index (lexicographically over the ``index`` arrays), empty slots
-    (index -1) last. The core's rule (cpp/include/nearortho/ranking.hpp) for the
-    coherence pair, per-row maxima and top-k."""
+    """Order of candidates along the last axis, best first: larger magnitude (|g|,
+    or g for the signed maxima), then the smaller index (lexicographically over the
+    ``index`` arrays), empty slots (index -1) last. The core's rule
+    (cpp/include/nearortho/ranking.hpp) for the coherence pair, per-row maxima and
+    top-k."""
     keys = [np.where(i < 0, np.iinfo(np.int64).max, i) for i in reversed(index)]
     return np.lexsort((*keys, -np.asarray(magnitude)), axis=-1)
 
@@ -384,7 +385,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         DLPack producers are read in place when C-contiguous and native-endian,
         otherwise copied once. With ``B`` of another dtype both use the wider.
     B : array-like, shape (m2, n), optional
-        Second frame: all m * m2 pairs, per-row statistics over the rows of W.
+        Second frame: all m * m2 pairs; per-row statistics over the rows of W and,
+        from the same pass, over the rows of B (the ``col_*`` fields).
     normalize : bool
         True: g_ij is the cosine of rows i and j (rows are normalised once, in
         float64, then rounded to the working dtype); zero rows are an error.
@@ -399,7 +401,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         Partners per row to keep (largest |g|, ties by smaller index); must be
         below the number of partners (m - 1, or m2).
     per_row : bool
-        Keep ``row_max``, ``row_argmax`` and ``row_sumsq``.
+        Keep ``row_max``, ``row_argmax``, ``row_signed_max``,
+        ``row_signed_argmax`` and ``row_sumsq`` (and their ``col_*`` twins with B).
     threads : int, optional
         Default: what OpenMP would use.
     row_offset, col_offset : int
@@ -432,8 +435,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     n * 2^-24 * |w_i| |w_j|. Extra memory: one packed (normalised) copy of W
     and of B in the working dtype, rows padded to a multiple of 16 (float32) or
     8 (float64) and n to an odd length, plus per thread one 144 x 144 tile, the
-    histogram and 288 * (topk + 1) candidates; per-row outputs are
-    O(m * (topk + 1)). A pass that needs more memory than is available raises
+    histogram and 288 * (topk + 2) candidates; per-row outputs are
+    O((m + m2) * (topk + 1)). A pass that needs more memory than is available raises
     MemoryError (need and available) before allocating. The GIL is released for the whole pass; Ctrl-C raises
     KeyboardInterrupt after at most about 50 ms plus one tile of work.
     """
