@@ -19,6 +19,8 @@ CALLS = {  # every public entry point that takes backend=, on tiny inputs
     "sample_activations": lambda backend: nearortho.sample_activations(9, 2, trials=3, backend=backend),
     "surrogate_gradient": lambda backend: nearortho.surrogate_gradient(W, backend=backend),
     "optimize": lambda backend: nearortho.optimize(W, max_iter=2, backend=backend),
+    "capacity": lambda backend: nearortho.capacity(W, trials=4, backend=backend),
+    "levels": lambda backend: nearortho.levels(W, 1, trials=4, k_max=2, backend=backend),
 }
 no_cuda = pytest.mark.skipif(_backend.cuda_available(), reason="a CUDA device is present")
 
