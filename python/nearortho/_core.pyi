@@ -9,7 +9,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ActivationSpec', 'Activations', 'AmplitudeKind', 'FRAME_KINDS', 'FrameKind', 'FrameSpec', 'INTERFERENCE_TILE', 'ISA_NAMES', 'InterferenceOptions', 'InterferenceResult', 'InterferenceTotals', 'MAX_FRAME_DIMENSION', 'ORTHOGONAL_BLOCK', 'PANEL_BYTES', 'READOUT_CHUNK_BYTES', 'READOUT_GRAM_COLUMNS', 'READOUT_TILE_ROWS', 'READOUT_TRIALS_PER_ITEM', 'ReadoutPath', 'ReadoutSpec', 'ReadoutTotals', 'RowStatistics', 'STRUCTURED_FRAME_KINDS', 'SurrogateOptions', 'SurrogateTotals', 'build_info', 'frame_group_rows', 'generate_frame', 'interference', 'pair_sumsq', 'philox4x32_10', 'readout_values', 'resolve_threads', 'sample_activations', 'set_isa_cap', 'simulate_readout', 'structured_max_rows', 'surrogate_gradient', 'validate_frame']
+__all__: list[str] = ['ActivationSpec', 'Activations', 'AmplitudeKind', 'FRAME_KINDS', 'FrameKind', 'FrameSpec', 'INTERFERENCE_TILE', 'ISA_NAMES', 'InterferenceOptions', 'InterferenceResult', 'InterferenceTotals', 'MAX_FRAME_DIMENSION', 'ORTHOGONAL_BLOCK', 'READOUT_CHUNK_BYTES', 'READOUT_GRAM_COLUMNS', 'READOUT_TILE_ROWS', 'READOUT_TRIALS_PER_ITEM', 'ReadoutPath', 'ReadoutSpec', 'ReadoutTotals', 'RowStatistics', 'STRUCTURED_FRAME_KINDS', 'SurrogateOptions', 'SurrogateTotals', 'build_info', 'frame_group_rows', 'generate_frame', 'interference', 'pair_sumsq', 'philox4x32_10', 'readout_values', 'resolve_threads', 'sample_activations', 'set_isa_cap', 'simulate_readout', 'structured_max_rows', 'surrogate_gradient', 'validate_frame']
 class FrameKind(enum.Enum):
     conference: typing.ClassVar[FrameKind]
     gaussian: typing.ClassVar[FrameKind]
@@ -480,7 +480,6 @@ INTERFERENCE_TILE: int = 144
 ISA_NAMES: tuple = ('scalar', 'avx2', 'avx512')
 MAX_FRAME_DIMENSION: int = 2147483647
 ORTHOGONAL_BLOCK: int = 64
-PANEL_BYTES: int = 64
 READOUT_CHUNK_BYTES: int = 4194304
 READOUT_GRAM_COLUMNS: int = 192
 READOUT_TILE_ROWS: int = 96
