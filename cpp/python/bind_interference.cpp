@@ -7,24 +7,45 @@
 
 #include "bindings.hpp"
 #include "nearortho/interference.hpp"
+#include "nearortho/interference_kernels.hpp"
 
 namespace nearortho::python {
 
 namespace {
 
+StoredType stored_type(const std::string& name) {
+  if (name == "float16") return StoredType::f16;
+  if (name == "bfloat16") return StoredType::bf16;
+  if (name == "float32") return StoredType::f32;
+  if (name == "float64") return StoredType::f64;
+  throw std::invalid_argument("unknown stored dtype " + name);
+}
+
+// A numpy array of T (read in place), or a file region given as the tuple
+// (path, offset, stored dtype name, rows, cols, transposed), named by its path.
 template <class T>
-py::dict run_interference(const py::array_t<T>& a, const std::optional<py::array_t<T>>& b,
-                          bool normalize, std::int64_t bins, std::vector<double> thresholds,
-                          std::int64_t topk, bool per_row, int threads, double hist_lo,
-                          double hist_hi, bool refine, double collect_lo, double collect_hi,
-                          std::int64_t collect_cap, const py::object& progress) {
-  if (a.ndim() != 2) throw std::invalid_argument("W must be 2-dimensional");
-  if (b && (b->ndim() != 2 || b->shape(1) != a.shape(1)))
-    throw std::invalid_argument("B must be 2-dimensional with as many columns as W");
-  const std::int64_t m = a.shape(0), n = a.shape(1);
-  const std::int64_t m2 = b ? b->shape(0) : 0;
-  const T* pa = readonly_data(a, "W");
-  const T* pb = b ? readonly_data(*b, "B") : nullptr;
+RowSource<T> row_source(const py::object& obj, const char* name) {
+  if (py::isinstance<py::tuple>(obj)) {
+    const auto spec = obj.cast<std::tuple<std::string, std::int64_t, std::string, std::int64_t, std::int64_t, bool>>();
+    const FileRegion file{std::get<0>(spec), std::get<1>(spec), stored_type(std::get<2>(spec)),
+                          std::get<3>(spec), std::get<4>(spec), std::get<5>(spec)};
+    return RowSource<T>(file, file.path);
+  }
+  if (!py::isinstance<py::array_t<T>>(obj))  // no conversion: the Python layer passes T arrays
+    throw std::invalid_argument(std::string(name) + " must be an array of the working dtype");
+  const auto a = py::reinterpret_borrow<py::array_t<T>>(obj);
+  if (a.ndim() != 2) throw std::invalid_argument(std::string(name) + " must be 2-dimensional");
+  return RowSource<T>(readonly_data(a, name), a.shape(0), a.shape(1), name);
+}
+
+template <class T>
+py::dict run_interference(const py::object& w, const py::object& b, bool normalize, std::int64_t bins,
+                          std::vector<double> thresholds, std::int64_t topk, bool per_row, int threads,
+                          double hist_lo, double hist_hi, bool refine, double collect_lo, double collect_hi,
+                          std::int64_t collect_cap, std::int64_t block_rows, const py::object& progress) {
+  const RowSource<T> a = row_source<T>(w, "W");
+  const std::optional<RowSource<T>> other = b.is_none() ? std::nullopt : std::optional(row_source<T>(b, "B"));
+  const std::int64_t m = a.rows();
   InterferenceOptions opt;
   opt.normalize = normalize;
   opt.bins = bins;
@@ -38,6 +59,7 @@ py::dict run_interference(const py::array_t<T>& a, const std::optional<py::array
   opt.collect_lo = collect_lo;
   opt.collect_hi = collect_hi;
   opt.collect_cap = collect_cap;
+  opt.block_rows = block_rows;
   // Runs on the calling thread with the GIL retaken: progress first, then
   // pending signals; a Python error in either stops the pass and is re-raised.
   opt.poll = [&progress](std::int64_t done, std::int64_t total) {
@@ -70,7 +92,7 @@ py::dict run_interference(const py::array_t<T>& a, const std::optional<py::array
   InterferenceTotals totals;
   {
     py::gil_scoped_release release;
-    totals = interference<T>(pa, m, n, pb, m2, opt, rows);
+    totals = interference<T>(a, other ? &*other : nullptr, opt, rows);
   }
   if (totals.cancelled) throw py::error_already_set();  // set by the progress callback or a signal
   py::dict out;
@@ -96,20 +118,28 @@ py::dict run_interference(const py::array_t<T>& a, const std::optional<py::array
   return out;
 }
 
-template <class T>
-void def_interference(py::module_& m) {
-  m.def("interference", &run_interference<T>, py::arg("W").noconvert(), py::arg("B").noconvert(),
-        py::arg("normalize"), py::arg("bins"), py::arg("thresholds"), py::arg("topk"),
-        py::arg("per_row"), py::arg("threads"), py::arg("hist_lo") = 0.0,
-        py::arg("hist_hi") = 0.0, py::arg("refine") = false, py::arg("collect_lo") = 0.0,
-        py::arg("collect_hi") = -1.0, py::arg("collect_cap") = 0, py::arg("progress") = py::none());
+// W and B: float32 arrays, or file regions read as float32 (wide=False), else float64.
+py::dict dispatch(const py::object& w, const py::object& b, bool wide, bool normalize, std::int64_t bins,
+                  std::vector<double> thresholds, std::int64_t topk, bool per_row, int threads, double hist_lo,
+                  double hist_hi, bool refine, double collect_lo, double collect_hi, std::int64_t collect_cap,
+                  std::int64_t block_rows, const py::object& progress) {
+  auto run = wide ? &run_interference<double> : &run_interference<float>;
+  return run(w, b, normalize, bins, std::move(thresholds), topk, per_row, threads, hist_lo, hist_hi, refine,
+             collect_lo, collect_hi, collect_cap, block_rows, progress);
 }
 
 }  // namespace
 
 void bind_interference(py::module_& m) {
-  def_interference<float>(m);
-  def_interference<double>(m);
+  m.def("interference", &dispatch, py::arg("W"), py::arg("B"), py::arg("wide"), py::arg("normalize"),
+        py::arg("bins"), py::arg("thresholds"), py::arg("topk"), py::arg("per_row"), py::arg("threads"),
+        py::arg("hist_lo") = 0.0, py::arg("hist_hi") = 0.0, py::arg("refine") = false,
+        py::arg("collect_lo") = 0.0, py::arg("collect_hi") = -1.0, py::arg("collect_cap") = 0,
+        py::arg("block_rows") = 0, py::arg("progress") = py::none());
+  m.attr("TILE") = kTile;
+  m.def("row_buffer_bytes", [](const std::string& stored, std::int64_t n, std::int64_t working_size) {
+    return row_buffer_bytes(stored_type(stored), n, working_size, 64 / working_size);
+  }, py::arg("stored"), py::arg("n"), py::arg("working_size"));
 }
 
 }  // namespace nearortho::python

@@ -8,7 +8,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['build_info', 'frame_group_rows', 'generate_frame', 'interference', 'pair_sumsq', 'philox4x32_10', 'readout_values', 'resolve_threads', 'sample_activations', 'set_isa_cap', 'simulate_readout', 'structured_max_rows', 'surrogate_gradient', 'validate_frame']
+__all__: list[str] = ['build_info', 'frame_group_rows', 'generate_frame', 'interference', 'pair_sumsq', 'philox4x32_10', 'readout_values', 'resolve_threads', 'row_buffer_bytes', 'sample_activations', 'set_isa_cap', 'simulate_readout', 'structured_max_rows', 'surrogate_gradient', 'validate_frame']
 def build_info() -> dict:
     ...
 def frame_group_rows(arg0: str, arg1: typing.SupportsInt | typing.SupportsIndex) -> int:
@@ -19,11 +19,7 @@ def generate_frame(kind: str, n: typing.SupportsInt | typing.SupportsIndex, m: t
 @typing.overload
 def generate_frame(kind: str, n: typing.SupportsInt | typing.SupportsIndex, m: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, sparsity: typing.SupportsInt | typing.SupportsIndex, row_begin: typing.SupportsInt | typing.SupportsIndex, row_end: typing.SupportsInt | typing.SupportsIndex, out: numpy.typing.NDArray[numpy.float64], threads: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...
-@typing.overload
-def interference(W: numpy.typing.NDArray[numpy.float32], B: numpy.typing.NDArray[numpy.float32] | None, normalize: bool, bins: typing.SupportsInt | typing.SupportsIndex, thresholds: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], topk: typing.SupportsInt | typing.SupportsIndex, per_row: bool, threads: typing.SupportsInt | typing.SupportsIndex, hist_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, hist_hi: typing.SupportsFloat | typing.SupportsIndex = 0.0, refine: bool = False, collect_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, collect_hi: typing.SupportsFloat | typing.SupportsIndex = -1.0, collect_cap: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None) -> dict:
-    ...
-@typing.overload
-def interference(W: numpy.typing.NDArray[numpy.float64], B: numpy.typing.NDArray[numpy.float64] | None, normalize: bool, bins: typing.SupportsInt | typing.SupportsIndex, thresholds: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], topk: typing.SupportsInt | typing.SupportsIndex, per_row: bool, threads: typing.SupportsInt | typing.SupportsIndex, hist_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, hist_hi: typing.SupportsFloat | typing.SupportsIndex = 0.0, refine: bool = False, collect_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, collect_hi: typing.SupportsFloat | typing.SupportsIndex = -1.0, collect_cap: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None) -> dict:
+def interference(W: typing.Any, B: typing.Any, wide: bool, normalize: bool, bins: typing.SupportsInt | typing.SupportsIndex, thresholds: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], topk: typing.SupportsInt | typing.SupportsIndex, per_row: bool, threads: typing.SupportsInt | typing.SupportsIndex, hist_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, hist_hi: typing.SupportsFloat | typing.SupportsIndex = 0.0, refine: bool = False, collect_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, collect_hi: typing.SupportsFloat | typing.SupportsIndex = -1.0, collect_cap: typing.SupportsInt | typing.SupportsIndex = 0, block_rows: typing.SupportsInt | typing.SupportsIndex = 0, progress: typing.Any = None) -> dict:
     ...
 @typing.overload
 def pair_sumsq(W: numpy.typing.NDArray[numpy.float32], threads: typing.SupportsInt | typing.SupportsIndex) -> float:
@@ -43,6 +39,8 @@ def resolve_threads(requested: typing.SupportsInt | typing.SupportsIndex) -> int
     ...
 def sample_activations(m: typing.SupportsInt | typing.SupportsIndex, l: typing.SupportsInt | typing.SupportsIndex, p: typing.SupportsFloat | typing.SupportsIndex, kind: str, amplitude: typing.SupportsFloat | typing.SupportsIndex, levels: typing.SupportsInt | typing.SupportsIndex, signed_amplitudes: bool, seed: typing.SupportsInt | typing.SupportsIndex, trial_begin: typing.SupportsInt | typing.SupportsIndex, trial_end: typing.SupportsInt | typing.SupportsIndex) -> tuple:
     ...
+def row_buffer_bytes(stored: str, n: typing.SupportsInt | typing.SupportsIndex, working_size: typing.SupportsInt | typing.SupportsIndex) -> int:
+    ...
 def set_isa_cap(arg0: str) -> str:
     ...
 @typing.overload
@@ -61,3 +59,4 @@ def surrogate_gradient(W: numpy.typing.NDArray[numpy.float64], p: typing.Support
     ...
 def validate_frame(kind: str, n: typing.SupportsInt | typing.SupportsIndex, m: typing.SupportsInt | typing.SupportsIndex, sparsity: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...
+TILE: int

@@ -12,11 +12,13 @@ from typing import Optional
 
 import numpy as np
 
+from . import _blocks
 from . import _core
 from . import _order_statistic
 from . import _validate as v
 from . import reference
 from .bounds import bounds
+from .row_file import RowFile
 
 __all__ = ["InterferenceStats", "interference", "neighbors"]
 
@@ -189,7 +191,7 @@ class InterferenceStats:
                         collect_hi=hi if collect else -1.0, collect_cap=_order_statistic.COLLECT_CAP)
 
         return _order_statistic.order_statistic(count_pass, self._rank(q), self.pairs, lo, hi,
-                                                self._source[0].dtype)
+                                                _blocks.dtype_of(*self._source[:2]))
 
     # combining
     def merge(self, other: "InterferenceStats") -> "InterferenceStats":
@@ -306,22 +308,31 @@ def _best_of(value, index, value2, index2):
     return np.take_along_axis(value, order, axis=1), np.take_along_axis(index, order, axis=1)
 
 
-def _run(W, B, normalize, threads, **kwargs):
-    return _core.interference(W, B, normalize, threads=threads, **kwargs)
+def _run(W, B, normalize, threads, block_rows, **kwargs):
+    def source(x):
+        return x._spec() if isinstance(x, RowFile) else x
+
+    wide = _blocks.dtype_of(W, B) == np.float64
+    return _core.interference(source(W), None if B is None else source(B), wide, normalize, threads=threads,
+                              block_rows=block_rows, **kwargs)
 
 
 def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0, per_row=True,
-                 threads=None, row_offset=0, col_offset=None, progress=None) -> InterferenceStats:
+                 threads=None, row_offset=0, col_offset=None, progress=None, memory=None) -> InterferenceStats:
     """Interference statistics over all pairs i < j of rows of ``W``, or all pairs
     (i in W, j in B), in one fused multithreaded pass.
 
     Parameters
     ----------
-    W : array-like, shape (m, n)
+    W : array-like, shape (m, n), a path or a RowFile
         float32 or float64 (float16/bfloat16 are upcast to float32). Numpy arrays,
         memory-mapped ``.npy`` files, ``__array__`` objects (CPU torch tensors) and
         DLPack producers are read in place when C-contiguous and native-endian,
         otherwise copied once. With ``B`` of another dtype both use the wider.
+        A path (``.npy``, ``.safetensors`` or an SAE directory; see
+        :func:`nearortho.open_rows`) or a ``RowFile`` is read block by block with
+        ``pread``, never loaded whole: larger than memory is fine, and a file
+        truncated or rewritten during the pass raises RuntimeError naming it.
     B : array-like, shape (m2, n), optional
         Second frame: all m * m2 pairs, per-row statistics over the rows of W.
     normalize : bool
@@ -349,6 +360,12 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     progress : callable(done, total), optional
         Called with the tiles started and the total about every 50 ms, and once
         with (total, total) at the end; an exception it raises stops the pass.
+    memory : int, optional
+        Bytes the pass may use besides its inputs (default: half of what is
+        available, see Notes). When the packed copies of W and B do not fit, the
+        pass packs blocks of rows two at a time and walks the pairs of blocks;
+        results are the same (every exact field bitwise, sums to rounding). Too
+        small for two blocks of 144 rows: ValueError.
 
     Returns
     -------
@@ -368,28 +385,31 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     Compared with float64 arithmetic on the same rows, float32 g is within about
     n * 2^-24 * |w_i| |w_j|. Extra memory: one packed (normalised) copy of W
     and of B in the working dtype, rows padded to a multiple of 16 (float32) or
-    8 (float64) and n to an odd length, plus per thread one 144 x 144 tile, the
-    histogram and 288 * (topk + 1) candidates; per-row outputs are
-    O(m * (topk + 1)). A pass that needs more memory than is available raises
-    MemoryError (need and available) before allocating. The GIL is released for the whole pass; Ctrl-C raises
+    8 (float64) and n to an odd length, or, when those exceed ``memory``, two
+    packed blocks of rows (a multiple of 144 rows each); plus 8 bytes per row
+    (sums of squares), per thread one 144 x 144 tile, the histogram, 288 *
+    (topk + 1) candidates and, for files, a read buffer of about 1 MiB; per-row outputs
+    are O(m * (topk + 1)). With blocks, the pass packs about
+    (m / block)^2 / 2 blocks, reading a file that often. When even the
+    smallest blocks exceed what is available, MemoryError (need and available)
+    before allocating. The GIL is released for the whole pass; Ctrl-C raises
     KeyboardInterrupt after at most about 50 ms plus one tile of work.
     """
     return _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                         col_offset, "topk", progress)
+                         col_offset, "topk", progress, memory)
 
 
 def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                  col_offset, topk_name, progress=None):
-    W = v.float_matrix(W, "W")
+                  col_offset, topk_name, progress=None, memory=None):
+    W = _blocks.matrix(W, "W")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, got {type(progress).__name__}")
     if B is not None:
-        B = v.float_matrix(B, "B")
+        B = _blocks.matrix(B, "B")
         if B.shape[1] != W.shape[1]:
             raise ValueError(f"B must have n = {W.shape[1]} columns like W, got shape {B.shape}")
-        if B.dtype != W.dtype:
-            wide = np.promote_types(W.dtype, B.dtype)
-            W, B = W.astype(wide, copy=False), B.astype(wide, copy=False)
+        wide = _blocks.dtype_of(W, B)  # arrays are converted; files are read as it
+        W, B = (x if isinstance(x, RowFile) else x.astype(wide, copy=False) for x in (W, B))
     elif W.shape[0] < 2:
         raise ValueError(f"W needs at least 2 rows for pairs, got shape {W.shape}")
     if not isinstance(normalize, (bool, np.bool_)):
@@ -409,9 +429,12 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     row_offset = v.integer(row_offset, "row_offset", minimum=0, maximum=2**63 - m)
     col_offset = (row_offset if B is None else 0) if col_offset is None else v.integer(
         col_offset, "col_offset", minimum=0, maximum=2**63 - partners - (B is None))
-    v.memory(_pass_bytes(m, 0 if B is None else B.shape[0], n, W.dtype.itemsize, bins, topk,
-                         v.resolved_threads(nthreads)), f"the interference pass over a {m} x {n} {W.dtype} frame")
-    out = _run(W, B, normalize, nthreads, bins=bins, thresholds=list(thr), topk=topk,
+    itemsize = _blocks.dtype_of(W, B).itemsize
+    threads_used = v.resolved_threads(nthreads)
+    block_rows = _blocks.plan(W, B, n, itemsize, _fixed_bytes(m, 0 if B is None else B.shape[0], itemsize, bins,
+                                                               topk, threads_used),
+                              memory, threads_used, f"the interference pass over a {m} x {n} {W.dtype} frame")
+    out = _run(W, B, normalize, nthreads, block_rows, bins=bins, thresholds=list(thr), topk=topk,
                per_row=bool(per_row), progress=progress)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
     shift = lambda idx: np.where(idx >= 0, idx + col_offset, idx)  # noqa: E731
@@ -428,28 +451,28 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
         topk_index=shift(out["topk_index"]) if topk else None,
         topk_value=out["topk_value"] if topk else None,
         row_offset=row_offset, col_offset=col_offset,
-        _source=(W, B, normalize, nthreads))
+        _source=(W, B, normalize, nthreads, block_rows))
 
 
-def _pass_bytes(m: int, m2: int, n: int, itemsize: int, bins: int, topk: int, threads: int) -> int:
-    """Memory of one pass (cpp/src/interference.cpp): the packed copies of W and B (rows
-    padded to a 64-byte panel, n to an odd length) and their row norms, the per-row
+def _fixed_bytes(m: int, m2: int, itemsize: int, bins: int, topk: int, threads: int) -> int:
+    """Memory of one pass (cpp/src/interference.cpp) besides its packed blocks and
+    read buffers (_blocks.plan adds those): the rows' sums of squares, the per-row
     outputs, and per thread a histogram of int64 counts, a 144 x 144 tile and 288
     top-k candidate lists."""
-    packed = (m + m2 + 32) * (n + 17) * itemsize + 8 * (m + m2)
-    rows = m * (24 + 16 * topk)
+    rows = 8 * (m + m2) + m * (24 + 16 * topk)
     per_thread = 8 * bins + 144 * 144 * itemsize + 288 * (topk + 1) * (2 * itemsize + 8) + 4096
-    return packed + rows + threads * per_thread
+    return rows + threads * per_thread
 
 
-def neighbors(W, k, B=None, *, threads=None):
+def neighbors(W, k, B=None, *, threads=None, memory=None):
     """The k rows of ``B`` (default: the other rows of ``W``) with the largest |cosine|
     to each row of W.
 
     Returns ``(indices, cosines)``, int64 and float64 arrays of shape (m, k), best
     first, ties by smaller index; cosines are signed. Same pass and contract as
-    :func:`interference` with ``topk=k``.
+    :func:`interference` with ``topk=k`` (W and B may be files, read in blocks
+    within ``memory``).
     """
     k = v.integer(k, "k", minimum=1)
-    stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k")
+    stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k", memory=memory)
     return stats.topk_index, stats.topk_value

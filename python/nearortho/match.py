@@ -18,10 +18,12 @@ import math
 
 import numpy as np
 
+from . import _blocks
 from . import _validate as v
 from ._lists import all_partners
 from ._result import Result
 from .interference import neighbors
+from .row_file import RowFile
 
 __all__ = ["Match", "match"]
 
@@ -97,7 +99,7 @@ def _weight(cosine, signed):
     return cosine if signed else np.abs(cosine)
 
 
-def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None) -> Match:
+def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None, memory=None) -> Match:
     """Match the rows (features) of ``A`` one-to-one to the rows of ``B`` so that the
     total |cosine| (``signed=True``: cosine) of the matched pairs is largest.
 
@@ -115,6 +117,9 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None) -> Match:
         at most ``max_rounds`` times.
     threads : int, optional
         Threads for the top-k passes.
+    memory : int, optional
+        Budget of each top-k pass, as for :func:`nearortho.interference`; A and B
+        may be paths or RowFiles, read in blocks.
 
     Returns
     -------
@@ -135,7 +140,7 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None) -> Match:
         from scipy.sparse.csgraph import min_weight_full_bipartite_matching
     except ImportError as error:
         raise ImportError('nearortho.match needs scipy: pip install "nearortho[match]"') from error
-    A, B = v.directions(A, "A"), v.directions(B, "B")
+    A, B = (_directions(x, name) for x, name in ((A, "A"), (B, "B")))
     if A.shape[1] != B.shape[1]:
         raise ValueError(f"B must have n = {A.shape[1]} columns like A, got shape {B.shape}")
     if not isinstance(signed, (bool, np.bool_)):
@@ -149,8 +154,8 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None) -> Match:
     def lists(which, size):
         rows = rows_side[which] if len(which) < m else rows_side
         if size >= mc - 1:  # beyond what a top-k list can hold
-            return all_partners(rows, cols_side, threads)
-        return neighbors(rows, size, cols_side, threads=threads)
+            return all_partners(rows, cols_side, threads, memory)
+        return neighbors(rows, size, cols_side, threads=threads, memory=memory)
 
     everyone = np.arange(m)
     cand = _Candidates.empty(m, mc)
@@ -170,6 +175,13 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None) -> Match:
             break
         cand.replace_rows(grow, *lists(grow, int(cand.k[grow].max()) * 4), signed)
     return _result(cand, matched, bound, swapped, m, mc, signed)
+
+
+def _directions(x, name):
+    """Files stay files (the pass finds NaN/Inf and zero rows as it reads them,
+    naming the file); arrays are checked here."""
+    x = _blocks.matrix(x, name)
+    return x if isinstance(x, RowFile) else v.directions(x, name)
 
 
 def _graph(cand, m, mc, csr_matrix):

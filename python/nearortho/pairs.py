@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _blocks
 from . import _validate as v
 from ._lists import grown_lists
 from .interference import _interference
@@ -17,14 +18,15 @@ from .interference import _interference
 __all__ = ["pairs"]
 
 
-def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, k=8, threads=None):
+def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, k=8, threads=None, memory=None):
     """Every pair i < j of rows of ``W`` (or every (i in W, j in B)) whose cosine
     g has |g| >= ``threshold`` (``signed=True``: g >= threshold).
 
     Parameters
     ----------
-    W, B : array-like, shapes (m, n) and (m2, n)
-        As for :func:`nearortho.interference`.
+    W, B : array-like, shapes (m, n) and (m2, n), paths or RowFiles
+        As for :func:`nearortho.interference` (files are read in blocks within
+        ``memory``, as there).
     threshold : float in (0, 1]
     signed : bool
         Keep g >= threshold only (near-duplicates, not near-opposites).
@@ -46,14 +48,15 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, k=8, thre
         raise TypeError(f"signed must be a bool, got {type(signed).__name__}")
     max_pairs = v.integer(max_pairs, "max_pairs", minimum=0)
     k = v.integer(k, "k", minimum=1)
-    W = v.float_matrix(W, "W")
+    W = _blocks.matrix(W, "W")
     symmetric = B is None
-    partners = W.shape[0] - 1 if symmetric else v.float_matrix(B, "B").shape[0]
+    B = None if symmetric else _blocks.matrix(B, "B")
+    partners = W.shape[0] - 1 if symmetric else B.shape[0]
     # |g| > the largest double below threshold: the core rounds that down to its
     # dtype, so it counts |g| >= threshold exactly
     below = float(np.nextafter(threshold, 0.0))
     first = _interference(W, B, True, 1, (below,), min(k, max(partners - 1, 0)), False, threads, 0, None,
-                          "k")
+                          "k", memory=memory)
     count = first.count_above[below]
     if count > max_pairs:
         raise ValueError(f"{count} pairs have |cos| >= {threshold}, more than max_pairs = {max_pairs}; "
@@ -63,7 +66,7 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, k=8, thre
     W, B = first._source[0], first._source[1]  # converted once
     other = W if symmetric else B
     rows, index, value = grown_lists(W, other, first.topk_index, first.topk_value,
-                                     lambda rows, idx, val: np.abs(val[:, -1]) >= threshold, threads)
+                                     lambda rows, idx, val: np.abs(val[:, -1]) >= threshold, threads, memory)
     keep = np.abs(value) >= threshold
     if symmetric:
         keep &= index > rows
