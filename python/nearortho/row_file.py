@@ -21,11 +21,16 @@ import numpy as np
 
 from . import io
 
-__all__ = ["RowFile", "open_rows"]
+__all__ = ["NotStreamable", "RowFile", "open_rows"]
 
 STREAMABLE = (".npy", ".safetensors")
 _SAFETENSORS_TYPES = {"F16": "float16", "BF16": "bfloat16", "F32": "float32", "F64": "float64"}
 _ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
+
+
+class NotStreamable(ValueError):
+    """The file is sound but cannot be read row block by row block (its format or
+    byte order); :func:`nearortho.load` reads it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +117,8 @@ def open_rows(path, key: str | None = None, layout: str = "auto") -> RowFile:
     directory of one, holding little-endian float16, bfloat16, float32 or float64
     values. ``layout="columns"`` (or a Fortran-order ``.npy``) reads the matrix's
     rows as the file's columns: n strided reads per block, correct but slower.
-    Other formats raise ``ValueError`` (load them with :func:`nearortho.load`).
+    Other formats and big-endian values raise ``NotStreamable`` (a ValueError;
+    :func:`nearortho.load` reads them).
     """
     if not isinstance(layout, str) or layout not in io.LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(io.LAYOUTS)}, got {layout!r}")
@@ -124,8 +130,8 @@ def open_rows(path, key: str | None = None, layout: str = "auto") -> RowFile:
         path, d_in = io._sae_directory(path)
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in STREAMABLE:
-        raise ValueError(f"only {' and '.join(STREAMABLE)} files can be read row block by row block, got {path!r}; "
-                         "load it with nearortho.load")
+        raise NotStreamable(f"only {' and '.join(STREAMABLE)} files can be read row block by row block, got "
+                            f"{path!r}; load it with nearortho.load")
     io._check_regular_file(path)
     if suffix == ".npy":
         if key is not None:
@@ -165,8 +171,8 @@ def _npy_region(path: str) -> tuple:
     if dtype.kind != "f" or dtype.itemsize not in (2, 4, 8):
         raise TypeError(f"the array in {path} must hold float16, float32 or float64 values, got {dtype}")
     if dtype.byteorder == ">" or (dtype.byteorder == "=" and np.little_endian is False):
-        raise ValueError(f"{path} holds big-endian values, which are not read block by block; "
-                         "nearortho.load reads them (as a native copy)")
+        raise NotStreamable(f"{path} holds big-endian values, which are not read block by block; "
+                            "nearortho.load reads them (as a native copy)")
     return tuple(shape), dtype.name, offset, bool(fortran)
 
 
