@@ -1,6 +1,8 @@
 """Side-by-side benchmark of what SAE researchers compute on decoders (issue 11).
 
     python bench/bench_dictionary.py [--n 768] [--m 16384] [--match-m 16384] [--dense-m 2048,4096]
+                                     [--match-pairs related,random] [--pairs-threshold 0.125]
+                                     [--only METHOD,...]
                                      [--threads 2] [--repeat 3] [--json bench/results/dictionary.json]
 
 Per-feature max |cos| of one (m, n) dictionary: nearortho.interference (one
@@ -11,7 +13,9 @@ Matching of two dictionaries: nearortho.match against the dense Hungarian
 method (float64 |A B^T|, then scipy's linear_sum_assignment) where that fits,
 on two kinds of pairs: "related" (B a permuted copy of A plus noise, like
 two seeds of one SAE) and "random" (independent frames: the hard case for the
-candidate lists). Every case runs in a fresh subprocess; peak MiB is its
+candidate lists). Near-duplicate pairs: nearortho.pairs of one dictionary
+above --pairs-threshold (0.125 at n = 768 is about 3.5 standard deviations
+of a random cosine: some 35 partners per row). Every case runs in a fresh subprocess; peak MiB is its
 RSS high-water mark above the inputs. The script reruns itself without
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so numpy's BLAS picks its best kernel.
 """
@@ -38,6 +42,7 @@ class Case:
     pair: str
     threads: int
     repeat: int
+    threshold: float = 0.0  # pairs only
 
 
 def _dictionaries(case: Case):
@@ -103,6 +108,15 @@ def match_nearortho(A, B, threads):
     return go
 
 
+def pairs_nearortho(A, B, threads, threshold):
+    import nearortho
+
+    def go():
+        i, _, _ = nearortho.pairs(A, threshold, max_pairs=1 << 28, threads=threads)
+        return {"pairs": len(i)}
+    return go
+
+
 def match_dense(A, B, threads):
     from scipy.optimize import linear_sum_assignment
 
@@ -116,7 +130,7 @@ def match_dense(A, B, threads):
 
 METHODS = {"maxcos_nearortho": max_cos_nearortho, "maxcos_loop_100": _max_cos_loop(100),
            "maxcos_loop_4096": _max_cos_loop(4096), "match_nearortho": match_nearortho,
-           "match_dense_hungarian": match_dense}
+           "match_dense_hungarian": match_dense, "pairs_nearortho": pairs_nearortho}
 
 
 def _rss_mib() -> float:
@@ -129,7 +143,8 @@ def _measure(case: Case, queue):
 
     A, B = _dictionaries(case)
     with threadpool_limits(case.threads):
-        fn = METHODS[case.method](A, B, case.threads)
+        extra = (case.threshold,) if case.method == "pairs_nearortho" else ()
+        fn = METHODS[case.method](A, B, case.threads, *extra)
         base = _rss_mib()
         times, info = [], None
         for _ in range(case.repeat):
@@ -155,6 +170,9 @@ def main() -> None:
     parser.add_argument("--m", type=int, default=16384, help="rows for the per-feature max cosine")
     parser.add_argument("--match-m", type=int, default=16384, help="rows of each dictionary for match")
     parser.add_argument("--dense-m", default="2048,4096", help="sizes where the dense Hungarian also runs")
+    parser.add_argument("--match-pairs", default="related,random", help="kinds of pairs matched at --match-m")
+    parser.add_argument("--pairs-threshold", type=float, default=0.125)
+    parser.add_argument("--only", default="", help="run only these methods (comma-separated)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", default="bench/results/dictionary.json")
@@ -165,7 +183,11 @@ def main() -> None:
         for pair in ("related", "random"):
             cases += [Case("match_nearortho", args.n, m, pair, args.threads, args.repeat),
                       Case("match_dense_hungarian", args.n, m, pair, args.threads, 1)]
-    cases += [Case("match_nearortho", args.n, args.match_m, pair, args.threads, 1) for pair in ("related", "random")]
+    cases += [Case("match_nearortho", args.n, args.match_m, pair, args.threads, 1)
+              for pair in args.match_pairs.split(",")]
+    cases.append(Case("pairs_nearortho", args.n, args.m, "-", args.threads, 1, args.pairs_threshold))
+    if args.only:
+        cases = [c for c in cases if c.method in args.only.split(",")]
     info = machine()
     info["load_average"] = load_average()
     print(f"load average {info['load_average']}, ISA {info['nearortho']['isa']}")
@@ -179,7 +201,7 @@ def main() -> None:
         r["time_vs_nearortho"] = r["median_s"] / base["median_s"] if base else None
         results.append(r)
         ratio = f"{r['time_vs_nearortho']:.1f}x" if r["time_vs_nearortho"] else "-"
-        notes = {key: r[key] for key in ("certified", "gap", "k", "mean") if key in r}
+        notes = {key: r[key] for key in ("certified", "gap", "k", "mean", "candidates", "pairs") if key in r}
         spread = f"[{r['min_s']:.2f}, {r['max_s']:.2f}]"
         print(f"{case.method:<23}{case.n:>5}{case.m:>7}{case.pair:>9}{r['median_s']:>10.2f}{spread:>18}"
               f"{r['gflops']:>9.1f}{ratio:>8}{r['peak_mib']:>10.0f}  {notes}", flush=True)

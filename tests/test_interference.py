@@ -64,29 +64,46 @@ def check_against_oracle(W, B, normalize, dtype, topk):
     for t in THRESHOLDS:
         assert abs(stats.count_above[t] - np.count_nonzero(a > t)) <= near(a, [t], tol)
 
-    # per row
+    # per row, and with B per row of B (the columns) from the same pass
     A = partner_values(G, mask, symmetric)
-    row_best = A.max(axis=1)
-    np.testing.assert_allclose(stats.row_max, row_best, rtol=0, atol=tol)
-    picked = A[np.arange(len(A)), stats.row_argmax]
-    np.testing.assert_allclose(picked, row_best, rtol=0, atol=2 * tol)
-    S = np.sort(A, axis=1)
-    clear = (S[:, -1] - S[:, -2] > 2 * tol) if A.shape[1] > 1 else np.ones(len(A), bool)
-    np.testing.assert_array_equal(stats.row_argmax[clear], A.argmax(axis=1)[clear])
+    signed = np.where(np.isfinite(A), G, -np.inf)
+    check_side(G, A, signed, tol, topk, stats.row_max, stats.row_argmax, stats.row_signed_max,
+               stats.row_signed_argmax, stats.row_sumsq, stats.topk_index, stats.topk_value)
+    if symmetric:
+        assert stats.col_max is None and stats.col_topk_index is None
+    else:
+        check_side(G.T, A.T, signed.T, tol, topk, stats.col_max, stats.col_argmax, stats.col_signed_max,
+                   stats.col_signed_argmax, stats.col_sumsq, stats.col_topk_index, stats.col_topk_value)
+    return stats
+
+
+def check_side(G, A, signed, tol, topk, row_max, row_argmax, signed_max, signed_argmax, sumsq, topk_index,
+               topk_value):
+    """Per-row outputs of one side against the oracle: G the cosines of its rows with
+    their partners, A their |g| and ``signed`` their g (-inf where not a partner)."""
+    rows = np.arange(len(A))[:, None]
+    for value, argmax, key in ((row_max, row_argmax, A), (signed_max, signed_argmax, signed)):
+        best = key.max(axis=1)
+        np.testing.assert_allclose(value, best, rtol=0, atol=tol)
+        np.testing.assert_allclose(key[rows[:, 0], argmax], best, rtol=0, atol=2 * tol)
+        S = np.sort(key, axis=1)
+        clear = (S[:, -1] - S[:, -2] > 2 * tol) if A.shape[1] > 1 else np.ones(len(A), bool)
+        np.testing.assert_array_equal(argmax[clear], key.argmax(axis=1)[clear])
     sq = np.where(np.isfinite(A), G * G, 0.0).sum(axis=1)
-    np.testing.assert_allclose(stats.row_sumsq, sq, rtol=0, atol=3 * tol * A.shape[1])
+    np.testing.assert_allclose(sumsq, sq, rtol=0, atol=3 * tol * A.shape[1])
 
     if topk:
-        rows = np.arange(len(A))[:, None]
-        order = np.argsort(-A, axis=1, kind="stable")[:, :topk]
-        np.testing.assert_allclose(np.abs(stats.topk_value), A[rows, order], rtol=0, atol=tol)
-        np.testing.assert_allclose(stats.topk_value, G[rows, stats.topk_index], rtol=0, atol=2 * tol)
-        assert all(len(set(r)) == topk for r in stats.topk_index.tolist())
-        assert np.all(np.diff(np.abs(stats.topk_value), axis=1) <= 0)
-        gaps = np.diff(-np.sort(-A, axis=1)[:, :topk + 1], axis=1)
+        full = min(topk, int(np.isfinite(A[0]).sum()))  # B's rows may have fewer partners than topk
+        assert np.all(topk_index[:, full:] == -1)
+        index, value = topk_index[:, :full], topk_value[:, :full]
+        order = np.argsort(-A, axis=1, kind="stable")[:, :full]
+        np.testing.assert_allclose(np.abs(value), A[rows, order], rtol=0, atol=tol)
+        np.testing.assert_allclose(value, G[rows, index], rtol=0, atol=2 * tol)
+        assert all(len(set(r)) == full for r in index.tolist())
+        assert np.all(np.diff(np.abs(value), axis=1) <= 0)
+        gaps = np.diff(-np.sort(-A, axis=1)[:, :full + 1], axis=1)
         clear = np.all(np.abs(gaps) > 2 * tol, axis=1)
-        np.testing.assert_array_equal(stats.topk_index[clear], order[clear])
-    return stats
+        np.testing.assert_array_equal(index[clear], order[clear])
 
 
 @pytest.mark.parametrize("m,n", SHAPES)
@@ -113,8 +130,11 @@ def test_matches_oracle_variants(index, with_b, normalize, dtype):
 
 
 def exact_fields(s):
-    return (s.coherence, s.pair, s.hist.tolist(), s.count_above, s.row_max.tolist(),
-            s.row_argmax.tolist(), s.topk_index.tolist(), s.topk_value.tolist())
+    sides = [(s.row_max, s.row_argmax, s.row_signed_max, s.row_signed_argmax, s.topk_index, s.topk_value)]
+    if s.m2 is not None:
+        sides.append((s.col_max, s.col_argmax, s.col_signed_max, s.col_signed_argmax, s.col_topk_index,
+                      s.col_topk_value))
+    return (s.coherence, s.pair, s.hist.tolist(), s.count_above, [[x.tolist() for x in side] for side in sides])
 
 
 @pytest.mark.parametrize("isa", ["scalar", "avx2", "avx512"])
@@ -142,6 +162,8 @@ def test_thread_count_does_not_change_results(with_b):
     assert exact_fields(one) == exact_fields(two)
     assert one.sum_sq == pytest.approx(two.sum_sq, rel=1e-12)
     np.testing.assert_allclose(one.row_sumsq, two.row_sumsq, rtol=1e-12)
+    if with_b:
+        np.testing.assert_allclose(one.col_sumsq, two.col_sumsq, rtol=1e-12)
 
 
 def test_large_frame_pairs_and_frobenius_identity():

@@ -52,11 +52,12 @@ def test_merge_of_cross_splits_equals_whole_with_rows():
         nearortho.interference(A, B[123:], topk=3, col_offset=123))
     for merged in (by_rows, by_cols):
         assert_same_totals(merged, whole)
-        np.testing.assert_array_equal(merged.row_max, whole.row_max)
-        np.testing.assert_array_equal(merged.row_argmax, whole.row_argmax)
-        np.testing.assert_allclose(merged.row_sumsq, whole.row_sumsq, rtol=1e-12)
-        np.testing.assert_array_equal(merged.topk_index, whole.topk_index)
-        np.testing.assert_array_equal(merged.topk_value, whole.topk_value)
+        for side in ("row", "col"):  # the rows of B (columns) concatenate or combine the other way
+            for name in ("max", "argmax", "signed_max", "signed_argmax"):
+                np.testing.assert_array_equal(getattr(merged, f"{side}_{name}"), getattr(whole, f"{side}_{name}"))
+            np.testing.assert_allclose(getattr(merged, f"{side}_sumsq"), getattr(whole, f"{side}_sumsq"), rtol=1e-12)
+        for name in ("topk_index", "topk_value", "col_topk_index", "col_topk_value"):
+            np.testing.assert_array_equal(getattr(merged, name), getattr(whole, name))
     assert by_cols.mmcs == pytest.approx(whole.mmcs, rel=1e-15)
 
 
@@ -74,6 +75,11 @@ def test_merge_breaks_ties_by_smaller_index_whichever_side_has_it(swap):
     np.testing.assert_array_equal(merged.row_max, G.max(axis=1))
     np.testing.assert_array_equal(merged.row_argmax, np.argmax(G, axis=1))
     np.testing.assert_array_equal(merged.topk_index, np.argsort(-G, axis=1, kind="stable")[:, :5])
+    S = A @ B.T
+    np.testing.assert_array_equal(merged.row_signed_argmax, np.argmax(S, axis=1))
+    np.testing.assert_array_equal(merged.col_signed_argmax, np.argmax(S, axis=0))
+    np.testing.assert_array_equal(merged.col_argmax, np.argmax(G, axis=0))
+    np.testing.assert_array_equal(merged.col_topk_index, np.argsort(-G.T, axis=1, kind="stable")[:, :5])
 
 
 def test_merge_rejects_incompatible_results():
@@ -207,6 +213,23 @@ def test_neighbors_in_another_frame_match_oracle():
         nearortho.neighbors(A, 55, B)
 
 
+def test_neighbors_of_both_sides_from_one_pass():
+    rng = np.random.default_rng(37)
+    A, B = rows(rng, 41, 9, np.float64), rows(rng, 26, 9, np.float64)
+    (idx, cos), (b_idx, b_cos) = nearortho.neighbors(A, 5, B, both=True)
+    G, _ = gram(A, B)
+    np.testing.assert_array_equal(idx, np.argsort(-np.abs(G), axis=1, kind="stable")[:, :5])
+    np.testing.assert_array_equal(b_idx, np.argsort(-np.abs(G.T), axis=1, kind="stable")[:, :5])
+    np.testing.assert_allclose(b_cos, np.take_along_axis(G.T, b_idx, axis=1), atol=1e-15)
+    assert np.array_equal(nearortho.neighbors(A, 5, B)[0], idx)
+    with pytest.raises(ValueError, match="k must be < 10, the rows of W"):
+        nearortho.neighbors(A[:10], 12, B, both=True)
+    with pytest.raises(ValueError, match="both=True needs B"):
+        nearortho.neighbors(A, 2, both=True)
+    with pytest.raises(TypeError, match="both must be a bool"):
+        nearortho.neighbors(A, 2, B, both="yes")
+
+
 # input policy
 
 def test_noncontiguous_byteswapped_float16_and_memmap_inputs(tmp_path):
@@ -317,6 +340,22 @@ def test_one_dimensional_rows_are_all_parallel():
     assert stats.hist[-1] == 3 and stats.mean == pytest.approx(-1 / 3)
     np.testing.assert_array_equal(stats.topk_index[:, 0], [1, 0, 0])
     np.testing.assert_array_equal(stats.topk_value[:, 0], [-1.0, -1.0, 1.0])
+    np.testing.assert_array_equal(stats.row_signed_max, [1.0, -1.0, 1.0])  # row 1 has no parallel partner
+    np.testing.assert_array_equal(stats.row_signed_argmax, [2, 0, 0])
+
+
+@pytest.mark.parametrize("m, m2", [(2, 3), (1, 3), (5, 2)])
+def test_one_dimensional_rows_of_two_frames_on_both_sides(m, m2):
+    A, B = np.arange(1.0, m + 1)[:, None] * (-1) ** np.arange(m)[:, None], -np.ones((m2, 1))
+    stats = nearortho.interference(A, B, topk=1)
+    G = np.sign(A) @ np.sign(B).T  # +-1 exactly
+    np.testing.assert_array_equal(stats.row_signed_max, G.max(axis=1))
+    np.testing.assert_array_equal(stats.row_signed_argmax, G.argmax(axis=1))
+    np.testing.assert_array_equal(stats.col_signed_max, G.max(axis=0))
+    np.testing.assert_array_equal(stats.col_signed_argmax, G.argmax(axis=0))
+    np.testing.assert_array_equal(stats.col_argmax, np.zeros(m2))  # every |g| = 1: the smallest index
+    np.testing.assert_array_equal(stats.col_sumsq, np.full(m2, float(m)))
+    np.testing.assert_array_equal(stats.col_topk_index[:, 0], np.zeros(m2))
 
 
 def test_huge_rows_overflow_only_without_normalisation():

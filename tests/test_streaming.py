@@ -12,8 +12,9 @@ import pytest
 import nearortho
 from isolated import assert_succeeds
 
-EXACT = ("coherence", "pair", "hist", "count_above", "row_max", "row_argmax", "topk_index", "topk_value",
-         "hist_range", "pairs")
+EXACT = ("coherence", "pair", "hist", "count_above", "row_max", "row_argmax", "row_signed_max", "row_signed_argmax",
+         "topk_index", "topk_value", "col_max", "col_argmax", "col_signed_max", "col_signed_argmax", "col_topk_index",
+         "col_topk_value", "hist_range", "pairs")
 
 
 def least_memory(*args, call=nearortho.interference, **kwargs) -> int:
@@ -33,7 +34,9 @@ def assert_same(streamed, loaded):
             assert a == b, name
     for name in ("sum", "sum_abs", "sum_sq"):
         assert getattr(streamed, name) == pytest.approx(getattr(loaded, name), rel=1e-12, abs=1e-300), name
-    np.testing.assert_allclose(streamed.row_sumsq, loaded.row_sumsq, rtol=1e-12)
+    for name in ("row_sumsq", "col_sumsq"):
+        if getattr(loaded, name) is not None:
+            np.testing.assert_allclose(getattr(streamed, name), getattr(loaded, name), rtol=1e-12, err_msg=name)
 
 
 def write_safetensors(path, name, array, dtype):
@@ -84,6 +87,23 @@ def test_streamed_safetensors_a_x_b_equals_the_in_memory_pass(tmp_path, rng, dty
     B64 = nearortho.load(b.path).astype(np.float64)
     assert_same(nearortho.interference(a, B64, memory=least_memory(a, B64, **options), **options),
                 nearortho.interference(nearortho.load(a.path), B64, **options))
+
+
+def test_pairs_collected_in_a_blocked_pass_are_those_of_the_whole_pass(tmp_path, rng):
+    from nearortho.interference import _interference
+
+    W = rng.standard_normal((500, 6)).astype(np.float32)
+    np.save(tmp_path / "w.npy", W)
+    options = dict(pair_threshold=0.9, pair_signed=False, pair_cap=10**6)
+    budget = least_memory(tmp_path / "w.npy", call=lambda *a, **k: _interference(*a, None, True, 1, (), 0, False, None,
+                                                                               0, None, "topk", **k, **options))
+    _, (count, i, j, g) = _interference(W, None, True, 1, (), 0, False, None, 0, None, "topk", **options)
+    _, (count2, i2, j2, g2) = _interference(tmp_path / "w.npy", None, True, 1, (), 0, False, None, 0, None, "topk",
+                                            memory=budget, **options)
+    assert count == count2 == len(i) > 100  # 6 dimensions: many close pairs
+    order, order2 = np.lexsort((j, i)), np.lexsort((j2, i2))
+    for x, y in ((i, i2), (j, j2), (g, g2)):
+        np.testing.assert_array_equal(x[order], y[order2])
 
 
 def test_transposed_layouts_are_read_by_columns(tmp_path, rng):
@@ -168,7 +188,7 @@ def test_a_file_truncated_during_the_pass_is_a_clear_error(tmp_path):
             os.truncate(path, os.path.getsize(path) // 3)
     try:
         nearortho.interference(path, memory=budget, progress=truncate, threads=2)
-    except RuntimeError as error:
+    except OSError as error:
         print(error)
     """)
     assert str(path) in out and re.search("truncated or rewritten|modified while being read", out), out

@@ -38,14 +38,52 @@ RowSource<T> row_source(const py::object& obj, const char* name) {
   return RowSource<T>(readonly_data(a, name), a.shape(0), a.shape(1), name);
 }
 
+// The per-row output arrays of one side (rows of W, or of B), empty when not wanted.
+struct RowArrays {
+  py::array_t<double> max, signed_max, sumsq, topk_value;
+  py::array_t<std::int64_t> argmax, signed_argmax, topk_index;
+
+  RowArrays(std::int64_t rows, bool per_row, std::int64_t k)
+      : max(per_row ? rows : 0), signed_max(per_row ? rows : 0), sumsq(per_row ? rows : 0),
+        topk_value(std::vector<std::int64_t>{k > 0 ? rows : 0, k}), argmax(per_row ? rows : 0),
+        signed_argmax(per_row ? rows : 0), topk_index(std::vector<std::int64_t>{k > 0 ? rows : 0, k}) {}
+
+  InterferenceRows pointers(bool per_row, std::int64_t k) {
+    InterferenceRows rows;
+    if (per_row) {
+      rows.row_max = max.mutable_data();
+      rows.row_argmax = argmax.mutable_data();
+      rows.row_signed_max = signed_max.mutable_data();
+      rows.row_signed_argmax = signed_argmax.mutable_data();
+      rows.row_sumsq = sumsq.mutable_data();
+    }
+    if (k > 0) {
+      rows.topk_index = topk_index.mutable_data();
+      rows.topk_value = topk_value.mutable_data();
+    }
+    return rows;
+  }
+
+  void put(py::dict& out, const std::string& prefix) const {
+    out[(prefix + "max").c_str()] = max;
+    out[(prefix + "argmax").c_str()] = argmax;
+    out[(prefix + "signed_max").c_str()] = signed_max;
+    out[(prefix + "signed_argmax").c_str()] = signed_argmax;
+    out[(prefix + "sumsq").c_str()] = sumsq;
+    out[(prefix + "topk_index").c_str()] = topk_index;
+    out[(prefix + "topk_value").c_str()] = topk_value;
+  }
+};
+
 template <class T>
 py::dict run_interference(const py::object& w, const py::object& b, bool normalize, std::int64_t bins,
                           std::vector<double> thresholds, std::int64_t topk, bool per_row, int threads,
                           double hist_lo, double hist_hi, bool refine, double collect_lo, double collect_hi,
-                          std::int64_t collect_cap, std::int64_t block_rows, const py::object& progress) {
+                          std::int64_t collect_cap, double pair_threshold, bool pair_signed, std::int64_t pair_cap,
+                          std::int64_t block_rows, const py::object& progress) {
   const RowSource<T> a = row_source<T>(w, "W");
   const std::optional<RowSource<T>> other = b.is_none() ? std::nullopt : std::optional(row_source<T>(b, "B"));
-  const std::int64_t m = a.rows();
+  const std::int64_t m = a.rows(), m2 = other ? other->rows() : 0;
   InterferenceOptions opt;
   opt.normalize = normalize;
   opt.bins = bins;
@@ -59,6 +97,9 @@ py::dict run_interference(const py::object& w, const py::object& b, bool normali
   opt.collect_lo = collect_lo;
   opt.collect_hi = collect_hi;
   opt.collect_cap = collect_cap;
+  opt.pair_threshold = pair_threshold;
+  opt.pair_signed = pair_signed;
+  opt.pair_cap = pair_cap;
   opt.block_rows = block_rows;
   // Runs on the calling thread with the GIL retaken: progress first, then
   // pending signals; a Python error in either stops the pass and is re-raised.
@@ -75,24 +116,12 @@ py::dict run_interference(const py::object& w, const py::object& b, bool normali
     return PyErr_CheckSignals() != 0;
   };
   const std::int64_t k = topk > 0 ? topk : 0;
-  py::array_t<double> row_max(per_row ? m : 0), row_sumsq(per_row ? m : 0);
-  py::array_t<std::int64_t> row_argmax(per_row ? m : 0);
-  py::array_t<std::int64_t> topk_index(std::vector<std::int64_t>{k > 0 ? m : 0, k});
-  py::array_t<double> topk_value(std::vector<std::int64_t>{k > 0 ? m : 0, k});
-  InterferenceRows rows;
-  if (per_row) {
-    rows.row_max = row_max.mutable_data();
-    rows.row_argmax = row_argmax.mutable_data();
-    rows.row_sumsq = row_sumsq.mutable_data();
-  }
-  if (k > 0) {
-    rows.topk_index = topk_index.mutable_data();
-    rows.topk_value = topk_value.mutable_data();
-  }
+  RowArrays row_arrays(m, per_row, k), col_arrays(m2, per_row, k);  // columns: with B only
+  const InterferenceRows rows = row_arrays.pointers(per_row, k), cols = col_arrays.pointers(per_row, k);
   InterferenceTotals totals;
   {
     py::gil_scoped_release release;
-    totals = interference<T>(a, other ? &*other : nullptr, opt, rows);
+    totals = interference<T>(a, other ? &*other : nullptr, opt, rows, cols);
   }
   if (totals.cancelled) throw py::error_already_set();  // set by the progress callback or a signal
   py::dict out;
@@ -110,11 +139,23 @@ py::dict run_interference(const py::object& w, const py::object& b, bool normali
   out["count_above"] = totals.count_above;
   out["collected"] = py::array_t<double>(static_cast<py::ssize_t>(totals.collected.size()), totals.collected.data());
   out["collect_overflow"] = totals.collect_overflow;
-  out["row_max"] = row_max;
-  out["row_argmax"] = row_argmax;
-  out["row_sumsq"] = row_sumsq;
-  out["topk_index"] = topk_index;
-  out["topk_value"] = topk_value;
+  row_arrays.put(out, "row_");
+  col_arrays.put(out, "col_");
+  const auto count = static_cast<py::ssize_t>(totals.pairs.size());
+  py::array_t<std::int64_t> pair_i(count), pair_j(count);
+  py::array_t<double> pair_g(count);
+  std::int64_t* i = pair_i.mutable_data();
+  std::int64_t* j = pair_j.mutable_data();
+  double* g = pair_g.mutable_data();
+  for (const PairHit& hit : totals.pairs) {
+    *i++ = hit.i;
+    *j++ = hit.j;
+    *g++ = hit.g;
+  }
+  out["pair_count"] = totals.pair_count;
+  out["pair_i"] = pair_i;
+  out["pair_j"] = pair_j;
+  out["pair_g"] = pair_g;
   return out;
 }
 
@@ -122,10 +163,11 @@ py::dict run_interference(const py::object& w, const py::object& b, bool normali
 py::dict dispatch(const py::object& w, const py::object& b, bool wide, bool normalize, std::int64_t bins,
                   std::vector<double> thresholds, std::int64_t topk, bool per_row, int threads, double hist_lo,
                   double hist_hi, bool refine, double collect_lo, double collect_hi, std::int64_t collect_cap,
-                  std::int64_t block_rows, const py::object& progress) {
+                  double pair_threshold, bool pair_signed, std::int64_t pair_cap, std::int64_t block_rows,
+                  const py::object& progress) {
   auto run = wide ? &run_interference<double> : &run_interference<float>;
   return run(w, b, normalize, bins, std::move(thresholds), topk, per_row, threads, hist_lo, hist_hi, refine,
-             collect_lo, collect_hi, collect_cap, block_rows, progress);
+             collect_lo, collect_hi, collect_cap, pair_threshold, pair_signed, pair_cap, block_rows, progress);
 }
 
 }  // namespace
@@ -135,6 +177,7 @@ void bind_interference(py::module_& m) {
         py::arg("bins"), py::arg("thresholds"), py::arg("topk"), py::arg("per_row"), py::arg("threads"),
         py::arg("hist_lo") = 0.0, py::arg("hist_hi") = 0.0, py::arg("refine") = false,
         py::arg("collect_lo") = 0.0, py::arg("collect_hi") = -1.0, py::arg("collect_cap") = 0,
+        py::arg("pair_threshold") = 1.0, py::arg("pair_signed") = false, py::arg("pair_cap") = -1,
         py::arg("block_rows") = 0, py::arg("progress") = py::none());
   m.attr("TILE") = kTile;
   m.def("row_buffer_bytes", [](const std::string& stored, std::int64_t n, std::int64_t working_size) {

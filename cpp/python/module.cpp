@@ -5,6 +5,7 @@
 #include "bindings.hpp"
 #include "nearortho/isa.hpp"
 #include "nearortho/philox.hpp"
+#include "nearortho/row_source.hpp"
 #include "nearortho/threads.hpp"
 
 namespace nearortho::python {
@@ -35,6 +36,8 @@ PYBIND11_MODULE(_core, m) {
       if (p) std::rethrow_exception(p);
     } catch (const std::invalid_argument& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const FileReadError& e) {
+      PyErr_SetString(PyExc_OSError, e.what());
     }
   });
   m.def("build_info", &python::build_info);

@@ -40,6 +40,14 @@ T threshold_below(double t) {
   return r;
 }
 
+// The smallest T not below t, so that (T)g >= it exactly when g >= t.
+template <class T>
+T threshold_above(double t) {
+  T r = static_cast<T>(t);
+  if (static_cast<double>(r) < t) r = std::nextafter(r, std::numeric_limits<T>::infinity());
+  return r;
+}
+
 // Tile (I, J) of the t-th tile in row-major order over the upper triangle.
 void triangle_tile(std::int64_t t, std::int64_t blocks, std::int64_t& I, std::int64_t& J) {
   // row I starts at I * blocks - I * (I - 1) / 2; start from the real root and fix rounding
@@ -53,24 +61,28 @@ void triangle_tile(std::int64_t t, std::int64_t blocks, std::int64_t& I, std::in
 }
 
 // A global per-row list of best partners (m x k, best first, index -1 when
-// empty): the per-row maximum (k = 1, magnitudes) or top-k (signed values).
+// empty), ranked by |g| or (by_sign) by g: the per-row maximum (k = 1, by |g|,
+// holding magnitudes), the signed maximum (k = 1, by g) or top-k (by |g|,
+// holding signed values).
 struct RowList {
   double* value = nullptr;
   std::int64_t* index = nullptr;
   std::int64_t k = 0;
   bool magnitude = false;  // value holds |g| rather than g
+  bool by_sign = false;
 
-  double last_abs(std::int64_t row) const { return std::abs(value[row * k + k - 1]); }
+  double key(double g) const { return by_sign ? g : std::abs(g); }
+  double last_key(std::int64_t row) const { return key(value[row * k + k - 1]); }
   std::int64_t last_index(std::int64_t row) const { return index[row * k + k - 1]; }
 
   // Inserts (g, partner) into row's list, keeping it best first by ranks_before.
   void insert(std::int64_t row, double g, std::int64_t partner) {
     std::int64_t* idx = index + row * k;
     double* val = value + row * k;
-    const double a = std::abs(g);
-    if (idx[k - 1] >= 0 && !ranks_before(a, partner, std::abs(val[k - 1]), idx[k - 1])) return;
+    const double a = key(g);
+    if (idx[k - 1] >= 0 && !ranks_before(a, partner, key(val[k - 1]), idx[k - 1])) return;
     std::int64_t pos = k - 1;
-    while (pos > 0 && (idx[pos - 1] < 0 || ranks_before(a, partner, std::abs(val[pos - 1]), idx[pos - 1]))) {
+    while (pos > 0 && (idx[pos - 1] < 0 || ranks_before(a, partner, key(val[pos - 1]), idx[pos - 1]))) {
       idx[pos] = idx[pos - 1];
       val[pos] = val[pos - 1];
       --pos;
@@ -80,12 +92,41 @@ struct RowList {
   }
 };
 
+// The global per-row results of one side: the rows of A, or of B for the
+// columns of an A-vs-B pass. Each block of kTile rows has its lock.
+struct Side {
+  std::int64_t m = 0;
+  RowList best, signed_best, topk;  // k = 0 when not wanted
+  double* sumsq = nullptr;
+  std::vector<std::mutex> locks;
+
+  void init(const InterferenceRows& rows, std::int64_t rows_m, bool per_row, std::int64_t k) {
+    m = rows_m;
+    locks = std::vector<std::mutex>(static_cast<std::size_t>((m + kTile - 1) / kTile));
+    if (per_row) {
+      best = RowList{rows.row_max, rows.row_argmax, 1, true, false};
+      signed_best = RowList{rows.row_signed_max, rows.row_signed_argmax, 1, false, true};
+      sumsq = rows.row_sumsq;
+      std::fill(rows.row_max, rows.row_max + m, -1.0);
+      std::fill(rows.row_argmax, rows.row_argmax + m, std::int64_t{-1});
+      std::fill(rows.row_signed_max, rows.row_signed_max + m, -std::numeric_limits<double>::infinity());
+      std::fill(rows.row_signed_argmax, rows.row_signed_argmax + m, std::int64_t{-1});
+      std::fill(rows.row_sumsq, rows.row_sumsq + m, 0.0);
+    }
+    if (k > 0) {
+      topk = RowList{rows.topk_value, rows.topk_index, k, false, false};
+      std::fill(rows.topk_index, rows.topk_index + m * k, std::int64_t{-1});
+      std::fill(rows.topk_value, rows.topk_value + m * k, 0.0);
+    }
+  }
+};
+
 template <class T>
 class Pass {
  public:
   Pass(const RowSource<T>& a, const RowSource<T>* b, const InterferenceOptions& opt,
-       const InterferenceRows& rows)
-      : opt_(opt), rows_(rows), threads_(resolve_threads(opt.threads)), a_(a), b_(b ? *b : a),
+       const InterferenceRows& rows, const InterferenceRows& cols)
+      : opt_(opt), rows_(rows), cols_(cols), threads_(resolve_threads(opt.threads)), a_(a), b_(b ? *b : a),
         poll_(poll_callback_) {
     check_options();
     symmetric_ = b == nullptr;
@@ -97,14 +138,18 @@ class Pass {
     p_.bins = opt.bins;
     p_.refine = opt.refine;
     p_.per_row = opt.per_row;
-    if (opt.per_row) row_best_ = RowList{rows.row_max, rows.row_argmax, 1, true};
-    if (opt.topk > 0) topk_ = RowList{rows.topk_value, rows.topk_index, opt.topk, false};
+    lists_ = opt.per_row || opt.topk > 0;
+    p_.column_slots = lists_;  // symmetric: the column's rows are A's; else B's rows
     for (double t : opt.thresholds) thresholds_.push_back(threshold_below<T>(t));
     p_.thresholds = thresholds_.data();
     p_.n_thresholds = static_cast<int>(thresholds_.size());
     p_.collect_lo = opt.collect_lo;
     p_.collect_hi = opt.collect_hi;
     p_.collect_cap = opt.collect_cap;
+    p_.collect_pairs = opt.pair_cap >= 0;
+    p_.pair_signed = opt.pair_signed;
+    p_.pair_threshold = threshold_above<T>(opt.pair_threshold);
+    p_.pair_cap = opt.pair_cap;
     block_rows_ = opt.block_rows > 0 ? opt.block_rows : std::max(m, m2);
     buffers_.resize(static_cast<std::size_t>(threads_));
     const std::int64_t ba = (m + kTile - 1) / kTile, bb = (m2 + kTile - 1) / kTile;
@@ -116,8 +161,10 @@ class Pass {
     if (!symmetric_ && !poll_.fired()) sumsq_b_ = squared_norms(b_, opt_.normalize, threads_, buffers_, poll_);
     if (poll_.fired()) return cancelled();
     set_histogram_range();
-    init_rows();
-    locks_ = std::vector<std::mutex>(static_cast<std::size_t>((p_.m_a + kTile - 1) / kTile));
+    a_side_.init(rows_, p_.m_a, opt_.per_row, opt_.topk);
+    if (!symmetric_) b_side_.init(cols_, p_.m_b, opt_.per_row, opt_.topk);
+    std::atomic<std::int64_t> pair_slots{0};
+    p_.pair_slots = &pair_slots;
     std::vector<TileScratch<T>> scratch(static_cast<std::size_t>(threads_));
     for (auto& s : scratch) init_scratch(s);
     const std::int64_t blocks_a = (p_.m_a + block_rows_ - 1) / block_rows_;
@@ -268,72 +315,64 @@ class Pass {
     p_.refine_scale = static_cast<double>(opt_.bins) / (hi - lo);
   }
 
-  void init_rows() {
-    const std::int64_t m = p_.m_a;
-    const std::int64_t k = opt_.topk;
-    if (opt_.per_row) {
-      std::fill(rows_.row_max, rows_.row_max + m, -1.0);
-      std::fill(rows_.row_argmax, rows_.row_argmax + m, std::int64_t{-1});
-      std::fill(rows_.row_sumsq, rows_.row_sumsq + m, 0.0);
-    }
-    if (k > 0) {
-      std::fill(rows_.topk_index, rows_.topk_index + m * k, std::int64_t{-1});
-      std::fill(rows_.topk_value, rows_.topk_value + m * k, 0.0);
-    }
-  }
-
   void init_scratch(TileScratch<T>& s) const {
     const std::size_t slots = 2 * kTile;
     s.partial.assign(kTile * kTile, T(0));
     s.hist.assign(static_cast<std::size_t>(opt_.bins), 0);
     s.count_above.assign(thresholds_.size(), 0);
     s.slot_sumsq.assign(slots, 0.0);
-    s.row_best.assign(slots, static_cast<int>(row_best_.k));
-    s.topk.assign(slots, static_cast<int>(topk_.k));
+    s.row_best.assign(slots, static_cast<int>(a_side_.best.k), false);
+    s.signed_best.assign(slots, static_cast<int>(a_side_.signed_best.k), true);
+    s.topk.assign(slots, static_cast<int>(a_side_.topk.k), false);
   }
+
+  // The side whose rows are the tile's columns.
+  Side& column_side() { return symmetric_ ? a_side_ : b_side_; }
 
   // Snapshot of each row's current best and k-th best, so a tile only looks at
   // values that can still change the global per-row results.
   void begin_tile(TileScratch<T>& s, const TileParams<T>& p) {
-    if (!opt_.per_row && opt_.topk == 0) return;
-    for_block_rows(0, p.i0, [&](std::size_t slot, std::int64_t row) { snapshot(s, slot, row); });
-    if (symmetric_)
-      for_block_rows(kTile, p.j0, [&](std::size_t slot, std::int64_t row) { snapshot(s, slot, row); });
+    if (!lists_) return;
+    for_block_rows(a_side_, 0, p.i0, [&](std::size_t slot, std::int64_t row) { snapshot(s, a_side_, slot, row); });
+    Side& cols = column_side();
+    for_block_rows(cols, kTile, p.j0, [&](std::size_t slot, std::int64_t row) { snapshot(s, cols, slot, row); });
   }
 
-  // fn(slot, row) for the rows of the block starting at row0, under its lock.
+  // fn(slot, row) for the rows of the side's block starting at row0, under its lock.
   template <class Fn>
-  void for_block_rows(std::int64_t slot0, std::int64_t row0, Fn fn) {
-    const std::int64_t end = std::min(kTile, p_.m_a - row0);
-    std::lock_guard<std::mutex> guard(locks_[static_cast<std::size_t>(row0 / kTile)]);
+  static void for_block_rows(Side& side, std::int64_t slot0, std::int64_t row0, Fn fn) {
+    const std::int64_t end = std::min(kTile, side.m - row0);
+    std::lock_guard<std::mutex> guard(side.locks[static_cast<std::size_t>(row0 / kTile)]);
     for (std::int64_t r = 0; r < end; ++r) fn(static_cast<std::size_t>(slot0 + r), row0 + r);
   }
 
-  void snapshot(TileScratch<T>& s, std::size_t slot, std::int64_t row) {
-    snapshot(s.row_best, row_best_, slot, row);
-    snapshot(s.topk, topk_, slot, row);
+  static void snapshot(TileScratch<T>& s, const Side& side, std::size_t slot, std::int64_t row) {
+    snapshot(s.row_best, side.best, slot, row);
+    snapshot(s.signed_best, side.signed_best, slot, row);
+    snapshot(s.topk, side.topk, slot, row);
   }
 
   static void snapshot(SlotLists<T>& list, const RowList& global, std::size_t slot, std::int64_t row) {
     if (global.k == 0) return;
     const std::int64_t idx = global.last_index(row);
     list.global_last_index[slot] = idx;
-    list.global_last[slot] = idx < 0 ? T(-1) : static_cast<T>(global.last_abs(row));
+    list.global_last[slot] = idx < 0 ? SlotLists<T>::kNoFloor : static_cast<T>(global.last_key(row));
     list.floor[slot] = list.global_last[slot];
   }
 
   void end_tile(TileScratch<T>& s, const TileParams<T>& p) {
-    if (!opt_.per_row && opt_.topk == 0) return;
-    for_block_rows(0, p.i0, [&](std::size_t slot, std::int64_t row) { merge_slot(s, slot, row); });
-    if (symmetric_)
-      for_block_rows(kTile, p.j0, [&](std::size_t slot, std::int64_t row) { merge_slot(s, slot, row); });
+    if (!lists_) return;
+    for_block_rows(a_side_, 0, p.i0, [&](std::size_t slot, std::int64_t row) { merge_slot(s, a_side_, slot, row); });
+    Side& cols = column_side();
+    for_block_rows(cols, kTile, p.j0, [&](std::size_t slot, std::int64_t row) { merge_slot(s, cols, slot, row); });
   }
 
-  void merge_slot(TileScratch<T>& s, std::size_t slot, std::int64_t row) {
-    if (opt_.per_row) rows_.row_sumsq[row] += s.slot_sumsq[slot];
+  void merge_slot(TileScratch<T>& s, Side& side, std::size_t slot, std::int64_t row) const {
+    if (opt_.per_row) side.sumsq[row] += s.slot_sumsq[slot];
     s.slot_sumsq[slot] = 0;
-    merge_slot(s.row_best, row_best_, slot, row);
-    merge_slot(s.topk, topk_, slot, row);
+    merge_slot(s.row_best, side.best, slot, row);
+    merge_slot(s.signed_best, side.signed_best, slot, row);
+    merge_slot(s.topk, side.topk, slot, row);
   }
 
   static void merge_slot(SlotLists<T>& list, RowList& global, std::size_t slot, std::int64_t row) {
@@ -342,13 +381,13 @@ class Pass {
     list.count[slot] = 0;
   }
 
-  InterferenceTotals merge_totals(const std::vector<TileScratch<T>>& scratch) const {
+  InterferenceTotals merge_totals(std::vector<TileScratch<T>>& scratch) const {
     InterferenceTotals out;
     out.hist_lo = hist_lo_;
     out.hist_hi = hist_hi_;
     out.hist.assign(static_cast<std::size_t>(opt_.bins), 0);
     out.count_above.assign(thresholds_.size(), 0);
-    for (const auto& s : scratch) {
+    for (auto& s : scratch) {
       out.sum += s.sum;
       out.sum_abs += s.sum_abs;
       out.sum_sq += s.sum_sq;
@@ -364,18 +403,23 @@ class Pass {
       out.above += s.above;
       out.collected.insert(out.collected.end(), s.collected.begin(), s.collected.end());
       out.collect_overflow |= s.collect_overflow;
+      out.pair_count += s.pair_count;
+      out.pairs.insert(out.pairs.end(), s.pairs.begin(), s.pairs.end());
+      std::vector<PairHit>().swap(s.pairs);  // hold at most pair_cap pairs twice
     }
+    if (out.pair_count > opt_.pair_cap) std::vector<PairHit>().swap(out.pairs);
     if (static_cast<std::int64_t>(out.collected.size()) > opt_.collect_cap) out.collect_overflow = true;
     if (out.collect_overflow) out.collected.clear();
     return out;
   }
 
   const InterferenceOptions& opt_;
-  InterferenceRows rows_;
+  InterferenceRows rows_, cols_;
   int threads_;
   const RowSource<T>& a_;
   const RowSource<T>& b_;  // a_ itself when symmetric
   bool symmetric_ = true;
+  bool lists_ = false;  // any per-row output wanted
   std::int64_t block_rows_ = 0;
   std::vector<double> sumsq_a_, sumsq_b_;  // rows' sums of squares (packing scales by them)
   std::vector<RowBuffer<T>> buffers_;      // per thread, for file reads
@@ -389,23 +433,24 @@ class Pass {
   std::atomic<bool> stop_{false};
   TileParams<T> p_;
   std::vector<T> thresholds_;
-  RowList row_best_, topk_;  // k = 0 when not wanted
+  Side a_side_, b_side_;
   double hist_lo_ = 0, hist_hi_ = 1;
-  std::vector<std::mutex> locks_;
 };
 
 }  // namespace
 
 template <class T>
-InterferenceTotals interference(const RowSource<T>& a, const RowSource<T>* b,
-                                const InterferenceOptions& options, const InterferenceRows& rows) {
-  Pass<T> pass(a, b, options, rows);
+InterferenceTotals interference(const RowSource<T>& a, const RowSource<T>* b, const InterferenceOptions& options,
+                                const InterferenceRows& rows, const InterferenceRows& cols) {
+  Pass<T> pass(a, b, options, rows, cols);
   return pass.run();
 }
 
 template InterferenceTotals interference<float>(const RowSource<float>&, const RowSource<float>*,
-                                                const InterferenceOptions&, const InterferenceRows&);
+                                                const InterferenceOptions&, const InterferenceRows&,
+                                                const InterferenceRows&);
 template InterferenceTotals interference<double>(const RowSource<double>&, const RowSource<double>*,
-                                                 const InterferenceOptions&, const InterferenceRows&);
+                                                 const InterferenceOptions&, const InterferenceRows&,
+                                                 const InterferenceRows&);
 
 }  // namespace nearortho

@@ -177,9 +177,9 @@ void RowSource<T>::pread_all(void* dst, std::int64_t bytes, std::int64_t offset)
     const ssize_t got = ::pread(open_->fd, out + done, static_cast<std::size_t>(bytes - done), offset + done);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0)
-      throw std::runtime_error("reading " + file_.path + " failed: " + std::strerror(errno));
+      throw FileReadError("reading " + file_.path + " failed: " + std::strerror(errno));
     if (got == 0)
-      throw std::runtime_error(file_.path + " ended at byte " + std::to_string(offset + done) + ", before the " +
+      throw FileReadError(file_.path + " ended at byte " + std::to_string(offset + done) + ", before the " +
                                std::to_string(offset + bytes) +
                                " needed: it was truncated or rewritten while being read");
     done += got;
@@ -191,11 +191,11 @@ void RowSource<T>::check_unchanged() const {
   if (data_ != nullptr) return;
   struct stat now {};
   if (::fstat(open_->fd, &now) != 0)
-    throw std::runtime_error("cannot stat " + file_.path + ": " + std::strerror(errno));
+    throw FileReadError("cannot stat " + file_.path + ": " + std::strerror(errno));
   const struct stat& then = open_->opened;
   if (now.st_size != then.st_size || now.st_mtim.tv_sec != then.st_mtim.tv_sec ||
       now.st_mtim.tv_nsec != then.st_mtim.tv_nsec)
-    throw std::runtime_error(file_.path + " was modified while being read (its size or modification time changed)");
+    throw FileReadError(file_.path + " was modified while being read (its size or modification time changed)");
 }
 
 template class RowSource<float>;

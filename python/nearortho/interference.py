@@ -31,9 +31,15 @@ class InterferenceStats:
     of g, |g| and g^2, ``coherence`` (max |g|) and its ``pair`` (i, j). ``hist``
     counts |g| in equal bins on ``hist_range``; ``count_above[t]`` counts
     |g| > t. Per row of W (``per_row=True``): ``row_max`` (max_j |g_ij|),
-    ``row_argmax`` (that j), ``row_sumsq`` (sum_j g_ij^2, j != i); with
-    ``topk=k``: ``topk_index`` and ``topk_value`` (signed g), shape (m, k), best
-    first. Indices are global: shifted by ``row_offset`` / ``col_offset``.
+    ``row_argmax`` (that j), ``row_signed_max`` (max_j g_ij, SAEBench's signed
+    "max cosine") and ``row_signed_argmax``, ``row_sumsq`` (sum_j g_ij^2,
+    j != i); with ``topk=k``: ``topk_index`` and ``topk_value`` (signed g),
+    shape (m, k), best first. Ties go to the smaller j. With B, the same for
+    each row of B against the rows of W, from the same pass: ``col_max``,
+    ``col_argmax``, ``col_signed_max``, ``col_signed_argmax``, ``col_sumsq``,
+    ``col_topk_index``, ``col_topk_value`` (None without B). Indices are
+    global: partners of W's rows shifted by ``col_offset``, partners of B's
+    rows by ``row_offset``.
 
     A result from :func:`interference` keeps a reference to its (converted)
     inputs so that ``quantile(q, exact=True)`` can recompute; ``merge`` drops it.
@@ -57,6 +63,15 @@ class InterferenceStats:
     row_sumsq: Optional[np.ndarray] = None
     topk_index: Optional[np.ndarray] = None
     topk_value: Optional[np.ndarray] = None
+    row_signed_max: Optional[np.ndarray] = None
+    row_signed_argmax: Optional[np.ndarray] = None
+    col_max: Optional[np.ndarray] = None
+    col_argmax: Optional[np.ndarray] = None
+    col_sumsq: Optional[np.ndarray] = None
+    col_topk_index: Optional[np.ndarray] = None
+    col_topk_value: Optional[np.ndarray] = None
+    col_signed_max: Optional[np.ndarray] = None
+    col_signed_argmax: Optional[np.ndarray] = None
     row_offset: int = 0
     col_offset: int = 0
     _source: Optional[tuple] = dataclasses.field(default=None, repr=False)
@@ -201,7 +216,8 @@ class InterferenceStats:
         single pass); the float64 sums add. Per-row arrays combine elementwise when
         both results cover the same rows (``row_offset`` and ``m`` equal), and are
         concatenated when the rows of ``other`` directly follow; otherwise, or
-        when only one side has them, they are dropped.
+        when only one side has them, they are dropped. The ``col_*`` arrays of
+        the rows of B do the same by ``col_offset`` and ``m2``.
         """
         if not isinstance(other, InterferenceStats):
             raise TypeError(f"other must be InterferenceStats, got {type(other).__name__}")
@@ -221,11 +237,18 @@ class InterferenceStats:
             _source=None)
         same_rows = self.row_offset == other.row_offset and self.m == other.m
         follows = other.row_offset == self.row_offset + self.m
+        same_cols = self.col_offset == other.col_offset and self.m2 == other.m2
+        cols_follow = self.m2 is not None and other.col_offset == self.col_offset + self.m2
+        precedes = self.row_offset == other.row_offset + other.m
+        cols_precede = other.m2 is not None and self.col_offset == other.col_offset + other.m2
+        if (precedes or cols_precede) and not (follows or cols_follow):
+            return other.merge(self)  # the same result, with the blocks in order
         merged.m2 = None if self.m2 is None or other.m2 is None else (
             self.m2 + other.m2 if same_rows else self.m2)
         if follows and not same_rows:
             merged.m = self.m + other.m
-        _merge_rows(merged, self, other, same_rows, follows)
+        _merge_side(merged, self, other, _ROW_SIDE, same_rows, follows)
+        _merge_side(merged, self, other, _COL_SIDE, same_cols, cols_follow)
         return merged
 
     def to_dict(self) -> dict:
@@ -266,30 +289,61 @@ class InterferenceStats:
         return "\n".join(lines)
 
 
-def _merge_rows(merged, a, b, same_rows: bool, follows: bool) -> None:
-    have_rows = a.row_max is not None and b.row_max is not None
-    have_topk = a.topk_index is not None and b.topk_index is not None and a.topk_index.shape[1] == b.topk_index.shape[1]
-    if not (same_rows or follows):
+@dataclasses.dataclass(frozen=True)
+class _Side:
+    """Names of the per-row fields of one side (the rows of W, or of B)."""
+
+    max: str
+    argmax: str
+    signed_max: str
+    signed_argmax: str
+    sumsq: str
+    topk_index: str
+    topk_value: str
+
+    def per_row(self):
+        return (self.max, self.argmax, self.signed_max, self.signed_argmax, self.sumsq)
+
+
+_ROW_SIDE = _Side("row_max", "row_argmax", "row_signed_max", "row_signed_argmax", "row_sumsq", "topk_index",
+                  "topk_value")
+_COL_SIDE = _Side("col_max", "col_argmax", "col_signed_max", "col_signed_argmax", "col_sumsq", "col_topk_index",
+                  "col_topk_value")
+
+
+def _merge_side(merged, a, b, side: _Side, same: bool, follows: bool) -> None:
+    """The per-row fields of one side of ``a.merge(b)``: elementwise over the same
+    rows, concatenated when b's rows follow a's, else dropped."""
+    get = lambda x, name: getattr(x, name)  # noqa: E731
+    have_rows = all(get(x, side.max) is not None for x in (a, b))
+    have_topk = all(get(x, side.topk_index) is not None for x in (a, b)) and (
+        get(a, side.topk_index).shape[1] == get(b, side.topk_index).shape[1])
+    if not (same or follows):
         have_rows = have_topk = False
-    if follows and not same_rows:
-        cat = np.concatenate
-        merged.row_max = cat([a.row_max, b.row_max]) if have_rows else None
-        merged.row_argmax = cat([a.row_argmax, b.row_argmax]) if have_rows else None
-        merged.row_sumsq = cat([a.row_sumsq, b.row_sumsq]) if have_rows else None
-        merged.topk_index = cat([a.topk_index, b.topk_index]) if have_topk else None
-        merged.topk_value = cat([a.topk_value, b.topk_value]) if have_topk else None
+    if follows and not same:
+        for name in side.per_row():
+            setattr(merged, name, np.concatenate([get(a, name), get(b, name)]) if have_rows else None)
+        for name in (side.topk_index, side.topk_value):
+            setattr(merged, name, np.concatenate([get(a, name), get(b, name)]) if have_topk else None)
         return
     if have_rows:
-        merged.row_max, merged.row_argmax = _best_of(a.row_max[:, None], a.row_argmax[:, None],
-                                                     b.row_max[:, None], b.row_argmax[:, None])
-        merged.row_max, merged.row_argmax = merged.row_max[:, 0], merged.row_argmax[:, 0]
-        merged.row_sumsq = a.row_sumsq + b.row_sumsq
+        for value, index, key in ((side.max, side.argmax, np.abs), (side.signed_max, side.signed_argmax, None)):
+            best, at = _best_of(get(a, value)[:, None], get(a, index)[:, None], get(b, value)[:, None],
+                                get(b, index)[:, None], key)
+            setattr(merged, value, best[:, 0])
+            setattr(merged, index, at[:, 0])
+        setattr(merged, side.sumsq, get(a, side.sumsq) + get(b, side.sumsq))
     else:
-        merged.row_max = merged.row_argmax = merged.row_sumsq = None
+        for name in side.per_row():
+            setattr(merged, name, None)
     if have_topk:
-        merged.topk_value, merged.topk_index = _best_of(a.topk_value, a.topk_index, b.topk_value, b.topk_index)
+        value, index = _best_of(get(a, side.topk_value), get(a, side.topk_index), get(b, side.topk_value),
+                                get(b, side.topk_index), np.abs)
+        setattr(merged, side.topk_value, value)
+        setattr(merged, side.topk_index, index)
     else:
-        merged.topk_index = merged.topk_value = None
+        setattr(merged, side.topk_index, None)
+        setattr(merged, side.topk_value, None)
 
 
 def _best_first(magnitude, *index):
@@ -301,10 +355,11 @@ def _best_first(magnitude, *index):
     return np.lexsort((*keys, -np.asarray(magnitude)), axis=-1)
 
 
-def _best_of(value, index, value2, index2):
-    """Per row, the best k of two (rows, k) candidate lists (values may be signed)."""
+def _best_of(value, index, value2, index2, key=None):
+    """Per row, the best k of two (rows, k) candidate lists, ranked by ``key(value)``
+    (None: the value itself)."""
     value, index = np.concatenate([value, value2], axis=1), np.concatenate([index, index2], axis=1)
-    order = _best_first(np.abs(value), index)[:, :value2.shape[1]]
+    order = _best_first(value if key is None else key(value), index)[:, :value2.shape[1]]
     return np.take_along_axis(value, order, axis=1), np.take_along_axis(index, order, axis=1)
 
 
@@ -332,7 +387,7 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         A path (``.npy``, ``.safetensors`` or an SAE directory; see
         :func:`nearortho.open_rows`) or a ``RowFile`` is read block by block with
         ``pread``, never loaded whole: larger than memory is fine, and a file
-        truncated or rewritten during the pass raises RuntimeError naming it.
+        truncated or rewritten during the pass raises OSError naming it.
     B : array-like, shape (m2, n), optional
         Second frame: all m * m2 pairs, per-row statistics over the rows of W.
     normalize : bool
@@ -400,7 +455,10 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
 
 
 def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                  col_offset, topk_name, progress=None, memory=None):
+                  col_offset, topk_name, progress=None, memory=None, **pair_options):
+    """interference() after its name for topk; with ``pair_threshold``, ``pair_signed``
+    and ``pair_cap`` (see :func:`nearortho.pairs`) also returns the pairs collected in
+    the pass: (stats, (count, i, j, g))."""
     W = _blocks.matrix(W, "W")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, got {type(progress).__name__}")
@@ -431,48 +489,76 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
         col_offset, "col_offset", minimum=0, maximum=2**63 - partners - (B is None))
     itemsize = _blocks.dtype_of(W, B).itemsize
     threads_used = v.resolved_threads(nthreads)
-    block_rows = _blocks.plan(W, B, n, itemsize, _fixed_bytes(m, 0 if B is None else B.shape[0], itemsize, bins,
-                                                               topk, threads_used),
-                              memory, threads_used, f"the interference pass over a {m} x {n} {W.dtype} frame")
+    fixed = _fixed_bytes(m, 0 if B is None else B.shape[0], itemsize, bins, topk, threads_used,
+                         max(0, pair_options.get("pair_cap", 0)))
+    block_rows = _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used,
+                              f"the interference pass over a {m} x {n} {W.dtype} frame")
     out = _run(W, B, normalize, nthreads, block_rows, bins=bins, thresholds=list(thr), topk=topk,
-               per_row=bool(per_row), progress=progress)
+               per_row=bool(per_row), progress=progress, **pair_options)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
-    shift = lambda idx: np.where(idx >= 0, idx + col_offset, idx)  # noqa: E731
-    return InterferenceStats(
+
+    def side(prefix, offset, wanted):  # one side's per-row fields, partners shifted by offset
+        if not wanted:
+            return {}
+        shift = lambda idx: np.where(idx >= 0, idx + offset, idx)  # noqa: E731
+        names = _ROW_SIDE if prefix == "row_" else _COL_SIDE
+        fields = {}
+        if per_row:
+            fields.update({names.max: out[prefix + "max"], names.argmax: shift(out[prefix + "argmax"]),
+                           names.signed_max: out[prefix + "signed_max"],
+                           names.signed_argmax: shift(out[prefix + "signed_argmax"]),
+                           names.sumsq: out[prefix + "sumsq"]})
+        if topk:
+            fields.update({names.topk_index: shift(out[prefix + "topk_index"]),
+                           names.topk_value: out[prefix + "topk_value"]})
+        return fields
+
+    stats = InterferenceStats(
         n=n, m=m, m2=None if B is None else B.shape[0], normalize=normalize, pairs=pairs,
         sum=float(out["sum"]), sum_abs=float(out["sum_abs"]), sum_sq=float(out["sum_sq"]),
         coherence=float(out["max_abs"]),
         pair=(int(out["max_i"]) + row_offset, int(out["max_j"]) + col_offset),
         hist=out["hist"], hist_range=(float(out["hist_lo"]), float(out["hist_hi"])),
         count_above=dict(zip(thr, (int(c) for c in out["count_above"]))),
-        row_max=out["row_max"] if per_row else None,
-        row_argmax=shift(out["row_argmax"]) if per_row else None,
-        row_sumsq=out["row_sumsq"] if per_row else None,
-        topk_index=shift(out["topk_index"]) if topk else None,
-        topk_value=out["topk_value"] if topk else None,
+        **side("row_", col_offset, True), **side("col_", row_offset, B is not None),
         row_offset=row_offset, col_offset=col_offset,
         _source=(W, B, normalize, nthreads, block_rows))
+    if "pair_threshold" not in pair_options:
+        return stats
+    return stats, (int(out["pair_count"]), out["pair_i"] + row_offset, out["pair_j"] + col_offset, out["pair_g"])
 
 
-def _fixed_bytes(m: int, m2: int, itemsize: int, bins: int, topk: int, threads: int) -> int:
+def _fixed_bytes(m: int, m2: int, itemsize: int, bins: int, topk: int, threads: int, pair_cap: int = 0) -> int:
     """Memory of one pass (cpp/src/interference.cpp) besides its packed blocks and
     read buffers (_blocks.plan adds those): the rows' sums of squares, the per-row
-    outputs, and per thread a histogram of int64 counts, a 144 x 144 tile and 288
-    top-k candidate lists."""
-    rows = 8 * (m + m2) + m * (24 + 16 * topk)
-    per_thread = 8 * bins + 144 * 144 * itemsize + 288 * (topk + 1) * (2 * itemsize + 8) + 4096
-    return rows + threads * per_thread
+    outputs of both sides, per thread a histogram of int64 counts, a 144 x 144 tile
+    and 288 candidate lists (top-k, the maxima of |g| and of g), and the pairs
+    collected (24 bytes each, held twice while the threads' lists are joined)."""
+    rows = 8 * (m + m2) + (m + m2) * (40 + 16 * topk)
+    per_thread = 8 * bins + 144 * 144 * itemsize + 288 * (topk + 2) * (2 * itemsize + 8) + 4096
+    return rows + threads * per_thread + 48 * pair_cap
 
 
-def neighbors(W, k, B=None, *, threads=None, memory=None):
+def neighbors(W, k, B=None, *, both=False, threads=None, memory=None):
     """The k rows of ``B`` (default: the other rows of ``W``) with the largest |cosine|
     to each row of W.
 
     Returns ``(indices, cosines)``, int64 and float64 arrays of shape (m, k), best
     first, ties by smaller index; cosines are signed. Same pass and contract as
     :func:`interference` with ``topk=k`` (W and B may be files, read in blocks
-    within ``memory``).
+    within ``memory``). With ``B`` and ``both=True``, the same
+    pass also finds the k rows of W nearest each row of B and returns
+    ``((indices, cosines), (b_indices, b_cosines))``, the second pair of shape
+    (m2, k) (then k must also be below m).
     """
     k = v.integer(k, "k", minimum=1)
+    if not isinstance(both, (bool, np.bool_)):
+        raise TypeError(f"both must be a bool, got {type(both).__name__}")
+    if both and B is None:
+        raise ValueError("both=True needs B (without B the lists of W already cover both sides)")
     stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k", memory=memory)
-    return stats.topk_index, stats.topk_value
+    if not both:
+        return stats.topk_index, stats.topk_value
+    if k >= stats.m:
+        raise ValueError(f"k must be < {stats.m}, the rows of W (partners of each row of B), got {k}")
+    return (stats.topk_index, stats.topk_value), (stats.col_topk_index, stats.col_topk_value)

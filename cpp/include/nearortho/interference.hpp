@@ -22,7 +22,13 @@ struct InterferenceOptions {
   std::int64_t collect_cap = 0;     // collect at most this many values (then overflow)
   std::vector<double> thresholds;   // count |g| > t for each t
   std::int64_t topk = 0;            // partners per row kept, 0 for none
-  bool per_row = true;
+  bool per_row = true;              // per-row maxima (of |g| and of g) and sums of squares;
+                                    //   with b, for the rows of b too (InterferenceRows cols)
+  // Pairs collected: (i, j, g) with |g| >= pair_threshold (pair_signed: g >= it), all
+  // counted exactly, at most pair_cap kept (pair_cap < 0: none collected).
+  double pair_threshold = 1.0;
+  bool pair_signed = false;
+  std::int64_t pair_cap = -1;
   int threads = 0;                  // <= 0: OpenMP default
   std::int64_t block_rows = 0;      // rows packed at a time per side (a multiple of kTile);
                                     //   0: each source whole
@@ -32,13 +38,23 @@ struct InterferenceOptions {
   std::function<bool(std::int64_t done, std::int64_t total)> poll;
 };
 
-// Per-row outputs, allocated by the caller (m rows of A); null when not wanted.
+// Per-row outputs of one side, allocated by the caller (one entry per row of A, or
+// of B for the columns); null when not wanted. j runs over the partners: the other
+// rows of A, or the rows of the other side.
 struct InterferenceRows {
-  double* row_max = nullptr;           // max_j |g_ij|
-  std::int64_t* row_argmax = nullptr;  // its j (smallest j on ties)
-  double* row_sumsq = nullptr;         // sum_j g_ij^2
-  std::int64_t* topk_index = nullptr;  // m x topk, best first, ties by smaller j
-  double* topk_value = nullptr;        // m x topk signed g
+  double* row_max = nullptr;              // max_j |g_ij| (per_row)
+  std::int64_t* row_argmax = nullptr;     // its j (smallest j on ties)
+  double* row_signed_max = nullptr;       // max_j g_ij (per_row)
+  std::int64_t* row_signed_argmax = nullptr;
+  double* row_sumsq = nullptr;            // sum_j g_ij^2 (per_row)
+  std::int64_t* topk_index = nullptr;     // rows x topk, best first, ties by smaller j
+  double* topk_value = nullptr;           // rows x topk signed g
+};
+
+// A pair above the threshold of InterferenceOptions (i in A, j in A or B).
+struct PairHit {
+  std::int64_t i, j;
+  double g;
 };
 
 struct InterferenceTotals {
@@ -51,23 +67,27 @@ struct InterferenceTotals {
   std::vector<std::int64_t> count_above;    // one per threshold
   std::vector<double> collected;            // refine mode: |g| in [collect_lo, collect_hi]
   bool collect_overflow = false;
+  std::int64_t pair_count = 0;              // pairs at or above pair_threshold (exact)
+  std::vector<PairHit> pairs;               // all of them when pair_count <= pair_cap, else none
   bool cancelled = false;
 };
 
 // a: m rows of length n; b: m2 rows of length n, or null for the pairs i < j of a.
+// rows: per-row outputs for the rows of a; cols: for the rows of b (unused without b).
 // Throws std::invalid_argument (message names the source) for NaN/Inf, zero rows
 // when normalising, inner products that would overflow T, or bad sizes, before
-// any tile is computed; std::runtime_error when a file source ends early or
-// changes while it is read.
+// any tile is computed; FileReadError when a file source ends early or changes
+// while it is read.
 // Extra memory: the rows' sums of squares (8 bytes a row), two packed blocks of
 // block_rows rows (or each source whole), rows rounded up to a 64-byte panel
 // (16 float or 8 double rows) times (n | 1) coordinates, plus per thread a file
 // read buffer (row_buffer_bytes), a 144 x 144 tile, the histogram and
-// 288 * (topk + 1) candidates. With blocks the pass walks pairs of blocks (the
-// triangle of them, or all of A x B); every per-row result and every exact field
-// is the same as with whole sources, the float64 sums equal to rounding.
+// 288 * (topk + 2) candidates, and the collected pairs (at most pair_cap in all).
+// With blocks the pass walks pairs of blocks (the triangle of them, or all of
+// A x B); every per-row result and every exact field is the same as with whole
+// sources, the float64 sums equal to rounding.
 template <class T>
-InterferenceTotals interference(const RowSource<T>& a, const RowSource<T>* b,
-                                const InterferenceOptions& options, const InterferenceRows& rows);
+InterferenceTotals interference(const RowSource<T>& a, const RowSource<T>* b, const InterferenceOptions& options,
+                                const InterferenceRows& rows, const InterferenceRows& cols);
 
 }  // namespace nearortho

@@ -4,9 +4,12 @@
 // cpp/src/interference.cpp schedules tiles and merges). Tests:
 // tests/test_interference*.py (ISA forced in turn).
 #pragma once
+#include <atomic>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
+#include "nearortho/interference.hpp"
 #include "nearortho/isa.hpp"
 
 namespace nearortho {
@@ -44,38 +47,49 @@ struct TileParams {
   const T* thresholds = nullptr;   // largest T <= each threshold, so |g| > t is exact
   int n_thresholds = 0;
   bool per_row = false;            // per-row sums of squares (the lists are in TileScratch)
+  bool column_slots = false;       // the columns' slots are wanted too (symmetric, or B's rows)
+  bool collect_pairs = false;      // pairs with key >= pair_threshold (key: g or |g|)
+  bool pair_signed = false;
+  T pair_threshold = 0;            // smallest T >= the threshold, so key >= t is exact
+  std::int64_t pair_cap = 0;
+  std::atomic<std::int64_t>* pair_slots = nullptr;  // pairs kept by all threads so far
 };
 
 // The best partners of each local slot in the current tile, best first by
-// ranks_before (nearortho/ranking.hpp): the per-row maximum is the list of
-// length 1, top-k the list of length k. Candidates keep |g| and the signed g.
+// ranks_before (nearortho/ranking.hpp) on a key, |g| or (by_sign) g: the per-row
+// maximum is the list of length 1 by |g|, the signed maximum the list of length
+// 1 by g, top-k the list of length k by |g|. Candidates keep the key and g.
 template <class T>
 struct SlotLists {
+  // below every key of a pair in the pass (finite) and above the -inf of masked pairs
+  static constexpr T kNoFloor = std::numeric_limits<T>::lowest();
   int k = 0;                       // 0: the list is not wanted
+  bool by_sign = false;
   std::vector<int> count;
-  std::vector<T> magnitude, value;
+  std::vector<T> key, value;
   std::vector<std::int64_t> index;
-  // The global list's last entry when it is full (magnitude -1 when not), from
-  // the snapshot at the start of the tile, and the least magnitude a candidate
-  // must reach (>=) to be looked at: that entry, or this list's last once full.
+  // The global list's last entry when it is full (index -1 when not), from the
+  // snapshot at the start of the tile, and the least key a candidate must reach
+  // (>=) to be looked at: that entry, or this list's last once full.
   std::vector<T> global_last;
   std::vector<std::int64_t> global_last_index;
   std::vector<T> floor;
 
-  void assign(std::size_t slots, int length) {
+  void assign(std::size_t slots, int length, bool signed_key) {
     k = length;
+    by_sign = signed_key;
     count.assign(slots, 0);
-    magnitude.assign(slots * length, T(0));
+    key.assign(slots * length, T(0));
     value.assign(slots * length, T(0));
     index.assign(slots * length, -1);
-    global_last.assign(slots, T(-1));
+    global_last.assign(slots, kNoFloor);
     global_last_index.assign(slots, -1);
-    floor.assign(slots, T(-1));
+    floor.assign(slots, kNoFloor);
   }
 };
 
 // One thread's state. Local slots [0, kTile) are the tile's rows, [kTile, 2 kTile)
-// its columns (used when symmetric); the driver merges them into the global
+// its columns (used when column_slots); the driver merges them into the global
 // per-row arrays after each tile and resets them.
 template <class T>
 struct TileScratch {
@@ -90,7 +104,10 @@ struct TileScratch {
   bool collect_overflow = false;
   std::vector<double> slot_sumsq;  // per local slot
   SlotLists<T> row_best;           // per_row: the maximum |g| and its partner
+  SlotLists<T> signed_best;        // per_row: the maximum g and its partner
   SlotLists<T> topk;
+  std::int64_t pair_count = 0;     // pairs at or above the threshold, all counted
+  std::vector<PairHit> pairs;      // those this thread kept (within pair_cap in all)
 };
 
 struct InterferenceKernels {

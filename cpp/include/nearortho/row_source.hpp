@@ -6,10 +6,17 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace nearortho {
+
+// A file source that ended early, changed while it was read, or could not be
+// read (Python: OSError).
+struct FileReadError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 // How the file stores its values (little-endian); rows are converted exactly to T.
 enum class StoredType { f16, bf16, f32, f64 };
@@ -45,11 +52,11 @@ class RowSource {
   const std::string& name() const { return name_; }
 
   // Rows [r0, r0 + count) as row-major T: a pointer into the array, or into
-  // buffer.rows filled from the file. Throws std::runtime_error naming the file
-  // when it ends early or cannot be read.
+  // buffer.rows filled from the file. Throws FileReadError naming the file when
+  // it ends early or cannot be read.
   const T* read(std::int64_t r0, std::int64_t count, RowBuffer<T>& buffer) const;
 
-  // Throws std::runtime_error when the file's size or modification time differ
+  // Throws FileReadError when the file's size or modification time differ
   // from when it was opened (rewritten while being read); nothing for arrays.
   void check_unchanged() const;
 

@@ -115,8 +115,8 @@ inline void micro_kernel(const T* const* a, const T* const* b, std::int64_t k0, 
 
 // A finished micro-tile, ready to reduce. Pairs outside the pass (past an edge,
 // or j <= i when symmetric) hold g = 0 and |g| = -inf: they add nothing to a sum
-// and never reach a maximum, a threshold or a floor; only the histogram, which
-// counts every lane, tests for them.
+// and never reach a maximum, a threshold or a floor (keys by sign take the -inf
+// too, see Reducer::key); only the histogram, which counts every lane, tests for them.
 template <class T>
 struct MicroTile {
   using V = typename Simd<T>::V;
@@ -162,7 +162,9 @@ class Reducer {
     else
       histogram<kMasked>(t);
     thresholds(t);
+    if (p_.collect_pairs) pairs(t);
     if (s_.row_best.k > 0) best_partners(s_.row_best, t);
+    if (s_.signed_best.k > 0) best_partners(s_.signed_best, t);
     if (s_.topk.k > 0) best_partners(s_.topk, t);
   }
 
@@ -178,7 +180,7 @@ class Reducer {
   }
 
   // float64 sums of g, |g| and g^2 (exact in double for float input), and the
-  // per-slot sums of g^2 of its rows (and columns when symmetric).
+  // per-slot sums of g^2 of its rows (and columns with column slots).
   void sums(const MicroTile<T>& t) {
     D sum{}, sum_abs{}, sum_sq{};
     D col_sq[NV];
@@ -198,7 +200,7 @@ class Reducer {
     s_.sum += hsum(sum);
     s_.sum_abs += hsum(sum_abs);
     s_.sum_sq += hsum(sum_sq);
-    if (p_.per_row && p_.symmetric)
+    if (p_.per_row && p_.column_slots)
       for (int v = 0; v < NV; ++v)
         for (int l = 0; l < L; ++l) s_.slot_sumsq[kTile + t.cl0 + v * L + l] += col_sq[v][l];
   }
@@ -273,52 +275,80 @@ class Reducer {
     }
   }
 
-  // Offers every value that reaches its row's (or, symmetric, its column's) floor
-  // to the list; a vector test first decides whether any does.
+  // The key lists and pairs rank by: |g|, or g itself (masked pairs: -inf).
+  static V key(const MicroTile<T>& t, bool by_sign, int r, int v) {
+    return by_sign ? (t.ag[r][v] >= 0 ? t.g[r][v] : t.ag[r][v]) : t.ag[r][v];
+  }
+
+  static T key_at(const MicroTile<T>& t, bool by_sign, int r, int q) {
+    return by_sign && t.abs_at(r, q) >= 0 ? t.at(r, q) : t.abs_at(r, q);
+  }
+
+  // Pairs whose key reaches the threshold: all counted, each kept while the
+  // threads together hold fewer than pair_cap.
+  void pairs(const MicroTile<T>& t) {
+    const V threshold = V{} + p_.pair_threshold;
+    IV count{};
+    for (int r = 0; r < kMicroRows; ++r)
+      for (int v = 0; v < NV; ++v) count -= key(t, p_.pair_signed, r, v) >= threshold;
+    std::int64_t total = 0;
+    for (int l = 0; l < L; ++l) total += count[l];
+    if (total == 0) return;
+    s_.pair_count += total;
+    for (int r = 0; r < kMicroRows; ++r)
+      for (int q = 0; q < MC; ++q)
+        if (key_at(t, p_.pair_signed, r, q) >= p_.pair_threshold &&
+            p_.pair_slots->load(std::memory_order_relaxed) < p_.pair_cap &&  // spare the atomic add when full
+            p_.pair_slots->fetch_add(1, std::memory_order_relaxed) < p_.pair_cap)
+          s_.pairs.push_back(PairHit{t.r0 + r, t.c0 + q, static_cast<double>(t.at(r, q))});
+  }
+
+  // Offers every value that reaches its row's (or, with column slots, its
+  // column's) floor to the list; a vector test first decides whether any does.
   void best_partners(SlotLists<T>& list, const MicroTile<T>& t) {
     IV any{};
     for (int r = 0; r < kMicroRows; ++r) {
       const V floor = V{} + list.floor[t.rl0 + r];
-      for (int v = 0; v < NV; ++v) any |= t.ag[r][v] >= floor;
+      for (int v = 0; v < NV; ++v) any |= key(t, list.by_sign, r, v) >= floor;
     }
-    if (p_.symmetric)
+    if (p_.column_slots)
       for (int v = 0; v < NV; ++v) {
         V floor;
         std::memcpy(&floor, &list.floor[kTile + t.cl0 + v * L], sizeof floor);
-        for (int r = 0; r < kMicroRows; ++r) any |= t.ag[r][v] >= floor;
+        for (int r = 0; r < kMicroRows; ++r) any |= key(t, list.by_sign, r, v) >= floor;
       }
     if (!any_lane(any)) return;
     for (int r = 0; r < kMicroRows; ++r)
       for (int q = 0; q < MC; ++q) {
-        const T a = t.abs_at(r, q);
+        const T a = key_at(t, list.by_sign, r, q);
         const int row_slot = t.rl0 + r, col_slot = static_cast<int>(kTile) + t.cl0 + q;
         if (a >= list.floor[row_slot]) offer(list, row_slot, a, t.at(r, q), t.c0 + q);
-        if (p_.symmetric && a >= list.floor[col_slot]) offer(list, col_slot, a, t.at(r, q), t.r0 + r);
+        if (p_.column_slots && a >= list.floor[col_slot]) offer(list, col_slot, a, t.at(r, q), t.r0 + r);
       }
   }
 
-  // Inserts a candidate into a slot's list (kept best first) unless the global
-  // list's last entry or the slot's own full list already ranks before it.
+  // Inserts a candidate (key a) into a slot's list (kept best first) unless the
+  // global list's last entry or the slot's own full list already ranks before it.
   static void offer(SlotLists<T>& list, int slot, T a, T g, std::int64_t partner) {
-    if (list.global_last[slot] >= 0 &&
+    if (list.global_last_index[slot] >= 0 &&
         !ranks_before(a, partner, list.global_last[slot], list.global_last_index[slot]))
       return;
     const int k = list.k;
     const std::size_t base = static_cast<std::size_t>(slot) * k;
     int count = list.count[slot];
-    if (count == k && !ranks_before(a, partner, list.magnitude[base + k - 1], list.index[base + k - 1])) return;
+    if (count == k && !ranks_before(a, partner, list.key[base + k - 1], list.index[base + k - 1])) return;
     int pos = count < k ? count : k - 1;
-    while (pos > 0 && ranks_before(a, partner, list.magnitude[base + pos - 1], list.index[base + pos - 1])) {
-      list.magnitude[base + pos] = list.magnitude[base + pos - 1];
+    while (pos > 0 && ranks_before(a, partner, list.key[base + pos - 1], list.index[base + pos - 1])) {
+      list.key[base + pos] = list.key[base + pos - 1];
       list.value[base + pos] = list.value[base + pos - 1];
       list.index[base + pos] = list.index[base + pos - 1];
       --pos;
     }
-    list.magnitude[base + pos] = a;
+    list.key[base + pos] = a;
     list.value[base + pos] = g;
     list.index[base + pos] = partner;
     if (count < k) list.count[slot] = ++count;
-    if (count == k) list.floor[slot] = std::max(list.floor[slot], list.magnitude[base + k - 1]);
+    if (count == k) list.floor[slot] = std::max(list.floor[slot], list.key[base + k - 1]);
   }
 
   static T hmax(const V& x) {
