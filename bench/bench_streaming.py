@@ -7,8 +7,9 @@ Two measurements, each case in a fresh spawned process:
 
 1. Peak extra memory against the ``memory=`` budget at (m, n) float32 read from a
    ``.npy`` file with ``interference(path, topk=..., memory=budget)``: the RSS
-   high-water mark above the process's RSS before the call (the file is read
-   with pread, so the page cache does not count). The full pass at m = 10^6 takes
+   high-water mark (VmHWM) above the process's RSS before the call, after a
+   small warm-up call (the file is read with pread, so the page cache does not
+   count). The full pass at m = 10^6 takes
    over an hour on 2 cores, so a progress callback cancels it after ``--seconds``;
    the measured rate (tiles per second after the first block pair started) gives
    an extrapolated full time, reported as extrapolated. The time at another n is
@@ -41,6 +42,16 @@ def warm_up(threads: int) -> float:
 def rss_mib() -> float:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def peak_rss_mib() -> float:
+    """This process's RSS high-water mark (VmHWM: unlike ru_maxrss it does not keep
+    what the parent held when it forked this process)."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def write_frame(path: str, n: int, m: int) -> None:
@@ -78,7 +89,7 @@ def cancelled_run(path: str, budget: int, seconds: float, threads: int, queue) -
         finished = True
     except Enough:
         finished = False
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     queue.put({"base_mib": base, "peak_extra_mib": peak - base, "marks": marks, "finished": finished})
 
 
@@ -92,7 +103,7 @@ def timed_run(source: str, budget, threads: int, repeat: int, queue) -> None:
         start = time.perf_counter()
         stats = nearortho.interference(W, topk=4, threads=threads, memory=budget)
         times.append(time.perf_counter() - start)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     queue.put({"times": times, "peak_extra_mib": peak - base, "coherence": stats.coherence,
                "pair": stats.pair})
 

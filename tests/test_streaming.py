@@ -4,7 +4,9 @@ file truncated while it is read is an error, not a crash."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -195,6 +197,8 @@ def test_a_file_truncated_during_the_pass_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux" or "asan" in os.environ.get("LD_PRELOAD", ""),
+                    reason="address-space limit (the sanitizer reserves terabytes of shadow memory)")
 def test_a_file_larger_than_the_address_space_left(tmp_path):
     """Under RLIMIT_AS with less room than the file, the file cannot even be mapped,
     but the streamed pass reads it in blocks within its default budget."""

@@ -62,14 +62,7 @@ def load(path, key: str | None = None, layout: str = "auto") -> np.ndarray:
         float16 and bfloat16 are widened exactly to float32. A matrix with fewer
         rows than columns gets a ``UserWarning``: rows are taken as features.
     """
-    if not isinstance(layout, str) or layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    if key is not None and not isinstance(key, str):
-        raise TypeError(f"key must be a string, got {type(key).__name__}")
-    path = os.fspath(path)
-    d_in = None
-    if os.path.isdir(path):
-        path, d_in = _sae_directory(path)
+    path, d_in = _file_of(path, key, layout)
     array, name = _read(path, key)
     if array.ndim != 2:
         what = "the array" if name is None else f"the array {name!r}"
@@ -89,6 +82,17 @@ def _warn_if_wide(shape: tuple, layout: str, path: str) -> None:
         warnings.warn(f"{path}: {shape[0]} rows of length {shape[1]}; rows are features, so this is fewer features "
                       f"than dimensions. If the features are the columns, pass layout='{flip}' (CLI: --layout "
                       f"{flip})", UserWarning, stacklevel=3)
+
+
+def _file_of(path, key, layout) -> tuple[str, int | None]:
+    """Checks ``key`` and ``layout``; the file to read (the weights file of an SAE
+    directory) and cfg.json's d_in (None without one)."""
+    if not isinstance(layout, str) or layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if key is not None and not isinstance(key, str):
+        raise TypeError(f"key must be a string, got {type(key).__name__}")
+    path = os.fspath(path)
+    return _sae_directory(path) if os.path.isdir(path) else (path, None)
 
 
 def _sae_directory(path: str) -> tuple[str, int | None]:

@@ -120,14 +120,7 @@ def open_rows(path, key: str | None = None, layout: str = "auto") -> RowFile:
     Other formats and big-endian values raise ``NotStreamable`` (a ValueError;
     :func:`nearortho.load` reads them).
     """
-    if not isinstance(layout, str) or layout not in io.LAYOUTS:
-        raise ValueError(f"layout must be one of {', '.join(io.LAYOUTS)}, got {layout!r}")
-    if key is not None and not isinstance(key, str):
-        raise TypeError(f"key must be a string, got {type(key).__name__}")
-    path = os.fspath(path)
-    d_in = None
-    if os.path.isdir(path):
-        path, d_in = io._sae_directory(path)
+    path, d_in = io._file_of(path, key, layout)
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in STREAMABLE:
         raise NotStreamable(f"only {' and '.join(STREAMABLE)} files can be read row block by row block, got "
