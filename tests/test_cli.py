@@ -315,6 +315,14 @@ def test_optimize_writes_the_best_frame_and_reports_it(run, tmp_path):
     assert json.loads(again.stdout)["coherence"] <= record["coherence"] + 1e-9
 
 
+def test_optimize_kind_auto_starts_from_kerdock_bases(run, tmp_path):
+    out = tmp_path / "w.npy"
+    record = json.loads(run("optimize", "--n", 16, "--m", 144, "--kind", "auto", "--max-iter", 10, "--out", out,
+                            "--json").stdout)
+    assert record["start"] == "kerdock" and record["stopped"] == "bound"
+    assert record["coherence"] == pytest.approx(0.25, abs=1e-6) == nearortho.interference(np.load(out)).coherence
+
+
 @pytest.mark.parametrize("args, words", [
     (["optimize", "--n", "3", "--out", "x.npy"], "either --n and --m, or --init"),
     (["optimize", "--n", "3", "--m", "1", "--out", "x.npy"], "m must be >= 2"),

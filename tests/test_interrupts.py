@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import nearortho
+from nearortho import _core
 from isolated import assert_succeeds
 
 _INTERRUPT = """
@@ -59,15 +60,15 @@ def test_srht_calls_stay_short_at_any_n(monkeypatch):
     # a group of N = 2^15 rows at n = 2^14 + 1 was one call of 2^29 entries
     frame_module = importlib.import_module("nearortho.frame")
     calls = []
-    generate = frame_module._core.generate_frame
+    generate = _core.generate_frame
 
-    def spy(kind, n, m, seed, s, lo, hi, out, threads):
+    def spy(spec, lo, hi, out, threads):
         calls.append(hi - lo)
-        generate(kind, n, m, seed, s, lo, hi, out, threads)
+        generate(spec, lo, hi, out, threads)
 
     whole = nearortho.frame(33, 150, "srht", seed=5)
     monkeypatch.setattr(frame_module, "_CHUNK_ELEMENTS", 33 * 10)
-    monkeypatch.setattr(frame_module._core, "generate_frame", spy)
+    monkeypatch.setattr(_core, "generate_frame", spy)
     assert np.array_equal(nearortho.frame(33, 150, "srht", seed=5), whole)
     assert max(calls) == 10 and sum(calls) == 150
 

@@ -56,7 +56,9 @@ def test_an_allocation_failing_inside_the_core_is_a_memory_error():
     assert_succeeds(_LIMITED + """
     out = np.empty((1, 65536), dtype=np.float32)
     try:
-        _core.generate_frame("orthogonal", 65536, 65536, 0, 0, 65535, 65536, out, 2)
+        spec = _core.FrameSpec()
+        spec.kind, spec.n, spec.m = _core.FrameKind.orthogonal, 65536, 65536
+        _core.generate_frame(spec, 65535, 65536, out, 2)
     except MemoryError:
         pass
     else:

@@ -22,6 +22,38 @@ def test_six_lines_in_r3_reach_the_icosahedron():
     assert result.best_bound == pytest.approx(1 / math.sqrt(5), rel=1e-12)
 
 
+def test_sixteen_lines_in_r6_reach_the_equiangular_tight_frame():
+    # 16 equiangular lines in R^6 meet the Welch bound sqrt((m - n) / (n (m - 1))) = 1/3;
+    # the alternating projection stage finds them from a random start
+    seen = []
+    result = nearortho.optimize((6, 16), seed=0, max_iter=3000, progress=seen.append)
+    assert result.stopped == "bound" and result.start == "gaussian seed 0"
+    assert seen[-1].stage == "project"
+    W = result.frame
+    G = np.abs(W @ W.T)[np.triu_indices(16, 1)]
+    np.testing.assert_allclose(G, 1 / 3, atol=1e-5)  # every pair at the bound: equiangular
+
+
+@pytest.mark.parametrize("n, m, kind, coherence", [(16, 144, "kerdock", 1 / 4), (13, 26, "conference", 1 / 5),
+                                                  (64, 256, "kerdock", 1 / 8)])
+def test_auto_starts_from_the_best_structured_frame(n, m, kind, coherence):
+    # Kerdock bases meet the Levenshtein bound at (16, 144); the Paley conference
+    # ETF meets Welch at (13, 26); 4 Kerdock bases of R^64 (coherence 1/8) beat
+    # what the descent reaches from random starts there
+    result = nearortho.optimize((n, m), kind="auto", max_iter=300)
+    assert result.start == result.starts[0][0] == kind
+    G = np.abs(result.frame.astype(np.float64) @ result.frame.T.astype(np.float64))
+    np.fill_diagonal(G, 0)
+    assert G.max() <= coherence * (1 + 1e-6)
+
+
+def test_auto_without_a_structured_frame_starts_at_random():
+    one = nearortho.optimize((5, 11), kind="auto", seed=2, max_iter=200)
+    two = nearortho.optimize((5, 11), kind="gaussian", seed=2, max_iter=200)
+    assert one.start == two.start == "gaussian seed 2"
+    np.testing.assert_array_equal(one.frame, two.frame)
+
+
 def test_result_records_are_consistent():
     result = nearortho.optimize((4, 11), seed=3, max_iter=700, dtype="float64")
     W = result.frame
@@ -88,6 +120,8 @@ def test_bad_inputs_raise_clear_errors():
     zero[5] = 0
     with pytest.raises(ValueError, match="zero row"):
         nearortho.optimize(zero)
+    with pytest.raises(ValueError, match="kind must be one of .*auto"):
+        nearortho.optimize((4, 9), kind="best")
     with pytest.raises(ValueError, match="objective"):
         nearortho.optimize(W0, objective="max")
     with pytest.raises(TypeError, match="max_iter"):
@@ -105,14 +139,14 @@ def test_sigint_ends_the_gradient_pass_it_arrives_in(monkeypatch):
     # one pass at (256, 20000) is 3 m^2 n = 3e11 flops, many seconds: the signal is
     # sent 0.3 s into the first one, which must end without a second starting.
     # Judged by passes, not seconds, so a loaded machine cannot fail it.
-    core = importlib.import_module("nearortho.optimize")._core
+    core = importlib.import_module("nearortho._core")
     real, passes = core.surrogate_gradient, []
     timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGINT))
 
     def first_pass_interrupted(*args):
         if not passes:
             timer.start()
-        passes.append(args[1:4])
+        passes.append(args[1])
         return real(*args)
 
     monkeypatch.setattr(core, "surrogate_gradient", first_pass_interrupted)
@@ -144,6 +178,8 @@ def test_restarts_keep_the_best_over_fresh_seeds():
     more = nearortho.optimize((3, 8), tol=1e-4, max_iter=20000, restarts=1)
     assert one.stopped == more.stopped == "converged"
     assert more.iterations > one.iterations  # the second start ran too
+    assert [label for label, _ in more.starts] == ["gaussian seed 0", "gaussian seed 1"]
+    assert more.starts[0] == one.starts[0] and more.coherence == pytest.approx(min(c for _, c in more.starts))
     assert more.coherence <= one.coherence  # and the first start is the same run
     with pytest.raises(ValueError, match="restarts"):
         nearortho.optimize(one.frame, restarts=1)

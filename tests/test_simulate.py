@@ -328,14 +328,14 @@ def test_ctrl_c_interrupts_inside_a_batch(monkeypatch):
     # batch can end it before it reports.
     simulate_module = importlib.import_module("nearortho.simulate")
     monkeypatch.setattr(simulate_module, "_BATCH_MACS", 1 << 50)
-    core = simulate_module._core
+    core = importlib.import_module("nearortho._core")
     real, calls = core.simulate_readout, []
     timer = threading.Timer(0.3, _thread.interrupt_main)
 
     def first_call_interrupted(*args):
         if not calls:
             timer.start()
-        calls.append(args[9] - args[8])  # trials in this call
+        calls.append(args[4] - args[3])  # trials in this call
         return real(*args)
 
     monkeypatch.setattr(core, "simulate_readout", first_call_interrupted)

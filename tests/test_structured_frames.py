@@ -40,14 +40,34 @@ def test_kerdock_entries_and_inner_products_are_exact_at_powers_of_four(n):
     assert stats.coherence == 1 / math.sqrt(n) == pytest.approx(stats.best_bound, rel=1e-14)  # meets Levenshtein
 
 
-def test_kerdock_bases_of_a_larger_power_of_four():
-    n = 256  # 129 bases; check a few of them, chosen across the set, pairwise
-    chosen = [0, 1, 2, 3, 64, 100, 128]
-    blocks = [nearortho.frame(n, 129 * n, "kerdock", dtype="float64", rows=slice(b * n, (b + 1) * n)) for b in chosen]
-    for i, A in enumerate(blocks):
-        np.testing.assert_array_equal(A @ A.T, np.eye(n))
-        for B in blocks[i + 1:]:
-            np.testing.assert_array_equal(np.abs(A @ B.T), np.full((n, n), 1 / 16))
+def probe_kerdock(n, bases, probes):
+    """Every basis of the n = 4^k Kerdock set against each of the probe bases. Entries
+    +-2^-k make every float32 inner product exact, so the comparisons are exact too."""
+    W = nearortho.frame(n, bases * n, "kerdock", dtype="float32")
+    assert set(np.unique(np.abs(W[n:]))) == {np.float32(1 / math.sqrt(n))}  # unbiased to the standard basis
+    G = W @ W[np.concatenate([np.arange(b * n, (b + 1) * n) for b in probes])].T  # one sgemm
+    for k, b in enumerate(probes):
+        block = G[:, k * n:(k + 1) * n].reshape(bases, n, n)
+        np.testing.assert_array_equal(block[b], np.eye(n))  # orthonormal
+        others = np.delete(block, b, axis=0)
+        assert np.all(np.abs(others) == np.float32(1 / math.sqrt(n)))  # unbiased to every other basis
+
+
+def test_every_kerdock_basis_of_r256_against_spread_probes():
+    probe_kerdock(256, 129, probes=[1, 2, 64, 128])  # 129 bases, each against 4 others
+
+
+@pytest.mark.slow
+def test_kerdock_bases_of_r1024_pairwise():
+    n = 1024  # 513 bases: a few across the set, pairwise
+    chosen = [1, 2, 3, 257, 512]
+    blocks = np.concatenate([nearortho.frame(n, 513 * n, "kerdock", dtype="float32", rows=slice(b * n, (b + 1) * n))
+                             for b in chosen])
+    G = (blocks @ blocks.T).reshape(len(chosen), n, len(chosen), n)
+    for a in range(len(chosen)):
+        np.testing.assert_array_equal(G[a, :, a], np.eye(n))
+        for b in range(a + 1, len(chosen)):
+            assert np.all(np.abs(G[a, :, b]) == np.float32(1 / 32))
 
 
 def test_kerdock_blocks_threads_dtypes_and_isa_agree_bitwise():

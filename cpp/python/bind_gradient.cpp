@@ -1,6 +1,6 @@
-// Binding of the surrogate gradient pass: writes the gradient into an array
-// Python allocated, releases the GIL, and polls for Ctrl-C between rounds.
-// Tests: tests/test_gradient.py.
+// Binding of the surrogate gradient pass: typed options in, typed totals out; writes
+// the gradient into an array Python allocated, releases the GIL, and polls for
+// Ctrl-C between rounds. Tests: tests/test_gradient.py.
 #include "bindings.hpp"
 #include "nearortho/gradient.hpp"
 
@@ -9,16 +9,10 @@ namespace nearortho::python {
 namespace {
 
 template <class T>
-py::tuple run_gradient(const py::array_t<T>& w, int p, double t, double s, int threads,
-                       py::array_t<T>& grad) {
+SurrogateTotals run_gradient(const py::array_t<T>& w, SurrogateOptions options, py::array_t<T>& grad) {
   if (w.ndim() != 2 || grad.ndim() != 2 || grad.shape(0) != w.shape(0) || grad.shape(1) != w.shape(1))
     throw std::invalid_argument("W and grad must be 2-dimensional with the same shape");
-  SurrogateOptions opt;
-  opt.p = p;
-  opt.t = t;
-  opt.s = s;
-  opt.threads = threads;
-  opt.poll = [](std::int64_t, std::int64_t) {
+  options.poll = [](std::int64_t, std::int64_t) {
     py::gil_scoped_acquire gil;
     return PyErr_CheckSignals() != 0;
   };
@@ -27,19 +21,31 @@ py::tuple run_gradient(const py::array_t<T>& w, int p, double t, double s, int t
   SurrogateTotals totals;
   {
     py::gil_scoped_release release;
-    totals = surrogate_gradient<T>(data, w.shape(0), w.shape(1), opt, out);
+    totals = surrogate_gradient<T>(data, w.shape(0), w.shape(1), options, out);
   }
   if (totals.cancelled) throw py::error_already_set();  // set by PyErr_CheckSignals
-  return py::make_tuple(totals.value, totals.max_abs, totals.max_i, totals.max_j);
+  return totals;
 }
 
 }  // namespace
 
 void bind_gradient(py::module_& m) {
-  m.def("surrogate_gradient", &run_gradient<float>, py::arg("W").noconvert(), py::arg("p"), py::arg("t"),
-        py::arg("s"), py::arg("threads"), py::arg("grad").noconvert());
-  m.def("surrogate_gradient", &run_gradient<double>, py::arg("W").noconvert(), py::arg("p"), py::arg("t"),
-        py::arg("s"), py::arg("threads"), py::arg("grad").noconvert());
+  py::class_<SurrogateOptions>(m, "SurrogateOptions",
+                               "F = sum over pairs of (max(|g| - t, 0) / s)^p; threads <= 0: OpenMP default")
+      .def(py::init<>())
+      .def_readwrite("p", &SurrogateOptions::p)
+      .def_readwrite("t", &SurrogateOptions::t)
+      .def_readwrite("s", &SurrogateOptions::s)
+      .def_readwrite("threads", &SurrogateOptions::threads);
+  py::class_<SurrogateTotals>(m, "SurrogateTotals", "F, and the largest |g| over pairs with its pair (i, j)")
+      .def_readonly("value", &SurrogateTotals::value)
+      .def_readonly("max_abs", &SurrogateTotals::max_abs)
+      .def_readonly("max_i", &SurrogateTotals::max_i)
+      .def_readonly("max_j", &SurrogateTotals::max_j);
+  m.def("surrogate_gradient", &run_gradient<float>, py::arg("W").noconvert(), py::arg("options"),
+        py::arg("grad").noconvert());
+  m.def("surrogate_gradient", &run_gradient<double>, py::arg("W").noconvert(), py::arg("options"),
+        py::arg("grad").noconvert());
 }
 
 }  // namespace nearortho::python

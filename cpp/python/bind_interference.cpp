@@ -80,7 +80,7 @@ py::dict run_interference(const py::object& w, const py::object& b, bool normali
                           std::vector<double> thresholds, std::int64_t topk, bool per_row, int threads,
                           double hist_lo, double hist_hi, bool refine, double collect_lo, double collect_hi,
                           std::int64_t collect_cap, double pair_threshold, bool pair_signed, std::int64_t pair_cap,
-                          std::int64_t block_rows, const py::object& progress) {
+                          bool columns, std::int64_t block_rows, const py::object& progress) {
   const RowSource<T> a = row_source<T>(w, "W");
   const std::optional<RowSource<T>> other = b.is_none() ? std::nullopt : std::optional(row_source<T>(b, "B"));
   const std::int64_t m = a.rows(), m2 = other ? other->rows() : 0;
@@ -100,6 +100,7 @@ py::dict run_interference(const py::object& w, const py::object& b, bool normali
   opt.pair_threshold = pair_threshold;
   opt.pair_signed = pair_signed;
   opt.pair_cap = pair_cap;
+  opt.columns = columns;
   opt.block_rows = block_rows;
   // Runs on the calling thread with the GIL retaken: progress first, then
   // pending signals; a Python error in either stops the pass and is re-raised.
@@ -116,7 +117,7 @@ py::dict run_interference(const py::object& w, const py::object& b, bool normali
     return PyErr_CheckSignals() != 0;
   };
   const std::int64_t k = topk > 0 ? topk : 0;
-  RowArrays row_arrays(m, per_row, k), col_arrays(m2, per_row, k);  // columns: with B only
+  RowArrays row_arrays(m, per_row, k), col_arrays(columns ? m2 : 0, per_row, k);  // columns: with B only
   const InterferenceRows rows = row_arrays.pointers(per_row, k), cols = col_arrays.pointers(per_row, k);
   InterferenceTotals totals;
   {
@@ -159,29 +160,32 @@ py::dict run_interference(const py::object& w, const py::object& b, bool normali
   return out;
 }
 
-// W and B: float32 arrays, or file regions read as float32 (wide=False), else float64.
-py::dict dispatch(const py::object& w, const py::object& b, bool wide, bool normalize, std::int64_t bins,
+// W and B: arrays (float64 ones make the pass float64) or file regions, read as
+// float64 when wide, else float32. The CPU signature of the backend seam
+// (python/nearortho/_backend.py) plus block_rows and wide for streamed sources.
+py::dict dispatch(const py::object& w, const py::object& b, bool normalize, std::int64_t bins,
                   std::vector<double> thresholds, std::int64_t topk, bool per_row, int threads, double hist_lo,
                   double hist_hi, bool refine, double collect_lo, double collect_hi, std::int64_t collect_cap,
-                  double pair_threshold, bool pair_signed, std::int64_t pair_cap, std::int64_t block_rows,
-                  const py::object& progress) {
-  auto run = wide ? &run_interference<double> : &run_interference<float>;
+                  double pair_threshold, bool pair_signed, std::int64_t pair_cap, bool columns,
+                  std::int64_t block_rows, bool wide, const py::object& progress) {
+  const auto f64 = [](const py::object& x) { return py::isinstance<py::array_t<double>>(x); };
+  auto run = wide || f64(w) || f64(b) ? &run_interference<double> : &run_interference<float>;
   return run(w, b, normalize, bins, std::move(thresholds), topk, per_row, threads, hist_lo, hist_hi, refine,
-             collect_lo, collect_hi, collect_cap, pair_threshold, pair_signed, pair_cap, block_rows, progress);
+             collect_lo, collect_hi, collect_cap, pair_threshold, pair_signed, pair_cap, columns, block_rows,
+             progress);
 }
 
 }  // namespace
 
 void bind_interference(py::module_& m) {
-  m.def("interference", &dispatch, py::arg("W"), py::arg("B"), py::arg("wide"), py::arg("normalize"),
-        py::arg("bins"), py::arg("thresholds"), py::arg("topk"), py::arg("per_row"), py::arg("threads"),
-        py::arg("hist_lo") = 0.0, py::arg("hist_hi") = 0.0, py::arg("refine") = false,
-        py::arg("collect_lo") = 0.0, py::arg("collect_hi") = -1.0, py::arg("collect_cap") = 0,
-        py::arg("pair_threshold") = 1.0, py::arg("pair_signed") = false, py::arg("pair_cap") = -1,
-        py::arg("block_rows") = 0, py::arg("progress") = py::none());
-  m.attr("TILE") = kTile;
+  m.def("interference", &dispatch, py::arg("W"), py::arg("B"), py::arg("normalize"), py::arg("bins"),
+        py::arg("thresholds"), py::arg("topk"), py::arg("per_row"), py::arg("threads"), py::arg("hist_lo") = 0.0,
+        py::arg("hist_hi") = 0.0, py::arg("refine") = false, py::arg("collect_lo") = 0.0,
+        py::arg("collect_hi") = -1.0, py::arg("collect_cap") = 0, py::arg("pair_threshold") = 1.0,
+        py::arg("pair_signed") = false, py::arg("pair_cap") = -1, py::arg("columns") = true,
+        py::arg("block_rows") = 0, py::arg("wide") = false, py::arg("progress") = py::none());
   m.def("row_buffer_bytes", [](const std::string& stored, std::int64_t n, std::int64_t working_size) {
-    return row_buffer_bytes(stored_type(stored), n, working_size, 64 / working_size);
+    return row_buffer_bytes(stored_type(stored), n, working_size, working_size == 8 ? kPanelRows<double> : kPanelRows<float>);
   }, py::arg("stored"), py::arg("n"), py::arg("working_size"));
 }
 

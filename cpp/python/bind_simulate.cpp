@@ -1,5 +1,6 @@
-// Binding of the readout Monte Carlo: converts arrays, releases the GIL, returns
-// the totals as a dict (Python merges batches and derives the statistics).
+// Binding of the readout Monte Carlo and the activation sampler: typed specs in,
+// typed totals out (Python merges batches with += and derives the statistics);
+// converts arrays and releases the GIL. Tests: tests/test_simulate.py.
 #include <pybind11/stl.h>
 
 #include <optional>
@@ -12,110 +13,66 @@ namespace nearortho::python {
 
 namespace {
 
-AmplitudeKind amplitude_kind(const std::string& name) {
-  if (name == "boolean") return AmplitudeKind::boolean;
-  if (name == "uniform") return AmplitudeKind::uniform;
-  if (name == "levels") return AmplitudeKind::levels;
-  throw std::invalid_argument("amplitude kind must be boolean, uniform or levels; got '" + name + "'");
-}
-
-ReadoutPath readout_path(const std::string& name) {
-  if (name == "dense") return ReadoutPath::dense;
-  if (name == "gram") return ReadoutPath::gram;
-  throw std::invalid_argument("path must be dense or gram; got '" + name + "'");
-}
-
-py::dict totals_dict(const ReadoutTotals& t) {
-  using Count = std::int64_t ReadoutTotals::*;
-  using Sum = double ReadoutTotals::*;
-  static const std::pair<const char*, Count> counts[] = {
-      {"trials", &ReadoutTotals::trials},
-      {"inactive", &ReadoutTotals::inactive},
-      {"active", &ReadoutTotals::active},
-      {"false_positives", &ReadoutTotals::false_positives},
-      {"false_negatives", &ReadoutTotals::false_negatives},
-      {"level_errors", &ReadoutTotals::level_errors}};
-  static const std::pair<const char*, Sum> sums[] = {
-      {"inactive_sum", &ReadoutTotals::inactive_sum},
-      {"inactive_sumsq", &ReadoutTotals::inactive_sumsq},
-      {"active_error_sum", &ReadoutTotals::active_error_sum},
-      {"active_error_sumsq", &ReadoutTotals::active_error_sumsq},
-      {"amplitude_sumsq", &ReadoutTotals::amplitude_sumsq},
-      {"trial_errors_sumsq", &ReadoutTotals::trial_errors_sumsq}};
-  py::dict d;
-  for (const auto& [name, member] : counts) d[name] = t.*member;
-  for (const auto& [name, member] : sums) d[name] = t.*member;
-  d["histogram"] = py::array_t<std::int64_t>(static_cast<py::ssize_t>(t.histogram.size()), t.histogram.data());
-  return d;
-}
-
-struct ExplicitArrays {
+// Activations in CSR form crossing the binding both ways: trial t has
+// index[offset[t] .. offset[t + 1]) with amplitudes value[...].
+struct CsrActivations {
   py::array_t<std::int64_t> offset, index;
   py::array_t<double> value;
-  ExplicitActivations view() const {
-    return {readonly_data(offset, "offset"), readonly_data(index, "index"), readonly_data(value, "value")};
+
+  std::int64_t trials() const {
+    if (offset.ndim() != 1 || offset.shape(0) < 1) throw std::invalid_argument("offset must be 1-D with trials + 1 entries");
+    return offset.shape(0) - 1;
   }
-  void check(std::int64_t trials) const {
-    if (offset.ndim() != 1 || offset.shape(0) != trials + 1) throw std::invalid_argument("offset must have trials + 1 entries");
-    const std::int64_t nnz = offset.at(trials);
+  ExplicitActivations view() const {
+    const std::int64_t nnz = offset.at(trials());
     if (index.ndim() != 1 || value.ndim() != 1 || index.shape(0) < nnz || value.shape(0) < nnz)
       throw std::invalid_argument("index and value must hold offset[-1] entries");
+    return {readonly_data(offset, "offset"), readonly_data(index, "index"), readonly_data(value, "value")};
   }
 };
 
 template <class T>
-py::dict simulate_into(const py::array_t<T>& W, std::int64_t l, double p, const std::string& kind,
-                       double amplitude, std::int64_t levels, bool signed_amplitudes, std::uint64_t seed,
-                       std::int64_t trial_begin, std::int64_t trial_end, double threshold, double hist_lo,
-                       double hist_hi, std::int64_t bins, std::optional<py::array_t<std::int64_t>> offset,
-                       std::optional<py::array_t<std::int64_t>> index, std::optional<py::array_t<double>> value,
-                       const std::string& path, int threads) {
+FrameView<T> frame_view(const py::array_t<T>& W) {
   if (W.ndim() != 2) throw std::invalid_argument("W must be 2-D");
-  const FrameView<T> view{readonly_data(W, "W"), W.shape(0), W.shape(1)};
-  ActivationSpec spec{view.m, l, p, amplitude_kind(kind), amplitude, levels, signed_amplitudes, seed};
-  ReadoutSpec ro{threshold, signed_amplitudes, hist_lo, hist_hi, bins};
-  std::optional<ExplicitArrays> given;
+  return {readonly_data(W, "W"), W.shape(0), W.shape(1)};
+}
+
+template <class T>
+ReadoutTotals simulate_into(const py::array_t<T>& W, const ActivationSpec& activations, const ReadoutSpec& readout,
+                            std::int64_t trial_begin, std::int64_t trial_end, ReadoutPath path, int threads,
+                            const std::optional<CsrActivations>& given) {
+  const FrameView<T> view = frame_view(W);
   ExplicitActivations given_view;
-  if (offset) {
-    given = ExplicitArrays{*offset, *index, *value};
-    given->check(trial_end - trial_begin);
+  if (given) {
+    if (given->trials() != trial_end - trial_begin) throw std::invalid_argument("offset must have trials + 1 entries");
     given_view = given->view();
   }
   ReadoutTotals totals;
   SignalCheck signals;
   {
     py::gil_scoped_release release;
-    totals = simulate_readout(view, spec, given ? &given_view : nullptr, trial_begin, trial_end, ro,
-                              readout_path(path), threads, signals.callback);
+    totals = simulate_readout(view, activations, given ? &given_view : nullptr, trial_begin, trial_end, readout,
+                              path, threads, signals.callback);
   }
   signals.raise_if_fired();
-  return totals_dict(totals);
+  return totals;
 }
 
 template <class T>
-py::array_t<double> readouts(const py::array_t<T>& W, const py::array_t<std::int64_t>& offset,
-                             const py::array_t<std::int64_t>& index, const py::array_t<double>& value,
-                             const std::string& path, int threads) {
-  if (W.ndim() != 2) throw std::invalid_argument("W must be 2-D");
-  const FrameView<T> view{readonly_data(W, "W"), W.shape(0), W.shape(1)};
-  const std::int64_t trials = offset.ndim() == 1 ? offset.shape(0) - 1 : -1;
-  if (trials < 0) throw std::invalid_argument("offset must be 1-D with trials + 1 entries");
-  const ExplicitArrays given{offset, index, value};
-  given.check(trials);
+py::array_t<double> readouts(const py::array_t<T>& W, const CsrActivations& given, ReadoutPath path, int threads) {
+  const FrameView<T> view = frame_view(W);
+  const std::int64_t trials = given.trials();
   const ExplicitActivations given_view = given.view();
   py::array_t<double> out({trials, view.m});
   double* data = out.mutable_data();
   py::gil_scoped_release release;
-  readout_values(view, given_view, trials, data, readout_path(path), threads);
+  readout_values(view, given_view, trials, data, path, threads);
   return out;
 }
 
-// Activations of trials [trial_begin, trial_end) in CSR form (offset, index, value),
-// sampled without the GIL (the Python caller asks for a bounded block at a time).
-py::tuple sample(std::int64_t m, std::int64_t l, double p, const std::string& kind, double amplitude,
-                 std::int64_t levels, bool signed_amplitudes, std::uint64_t seed, std::int64_t trial_begin,
-                 std::int64_t trial_end) {
-  const ActivationSpec spec{m, l, p, amplitude_kind(kind), amplitude, levels, signed_amplitudes, seed};
+// Activations of trials [trial_begin, trial_end), sampled without the GIL (the
+// Python caller asks for a bounded block at a time).
+CsrActivations sample(const ActivationSpec& spec, std::int64_t trial_begin, std::int64_t trial_end) {
   validate(spec);
   if (trial_begin < 0 || trial_end < trial_begin) throw std::invalid_argument("trial range must be >= 0");
   const std::int64_t cap = max_active(spec);
@@ -133,15 +90,12 @@ py::tuple sample(std::int64_t m, std::int64_t l, double p, const std::string& ki
       offset.push_back(static_cast<std::int64_t>(index.size()));
     }
   }
-  return py::make_tuple(py::array_t<std::int64_t>(offset.size(), offset.data()),
-                        py::array_t<std::int64_t>(index.size(), index.data()),
-                        py::array_t<double>(value.size(), value.data()));
+  return {numpy_copy(offset), numpy_copy(index), numpy_copy(value)};
 }
 
 template <class T>
 double pair_sumsq_of(const py::array_t<T>& W, int threads) {
-  if (W.ndim() != 2) throw std::invalid_argument("W must be 2-D");
-  const FrameView<T> view{readonly_data(W, "W"), W.shape(0), W.shape(1)};
+  const FrameView<T> view = frame_view(W);
   SignalCheck signals;
   double total;
   {
@@ -155,22 +109,72 @@ double pair_sumsq_of(const py::array_t<T>& W, int threads) {
 template <class T>
 void def_simulate(py::module_& m) {
   m.def("pair_sumsq", &pair_sumsq_of<T>, py::arg("W").noconvert(), py::arg("threads"));
-  m.def("simulate_readout", &simulate_into<T>, py::arg("W").noconvert(), py::arg("l"), py::arg("p"),
-        py::arg("kind"), py::arg("amplitude"), py::arg("levels"), py::arg("signed_amplitudes"), py::arg("seed"),
-        py::arg("trial_begin"), py::arg("trial_end"), py::arg("threshold"), py::arg("hist_lo"),
-        py::arg("hist_hi"), py::arg("bins"), py::arg("offset").noconvert(), py::arg("index").noconvert(),
-        py::arg("value").noconvert(), py::arg("path"), py::arg("threads"));
-  m.def("readout_values", &readouts<T>, py::arg("W").noconvert(), py::arg("offset").noconvert(),
-        py::arg("index").noconvert(), py::arg("value").noconvert(), py::arg("path"), py::arg("threads"));
+  m.def("simulate_readout", &simulate_into<T>, py::arg("W").noconvert(), py::arg("activations"), py::arg("readout"),
+        py::arg("trial_begin"), py::arg("trial_end"), py::arg("path"), py::arg("threads"),
+        py::arg("given") = py::none());
+  m.def("readout_values", &readouts<T>, py::arg("W").noconvert(), py::arg("given"), py::arg("path"),
+        py::arg("threads"));
+}
+
+void bind_types(py::module_& m) {
+  py::native_enum<AmplitudeKind>(m, "AmplitudeKind", "enum.Enum")
+      .value("boolean", AmplitudeKind::boolean)
+      .value("uniform", AmplitudeKind::uniform)
+      .value("levels", AmplitudeKind::levels)
+      .finalize();
+  py::native_enum<ReadoutPath>(m, "ReadoutPath", "enum.Enum")
+      .value("dense", ReadoutPath::dense)
+      .value("gram", ReadoutPath::gram)
+      .finalize();
+  py::class_<ActivationSpec>(m, "ActivationSpec", "How a trial's active features and amplitudes are drawn")
+      .def(py::init<>())
+      .def_readwrite("m", &ActivationSpec::m)
+      .def_readwrite("l", &ActivationSpec::l)
+      .def_readwrite("p", &ActivationSpec::p)
+      .def_readwrite("kind", &ActivationSpec::kind)
+      .def_readwrite("amplitude", &ActivationSpec::amplitude)
+      .def_readwrite("levels", &ActivationSpec::levels)
+      .def_readwrite("signed_amplitudes", &ActivationSpec::signed_amplitudes)
+      .def_readwrite("seed", &ActivationSpec::seed);
+  py::class_<ReadoutSpec>(m, "ReadoutSpec", "The threshold decoder and the histogram of inactive readouts")
+      .def(py::init<>())
+      .def_readwrite("threshold", &ReadoutSpec::threshold)
+      .def_readwrite("signed_decoder", &ReadoutSpec::signed_decoder)
+      .def_readwrite("hist_lo", &ReadoutSpec::hist_lo)
+      .def_readwrite("hist_hi", &ReadoutSpec::hist_hi)
+      .def_readwrite("bins", &ReadoutSpec::bins);
+  py::class_<CsrActivations>(m, "Activations", "Activations in CSR form: trial t is index[offset[t]:offset[t + 1]]")
+      .def(py::init<py::array_t<std::int64_t>, py::array_t<std::int64_t>, py::array_t<double>>(), py::arg("offset").noconvert(),
+           py::arg("index").noconvert(), py::arg("value").noconvert())
+      .def_readonly("offset", &CsrActivations::offset)
+      .def_readonly("index", &CsrActivations::index)
+      .def_readonly("value", &CsrActivations::value);
+  py::class_<ReadoutTotals>(m, "ReadoutTotals", "Exact counts and float64 sums over a range of trials")
+      .def_readonly("trials", &ReadoutTotals::trials)
+      .def_readonly("inactive", &ReadoutTotals::inactive)
+      .def_readonly("active", &ReadoutTotals::active)
+      .def_readonly("false_positives", &ReadoutTotals::false_positives)
+      .def_readonly("false_negatives", &ReadoutTotals::false_negatives)
+      .def_readonly("level_errors", &ReadoutTotals::level_errors)
+      .def_readonly("inactive_sum", &ReadoutTotals::inactive_sum)
+      .def_readonly("inactive_sumsq", &ReadoutTotals::inactive_sumsq)
+      .def_readonly("active_error_sum", &ReadoutTotals::active_error_sum)
+      .def_readonly("active_error_sumsq", &ReadoutTotals::active_error_sumsq)
+      .def_readonly("amplitude_sumsq", &ReadoutTotals::amplitude_sumsq)
+      .def_readonly("trial_errors_sumsq", &ReadoutTotals::trial_errors_sumsq)
+      .def_property_readonly("histogram", [](const ReadoutTotals& t) { return numpy_copy(t.histogram); },
+                             "bins + 2 counts: underflow, the bins, overflow")
+      .def("__iadd__", [](ReadoutTotals& t, const ReadoutTotals& later) -> ReadoutTotals& { return t += later; },
+           py::arg("later"));
 }
 
 }  // namespace
 
 void bind_simulate(py::module_& m) {
+  bind_types(m);
   def_simulate<float>(m);
   def_simulate<double>(m);
-  m.def("sample_activations", &sample, py::arg("m"), py::arg("l"), py::arg("p"), py::arg("kind"),
-        py::arg("amplitude"), py::arg("levels"), py::arg("signed_amplitudes"), py::arg("seed"), py::arg("trial_begin"), py::arg("trial_end"));
+  m.def("sample_activations", &sample, py::arg("spec"), py::arg("trial_begin"), py::arg("trial_end"));
 }
 
 }  // namespace nearortho::python

@@ -1,11 +1,13 @@
 // One bind_* function per part of the core; module.cpp calls them all.
 #pragma once
+#include <pybind11/native_enum.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace nearortho::python {
 
@@ -28,6 +30,12 @@ const T* readonly_data(const py::array_t<T>& a, const char* name) {
   return a.data();
 }
 
+// A numpy copy of a core vector (results outlive the core's buffers).
+template <class T>
+py::array_t<T> numpy_copy(const std::vector<T>& values) {
+  return py::array_t<T>(static_cast<py::ssize_t>(values.size()), values.data());
+}
+
 // Ctrl-C in a long core call: `callback` is what the core polls from the calling
 // thread (it retakes the GIL to let Python check signals); after the call,
 // raise_if_fired() raises the KeyboardInterrupt (or the signal handler's error).
@@ -46,6 +54,7 @@ class SignalCheck {
   bool fired_ = false;
 };
 
+void bind_constants(py::module_& m);
 void bind_frame(py::module_& m);
 void bind_gradient(py::module_& m);
 void bind_interference(py::module_& m);

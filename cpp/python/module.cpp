@@ -49,6 +49,7 @@ PYBIND11_MODULE(_core, m) {
     const Philox4x32 x = philox4x32_10(ctr[0], ctr[1], ctr[2], ctr[3], key[0], key[1]);
     return std::array<std::uint32_t, 4>{x.v[0], x.v[1], x.v[2], x.v[3]};
   });
+  python::bind_constants(m);
   python::bind_frame(m);
   python::bind_gradient(m);
   python::bind_interference(m);

@@ -46,7 +46,7 @@ void validate(const FrameSpec& spec) {
   if (spec.m < 1) throw std::invalid_argument("m must be >= 1");
   if (spec.kind == FrameKind::sparse && (spec.sparsity < 1 || spec.sparsity > spec.n))
     throw std::invalid_argument("s must be in [1, n]");
-  if (spec.n >= (std::int64_t{1} << 31)) throw std::invalid_argument("n must be < 2^31");
+  if (spec.n > kMaxFrameDimension) throw std::invalid_argument("n must be < 2^31");
   if (is_structured(spec.kind)) validate_structured(spec.kind, spec.n, spec.m);
 }
 
@@ -151,7 +151,7 @@ void sparse_rows(std::uint64_t seed, std::int64_t n, std::int64_t s, std::int64_
 // of row i is computed by the same operations whatever other rows exist, so
 // row i depends only on rows 0..i and a prefix of rows is all we build. All
 // sums run in a fixed order that no thread split changes.
-constexpr std::int64_t kBlock = 64;
+constexpr std::int64_t kBlock = kOrthogonalBlock;
 
 // Dot products use eight fixed lanes: vectorisable and thread-independent.
 double dot_lanes(const double* a, const double* b, std::int64_t n) {

@@ -139,7 +139,8 @@ class Pass {
     p_.refine = opt.refine;
     p_.per_row = opt.per_row;
     lists_ = opt.per_row || opt.topk > 0;
-    p_.column_slots = lists_;  // symmetric: the column's rows are A's; else B's rows
+    columns_ = lists_ && (symmetric_ || opt.columns);  // symmetric: the column's rows are A's
+    p_.column_slots = columns_;
     for (double t : opt.thresholds) thresholds_.push_back(threshold_below<T>(t));
     p_.thresholds = thresholds_.data();
     p_.n_thresholds = static_cast<int>(thresholds_.size());
@@ -162,7 +163,7 @@ class Pass {
     if (poll_.fired()) return cancelled();
     set_histogram_range();
     a_side_.init(rows_, p_.m_a, opt_.per_row, opt_.topk);
-    if (!symmetric_) b_side_.init(cols_, p_.m_b, opt_.per_row, opt_.topk);
+    if (!symmetric_ && columns_) b_side_.init(cols_, p_.m_b, opt_.per_row, opt_.topk);
     std::atomic<std::int64_t> pair_slots{0};
     p_.pair_slots = &pair_slots;
     std::vector<TileScratch<T>> scratch(static_cast<std::size_t>(threads_));
@@ -273,9 +274,9 @@ class Pass {
     if (opt_.block_rows < 0 || opt_.block_rows % kTile != 0)
       throw std::invalid_argument("block_rows must be a nonnegative multiple of " + std::to_string(kTile));
     const std::int64_t candidates = symmetric ? m - 1 : m2;
-    if (opt_.topk < 0 || (opt_.topk > 0 && opt_.topk >= candidates))
+    if (opt_.topk < 0 || opt_.topk > candidates)  // topk = candidates: the complete lists
       throw std::invalid_argument("topk must be in [0, " + std::to_string(candidates) +
-                                  "), the number of partners per row");
+                                  "], the number of partners per row");
   }
 
   static auto tile_function(const InterferenceKernels& k) {
@@ -334,6 +335,7 @@ class Pass {
   void begin_tile(TileScratch<T>& s, const TileParams<T>& p) {
     if (!lists_) return;
     for_block_rows(a_side_, 0, p.i0, [&](std::size_t slot, std::int64_t row) { snapshot(s, a_side_, slot, row); });
+    if (!columns_) return;
     Side& cols = column_side();
     for_block_rows(cols, kTile, p.j0, [&](std::size_t slot, std::int64_t row) { snapshot(s, cols, slot, row); });
   }
@@ -363,6 +365,7 @@ class Pass {
   void end_tile(TileScratch<T>& s, const TileParams<T>& p) {
     if (!lists_) return;
     for_block_rows(a_side_, 0, p.i0, [&](std::size_t slot, std::int64_t row) { merge_slot(s, a_side_, slot, row); });
+    if (!columns_) return;
     Side& cols = column_side();
     for_block_rows(cols, kTile, p.j0, [&](std::size_t slot, std::int64_t row) { merge_slot(s, cols, slot, row); });
   }
@@ -387,6 +390,9 @@ class Pass {
     out.hist_hi = hist_hi_;
     out.hist.assign(static_cast<std::size_t>(opt_.bins), 0);
     out.count_above.assign(thresholds_.size(), 0);
+    std::size_t kept = 0;
+    for (const auto& s : scratch) kept += s.pairs.size();
+    out.pairs.reserve(kept);
     for (auto& s : scratch) {
       out.sum += s.sum;
       out.sum_abs += s.sum_abs;
@@ -405,7 +411,7 @@ class Pass {
       out.collect_overflow |= s.collect_overflow;
       out.pair_count += s.pair_count;
       out.pairs.insert(out.pairs.end(), s.pairs.begin(), s.pairs.end());
-      std::vector<PairHit>().swap(s.pairs);  // hold at most pair_cap pairs twice
+      std::vector<PairHit>().swap(s.pairs);  // at most pair_cap pairs in all, now held twice
     }
     if (out.pair_count > opt_.pair_cap) std::vector<PairHit>().swap(out.pairs);
     if (static_cast<std::int64_t>(out.collected.size()) > opt_.collect_cap) out.collect_overflow = true;
@@ -419,7 +425,8 @@ class Pass {
   const RowSource<T>& a_;
   const RowSource<T>& b_;  // a_ itself when symmetric
   bool symmetric_ = true;
-  bool lists_ = false;  // any per-row output wanted
+  bool lists_ = false;    // any per-row output wanted
+  bool columns_ = false;  // ... for the tile's columns too
   std::int64_t block_rows_ = 0;
   std::vector<double> sumsq_a_, sumsq_b_;  // rows' sums of squares (packing scales by them)
   std::vector<RowBuffer<T>> buffers_;      // per thread, for file reads

@@ -177,6 +177,25 @@ int thread_count(int requested, std::int64_t work_items) {
 
 }  // namespace
 
+ReadoutTotals& ReadoutTotals::operator+=(const ReadoutTotals& later) {
+  if (later.histogram.size() != histogram.size())
+    throw std::invalid_argument("readout totals with different histogram bins do not add");
+  trials += later.trials;
+  inactive += later.inactive;
+  active += later.active;
+  false_positives += later.false_positives;
+  false_negatives += later.false_negatives;
+  level_errors += later.level_errors;
+  inactive_sum += later.inactive_sum;
+  inactive_sumsq += later.inactive_sumsq;
+  active_error_sum += later.active_error_sum;
+  active_error_sumsq += later.active_error_sumsq;
+  amplitude_sumsq += later.amplitude_sumsq;
+  trial_errors_sumsq += later.trial_errors_sumsq;
+  for (std::size_t k = 0; k < histogram.size(); ++k) histogram[k] += later.histogram[k];
+  return *this;
+}
+
 template <class T>
 ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec,
                                const ExplicitActivations* given, std::int64_t trial_begin,

@@ -29,13 +29,16 @@ def build_info() -> dict:
 
 
 def set_max_isa(isa: str) -> str:
-    """Cap the kernels' instruction set ("scalar", "avx2", "avx512"); returns the old cap.
+    """Cap the kernels' instruction set (one of ``_core.ISA_NAMES``: "scalar", "avx2",
+    "avx512"); returns the old cap.
 
     The environment variable NEARORTHO_MAX_ISA sets the cap at import. Used by the
     tests to compare every level against the scalar one.
     """
     if not isinstance(isa, str):
         raise TypeError(f"isa must be a string, got {type(isa).__name__}")
+    if isa not in _core.ISA_NAMES:
+        raise ValueError(f"isa must be one of {', '.join(_core.ISA_NAMES)}; got {isa!r}")
     return _core.set_isa_cap(isa)
 
 

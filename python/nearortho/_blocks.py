@@ -48,12 +48,12 @@ def plan(W, B, n: int, itemsize: int, fixed: int, memory, threads: int, what: st
     limit = budget(memory)
     files = [s for s in (W, B) if isinstance(s, RowFile)]
     buffers = threads * max((_core.row_buffer_bytes(s.stored, n, itemsize) for s in files), default=0)
-    panel = 64 // itemsize
+    panel = _core.PANEL_BYTES // itemsize
     rows = [len(s) for s in (W, B) if s is not None]
     whole = fixed + buffers + sum((r + panel) * packed_row_bytes(n, itemsize) for r in rows)
     if limit is None or whole <= limit:
         return 0
-    tile = _core.TILE
+    tile = _core.INTERFERENCE_TILE
     least = fixed + buffers + 2 * tile * packed_row_bytes(n, itemsize)
     block = (limit - fixed - buffers) // (2 * packed_row_bytes(n, itemsize)) // tile * tile
     if block < tile:

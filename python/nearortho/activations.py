@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from . import _core
+from . import _backend, _core
 from . import _validate as v
 
 
@@ -87,8 +87,19 @@ def csr_activations(activations, m: int):
 _SAMPLE_ACTIVE = 1 << 22
 
 
-def sample_activations(m, l=None, *, trials, amplitude="boolean", signed=False, seed=0, p=None):
+def activation_spec(m: int, l: int, p: float, amp: Amplitude, signed: bool, seed: int) -> _core.ActivationSpec:
+    """The core's spec of trials with m features, l active (or each with probability p >= 0)."""
+    spec = _core.ActivationSpec()
+    spec.m, spec.l, spec.p, spec.seed = m, l, p, seed
+    spec.kind, spec.amplitude, spec.levels = getattr(_core.AmplitudeKind, amp.kind), amp.a, amp.levels
+    spec.signed_amplitudes = bool(signed)
+    return spec
+
+
+def sample_activations(m, l=None, *, trials, amplitude="boolean", signed=False, seed=0, p=None, backend="auto"):
     """The activations ``simulate`` draws for trials 0..trials-1: lists of (indices, values).
+
+    ``backend`` (see docs/backends.md) only says where they are drawn: they are the same.
 
     Raises MemoryError (need and available) before sampling when the lists would not fit.
     """
@@ -96,7 +107,8 @@ def sample_activations(m, l=None, *, trials, amplitude="boolean", signed=False, 
     trials = v.integer(trials, "trials", minimum=1)
     l, p = count_spec(l, p, m)
     amp = parse_amplitude(amplitude)
-    seed = v.seed(seed)
+    spec = activation_spec(m, l, p, amp, signed, v.seed(seed))
+    sample = _backend.select(backend, "sample_activations")
     active = l if p < 0 else p * m
     # int64 index and float64 value per active feature (twice while a block is copied),
     # and per trial two array views and their list slots
@@ -106,8 +118,8 @@ def sample_activations(m, l=None, *, trials, amplitude="boolean", signed=False, 
     indices, values = [], []
     for begin in range(0, trials, step):
         end = min(trials, begin + step)
-        offset, index, value = _core.sample_activations(m, l, p, amp.kind, amp.a, amp.levels, bool(signed),
-                                                        seed, begin, end)
+        block = sample(spec, begin, end)
+        offset, index, value = block.offset, block.index, block.value
         indices += [index[offset[t]:offset[t + 1]] for t in range(end - begin)]
         values += [value[offset[t]:offset[t + 1]] for t in range(end - begin)]
     return indices, values

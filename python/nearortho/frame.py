@@ -5,11 +5,11 @@ import math
 
 import numpy as np
 
-from . import _core
+from . import _backend, _core
 from . import _validate as v
 
-KINDS = ("gaussian", "sign", "sparse", "orthogonal", "srht")  # random: any (n, m), a frame per seed
-STRUCTURED_KINDS = ("kerdock", "simplex", "conference", "lines28")  # fixed constructions for some (n, m)
+KINDS = _core.FRAME_KINDS  # random: any (n, m), a frame per seed
+STRUCTURED_KINDS = _core.STRUCTURED_FRAME_KINDS  # fixed constructions for some (n, m)
 
 # Rows per call into the core: Ctrl-C is handled between calls, so a call stays short.
 _CHUNK_ELEMENTS = 1 << 24
@@ -26,8 +26,8 @@ def max_rows(kind: str, n) -> int | None:
     Raises ValueError naming the supported dimensions when a structured kind has none at n.
     """
     _check_kind(kind)
-    n = v.integer(n, "n", minimum=1, maximum=2**31 - 1)
-    return _core.structured_max_rows(kind, n) if kind in STRUCTURED_KINDS else None
+    n = v.integer(n, "n", minimum=1, maximum=_core.MAX_FRAME_DIMENSION)
+    return _core.structured_max_rows(getattr(_core.FrameKind, kind), n) if kind in STRUCTURED_KINDS else None
 
 
 def _check_kind(kind) -> None:
@@ -35,7 +35,7 @@ def _check_kind(kind) -> None:
         raise ValueError(f"kind must be one of {', '.join(KINDS + STRUCTURED_KINDS)}; got {kind!r}")
 
 
-def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=None, out=None,
+def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=None, out=None, backend="auto",
           **kind_options) -> np.ndarray:
     """Generate a frame of ``m`` unit vectors in R^n as the rows of an (m, n) array.
 
@@ -84,22 +84,27 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
         Threads to use; default follows OpenMP (OMP_NUM_THREADS, else all CPUs).
     out : ndarray, optional
         A C-contiguous array of the right shape and dtype to write into.
+    backend : {"auto", "cpu", "cuda"}
+        Where the rows are generated (see docs/backends.md); the rows are the same.
 
     Returns
     -------
     ndarray of shape (rows, n), C-contiguous, rows of unit norm (to rounding).
     """
-    n = v.integer(n, "n", minimum=1, maximum=2**31 - 1)
+    n = v.integer(n, "n", minimum=1, maximum=_core.MAX_FRAME_DIMENSION)
     m = v.integer(m, "m", minimum=1, maximum=2**62)
     _check_kind(kind)
-    sparsity = _kind_options(kind, n, kind_options)
-    _core.validate_frame(kind, n, m, sparsity)  # the sizes a structured kind has (ValueError)
-    seed = v.seed(seed)
+    spec = _core.FrameSpec()
+    spec.n, spec.m, spec.kind = n, m, getattr(_core.FrameKind, kind)
+    spec.sparsity = _kind_options(kind, n, kind_options)
+    _core.validate_frame(spec)  # the sizes a structured kind has (ValueError)
+    spec.seed = v.seed(seed)
+    generate = _backend.select(backend, "generate_frame")
     dtype = v.float_dtype(dtype)
     start, stop = v.row_slice(rows, m)
     nthreads = v.threads(threads)
     shape = (stop - start, n)
-    group = _core.frame_group_rows(kind, n)
+    group = _core.frame_group_rows(spec)
     step = max(group, (_CHUNK_ELEMENTS // n) // group * group)
     work = _work_bytes(kind, n, start, stop, step, v.resolved_threads(nthreads))
     output = shape[0] * n * dtype.itemsize if out is None else 0
@@ -116,7 +121,7 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
     lo = start
     while lo < stop:
         hi = min(stop, (lo // group) * group + step)
-        _core.generate_frame(kind, n, m, seed, sparsity, lo, hi, out[lo - start:hi - start], nthreads)
+        generate(spec, lo, hi, out[lo - start:hi - start], nthreads)
         lo = hi
     return out
 
@@ -124,15 +129,16 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
 def _work_bytes(kind: str, n: int, start: int, stop: int, step: int, threads: int) -> int:
     """Memory the core holds besides the output (cpp/src/frame.cpp). orthogonal: each
     basis being built (up to one per thread) holds its prefix of rows rounded up to a
-    block of 64, twice (rows and a column-packed copy), and 64 coefficients per row,
-    all float64. srht: a permutation of the padded size N and n signed values."""
+    block of ORTHOGONAL_BLOCK (64), twice (rows and a column-packed copy), and a block's
+    coefficients per row, all float64. srht: a permutation of the padded size N and n signed values."""
     if stop == start:
         return 0
     if kind == "orthogonal":
         bases = (stop - 1) // n - start // n + 1
         deepest = n if bases > 1 else (stop - 1) % n + 1
-        built = min(n, -(-deepest // 64) * 64)
-        return min(threads, bases, step // n) * 8 * built * (2 * n + 64)
+        block = _core.ORTHOGONAL_BLOCK
+        built = min(n, -(-deepest // block) * block)
+        return min(threads, bases, step // n) * 8 * built * (2 * n + block)
     if kind == "srht":
         return 8 * (1 << (n - 1).bit_length()) + 8 * n
     return 0

@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from . import _core
+from . import _backend, _core
 from . import _validate as v
 from ._result import Result
 
@@ -33,7 +33,7 @@ class SurrogateGradient(Result):
     pair: tuple
 
 
-def surrogate_gradient(W, p=2, *, t=0.0, s=1.0, threads=None) -> SurrogateGradient:
+def surrogate_gradient(W, p=2, *, t=0.0, s=1.0, threads=None, backend="auto") -> SurrogateGradient:
     """F(W) = sum_{i<j} (max(|g_ij| - t, 0) / s)^p and its gradient in one pass.
 
     Parameters
@@ -50,6 +50,8 @@ def surrogate_gradient(W, p=2, *, t=0.0, s=1.0, threads=None) -> SurrogateGradie
         range: terms with d^p below the dtype's smallest normal number are
         dropped, and d^p beyond its largest value makes ``value`` infinite.
     threads : int, optional
+    backend : {"auto", "cpu", "cuda"}
+        Where the pass runs (see docs/backends.md).
 
     Notes
     -----
@@ -61,9 +63,19 @@ def surrogate_gradient(W, p=2, *, t=0.0, s=1.0, threads=None) -> SurrogateGradie
     W = v.frame_array(W, "W")
     if W.shape[0] < 2:
         raise ValueError(f"W needs at least 2 rows for pairs, got {W.shape[0]}")
-    p = v.integer(p, "p", minimum=2, maximum=MAX_POWER)
-    t = v.real(t, "t", low=0.0)
-    s = v.real(s, "s", low=0.0, low_open=True)
+    options = surrogate_options(p, t, s, v.threads(threads))
+    gradient = _backend.select(backend, "surrogate_gradient")
     grad = np.empty_like(W)
-    value, coherence, i, j = _core.surrogate_gradient(W, p, t, s, v.threads(threads), grad)
-    return SurrogateGradient(float(value), grad, float(coherence), (int(i), int(j)))
+    totals = gradient(W, options, grad)
+    return SurrogateGradient(totals.value, grad, totals.max_abs, (totals.max_i, totals.max_j))
+
+
+def surrogate_options(p, t, s, threads: int) -> _core.SurrogateOptions:
+    """The core's options for F with power p, threshold t and scale s (validated here)
+    and ``threads`` as ``_validate.threads`` returns it."""
+    options = _core.SurrogateOptions()
+    options.p = v.integer(p, "p", minimum=2, maximum=MAX_POWER)
+    options.t = v.real(t, "t", low=0.0)
+    options.s = v.real(s, "s", low=0.0, low_open=True)
+    options.threads = threads
+    return options

@@ -12,8 +12,8 @@ from typing import Optional
 
 import numpy as np
 
+from . import _backend
 from . import _blocks
-from . import _core
 from . import _order_statistic
 from . import _validate as v
 from . import reference
@@ -363,17 +363,20 @@ def _best_of(value, index, value2, index2, key=None):
     return np.take_along_axis(value, order, axis=1), np.take_along_axis(index, order, axis=1)
 
 
-def _run(W, B, normalize, threads, block_rows, **kwargs):
-    def source(x):
-        return x._spec() if isinstance(x, RowFile) else x
-
-    wide = _blocks.dtype_of(W, B) == np.float64
-    return _core.interference(source(W), None if B is None else source(B), wide, normalize, threads=threads,
-                              block_rows=block_rows, **kwargs)
+def _run(W, B, normalize, threads, backend, block_rows, **kwargs):
+    if block_rows == 0 and not isinstance(W, RowFile) and not isinstance(B, RowFile):
+        return _backend.select(backend, "interference")(W, B, normalize, threads=threads, **kwargs)
+    if backend == "cuda":
+        raise ValueError('backend="cuda" reads neither files nor row blocks; use backend="cpu" (or "auto")')
+    source = lambda x: x._spec() if isinstance(x, RowFile) else x  # noqa: E731
+    return _backend.select("cpu", "interference")(source(W), None if B is None else source(B), normalize,
+                                                  threads=threads, block_rows=block_rows,
+                                                  wide=_blocks.dtype_of(W, B) == np.float64, **kwargs)
 
 
 def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0, per_row=True,
-                 threads=None, row_offset=0, col_offset=None, progress=None, memory=None) -> InterferenceStats:
+                 threads=None, row_offset=0, col_offset=None, progress=None, backend="auto",
+                 memory=None) -> InterferenceStats:
     """Interference statistics over all pairs i < j of rows of ``W``, or all pairs
     (i in W, j in B), in one fused multithreaded pass.
 
@@ -415,6 +418,9 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     progress : callable(done, total), optional
         Called with the tiles started and the total about every 50 ms, and once
         with (total, total) at the end; an exception it raises stops the pass.
+    backend : {"auto", "cpu", "cuda"}
+        Where the pass runs (see docs/backends.md); exact fields agree across backends.
+        Files and row blocks (``memory`` too small for the whole inputs) run on the CPU.
     memory : int, optional
         Bytes the pass may use besides its inputs (default: half of what is
         available, see Notes). When the packed copies of W and B do not fit, the
@@ -451,14 +457,18 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     KeyboardInterrupt after at most about 50 ms plus one tile of work.
     """
     return _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                         col_offset, "topk", progress, memory)
+                         col_offset, "topk", progress, backend, memory=memory)
 
 
 def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                  col_offset, topk_name, progress=None, memory=None, **pair_options):
-    """interference() after its name for topk; with ``pair_threshold``, ``pair_signed``
-    and ``pair_cap`` (see :func:`nearortho.pairs`) also returns the pairs collected in
-    the pass: (stats, (count, i, j, g))."""
+                  col_offset, topk_name, progress=None, backend="auto", *, columns=True, complete=False,
+                  memory=None, **pair_options):
+    """interference() after its name for topk. ``columns=False``: no per-row outputs
+    for the rows of B; ``complete=True`` allows topk = all partners (complete lists).
+    With ``pair_threshold``, ``pair_signed`` and ``pair_cap`` (see
+    :func:`nearortho.pairs`) also returns the pairs collected in the pass:
+    (stats, (count, i, j, g))."""
+    _backend.check(backend)
     W = _blocks.matrix(W, "W")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, got {type(progress).__name__}")
@@ -478,7 +488,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     m, n = W.shape
     partners = m - 1 if B is None else B.shape[0]
     topk = v.integer(topk, topk_name, minimum=0)
-    if topk >= partners:
+    if topk >= partners + complete:
         raise ValueError(f"{topk_name} must be < {partners}, the number of partners per row, got {topk}")
     if not isinstance(per_row, (bool, np.bool_)):
         raise TypeError(f"per_row must be a bool, got {type(per_row).__name__}")
@@ -493,8 +503,8 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
                          max(0, pair_options.get("pair_cap", 0)))
     block_rows = _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used,
                               f"the interference pass over a {m} x {n} {W.dtype} frame")
-    out = _run(W, B, normalize, nthreads, block_rows, bins=bins, thresholds=list(thr), topk=topk,
-               per_row=bool(per_row), progress=progress, **pair_options)
+    out = _run(W, B, normalize, nthreads, backend, block_rows, bins=bins, thresholds=list(thr), topk=topk,
+               per_row=bool(per_row), progress=progress, columns=columns, **pair_options)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
 
     def side(prefix, offset, wanted):  # one side's per-row fields, partners shifted by offset
@@ -520,9 +530,9 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
         pair=(int(out["max_i"]) + row_offset, int(out["max_j"]) + col_offset),
         hist=out["hist"], hist_range=(float(out["hist_lo"]), float(out["hist_hi"])),
         count_above=dict(zip(thr, (int(c) for c in out["count_above"]))),
-        **side("row_", col_offset, True), **side("col_", row_offset, B is not None),
+        **side("row_", col_offset, True), **side("col_", row_offset, B is not None and columns),
         row_offset=row_offset, col_offset=col_offset,
-        _source=(W, B, normalize, nthreads, block_rows))
+        _source=(W, B, normalize, nthreads, backend, block_rows))
     if "pair_threshold" not in pair_options:
         return stats
     return stats, (int(out["pair_count"]), out["pair_i"] + row_offset, out["pair_j"] + col_offset, out["pair_g"])
@@ -533,20 +543,21 @@ def _fixed_bytes(m: int, m2: int, itemsize: int, bins: int, topk: int, threads: 
     read buffers (_blocks.plan adds those): the rows' sums of squares, the per-row
     outputs of both sides, per thread a histogram of int64 counts, a 144 x 144 tile
     and 288 candidate lists (top-k, the maxima of |g| and of g), and the pairs
-    collected (24 bytes each, held twice while the threads' lists are joined)."""
+    collected (24 bytes each, held up to three times while the threads' lists are
+    joined and handed to numpy)."""
     rows = 8 * (m + m2) + (m + m2) * (40 + 16 * topk)
     per_thread = 8 * bins + 144 * 144 * itemsize + 288 * (topk + 2) * (2 * itemsize + 8) + 4096
-    return rows + threads * per_thread + 48 * pair_cap
+    return rows + threads * per_thread + 72 * pair_cap
 
 
-def neighbors(W, k, B=None, *, both=False, threads=None, memory=None):
+def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto", memory=None):
     """The k rows of ``B`` (default: the other rows of ``W``) with the largest |cosine|
     to each row of W.
 
     Returns ``(indices, cosines)``, int64 and float64 arrays of shape (m, k), best
     first, ties by smaller index; cosines are signed. Same pass and contract as
-    :func:`interference` with ``topk=k`` (W and B may be files, read in blocks
-    within ``memory``). With ``B`` and ``both=True``, the same
+    :func:`interference` with ``topk=k`` (``backend`` too; W and B may be files, read
+    in blocks within ``memory``). With ``B`` and ``both=True``, the same
     pass also finds the k rows of W nearest each row of B and returns
     ``((indices, cosines), (b_indices, b_cosines))``, the second pair of shape
     (m2, k) (then k must also be below m).
@@ -556,7 +567,7 @@ def neighbors(W, k, B=None, *, both=False, threads=None, memory=None):
         raise TypeError(f"both must be a bool, got {type(both).__name__}")
     if both and B is None:
         raise ValueError("both=True needs B (without B the lists of W already cover both sides)")
-    stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k", memory=memory)
+    stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k", backend=backend, memory=memory)
     if not both:
         return stats.topk_index, stats.topk_value
     if k >= stats.m:

@@ -2,8 +2,12 @@
 
 Each step costs one pass of the core's fused surrogate gradient
 (:func:`nearortho.gradient.surrogate_gradient`): memory O(m n), never the
-m x m Gram matrix. Objective ``"coherence"`` runs two stages:
+m x m Gram matrix. Objective ``"coherence"`` runs up to three stages:
 
+0. *project* (m <= 100 only, where an m x m eigendecomposition is cheap):
+   alternating projection towards a tight frame with every |g| at most the
+   best lower bound (Tropp, Dhillon, Heath and Strohmer 2005), which finds
+   equiangular tight frames such as 16 lines in R^6;
 1. *smooth*: the soft maximum f = s (sum_{i<j} (|g_ij| / s)^p)^(1/p) >= max |g|,
    with s the current coherence (so high powers stay in range) and p raised by
    half whenever a window of steps stops improving f, up to ``p_max``;
@@ -29,17 +33,20 @@ import time
 from typing import Callable, Optional
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from . import _core
+from . import _backend, _core
 from . import _validate as v
 from ._result import Result
 from .bounds import Bounds, bounds
-from .frame import frame
+from .frame import KINDS, STRUCTURED_KINDS, frame, max_rows
+from .gradient import surrogate_options
 from .interference import interference
 
-__all__ = ["OBJECTIVES", "OptimizeProgress", "OptimizeResult", "optimize"]
+__all__ = ["OBJECTIVES", "START_KINDS", "OptimizeProgress", "OptimizeResult", "optimize"]
 
 OBJECTIVES = ("coherence", "frame_potential")
+START_KINDS = KINDS + STRUCTURED_KINDS + ("auto",)
 
 _WINDOW = 100            # steps between checks of progress (and history rows)
 _MOMENTUM = 0.9
@@ -50,6 +57,8 @@ _P_GROWTH = 1.5
 _IMPROVES = 2e-4         # a window "improves" f when it lowers it by this fraction
 _DELTA_FIRST = 0.01
 _PROGRESS_SECONDS = 0.25
+_PROJECT_ROWS = 100      # the alternating projection stage runs for m up to this
+_PROJECT_STEPS = 2000
 _FLOAT64_SIZE = 4096     # fresh frames with m * n up to this work in float64
 _HISTORY_DTYPE = np.dtype([("iteration", np.int64), ("coherence", np.float64), ("best", np.float64),
                            ("surrogate", np.float64), ("p", np.int64), ("step", np.float64),
@@ -59,7 +68,7 @@ _HISTORY_DTYPE = np.dtype([("iteration", np.int64), ("coherence", np.float64), (
 @dataclasses.dataclass(repr=False, eq=False)
 class OptimizeProgress(Result):
     """What a progress callback receives: the best coherence so far and the state
-    of the run (``stage`` is "smooth", "max" or "frame_potential")."""
+    of the run (``stage`` is "project", "smooth", "max" or "frame_potential")."""
 
     iteration: int
     coherence: float
@@ -80,9 +89,12 @@ class OptimizeResult(Result):
     :func:`nearortho.interference`. ``bounds``: :func:`nearortho.bounds` for
     (n, m). ``history``: structured array, one row per window of steps, with
     the iteration, the current and best coherence (as the pass computed it),
-    the surrogate's value, the power p, the step length and the seconds since
-    the start. ``stopped``: "max_iter", "max_seconds", "converged" (tol) or
+    the surrogate's value, the power p, the step length (NaN, 0 and NaN in the
+    projection stage) and the seconds since the start. ``stopped``: "max_iter", "max_seconds", "converged" (tol) or
     "bound" (the coherence reached the best lower bound to within tol).
+    ``start``: the start ``frame`` descends from: "W0", "<kind> seed <seed>"
+    for a random one, or the structured kind (``kind="auto"``). ``starts``:
+    (label, lowest coherence seen from it) for every start run, in order.
     """
 
     frame: np.ndarray
@@ -94,6 +106,8 @@ class OptimizeResult(Result):
     iterations: int
     seconds: float
     stopped: str
+    start: str
+    starts: tuple
 
     @property
     def n(self) -> int:
@@ -116,7 +130,7 @@ class OptimizeResult(Result):
 
 def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", max_iter=None,
              max_seconds=None, tol=1e-6, threads=None, progress: Optional[Callable] = None,
-             p_max=None, restarts=0) -> OptimizeResult:
+             p_max=None, restarts=0, backend="auto") -> OptimizeResult:
     """Lower the coherence of a frame (or its frame potential) from W0 or a random start.
 
     Parameters
@@ -125,13 +139,19 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
         The starting frame (rows are normalised; float32 or float64), or the
         sizes of a fresh ``frame(n, m, kind, seed=seed)``.
     kind, seed : start from a fresh frame of this kind and seed (with (n, m)).
+        ``kind="auto"``: first from the structured frame (kerdock, conference,
+        simplex, lines28: its first m rows) of lowest coherence that has m rows
+        at n, if any, then from the Gaussian frame of ``seed``; restarts are
+        Gaussian. The optimised structured frame is returned when no random
+        start does better (``start`` says which start won): at (64, 256) and
+        (256, 4096), for example, Kerdock bases beat every random start.
     dtype : float32 or float64, optional
         Working precision. Default: W0's dtype; for a fresh frame float64 when
         m * n <= 4096 (small packings, where the last digits matter) and
         float32 otherwise (twice as fast).
     objective : {"coherence", "frame_potential"}
     max_iter : int, optional
-        Most steps (each one gradient pass). Default: 20000 when max_seconds is
+        Most steps (each one gradient pass, or one projection). Default: 20000 when max_seconds is
         not given either, else no limit.
     max_seconds : float, optional
         Wall-clock budget; checked after every step.
@@ -147,9 +167,12 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
         float32, where higher powers only fit rounding noise).
     restarts : int >= 0
         With a random start: after a start converges, begin again from the
-        frames of seeds seed + 1, ..., seed + restarts while the budget lasts,
+        frames of seeds seed + 1, ..., seed + restarts while the budget lasts
+        (of kind "gaussian" when ``kind="auto"``),
         keeping the best frame over all starts. Small packings have many local
         minima, so a few restarts often find a better one.
+    backend : {"auto", "cpu", "cuda"}
+        Where the gradient passes run (see docs/backends.md).
 
     Returns
     -------
@@ -162,7 +185,8 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     ``threads``. A ``max_seconds`` limit makes the stopping point depend on speed.
     Ctrl-C raises KeyboardInterrupt within a gradient pass (polled every 50 ms).
     """
-    W, kind = _start(W0, kind, seed, dtype)
+    starts, kind = _starts(W0, kind, seed, dtype)
+    W = starts[0][1]
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
     if max_iter is not None:
@@ -180,34 +204,55 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     restarts = v.integer(restarts, "restarts", minimum=0)
     if restarts and kind is None:
         raise ValueError("restarts needs a random start: pass (n, m), not W0")
-    starts = itertools.chain([W], (frame(W.shape[1], W.shape[0], kind, seed=(seed + k) % 2**64, dtype=W.dtype)
-                                   for k in range(1, restarts + 1)))
-    run = _Run(W, objective, max_iter, max_seconds, tol, v.threads(threads), progress, p_max)
-    return run.result(starts)
+    restart_frames = ((f"{kind} seed {(seed + k) % 2**64}",
+                       frame(W.shape[1], W.shape[0], kind, seed=(seed + k) % 2**64, dtype=W.dtype))
+                      for k in range(1, restarts + 1))
+    run = _Run(W, objective, max_iter, max_seconds, tol, v.threads(threads), progress, p_max, _backend.check(backend))
+    return run.result(itertools.chain(starts, restart_frames))
 
 
-def _start(W0, kind, seed, dtype):
-    """The starting frame with unit rows, C-contiguous, in the working dtype."""
+def _starts(W0, kind, seed, dtype):
+    """The first starts as (label, frame with unit rows, C-contiguous, in the
+    working dtype), and the kind of the restarts (None for a given W0)."""
     if isinstance(W0, (tuple, list)) and len(W0) == 2 and all(
             isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in W0):
-        n = v.integer(W0[0], "n", minimum=1, maximum=2**31 - 1)
+        n = v.integer(W0[0], "n", minimum=1, maximum=_core.MAX_FRAME_DIMENSION)
         m = v.integer(W0[1], "m", minimum=2, maximum=2**40)
         dtype = v.float_dtype(dtype if dtype is not None else (np.float64 if m * n <= _FLOAT64_SIZE else np.float32))
-        return frame(n, m, kind, seed=seed, dtype=dtype), kind
+        if kind not in START_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(START_KINDS)}; got {kind!r}")
+        if kind != "auto":
+            return [(f"{kind} seed {seed}", frame(n, m, kind, seed=seed, dtype=dtype))], kind
+        structured = _best_structured(n, m, dtype)
+        return structured + [(f"gaussian seed {seed}", frame(n, m, seed=seed, dtype=dtype))], "gaussian"
     W = v.directions(W0, "W0")
     if W.shape[0] < 2:
         raise ValueError(f"W0 needs at least 2 rows (pairs), got {W.shape[0]}")
     dtype = v.float_dtype(dtype) if dtype is not None else W.dtype
     W = np.array(W, dtype=dtype, order="C", copy=True)
     W /= np.linalg.norm(W, axis=1, keepdims=True)
-    return W, None
+    return [("W0", W)], None
+
+
+def _best_structured(n, m, dtype):
+    """[(kind, frame)] for the structured kind of lowest coherence with m rows at n, or []."""
+    candidates = []
+    for kind in STRUCTURED_KINDS:
+        try:
+            fits = max_rows(kind, n) >= m
+        except ValueError:  # no such construction at n
+            fits = False
+        if fits:
+            W = frame(n, m, kind, dtype=dtype)
+            candidates.append((interference(W, per_row=False, bins=1).coherence, kind, W))
+    return [(kind, W) for _, kind, W in sorted(candidates, key=lambda c: c[0])[:1]]
 
 
 class _Run:
     """One optimisation: the state shared by the stages, the stopping rules and
     the records (history, best frame, progress)."""
 
-    def __init__(self, W, objective, max_iter, max_seconds, tol, threads, progress, p_max):
+    def __init__(self, W, objective, max_iter, max_seconds, tol, threads, progress, p_max, backend):
         self.W = W
         self.objective = objective
         self.max_iter = max_iter
@@ -216,6 +261,8 @@ class _Run:
         self.threads = threads
         self.progress = progress
         self.p_max = p_max
+        self.backend = backend
+        self.gradient = _backend.select(backend, "surrogate_gradient")
         m, n = W.shape
         self.bounds = bounds(n, m)
         self.grad = np.empty_like(W)
@@ -225,15 +272,17 @@ class _Run:
         self.stopped = None
         self.stage, self.p = "smooth", _P_FIRST
         self.best, self.best_W = math.inf, W.copy()          # over every start
+        self.start_label = self.best_start = None
+        self.starts = []                                      # (label, lowest coherence) per start
         self.local, self.local_W = math.inf, W.copy()        # over the current start
         self.next_report = 0.0
 
     # one pass of the core
     def evaluate(self, W, p, t, s):
         """(value, Riemannian gradient of the value, coherence of W) in one pass."""
-        value, coherence, _, _ = _core.surrogate_gradient(W, p, t, s, self.threads, self.grad)
+        totals = self.gradient(W, surrogate_options(p, t, s, self.threads), self.grad)
         G = self.grad
-        return value, G - np.einsum("ij,ij->i", G, W)[:, None] * W, coherence
+        return totals.value, G - np.einsum("ij,ij->i", G, W)[:, None] * W, totals.max_abs
 
     def seen(self, W, coherence):
         if coherence < self.local:
@@ -242,6 +291,7 @@ class _Run:
         if coherence < self.best:
             self.best = coherence
             self.best_W[...] = W
+            self.best_start = self.start_label
 
     # stopping and reporting
     def elapsed(self):
@@ -315,24 +365,27 @@ class _Run:
         return W
 
     def result(self, starts) -> OptimizeResult:
-        for W in starts:  # each start runs to convergence unless the budget ends first
+        for self.start_label, W in starts:  # each runs to convergence unless the budget ends first
             self.W = W
+            self.local = math.inf
             if self.objective == "frame_potential":
                 self.frame_potential()
             else:
                 self.coherence()
+            self.starts.append((self.start_label, float(self.local)))
             if self.stopped is not None:
                 break
         if self.stopped is None:
             self.stopped = "converged"
         W = np.ascontiguousarray(self.best_W)
-        stats = interference(W, per_row=False, bins=1)
+        stats = interference(W, per_row=False, bins=1, backend=self.backend)
         if self.objective == "frame_potential":  # the frame returned has the lowest potential, which
             self.best = stats.coherence          # need not be the lowest coherence seen on the way
         self.report(self.best, force=True)
         return OptimizeResult(frame=W, coherence=stats.coherence, pair=stats.pair, bounds=self.bounds,
                               objective=self.objective, history=np.array(self.history, dtype=_HISTORY_DTYPE),
-                              iterations=self.iteration, seconds=self.elapsed(), stopped=self.stopped)
+                              iterations=self.iteration, seconds=self.elapsed(), stopped=self.stopped,
+                              start=self.best_start, starts=tuple(self.starts))
 
     def frame_potential(self):
         self.stage, self.p = "frame_potential", 2
@@ -347,13 +400,51 @@ class _Run:
             return done
 
         self.best_W[...] = self.descend(self.W, objective_at, lambda c: False, window_done)
+        self.best_start = self.start_label
 
     def coherence(self):
+        W = self.W
+        if len(W) <= _PROJECT_ROWS and self.bounds.best > 0:
+            W = self.project(W)
+            if self.stopped is not None or self.at_bound():
+                return
         self.stage, self.p = "smooth", _P_FIRST
-        self.local = math.inf
-        self.smooth(self.W)
+        self.smooth(W)
         if self.stopped is None:
             self.max_stage()
+
+    def project(self, W):
+        """Stage 0 (small m): alternating projection (Tropp, Dhillon, Heath and
+        Strohmer 2005) between the Grams with unit diagonal and every |g| at most
+        the best bound and the Grams of tight frames (m / n times a rank-n
+        projection). It finds equiangular tight frames, which meet the Welch
+        bound and which descent from a random start rarely reaches. Returns the
+        iterate of lowest coherence."""
+        self.stage, self.p = "project", 0
+        m, n = W.shape
+        mu = float(self.bounds.best)
+        best, best_W = math.inf, W
+        with threadpool_limits(1, user_api="blas"):  # small matrices: BLAS threads only wait on each other
+            for step in range(1, _PROJECT_STEPS + 1):
+                G = W.astype(np.float64) @ W.T.astype(np.float64)
+                np.fill_diagonal(G, 0.0)
+                coherence = float(np.abs(G).max())
+                self.seen(W, coherence)
+                if coherence < best:
+                    best, best_W = coherence, W
+                if step % _WINDOW == 0:
+                    self.record(coherence, math.nan, math.nan)
+                if self.at_bound() or self.out_of_budget():
+                    break
+                np.clip(G, -mu, mu, out=G)
+                np.fill_diagonal(G, 1.0)
+                U = np.linalg.eigh(G)[1][:, -n:]  # the nearest tight frame's rows, up to scale
+                norms = np.linalg.norm(U, axis=1, keepdims=True)
+                if not np.all(norms > 0):
+                    break
+                W = np.ascontiguousarray(U / norms, dtype=W.dtype)
+                self.iteration += 1
+        return best_W
 
     def smooth(self, W):
         """Stage 1: the soft maximum with p raised whenever a window stalls."""

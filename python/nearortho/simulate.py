@@ -6,27 +6,27 @@ import math
 
 import numpy as np
 
-from . import _core
+from . import _backend, _core
 from . import _validate as v
 from ._result import Result
-from .activations import Amplitude, count_spec, csr_activations, parse_amplitude
+from .activations import Amplitude, activation_spec, count_spec, csr_activations, parse_amplitude
 from .reference import eps_jl
 
 # Multiply-adds per call into the core: Ctrl-C is handled between calls, and the
 # batch boundaries (hence the float64 sums' order) depend only on m, n, l and the path.
 _BATCH_MACS = 1 << 34
 _TRIALS_PER_CALL = 1 << 16
-_BATCH_ALIGN = 60  # trials per work item in the core (10 panels of 6)
+_BATCH_ALIGN = _core.READOUT_TRIALS_PER_ITEM
 _GRAM_MACS_MAX = 1 << 35  # W W^T per call on the gram path: keeps a call to a few seconds
 _ACTIVE_MAX = 1 << 22  # active features held per call (20 bytes each)
-_GRAM_COLUMNS = 192  # columns of W W^T the core holds at once (kGramBlock in cpp/src/readout_passes.hpp)
+_GRAM_COLUMNS = _core.READOUT_GRAM_COLUMNS  # columns of W W^T the core holds at once
 _GRAM_BYTES_MAX = 1 << 30
 PATHS = ("auto", "dense", "gram")
 _RMS_ROWS = 2048  # rows whose pairs give rms_interference (all rows when m is smaller)
 QUANTILES = (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999)
 
 
-def rms_interference(W: np.ndarray, *, threads=None) -> float:
+def rms_interference(W: np.ndarray, *, threads=None, backend="auto") -> float:
     """RMS of the raw inner products <w_i, w_j> over pairs i < j (rows as given).
 
     Exact (in the core, float64 sums) when m <= 2048; above, over all pairs among
@@ -40,7 +40,7 @@ def rms_interference(W: np.ndarray, *, threads=None) -> float:
     if m > _RMS_ROWS:
         W = W[np.sort(np.random.default_rng(0).choice(m, _RMS_ROWS, replace=False))]
     s = W.shape[0]
-    return math.sqrt(_core.pair_sumsq(W, v.threads(threads)) / (s * (s - 1) / 2))
+    return math.sqrt(_backend.select(backend, "pair_sumsq")(W, v.threads(threads)) / (s * (s - 1) / 2))
 
 
 @dataclasses.dataclass(repr=False)
@@ -87,7 +87,7 @@ class ReadoutStats(Result):
     path: str
 
 
-def readouts(W, activations, *, threads=None, path="dense") -> np.ndarray:
+def readouts(W, activations, *, threads=None, path="dense", backend="auto") -> np.ndarray:
     """The raw readouts r = W x, one row per trial (float64, shape (trials, m)).
 
     ``activations = (indices, values)``: per trial, distinct feature indices and their
@@ -95,17 +95,18 @@ def readouts(W, activations, *, threads=None, path="dense") -> np.ndarray:
     dot product in W's dtype (FMA where the CPU has it), so it agrees with a float64
     oracle to about n * eps(dtype) * |w_i| |x|. ``path="gram"`` computes the same
     readouts as sum_k a_k <w_i, w_k> from columns of W W^T (see ``simulate``).
+    ``backend``: see docs/backends.md.
     """
     W = v.frame_array(W)
     if path not in ("dense", "gram"):
         raise ValueError(f'path must be "dense" or "gram", got {path!r}')
-    offset, index, value = csr_activations(activations, W.shape[0])
-    return _core.readout_values(W, offset, index, value, path, v.threads(threads))
+    given = _core.Activations(*csr_activations(activations, W.shape[0]))
+    return _backend.select(backend, "readout_values")(W, given, getattr(_core.ReadoutPath, path), v.threads(threads))
 
 
 def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, signed=False, seed=0,
              threads=None, activations=None, p=None, bins=256, hist_range=None, path="auto", progress=None,
-             _rms=None) -> ReadoutStats:
+             backend="auto", _rms=None) -> ReadoutStats:
     """Monte Carlo of reading sparse superposed features out of a frame.
 
     Each trial activates exactly ``l`` distinct features chosen uniformly (Floyd's
@@ -160,6 +161,8 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         (agreement to float tolerance); the choice depends only on m, n, l and
         trials, never on ``threads``. The dense path also holds a packed copy of up
         to 4 MiB of W's rows and the batch's x vectors.
+    backend : {"auto", "cpu", "cuda"}
+        Where the readouts run (see docs/backends.md).
 
     Returns
     -------
@@ -191,7 +194,7 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         l_count, prob = count_spec(l, p, m)
         mean_l = l_count if prob < 0 else prob * m
         mean_square = amp.mean_square
-    rms = rms_interference(W, threads=threads) if _rms is None else _rms  # capacity/levels reuse it across calls
+    rms = rms_interference(W, threads=threads, backend=backend) if _rms is None else _rms  # capacity/levels reuse it across calls
     scale = math.sqrt(mean_l * mean_square)
     lo, hi = _hist_range(hist_range, amp.a * max(1.0, 8.0 * scale * rms / max(amp.a, 1e-300)))
     most = l_count if given is None else int(np.max(np.diff(given[0])))
@@ -199,8 +202,12 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     v.memory(_call_bytes(m, n, W.dtype.itemsize, min(batch, trials), mean_l if given is None else most, bins, path,
                          v.resolved_threads(nthreads), prob >= 0),
              f"simulating {min(batch, trials)} trials at a time on a {m} x {n} frame")
-    totals = _run(W, given, l_count, prob, amp, bool(signed), v.seed(seed), trials, threshold, lo, hi, bins, path,
-                  batch, nthreads, progress)
+    readout = _core.ReadoutSpec()
+    readout.threshold, readout.signed_decoder, readout.hist_lo, readout.hist_hi, readout.bins = (
+        threshold, bool(signed), lo, hi, bins)
+    spec = activation_spec(m, l_count, prob, amp, signed, v.seed(seed))
+    totals = _run(_backend.select(backend, "simulate_readout"), W, given, spec, readout, trials, path, batch,
+                  nthreads, progress)
     edges = np.linspace(lo, hi, bins + 1)
     decoded = amp if given is None else Amplitude("boolean", amp.a)  # levels decode sampled trials only
     return _stats(totals, m, n, trials, decoded, edges, rms, scale, path)
@@ -248,56 +255,61 @@ def _call_bytes(m: int, n: int, itemsize: int, batch: int, active: float, bins: 
     each) and per-trial sums; dense: the trials' x vectors and up to 4 MiB of packed W;
     gram: a packed W and 192 of its W W^T columns; per thread a histogram, a mark per
     feature, an x vector, a product tile (and m indices and values with p)."""
-    pad = lambda rows: -(-rows // 96) * 96  # noqa: E731 - panels and tiles
+    tile = _core.READOUT_TILE_ROWS
+    pad = lambda rows: -(-rows // tile) * tile  # noqa: E731 - panels and tiles
     activations = math.ceil(batch * active * 1.01 + 1024) * 20 + batch * 112
     if path == "dense":
-        products = pad(batch) * n * itemsize + min(4 << 20, pad(m) * n * itemsize)
+        products = pad(batch) * n * itemsize + min(_core.READOUT_CHUNK_BYTES, pad(m) * n * itemsize)
     else:
         products = pad(m) * (n + _GRAM_COLUMNS) * itemsize + _GRAM_COLUMNS * n * itemsize
-    per_thread = 8 * (bins + 2) + m + 8 * n + (16 * m if sampled_p else 0) + 60 * 96 * itemsize
+    per_thread = 8 * (bins + 2) + m + 8 * n + (16 * m if sampled_p else 0) + _BATCH_ALIGN * tile * itemsize
     rms = 3 * min(m, _RMS_ROWS) * n * itemsize
     return activations + products + threads * per_thread + rms
 
 
-def _run(W, given, l, p, amp, signed, seed, trials, threshold, lo, hi, bins, path, batch, nthreads,
-         progress) -> dict:
+def _run(simulate_readout, W, given, spec, readout, trials, path, batch, nthreads, progress) -> _core.ReadoutTotals:
     """Core calls over fixed batches of trials, merged in batch order."""
     total = None
+    path = getattr(_core.ReadoutPath, path)
     for begin in range(0, trials, batch):
         end = min(trials, begin + batch)
-        offset = index = value = None
+        block = None
         if given is not None:
-            offset = given[0][begin:end + 1] - given[0][begin]
-            index = given[1][given[0][begin]:given[0][end]]
-            value = given[2][given[0][begin]:given[0][end]]
-        part = _core.simulate_readout(W, l, p, amp.kind, amp.a, amp.levels, signed, seed, begin, end, threshold,
-                                      lo, hi, bins, offset, index, value, path, nthreads)
-        total = part if total is None else {k: total[k] + part[k] for k in total}
+            offset, index, value = given
+            block = _core.Activations(offset[begin:end + 1] - offset[begin], index[offset[begin]:offset[end]],
+                                      value[offset[begin]:offset[end]])
+        part = simulate_readout(W, spec, readout, begin, end, path, nthreads, block)
+        if total is None:
+            total = part
+        else:
+            total += part
         if progress is not None:
             progress(end, trials)
     return total
 
 
-def _stats(t: dict, m, n, trials, amp: Amplitude, edges, rms: float, scale: float, path: str) -> ReadoutStats:
-    inactive, active = t["inactive"], t["active"]
-    i_mean = t["inactive_sum"] / inactive if inactive else math.nan
-    i_std = _std(t["inactive_sum"], t["inactive_sumsq"], inactive)
-    errors = t["false_positives"] + t["false_negatives"]
+def _stats(t: _core.ReadoutTotals, m, n, trials, amp: Amplitude, edges, rms: float, scale: float,
+           path: str) -> ReadoutStats:
+    inactive, active = t.inactive, t.active
+    i_mean = t.inactive_sum / inactive if inactive else math.nan
+    i_std = _std(t.inactive_sum, t.inactive_sumsq, inactive)
+    errors = t.false_positives + t.false_negatives
     mean_errors = errors / trials
-    var_errors = (t["trial_errors_sumsq"] - trials * mean_errors**2) / (trials - 1) if trials > 1 else math.nan
-    rms_amp = math.sqrt(t["amplitude_sumsq"] / active) if active else math.nan
+    var_errors = (t.trial_errors_sumsq - trials * mean_errors**2) / (trials - 1) if trials > 1 else math.nan
+    rms_amp = math.sqrt(t.amplitude_sumsq / active) if active else math.nan
+    histogram = t.histogram
     return ReadoutStats(
         m=m, n=n, l=active / trials, trials=trials,
         inactive_mean=i_mean, inactive_std=i_std,
-        inactive_quantiles=histogram_quantiles(t["histogram"], edges, QUANTILES),
-        histogram=t["histogram"], bin_edges=edges,
-        active_error_mean=t["active_error_sum"] / active if active else math.nan,
-        active_error_std=_std(t["active_error_sum"], t["active_error_sumsq"], active),
-        false_positive_rate=t["false_positives"] / inactive if inactive else math.nan,
-        false_negative_rate=t["false_negatives"] / active if active else math.nan,
+        inactive_quantiles=histogram_quantiles(histogram, edges, QUANTILES),
+        histogram=histogram, bin_edges=edges,
+        active_error_mean=t.active_error_sum / active if active else math.nan,
+        active_error_std=_std(t.active_error_sum, t.active_error_sumsq, active),
+        false_positive_rate=t.false_positives / inactive if inactive else math.nan,
+        false_negative_rate=t.false_negatives / active if active else math.nan,
         error_rate=errors / (trials * m),
         error_rate_se=math.sqrt(max(var_errors, 0.0) / trials) / m if trials > 1 else math.nan,
-        level_error_rate=t["level_errors"] / active if amp.kind == "levels" and active else None,
+        level_error_rate=t.level_errors / active if amp.kind == "levels" and active else None,
         snr=math.nan if math.isnan(i_std) else (rms_amp / i_std if i_std > 0 else math.inf),
         rms_interference=rms,
         predicted_std_rms=scale * rms,

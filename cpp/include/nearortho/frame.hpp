@@ -21,6 +21,11 @@ struct FrameSpec {
   std::int64_t sparsity = 0;   // nonzeros per row for FrameKind::sparse
 };
 
+constexpr std::int64_t kMaxFrameDimension = (std::int64_t{1} << 31) - 1;  // largest n
+// orthogonal kind: rows of a basis are orthogonalised in blocks of this many, so
+// generating row i builds the basis's rows up to i rounded up to a whole block
+constexpr std::int64_t kOrthogonalBlock = 64;
+
 void validate(const FrameSpec& spec);  // throws std::invalid_argument
 
 // Rows that are built together: n for orthogonal (one basis) and kerdock, 1

@@ -28,6 +28,10 @@ struct ReadoutTotals {
   double amplitude_sumsq = 0;                     // a_k^2, k active
   double trial_errors_sumsq = 0;                  // sum over trials of (FP + FN in the trial)^2
   std::vector<std::int64_t> histogram;            // bins + 2: [underflow, bins..., overflow]
+
+  // Adds the totals of later trials (same histogram bins; throws std::invalid_argument
+  // otherwise): merging calls in trial order keeps the sums' order fixed.
+  ReadoutTotals& operator+=(const ReadoutTotals& later);
 };
 
 // Explicit activations in CSR form: trial t has index[offset[t] .. offset[t+1]),

@@ -17,6 +17,8 @@ from .source import KEY_HELP, PATH, layout_option, load_file
 @click.option("--key", default=None, help=KEY_HELP)
 @layout_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random start.")
+@click.option("--kind", default="gaussian", show_default=True,
+              help="Kind of the start (a frame kind, or auto: the best structured frame at (n, m) too).")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None,
               help="Default: float64 when m * n <= 4096, else float32 (or the --init file's).")
 @click.option("--objective", type=click.Choice(["coherence", "frame_potential"]), default="coherence",
@@ -27,7 +29,7 @@ from .source import KEY_HELP, PATH, layout_option, load_file
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npy file.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def optimize_command(n, m, init, key, layout, seed, dtype, objective, seconds, max_iter, threads, out, as_json, quiet):
+def optimize_command(n, m, init, key, layout, seed, kind, dtype, objective, seconds, max_iter, threads, out, as_json, quiet):
     """Optimise m unit vectors in R^n for low coherence and write the best frame to OUT."""
     from ..optimize import optimize
 
@@ -40,7 +42,7 @@ def optimize_command(n, m, init, key, layout, seed, dtype, objective, seconds, m
             update(min(state.seconds, seconds),
                    f"coherence {state.coherence:.6f} (best bound {state.best_bound:.6f}), {state.stage}, "
                    f"step {state.iteration}")
-        result = optimize(start, seed=seed, dtype=dtype, objective=objective, max_seconds=seconds,
+        result = optimize(start, kind=kind, seed=seed, dtype=dtype, objective=objective, max_seconds=seconds,
                           max_iter=max_iter, threads=threads, progress=report)
     with npy_output(out, result.frame.shape, result.frame.dtype) as target:
         target[...] = result.frame
@@ -48,5 +50,5 @@ def optimize_command(n, m, init, key, layout, seed, dtype, objective, seconds, m
               "pair": result.pair, "best_bound": result.best_bound,
               "best_bound_name": str(result.bounds.best_name), "welch": float(result.bounds.welch),
               "gap": result.gap, "iterations": result.iterations, "seconds": result.seconds,
-              "stopped": result.stopped}
+              "stopped": result.stopped, "start": result.start}
     emit(record, as_json=as_json, title=f"optimised frame written to {out}")

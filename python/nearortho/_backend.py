@@ -1,0 +1,77 @@
+"""The one seam between the Python layer and the compiled backends (docs/backends.md).
+
+Every operation that runs in compiled code goes through ``select(backend, op)``,
+which returns the backend's function for that operation: ``cpu`` is the module
+``nearortho._core``, ``cuda`` the optional module ``nearortho._cuda`` (built with
+``-Ccmake.define.NEARORTHO_CUDA=ON``). Both take and return the same typed
+option and result objects, defined in ``_core``.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+
+from . import _core
+
+BACKENDS = ("auto", "cpu", "cuda")
+
+# The operations a backend may implement, by the name of its function.
+OPERATIONS = ("generate_frame", "interference", "surrogate_gradient", "simulate_readout", "readout_values",
+              "pair_sumsq", "sample_activations")
+
+_CUDA_BUILD_HINT = ('pip install . -Ccmake.define.NEARORTHO_CUDA=ON with a CUDA toolkit on the machine '
+                    '(see docs/backends.md)')
+
+
+@functools.lru_cache(maxsize=1)
+def _cuda_module():
+    """The CUDA extension when it imports and sees a device, else None (checked once)."""
+    try:
+        cuda = importlib.import_module("nearortho._cuda")
+    except ImportError:
+        return None
+    return cuda if cuda.device_count() > 0 else None
+
+
+def cuda_available() -> bool:
+    """Whether ``backend="cuda"`` can run here: the extension is built and sees a GPU."""
+    return _cuda_module() is not None
+
+
+def check(backend) -> str:
+    """``backend`` validated: one of BACKENDS (TypeError for a non-string, ValueError otherwise)."""
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a string, got {type(backend).__name__}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}; got {backend!r}")
+    return backend
+
+
+def select(backend, op: str):
+    """The function implementing ``op`` on ``backend``.
+
+    ``"auto"`` takes CUDA when it is available and implements ``op``, else the CPU.
+    ``"cuda"`` raises RuntimeError when the extension is not built or sees no GPU,
+    and NotImplementedError when it lacks ``op``.
+    """
+    if op not in OPERATIONS:
+        raise AssertionError(f"unknown backend operation {op!r}")  # a bug in the caller, not user input
+    backend = check(backend)
+    if backend == "cpu":
+        return getattr(_core, op)
+    cuda = _cuda_module()
+    if backend == "auto":
+        return getattr(cuda, op, None) or getattr(_core, op)  # getattr(None, op, None) is None
+    if cuda is None:
+        raise RuntimeError(f'backend="cuda" needs the nearortho._cuda extension and an NVIDIA GPU; '
+                           f"this install has {'no GPU visible' if _cuda_built() else 'no CUDA build'}: "
+                           f"{_CUDA_BUILD_HINT}")
+    function = getattr(cuda, op, None)
+    if function is None:
+        raise NotImplementedError(f'backend="cuda" does not implement {op} yet; use backend="cpu"')
+    return function
+
+
+def _cuda_built() -> bool:
+    return importlib.util.find_spec("nearortho._cuda") is not None

@@ -1,0 +1,181 @@
+"""The backend seam (docs/backends.md): selection by backend=, its errors, and the
+typed option and result objects that cross the binding, checked against numpy."""
+import importlib.util
+import types
+
+import numpy as np
+import pytest
+
+import nearortho
+from nearortho import _backend, _core
+
+W = nearortho.frame(5, 9, seed=3, dtype="float64")
+CALLS = {  # every public entry point that takes backend=, on tiny inputs
+    "frame": lambda backend: nearortho.frame(5, 9, backend=backend),
+    "interference": lambda backend: nearortho.interference(W, backend=backend),
+    "neighbors": lambda backend: nearortho.neighbors(W, 2, backend=backend),
+    "simulate": lambda backend: nearortho.simulate(W, 2, trials=7, backend=backend),
+    "readouts": lambda backend: nearortho.readouts(W, ([[0, 3]], [[1.0, -2.0]]), backend=backend),
+    "sample_activations": lambda backend: nearortho.sample_activations(9, 2, trials=3, backend=backend),
+    "surrogate_gradient": lambda backend: nearortho.surrogate_gradient(W, backend=backend),
+    "optimize": lambda backend: nearortho.optimize(W, max_iter=2, backend=backend),
+}
+no_cuda = pytest.mark.skipif(_backend.cuda_available(), reason="a CUDA device is present")
+
+
+@no_cuda
+def test_auto_runs_every_operation_on_the_cpu_without_cuda():
+    for op in _backend.OPERATIONS:
+        assert _backend.select("auto", op) is getattr(_core, op)
+
+
+@no_cuda
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_cuda_without_the_extension_is_a_runtime_error_that_says_how_to_build_it(name):
+    with pytest.raises(RuntimeError, match="NEARORTHO_CUDA=ON"):
+        CALLS[name]("cuda")
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_a_bad_backend_is_a_value_error_and_a_non_string_a_type_error(name):
+    with pytest.raises(ValueError, match="backend must be one of 'auto', 'cpu', 'cuda'; got 'gpu'"):
+        CALLS[name]("gpu")
+    with pytest.raises(TypeError, match="backend must be a string"):
+        CALLS[name](1)
+
+
+def test_cpu_and_auto_give_the_same_results():
+    for name in ("frame", "sample_activations"):
+        a, b = CALLS[name]("cpu"), CALLS[name]("auto")
+        assert all(np.array_equal(x, y) for x, y in zip(np.atleast_1d(a), np.atleast_1d(b)))
+    assert CALLS["interference"]("cpu").coherence == CALLS["interference"]("auto").coherence
+
+
+@pytest.fixture
+def fake_cuda(monkeypatch):
+    """A CUDA backend that sees a device and implements frame generation only
+    (by the CPU's function, recording its calls)."""
+    calls = []
+
+    def generate_frame(*args):
+        calls.append(args)
+        return _core.generate_frame(*args)
+
+    module = types.SimpleNamespace(device_count=lambda: 1, generate_frame=generate_frame, calls=calls)
+    monkeypatch.setattr(_backend, "_cuda_module", lambda: module)
+    return module
+
+
+def test_auto_prefers_cuda_for_what_it_implements_and_the_cpu_for_the_rest(fake_cuda):
+    rows = nearortho.frame(6, 11, "sign", seed=2)
+    assert len(fake_cuda.calls) == 1
+    spec = fake_cuda.calls[0][0]
+    assert (spec.n, spec.m, spec.kind, spec.seed) == (6, 11, _core.FrameKind.sign, 2)
+    assert np.array_equal(rows, nearortho.frame(6, 11, "sign", seed=2, backend="cpu"))
+    assert len(fake_cuda.calls) == 1  # "cpu" did not go through it
+    assert _backend.select("auto", "interference") is _core.interference
+
+
+def test_cuda_lacking_an_operation_raises_not_implemented_naming_it(fake_cuda):
+    with pytest.raises(NotImplementedError, match="interference"):
+        nearortho.interference(W, backend="cuda")
+    with pytest.raises(NotImplementedError, match="surrogate_gradient"):
+        nearortho.optimize(W, max_iter=1, backend="cuda")
+
+
+def test_the_cuda_extension_is_optional():
+    if importlib.util.find_spec("nearortho._cuda") is None:
+        assert not _backend.cuda_available()
+
+
+def test_surrogate_totals_against_numpy():
+    G = W @ W.T
+    i, j = np.triu_indices(len(W), 1)
+    options = _core.SurrogateOptions()
+    options.p, options.t, options.s = 4, 0.1, 0.5
+    grad = np.empty_like(W)
+    totals = _core.surrogate_gradient(W, options, grad)
+    d = np.maximum(np.abs(G[i, j]) - 0.1, 0) / 0.5
+    assert totals.value == pytest.approx(np.sum(d**4), rel=1e-12)
+    best = np.argmax(np.abs(G[i, j]))
+    assert totals.max_abs == pytest.approx(abs(G[i[best], j[best]]), rel=1e-14)
+    assert (totals.max_i, totals.max_j) == (i[best], j[best])
+    with pytest.raises(AttributeError):
+        totals.value = 0.0  # results are read-only
+
+
+def _readout_call(W, offset, index, value, begin, end, threshold):
+    spec = _core.ActivationSpec()
+    spec.m = len(W)
+    readout = _core.ReadoutSpec()
+    readout.threshold, readout.hist_lo, readout.hist_hi, readout.bins = threshold, -1.0, 1.0, 4
+    given = _core.Activations(offset[begin:end + 1] - offset[begin], index[offset[begin]:offset[end]],
+                              value[offset[begin]:offset[end]])
+    return _core.simulate_readout(W, spec, readout, begin, end, _core.ReadoutPath.dense, 1, given)
+
+
+def test_readout_totals_against_numpy_and_merged_with_plus_equals():
+    rng = np.random.default_rng(5)
+    m, trials = len(W), 13
+    index = np.concatenate([np.sort(rng.choice(m, 3, replace=False)) for _ in range(trials)]).astype(np.int64)
+    value = rng.uniform(0.5, 1.5, size=index.size)
+    offset = np.arange(0, index.size + 1, 3, dtype=np.int64)
+    X = np.zeros((trials, m))
+    X[np.repeat(np.arange(trials), 3), index] = value
+    R = (X @ W) @ W.T
+    on = X != 0
+    totals = _readout_call(W, offset, index, value, 0, 5, 0.5)
+    totals += _readout_call(W, offset, index, value, 5, trials, 0.5)
+    assert (totals.trials, totals.active, totals.inactive) == (trials, index.size, trials * m - index.size)
+    assert totals.false_positives == np.sum((R > 0.5) & ~on)
+    assert totals.false_negatives == np.sum((R <= 0.5) & on)
+    assert totals.inactive_sum == pytest.approx(R[~on].sum(), abs=1e-12)
+    assert totals.active_error_sumsq == pytest.approx(np.sum((R[on] - X[on]) ** 2), rel=1e-12)
+    assert totals.amplitude_sumsq == pytest.approx(np.sum(value**2), rel=1e-14)
+    inside = np.histogram(R[~on], bins=4, range=(-1, 1))[0]
+    assert totals.histogram.tolist() == [np.sum(R[~on] < -1), *inside, np.sum(R[~on] >= 1)]
+
+
+def test_readout_totals_with_different_bins_do_not_add():
+    offset, index, value = np.array([0, 1], np.int64), np.array([2], np.int64), np.array([1.0])
+    totals = _readout_call(W, offset, index, value, 0, 1, 0.5)
+    spec, readout = _core.ActivationSpec(), _core.ReadoutSpec()
+    spec.m, readout.bins = len(W), 7
+    other = _core.simulate_readout(W, spec, readout, 0, 1, _core.ReadoutPath.dense, 1,
+                                   _core.Activations(offset, index, value))
+    with pytest.raises(ValueError, match="histogram bins"):
+        totals += other
+
+
+def test_sampled_activations_are_typed_csr_arrays():
+    spec = _core.ActivationSpec()
+    spec.m, spec.l, spec.seed = 12, 4, 9
+    block = _core.sample_activations(spec, 3, 8)
+    assert block.offset.tolist() == [0, 4, 8, 12, 16, 20]
+    assert block.index.dtype == np.int64 and block.value.dtype == np.float64 and block.value.size == 20
+    for t in range(5):
+        row = block.index[block.offset[t]:block.offset[t + 1]]
+        assert np.all(np.diff(row) > 0) and row.min() >= 0 and row.max() < 12
+
+
+def test_frame_spec_has_its_fields_and_no_others():
+    spec = _core.FrameSpec()
+    spec.n, spec.m, spec.kind, spec.seed, spec.sparsity = 4, 3, _core.FrameKind.sparse, 2**64 - 1, 2
+    assert (spec.n, spec.m, spec.kind, spec.seed, spec.sparsity) == (4, 3, _core.FrameKind.sparse, 2**64 - 1, 2)
+    with pytest.raises(AttributeError):
+        spec.rows = 3
+
+
+def test_constants_agree_with_what_the_core_does():
+    assert set(_core.FRAME_KINDS) | set(_core.STRUCTURED_FRAME_KINDS) == set(_core.FrameKind.__members__)
+    for kind in _core.FRAME_KINDS:
+        assert nearortho.frame_max_rows(kind, 8) is None
+    for kind in _core.STRUCTURED_FRAME_KINDS:  # each has a largest m (at n = 8 or 7)
+        assert nearortho.frame_max_rows(kind, 8 if kind == "kerdock" else 7) >= 8
+    assert nearortho.build_info()["isa"] in _core.ISA_NAMES
+    assert _core.ISA_NAMES[0] == "scalar"
+
+
+def test_an_unknown_isa_is_a_value_error_naming_the_known_ones():
+    with pytest.raises(ValueError, match="isa must be one of scalar, avx2, avx512; got 'sse9'"):
+        nearortho.set_max_isa("sse9")
