@@ -179,3 +179,27 @@ def test_constants_agree_with_what_the_core_does():
 def test_an_unknown_isa_is_a_value_error_naming_the_known_ones():
     with pytest.raises(ValueError, match="isa must be one of scalar, avx2, avx512; got 'sse9'"):
         nearortho.set_max_isa("sse9")
+
+
+def test_interference_result_against_numpy():
+    rng = np.random.default_rng(8)
+    A, B = rng.standard_normal((7, 5)), rng.standard_normal((4, 5))
+    options = _core.InterferenceOptions()
+    options.normalize, options.bins, options.thresholds, options.topk = False, 3, [0.5, 1.5], 2
+    options.pair_threshold, options.pair_cap = 1.0, 100
+    out = _core.interference(A, B, options)
+    G = A @ B.T
+    t = out.totals
+    assert t.sum == pytest.approx(G.sum(), rel=1e-12) and t.sum_sq == pytest.approx((G**2).sum(), rel=1e-12)
+    i, j = np.unravel_index(np.argmax(np.abs(G)), G.shape)
+    assert (t.max_abs, t.max_i, t.max_j) == (pytest.approx(abs(G[i, j]), rel=1e-14), i, j)
+    assert t.hist.sum() == G.size and t.count_above.tolist() == [np.sum(np.abs(G) > 0.5), np.sum(np.abs(G) > 1.5)]
+    hits = sorted(zip(t.pair_i.tolist(), t.pair_j.tolist()))
+    assert t.pair_count == len(hits) and hits == sorted(zip(*np.nonzero(np.abs(G) >= 1.0)))
+    np.testing.assert_allclose(t.pair_g, G[t.pair_i, t.pair_j], rtol=1e-14)
+    np.testing.assert_allclose(out.rows.max, np.abs(G).max(axis=1), rtol=1e-14)
+    np.testing.assert_allclose(out.cols.signed_max, G.max(axis=0), rtol=1e-14)
+    assert out.rows.argmax.tolist() == np.argmax(np.abs(G), axis=1).tolist()
+    np.testing.assert_allclose(out.cols.sumsq, (G**2).sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(np.abs(out.rows.topk_value), -np.sort(-np.abs(G), axis=1)[:, :2], rtol=1e-14)
+    assert out.rows.topk_index.shape == (7, 2) and out.cols.topk_index.shape == (4, 2)

@@ -12,8 +12,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import _backend
-from . import _blocks
+from . import _backend, _blocks, _core
 from . import _order_statistic
 from . import _validate as v
 from . import reference
@@ -201,9 +200,9 @@ class InterferenceStats:
         lo, hi = self.quantile_interval(q)
 
         def count_pass(lo, hi, bins, collect):
-            return _run(*self._source, bins=bins, thresholds=(), topk=0, per_row=False, hist_lo=lo,
-                        hist_hi=hi, refine=True, collect_lo=lo if collect else 0.0,
-                        collect_hi=hi if collect else -1.0, collect_cap=_order_statistic.COLLECT_CAP)
+            return _run(*self._source, bins=bins, per_row=False, hist_lo=lo, hist_hi=hi, refine=True,
+                        collect_lo=lo if collect else 0.0, collect_hi=hi if collect else -1.0,
+                        collect_cap=_order_statistic.COLLECT_CAP).totals
 
         return _order_statistic.order_statistic(count_pass, self._rank(q), self.pairs, lo, hi,
                                                 _blocks.dtype_of(*self._source[:2]))
@@ -347,10 +346,11 @@ def _merge_side(merged, a, b, side: _Side, same: bool, follows: bool) -> None:
 
 
 def _best_first(magnitude, *index):
-    """Order of candidates along the last axis, best first: larger magnitude, then
-    the smaller index (lexicographically over the ``index`` arrays), empty slots
-    (index -1) last. The core's rule (cpp/include/nearortho/ranking.hpp) for the
-    coherence pair, per-row maxima and top-k."""
+    """Order of candidates along the last axis, best first: larger magnitude (|g|,
+    or g for the signed maxima), then the smaller index (lexicographically over the
+    ``index`` arrays), empty slots (index -1) last. The core's rule
+    (cpp/include/nearortho/ranking.hpp) for the coherence pair, per-row maxima and
+    top-k."""
     keys = [np.where(i < 0, np.iinfo(np.int64).max, i) for i in reversed(index)]
     return np.lexsort((*keys, -np.asarray(magnitude)), axis=-1)
 
@@ -363,15 +363,21 @@ def _best_of(value, index, value2, index2, key=None):
     return np.take_along_axis(value, order, axis=1), np.take_along_axis(index, order, axis=1)
 
 
-def _run(W, B, normalize, threads, backend, block_rows, **kwargs):
+def _run(W, B, normalize, threads, backend, block_rows, progress=None, **fields) -> _core.InterferenceResult:
+    """One pass on ``backend`` with the core's options: ``fields`` (by their names in
+    InterferenceOptions) over its defaults. Files (RowFiles) and row blocks
+    (``block_rows`` > 0) run on the CPU backend."""
+    options = _core.InterferenceOptions()
+    options.normalize, options.threads, options.block_rows = normalize, threads, block_rows
+    for name, value in fields.items():
+        setattr(options, name, value)
     if block_rows == 0 and not isinstance(W, RowFile) and not isinstance(B, RowFile):
-        return _backend.select(backend, "interference")(W, B, normalize, threads=threads, **kwargs)
+        return _backend.select(backend, "interference")(W, B, options, progress)
     if backend == "cuda":
         raise ValueError('backend="cuda" reads neither files nor row blocks; use backend="cpu" (or "auto")')
     source = lambda x: x._spec() if isinstance(x, RowFile) else x  # noqa: E731
-    return _backend.select("cpu", "interference")(source(W), None if B is None else source(B), normalize,
-                                                  threads=threads, block_rows=block_rows,
-                                                  wide=_blocks.dtype_of(W, B) == np.float64, **kwargs)
+    return _backend.select("cpu", "interference")(source(W), None if B is None else source(B), options, progress,
+                                                  wide=_blocks.dtype_of(W, B) == np.float64)
 
 
 def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0, per_row=True,
@@ -392,7 +398,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         ``pread``, never loaded whole: larger than memory is fine, and a file
         truncated or rewritten during the pass raises OSError naming it.
     B : array-like, shape (m2, n), optional
-        Second frame: all m * m2 pairs, per-row statistics over the rows of W.
+        Second frame: all m * m2 pairs; per-row statistics over the rows of W and,
+        from the same pass, over the rows of B (the ``col_*`` fields).
     normalize : bool
         True: g_ij is the cosine of rows i and j (rows are normalised once, in
         float64, then rounded to the working dtype); zero rows are an error.
@@ -407,7 +414,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         Partners per row to keep (largest |g|, ties by smaller index); must be
         below the number of partners (m - 1, or m2).
     per_row : bool
-        Keep ``row_max``, ``row_argmax`` and ``row_sumsq``.
+        Keep ``row_max``, ``row_argmax``, ``row_signed_max``,
+        ``row_signed_argmax`` and ``row_sumsq`` (and their ``col_*`` twins with B).
     threads : int, optional
         Default: what OpenMP would use.
     row_offset, col_offset : int
@@ -449,8 +457,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     8 (float64) and n to an odd length, or, when those exceed ``memory``, two
     packed blocks of rows (a multiple of 144 rows each); plus 8 bytes per row
     (sums of squares), per thread one 144 x 144 tile, the histogram, 288 *
-    (topk + 1) candidates and, for files, a read buffer of about 1 MiB; per-row outputs
-    are O(m * (topk + 1)). With blocks, the pass packs about
+    (topk + 2) candidates and, for files, a read buffer of about 1 MiB; per-row
+    outputs are O((m + m2) * (topk + 1)). With blocks, the pass packs about
     (m / block)^2 / 2 blocks, reading a file that often. When even the
     smallest blocks exceed what is available, MemoryError (need and available)
     before allocating. The GIL is released for the whole pass; Ctrl-C raises
@@ -506,47 +514,46 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     out = _run(W, B, normalize, nthreads, backend, block_rows, bins=bins, thresholds=list(thr), topk=topk,
                per_row=bool(per_row), progress=progress, columns=columns, **pair_options)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
+    t = out.totals
 
-    def side(prefix, offset, wanted):  # one side's per-row fields, partners shifted by offset
+    def side(arrays, names, offset, wanted):  # one side's per-row fields, partners shifted by offset
         if not wanted:
             return {}
         shift = lambda idx: np.where(idx >= 0, idx + offset, idx)  # noqa: E731
-        names = _ROW_SIDE if prefix == "row_" else _COL_SIDE
         fields = {}
         if per_row:
-            fields.update({names.max: out[prefix + "max"], names.argmax: shift(out[prefix + "argmax"]),
-                           names.signed_max: out[prefix + "signed_max"],
-                           names.signed_argmax: shift(out[prefix + "signed_argmax"]),
-                           names.sumsq: out[prefix + "sumsq"]})
+            fields.update({names.max: arrays.max, names.argmax: shift(arrays.argmax),
+                           names.signed_max: arrays.signed_max, names.signed_argmax: shift(arrays.signed_argmax),
+                           names.sumsq: arrays.sumsq})
         if topk:
-            fields.update({names.topk_index: shift(out[prefix + "topk_index"]),
-                           names.topk_value: out[prefix + "topk_value"]})
+            fields.update({names.topk_index: shift(arrays.topk_index), names.topk_value: arrays.topk_value})
         return fields
 
     stats = InterferenceStats(
         n=n, m=m, m2=None if B is None else B.shape[0], normalize=normalize, pairs=pairs,
-        sum=float(out["sum"]), sum_abs=float(out["sum_abs"]), sum_sq=float(out["sum_sq"]),
-        coherence=float(out["max_abs"]),
-        pair=(int(out["max_i"]) + row_offset, int(out["max_j"]) + col_offset),
-        hist=out["hist"], hist_range=(float(out["hist_lo"]), float(out["hist_hi"])),
-        count_above=dict(zip(thr, (int(c) for c in out["count_above"]))),
-        **side("row_", col_offset, True), **side("col_", row_offset, B is not None and columns),
+        sum=t.sum, sum_abs=t.sum_abs, sum_sq=t.sum_sq, coherence=t.max_abs,
+        pair=(t.max_i + row_offset, t.max_j + col_offset),
+        hist=t.hist, hist_range=(t.hist_lo, t.hist_hi),
+        count_above=dict(zip(thr, (int(c) for c in t.count_above))),
+        **side(out.rows, _ROW_SIDE, col_offset, True),
+        **side(out.cols, _COL_SIDE, row_offset, B is not None and columns),
         row_offset=row_offset, col_offset=col_offset,
         _source=(W, B, normalize, nthreads, backend, block_rows))
     if "pair_threshold" not in pair_options:
         return stats
-    return stats, (int(out["pair_count"]), out["pair_i"] + row_offset, out["pair_j"] + col_offset, out["pair_g"])
+    return stats, (t.pair_count, t.pair_i + row_offset, t.pair_j + col_offset, t.pair_g)
 
 
 def _fixed_bytes(m: int, m2: int, itemsize: int, bins: int, topk: int, threads: int, pair_cap: int = 0) -> int:
     """Memory of one pass (cpp/src/interference.cpp) besides its packed blocks and
     read buffers (_blocks.plan adds those): the rows' sums of squares, the per-row
-    outputs of both sides, per thread a histogram of int64 counts, a 144 x 144 tile
-    and 288 candidate lists (top-k, the maxima of |g| and of g), and the pairs
-    collected (24 bytes each, held up to three times while the threads' lists are
-    joined and handed to numpy)."""
+    outputs of both sides, per thread a histogram of int64 counts, a tile x tile block
+    (INTERFERENCE_TILE, 144) and 2 x tile candidate lists (top-k, the maxima of |g| and
+    of g), and the pairs collected (24 bytes each, held up to three times while the
+    threads' lists are joined and handed to numpy)."""
+    tile = _core.INTERFERENCE_TILE
     rows = 8 * (m + m2) + (m + m2) * (40 + 16 * topk)
-    per_thread = 8 * bins + 144 * 144 * itemsize + 288 * (topk + 2) * (2 * itemsize + 8) + 4096
+    per_thread = 8 * bins + tile * tile * itemsize + 2 * tile * (topk + 2) * (2 * itemsize + 8) + 4096
     return rows + threads * per_thread + 72 * pair_cap
 
 
