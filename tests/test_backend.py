@@ -19,6 +19,8 @@ CALLS = {  # every public entry point that takes backend=, on tiny inputs
     "sample_activations": lambda backend: nearortho.sample_activations(9, 2, trials=3, backend=backend),
     "surrogate_gradient": lambda backend: nearortho.surrogate_gradient(W, backend=backend),
     "optimize": lambda backend: nearortho.optimize(W, max_iter=2, backend=backend),
+    "capacity": lambda backend: nearortho.capacity(W, trials=4, backend=backend),
+    "levels": lambda backend: nearortho.levels(W, 1, trials=4, k_max=2, backend=backend),
 }
 no_cuda = pytest.mark.skipif(_backend.cuda_available(), reason="a CUDA device is present")
 
@@ -203,3 +205,25 @@ def test_interference_result_against_numpy():
     np.testing.assert_allclose(out.cols.sumsq, (G**2).sum(axis=0), rtol=1e-12)
     np.testing.assert_allclose(np.abs(out.rows.topk_value), -np.sort(-np.abs(G), axis=1)[:, :2], rtol=1e-14)
     assert out.rows.topk_index.shape == (7, 2) and out.cols.topk_index.shape == (4, 2)
+
+
+@pytest.fixture
+def cuda_without_device(monkeypatch):
+    """An installed nearortho._cuda that sees no GPU."""
+    import importlib.machinery
+    import sys
+
+    module = types.ModuleType("nearortho._cuda")
+    module.__spec__ = importlib.machinery.ModuleSpec("nearortho._cuda", None)
+    module.device_count = lambda: 0
+    module.interference = lambda *args: pytest.fail("a backend without a device ran")
+    monkeypatch.setitem(sys.modules, "nearortho._cuda", module)
+    _backend._cuda_state.cache_clear()
+    yield module
+    _backend._cuda_state.cache_clear()
+
+
+def test_a_cuda_build_without_a_device_runs_auto_on_the_cpu_and_says_why_cuda_cannot(cuda_without_device):
+    assert _backend.select("auto", "interference") is _core.interference
+    with pytest.raises(RuntimeError, match=r"built but sees no GPU \(device_count\(\) is 0\)"):
+        nearortho.interference(W, backend="cuda")

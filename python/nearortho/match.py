@@ -269,10 +269,10 @@ def _certificate(graph, edge, tau, sigma, mc):
     v is then the longest-path solution of v_j >= v_M(i) + w_ij - w_i,M(i) over the
     candidates (Bellman-Ford rounds, vectorised), which exists because the
     matching is optimal among the candidates. A pair left out of both lists weighs
-    at most min(tau_i, sigma_j), so it needs u_i + v_j >= min(tau_i, sigma_j)
-    (pairs in a list meet this already, as their weight is at least that bound):
-    where that fails for some j, u_i is raised by the shortfall and the row is
-    returned to grow its list.
+    at most min(tau_i, sigma_j), so it needs u_i + v_j >= min(tau_i, sigma_j);
+    asking this of every pair only over-constrains those in a list. Where it
+    fails for some j, u_i is raised by the shortfall and the row is returned to
+    grow its list.
     """
     matched_col = graph.cols[edge]
     matched_w = graph.weight[edge]
