@@ -19,6 +19,8 @@ CALLS = {  # every public entry point that takes backend=, on tiny inputs
     "sample_activations": lambda backend: nearortho.sample_activations(9, 2, trials=3, backend=backend),
     "surrogate_gradient": lambda backend: nearortho.surrogate_gradient(W, backend=backend),
     "optimize": lambda backend: nearortho.optimize(W, max_iter=2, backend=backend),
+    "capacity": lambda backend: nearortho.capacity(W, trials=4, backend=backend),
+    "levels": lambda backend: nearortho.levels(W, 1, trials=4, k_max=2, backend=backend),
 }
 no_cuda = pytest.mark.skipif(_backend.cuda_available(), reason="a CUDA device is present")
 
@@ -179,3 +181,49 @@ def test_constants_agree_with_what_the_core_does():
 def test_an_unknown_isa_is_a_value_error_naming_the_known_ones():
     with pytest.raises(ValueError, match="isa must be one of scalar, avx2, avx512; got 'sse9'"):
         nearortho.set_max_isa("sse9")
+
+
+def test_interference_result_against_numpy():
+    rng = np.random.default_rng(8)
+    A, B = rng.standard_normal((7, 5)), rng.standard_normal((4, 5))
+    options = _core.InterferenceOptions()
+    options.normalize, options.bins, options.thresholds, options.topk = False, 3, [0.5, 1.5], 2
+    options.pair_threshold, options.pair_cap = 1.0, 100
+    out = _core.interference(A, B, options)
+    G = A @ B.T
+    t = out.totals
+    assert t.sum == pytest.approx(G.sum(), rel=1e-12) and t.sum_sq == pytest.approx((G**2).sum(), rel=1e-12)
+    i, j = np.unravel_index(np.argmax(np.abs(G)), G.shape)
+    assert (t.max_abs, t.max_i, t.max_j) == (pytest.approx(abs(G[i, j]), rel=1e-14), i, j)
+    assert t.hist.sum() == G.size and t.count_above.tolist() == [np.sum(np.abs(G) > 0.5), np.sum(np.abs(G) > 1.5)]
+    hits = sorted(zip(t.pair_i.tolist(), t.pair_j.tolist()))
+    assert t.pair_count == len(hits) and hits == sorted(zip(*np.nonzero(np.abs(G) >= 1.0)))
+    np.testing.assert_allclose(t.pair_g, G[t.pair_i, t.pair_j], rtol=1e-14)
+    np.testing.assert_allclose(out.rows.max, np.abs(G).max(axis=1), rtol=1e-14)
+    np.testing.assert_allclose(out.cols.signed_max, G.max(axis=0), rtol=1e-14)
+    assert out.rows.argmax.tolist() == np.argmax(np.abs(G), axis=1).tolist()
+    np.testing.assert_allclose(out.cols.sumsq, (G**2).sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(np.abs(out.rows.topk_value), -np.sort(-np.abs(G), axis=1)[:, :2], rtol=1e-14)
+    assert out.rows.topk_index.shape == (7, 2) and out.cols.topk_index.shape == (4, 2)
+
+
+@pytest.fixture
+def cuda_without_device(monkeypatch):
+    """An installed nearortho._cuda that sees no GPU."""
+    import importlib.machinery
+    import sys
+
+    module = types.ModuleType("nearortho._cuda")
+    module.__spec__ = importlib.machinery.ModuleSpec("nearortho._cuda", None)
+    module.device_count = lambda: 0
+    module.interference = lambda *args: pytest.fail("a backend without a device ran")
+    monkeypatch.setitem(sys.modules, "nearortho._cuda", module)
+    _backend._cuda_state.cache_clear()
+    yield module
+    _backend._cuda_state.cache_clear()
+
+
+def test_a_cuda_build_without_a_device_runs_auto_on_the_cpu_and_says_why_cuda_cannot(cuda_without_device):
+    assert _backend.select("auto", "interference") is _core.interference
+    with pytest.raises(RuntimeError, match=r"built but sees no GPU \(device_count\(\) is 0\)"):
+        nearortho.interference(W, backend="cuda")

@@ -23,13 +23,16 @@ def assert_same(blocked, whole, *, per_row=True, topk=False):
     assert blocked.count_above == whole.count_above
     assert blocked.sum_sq == pytest.approx(whole.sum_sq, rel=1e-12)
     assert blocked.sum == pytest.approx(whole.sum, rel=1e-9, abs=1e-9)
-    if per_row:
-        assert np.array_equal(blocked.row_max, whole.row_max)
-        assert np.array_equal(blocked.row_argmax, whole.row_argmax)
-        np.testing.assert_allclose(blocked.row_sumsq, whole.row_sumsq, rtol=1e-12)
-    if topk:
-        assert np.array_equal(blocked.topk_index, whole.topk_index)
-        assert np.array_equal(blocked.topk_value, whole.topk_value)
+    sides = ("row",) if whole.m2 is None else ("row", "col")
+    for side in sides:
+        if per_row:
+            for name in ("max", "argmax", "signed_max", "signed_argmax"):
+                assert np.array_equal(getattr(blocked, f"{side}_{name}"), getattr(whole, f"{side}_{name}"))
+            np.testing.assert_allclose(getattr(blocked, f"{side}_sumsq"), getattr(whole, f"{side}_sumsq"), rtol=1e-12)
+        if topk:
+            prefix = "" if side == "row" else "col_"
+            assert np.array_equal(getattr(blocked, f"{prefix}topk_index"), getattr(whole, f"{prefix}topk_index"))
+            assert np.array_equal(getattr(blocked, f"{prefix}topk_value"), getattr(whole, f"{prefix}topk_value"))
 
 
 @pytest.mark.parametrize("chunk", [17, 40, 103])
@@ -49,9 +52,10 @@ def test_symmetric_scalars_only(client):
 
 def test_cross_blocks_equal_the_whole_and_give_mmcs(client):
     W, B = nearortho.frame(16, 70, seed=3), nearortho.frame(16, 50, "sparse", seed=4)
-    blocked = nd.interference(da.from_array(W, chunks=(25, 8)), da.from_array(B, chunks=(20, 16)), client=client)
-    whole = nearortho.interference(W, B)
-    assert_same(blocked, whole)
+    blocked = nd.interference(da.from_array(W, chunks=(25, 8)), da.from_array(B, chunks=(20, 16)), client=client,
+                              topk=2)
+    whole = nearortho.interference(W, B, topk=2)
+    assert_same(blocked, whole, topk=True)
     assert blocked.mmcs == whole.mmcs
 
 

@@ -138,3 +138,27 @@ def test_a_zero_row_is_named_on_its_side(k, side):
     (A if side == "A" else B)[1] = 0.0
     with pytest.raises(ValueError, match=f"^{side} has a zero row \\(row 1\\)"):
         nearortho.match(A, B, k=k)
+
+
+def test_the_bound_on_pairs_left_out_of_both_lists_against_brute_force():
+    # max over j of min(tau_i, sigma_j) - v_j, the dual constraint of the pairs in no list
+    from nearortho.match import _left_out_need
+
+    rng = np.random.default_rng(12)
+    tau = np.r_[rng.uniform(0, 1, 30), -np.inf, 0.5]
+    sigma = np.r_[rng.uniform(0, 1, 40), -np.inf, 0.5, 0.5]
+    v = rng.uniform(0, 0.3, len(sigma))
+    want = (np.minimum(tau[:, None], sigma[None, :]) - v[None, :]).max(axis=1)
+    np.testing.assert_array_equal(_left_out_need(tau, sigma, v), want)
+
+
+@pytest.mark.parametrize("ma, mb", [(50, 50), (30, 70), (70, 30)])
+def test_lists_of_both_sides_certify_random_pairs_at_k_1(ma, mb):
+    # k = 1 with no growth: the columns' lists add candidates and tighten the bound;
+    # whatever it claims must hold against the dense optimum
+    rng = np.random.default_rng(ma + mb)
+    A, B = rng.standard_normal((ma, 6)), rng.standard_normal((mb, 6))
+    result = nearortho.match(A, B, k=1, max_rounds=0)
+    check_against_dense(A, B, result, False)
+    smaller = min(ma, mb)
+    assert result.candidates > smaller  # more than the smaller side's one partner each

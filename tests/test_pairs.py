@@ -17,12 +17,11 @@ def oracle_pairs(W, B, threshold, signed):
 @pytest.mark.parametrize("m, n, m2", [(2, 3, None), (37, 5, None), (70, 4, None), (20, 3, 1), (33, 6, 17)])
 @pytest.mark.parametrize("threshold", [0.3, 0.8])
 @pytest.mark.parametrize("signed", [False, True])
-@pytest.mark.parametrize("k", [1, 4])
-def test_pairs_equal_the_dense_oracle(m, n, m2, threshold, signed, k):
+def test_pairs_equal_the_dense_oracle(m, n, m2, threshold, signed):
     rng = np.random.default_rng(m * 100 + n)
     W = rng.standard_normal((m, n))
     B = None if m2 is None else rng.standard_normal((m2, n))
-    i, j, g = nearortho.pairs(W, threshold, B, signed=signed, k=k)
+    i, j, g = nearortho.pairs(W, threshold, B, signed=signed)
     G, key, want = oracle_pairs(W, B, threshold, signed)
     assert not np.any(np.abs(key - threshold) < 1e-12)  # no pair sits on the threshold within rounding
     assert set(zip(i.tolist(), j.tolist())) == set(zip(*np.nonzero(want)))
@@ -38,7 +37,7 @@ def test_ties_go_by_index_and_duplicates_are_found():
     W = np.sign(rng.standard_normal((40, 9)))
     W[25] = W[3]
     W[30] = -W[3]
-    i, j, g = nearortho.pairs(W, 5 / 9 - 1e-9, k=2)
+    i, j, g = nearortho.pairs(W, 5 / 9 - 1e-9)
     _, key, want = oracle_pairs(W, None, 5 / 9 - 1e-9, False)
     assert set(zip(i.tolist(), j.tolist())) == set(zip(*np.nonzero(want)))
     order = np.lexsort((j, i, -np.abs(g)))
@@ -62,9 +61,55 @@ def test_too_many_pairs_says_how_many_before_collecting():
 def test_float32_pairs_are_exact_in_the_kernels_arithmetic():
     W = nearortho.frame(16, 500, seed=4)  # float32
     stats = nearortho.interference(W, thresholds=(0.6,))
-    i, j, g = nearortho.pairs(W, 0.6, k=1)
+    i, j, g = nearortho.pairs(W, 0.6)
     assert len(i) == stats.count_above[0.6] and np.all(np.abs(g) > 0.6)
     assert (i[0], j[0]) == stats.pair and abs(g[0]) == stats.coherence
+
+
+@pytest.mark.parametrize("isa", ["scalar", "avx2", "avx512"])
+@pytest.mark.parametrize("m, n, m2", [(145, 1, None), (150, 7, None), (2, 9, None), (145, 5, 3), (19, 11, 290)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_isa_and_odd_size_finds_the_oracles_pairs(isa, m, n, m2, dtype):
+    # sizes across the 144-row tile edge, n = 1 (every |g| = 1), one and many rows of B;
+    # float32: pairs within rounding of the threshold may go either way
+    rng = np.random.default_rng([m, n, m2 or 0])
+    W = rng.standard_normal((m, n)).astype(dtype)
+    B = None if m2 is None else rng.standard_normal((m2, n)).astype(dtype)
+    threshold = 0.55 if n > 1 else 0.999
+    old = nearortho.set_max_isa(isa)
+    try:
+        got = {s: nearortho.pairs(W, threshold, B, signed=s, threads=2) for s in (False, True)}
+        one = nearortho.pairs(W, threshold, B, threads=1)
+    finally:
+        nearortho.set_max_isa(old)
+    for a, b in zip(one, got[False]):
+        assert np.array_equal(a, b)  # threads 1 and 2 alike, bit for bit
+    tol = 4 * (n + 2) * np.finfo(dtype).eps
+    for signed, (i, j, g) in got.items():
+        G, key, want = oracle_pairs(W, B, threshold, signed)
+        found = np.zeros_like(want)
+        found[i, j] = True
+        unsure = np.abs(key - threshold) <= tol
+        assert np.array_equal(found & ~unsure, want & ~unsure)
+        assert len(set(zip(i.tolist(), j.tolist()))) == len(i) and not np.any(found & ~(want | unsure))
+        np.testing.assert_allclose(g, G[i, j], rtol=0, atol=tol)
+        ranked = g if signed else np.abs(g)
+        assert np.array_equal(np.lexsort((j, i, -ranked)), np.arange(len(i)))
+        if n == 1 and not signed:
+            assert len(i) == want.sum() == want.size - (m * (m + 1) // 2 if B is None else 0)
+
+
+def test_too_many_pairs_across_two_frames_and_signed():
+    rng = np.random.default_rng(6)
+    A, B = rng.standard_normal((60, 5)), rng.standard_normal((70, 5))
+    for signed, words in ((False, "|cos|"), (True, "cos")):
+        _, _, want = oracle_pairs(A, B, 0.4, signed)
+        count = int(want.sum())
+        with pytest.raises(ValueError, match=f"^{count} pairs have {words} >= 0.4, more than max_pairs = 3;".replace(
+                "|", "[|]")):
+            nearortho.pairs(A, 0.4, B, signed=signed, max_pairs=3)
+        assert len(nearortho.pairs(A, 0.4, B, signed=signed, max_pairs=count)[0]) == count
+    assert len(nearortho.pairs(A, 0.999, B, max_pairs=0)[0]) == 0
 
 
 @pytest.mark.parametrize(
@@ -75,7 +120,7 @@ def test_float32_pairs_are_exact_in_the_kernels_arithmetic():
         (("x",), {}, TypeError, "threshold must be a real number"),
         ((0.5,), {"signed": "yes"}, TypeError, "signed must be a bool"),
         ((0.5,), {"max_pairs": -1}, ValueError, "max_pairs must be >= 0"),
-        ((0.5,), {"k": 0}, ValueError, "k must be >= 1"),
+        ((0.5,), {"threads": 0}, ValueError, "threads must be >= 1"),
         ((0.5, np.ones((3, 2))), {}, ValueError, "B must have n = 4 columns"),
     ],
 )

@@ -14,9 +14,8 @@ void bind_constants(py::module_& m) {
   m.attr("ISA_NAMES") = py::make_tuple(isa_name(Isa::scalar), isa_name(Isa::avx2), isa_name(Isa::avx512));
   m.attr("MAX_FRAME_DIMENSION") = kMaxFrameDimension;
   m.attr("ORTHOGONAL_BLOCK") = kOrthogonalBlock;
-  // interference pass: a thread's Gram tile edge, and rows packed in 64-byte panels
+  // interference pass: the edge of the Gram tile a thread owns
   m.attr("INTERFERENCE_TILE") = kTile;
-  m.attr("PANEL_BYTES") = kPanelRows<float> * sizeof(float);
   // readout passes: trials per work item, features per product tile, the dense
   // path's shared packed rows of W, and the gram path's columns of W W^T
   m.attr("READOUT_TRIALS_PER_ITEM") = readout::kBlockGroups * kPanelX;

@@ -1,6 +1,8 @@
-// Binding of the interference pass: allocates the per-row outputs, releases the
-// GIL for the whole pass, and lets the core poll for Ctrl-C between tiles.
-// Tests: tests/test_interference*.py.
+// Binding of the interference pass: typed InterferenceOptions in, a typed
+// InterferenceResult out (the core's totals and each side's per-row arrays);
+// allocates the per-row outputs, releases the GIL for the whole pass, and lets
+// the core poll for Ctrl-C between tiles. Tests: tests/test_interference*.py,
+// tests/test_backend.py.
 #include <pybind11/stl.h>
 
 #include <optional>
@@ -37,25 +39,16 @@ struct RowArrays {
     }
     return rows;
   }
+};
 
-  void put(py::dict& out, const std::string& prefix) const {
-    out[(prefix + "max").c_str()] = max;
-    out[(prefix + "argmax").c_str()] = argmax;
-    out[(prefix + "signed_max").c_str()] = signed_max;
-    out[(prefix + "signed_argmax").c_str()] = signed_argmax;
-    out[(prefix + "sumsq").c_str()] = sumsq;
-    out[(prefix + "topk_index").c_str()] = topk_index;
-    out[(prefix + "topk_value").c_str()] = topk_value;
-  }
+struct InterferenceResult {
+  InterferenceTotals totals;
+  RowArrays rows, cols;  // cols: the rows of B (empty without B)
 };
 
 template <class T>
-py::dict run_interference(const py::array_t<T>& a, const std::optional<py::array_t<T>>& b,
-                          bool normalize, std::int64_t bins, std::vector<double> thresholds,
-                          std::int64_t topk, bool per_row, int threads, double hist_lo,
-                          double hist_hi, bool refine, double collect_lo, double collect_hi,
-                          std::int64_t collect_cap, double pair_threshold, bool pair_signed,
-                          std::int64_t pair_cap, const py::object& progress) {
+InterferenceResult run_interference(const py::array_t<T>& a, const std::optional<py::array_t<T>>& b,
+                                    InterferenceOptions options, const py::object& progress) {
   if (a.ndim() != 2) throw std::invalid_argument("W must be 2-dimensional");
   if (b && (b->ndim() != 2 || b->shape(1) != a.shape(1)))
     throw std::invalid_argument("B must be 2-dimensional with as many columns as W");
@@ -63,25 +56,9 @@ py::dict run_interference(const py::array_t<T>& a, const std::optional<py::array
   const std::int64_t m2 = b ? b->shape(0) : 0;
   const T* pa = readonly_data(a, "W");
   const T* pb = b ? readonly_data(*b, "B") : nullptr;
-  InterferenceOptions opt;
-  opt.normalize = normalize;
-  opt.bins = bins;
-  opt.thresholds = std::move(thresholds);
-  opt.topk = topk;
-  opt.per_row = per_row;
-  opt.threads = threads;
-  opt.hist_lo = hist_lo;
-  opt.hist_hi = hist_hi;
-  opt.refine = refine;
-  opt.collect_lo = collect_lo;
-  opt.collect_hi = collect_hi;
-  opt.collect_cap = collect_cap;
-  opt.pair_threshold = pair_threshold;
-  opt.pair_signed = pair_signed;
-  opt.pair_cap = pair_cap;
   // Runs on the calling thread with the GIL retaken: progress first, then
   // pending signals; a Python error in either stops the pass and is re-raised.
-  opt.poll = [&progress](std::int64_t done, std::int64_t total) {
+  options.poll = [&progress](std::int64_t done, std::int64_t total) {
     py::gil_scoped_acquire gil;
     if (!progress.is_none()) {
       try {
@@ -93,63 +70,89 @@ py::dict run_interference(const py::array_t<T>& a, const std::optional<py::array
     }
     return PyErr_CheckSignals() != 0;
   };
-  const std::int64_t k = topk > 0 ? topk : 0;
-  RowArrays row_arrays(m, per_row, k), col_arrays(m2, per_row, k);  // columns: with B only
-  const InterferenceRows rows = row_arrays.pointers(per_row, k), cols = col_arrays.pointers(per_row, k);
-  InterferenceTotals totals;
+  const std::int64_t k = options.topk > 0 ? options.topk : 0;
+  InterferenceResult result{{}, RowArrays(m, options.per_row, k), RowArrays(options.columns ? m2 : 0, options.per_row, k)};
+  const InterferenceRows rows = result.rows.pointers(options.per_row, k);
+  const InterferenceRows cols = result.cols.pointers(options.per_row, k);
   {
     py::gil_scoped_release release;
-    totals = interference<T>(pa, m, n, pb, m2, opt, rows, cols);
+    result.totals = interference<T>(pa, m, n, pb, m2, options, rows, cols);
   }
-  if (totals.cancelled) throw py::error_already_set();  // set by the progress callback or a signal
-  py::dict out;
-  out["sum"] = totals.sum;
-  out["sum_abs"] = totals.sum_abs;
-  out["sum_sq"] = totals.sum_sq;
-  out["max_abs"] = totals.max_abs;
-  out["max_i"] = totals.max_i;
-  out["max_j"] = totals.max_j;
-  out["hist_lo"] = totals.hist_lo;
-  out["hist_hi"] = totals.hist_hi;
-  out["hist"] = py::array_t<std::int64_t>(static_cast<py::ssize_t>(totals.hist.size()), totals.hist.data());
-  out["below"] = totals.below;
-  out["above"] = totals.above;
-  out["count_above"] = totals.count_above;
-  out["collected"] = py::array_t<double>(static_cast<py::ssize_t>(totals.collected.size()), totals.collected.data());
-  out["collect_overflow"] = totals.collect_overflow;
-  row_arrays.put(out, "row_");
-  col_arrays.put(out, "col_");
-  const auto count = static_cast<py::ssize_t>(totals.pairs.size());
-  py::array_t<std::int64_t> pair_i(count), pair_j(count);
-  py::array_t<double> pair_g(count);
-  std::int64_t* i = pair_i.mutable_data();
-  std::int64_t* j = pair_j.mutable_data();
-  double* g = pair_g.mutable_data();
-  for (const PairHit& hit : totals.pairs) {
-    *i++ = hit.i;
-    *j++ = hit.j;
-    *g++ = hit.g;
-  }
-  out["pair_count"] = totals.pair_count;
-  out["pair_i"] = pair_i;
-  out["pair_j"] = pair_j;
-  out["pair_g"] = pair_g;
+  if (result.totals.cancelled) throw py::error_already_set();  // set by the progress callback or a signal
+  return result;
+}
+
+// One field of every collected pair, as a numpy array.
+template <class Field>
+auto pair_field(const InterferenceTotals& totals, Field PairHit::*field) {
+  py::array_t<Field> out(static_cast<py::ssize_t>(totals.pairs.size()));
+  Field* data = out.mutable_data();
+  for (const PairHit& hit : totals.pairs) *data++ = hit.*field;
   return out;
+}
+
+void bind_types(py::module_& m) {
+  py::class_<InterferenceOptions>(m, "InterferenceOptions", "What one interference pass computes")
+      .def(py::init<>())
+      .def_readwrite("normalize", &InterferenceOptions::normalize)
+      .def_readwrite("bins", &InterferenceOptions::bins)
+      .def_readwrite("hist_lo", &InterferenceOptions::hist_lo)
+      .def_readwrite("hist_hi", &InterferenceOptions::hist_hi)
+      .def_readwrite("refine", &InterferenceOptions::refine)
+      .def_readwrite("collect_lo", &InterferenceOptions::collect_lo)
+      .def_readwrite("collect_hi", &InterferenceOptions::collect_hi)
+      .def_readwrite("collect_cap", &InterferenceOptions::collect_cap)
+      .def_readwrite("thresholds", &InterferenceOptions::thresholds)
+      .def_readwrite("topk", &InterferenceOptions::topk)
+      .def_readwrite("per_row", &InterferenceOptions::per_row)
+      .def_readwrite("pair_threshold", &InterferenceOptions::pair_threshold)
+      .def_readwrite("pair_signed", &InterferenceOptions::pair_signed)
+      .def_readwrite("pair_cap", &InterferenceOptions::pair_cap)
+      .def_readwrite("columns", &InterferenceOptions::columns)
+      .def_readwrite("threads", &InterferenceOptions::threads);
+  py::class_<InterferenceTotals>(m, "InterferenceTotals", "Sums, maxima, counts and collected values of a pass")
+      .def_readonly("sum", &InterferenceTotals::sum)
+      .def_readonly("sum_abs", &InterferenceTotals::sum_abs)
+      .def_readonly("sum_sq", &InterferenceTotals::sum_sq)
+      .def_readonly("max_abs", &InterferenceTotals::max_abs)
+      .def_readonly("max_i", &InterferenceTotals::max_i)
+      .def_readonly("max_j", &InterferenceTotals::max_j)
+      .def_readonly("hist_lo", &InterferenceTotals::hist_lo)
+      .def_readonly("hist_hi", &InterferenceTotals::hist_hi)
+      .def_property_readonly("hist", [](const InterferenceTotals& t) { return numpy_copy(t.hist); })
+      .def_readonly("below", &InterferenceTotals::below)
+      .def_readonly("above", &InterferenceTotals::above)
+      .def_property_readonly("count_above", [](const InterferenceTotals& t) { return numpy_copy(t.count_above); })
+      .def_property_readonly("collected", [](const InterferenceTotals& t) { return numpy_copy(t.collected); })
+      .def_readonly("collect_overflow", &InterferenceTotals::collect_overflow)
+      .def_readonly("pair_count", &InterferenceTotals::pair_count)
+      .def_property_readonly("pair_i", [](const InterferenceTotals& t) { return pair_field(t, &PairHit::i); })
+      .def_property_readonly("pair_j", [](const InterferenceTotals& t) { return pair_field(t, &PairHit::j); })
+      .def_property_readonly("pair_g", [](const InterferenceTotals& t) { return pair_field(t, &PairHit::g); });
+  py::class_<RowArrays>(m, "RowStatistics", "Per-row outputs of one side (empty arrays when not asked for)")
+      .def_readonly("max", &RowArrays::max)
+      .def_readonly("argmax", &RowArrays::argmax)
+      .def_readonly("signed_max", &RowArrays::signed_max)
+      .def_readonly("signed_argmax", &RowArrays::signed_argmax)
+      .def_readonly("sumsq", &RowArrays::sumsq)
+      .def_readonly("topk_index", &RowArrays::topk_index)
+      .def_readonly("topk_value", &RowArrays::topk_value);
+  py::class_<InterferenceResult>(m, "InterferenceResult", "totals, and the per-row outputs of W (rows) and B (cols)")
+      .def_readonly("totals", &InterferenceResult::totals)
+      .def_readonly("rows", &InterferenceResult::rows)
+      .def_readonly("cols", &InterferenceResult::cols);
 }
 
 template <class T>
 void def_interference(py::module_& m) {
   m.def("interference", &run_interference<T>, py::arg("W").noconvert(), py::arg("B").noconvert(),
-        py::arg("normalize"), py::arg("bins"), py::arg("thresholds"), py::arg("topk"),
-        py::arg("per_row"), py::arg("threads"), py::arg("hist_lo") = 0.0,
-        py::arg("hist_hi") = 0.0, py::arg("refine") = false, py::arg("collect_lo") = 0.0,
-        py::arg("collect_hi") = -1.0, py::arg("collect_cap") = 0, py::arg("pair_threshold") = 1.0,
-        py::arg("pair_signed") = false, py::arg("pair_cap") = -1, py::arg("progress") = py::none());
+        py::arg("options"), py::arg("progress") = py::none());
 }
 
 }  // namespace
 
 void bind_interference(py::module_& m) {
+  bind_types(m);
   def_interference<float>(m);
   def_interference<double>(m);
 }

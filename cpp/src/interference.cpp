@@ -202,7 +202,8 @@ class Pass {
     p_.refine = opt.refine;
     p_.per_row = opt.per_row;
     lists_ = opt.per_row || opt.topk > 0;
-    p_.column_slots = lists_;  // symmetric: the column's rows are A's; else B's rows
+    columns_ = lists_ && (symmetric_ || opt.columns);  // symmetric: the column's rows are A's
+    p_.column_slots = columns_;
     set_histogram_range(pb, a_name);
     for (double t : opt.thresholds) thresholds_.push_back(threshold_below<T>(t));
     p_.thresholds = thresholds_.data();
@@ -222,7 +223,7 @@ class Pass {
     const std::int64_t tiles = symmetric_ ? ba * (ba + 1) / 2 : ba * bb;
     const int threads = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads_, tiles)));
     a_side_.init(rows_, p_.m_a, opt_.per_row, opt_.topk);
-    if (!symmetric_) b_side_.init(cols_, p_.m_b, opt_.per_row, opt_.topk);
+    if (!symmetric_ && columns_) b_side_.init(cols_, p_.m_b, opt_.per_row, opt_.topk);
     std::atomic<std::int64_t> pair_slots{0};
     p_.pair_slots = &pair_slots;
     std::vector<TileScratch<T>> scratch(static_cast<std::size_t>(threads));
@@ -278,9 +279,9 @@ class Pass {
     if (b != nullptr && m2 < 1) throw std::invalid_argument("B must not be empty");
     if (opt_.bins < 1) throw std::invalid_argument("bins must be >= 1");
     const std::int64_t candidates = b == nullptr ? m - 1 : m2;
-    if (opt_.topk < 0 || (opt_.topk > 0 && opt_.topk >= candidates))
+    if (opt_.topk < 0 || opt_.topk > candidates)  // topk = candidates: the complete lists
       throw std::invalid_argument("topk must be in [0, " + std::to_string(candidates) +
-                                  "), the number of partners per row");
+                                  "], the number of partners per row");
   }
 
   static auto tile_function(const InterferenceKernels& k) {
@@ -339,6 +340,7 @@ class Pass {
   void begin_tile(TileScratch<T>& s, const TileParams<T>& p) {
     if (!lists_) return;
     for_block_rows(a_side_, 0, p.i0, [&](std::size_t slot, std::int64_t row) { snapshot(s, a_side_, slot, row); });
+    if (!columns_) return;
     Side& cols = column_side();
     for_block_rows(cols, kTile, p.j0, [&](std::size_t slot, std::int64_t row) { snapshot(s, cols, slot, row); });
   }
@@ -368,6 +370,7 @@ class Pass {
   void end_tile(TileScratch<T>& s, const TileParams<T>& p) {
     if (!lists_) return;
     for_block_rows(a_side_, 0, p.i0, [&](std::size_t slot, std::int64_t row) { merge_slot(s, a_side_, slot, row); });
+    if (!columns_) return;
     Side& cols = column_side();
     for_block_rows(cols, kTile, p.j0, [&](std::size_t slot, std::int64_t row) { merge_slot(s, cols, slot, row); });
   }
@@ -392,6 +395,9 @@ class Pass {
     out.hist_hi = hist_hi_;
     out.hist.assign(static_cast<std::size_t>(opt_.bins), 0);
     out.count_above.assign(thresholds_.size(), 0);
+    std::size_t kept = 0;
+    for (const auto& s : scratch) kept += s.pairs.size();
+    out.pairs.reserve(kept);
     for (auto& s : scratch) {
       out.sum += s.sum;
       out.sum_abs += s.sum_abs;
@@ -410,7 +416,7 @@ class Pass {
       out.collect_overflow |= s.collect_overflow;
       out.pair_count += s.pair_count;
       out.pairs.insert(out.pairs.end(), s.pairs.begin(), s.pairs.end());
-      std::vector<PairHit>().swap(s.pairs);  // hold at most pair_cap pairs twice
+      std::vector<PairHit>().swap(s.pairs);  // at most pair_cap pairs in all, now held twice
     }
     if (out.pair_count > opt_.pair_cap) std::vector<PairHit>().swap(out.pairs);
     if (static_cast<std::int64_t>(out.collected.size()) > opt_.collect_cap) out.collect_overflow = true;
@@ -422,7 +428,8 @@ class Pass {
   InterferenceRows rows_, cols_;
   int threads_;
   bool symmetric_ = true;
-  bool lists_ = false;  // any per-row output wanted
+  bool lists_ = false;    // any per-row output wanted
+  bool columns_ = false;  // ... for the tile's columns too
   Packed<T> pa_, pb_;
   TileParams<T> p_;
   std::vector<T> thresholds_;

@@ -25,13 +25,22 @@ _CUDA_BUILD_HINT = ('pip install . -Ccmake.define.NEARORTHO_CUDA=ON with a CUDA 
 
 
 @functools.lru_cache(maxsize=1)
-def _cuda_module():
-    """The CUDA extension when it imports and sees a device, else None (checked once)."""
+def _cuda_state():
+    """(the CUDA extension, or None when it cannot run here, and why not); checked once."""
+    if importlib.util.find_spec("nearortho._cuda") is None:
+        return None, f"this install has no CUDA build: {_CUDA_BUILD_HINT}"
     try:
         cuda = importlib.import_module("nearortho._cuda")
-    except ImportError:
-        return None
-    return cuda if cuda.device_count() > 0 else None
+    except ImportError as error:
+        return None, f"nearortho._cuda is built but does not load ({error})"
+    if cuda.device_count() == 0:
+        return None, "nearortho._cuda is built but sees no GPU (device_count() is 0)"
+    return cuda, ""
+
+
+def _cuda_module():
+    """The CUDA extension when it loads and sees a device, else None."""
+    return _cuda_state()[0]
 
 
 def cuda_available() -> bool:
@@ -65,13 +74,8 @@ def select(backend, op: str):
         return getattr(cuda, op, None) or getattr(_core, op)  # getattr(None, op, None) is None
     if cuda is None:
         raise RuntimeError(f'backend="cuda" needs the nearortho._cuda extension and an NVIDIA GPU; '
-                           f"this install has {'no GPU visible' if _cuda_built() else 'no CUDA build'}: "
-                           f"{_CUDA_BUILD_HINT}")
+                           f"{_cuda_state()[1]}")
     function = getattr(cuda, op, None)
     if function is None:
         raise NotImplementedError(f'backend="cuda" does not implement {op} yet; use backend="cpu"')
     return function
-
-
-def _cuda_built() -> bool:
-    return importlib.util.find_spec("nearortho._cuda") is not None

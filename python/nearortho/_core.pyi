@@ -9,7 +9,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ActivationSpec', 'Activations', 'AmplitudeKind', 'FRAME_KINDS', 'FrameKind', 'FrameSpec', 'INTERFERENCE_TILE', 'ISA_NAMES', 'MAX_FRAME_DIMENSION', 'ORTHOGONAL_BLOCK', 'PANEL_BYTES', 'READOUT_CHUNK_BYTES', 'READOUT_GRAM_COLUMNS', 'READOUT_TILE_ROWS', 'READOUT_TRIALS_PER_ITEM', 'ReadoutPath', 'ReadoutSpec', 'ReadoutTotals', 'STRUCTURED_FRAME_KINDS', 'SurrogateOptions', 'SurrogateTotals', 'build_info', 'frame_group_rows', 'generate_frame', 'interference', 'pair_sumsq', 'philox4x32_10', 'readout_values', 'resolve_threads', 'sample_activations', 'set_isa_cap', 'simulate_readout', 'structured_max_rows', 'surrogate_gradient', 'validate_frame']
+__all__: list[str] = ['ActivationSpec', 'Activations', 'AmplitudeKind', 'FRAME_KINDS', 'FrameKind', 'FrameSpec', 'INTERFERENCE_TILE', 'ISA_NAMES', 'InterferenceOptions', 'InterferenceResult', 'InterferenceTotals', 'MAX_FRAME_DIMENSION', 'ORTHOGONAL_BLOCK', 'READOUT_CHUNK_BYTES', 'READOUT_GRAM_COLUMNS', 'READOUT_TILE_ROWS', 'READOUT_TRIALS_PER_ITEM', 'ReadoutPath', 'ReadoutSpec', 'ReadoutTotals', 'RowStatistics', 'STRUCTURED_FRAME_KINDS', 'SurrogateOptions', 'SurrogateTotals', 'build_info', 'frame_group_rows', 'generate_frame', 'interference', 'pair_sumsq', 'philox4x32_10', 'readout_values', 'resolve_threads', 'sample_activations', 'set_isa_cap', 'simulate_readout', 'structured_max_rows', 'surrogate_gradient', 'validate_frame']
 class FrameKind(enum.Enum):
     conference: typing.ClassVar[FrameKind]
     gaussian: typing.ClassVar[FrameKind]
@@ -99,6 +99,179 @@ class SurrogateTotals:
         ...
     @property
     def value(self) -> float:
+        ...
+class InterferenceOptions:
+    """
+    What one interference pass computes
+    """
+    columns: bool
+    normalize: bool
+    pair_signed: bool
+    per_row: bool
+    refine: bool
+    def __init__(self) -> None:
+        ...
+    @property
+    def bins(self) -> int:
+        ...
+    @bins.setter
+    def bins(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def collect_cap(self) -> int:
+        ...
+    @collect_cap.setter
+    def collect_cap(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def collect_hi(self) -> float:
+        ...
+    @collect_hi.setter
+    def collect_hi(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def collect_lo(self) -> float:
+        ...
+    @collect_lo.setter
+    def collect_lo(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def hist_hi(self) -> float:
+        ...
+    @hist_hi.setter
+    def hist_hi(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def hist_lo(self) -> float:
+        ...
+    @hist_lo.setter
+    def hist_lo(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def pair_cap(self) -> int:
+        ...
+    @pair_cap.setter
+    def pair_cap(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def pair_threshold(self) -> float:
+        ...
+    @pair_threshold.setter
+    def pair_threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threads(self) -> int:
+        ...
+    @threads.setter
+    def threads(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def thresholds(self) -> list[float]:
+        ...
+    @thresholds.setter
+    def thresholds(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def topk(self) -> int:
+        ...
+    @topk.setter
+    def topk(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class InterferenceTotals:
+    """
+    Sums, maxima, counts and collected values of a pass
+    """
+    @property
+    def above(self) -> int:
+        ...
+    @property
+    def below(self) -> int:
+        ...
+    @property
+    def collect_overflow(self) -> bool:
+        ...
+    @property
+    def collected(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def count_above(self) -> numpy.typing.NDArray[numpy.int64]:
+        ...
+    @property
+    def hist(self) -> numpy.typing.NDArray[numpy.int64]:
+        ...
+    @property
+    def hist_hi(self) -> float:
+        ...
+    @property
+    def hist_lo(self) -> float:
+        ...
+    @property
+    def max_abs(self) -> float:
+        ...
+    @property
+    def max_i(self) -> int:
+        ...
+    @property
+    def max_j(self) -> int:
+        ...
+    @property
+    def pair_count(self) -> int:
+        ...
+    @property
+    def pair_g(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def pair_i(self) -> numpy.typing.NDArray[numpy.int64]:
+        ...
+    @property
+    def pair_j(self) -> numpy.typing.NDArray[numpy.int64]:
+        ...
+    @property
+    def sum(self) -> float:
+        ...
+    @property
+    def sum_abs(self) -> float:
+        ...
+    @property
+    def sum_sq(self) -> float:
+        ...
+class RowStatistics:
+    """
+    Per-row outputs of one side (empty arrays when not asked for)
+    """
+    @property
+    def argmax(self) -> numpy.typing.NDArray[numpy.int64]:
+        ...
+    @property
+    def max(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def signed_argmax(self) -> numpy.typing.NDArray[numpy.int64]:
+        ...
+    @property
+    def signed_max(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def sumsq(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def topk_index(self) -> numpy.typing.NDArray[numpy.int64]:
+        ...
+    @property
+    def topk_value(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+class InterferenceResult:
+    """
+    totals, and the per-row outputs of W (rows) and B (cols)
+    """
+    @property
+    def cols(self) -> RowStatistics:
+        ...
+    @property
+    def rows(self) -> RowStatistics:
+        ...
+    @property
+    def totals(self) -> InterferenceTotals:
         ...
 class AmplitudeKind(enum.Enum):
     boolean: typing.ClassVar[AmplitudeKind]
@@ -261,10 +434,10 @@ def generate_frame(spec: FrameSpec, row_begin: typing.SupportsInt | typing.Suppo
 def generate_frame(spec: FrameSpec, row_begin: typing.SupportsInt | typing.SupportsIndex, row_end: typing.SupportsInt | typing.SupportsIndex, out: numpy.typing.NDArray[numpy.float64], threads: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...
 @typing.overload
-def interference(W: numpy.typing.NDArray[numpy.float32], B: numpy.typing.NDArray[numpy.float32] | None, normalize: bool, bins: typing.SupportsInt | typing.SupportsIndex, thresholds: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], topk: typing.SupportsInt | typing.SupportsIndex, per_row: bool, threads: typing.SupportsInt | typing.SupportsIndex, hist_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, hist_hi: typing.SupportsFloat | typing.SupportsIndex = 0.0, refine: bool = False, collect_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, collect_hi: typing.SupportsFloat | typing.SupportsIndex = -1.0, collect_cap: typing.SupportsInt | typing.SupportsIndex = 0, pair_threshold: typing.SupportsFloat | typing.SupportsIndex = 1.0, pair_signed: bool = False, pair_cap: typing.SupportsInt | typing.SupportsIndex = -1, progress: typing.Any = None) -> dict:
+def interference(W: numpy.typing.NDArray[numpy.float32], B: numpy.typing.NDArray[numpy.float32] | None, options: InterferenceOptions, progress: typing.Any = None) -> InterferenceResult:
     ...
 @typing.overload
-def interference(W: numpy.typing.NDArray[numpy.float64], B: numpy.typing.NDArray[numpy.float64] | None, normalize: bool, bins: typing.SupportsInt | typing.SupportsIndex, thresholds: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], topk: typing.SupportsInt | typing.SupportsIndex, per_row: bool, threads: typing.SupportsInt | typing.SupportsIndex, hist_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, hist_hi: typing.SupportsFloat | typing.SupportsIndex = 0.0, refine: bool = False, collect_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, collect_hi: typing.SupportsFloat | typing.SupportsIndex = -1.0, collect_cap: typing.SupportsInt | typing.SupportsIndex = 0, pair_threshold: typing.SupportsFloat | typing.SupportsIndex = 1.0, pair_signed: bool = False, pair_cap: typing.SupportsInt | typing.SupportsIndex = -1, progress: typing.Any = None) -> dict:
+def interference(W: numpy.typing.NDArray[numpy.float64], B: numpy.typing.NDArray[numpy.float64] | None, options: InterferenceOptions, progress: typing.Any = None) -> InterferenceResult:
     ...
 @typing.overload
 def pair_sumsq(W: numpy.typing.NDArray[numpy.float32], threads: typing.SupportsInt | typing.SupportsIndex) -> float:
@@ -307,7 +480,6 @@ INTERFERENCE_TILE: int = 144
 ISA_NAMES: tuple = ('scalar', 'avx2', 'avx512')
 MAX_FRAME_DIMENSION: int = 2147483647
 ORTHOGONAL_BLOCK: int = 64
-PANEL_BYTES: int = 64
 READOUT_CHUNK_BYTES: int = 4194304
 READOUT_GRAM_COLUMNS: int = 192
 READOUT_TILE_ROWS: int = 96

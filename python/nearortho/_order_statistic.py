@@ -23,18 +23,18 @@ BINS = 4096  # bins of a narrowing pass (whatever the user's histogram had)
 def order_statistic(count_pass, rank: int, pairs: int, lo: float, hi: float, dtype) -> float:
     """The rank-th smallest |g| (1-based) of ``pairs`` values of ``dtype``, starting from a
     bracket [lo, hi] that should hold it. ``count_pass(lo, hi, bins, collect)`` runs one
-    refining pass of the core and returns its output dict."""
+    refining pass of the core and returns its InterferenceTotals."""
     dtype = np.dtype(dtype)
     while _binnable(lo, hi, dtype):
         out = count_pass(lo, hi, BINS, True)
-        below, inside = int(out["below"]), int(out["hist"].sum())
+        below, inside = out.below, int(out.hist.sum())
         if not below < rank <= below + inside:
             # the value was one bin over (rounding at a bin edge): widen
             lo, hi = max(0.0, lo - (hi - lo)), hi + (hi - lo)
             continue
-        if not out["collect_overflow"]:
-            return float(np.sort(out["collected"])[rank - below - 1])
-        b = int(np.searchsorted(np.cumsum(out["hist"]), rank - below))
+        if not out.collect_overflow:
+            return float(np.sort(out.collected)[rank - below - 1])
+        b = int(np.searchsorted(np.cumsum(out.hist), rank - below))
         if lo == 0 and b == 0 and _at_most(count_pass, 0, pairs, dtype) >= rank:
             return 0.0
         single = _only_value_in_bin(lo, hi, b, dtype)
@@ -88,7 +88,7 @@ def _at_most(count_pass, bits: int, pairs: int, dtype: np.dtype) -> int:
     if bits >= _bits(float(np.finfo(dtype).max), dtype, up=False):
         return pairs
     t = _value(bits + 1, dtype)
-    return int(count_pass(t, 2 * t + 1, 1, False)["below"])
+    return count_pass(t, 2 * t + 1, 1, False).below
 
 
 def _bisect(count_pass, rank: int, pairs: int, lo: float, hi: float, dtype: np.dtype) -> float:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from . import _backend
 from . import _validate as v
 from ._result import Result
 from .activations import parse_amplitude
@@ -95,7 +96,8 @@ class Capacity(Result):
 
 
 def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, threshold=0.5,
-             amplitude="boolean", signed=False, confidence=0.95, threads=None, metric="error") -> Capacity:
+             amplitude="boolean", signed=False, confidence=0.95, threads=None, metric="error",
+             backend="auto") -> Capacity:
     """Largest number l of simultaneously active features the frame supports.
 
     The rate at l comes from ``simulate(W, l, ...)`` with the threshold decoder; ``metric``
@@ -132,7 +134,10 @@ def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, thr
         Level of ``l_max_ci``.
     metric : {"error", "balanced", "false_negative", "false_positive"}
         The rate held to ``error_rate`` (see above).
+    backend : {"auto", "cpu", "cuda"}
+        Where the simulations run (see docs/backends.md).
     """
+    _backend.check(backend)
     if not isinstance(metric, str) or metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
     target = v.probability(error_rate, "error_rate")
@@ -144,14 +149,14 @@ def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, thr
     parse_amplitude(amplitude)
     W = _frame_argument(W, seed)
     m, n = W.shape
-    rms = rms_interference(W, threads=threads)
+    rms = rms_interference(W, threads=threads, backend=backend)
     cache: dict[int, tuple[float, float]] = {}
     rates: dict[int, tuple[float, float]] = {}  # (FP rate, FN rate)
 
     def rate(l: int) -> tuple[float, float]:
         if l not in cache:
             s = simulate(W, l, trials=trials, amplitude=amplitude, threshold=threshold, signed=signed, seed=seed,
-                         threads=threads, _rms=rms)
+                         threads=threads, backend=backend, _rms=rms)
             rates[l] = (s.false_positive_rate, s.false_negative_rate)
             cache[l] = _metric(s, metric, trials)
         return cache[l]
@@ -202,7 +207,7 @@ class Levels(Result):
 
 
 def levels(W, l, *, error_rate=0.01, amplitude=1.0, trials=200, seed=0, signed=False, k_max=4096,
-           threads=None) -> Levels:
+           threads=None, backend="auto") -> Levels:
     """Number K of equally spaced amplitude levels {a j / K, j = 1..K} a decoder tells apart.
 
     Each trial activates ``l`` features with amplitudes drawn uniformly from the K
@@ -212,8 +217,9 @@ def levels(W, l, *, error_rate=0.01, amplitude=1.0, trials=200, seed=0, signed=F
     level. K is found by doubling then bisection up to ``k_max``, assuming the rate
     grows with K (the spacing a / K shrinks). K = 1 never errs when unsigned; when
     signed, K = 1 with ``level_error_rate`` above the target means not even the sign
-    is read reliably.
+    is read reliably. ``backend``: where the simulations run (see docs/backends.md).
     """
+    _backend.check(backend)
     target = v.probability(error_rate, "error_rate")
     a = v.real(amplitude, "amplitude", low=0.0, low_open=True)
     trials = v.integer(trials, "trials", minimum=1)
@@ -222,13 +228,13 @@ def levels(W, l, *, error_rate=0.01, amplitude=1.0, trials=200, seed=0, signed=F
     W = _frame_argument(W, seed)
     m, n = W.shape
     l = v.integer(l, "l", minimum=1, maximum=m)
-    rms = rms_interference(W, threads=threads)
+    rms = rms_interference(W, threads=threads, backend=backend)
     cache: dict[int, float] = {}
 
     def rate(k: int) -> float:
         if k not in cache:
             s = simulate(W, l, trials=trials, amplitude=("levels", k, a), signed=signed, seed=seed,
-                         threads=threads, _rms=rms)
+                         threads=threads, backend=backend, _rms=rms)
             cache[k] = s.level_error_rate
         return cache[k]
 

@@ -15,10 +15,12 @@ from functools import reduce
 import numpy as np
 
 from . import _validate as v
-from .interference import InterferenceStats
+from .interference import _COL_SIDE, _ROW_SIDE, InterferenceStats
 from .interference import interference as _block_interference
 
-_ROW_FIELDS = ("row_max", "row_argmax", "row_sumsq", "topk_index", "topk_value")
+# every per-row field of both sides, and how each side's names map to the other's
+_SIDES = [tuple(getattr(side, f.name) for f in dataclasses.fields(side)) for side in (_ROW_SIDE, _COL_SIDE)]
+_ROW_FIELDS = _SIDES[0] + _SIDES[1]
 
 
 def interference(W, B=None, *, client=None, bins=1024, thresholds=(), topk=0, per_row=True,
@@ -39,9 +41,9 @@ def interference(W, B=None, *, client=None, bins=1024, thresholds=(), topk=0, pe
 
     Notes
     -----
-    Without ``B``, per-row statistics need every row block paired with every
-    other in both directions, so they double the work of the off-diagonal
-    blocks; ``per_row=False, topk=0`` computes each pair once.
+    Each pair of row blocks runs once: its pass gives the per-row statistics of
+    both blocks (without ``B``) or of the rows of W and of B (the ``col_*``
+    fields, with ``B``).
     """
     import dask
     import dask.array as da
@@ -56,28 +58,40 @@ def interference(W, B=None, *, client=None, bins=1024, thresholds=(), topk=0, pe
     rows = _blocks(W, max(2, topk + 2))
     cols = rows if B is None else _blocks(B, topk + 1)
     task = dask.delayed(_pair, pure=True)
-    scalar_tasks, row_tasks = [], []
+    from_b = dask.delayed(_seen_from_b, pure=True)
+    scalar_tasks, row_tasks, upper = [], [], {}
     for i, (a, block_a) in enumerate(rows):
         row_tasks.append([])
         for j, (b, block_b) in enumerate(cols):
-            symmetric_lower = B is None and j < i
-            if symmetric_lower and not (per_row or topk):
+            if B is None and j < i:  # block i's rows against block j: the other side of task (j, i)
+                row_tasks[-1].append(from_b(upper[j, i]))
                 continue
             result = task(block_a, None if (B is None and i == j) else block_b, a, b,
                           per_row or bool(topk), options)
+            upper[i, j] = result
             row_tasks[-1].append(result)
-            if not symmetric_lower:
-                scalar_tasks.append(result)
+            scalar_tasks.append(result)
     with _client(client) as running:
-        computed_scalars, computed_rows = running.compute([scalar_tasks, row_tasks], sync=True)
+        computed_scalars, computed_rows = running.compute([scalar_tasks, row_tasks if per_row or topk else []],
+                                                          sync=True)
     total = reduce(InterferenceStats.merge, computed_scalars)
     if not (per_row or topk):
         return total
     by_row = reduce(InterferenceStats.merge, (reduce(InterferenceStats.merge, r) for r in computed_rows))
     kept = {f: getattr(by_row, f) for f in _ROW_FIELDS}
     if not per_row:
-        kept.update(row_max=None, row_argmax=None, row_sumsq=None)
+        kept.update({name: None for side in (_ROW_SIDE, _COL_SIDE) for name in side.per_row()})
     return dataclasses.replace(total, m=W.shape[0], row_offset=0, col_offset=0, **kept)
+
+
+def _seen_from_b(stats: InterferenceStats) -> InterferenceStats:
+    """A block pair's result with its two sides swapped: the per-row fields of the
+    second block (``col_*``) become those of the rows, so they merge with that
+    block's other results. Only its per-row fields are used."""
+    swapped = dict(zip(_SIDES[0], (getattr(stats, f) for f in _SIDES[1])))
+    swapped.update(zip(_SIDES[1], (getattr(stats, f) for f in _SIDES[0])))
+    return dataclasses.replace(stats, m=stats.m2, m2=stats.m, row_offset=stats.col_offset,
+                               col_offset=stats.row_offset, _source=None, **swapped)
 
 
 def _blocks(X, min_rows: int) -> list:

@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import _backend
+from . import _backend, _core
 from . import _order_statistic
 from . import _validate as v
 from . import reference
@@ -199,9 +199,9 @@ class InterferenceStats:
         lo, hi = self.quantile_interval(q)
 
         def count_pass(lo, hi, bins, collect):
-            return _run(*self._source, bins=bins, thresholds=(), topk=0, per_row=False, hist_lo=lo,
-                        hist_hi=hi, refine=True, collect_lo=lo if collect else 0.0,
-                        collect_hi=hi if collect else -1.0, collect_cap=_order_statistic.COLLECT_CAP)
+            return _run(*self._source, bins=bins, per_row=False, hist_lo=lo, hist_hi=hi, refine=True,
+                        collect_lo=lo if collect else 0.0, collect_hi=hi if collect else -1.0,
+                        collect_cap=_order_statistic.COLLECT_CAP).totals
 
         return _order_statistic.order_statistic(count_pass, self._rank(q), self.pairs, lo, hi,
                                                 self._source[0].dtype)
@@ -345,10 +345,11 @@ def _merge_side(merged, a, b, side: _Side, same: bool, follows: bool) -> None:
 
 
 def _best_first(magnitude, *index):
-    """Order of candidates along the last axis, best first: larger magnitude, then
-    the smaller index (lexicographically over the ``index`` arrays), empty slots
-    (index -1) last. The core's rule (cpp/include/nearortho/ranking.hpp) for the
-    coherence pair, per-row maxima and top-k."""
+    """Order of candidates along the last axis, best first: larger magnitude (|g|,
+    or g for the signed maxima), then the smaller index (lexicographically over the
+    ``index`` arrays), empty slots (index -1) last. The core's rule
+    (cpp/include/nearortho/ranking.hpp) for the coherence pair, per-row maxima and
+    top-k."""
     keys = [np.where(i < 0, np.iinfo(np.int64).max, i) for i in reversed(index)]
     return np.lexsort((*keys, -np.asarray(magnitude)), axis=-1)
 
@@ -361,8 +362,14 @@ def _best_of(value, index, value2, index2, key=None):
     return np.take_along_axis(value, order, axis=1), np.take_along_axis(index, order, axis=1)
 
 
-def _run(W, B, normalize, threads, backend, **kwargs):
-    return _backend.select(backend, "interference")(W, B, normalize, threads=threads, **kwargs)
+def _run(W, B, normalize, threads, backend, progress=None, **fields) -> _core.InterferenceResult:
+    """One pass on ``backend`` with the core's options: ``fields`` (by their names in
+    InterferenceOptions) over its defaults."""
+    options = _core.InterferenceOptions()
+    options.normalize, options.threads = normalize, threads
+    for name, value in fields.items():
+        setattr(options, name, value)
+    return _backend.select(backend, "interference")(W, B, options, progress)
 
 
 def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0, per_row=True,
@@ -378,7 +385,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         DLPack producers are read in place when C-contiguous and native-endian,
         otherwise copied once. With ``B`` of another dtype both use the wider.
     B : array-like, shape (m2, n), optional
-        Second frame: all m * m2 pairs, per-row statistics over the rows of W.
+        Second frame: all m * m2 pairs; per-row statistics over the rows of W and,
+        from the same pass, over the rows of B (the ``col_*`` fields).
     normalize : bool
         True: g_ij is the cosine of rows i and j (rows are normalised once, in
         float64, then rounded to the working dtype); zero rows are an error.
@@ -393,7 +401,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         Partners per row to keep (largest |g|, ties by smaller index); must be
         below the number of partners (m - 1, or m2).
     per_row : bool
-        Keep ``row_max``, ``row_argmax`` and ``row_sumsq``.
+        Keep ``row_max``, ``row_argmax``, ``row_signed_max``,
+        ``row_signed_argmax`` and ``row_sumsq`` (and their ``col_*`` twins with B).
     threads : int, optional
         Default: what OpenMP would use.
     row_offset, col_offset : int
@@ -426,8 +435,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     n * 2^-24 * |w_i| |w_j|. Extra memory: one packed (normalised) copy of W
     and of B in the working dtype, rows padded to a multiple of 16 (float32) or
     8 (float64) and n to an odd length, plus per thread one 144 x 144 tile, the
-    histogram and 288 * (topk + 1) candidates; per-row outputs are
-    O(m * (topk + 1)). A pass that needs more memory than is available raises
+    histogram and 288 * (topk + 2) candidates; per-row outputs are
+    O((m + m2) * (topk + 1)). A pass that needs more memory than is available raises
     MemoryError (need and available) before allocating. The GIL is released for the whole pass; Ctrl-C raises
     KeyboardInterrupt after at most about 50 ms plus one tile of work.
     """
@@ -436,10 +445,13 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
 
 
 def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                  col_offset, topk_name, progress=None, backend="auto", **pair_options):
-    """interference() after its name for topk; with ``pair_threshold``, ``pair_signed``
-    and ``pair_cap`` (see :func:`nearortho.pairs`) also returns the pairs collected in
-    the pass: (stats, (count, i, j, g))."""
+                  col_offset, topk_name, progress=None, backend="auto", *, columns=True, complete=False,
+                  **pair_options):
+    """interference() after its name for topk. ``columns=False``: no per-row outputs
+    for the rows of B; ``complete=True`` allows topk = all partners (complete lists).
+    With ``pair_threshold``, ``pair_signed`` and ``pair_cap`` (see
+    :func:`nearortho.pairs`) also returns the pairs collected in the pass:
+    (stats, (count, i, j, g))."""
     _backend.check(backend)
     W = v.float_matrix(W, "W")
     if progress is not None and not callable(progress):
@@ -461,7 +473,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     m, n = W.shape
     partners = m - 1 if B is None else B.shape[0]
     topk = v.integer(topk, topk_name, minimum=0)
-    if topk >= partners:
+    if topk >= partners + complete:
         raise ValueError(f"{topk_name} must be < {partners}, the number of partners per row, got {topk}")
     if not isinstance(per_row, (bool, np.bool_)):
         raise TypeError(f"per_row must be a bool, got {type(per_row).__name__}")
@@ -474,51 +486,51 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
                          v.resolved_threads(nthreads), max(0, pair_options.get("pair_cap", 0))),
              f"the interference pass over a {m} x {n} {W.dtype} frame")
     out = _run(W, B, normalize, nthreads, backend, bins=bins, thresholds=list(thr), topk=topk,
-               per_row=bool(per_row), progress=progress, **pair_options)
+               per_row=bool(per_row), progress=progress, columns=columns, **pair_options)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
+    t = out.totals
 
-    def side(prefix, offset, wanted):  # one side's per-row fields, partners shifted by offset
+    def side(arrays, names, offset, wanted):  # one side's per-row fields, partners shifted by offset
         if not wanted:
             return {}
         shift = lambda idx: np.where(idx >= 0, idx + offset, idx)  # noqa: E731
-        names = _ROW_SIDE if prefix == "row_" else _COL_SIDE
         fields = {}
         if per_row:
-            fields.update({names.max: out[prefix + "max"], names.argmax: shift(out[prefix + "argmax"]),
-                           names.signed_max: out[prefix + "signed_max"],
-                           names.signed_argmax: shift(out[prefix + "signed_argmax"]),
-                           names.sumsq: out[prefix + "sumsq"]})
+            fields.update({names.max: arrays.max, names.argmax: shift(arrays.argmax),
+                           names.signed_max: arrays.signed_max, names.signed_argmax: shift(arrays.signed_argmax),
+                           names.sumsq: arrays.sumsq})
         if topk:
-            fields.update({names.topk_index: shift(out[prefix + "topk_index"]),
-                           names.topk_value: out[prefix + "topk_value"]})
+            fields.update({names.topk_index: shift(arrays.topk_index), names.topk_value: arrays.topk_value})
         return fields
 
     stats = InterferenceStats(
         n=n, m=m, m2=None if B is None else B.shape[0], normalize=normalize, pairs=pairs,
-        sum=float(out["sum"]), sum_abs=float(out["sum_abs"]), sum_sq=float(out["sum_sq"]),
-        coherence=float(out["max_abs"]),
-        pair=(int(out["max_i"]) + row_offset, int(out["max_j"]) + col_offset),
-        hist=out["hist"], hist_range=(float(out["hist_lo"]), float(out["hist_hi"])),
-        count_above=dict(zip(thr, (int(c) for c in out["count_above"]))),
-        **side("row_", col_offset, True), **side("col_", row_offset, B is not None),
+        sum=t.sum, sum_abs=t.sum_abs, sum_sq=t.sum_sq, coherence=t.max_abs,
+        pair=(t.max_i + row_offset, t.max_j + col_offset),
+        hist=t.hist, hist_range=(t.hist_lo, t.hist_hi),
+        count_above=dict(zip(thr, (int(c) for c in t.count_above))),
+        **side(out.rows, _ROW_SIDE, col_offset, True),
+        **side(out.cols, _COL_SIDE, row_offset, B is not None and columns),
         row_offset=row_offset, col_offset=col_offset,
         _source=(W, B, normalize, nthreads, backend))
     if "pair_threshold" not in pair_options:
         return stats
-    return stats, (int(out["pair_count"]), out["pair_i"] + row_offset, out["pair_j"] + col_offset, out["pair_g"])
+    return stats, (t.pair_count, t.pair_i + row_offset, t.pair_j + col_offset, t.pair_g)
 
 
 def _pass_bytes(m: int, m2: int, n: int, itemsize: int, bins: int, topk: int, threads: int,
                 pair_cap: int = 0) -> int:
     """Memory of one pass (cpp/src/interference.cpp): the packed copies of W and B (rows
     padded to a 64-byte panel, n to an odd length) and their row norms, the per-row
-    outputs of both sides, per thread a histogram of int64 counts, a 144 x 144 tile
-    and 288 candidate lists (top-k, the maxima of |g| and of g), and the pairs
-    collected (24 bytes each, held twice while the threads' lists are joined)."""
+    outputs of both sides, per thread a histogram of int64 counts, a tile x tile block
+    (INTERFERENCE_TILE, 144) and 2 x tile candidate lists (top-k, the maxima of |g| and
+    of g), and the pairs collected (24 bytes each, held up to three times while the
+    threads' lists are joined and handed to numpy)."""
+    tile = _core.INTERFERENCE_TILE
     packed = (m + m2 + 32) * (n + 17) * itemsize + 8 * (m + m2)
     rows = (m + m2) * (40 + 16 * topk)
-    per_thread = 8 * bins + 144 * 144 * itemsize + 288 * (topk + 2) * (2 * itemsize + 8) + 4096
-    return packed + rows + threads * per_thread + 48 * pair_cap
+    per_thread = 8 * bins + tile * tile * itemsize + 2 * tile * (topk + 2) * (2 * itemsize + 8) + 4096
+    return packed + rows + threads * per_thread + 72 * pair_cap
 
 
 def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto"):

@@ -19,9 +19,9 @@ struct InterferenceOptions {
   double collect_lo = 0.0, collect_hi = -1.0;
   std::int64_t collect_cap = 0;     // collect at most this many values (then overflow)
   std::vector<double> thresholds;   // count |g| > t for each t
-  std::int64_t topk = 0;            // partners per row kept, 0 for none
-  bool per_row = true;              // per-row maxima (of |g| and of g) and sums of squares;
-                                    //   with b, for the rows of b too (InterferenceRows cols)
+  std::int64_t topk = 0;            // partners per row kept, 0 for none (at most all of them)
+  bool per_row = true;              // per-row maxima (of |g| and of g) and sums of squares
+  bool columns = true;              // with b: the per-row outputs for the rows of b too
   // Pairs collected: (i, j, g) with |g| >= pair_threshold (pair_signed: g >= it), all
   // counted exactly, at most pair_cap kept (pair_cap < 0: none collected).
   double pair_threshold = 1.0;

@@ -1,7 +1,8 @@
-// The one tie-break of every "largest |g|" result: the coherence and its pair, the
-// per-row maxima and top-k lists, in the tile kernels, in the merge of the threads'
-// partial results (cpp/src/interference.cpp) and in Python's InterferenceStats.merge
-// (_best_first in python/nearortho/interference.py states the same rule).
+// The one tie-break of every "largest" result (by |g|, or by g for the signed
+// maxima): the coherence and its pair, the per-row maxima and top-k lists, in the
+// tile kernels, in the merge of the threads' partial results
+// (cpp/src/interference.cpp) and in Python's InterferenceStats.merge (_best_first
+// in python/nearortho/interference.py states the same rule).
 // Tests: tests/test_interference.py (ties of sign frames, merges of row blocks).
 #pragma once
 #include <cstdint>
