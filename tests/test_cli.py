@@ -371,7 +371,7 @@ def test_pairs_command_writes_the_api_pairs(run, frames):
 # the broken one comes second, so the message must follow the file, not the argument
 @pytest.mark.parametrize("command", [["stats", "BAD"], ["pairs", "BAD", "--threshold", "0.5"],
                                      ["stats", "GOOD", "--other", "BAD"], ["match", "GOOD", "BAD"]])
-@pytest.mark.parametrize("defect, words", [("nan", "must be finite"), ("zero", "has a zero row (row 5)")])
+@pytest.mark.parametrize("defect, words", [("nan", "contains NaN or Inf (row 5)"), ("zero", "has a zero row (row 5)")])
 def test_bad_rows_are_reported_with_the_file_name(run, frames, command, defect, words):
     folder, W, _ = frames
     bad = W.copy()

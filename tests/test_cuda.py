@@ -47,6 +47,20 @@ def test_without_a_device_calls_fail_cleanly():
         frames(_cuda, "sign", 5, 3, 0, 0, 0, 3, np.float32)
 
 
+@built  # rejected before any device call: no device needed
+def test_file_regions_and_mismatched_B_are_value_errors(tmp_path):
+    path = tmp_path / "rows.f32"
+    np.arange(12, dtype=np.float32).tofile(path)
+    region = (str(path), 0, "float32", 4, 3, False)  # what _core reads with pread
+    options = _core.InterferenceOptions()
+    with pytest.raises(ValueError, match="rows.f32 is a file region"):
+        _cuda.interference(region, None, options)
+    with pytest.raises(ValueError, match="rows.f32 is a file region"):
+        _cuda.interference(np.ones((2, 3), np.float32), region, options)
+    with pytest.raises(ValueError, match="B must have rows of length 3 like W"):
+        _cuda.interference(np.ones((2, 3), np.float32), np.ones((2, 4), np.float32), options)
+
+
 def frames(module, kind, n, m, seed, sparsity, lo, hi, dtype):
     spec = _core.FrameSpec()
     spec.kind, spec.n, spec.m, spec.seed, spec.sparsity = getattr(_core.FrameKind, kind), n, m, seed, sparsity

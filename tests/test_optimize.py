@@ -35,11 +35,12 @@ def test_sixteen_lines_in_r6_reach_the_equiangular_tight_frame():
 
 
 @pytest.mark.parametrize("n, m, kind, coherence", [(16, 144, "kerdock", 1 / 4), (13, 26, "conference", 1 / 5),
-                                                  (64, 256, "kerdock", 1 / 8)])
+                                                  (64, 256, "kerdock", 1 / 8), (4, 5, "simplex", 1 / 4)])
 def test_auto_starts_from_the_best_structured_frame(n, m, kind, coherence):
     # Kerdock bases meet the Levenshtein bound at (16, 144); the Paley conference
     # ETF meets Welch at (13, 26); 4 Kerdock bases of R^64 (coherence 1/8) beat
-    # what the descent reaches from random starts there
+    # what the descent reaches from random starts there; at (4, 5) the simplex (1/4)
+    # beats the first 5 Kerdock rows (1/2)
     result = nearortho.optimize((n, m), kind="auto", max_iter=300)
     assert result.start == result.starts[0][0] == kind
     G = np.abs(result.frame.astype(np.float64) @ result.frame.T.astype(np.float64))
@@ -179,6 +180,7 @@ def test_restarts_keep_the_best_over_fresh_seeds():
     assert one.stopped == more.stopped == "converged"
     assert more.iterations > one.iterations  # the second start ran too
     assert [label for label, _ in more.starts] == ["gaussian seed 0", "gaussian seed 1"]
+    assert np.all(np.diff(more.history["best"]) <= 0)  # across starts too
     assert more.starts[0] == one.starts[0] and more.coherence == pytest.approx(min(c for _, c in more.starts))
     assert more.coherence <= one.coherence  # and the first start is the same run
     with pytest.raises(ValueError, match="restarts"):

@@ -22,13 +22,13 @@ template <class T>
 bool generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t row_end, T* out,
                     int threads, const std::function<bool()>& interrupted);
 
-// The interference pass of interference.hpp with Gram tiles from cuBLAS. Every
-// option and result as on the CPU, except that the collected values and pairs
-// come in no set order; options.threads is unused.
+// The interference pass of interference.hpp with Gram tiles from cuBLAS, for
+// sources that are arrays in memory (std::invalid_argument for a file source:
+// the CPU backend reads files). Every option and result as on the CPU, except
+// that the collected values and pairs come in no set order; options.threads and
+// options.block_rows are unused (each source is uploaded whole).
 template <class T>
-InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, const T* b,
-                                std::int64_t m2, const InterferenceOptions& options,
-                                const InterferenceRows& rows, const InterferenceRows& cols,
-                                const char* a_name, const char* b_name);
+InterferenceTotals interference(const RowSource<T>& a, const RowSource<T>* b, const InterferenceOptions& options,
+                                const InterferenceRows& rows, const InterferenceRows& cols);
 
 }  // namespace nearortho::cuda

@@ -69,24 +69,24 @@ std::vector<T> to_host(const DeviceBuffer<T>& src, cudaStream_t stream) {
 template <class T>
 struct DeviceRows {
   DeviceBuffer<T> data;
-  std::vector<double> norms;
+  std::vector<double> sumsq;  // the rows' sums of squares
 
-  DeviceRows(const T* x, std::int64_t m, std::int64_t n, bool normalize, const char* name,
+  DeviceRows(const T* x, std::int64_t m, std::int64_t n, bool normalize, const std::string& name,
              cudaStream_t stream)
       : data(static_cast<std::size_t>(m * n)) {
     const std::int64_t block = std::max<std::int64_t>(1, (std::int64_t{64} << 20) / (n * sizeof(T)));
     for (std::int64_t r = 0; r < m; r += block)
       copy_to_device(data.get() + r * n, x + r * n, static_cast<std::size_t>(std::min(block, m - r) * n),
                      stream, "cudaMemcpyAsync (rows)");
-    DeviceBuffer<double> norms_d(static_cast<std::size_t>(m));
+    DeviceBuffer<double> sumsq_d(static_cast<std::size_t>(m));
     DeviceBuffer<unsigned long long> first(2);  // first bad row, first zero row
     fill_device(first.get(), 2, static_cast<unsigned long long>(m), stream);
-    prepare_rows<T><<<blocks_for(m), kThreads, 0, stream>>>(data.get(), m, n, normalize, norms_d.get(),
+    prepare_rows<T><<<blocks_for(m), kThreads, 0, stream>>>(data.get(), m, n, normalize, sumsq_d.get(),
                                                            first.get(), first.get() + 1);
     check_launch("prepare_rows");
     const std::vector<unsigned long long> bad = to_host(first, stream);
     throw_if_bad_rows(name, static_cast<std::int64_t>(bad[0]), static_cast<std::int64_t>(bad[1]), m);
-    norms = to_host(norms_d, stream);
+    sumsq = to_host(sumsq_d, stream);
   }
 };
 
@@ -124,17 +124,30 @@ class Cublas {
   cublasHandle_t handle_ = nullptr;
 };
 
-void check_options(const InterferenceOptions& opt, std::int64_t m, std::int64_t n, bool symmetric,
-                   std::int64_t m2, const char* a_name) {
-  if (n < 1 || m < 1) throw std::invalid_argument(std::string(a_name) + " must not be empty");
-  if (n > INT_MAX) throw std::invalid_argument(std::string(a_name) + " has more columns than cuBLAS takes (2^31 - 1)");
-  if (symmetric && m < 2) throw std::invalid_argument(std::string(a_name) + " needs at least 2 rows for pairs");
-  if (!symmetric && m2 < 1) throw std::invalid_argument("B must not be empty");
+template <class T>
+void check_options(const InterferenceOptions& opt, const RowSource<T>& a, const RowSource<T>* b) {
+  const std::int64_t m = a.rows(), n = a.cols(), m2 = b ? b->rows() : 0;
+  const std::string& a_name = a.name();
+  if (n < 1 || m < 1) throw std::invalid_argument(a_name + " must not be empty");
+  if (n > INT_MAX) throw std::invalid_argument(a_name + " has more columns than cuBLAS takes (2^31 - 1)");
+  if (!b && m < 2) throw std::invalid_argument(a_name + " needs at least 2 rows for pairs");
+  if (b && m2 < 1) throw std::invalid_argument(b->name() + " must not be empty");
+  if (b && b->cols() != n)
+    throw std::invalid_argument(b->name() + " must have rows of length " + std::to_string(n) + " like " + a_name);
   if (opt.bins < 1) throw std::invalid_argument("bins must be >= 1");
-  const std::int64_t candidates = symmetric ? m - 1 : m2;
+  const std::int64_t candidates = b ? m2 : m - 1;
   if (opt.topk < 0 || opt.topk > candidates)  // topk = candidates: the complete lists
     throw std::invalid_argument("topk must be in [0, " + std::to_string(candidates) +
                                 "], the number of partners per row");
+}
+
+// The rows of an array source (the CPU backend reads file regions).
+template <class T>
+const T* array_rows(const RowSource<T>& source) {
+  if (source.array() == nullptr)
+    throw std::invalid_argument(source.name() + " is a file region: the CUDA backend takes arrays in memory"
+                                " (use backend=\"cpu\")");
+  return source.array();
 }
 
 // One side's per-row results (SideResults) on the device, initialised empty.
@@ -356,20 +369,22 @@ class DeviceStats {
 }  // namespace
 
 template <class T>
-InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, const T* b,
-                                std::int64_t m2, const InterferenceOptions& opt,
-                                const InterferenceRows& rows, const InterferenceRows& cols,
-                                const char* a_name, const char* b_name) {
-  const bool symmetric = b == nullptr;
-  check_options(opt, m, n, symmetric, m2, a_name);
+InterferenceTotals interference(const RowSource<T>& a_source, const RowSource<T>* b_source,
+                                const InterferenceOptions& opt, const InterferenceRows& rows,
+                                const InterferenceRows& cols) {
+  check_options(opt, a_source, b_source);
+  const bool symmetric = b_source == nullptr;
+  const std::int64_t m = a_source.rows(), n = a_source.cols(), m2 = symmetric ? 0 : b_source->rows();
+  const T* a = array_rows(a_source);  // before any device call
+  const T* b = symmetric ? nullptr : array_rows(*b_source);
   const std::int64_t mb = symmetric ? m : m2;
   CudaStream stream;
   const cudaStream_t s = stream.get();
-  const DeviceRows<T> xa(a, m, n, opt.normalize, a_name, s);
+  const DeviceRows<T> xa(a, m, n, opt.normalize, a_source.name(), s);
   const std::unique_ptr<DeviceRows<T>> xb =
-      symmetric ? nullptr : std::make_unique<DeviceRows<T>>(b, m2, n, opt.normalize, b_name, s);
+      symmetric ? nullptr : std::make_unique<DeviceRows<T>>(b, m2, n, opt.normalize, b_source->name(), s);
   const T* ya = symmetric ? xa.data.get() : xb->data.get();
-  const HistogramRange range = histogram_range<T>(opt, xa.norms, symmetric ? nullptr : &xb->norms, a_name);
+  const HistogramRange range = histogram_range<T>(opt, xa.sumsq, symmetric ? nullptr : &xb->sumsq, a_source.name());
   const DeviceStats<T> stats(opt, range, m, mb, symmetric, s);
   const Reduction<T>& red = stats.reduction();
   const std::size_t shared_bytes =
@@ -419,13 +434,11 @@ InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, cons
   return out;
 }
 
-template InterferenceTotals interference<float>(const float*, std::int64_t, std::int64_t, const float*,
-                                                std::int64_t, const InterferenceOptions&,
-                                                const InterferenceRows&, const InterferenceRows&,
-                                                const char*, const char*);
-template InterferenceTotals interference<double>(const double*, std::int64_t, std::int64_t, const double*,
-                                                 std::int64_t, const InterferenceOptions&,
-                                                 const InterferenceRows&, const InterferenceRows&,
-                                                 const char*, const char*);
+template InterferenceTotals interference<float>(const RowSource<float>&, const RowSource<float>*,
+                                                const InterferenceOptions&, const InterferenceRows&,
+                                                const InterferenceRows&);
+template InterferenceTotals interference<double>(const RowSource<double>&, const RowSource<double>*,
+                                                 const InterferenceOptions&, const InterferenceRows&,
+                                                 const InterferenceRows&);
 
 }  // namespace nearortho::cuda

@@ -19,10 +19,11 @@ __device__ bool better(T key, std::int64_t index, T key2, std::int64_t index2) {
 }
 
 // Row sums of squares in float64 in the CPU's order (k = 0, 1, ...), without
-// contraction, then the rows scaled by 1 / norm when normalising; norms[i] and
-// the first bad row (NaN/Inf) or zero row, as the CPU's pack() does.
+// contraction, then the rows scaled by 1 / norm when normalising; sumsq[i] and
+// the first bad row (NaN/Inf) or zero row, as the CPU's squared_norms() and
+// pack_block() (cpp/src/packed_rows.cpp) do.
 template <class T>
-__global__ void prepare_rows(T* x, std::int64_t m, std::int64_t n, bool normalize, double* norms,
+__global__ void prepare_rows(T* x, std::int64_t m, std::int64_t n, bool normalize, double* sumsq,
                              unsigned long long* bad_value, unsigned long long* zero_row) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < m;
        i += std::int64_t{gridDim.x} * blockDim.x) {
@@ -38,7 +39,7 @@ __global__ void prepare_rows(T* x, std::int64_t m, std::int64_t n, bool normaliz
       atomicMin(bad_value, static_cast<unsigned long long>(i));
       continue;
     }
-    norms[i] = sqrt(sq);
+    sumsq[i] = sq;
     if (!normalize) continue;
     if (sq == 0) {
       atomicMin(zero_row, static_cast<unsigned long long>(i));

@@ -16,6 +16,8 @@ void bind_constants(py::module_& m) {
   m.attr("ORTHOGONAL_BLOCK") = kOrthogonalBlock;
   // interference pass: the edge of the Gram tile a thread owns
   m.attr("INTERFERENCE_TILE") = kTile;
+  // ... and of its packed panels (python/nearortho/_blocks.py sizes row blocks by them)
+  m.attr("PANEL_BYTES") = kPanelRows<float> * sizeof(float);
   // readout passes: trials per work item, features per product tile, the dense
   // path's shared packed rows of W, and the gram path's columns of W W^T
   m.attr("READOUT_TRIALS_PER_ITEM") = readout::kBlockGroups * kPanelX;

@@ -1,20 +1,47 @@
 // Binding of the interference pass: typed InterferenceOptions in, a typed
 // InterferenceResult out (the core's totals and each side's per-row arrays);
 // allocates the per-row outputs, releases the GIL for the whole pass, and lets
-// the core poll for Ctrl-C between tiles. Tests: tests/test_interference*.py,
-// tests/test_backend.py.
+// the core poll for Ctrl-C between tiles. W and B are arrays or file regions
+// (python/nearortho/row_file.py). Tests: tests/test_interference*.py,
+// tests/test_backend.py, tests/test_streaming.py.
 #include <pybind11/stl.h>
 
 #include <optional>
 
 #include "bindings.hpp"
 #include "nearortho/interference.hpp"
+#include "nearortho/interference_kernels.hpp"
 
 namespace nearortho::python {
 
 // (RowArrays and InterferenceResult are outside the anonymous namespace: the
 // module nearortho._cuda returns them too, and pybind11 shares a type between
 // modules only when it has external linkage.)
+
+StoredType stored_type(const std::string& name) {
+  if (name == "float16") return StoredType::f16;
+  if (name == "bfloat16") return StoredType::bf16;
+  if (name == "float32") return StoredType::f32;
+  if (name == "float64") return StoredType::f64;
+  throw std::invalid_argument("unknown stored dtype " + name);
+}
+
+// A numpy array of T (read in place), or a file region given as the tuple
+// (path, offset, stored dtype name, rows, cols, transposed), named by its path.
+template <class T>
+RowSource<T> row_source(const py::object& obj, const char* name) {
+  if (py::isinstance<py::tuple>(obj)) {
+    const auto spec = obj.cast<std::tuple<std::string, std::int64_t, std::string, std::int64_t, std::int64_t, bool>>();
+    const FileRegion file{std::get<0>(spec), std::get<1>(spec), stored_type(std::get<2>(spec)),
+                          std::get<3>(spec), std::get<4>(spec), std::get<5>(spec)};
+    return RowSource<T>(file, file.path);
+  }
+  if (!py::isinstance<py::array_t<T>>(obj))  // no conversion: the Python layer passes T arrays
+    throw std::invalid_argument(std::string(name) + " must be an array of the working dtype");
+  const auto a = py::reinterpret_borrow<py::array_t<T>>(obj);
+  if (a.ndim() != 2) throw std::invalid_argument(std::string(name) + " must be 2-dimensional");
+  return RowSource<T>(readonly_data(a, name), a.shape(0), a.shape(1), name);
+}
 
 // The per-row output arrays of one side (rows of W, or of B), empty when not wanted.
 struct RowArrays {
@@ -51,16 +78,11 @@ struct InterferenceResult {
 namespace {
 
 template <class T>
-InterferenceResult run_interference(InterferenceFn<T> run, const py::array_t<T>& a,
-                                    const std::optional<py::array_t<T>>& b, InterferenceOptions options,
-                                    const py::object& progress) {
-  if (a.ndim() != 2) throw std::invalid_argument("W must be 2-dimensional");
-  if (b && (b->ndim() != 2 || b->shape(1) != a.shape(1)))
-    throw std::invalid_argument("B must be 2-dimensional with as many columns as W");
-  const std::int64_t m = a.shape(0), n = a.shape(1);
-  const std::int64_t m2 = b ? b->shape(0) : 0;
-  const T* pa = readonly_data(a, "W");
-  const T* pb = b ? readonly_data(*b, "B") : nullptr;
+InterferenceResult run_interference(InterferenceFn<T> run, const py::object& w, const py::object& b,
+                                    InterferenceOptions options, const py::object& progress) {
+  const RowSource<T> a = row_source<T>(w, "W");
+  const std::optional<RowSource<T>> other = b.is_none() ? std::nullopt : std::optional(row_source<T>(b, "B"));
+  const std::int64_t m = a.rows(), m2 = other ? other->rows() : 0;
   // Runs on the calling thread with the GIL retaken: progress first, then
   // pending signals; a Python error in either stops the pass and is re-raised.
   options.poll = [&progress](std::int64_t done, std::int64_t total) {
@@ -81,7 +103,7 @@ InterferenceResult run_interference(InterferenceFn<T> run, const py::array_t<T>&
   const InterferenceRows cols = result.cols.pointers(options.per_row, k);
   {
     py::gil_scoped_release release;
-    result.totals = run(pa, m, n, pb, m2, options, rows, cols, "W", "B");
+    result.totals = run(a, other ? &*other : nullptr, options, rows, cols);
   }
   if (result.totals.cancelled) throw py::error_already_set();  // set by the progress callback or a signal
   return result;
@@ -114,6 +136,7 @@ void bind_types(py::module_& m) {
       .def_readwrite("pair_signed", &InterferenceOptions::pair_signed)
       .def_readwrite("pair_cap", &InterferenceOptions::pair_cap)
       .def_readwrite("columns", &InterferenceOptions::columns)
+      .def_readwrite("block_rows", &InterferenceOptions::block_rows)
       .def_readwrite("threads", &InterferenceOptions::threads);
   py::class_<InterferenceTotals>(m, "InterferenceTotals", "Sums, maxima, counts and collected values of a pass")
       .def_readonly("sum", &InterferenceTotals::sum)
@@ -148,22 +171,28 @@ void bind_types(py::module_& m) {
       .def_readonly("cols", &InterferenceResult::cols);
 }
 
-template <class T>
-void def_interference(py::module_& m, InterferenceFn<T> run) {
-  m.def("interference", bind_first(&run_interference<T>, run), py::arg("W").noconvert(),
-        py::arg("B").noconvert(), py::arg("options"), py::arg("progress") = py::none());
-}
-
 }  // namespace
 
+// W and B: arrays (float64 ones make the pass float64) or file regions, read as
+// float64 when wide, else float32.
 void def_interference(py::module_& m, InterferenceFn<float> f32, InterferenceFn<double> f64) {
-  def_interference<float>(m, f32);
-  def_interference<double>(m, f64);
+  const auto dispatch = [f32, f64](const py::object& w, const py::object& b, const InterferenceOptions& options,
+                                   const py::object& progress, bool wide) {
+    const auto is_f64 = [](const py::object& x) { return py::isinstance<py::array_t<double>>(x); };
+    return wide || is_f64(w) || is_f64(b) ? run_interference<double>(f64, w, b, options, progress)
+                                          : run_interference<float>(f32, w, b, options, progress);
+  };
+  m.def("interference", dispatch, py::arg("W"), py::arg("B"), py::arg("options"), py::arg("progress") = py::none(),
+        py::arg("wide") = false);
 }
+
 
 void bind_interference(py::module_& m) {
   bind_types(m);
   def_interference(m, &interference<float>, &interference<double>);
+  m.def("row_buffer_bytes", [](const std::string& stored, std::int64_t n, std::int64_t working_size) {
+    return row_buffer_bytes(stored_type(stored), n, working_size, working_size == 8 ? kPanelRows<double> : kPanelRows<float>);
+  }, py::arg("stored"), py::arg("n"), py::arg("working_size"));
 }
 
 }  // namespace nearortho::python

@@ -13,6 +13,7 @@
 
 #include "nearortho/frame.hpp"
 #include "nearortho/interference.hpp"
+#include "nearortho/row_source.hpp"
 
 namespace nearortho::python {
 
@@ -59,13 +60,16 @@ class SignalCheck {
   bool fired_ = false;
 };
 
-// std::invalid_argument from the core becomes ValueError (both compiled modules).
+// std::invalid_argument from the core becomes ValueError, a file source's
+// FileReadError OSError (both compiled modules).
 inline void register_value_errors() {
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const std::invalid_argument& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const FileReadError& e) {
+      PyErr_SetString(PyExc_OSError, e.what());
     }
   });
 }
@@ -84,10 +88,8 @@ template <class T>
 using GenerateFrameFn = bool (*)(const FrameSpec&, std::int64_t, std::int64_t, T*, int,
                                  const std::function<bool()>&);
 template <class T>
-using InterferenceFn = InterferenceTotals (*)(const T*, std::int64_t, std::int64_t, const T*,
-                                              std::int64_t, const InterferenceOptions&,
-                                              const InterferenceRows&, const InterferenceRows&,
-                                              const char*, const char*);
+using InterferenceFn = InterferenceTotals (*)(const RowSource<T>&, const RowSource<T>*, const InterferenceOptions&,
+                                              const InterferenceRows&, const InterferenceRows&);
 
 void def_generate_frame(py::module_& m, GenerateFrameFn<float> f32, GenerateFrameFn<double> f64);
 void def_interference(py::module_& m, InterferenceFn<float> f32, InterferenceFn<double> f64);

@@ -1,12 +1,13 @@
-// Interference pass: packs (and normalises) the rows once, schedules Gram tiles of
-// the upper triangle (or of all of A B^T) over OpenMP threads, and merges each
-// thread's partial statistics. The per-ISA tile kernel is in
-// isa/interference_kernels.cpp. Tests: tests/test_interference*.py.
+// Interference pass: walks pairs of row blocks (the triangle of them, or all of
+// A x B; one pair when the sources are packed whole), packs (and normalises) the
+// two blocks in use from their row sources (packed_rows.cpp), schedules the Gram
+// tiles of that pair over OpenMP threads, and merges each thread's partial
+// statistics. The per-ISA tile kernel is in isa/interference_kernels.cpp. Tests:
+// tests/test_interference*.py, tests/test_streaming.py.
 #include "nearortho/interference.hpp"
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -24,65 +25,13 @@
 #include "nearortho/parallel_errors.hpp"
 #include "nearortho/ranking.hpp"
 #include "nearortho/threads.hpp"
+#include "packed_rows.hpp"
 
 namespace nearortho {
 
 NEARORTHO_KERNEL_TABLE(InterferenceKernels, kInterferenceKernels, interference_kernels)
 
 namespace {
-
-// Rows packed in 64-byte panels (see kPanelRows). The panel stride has an odd
-// number of k steps, so consecutive panels are never a multiple of 4 KiB apart
-// and the rows of one micro-tile do not fight over L1 sets.
-template <class T>
-struct Packed {
-  AlignedArray<T> data;
-  std::int64_t stride = 0;
-  std::vector<double> norms;  // row norms of the input
-};
-
-template <class T>
-Packed<T> pack(const T* x, std::int64_t m, std::int64_t n, bool normalize, int threads,
-               const char* name) {
-  constexpr std::int64_t NR = kPanelRows<T>;
-  Packed<T> p;
-  p.stride = (n | 1) * NR;
-  const std::int64_t panels = (m + NR - 1) / NR;
-  const std::size_t count = static_cast<std::size_t>(panels * p.stride);
-  p.data = aligned_array<T>(static_cast<std::int64_t>(count));
-  p.norms.assign(static_cast<std::size_t>(m), 0.0);
-  T* out = p.data.get();
-  std::fill(out + (panels - 1) * p.stride, out + panels * p.stride, T(0));  // padding rows
-  std::atomic<std::int64_t> bad_value{m}, zero_row{m};
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::int64_t panel = 0; panel < panels; ++panel) {
-    for (std::int64_t i = panel * NR; i < std::min(m, (panel + 1) * NR); ++i) {
-      const T* row = x + i * n;
-      double sq = 0;
-      bool finite = true;
-      for (std::int64_t k = 0; k < n; ++k) {
-        finite &= std::isfinite(row[k]);
-        sq += static_cast<double>(row[k]) * row[k];
-      }
-      if (!finite) {
-        std::int64_t cur = bad_value.load();
-        while (i < cur && !bad_value.compare_exchange_weak(cur, i)) {}
-        continue;
-      }
-      p.norms[static_cast<std::size_t>(i)] = std::sqrt(sq);
-      if (normalize && sq == 0) {
-        std::int64_t cur = zero_row.load();
-        while (i < cur && !zero_row.compare_exchange_weak(cur, i)) {}
-        continue;
-      }
-      const double scale = normalize ? 1.0 / std::sqrt(sq) : 1.0;
-      T* dst = out + panel * p.stride + i % NR;
-      for (std::int64_t k = 0; k < n; ++k) dst[k * NR] = static_cast<T>(row[k] * scale);
-    }
-  }
-  throw_if_bad_rows(name, bad_value.load(), zero_row.load(), m);
-  return p;
-}
 
 // Tile (I, J) of the t-th tile in row-major order over the upper triangle.
 void triangle_tile(std::int64_t t, std::int64_t blocks, std::int64_t& I, std::int64_t& J) {
@@ -160,22 +109,16 @@ struct Side {
 template <class T>
 class Pass {
  public:
-  Pass(const T* a, std::int64_t m, std::int64_t n, const T* b, std::int64_t m2,
-       const InterferenceOptions& opt, const InterferenceRows& rows, const InterferenceRows& cols,
-       const char* a_name, const char* b_name)
-      : opt_(opt), rows_(rows), cols_(cols), threads_(resolve_threads(opt.threads)) {
-    check_options(m, n, b, m2, a_name);
+  Pass(const RowSource<T>& a, const RowSource<T>* b, const InterferenceOptions& opt,
+       const InterferenceRows& rows, const InterferenceRows& cols)
+      : opt_(opt), rows_(rows), cols_(cols), threads_(resolve_threads(opt.threads)), a_(a), b_(b ? *b : a),
+        poll_(poll_callback_) {
+    check_options();
     symmetric_ = b == nullptr;
-    pa_ = pack(a, m, n, opt.normalize, threads_, a_name);
-    if (!symmetric_) pb_ = pack(b, m2, n, opt.normalize, threads_, b_name);
-    const Packed<T>& pb = symmetric_ ? pa_ : pb_;
-    p_.a = pa_.data.get();
-    p_.a_stride = pa_.stride;
+    const std::int64_t m = a.rows(), m2 = b_.rows();
     p_.m_a = m;
-    p_.b = pb.data.get();
-    p_.b_stride = pb.stride;
-    p_.m_b = symmetric_ ? m : m2;
-    p_.n = n;
+    p_.m_b = m2;
+    p_.n = a.cols();
     p_.symmetric = symmetric_;
     p_.bins = opt.bins;
     p_.refine = opt.refine;
@@ -183,7 +126,6 @@ class Pass {
     lists_ = opt.per_row || opt.topk > 0;
     columns_ = lists_ && (symmetric_ || opt.columns);  // symmetric: the column's rows are A's
     p_.column_slots = columns_;
-    set_histogram_range(pb, a_name);
     for (double t : opt.thresholds) thresholds_.push_back(threshold_below<T>(t));
     p_.thresholds = thresholds_.data();
     p_.n_thresholds = static_cast<int>(thresholds_.size());
@@ -194,70 +136,129 @@ class Pass {
     p_.pair_signed = opt.pair_signed;
     p_.pair_threshold = threshold_above<T>(opt.pair_threshold);
     p_.pair_cap = opt.pair_cap;
+    block_rows_ = opt.block_rows > 0 ? opt.block_rows : std::max(m, m2);
+    buffers_.resize(static_cast<std::size_t>(threads_));
+    const std::int64_t ba = (m + kTile - 1) / kTile, bb = (m2 + kTile - 1) / kTile;
+    total_tiles_ = symmetric_ ? ba * (ba + 1) / 2 : ba * bb;  // progress reports count tiles
   }
 
   InterferenceTotals run() {
-    const std::int64_t ba = (p_.m_a + kTile - 1) / kTile;
-    const std::int64_t bb = (p_.m_b + kTile - 1) / kTile;
-    const std::int64_t tiles = symmetric_ ? ba * (ba + 1) / 2 : ba * bb;
-    const int threads = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads_, tiles)));
+    sumsq_a_ = squared_norms(a_, opt_.normalize, threads_, buffers_, poll_);
+    if (!symmetric_ && !poll_.fired()) sumsq_b_ = squared_norms(b_, opt_.normalize, threads_, buffers_, poll_);
+    if (poll_.fired()) return cancelled();
+    set_histogram_range();
     a_side_.init(rows_, p_.m_a, opt_.per_row, opt_.topk);
     if (!symmetric_ && columns_) b_side_.init(cols_, p_.m_b, opt_.per_row, opt_.topk);
     std::atomic<std::int64_t> pair_slots{0};
     p_.pair_slots = &pair_slots;
-    std::vector<TileScratch<T>> scratch(static_cast<std::size_t>(threads));
+    std::vector<TileScratch<T>> scratch(static_cast<std::size_t>(threads_));
     for (auto& s : scratch) init_scratch(s);
-    const auto& kernels = interference_kernels(active_isa());
-    const auto tile_kernel = tile_function(kernels);
-    std::atomic<bool> stop{false};
-    ParallelErrors errors;
-    using clock = std::chrono::steady_clock;
-#pragma omp parallel num_threads(threads)
-    {
-      const int tid = thread_slot();
-      TileScratch<T>& s = scratch[static_cast<std::size_t>(tid)];
-      TileParams<T> p = p_;
-      auto next_poll = clock::now() + std::chrono::milliseconds(50);
-#pragma omp for schedule(dynamic, 1)
-      for (std::int64_t t = 0; t < tiles; ++t) {
-        if (stop.load(std::memory_order_relaxed)) continue;
-        errors.run([&] {  // the poll calls Python; refine mode grows the collected values
-          if (tid == 0 && opt_.poll && clock::now() >= next_poll) {
-            if (opt_.poll(t, tiles)) stop.store(true);
-            next_poll = clock::now() + std::chrono::milliseconds(50);
-          }
-          std::int64_t I, J;
-          if (symmetric_) {
-            triangle_tile(t, ba, I, J);
-          } else {
-            I = t / bb;
-            J = t % bb;
-          }
-          p.i0 = I * kTile;
-          p.j0 = J * kTile;
-          begin_tile(s, p);
-          tile_kernel(p, s);
-          end_tile(s, p);
-        });
-        if (errors.failed()) stop.store(true);
+    const std::int64_t blocks_a = (p_.m_a + block_rows_ - 1) / block_rows_;
+    const std::int64_t blocks_b = (p_.m_b + block_rows_ - 1) / block_rows_;
+    // Serpentine order over the blocks of B: the block packed last is the first
+    // needed by the next block of A, so it is not read again.
+    for (std::int64_t I = 0; I < blocks_a && !stopped(); ++I) {
+      const PackedBlock<T>& block_a = packed(a_, I, nullptr, sumsq_a_);
+      const std::int64_t J0 = symmetric_ ? I : 0, count = blocks_b - J0;
+      for (std::int64_t step = 0; step < count && !stopped(); ++step) {
+        const std::int64_t J = I % 2 == 0 ? J0 + step : blocks_b - 1 - step;
+        const PackedBlock<T>& block_b =
+            symmetric_ && J == I ? block_a : packed(b_, J, &block_a, symmetric_ ? sumsq_a_ : sumsq_b_);
+        if (!stopped()) run_tiles(block_a, block_b, scratch);
       }
     }
-    errors.rethrow();
-    if (!stop.load() && opt_.poll && opt_.poll(tiles, tiles)) stop.store(true);
+    a_.check_unchanged();  // a file rewritten during the last read
+    b_.check_unchanged();
+    if (!stopped() && opt_.poll && opt_.poll(total_tiles_, total_tiles_)) stop_.store(true);
     InterferenceTotals out = merge_totals(scratch);
-    out.cancelled = stop.load();
+    out.cancelled = stopped();
     return out;
   }
 
  private:
-  void check_options(std::int64_t m, std::int64_t n, const T* b, std::int64_t m2,
-                     const char* a_name) const {
-    if (n < 1 || m < 1) throw std::invalid_argument(std::string(a_name) + " must not be empty");
-    if (b == nullptr && m < 2)
-      throw std::invalid_argument(std::string(a_name) + " needs at least 2 rows for pairs");
-    if (b != nullptr && m2 < 1) throw std::invalid_argument("B must not be empty");
+  bool stopped() const { return stop_.load() || poll_.fired(); }
+
+  InterferenceTotals cancelled() const {
+    InterferenceTotals out;
+    out.cancelled = true;
+    return out;
+  }
+
+  // The packed block J of source (rows [J * block_rows, ...)): the buffer that
+  // holds it already, else it is packed into the buffer other than `keep`.
+  const PackedBlock<T>& packed(const RowSource<T>& source, std::int64_t J, const PackedBlock<T>* keep,
+                               const std::vector<double>& sumsq) {
+    const std::int64_t first = J * block_rows_;
+    for (auto& block : blocks_)
+      if (block.holds(&source, first)) return block;
+    PackedBlock<T>& into = &blocks_[0] == keep ? blocks_[1] : blocks_[0];
+    pack_block(source, first, std::min(block_rows_, source.rows() - first), sumsq, opt_.normalize, threads_,
+               buffers_, poll_, into);
+    return into;
+  }
+
+  // The Gram tiles of one pair of packed blocks (the triangle when they are one).
+  void run_tiles(const PackedBlock<T>& block_a, const PackedBlock<T>& block_b,
+                 std::vector<TileScratch<T>>& scratch) {
+    const std::int64_t I0 = block_a.first / kTile, J0 = block_b.first / kTile;
+    const std::int64_t rows = (block_a.rows + kTile - 1) / kTile, cols = (block_b.rows + kTile - 1) / kTile;
+    const bool triangle = &block_a == &block_b;
+    const std::int64_t tiles = triangle ? rows * (rows + 1) / 2 : rows * cols;
+    const int threads = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads_, tiles)));
+    const auto& kernels = interference_kernels(active_isa());
+    const auto tile_kernel = tile_function(kernels);
+    TileParams<T> params = p_;
+    params.a = block_a.data.get();
+    params.a_stride = block_a.stride;
+    params.a_first = block_a.first;
+    params.b = block_b.data.get();
+    params.b_stride = block_b.stride;
+    params.b_first = block_b.first;
+    ParallelErrors errors;
+#pragma omp parallel num_threads(threads)
+    {
+      const int tid = thread_slot();
+      TileScratch<T>& s = scratch[static_cast<std::size_t>(tid)];
+      TileParams<T> p = params;
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t t = 0; t < tiles; ++t) {
+        if (stopped()) continue;
+        errors.run([&] {  // the poll calls Python; refine mode grows the collected values
+          if (tid == 0) tiles_started_.store(tiles_done_ + t, std::memory_order_relaxed);
+          if (poll_.stopped()) return;
+          std::int64_t I, J;
+          if (triangle) {
+            triangle_tile(t, rows, I, J);
+          } else {
+            I = t / cols;
+            J = t % cols;
+          }
+          p.i0 = (I0 + I) * kTile;
+          p.j0 = (J0 + J) * kTile;
+          begin_tile(s, p);
+          tile_kernel(p, s);
+          end_tile(s, p);
+        });
+        if (errors.failed()) stop_.store(true);
+      }
+    }
+    errors.rethrow();
+    tiles_done_ += tiles;
+  }
+
+  void check_options() const {
+    const std::int64_t m = a_.rows(), n = a_.cols(), m2 = b_.rows();
+    const std::string& a_name = a_.name();
+    const bool symmetric = &a_ == &b_;
+    if (n < 1 || m < 1) throw std::invalid_argument(a_name + " must not be empty");
+    if (symmetric && m < 2) throw std::invalid_argument(a_name + " needs at least 2 rows for pairs");
+    if (!symmetric && m2 < 1) throw std::invalid_argument(b_.name() + " must not be empty");
+    if (!symmetric && b_.cols() != n)
+      throw std::invalid_argument(b_.name() + " must have rows of length " + std::to_string(n) + " like " + a_name);
     if (opt_.bins < 1) throw std::invalid_argument("bins must be >= 1");
-    const std::int64_t candidates = b == nullptr ? m - 1 : m2;
+    if (opt_.block_rows < 0 || opt_.block_rows % kTile != 0)
+      throw std::invalid_argument("block_rows must be a nonnegative multiple of " + std::to_string(kTile));
+    const std::int64_t candidates = symmetric ? m - 1 : m2;
     if (opt_.topk < 0 || opt_.topk > candidates)  // topk = candidates: the complete lists
       throw std::invalid_argument("topk must be in [0, " + std::to_string(candidates) +
                                   "], the number of partners per row");
@@ -270,9 +271,8 @@ class Pass {
       return k.tile_f64;
   }
 
-  void set_histogram_range(const Packed<T>& pb, const char* a_name) {
-    const HistogramRange range =
-        histogram_range<T>(opt_, pa_.norms, symmetric_ ? nullptr : &pb.norms, a_name);
+  void set_histogram_range() {
+    const HistogramRange range = histogram_range<T>(opt_, sumsq_a_, symmetric_ ? nullptr : &sumsq_b_, a_.name());
     hist_lo_ = range.lo;
     hist_hi_ = range.hi;
     p_.hist_lo = range.lo;
@@ -387,10 +387,22 @@ class Pass {
   const InterferenceOptions& opt_;
   InterferenceRows rows_, cols_;
   int threads_;
+  const RowSource<T>& a_;
+  const RowSource<T>& b_;  // a_ itself when symmetric
   bool symmetric_ = true;
   bool lists_ = false;    // any per-row output wanted
   bool columns_ = false;  // ... for the tile's columns too
-  Packed<T> pa_, pb_;
+  std::int64_t block_rows_ = 0;
+  std::vector<double> sumsq_a_, sumsq_b_;  // rows' sums of squares (packing scales by them)
+  std::vector<RowBuffer<T>> buffers_;      // per thread, for file reads
+  PackedBlock<T> blocks_[2];
+  std::atomic<std::int64_t> tiles_started_{0};
+  std::int64_t tiles_done_ = 0, total_tiles_ = 0;  // tiles of the block pairs finished, of the pass
+  std::function<bool()> poll_callback_ = [this] {
+    return opt_.poll && opt_.poll(tiles_started_.load(std::memory_order_relaxed), total_tiles_);
+  };
+  InterruptPoll poll_;  // from the calling thread, about every 50 ms
+  std::atomic<bool> stop_{false};
   TileParams<T> p_;
   std::vector<T> thresholds_;
   Side a_side_, b_side_;
@@ -400,21 +412,17 @@ class Pass {
 }  // namespace
 
 template <class T>
-InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, const T* b,
-                                std::int64_t m2, const InterferenceOptions& options,
-                                const InterferenceRows& rows, const InterferenceRows& cols,
-                                const char* a_name, const char* b_name) {
-  Pass<T> pass(a, m, n, b, m2, options, rows, cols, a_name, b_name);
+InterferenceTotals interference(const RowSource<T>& a, const RowSource<T>* b, const InterferenceOptions& options,
+                                const InterferenceRows& rows, const InterferenceRows& cols) {
+  Pass<T> pass(a, b, options, rows, cols);
   return pass.run();
 }
 
-template InterferenceTotals interference<float>(const float*, std::int64_t, std::int64_t,
-                                                const float*, std::int64_t,
+template InterferenceTotals interference<float>(const RowSource<float>&, const RowSource<float>*,
                                                 const InterferenceOptions&, const InterferenceRows&,
-                                                const InterferenceRows&, const char*, const char*);
-template InterferenceTotals interference<double>(const double*, std::int64_t, std::int64_t,
-                                                 const double*, std::int64_t,
+                                                const InterferenceRows&);
+template InterferenceTotals interference<double>(const RowSource<double>&, const RowSource<double>*,
                                                  const InterferenceOptions&, const InterferenceRows&,
-                                                 const InterferenceRows&, const char*, const char*);
+                                                 const InterferenceRows&);
 
 }  // namespace nearortho

@@ -11,6 +11,7 @@ from .frame import max_rows as frame_max_rows
 from .gradient import SurrogateGradient, surrogate_gradient
 from .interference import InterferenceStats, interference, neighbors
 from .io import load
+from .row_file import RowFile, open_rows
 from .match import Match, match
 from .features import signed_max
 from .pairs import pairs
@@ -42,7 +43,7 @@ def set_max_isa(isa: str) -> str:
 
 
 __all__ = ["KINDS", "STRUCTURED_KINDS", "Bounds", "Capacity", "Compound", "InterferenceStats", "Levels", "Match",
-           "OptimizeProgress", "OptimizeResult", "ReadoutStats", "SurrogateGradient", "Theory", "bounds", "build_info",
+           "OptimizeProgress", "OptimizeResult", "ReadoutStats", "RowFile", "SurrogateGradient", "Theory", "bounds", "build_info",
            "capacity", "compound", "eps_jl", "frame", "frame_max_rows", "interference", "levels", "load", "match",
-           "neighbors", "optimize", "pairs", "random_coherence", "readouts", "sample_activations", "set_max_isa",
+           "neighbors", "open_rows", "optimize", "pairs", "random_coherence", "readouts", "sample_activations", "set_max_isa",
            "signed_max", "simulate", "surrogate_gradient", "theory", "welch_bound", "__version__"]

@@ -9,7 +9,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ActivationSpec', 'Activations', 'AmplitudeKind', 'FRAME_KINDS', 'FrameKind', 'FrameSpec', 'INTERFERENCE_TILE', 'ISA_NAMES', 'InterferenceOptions', 'InterferenceResult', 'InterferenceTotals', 'MAX_FRAME_DIMENSION', 'ORTHOGONAL_BLOCK', 'READOUT_CHUNK_BYTES', 'READOUT_GRAM_COLUMNS', 'READOUT_TILE_ROWS', 'READOUT_TRIALS_PER_ITEM', 'ReadoutPath', 'ReadoutSpec', 'ReadoutTotals', 'RowStatistics', 'STRUCTURED_FRAME_KINDS', 'SurrogateOptions', 'SurrogateTotals', 'build_info', 'frame_group_rows', 'generate_frame', 'interference', 'pair_sumsq', 'philox4x32_10', 'readout_values', 'resolve_threads', 'sample_activations', 'set_isa_cap', 'simulate_readout', 'structured_max_rows', 'surrogate_gradient', 'validate_frame']
+__all__: list[str] = ['ActivationSpec', 'Activations', 'AmplitudeKind', 'FRAME_KINDS', 'FrameKind', 'FrameSpec', 'INTERFERENCE_TILE', 'ISA_NAMES', 'InterferenceOptions', 'InterferenceResult', 'InterferenceTotals', 'MAX_FRAME_DIMENSION', 'ORTHOGONAL_BLOCK', 'PANEL_BYTES', 'READOUT_CHUNK_BYTES', 'READOUT_GRAM_COLUMNS', 'READOUT_TILE_ROWS', 'READOUT_TRIALS_PER_ITEM', 'ReadoutPath', 'ReadoutSpec', 'ReadoutTotals', 'RowStatistics', 'STRUCTURED_FRAME_KINDS', 'SurrogateOptions', 'SurrogateTotals', 'build_info', 'frame_group_rows', 'generate_frame', 'interference', 'pair_sumsq', 'philox4x32_10', 'readout_values', 'resolve_threads', 'row_buffer_bytes', 'sample_activations', 'set_isa_cap', 'simulate_readout', 'structured_max_rows', 'surrogate_gradient', 'validate_frame']
 class FrameKind(enum.Enum):
     conference: typing.ClassVar[FrameKind]
     gaussian: typing.ClassVar[FrameKind]
@@ -116,6 +116,12 @@ class InterferenceOptions:
         ...
     @bins.setter
     def bins(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def block_rows(self) -> int:
+        ...
+    @block_rows.setter
+    def block_rows(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
     def collect_cap(self) -> int:
@@ -433,11 +439,7 @@ def generate_frame(spec: FrameSpec, row_begin: typing.SupportsInt | typing.Suppo
 @typing.overload
 def generate_frame(spec: FrameSpec, row_begin: typing.SupportsInt | typing.SupportsIndex, row_end: typing.SupportsInt | typing.SupportsIndex, out: numpy.typing.NDArray[numpy.float64], threads: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...
-@typing.overload
-def interference(W: numpy.typing.NDArray[numpy.float32], B: numpy.typing.NDArray[numpy.float32] | None, options: InterferenceOptions, progress: typing.Any = None) -> InterferenceResult:
-    ...
-@typing.overload
-def interference(W: numpy.typing.NDArray[numpy.float64], B: numpy.typing.NDArray[numpy.float64] | None, options: InterferenceOptions, progress: typing.Any = None) -> InterferenceResult:
+def interference(W: typing.Any, B: typing.Any, options: InterferenceOptions, progress: typing.Any = None, wide: bool = False) -> InterferenceResult:
     ...
 @typing.overload
 def pair_sumsq(W: numpy.typing.NDArray[numpy.float32], threads: typing.SupportsInt | typing.SupportsIndex) -> float:
@@ -454,6 +456,8 @@ def readout_values(W: numpy.typing.NDArray[numpy.float32], given: Activations, p
 def readout_values(W: numpy.typing.NDArray[numpy.float64], given: Activations, path: ReadoutPath, threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
     ...
 def resolve_threads(requested: typing.SupportsInt | typing.SupportsIndex) -> int:
+    ...
+def row_buffer_bytes(stored: str, n: typing.SupportsInt | typing.SupportsIndex, working_size: typing.SupportsInt | typing.SupportsIndex) -> int:
     ...
 def sample_activations(spec: ActivationSpec, trial_begin: typing.SupportsInt | typing.SupportsIndex, trial_end: typing.SupportsInt | typing.SupportsIndex) -> Activations:
     ...
@@ -480,6 +484,7 @@ INTERFERENCE_TILE: int = 144
 ISA_NAMES: tuple = ('scalar', 'avx2', 'avx512')
 MAX_FRAME_DIMENSION: int = 2147483647
 ORTHOGONAL_BLOCK: int = 64
+PANEL_BYTES: int = 64
 READOUT_CHUNK_BYTES: int = 4194304
 READOUT_GRAM_COLUMNS: int = 192
 READOUT_TILE_ROWS: int = 96

@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from .interference import InterferenceStats, _interference
+from .row_file import RowFile
 
 __all__ = ["row_norms", "feature_table", "signed_max"]
 
 
 def row_norms(W) -> np.ndarray:
     """Euclidean norm of each row, in float64, read block by block (a memory-mapped
-    W is never loaded whole)."""
-    W = np.asarray(W)
+    W or a RowFile is never loaded whole)."""
+    W = W if isinstance(W, RowFile) else np.asarray(W)
     step = max(1, (1 << 22) // max(1, W.shape[1]))
     out = np.empty(W.shape[0])
     for start in range(0, W.shape[0], step):

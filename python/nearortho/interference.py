@@ -12,11 +12,12 @@ from typing import Optional
 
 import numpy as np
 
-from . import _backend, _core
+from . import _backend, _blocks, _core
 from . import _order_statistic
 from . import _validate as v
 from . import reference
 from .bounds import bounds
+from .row_file import RowFile
 
 __all__ = ["InterferenceStats", "interference", "neighbors"]
 
@@ -204,7 +205,7 @@ class InterferenceStats:
                         collect_cap=_order_statistic.COLLECT_CAP).totals
 
         return _order_statistic.order_statistic(count_pass, self._rank(q), self.pairs, lo, hi,
-                                                self._source[0].dtype)
+                                                _blocks.dtype_of(*self._source[:2]))
 
     # combining
     def merge(self, other: "InterferenceStats") -> "InterferenceStats":
@@ -362,28 +363,40 @@ def _best_of(value, index, value2, index2, key=None):
     return np.take_along_axis(value, order, axis=1), np.take_along_axis(index, order, axis=1)
 
 
-def _run(W, B, normalize, threads, backend, progress=None, **fields) -> _core.InterferenceResult:
+def _run(W, B, normalize, threads, backend, block_rows, progress=None, **fields) -> _core.InterferenceResult:
     """One pass on ``backend`` with the core's options: ``fields`` (by their names in
-    InterferenceOptions) over its defaults."""
+    InterferenceOptions) over its defaults. Files (RowFiles) and row blocks
+    (``block_rows`` > 0) run on the CPU backend."""
     options = _core.InterferenceOptions()
-    options.normalize, options.threads = normalize, threads
+    options.normalize, options.threads, options.block_rows = normalize, threads, block_rows
     for name, value in fields.items():
         setattr(options, name, value)
-    return _backend.select(backend, "interference")(W, B, options, progress)
+    if block_rows == 0 and not isinstance(W, RowFile) and not isinstance(B, RowFile):
+        return _backend.select(backend, "interference")(W, B, options, progress)
+    if backend == "cuda":
+        raise ValueError('backend="cuda" reads neither files nor row blocks; use backend="cpu" (or "auto")')
+    source = lambda x: x._spec() if isinstance(x, RowFile) else x  # noqa: E731
+    return _backend.select("cpu", "interference")(source(W), None if B is None else source(B), options, progress,
+                                                  wide=_blocks.dtype_of(W, B) == np.float64)
 
 
 def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0, per_row=True,
-                 threads=None, row_offset=0, col_offset=None, progress=None, backend="auto") -> InterferenceStats:
+                 threads=None, row_offset=0, col_offset=None, progress=None, backend="auto",
+                 memory=None) -> InterferenceStats:
     """Interference statistics over all pairs i < j of rows of ``W``, or all pairs
     (i in W, j in B), in one fused multithreaded pass.
 
     Parameters
     ----------
-    W : array-like, shape (m, n)
+    W : array-like, shape (m, n), a path or a RowFile
         float32 or float64 (float16/bfloat16 are upcast to float32). Numpy arrays,
         memory-mapped ``.npy`` files, ``__array__`` objects (CPU torch tensors) and
         DLPack producers are read in place when C-contiguous and native-endian,
         otherwise copied once. With ``B`` of another dtype both use the wider.
+        A path (``.npy``, ``.safetensors`` or an SAE directory; see
+        :func:`nearortho.open_rows`) or a ``RowFile`` is read block by block with
+        ``pread``, never loaded whole: larger than memory is fine, and a file
+        truncated or rewritten during the pass raises OSError naming it.
     B : array-like, shape (m2, n), optional
         Second frame: all m * m2 pairs; per-row statistics over the rows of W and,
         from the same pass, over the rows of B (the ``col_*`` fields).
@@ -415,6 +428,13 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         with (total, total) at the end; an exception it raises stops the pass.
     backend : {"auto", "cpu", "cuda"}
         Where the pass runs (see docs/backends.md); exact fields agree across backends.
+        Files and row blocks (``memory`` too small for the whole inputs) run on the CPU.
+    memory : int, optional
+        Bytes the pass may use besides its inputs (default: half of what is
+        available, see Notes). When the packed copies of W and B do not fit, the
+        pass packs blocks of rows two at a time and walks the pairs of blocks;
+        results are the same (every exact field bitwise, sums to rounding). Too
+        small for two blocks of 144 rows: ValueError.
 
     Returns
     -------
@@ -434,35 +454,38 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     Compared with float64 arithmetic on the same rows, float32 g is within about
     n * 2^-24 * |w_i| |w_j|. Extra memory: one packed (normalised) copy of W
     and of B in the working dtype, rows padded to a multiple of 16 (float32) or
-    8 (float64) and n to an odd length, plus per thread one 144 x 144 tile, the
-    histogram and 288 * (topk + 2) candidates; per-row outputs are
-    O((m + m2) * (topk + 1)). A pass that needs more memory than is available raises
-    MemoryError (need and available) before allocating. The GIL is released for the whole pass; Ctrl-C raises
+    8 (float64) and n to an odd length, or, when those exceed ``memory``, two
+    packed blocks of rows (a multiple of 144 rows each); plus 8 bytes per row
+    (sums of squares), per thread one 144 x 144 tile, the histogram, 288 *
+    (topk + 2) candidates and, for files, a read buffer of about 1 MiB; per-row
+    outputs are O((m + m2) * (topk + 1)). With blocks, the pass packs about
+    (m / block)^2 / 2 blocks, reading a file that often. When even the
+    smallest blocks exceed what is available, MemoryError (need and available)
+    before allocating. The GIL is released for the whole pass; Ctrl-C raises
     KeyboardInterrupt after at most about 50 ms plus one tile of work.
     """
     return _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                         col_offset, "topk", progress, backend)
+                         col_offset, "topk", progress, backend, memory=memory)
 
 
 def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
                   col_offset, topk_name, progress=None, backend="auto", *, columns=True, complete=False,
-                  **pair_options):
+                  memory=None, **pair_options):
     """interference() after its name for topk. ``columns=False``: no per-row outputs
     for the rows of B; ``complete=True`` allows topk = all partners (complete lists).
     With ``pair_threshold``, ``pair_signed`` and ``pair_cap`` (see
     :func:`nearortho.pairs`) also returns the pairs collected in the pass:
     (stats, (count, i, j, g))."""
     _backend.check(backend)
-    W = v.float_matrix(W, "W")
+    W = _blocks.matrix(W, "W")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, got {type(progress).__name__}")
     if B is not None:
-        B = v.float_matrix(B, "B")
+        B = _blocks.matrix(B, "B")
         if B.shape[1] != W.shape[1]:
             raise ValueError(f"B must have n = {W.shape[1]} columns like W, got shape {B.shape}")
-        if B.dtype != W.dtype:
-            wide = np.promote_types(W.dtype, B.dtype)
-            W, B = W.astype(wide, copy=False), B.astype(wide, copy=False)
+        wide = _blocks.dtype_of(W, B)  # arrays are converted; files are read as it
+        W, B = (x if isinstance(x, RowFile) else x.astype(wide, copy=False) for x in (W, B))
     elif W.shape[0] < 2:
         raise ValueError(f"W needs at least 2 rows for pairs, got shape {W.shape}")
     if not isinstance(normalize, (bool, np.bool_)):
@@ -482,10 +505,13 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     row_offset = v.integer(row_offset, "row_offset", minimum=0, maximum=2**63 - m)
     col_offset = (row_offset if B is None else 0) if col_offset is None else v.integer(
         col_offset, "col_offset", minimum=0, maximum=2**63 - partners - (B is None))
-    v.memory(_pass_bytes(m, 0 if B is None else B.shape[0], n, W.dtype.itemsize, bins, topk,
-                         v.resolved_threads(nthreads), max(0, pair_options.get("pair_cap", 0))),
-             f"the interference pass over a {m} x {n} {W.dtype} frame")
-    out = _run(W, B, normalize, nthreads, backend, bins=bins, thresholds=list(thr), topk=topk,
+    itemsize = _blocks.dtype_of(W, B).itemsize
+    threads_used = v.resolved_threads(nthreads)
+    fixed = _fixed_bytes(m, 0 if B is None else B.shape[0], itemsize, bins, topk, threads_used,
+                         max(0, pair_options.get("pair_cap", 0)))
+    block_rows = _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used,
+                              f"the interference pass over a {m} x {n} {W.dtype} frame")
+    out = _run(W, B, normalize, nthreads, backend, block_rows, bins=bins, thresholds=list(thr), topk=topk,
                per_row=bool(per_row), progress=progress, columns=columns, **pair_options)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
     t = out.totals
@@ -512,34 +538,33 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
         **side(out.rows, _ROW_SIDE, col_offset, True),
         **side(out.cols, _COL_SIDE, row_offset, B is not None and columns),
         row_offset=row_offset, col_offset=col_offset,
-        _source=(W, B, normalize, nthreads, backend))
+        _source=(W, B, normalize, nthreads, backend, block_rows))
     if "pair_threshold" not in pair_options:
         return stats
     return stats, (t.pair_count, t.pair_i + row_offset, t.pair_j + col_offset, t.pair_g)
 
 
-def _pass_bytes(m: int, m2: int, n: int, itemsize: int, bins: int, topk: int, threads: int,
-                pair_cap: int = 0) -> int:
-    """Memory of one pass (cpp/src/interference.cpp): the packed copies of W and B (rows
-    padded to a 64-byte panel, n to an odd length) and their row norms, the per-row
+def _fixed_bytes(m: int, m2: int, itemsize: int, bins: int, topk: int, threads: int, pair_cap: int = 0) -> int:
+    """Memory of one pass (cpp/src/interference.cpp) besides its packed blocks and
+    read buffers (_blocks.plan adds those): the rows' sums of squares, the per-row
     outputs of both sides, per thread a histogram of int64 counts, a tile x tile block
     (INTERFERENCE_TILE, 144) and 2 x tile candidate lists (top-k, the maxima of |g| and
     of g), and the pairs collected (24 bytes each, held up to three times while the
     threads' lists are joined and handed to numpy)."""
     tile = _core.INTERFERENCE_TILE
-    packed = (m + m2 + 32) * (n + 17) * itemsize + 8 * (m + m2)
-    rows = (m + m2) * (40 + 16 * topk)
+    rows = 8 * (m + m2) + (m + m2) * (40 + 16 * topk)
     per_thread = 8 * bins + tile * tile * itemsize + 2 * tile * (topk + 2) * (2 * itemsize + 8) + 4096
-    return packed + rows + threads * per_thread + 72 * pair_cap
+    return rows + threads * per_thread + 72 * pair_cap
 
 
-def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto"):
+def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto", memory=None):
     """The k rows of ``B`` (default: the other rows of ``W``) with the largest |cosine|
     to each row of W.
 
     Returns ``(indices, cosines)``, int64 and float64 arrays of shape (m, k), best
     first, ties by smaller index; cosines are signed. Same pass and contract as
-    :func:`interference` with ``topk=k`` (``backend`` too). With ``B`` and ``both=True``, the same
+    :func:`interference` with ``topk=k`` (``backend`` too; W and B may be files, read
+    in blocks within ``memory``). With ``B`` and ``both=True``, the same
     pass also finds the k rows of W nearest each row of B and returns
     ``((indices, cosines), (b_indices, b_cosines))``, the second pair of shape
     (m2, k) (then k must also be below m).
@@ -549,7 +574,7 @@ def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto"):
         raise TypeError(f"both must be a bool, got {type(both).__name__}")
     if both and B is None:
         raise ValueError("both=True needs B (without B the lists of W already cover both sides)")
-    stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k", backend=backend)
+    stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k", backend=backend, memory=memory)
     if not both:
         return stats.topk_index, stats.topk_value
     if k >= stats.m:

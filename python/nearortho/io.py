@@ -10,6 +10,13 @@ the file says: SAELens and sparsify ``W_dec`` is (d_sae, d_in), rows already;
 a ``decoder.weight`` (dictionary_learning's ``ae.pt``, any ``nn.Linear``
 decoder) is (d_in, d_sae), so its columns are the features; a ``cfg.json``
 naming ``d_in`` settles any other case.
+
+``load`` returns an array: a ``.npy`` file memory-mapped, every other format
+read into memory. To work on a matrix larger than memory, or to be safe from a
+file truncated by another process while it is read (a memory map then kills
+the process with SIGBUS), use :func:`nearortho.open_rows` (or pass the path to
+``interference``, ``neighbors``, ``pairs`` or ``match``): ``.npy`` and
+``.safetensors`` files are then read block by block with ``pread``.
 """
 from __future__ import annotations
 
@@ -55,14 +62,7 @@ def load(path, key: str | None = None, layout: str = "auto") -> np.ndarray:
         float16 and bfloat16 are widened exactly to float32. A matrix with fewer
         rows than columns gets a ``UserWarning``: rows are taken as features.
     """
-    if not isinstance(layout, str) or layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    if key is not None and not isinstance(key, str):
-        raise TypeError(f"key must be a string, got {type(key).__name__}")
-    path = os.fspath(path)
-    d_in = None
-    if os.path.isdir(path):
-        path, d_in = _sae_directory(path)
+    path, d_in = _file_of(path, key, layout)
     array, name = _read(path, key)
     if array.ndim != 2:
         what = "the array" if name is None else f"the array {name!r}"
@@ -71,12 +71,28 @@ def load(path, key: str | None = None, layout: str = "auto") -> np.ndarray:
     if layout == "auto":
         layout = _auto_layout(name, array.shape, d_in, path)
     matrix = array.T if layout == "columns" else array
-    if matrix.shape[0] < matrix.shape[1]:
-        warnings.warn(f"{path}: {matrix.shape[0]} rows of length {matrix.shape[1]}; rows are features, so "
-                      "this is fewer features than dimensions. If the features are the columns, pass "
-                      f"layout='{'rows' if layout == 'columns' else 'columns'}' "
-                      f"(CLI: --layout {'rows' if layout == 'columns' else 'columns'})", UserWarning, stacklevel=2)
+    _warn_if_wide(matrix.shape, layout, path)
     return matrix
+
+
+def _warn_if_wide(shape: tuple, layout: str, path: str) -> None:
+    """The orientation warning of ``load`` (and ``open_rows``), for their caller."""
+    if shape[0] < shape[1]:
+        flip = "rows" if layout == "columns" else "columns"
+        warnings.warn(f"{path}: {shape[0]} rows of length {shape[1]}; rows are features, so this is fewer features "
+                      f"than dimensions. If the features are the columns, pass layout='{flip}' (CLI: --layout "
+                      f"{flip})", UserWarning, stacklevel=3)
+
+
+def _file_of(path, key, layout) -> tuple[str, int | None]:
+    """Checks ``key`` and ``layout``; the file to read (the weights file of an SAE
+    directory) and cfg.json's d_in (None without one)."""
+    if not isinstance(layout, str) or layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if key is not None and not isinstance(key, str):
+        raise TypeError(f"key must be a string, got {type(key).__name__}")
+    path = os.fspath(path)
+    return _sae_directory(path) if os.path.isdir(path) else (path, None)
 
 
 def _sae_directory(path: str) -> tuple[str, int | None]:
@@ -119,10 +135,7 @@ def _read(path: str, key: str | None) -> tuple[np.ndarray, str | None]:
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in FORMATS:
         raise ValueError(f"path must be a directory or end in one of {', '.join(FORMATS)}, got {path!r}")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no such file: {path!r}")
-    if not os.path.isfile(path):
-        raise ValueError(f"{path} is not a regular file (a FIFO, socket or device cannot be memory-mapped or read twice)")
+    _check_regular_file(path)
     if suffix == ".npy":
         if key is not None:
             raise ValueError("key is not used with .npy files (they hold one array)")
@@ -144,6 +157,13 @@ def _read(path: str, key: str | None) -> tuple[np.ndarray, str | None]:
     if suffix == ".safetensors":
         return _read_safetensors(path, key)
     return _read_torch(path, key)
+
+
+def _check_regular_file(path: str) -> None:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such file: {path!r}")
+    if not os.path.isfile(path):
+        raise ValueError(f"{path} is not a regular file (a FIFO, socket or device cannot be memory-mapped or read twice)")
 
 
 def _choose_key(names: list, shape_of, key: str | None, path: str) -> str:

@@ -20,9 +20,11 @@ import math
 
 import numpy as np
 
+from . import _blocks
 from . import _validate as v
 from ._result import Result
 from .interference import _interference
+from .row_file import RowFile
 
 __all__ = ["Match", "match"]
 
@@ -132,7 +134,7 @@ def _weight(cosine, signed):
     return cosine if signed else np.abs(cosine)
 
 
-def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None) -> Match:
+def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None, memory=None) -> Match:
     """Match the rows (features) of ``A`` one-to-one to the rows of ``B`` so that the
     total |cosine| (``signed=True``: cosine) of the matched pairs is largest.
 
@@ -150,6 +152,9 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None) -> Match:
         does not close, at most ``max_rounds`` times.
     threads : int, optional
         Threads for the top-k passes.
+    memory : int, optional
+        Budget of each top-k pass, as for :func:`nearortho.interference`; A and B
+        may be paths or RowFiles, read in blocks.
 
     Returns
     -------
@@ -170,7 +175,7 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None) -> Match:
         from scipy.sparse.csgraph import min_weight_full_bipartite_matching
     except ImportError as error:
         raise ImportError('nearortho.match needs scipy: pip install "nearortho[match]"') from error
-    A, B = v.directions(A, "A"), v.directions(B, "B")
+    A, B = (_directions(x, name) for x, name in ((A, "A"), (B, "B")))
     if A.shape[1] != B.shape[1]:
         raise ValueError(f"B must have n = {A.shape[1]} columns like A, got shape {B.shape}")
     if not isinstance(signed, (bool, np.bool_)):
@@ -183,7 +188,7 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None) -> Match:
 
     # one pass: each row's k best columns and each column's k best rows
     first = _interference(rows_side, cols_side, True, 1, (), min(k, mc), False, threads, 0, None, "k",
-                          complete=True)
+                          memory=memory, complete=True)
     everyone = np.arange(m)
     by_col = _Pairs.from_lists(first.col_topk_index, first.col_topk_value, np.arange(mc), by_column=True)
     cand = _Candidates(_Pairs.from_lists(first.topk_index, first.topk_value, everyone, by_column=False), by_col,
@@ -206,9 +211,16 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None) -> Match:
             break
         size = min(int(cand.k[grow].max()) * 4, mc)
         again = _interference(rows_side[grow], cols_side, True, 1, (), size, False, threads, 0, None, "k",
-                              columns=False, complete=True)  # the rows that grow, their lists only
+                              memory=memory, columns=False, complete=True)  # the rows that grow, their lists only
         cand.replace_rows(grow, again.topk_index, again.topk_value)
     return _result(graph, matched, bound, swapped, m, mc, signed, int(cand.k.max()))
+
+
+def _directions(x, name):
+    """Files stay files (the pass finds NaN/Inf and zero rows as it reads them,
+    naming the file); arrays are checked here."""
+    x = _blocks.matrix(x, name)
+    return x if isinstance(x, RowFile) else v.directions(x, name)
 
 
 def _graph(graph, m, mc, csr_matrix):

@@ -236,16 +236,18 @@ def _starts(W0, kind, seed, dtype):
 
 def _best_structured(n, m, dtype):
     """[(kind, frame)] for the structured kind of lowest coherence with m rows at n, or []."""
-    candidates = []
-    for kind in STRUCTURED_KINDS:
-        try:
-            fits = max_rows(kind, n) >= m
-        except ValueError:  # no such construction at n
-            fits = False
-        if fits:
-            W = frame(n, m, kind, dtype=dtype)
-            candidates.append((interference(W, per_row=False, bins=1).coherence, kind, W))
-    return [(kind, W) for _, kind, W in sorted(candidates, key=lambda c: c[0])[:1]]
+    kinds = [kind for kind in STRUCTURED_KINDS if _fits(kind, n, m)]
+    frames = [(kind, frame(n, m, kind, dtype=dtype)) for kind in kinds]
+    if len(frames) > 1:  # only small n has several (a pass each is cheap there)
+        frames.sort(key=lambda f: interference(f[1], per_row=False, bins=1).coherence)
+    return frames[:1]
+
+
+def _fits(kind, n, m):
+    try:
+        return max_rows(kind, n) >= m
+    except ValueError:  # no such construction at n
+        return False
 
 
 class _Run:

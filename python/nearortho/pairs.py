@@ -15,14 +15,15 @@ from .interference import _interference
 __all__ = ["pairs"]
 
 
-def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=None):
+def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=None, memory=None):
     """Every pair i < j of rows of ``W`` (or every (i in W, j in B)) whose cosine
     g has |g| >= ``threshold`` (``signed=True``: g >= threshold).
 
     Parameters
     ----------
-    W, B : array-like, shapes (m, n) and (m2, n)
-        As for :func:`nearortho.interference`.
+    W, B : array-like, shapes (m, n) and (m2, n), paths or RowFiles
+        As for :func:`nearortho.interference` (files are read in blocks within
+        ``memory``, as there).
     threshold : float in (0, 1]
     signed : bool
         Keep g >= threshold only (near-duplicates, not near-opposites).
@@ -30,6 +31,8 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=N
         The most pairs to return; more raise a ``ValueError`` that says how many
         pairs there are (the pass counts them all, and keeps none then).
     threads : int, optional
+    memory : int, optional
+        The pass's budget, as for :func:`nearortho.interference`.
 
     Returns
     -------
@@ -43,7 +46,7 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=N
     if not isinstance(signed, (bool, np.bool_)):
         raise TypeError(f"signed must be a bool, got {type(signed).__name__}")
     max_pairs = v.integer(max_pairs, "max_pairs", minimum=0)
-    _, (count, i, j, g) = _interference(W, B, True, 1, (), 0, False, threads, 0, None, "k",
+    _, (count, i, j, g) = _interference(W, B, True, 1, (), 0, False, threads, 0, None, "k", memory=memory,
                                         pair_threshold=threshold, pair_signed=bool(signed), pair_cap=max_pairs)
     if count > max_pairs:
         what = "cos" if signed else "|cos|"

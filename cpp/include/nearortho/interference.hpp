@@ -6,6 +6,8 @@
 #include <functional>
 #include <vector>
 
+#include "nearortho/row_source.hpp"
+
 namespace nearortho {
 
 struct InterferenceOptions {
@@ -28,6 +30,8 @@ struct InterferenceOptions {
   bool pair_signed = false;
   std::int64_t pair_cap = -1;
   int threads = 0;                  // <= 0: OpenMP default
+  std::int64_t block_rows = 0;      // rows packed at a time per side (a multiple of kTile);
+                                    //   0: each source whole
   // Polled by the calling thread between tiles (about every 50 ms, and once at
   // the end) with the tiles started and the total; returning true stops the pass
   // early and sets InterferenceTotals::cancelled.
@@ -68,18 +72,22 @@ struct InterferenceTotals {
   bool cancelled = false;
 };
 
-// a: (m, n) row-major; b: (m2, n) row-major, or null for the pairs i < j of a.
+// a: m rows of length n; b: m2 rows of length n, or null for the pairs i < j of a.
 // rows: per-row outputs for the rows of a; cols: for the rows of b (unused without b).
-// Throws std::invalid_argument (message names a_name / b_name) for NaN/Inf, zero
-// rows when normalising, inner products that would overflow T, or bad sizes.
-// Extra memory: one packed (normalised) copy of a and of b, rows rounded up to a
-// 64-byte panel (16 float or 8 double rows) times (n | 1) coordinates, plus per
-// thread a 144 x 144 tile, the histogram and 288 * (topk + 2) candidates, and the
-// collected pairs (at most pair_cap in all).
+// Throws std::invalid_argument (message names the source) for NaN/Inf, zero rows
+// when normalising, inner products that would overflow T, or bad sizes, before
+// any tile is computed; FileReadError when a file source ends early or changes
+// while it is read.
+// Extra memory: the rows' sums of squares (8 bytes a row), two packed blocks of
+// block_rows rows (or each source whole), rows rounded up to a 64-byte panel
+// (16 float or 8 double rows) times (n | 1) coordinates, plus per thread a file
+// read buffer (row_buffer_bytes), a 144 x 144 tile, the histogram and
+// 288 * (topk + 2) candidates, and the collected pairs (at most pair_cap in all).
+// With blocks the pass walks pairs of blocks (the triangle of them, or all of
+// A x B); every per-row result and every exact field is the same as with whole
+// sources, the float64 sums equal to rounding.
 template <class T>
-InterferenceTotals interference(const T* a, std::int64_t m, std::int64_t n, const T* b,
-                                std::int64_t m2, const InterferenceOptions& options,
-                                const InterferenceRows& rows, const InterferenceRows& cols,
-                                const char* a_name = "W", const char* b_name = "B");
+InterferenceTotals interference(const RowSource<T>& a, const RowSource<T>* b, const InterferenceOptions& options,
+                                const InterferenceRows& rows, const InterferenceRows& cols);
 
 }  // namespace nearortho

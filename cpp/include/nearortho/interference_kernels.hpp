@@ -27,11 +27,13 @@ constexpr std::int64_t kTile = 144;
 
 template <class T>
 struct TileParams {
-  const T* a = nullptr;            // packed panels of A
+  const T* a = nullptr;            // packed panels of A's rows from a_first on
   std::int64_t a_stride = 0;       // elements between A panels
+  std::int64_t a_first = 0;        // a multiple of kTile: no tile straddles two blocks
   std::int64_t m_a = 0;
-  const T* b = nullptr;            // packed panels of B (== a when symmetric)
+  const T* b = nullptr;            // packed panels of B's rows from b_first on (A's when symmetric)
   std::int64_t b_stride = 0;
+  std::int64_t b_first = 0;
   std::int64_t m_b = 0;
   std::int64_t n = 0;
   bool symmetric = false;          // only pairs i < j

@@ -32,15 +32,15 @@ T threshold_above(double t) {
   return r;
 }
 
-// The checks of packing: the first row with NaN or Inf, or (normalising) the
-// first zero row; m when there is none.
-inline void throw_if_bad_rows(const char* name, std::int64_t bad_value, std::int64_t zero_row,
+// The checks of the rows' first pass: the first row with NaN or Inf, or
+// (normalising) the first zero row; m when there is none.
+inline void throw_if_bad_rows(const std::string& name, std::int64_t bad_value, std::int64_t zero_row,
                               std::int64_t m) {
   if (bad_value < m)
-    throw std::invalid_argument(std::string(name) + " contains NaN or Inf (row " +
+    throw std::invalid_argument(name + " contains NaN or Inf (row " +
                                 std::to_string(bad_value) + ")");
   if (zero_row < m)
-    throw std::invalid_argument(std::string(name) + " has a zero row (row " +
+    throw std::invalid_argument(name + " has a zero row (row " +
                                 std::to_string(zero_row) + "); normalize=True needs every row nonzero");
 }
 
@@ -49,21 +49,22 @@ struct HistogramRange {
   double scale = 1;  // bins / (hi - lo)
 };
 
-// [0, 1] for cosines; for raw products [0, the largest possible |g|] from the row
-// norms (Cauchy-Schwarz), so every value lands in a bin without a first pass;
-// the options' own range when they give one. b_norms is null for pairs within A.
+// [0, 1] for cosines; for raw products [0, the largest possible |g|] from the
+// rows' sums of squares (Cauchy-Schwarz), so every value lands in a bin without a
+// first pass; the options' own range when they give one. b_sumsq is null for
+// pairs within A.
 template <class T>
-HistogramRange histogram_range(const InterferenceOptions& opt, const std::vector<double>& a_norms,
-                               const std::vector<double>* b_norms, const char* a_name) {
+HistogramRange histogram_range(const InterferenceOptions& opt, const std::vector<double>& a_sumsq,
+                               const std::vector<double>* b_sumsq, const std::string& a_name) {
   double lo = 0, hi = 1;
   if (!opt.normalize) {
     // every partial sum of a dot product is at most |a| |b|: keep it finite in T
-    std::vector<double> na = a_norms;
+    std::vector<double> na = a_sumsq;
     std::sort(na.begin(), na.end(), std::greater<double>());
-    const double nb = b_norms == nullptr ? na[1] : *std::max_element(b_norms->begin(), b_norms->end());
-    hi = na[0] * nb;
+    const double nb = b_sumsq == nullptr ? na[1] : *std::max_element(b_sumsq->begin(), b_sumsq->end());
+    hi = std::sqrt(na[0]) * std::sqrt(nb);
     if (!(hi < 0.25 * static_cast<double>(std::numeric_limits<T>::max())))
-      throw std::invalid_argument(std::string(a_name) + " has rows so long that their inner products overflow " +
+      throw std::invalid_argument(a_name + " has rows so long that their inner products overflow " +
                                   (sizeof(T) == 4 ? "float32" : "float64") +
                                   "; use normalize=True or float64");
   }

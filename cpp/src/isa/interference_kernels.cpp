@@ -378,13 +378,13 @@ void tile(const TileParams<T>& p, TileScratch<T>& s) {
   const std::int64_t cols = std::min(kTile, p.m_b - p.j0);
   const std::int64_t n_groups = (rows + MR - 1) / MR;
   const std::int64_t n_col_blocks = (cols + MC - 1) / MC;
-  const std::int64_t last_panel = (p.m_b - 1) / NR;
+  const std::int64_t last_panel = (p.m_b - 1 - p.b_first) / NR;  // of the last block
   Reducer<T> reduce(p, s);
   const T* arows[groups][MR];
   for (std::int64_t gr = 0; gr < n_groups; ++gr)
     for (std::int64_t r = 0; r < MR; ++r) {
       // rows past the end read a real row; their pairs are masked out
-      const std::int64_t i = std::min(p.i0 + gr * MR + r, p.m_a - 1);
+      const std::int64_t i = std::min(p.i0 + gr * MR + r, p.m_a - 1) - p.a_first;
       arows[gr][r] = p.a + (i / NR) * p.a_stride + i % NR;
     }
   for (std::int64_t k0 = 0; k0 < p.n; k0 += kDepth) {
@@ -394,7 +394,7 @@ void tile(const TileParams<T>& p, TileScratch<T>& s) {
       const std::int64_t c0 = p.j0 + cb * MC;
       const T* bpanels[kMicroPanels];
       for (int q = 0; q < kMicroPanels; ++q)  // panels past the end read a real panel, masked out
-        bpanels[q] = p.b + std::min(c0 / NR + q, last_panel) * p.b_stride;
+        bpanels[q] = p.b + std::min((c0 - p.b_first) / NR + q, last_panel) * p.b_stride;
       for (std::int64_t gr = 0; gr < n_groups; ++gr) {
         const std::int64_t r0 = p.i0 + gr * MR;
         if (p.symmetric && c0 + MC - 1 <= r0) continue;  // every j <= i

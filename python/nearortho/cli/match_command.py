@@ -28,8 +28,8 @@ def match_command(a_path, b_path, key, other_key, layout, signed, k, out, thread
 
     if out is not None:
         check_table_path(out, "--out")
-    A = load_file(a_path, key, layout, directions=True)
-    B = load_file(b_path, other_key or key, layout, directions=True)
+    A = load_file(a_path, key, layout, directions=True, stream=True)
+    B = load_file(b_path, other_key or key, layout, directions=True, stream=True)
     result = match(A, B, signed=signed, k=k, threads=threads)
     if out is not None:
         write_table(out, {"a": result.a_index, "b": result.b_index, "cosine": result.cosine}, "--out")

@@ -28,8 +28,9 @@ def pairs_command(path, threshold, key, other_path, other_key, layout, signed, m
 
     if out is not None:
         check_table_path(out, "--out")
-    W = load_file(path, key, layout, directions=True)
-    B = None if other_path is None else load_file(other_path, other_key or key, layout, directions=True)
+    W = load_file(path, key, layout, directions=True, stream=True)
+    B = None if other_path is None else load_file(other_path, other_key or key, layout, directions=True,
+                                                  stream=True)
     i, j, g = pairs(W, threshold, B, signed=signed, max_pairs=max_pairs, threads=threads)
     if out is not None:
         write_table(out, {"i": i, "j": j, "cosine": g}, "--out")

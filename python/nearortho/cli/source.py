@@ -6,6 +6,7 @@ import functools
 import warnings
 
 import click
+import numpy as np
 
 from ..frame import KINDS, STRUCTURED_KINDS
 from ..io import LAYOUTS
@@ -21,20 +22,37 @@ def layout_option(command):
                         help=LAYOUT_HELP)(command)
 
 
-def load_file(path, key, layout, directions=False):
+def load_file(path, key, layout, directions=False, stream=False):
     """``nearortho.load``, with its warnings as one 'warning:' line each on stderr.
 
     The matrix is checked here, so errors name the file: finite values, and with
-    ``directions`` (commands that take cosines) no zero row."""
+    ``directions`` (commands that take cosines) no zero row.
+
+    ``stream``: for commands whose every step takes a RowFile (stats, pairs,
+    match), ``.npy`` and ``.safetensors`` files (and SAE directories of them) are
+    opened with ``open_rows`` instead, whatever their size: the pass then reads
+    them in blocks within its memory budget, checks the rows as it reads them
+    (naming the file), and a file truncated by another process mid-run is an
+    error rather than SIGBUS, at the cost of one more read of the file (cheap
+    next to the m^2 n pass). Other formats and big-endian files are loaded."""
     from .. import _validate as v
     from ..io import load
+    from ..row_file import NotStreamable, open_rows
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        matrix = load(path, key, layout)
+        matrix = None
+        if stream:
+            try:
+                matrix = open_rows(path, key, layout)
+            except NotStreamable:
+                caught.clear()
+        if matrix is None:
+            matrix = load(path, key, layout)
     for warning in caught:
         click.echo(f"warning: {warning.message}", err=True)
-    return v.frame_array(matrix, str(path), nonzero_rows=directions)
+    return matrix if stream and not isinstance(matrix, np.ndarray) else v.frame_array(
+        matrix, str(path), nonzero_rows=directions)
 
 
 def frame_source(command):

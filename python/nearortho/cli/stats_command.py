@@ -43,8 +43,9 @@ def stats_command(path, key, other_path, other_key, layout, raw, bins, threshold
         check_table_path(features_path, "--features")
     if html_path is not None and (other_path is not None or raw):
         raise ValueError("--html describes one dictionary's cosines: drop --other and --raw")
-    W = load_file(path, key, layout, directions=not raw)
-    B = None if other_path is None else load_file(other_path, other_key or key, layout, directions=not raw)
+    W = load_file(path, key, layout, directions=not raw, stream=True)
+    B = None if other_path is None else load_file(other_path, other_key or key, layout, directions=not raw,
+                                                  stream=True)
     with progress(1, "tiles", quiet=quiet) as update:
         stats = interference(W, B, normalize=not raw, bins=bins, thresholds=thresholds, topk=topk,
                              per_row=True, threads=threads,

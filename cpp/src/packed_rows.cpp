@@ -1,0 +1,118 @@
+// Sums of squares and packing of row blocks, in parallel over chunks of rows read
+// from the source (whole panels per chunk). Tests: tests/test_streaming.py.
+#include "packed_rows.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "nearortho/interference_kernels.hpp"
+#include "nearortho/interference_setup.hpp"
+#include "nearortho/parallel_errors.hpp"
+#include "nearortho/threads.hpp"
+
+namespace nearortho {
+
+namespace {
+
+void keep_least(std::atomic<std::int64_t>& least, std::int64_t i) {
+  std::int64_t cur = least.load();
+  while (i < cur && !least.compare_exchange_weak(cur, i)) {}
+}
+
+// fn(r0, count, the rows as read) for the chunks of rows [first, first + rows) in
+// parallel, skipping those from row skip_from on; exceptions (a file that ends
+// early) are rethrown after the loop.
+template <class T, class Fn>
+void for_chunks(const RowSource<T>& source, std::int64_t first, std::int64_t rows, int threads,
+                std::vector<RowBuffer<T>>& buffers, InterruptPoll& poll, const std::atomic<std::int64_t>& skip_from,
+                Fn fn) {
+  const std::int64_t chunk = source.chunk_rows(kPanelRows<T>);
+  const std::int64_t chunks = (rows + chunk - 1) / chunk;
+  const int team = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads, chunks)));
+  ParallelErrors errors;
+#pragma omp parallel for num_threads(team) schedule(dynamic, 1)
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    errors.run([&] {
+      const std::int64_t r0 = first + c * chunk, count = std::min(chunk, first + rows - r0);
+      if (poll.stopped() || r0 >= skip_from.load(std::memory_order_relaxed)) return;
+      fn(r0, count, source.read(r0, count, buffers[static_cast<std::size_t>(thread_slot())]));
+    });
+  }
+  errors.rethrow();
+}
+
+}  // namespace
+
+template <class T>
+std::vector<double> squared_norms(const RowSource<T>& source, bool normalize, int threads,
+                                  std::vector<RowBuffer<T>>& buffers, InterruptPoll& poll) {
+  const std::int64_t m = source.rows(), n = source.cols();
+  std::vector<double> sumsq(static_cast<std::size_t>(m), 0.0);
+  std::atomic<std::int64_t> bad_value{m}, zero_row{m};
+  std::atomic<std::int64_t> first_bad{m};  // rows after it need not be read: the error names the first
+  for_chunks(source, 0, m, threads, buffers, poll, first_bad, [&](std::int64_t r0, std::int64_t count, const T* x) {
+    for (std::int64_t r = 0; r < count; ++r) {
+      const T* row = x + r * n;
+      double sq = 0;
+      bool finite = true;
+      for (std::int64_t k = 0; k < n; ++k) {
+        finite &= std::isfinite(row[k]);
+        sq += static_cast<double>(row[k]) * row[k];
+      }
+      if (!finite) keep_least(bad_value, r0 + r);
+      if (normalize && sq == 0) keep_least(zero_row, r0 + r);
+      if (!finite || (normalize && sq == 0)) keep_least(first_bad, r0 + r);
+      sumsq[static_cast<std::size_t>(r0 + r)] = sq;
+    }
+  });
+  // the first bad row decides (rows after it may not have been read)
+  throw_if_bad_rows(source.name(), bad_value.load() == first_bad.load() ? bad_value.load() : m, zero_row.load(), m);
+  return sumsq;
+}
+
+template <class T>
+void pack_block(const RowSource<T>& source, std::int64_t first, std::int64_t rows,
+                const std::vector<double>& sumsq, bool normalize, int threads,
+                std::vector<RowBuffer<T>>& buffers, InterruptPoll& poll, PackedBlock<T>& block) {
+  constexpr std::int64_t NR = kPanelRows<T>;
+  const std::int64_t n = source.cols();
+  const std::int64_t panels = (rows + NR - 1) / NR;
+  block.stride = (n | 1) * NR;
+  if (block.capacity < panels * NR) {
+    block.data = aligned_array<T>(panels * block.stride);
+    block.capacity = panels * NR;
+  }
+  block.source = nullptr;  // holds nothing usable until packed
+  T* out = block.data.get();
+  std::fill(out + (panels - 1) * block.stride, out + panels * block.stride, T(0));  // padding rows
+  source.check_unchanged();
+  const std::atomic<std::int64_t> read_all{first + rows};
+  for_chunks(source, first, rows, threads, buffers, poll, read_all, [&](std::int64_t r0, std::int64_t count, const T* x) {
+    for (std::int64_t r = 0; r < count; ++r) {
+      const std::int64_t local = r0 + r - first;
+      const double sq = sumsq[static_cast<std::size_t>(r0 + r)];
+      const double scale = normalize ? 1.0 / std::sqrt(sq) : 1.0;
+      const T* row = x + r * n;
+      T* dst = out + (local / NR) * block.stride + local % NR;
+      for (std::int64_t k = 0; k < n; ++k) dst[k * NR] = static_cast<T>(row[k] * scale);
+    }
+  });
+  if (poll.fired()) return;
+  block.source = &source;
+  block.first = first;
+  block.rows = rows;
+}
+
+template std::vector<double> squared_norms<float>(const RowSource<float>&, bool, int,
+                                                  std::vector<RowBuffer<float>>&, InterruptPoll&);
+template std::vector<double> squared_norms<double>(const RowSource<double>&, bool, int,
+                                                   std::vector<RowBuffer<double>>&, InterruptPoll&);
+template void pack_block<float>(const RowSource<float>&, std::int64_t, std::int64_t, const std::vector<double>&,
+                                bool, int, std::vector<RowBuffer<float>>&, InterruptPoll&, PackedBlock<float>&);
+template void pack_block<double>(const RowSource<double>&, std::int64_t, std::int64_t, const std::vector<double>&,
+                                 bool, int, std::vector<RowBuffer<double>>&, InterruptPoll&, PackedBlock<double>&);
+
+}  // namespace nearortho
