@@ -20,6 +20,7 @@ the process with SIGBUS), use :func:`nearortho.open_rows` (or pass the path to
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -187,14 +188,18 @@ def _choose_key(names: list, shape_of, key: str | None, path: str) -> str:
     raise KeyError(f"{path} holds several arrays; choose one with key: {listing}")
 
 
+def npy_header(handle) -> tuple[tuple, bool, np.dtype]:
+    """Shape, Fortran order and dtype from a .npy header (``handle`` at its start,
+    left at the data)."""
+    version = np.lib.format.read_magic(handle)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return read_header(handle)
+
+
 def _npz_member(path: str, name: str) -> tuple[tuple, np.dtype]:
     """Shape and dtype of an .npz member from its header, without decompressing it."""
-    import zipfile
-
     with zipfile.ZipFile(path) as archive, archive.open(name + ".npy") as member:
-        version = np.lib.format.read_magic(member)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read_header(member)
+        shape, _, dtype = npy_header(member)
     return shape, dtype
 
 
@@ -209,7 +214,14 @@ def _check_npz_member(path: str, name: str) -> None:
     memory(int(np.prod(shape, dtype=object)) * dtype.itemsize, f"the array {name!r} in {path}")
 
 
-def _read_safetensors(path: str, key: str | None) -> tuple[np.ndarray, str]:
+# safetensors dtypes of floating-point tensors, by numpy name (bfloat16: widened to float32)
+SAFETENSORS_FLOATS = {"F16": "float16", "BF16": "bfloat16", "F32": "float32", "F64": "float64"}
+
+
+@contextlib.contextmanager
+def safetensors_tensor(path: str, key: str | None):
+    """Opens ``path`` and yields (handle, name, safetensors dtype) of the chosen
+    floating-point tensor; the Rust reader's errors become one ValueError."""
     try:
         from safetensors import safe_open
     except ImportError as error:  # pragma: no cover - safetensors is a dependency
@@ -218,27 +230,38 @@ def _read_safetensors(path: str, key: str | None) -> tuple[np.ndarray, str]:
         with safe_open(path, framework="numpy") as handle:
             name = _choose_key(list(handle.keys()), lambda k: handle.get_slice(k).get_shape(), key, path)
             dtype = handle.get_slice(name).get_dtype()
-            if dtype == "BF16":  # which numpy cannot hold
-                return _bfloat16_tensor(path, name), name
-            if dtype not in ("F16", "F32", "F64"):
+            if dtype not in SAFETENSORS_FLOATS:
                 raise TypeError(f"the tensor {name!r} in {path} has dtype {dtype}; float16, bfloat16, float32 or "
                                 "float64 is expected")
-            return handle.get_tensor(name), name
+            yield handle, name, dtype
     except Exception as error:  # the Rust reader's SafetensorError names no Python base class
         if type(error).__name__ != "SafetensorError":
             raise
         raise ValueError(f"{path} is not a valid .safetensors file: {error}") from None
 
 
-def _bfloat16_tensor(path: str, name: str) -> np.ndarray:
-    """A BF16 tensor read from the file itself (8-byte little-endian header size,
-    JSON header, then data) and widened exactly to float32."""
+def safetensors_entry(path: str, name: str) -> tuple[tuple, int, int]:
+    """Shape and the data's [begin, end) byte offsets in the file of tensor ``name``,
+    from the header (8-byte little-endian header size, then JSON)."""
     with open(path, "rb") as handle:
         size = int.from_bytes(handle.read(8), "little")
         entry = json.loads(handle.read(size))[name]
     begin, end = entry["data_offsets"]
-    raw = np.fromfile(path, dtype="<u2", count=(end - begin) // 2, offset=8 + size + begin)
-    return (raw.astype(np.uint32) << 16).view(np.float32).reshape(entry["shape"])
+    return tuple(entry["shape"]), 8 + size + begin, 8 + size + end
+
+
+def _read_safetensors(path: str, key: str | None) -> tuple[np.ndarray, str]:
+    with safetensors_tensor(path, key) as (handle, name, dtype):
+        if dtype == "BF16":  # which numpy cannot hold
+            return _bfloat16_tensor(path, name), name
+        return handle.get_tensor(name), name
+
+
+def _bfloat16_tensor(path: str, name: str) -> np.ndarray:
+    """A BF16 tensor read from the file itself, widened exactly to float32."""
+    shape, begin, end = safetensors_entry(path, name)
+    raw = np.fromfile(path, dtype="<u2", count=(end - begin) // 2, offset=begin)
+    return (raw.astype(np.uint32) << 16).view(np.float32).reshape(shape)
 
 
 def _read_torch(path: str, key: str | None) -> tuple[np.ndarray, str | None]:

@@ -14,7 +14,6 @@ tests/test_streaming.py.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 
 import numpy as np
@@ -24,7 +23,6 @@ from . import io
 __all__ = ["NotStreamable", "RowFile", "open_rows"]
 
 STREAMABLE = (".npy", ".safetensors")
-_SAFETENSORS_TYPES = {"F16": "float16", "BF16": "bfloat16", "F32": "float32", "F64": "float64"}
 _ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
 
 
@@ -155,9 +153,7 @@ def _npy_region(path: str) -> tuple:
     """Shape, stored dtype, data offset and Fortran order of a .npy file's array."""
     with open(path, "rb") as handle:
         try:
-            version = np.lib.format.read_magic(handle)
-            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, fortran, dtype = read(handle)
+            shape, fortran, dtype = io.npy_header(handle)
         except ValueError as error:
             raise ValueError(f"{path} is not a .npy array of numbers ({error})") from None
         offset = handle.tell()
@@ -172,22 +168,6 @@ def _npy_region(path: str) -> tuple:
 def _safetensors_region(path: str, key: str | None) -> tuple:
     """Name, shape, stored dtype and data offset of the chosen tensor, after the
     safetensors reader has validated the header."""
-    try:
-        from safetensors import safe_open
-    except ImportError as error:  # pragma: no cover - safetensors is a dependency
-        raise ImportError("reading .safetensors files needs the safetensors package") from error
-    try:
-        with safe_open(path, framework="numpy") as handle:
-            name = io._choose_key(list(handle.keys()), lambda k: handle.get_slice(k).get_shape(), key, path)
-            kind = handle.get_slice(name).get_dtype()
-    except Exception as error:  # the Rust reader's SafetensorError names no Python base class
-        if type(error).__name__ != "SafetensorError":
-            raise
-        raise ValueError(f"{path} is not a valid .safetensors file: {error}") from None
-    if kind not in _SAFETENSORS_TYPES:
-        raise TypeError(f"the tensor {name!r} in {path} has dtype {kind}; float16, bfloat16, float32 or float64 is "
-                        "expected")
-    with open(path, "rb") as handle:
-        size = int.from_bytes(handle.read(8), "little")
-        entry = json.loads(handle.read(size))[name]
-    return name, tuple(entry["shape"]), _SAFETENSORS_TYPES[kind], 8 + size + entry["data_offsets"][0]
+    with io.safetensors_tensor(path, key) as (_, name, kind):
+        shape, begin, _ = io.safetensors_entry(path, name)
+    return name, shape, io.SAFETENSORS_FLOATS[kind], begin
