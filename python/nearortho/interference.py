@@ -574,9 +574,11 @@ def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto", memory=
         raise TypeError(f"both must be a bool, got {type(both).__name__}")
     if both and B is None:
         raise ValueError("both=True needs B (without B the lists of W already cover both sides)")
+    if both:  # checked before the pass; W converted or opened once, _interference takes it as it is
+        W = _blocks.matrix(W, "W")
+        if k >= len(W):
+            raise ValueError(f"k must be < {len(W)}, the rows of W (partners of each row of B), got {k}")
     stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k", backend=backend, memory=memory)
     if not both:
         return stats.topk_index, stats.topk_value
-    if k >= stats.m:
-        raise ValueError(f"k must be < {stats.m}, the rows of W (partners of each row of B), got {k}")
     return (stats.topk_index, stats.topk_value), (stats.col_topk_index, stats.col_topk_value)
