@@ -5,6 +5,9 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 namespace nearortho {
 namespace NEARORTHO_ISA {
@@ -44,6 +47,15 @@ inline void store(T* x, typename Simd<T>::V v) {
   *reinterpret_cast<typename Simd<T>::VU*>(x) = v;
 }
 
+// Every lane set to x (without the add of V{} + x, which a compiler may not
+// drop because of -0).
+template <class V, class T>
+inline V splat(T x) {
+  V v;
+  for (int l = 0; l < static_cast<int>(sizeof(V) / sizeof(v[0])); ++l) v[l] = x;
+  return v;
+}
+
 // The bits of one vector as another of the same size.
 template <class To, class From>
 inline To bit_cast_vector(const From& x) {
@@ -61,6 +73,48 @@ inline bool any_lane(const IV& mask) {
   std::uint64_t acc = 0;
   for (std::uint64_t w : words) acc |= w;
   return acc != 0;
+}
+
+// Bit l set when lane l of a comparison mask (all ones or zero per lane) is set:
+// one movemask where the ISA has it, so a caller can visit only the set lanes.
+template <class IV>
+inline std::uint32_t lane_bits(const IV& mask) {
+  constexpr int kLaneBytes = sizeof(mask[0]);
+  static_assert(sizeof(IV) / kLaneBytes <= 32, "at most 32 lanes");
+#if defined(__AVX512F__)
+  if constexpr (sizeof(IV) == 64) {
+    __m512i x;
+    std::memcpy(&x, &mask, sizeof x);
+    if constexpr (kLaneBytes == 4)
+      return _mm512_cmplt_epi32_mask(x, _mm512_setzero_si512());
+    else
+      return _mm512_cmplt_epi64_mask(x, _mm512_setzero_si512());
+  }
+#endif
+#if defined(__AVX__)
+  if constexpr (sizeof(IV) == 32) {
+    __m256 x;
+    std::memcpy(&x, &mask, sizeof x);
+    if constexpr (kLaneBytes == 4)
+      return static_cast<std::uint32_t>(_mm256_movemask_ps(x));
+    else
+      return static_cast<std::uint32_t>(_mm256_movemask_pd(_mm256_castps_pd(x)));
+  }
+#endif
+#if defined(__SSE2__)
+  if constexpr (sizeof(IV) == 16) {
+    __m128 x;
+    std::memcpy(&x, &mask, sizeof x);
+    if constexpr (kLaneBytes == 4)
+      return static_cast<std::uint32_t>(_mm_movemask_ps(x));
+    else
+      return static_cast<std::uint32_t>(_mm_movemask_pd(_mm_castps_pd(x)));
+  }
+#endif
+  std::uint32_t bits = 0;
+  for (int l = 0; l < static_cast<int>(sizeof(IV) / kLaneBytes); ++l)
+    bits |= static_cast<std::uint32_t>(mask[l] != 0) << l;
+  return bits;
 }
 
 }  // namespace NEARORTHO_ISA

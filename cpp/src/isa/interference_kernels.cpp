@@ -129,33 +129,48 @@ struct MicroTile {
   T at(int r, int q) const { return g[r][q / Simd<T>::lanes][q % Simd<T>::lanes]; }
 };
 
+// Reduces the micro-tiles of one Gram tile. Sums stay in vectors for the whole
+// tile (finish() adds them to the thread's totals), so no micro-tile pays for a
+// horizontal sum; everything else is looked at lane by lane only where a vector
+// test says a lane can change a result.
 template <class T>
 class Reducer {
   using S = TileSimd<T>;
   using V = typename S::V;
   using IV = typename S::IV;
-  using D = typename S::D;
+  using DV = typename Simd<double>::V;  // sums in float64, native vectors
+  static constexpr int DL = Simd<double>::lanes;
+  static constexpr int kWide = S::lanes / DL;  // double vectors per vector of g
   static constexpr int NV = S::row_vectors;
   static constexpr int L = S::lanes;
   static constexpr int MC = kMicroCols<T>;
 
  public:
-  Reducer(const TileParams<T>& p, TileScratch<T>& s) : p_(p), s_(s) {}
+  Reducer(const TileParams<T>& p, TileScratch<T>& s) : p_(p), s_(s) {
+    if (p_.per_row)
+      for (auto& slot : row_sq_)
+        for (DV& x : slot) x = DV{};
+  }
 
   // Every statistic of the micro-tile whose partial sums c (row-major) start at
   // row r0, column c0. kMasked: some of its pairs are outside the pass.
   template <bool kMasked>
   void run(const T* c, std::int64_t r0, std::int64_t c0) {
     MicroTile<T> t;
-    std::memcpy(t.g, c, sizeof t.g);
     for (int r = 0; r < kMicroRows; ++r)
-      for (int v = 0; v < NV; ++v) t.ag[r][v] = abs_v(t.g[r][v]);
+      for (int v = 0; v < NV; ++v) {
+        t.g[r][v] = load<T>(c + r * MC + v * L);  // not memcpy: a small rep movs is slow
+        t.ag[r][v] = abs_v(t.g[r][v]);
+      }
     t.r0 = r0;
     t.c0 = c0;
     t.rl0 = static_cast<int>(r0 - p_.i0);
     t.cl0 = static_cast<int>(c0 - p_.j0);
     if constexpr (kMasked) mask(t);
-    sums(t);
+    if (p_.per_row && p_.column_slots)
+      sums<true>(t);
+    else
+      sums<false>(t);
     coherence(t);
     if (p_.refine)
       refined_histogram(t);
@@ -163,9 +178,25 @@ class Reducer {
       histogram<kMasked>(t);
     thresholds(t);
     if (p_.collect_pairs) pairs(t);
-    if (s_.row_best.k > 0) best_partners(s_.row_best, t);
-    if (s_.signed_best.k > 0) best_partners(s_.signed_best, t);
-    if (s_.topk.k > 0) best_partners(s_.topk, t);
+    if (s_.row_best.k > 0) best_partners<kMasked>(s_.row_best, t);
+    if (s_.signed_best.k > 0) best_partners<kMasked>(s_.signed_best, t);
+    if (s_.topk.k > 0) best_partners<kMasked>(s_.topk, t);
+  }
+
+  // Adds the tile's sums to the thread's: the totals and each row slot's g^2.
+  void finish() {
+    s_.sum += hsum(sum_);
+    s_.sum_abs += hsum(sum_abs_);
+    s_.sum_sq += hsum(sum_sq_);
+    if (p_.per_row)
+      for (int slot = 0; slot < kTile; ++slot) s_.slot_sumsq[slot] += hsum(row_sq_[slot]);
+  }
+
+  static double hsum(const DV (&x)[kWide]) {
+    double t = 0;
+    for (int w = 0; w < kWide; ++w)
+      for (int l = 0; l < DL; ++l) t += x[w][l];
+    return t;
   }
 
  private:
@@ -180,38 +211,63 @@ class Reducer {
   }
 
   // float64 sums of g, |g| and g^2 (exact in double for float input), and the
-  // per-slot sums of g^2 of its rows (and columns with column slots).
+  // per-slot sums of g^2 of its rows (and, kColumns, of its columns).
+  template <bool kColumns>
   void sums(const MicroTile<T>& t) {
-    D sum{}, sum_abs{}, sum_sq{};
-    D col_sq[NV];
-    for (int v = 0; v < NV; ++v) col_sq[v] = D{};
-    for (int r = 0; r < kMicroRows; ++r) {
-      D row_sq{};
-      for (int v = 0; v < NV; ++v) {
-        const D d = __builtin_convertvector(t.g[r][v], D);
-        sum += d;
-        sum_abs += abs_v(d);
-        row_sq += d * d;
-        col_sq[v] += d * d;
-      }
-      sum_sq += row_sq;
-      if (p_.per_row) s_.slot_sumsq[t.rl0 + r] += hsum(row_sq);
+    DV sum[kWide], sum_abs[kWide], sum_sq[kWide];  // locals, so that the adds stay in registers
+    DV col_sq[NV][kWide];
+    for (int w = 0; w < kWide; ++w) {
+      sum[w] = sum_abs[w] = sum_sq[w] = DV{};
+      for (int v = 0; v < NV; ++v) col_sq[v][w] = DV{};
     }
-    s_.sum += hsum(sum);
-    s_.sum_abs += hsum(sum_abs);
-    s_.sum_sq += hsum(sum_sq);
-    if (p_.per_row && p_.column_slots)
+    for (int r = 0; r < kMicroRows; ++r) {
+      DV row_sq[kWide];
+      for (int w = 0; w < kWide; ++w) row_sq[w] = DV{};
+      for (int v = 0; v < NV; ++v) {
+        DV d[kWide];
+        widen(t.g[r][v], d);
+        for (int w = 0; w < kWide; ++w) {
+          sum[w] += d[w];
+          sum_abs[w] += abs_v(d[w]);
+          row_sq[w] += d[w] * d[w];
+          if constexpr (kColumns) col_sq[v][w] += d[w] * d[w];
+        }
+      }
+      for (int w = 0; w < kWide; ++w) {
+        sum_sq[w] += row_sq[w];
+        if (p_.per_row) row_sq_[t.rl0 + r][w] += row_sq[w];
+      }
+    }
+    for (int w = 0; w < kWide; ++w) {
+      sum_[w] += sum[w];
+      sum_abs_[w] += sum_abs[w];
+      sum_sq_[w] += sum_sq[w];
+    }
+    if constexpr (kColumns) {
+      double* slot = &s_.slot_sumsq[kTile + t.cl0];
       for (int v = 0; v < NV; ++v)
-        for (int l = 0; l < L; ++l) s_.slot_sumsq[kTile + t.cl0 + v * L + l] += col_sq[v][l];
+        for (int w = 0; w < kWide; ++w) {
+          double* x = slot + v * L + w * DL;
+          store<double>(x, load<double>(x) + col_sq[v][w]);
+        }
+    }
   }
 
-  // The largest |g| and its pair; the micro-tile's maximum found in vectors first.
+  // The lanes of x as doubles, in kWide native vectors.
+  static void widen(const V& x, DV (&out)[kWide]) {
+    typedef double D __attribute__((vector_size(sizeof(out))));
+    const D d = __builtin_convertvector(x, D);
+    std::memcpy(out, &d, sizeof d);
+  }
+
+  // The largest |g| and its pair; a vector test first decides whether any lane
+  // reaches the thread's maximum so far.
   void coherence(const MicroTile<T>& t) {
     V all = t.ag[0][0];
     for (int r = 0; r < kMicroRows; ++r)
       for (int v = 0; v < NV; ++v) all = all > t.ag[r][v] ? all : t.ag[r][v];
+    if (lane_bits(all >= splat<V>(s_.max_abs)) == 0) return;
     const T top = hmax(all);
-    if (top < s_.max_abs) return;
     for (int r = 0; r < kMicroRows; ++r)
       for (int q = 0; q < MC; ++q)
         if (t.abs_at(r, q) == top &&
@@ -223,11 +279,12 @@ class Reducer {
   }
 
   // Default histogram: bins of |g| * scale on [0, bins), computed in vectors,
-  // counted in scalar.
+  // counted from the register (a store and narrower loads back would stall).
   template <bool kMasked>
   void histogram(const MicroTile<T>& t) {
-    const V scale = V{} + p_.scale;
-    const IV last = IV{} + static_cast<typename S::I>(p_.bins - 1);
+    const V scale = splat<V>(p_.scale);
+    const IV last = splat<IV>(static_cast<typename S::I>(p_.bins - 1));
+    std::int64_t* hist = s_.hist.data();
     for (int r = 0; r < kMicroRows; ++r)
       for (int v = 0; v < NV; ++v) {
         V x = t.ag[r][v];
@@ -235,7 +292,7 @@ class Reducer {
         IV b = __builtin_convertvector(x * scale, IV);
         b = b < last ? b : last;
         for (int l = 0; l < L; ++l)
-          if (!kMasked || t.ag[r][v][l] >= 0) ++s_.hist[b[l]];
+          if (!kMasked || t.ag[r][v][l] >= 0) ++hist[b[l]];
       }
   }
 
@@ -265,7 +322,7 @@ class Reducer {
 
   void thresholds(const MicroTile<T>& t) {
     for (int k = 0; k < p_.n_thresholds; ++k) {
-      const V thr = V{} + p_.thresholds[k];
+      const V thr = splat<V>(p_.thresholds[k]);
       IV count{};
       for (int r = 0; r < kMicroRows; ++r)
         for (int v = 0; v < NV; ++v) count -= t.ag[r][v] > thr;
@@ -276,18 +333,17 @@ class Reducer {
   }
 
   // The key lists and pairs rank by: |g|, or g itself (masked pairs: -inf).
+  template <bool kMasked = true>
   static V key(const MicroTile<T>& t, bool by_sign, int r, int v) {
-    return by_sign ? (t.ag[r][v] >= 0 ? t.g[r][v] : t.ag[r][v]) : t.ag[r][v];
-  }
-
-  static T key_at(const MicroTile<T>& t, bool by_sign, int r, int q) {
-    return by_sign && t.abs_at(r, q) >= 0 ? t.at(r, q) : t.abs_at(r, q);
+    if (!by_sign) return t.ag[r][v];
+    if constexpr (kMasked) return t.ag[r][v] >= 0 ? t.g[r][v] : t.ag[r][v];
+    return t.g[r][v];
   }
 
   // Pairs whose key reaches the threshold: all counted, each kept while the
   // threads together hold fewer than pair_cap.
   void pairs(const MicroTile<T>& t) {
-    const V threshold = V{} + p_.pair_threshold;
+    const V threshold = splat<V>(p_.pair_threshold);
     IV count{};
     for (int r = 0; r < kMicroRows; ++r)
       for (int v = 0; v < NV; ++v) count -= key(t, p_.pair_signed, r, v) >= threshold;
@@ -296,35 +352,52 @@ class Reducer {
     if (total == 0) return;
     s_.pair_count += total;
     for (int r = 0; r < kMicroRows; ++r)
-      for (int q = 0; q < MC; ++q)
-        if (key_at(t, p_.pair_signed, r, q) >= p_.pair_threshold &&
-            p_.pair_slots->load(std::memory_order_relaxed) < p_.pair_cap &&  // spare the atomic add when full
-            p_.pair_slots->fetch_add(1, std::memory_order_relaxed) < p_.pair_cap)
-          s_.pairs.push_back(PairHit{t.r0 + r, t.c0 + q, static_cast<double>(t.at(r, q))});
+      for (int v = 0; v < NV; ++v)
+        for (std::uint32_t bits = lane_bits(key(t, p_.pair_signed, r, v) >= threshold); bits != 0; bits &= bits - 1) {
+          const int q = v * L + __builtin_ctz(bits);
+          if (p_.pair_slots->load(std::memory_order_relaxed) < p_.pair_cap &&  // spare the atomic add when full
+              p_.pair_slots->fetch_add(1, std::memory_order_relaxed) < p_.pair_cap)
+            s_.pairs.push_back(PairHit{t.r0 + r, t.c0 + q, static_cast<double>(t.at(r, q))});
+        }
   }
 
   // Offers every value that reaches its row's (or, with column slots, its
-  // column's) floor to the list; a vector test first decides whether any does.
+  // column's) floor to the list. One vector test (rows against their floors,
+  // each column's best against its floor) decides whether any does; floors only
+  // rise while a micro-tile is offered, so then the lanes that reach the floors
+  // of the moment, found in vectors again, are the only ones looked at.
+  template <bool kMasked>
   void best_partners(SlotLists<T>& list, const MicroTile<T>& t) {
+    const T* col_floor = &list.floor[kTile + t.cl0];
     IV any{};
+    V col_best[NV];
+    for (int v = 0; v < NV; ++v) col_best[v] = key<kMasked>(t, list.by_sign, 0, v);
     for (int r = 0; r < kMicroRows; ++r) {
-      const V floor = V{} + list.floor[t.rl0 + r];
-      for (int v = 0; v < NV; ++v) any |= key(t, list.by_sign, r, v) >= floor;
+      const V floor = splat<V>(list.floor[t.rl0 + r]);
+      for (int v = 0; v < NV; ++v) {
+        const V k = key<kMasked>(t, list.by_sign, r, v);
+        any |= k >= floor;
+        col_best[v] = k > col_best[v] ? k : col_best[v];
+      }
     }
     if (p_.column_slots)
-      for (int v = 0; v < NV; ++v) {
-        V floor;
-        std::memcpy(&floor, &list.floor[kTile + t.cl0 + v * L], sizeof floor);
-        for (int r = 0; r < kMicroRows; ++r) any |= key(t, list.by_sign, r, v) >= floor;
-      }
+      for (int v = 0; v < NV; ++v) any |= col_best[v] >= load<T>(col_floor + v * L);
     if (!any_lane(any)) return;
-    for (int r = 0; r < kMicroRows; ++r)
-      for (int q = 0; q < MC; ++q) {
-        const T a = key_at(t, list.by_sign, r, q);
-        const int row_slot = t.rl0 + r, col_slot = static_cast<int>(kTile) + t.cl0 + q;
-        if (a >= list.floor[row_slot]) offer(list, row_slot, a, t.at(r, q), t.c0 + q);
-        if (p_.column_slots && a >= list.floor[col_slot]) offer(list, col_slot, a, t.at(r, q), t.r0 + r);
+    for (int r = 0; r < kMicroRows; ++r) {
+      const int row_slot = t.rl0 + r;
+      for (int v = 0; v < NV; ++v) {
+        const V k = key<kMasked>(t, list.by_sign, r, v);
+        IV reach = k >= splat<V>(list.floor[row_slot]);
+        if (p_.column_slots) reach |= k >= load<T>(col_floor + v * L);
+        for (std::uint32_t bits = lane_bits(reach); bits != 0; bits &= bits - 1) {
+          const int q = v * L + __builtin_ctz(bits);
+          const T a = k[q % L], g = t.at(r, q);
+          const int col_slot = static_cast<int>(kTile) + t.cl0 + q;
+          if (a >= list.floor[row_slot]) offer(list, row_slot, a, g, t.c0 + q);
+          if (p_.column_slots && a >= list.floor[col_slot]) offer(list, col_slot, a, g, t.r0 + r);
+        }
       }
+    }
   }
 
   // Inserts a candidate (key a) into a slot's list (kept best first) unless the
@@ -357,14 +430,10 @@ class Reducer {
     return h;
   }
 
-  static double hsum(const D& x) {
-    double t = 0;
-    for (int l = 0; l < L; ++l) t += x[l];
-    return t;
-  }
-
   const TileParams<T>& p_;
   TileScratch<T>& s_;
+  DV sum_[kWide] = {}, sum_abs_[kWide] = {}, sum_sq_[kWide] = {};
+  DV row_sq_[kTile][kWide];  // per local row slot, with per_row
 };
 
 template <class T>
@@ -409,6 +478,7 @@ void tile(const TileParams<T>& p, TileScratch<T>& s) {
       }
     }
   }
+  reduce.finish();
 }
 
 }  // namespace
