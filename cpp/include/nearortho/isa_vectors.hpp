@@ -47,13 +47,12 @@ inline void store(T* x, typename Simd<T>::V v) {
   *reinterpret_cast<typename Simd<T>::VU*>(x) = v;
 }
 
-// Every lane set to x (without the add of V{} + x, which a compiler may not
-// drop because of -0).
+// Every lane set to x: x - (+0) is x for every x (-0 too), so this folds to one
+// broadcast, where V{} + x keeps an add (0 + -0 is +0) and a lane-by-lane
+// loop may be built from inserts.
 template <class V, class T>
 inline V splat(T x) {
-  V v;
-  for (int l = 0; l < static_cast<int>(sizeof(V) / sizeof(v[0])); ++l) v[l] = x;
-  return v;
+  return x - V{};
 }
 
 // The bits of one vector as another of the same size.
@@ -63,16 +62,6 @@ inline To bit_cast_vector(const From& x) {
   To out;
   std::memcpy(&out, &x, sizeof out);
   return out;
-}
-
-// Whether any lane of a comparison mask is set, as a few 64-bit ORs.
-template <class IV>
-inline bool any_lane(const IV& mask) {
-  std::uint64_t words[sizeof(IV) / 8];
-  std::memcpy(words, &mask, sizeof words);
-  std::uint64_t acc = 0;
-  for (std::uint64_t w : words) acc |= w;
-  return acc != 0;
 }
 
 // Bit l set when lane l of a comparison mask (all ones or zero per lane) is set:
@@ -115,6 +104,12 @@ inline std::uint32_t lane_bits(const IV& mask) {
   for (int l = 0; l < static_cast<int>(sizeof(IV) / kLaneBytes); ++l)
     bits |= static_cast<std::uint32_t>(mask[l] != 0) << l;
   return bits;
+}
+
+// Whether any lane of a comparison mask is set.
+template <class IV>
+inline bool any_lane(const IV& mask) {
+  return lane_bits(mask) != 0;
 }
 
 }  // namespace NEARORTHO_ISA

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "nearortho/isa_kernel_file.hpp"
 #include "nearortho/interference_kernels.hpp"
@@ -146,7 +147,8 @@ class Reducer {
   static constexpr int MC = kMicroCols<T>;
 
  public:
-  Reducer(const TileParams<T>& p, TileScratch<T>& s) : p_(p), s_(s) {
+  Reducer(const TileParams<T>& p, TileScratch<T>& s)
+      : p_(p), s_(s), threshold_counts_(static_cast<std::size_t>(p.n_thresholds), IV{}) {
     if (p_.per_row)
       for (auto& slot : row_sq_)
         for (DV& x : slot) x = DV{};
@@ -183,13 +185,16 @@ class Reducer {
     if (s_.topk.k > 0) best_partners<kMasked>(s_.topk, t);
   }
 
-  // Adds the tile's sums to the thread's: the totals and each row slot's g^2.
+  // Adds the tile's sums to the thread's: the totals, each row slot's g^2 and the
+  // threshold counts.
   void finish() {
     s_.sum += hsum(sum_);
     s_.sum_abs += hsum(sum_abs_);
     s_.sum_sq += hsum(sum_sq_);
     if (p_.per_row)
       for (int slot = 0; slot < kTile; ++slot) s_.slot_sumsq[slot] += hsum(row_sq_[slot]);
+    for (int k = 0; k < p_.n_thresholds; ++k)
+      for (int l = 0; l < L; ++l) s_.count_above[k] += threshold_counts_[k][l];
   }
 
   static double hsum(const DV (&x)[kWide]) {
@@ -278,22 +283,25 @@ class Reducer {
         }
   }
 
-  // Default histogram: bins of |g| * scale on [0, bins), computed in vectors,
-  // counted from the register (a store and narrower loads back would stall).
+  // Default histogram: bins of |g| * scale on [0, bins), computed in vectors and
+  // stored, then counted one by one (two instructions a pair).
   template <bool kMasked>
   void histogram(const MicroTile<T>& t) {
+    using I = typename S::I;
     const V scale = splat<V>(p_.scale);
-    const IV last = splat<IV>(static_cast<typename S::I>(p_.bins - 1));
-    std::int64_t* hist = s_.hist.data();
+    const IV last = splat<IV>(static_cast<I>(p_.bins - 1));
+    alignas(64) std::make_unsigned_t<I> bin[kMicroRows * MC];  // unsigned: no sign extension
     for (int r = 0; r < kMicroRows; ++r)
       for (int v = 0; v < NV; ++v) {
         V x = t.ag[r][v];
         if constexpr (kMasked) x = x > 0 ? x : V{};  // keep the conversion in range
         IV b = __builtin_convertvector(x * scale, IV);
         b = b < last ? b : last;
-        for (int l = 0; l < L; ++l)
-          if (!kMasked || t.ag[r][v][l] >= 0) ++hist[b[l]];
+        std::memcpy(bin + (r * NV + v) * L, &b, sizeof b);
       }
+    std::int64_t* hist = s_.hist.data();
+    for (int i = 0; i < kMicroRows * MC; ++i)
+      if (!kMasked || t.ag[i / MC][i % MC / L][i % L] >= 0) ++hist[bin[i]];
   }
 
   // Refine mode (the passes of an exact quantile): |g| outside [hist_lo, hist_hi]
@@ -320,15 +328,14 @@ class Reducer {
       }
   }
 
+  // Counts per lane for the whole tile (at most kTile^2 / L each: no overflow).
   void thresholds(const MicroTile<T>& t) {
     for (int k = 0; k < p_.n_thresholds; ++k) {
       const V thr = splat<V>(p_.thresholds[k]);
-      IV count{};
+      IV count = threshold_counts_[k];
       for (int r = 0; r < kMicroRows; ++r)
         for (int v = 0; v < NV; ++v) count -= t.ag[r][v] > thr;
-      std::int64_t total = 0;
-      for (int l = 0; l < L; ++l) total += count[l];
-      s_.count_above[k] += total;
+      threshold_counts_[k] = count;
     }
   }
 
@@ -434,6 +441,7 @@ class Reducer {
   TileScratch<T>& s_;
   DV sum_[kWide] = {}, sum_abs_[kWide] = {}, sum_sq_[kWide] = {};
   DV row_sq_[kTile][kWide];  // per local row slot, with per_row
+  std::vector<IV> threshold_counts_;
 };
 
 template <class T>
