@@ -18,11 +18,12 @@ import argparse
 import os
 
 import nearortho
-from bench_interference import run_sgemm
-from harness import machine, measure, save, table
+from bench_interference import run_gemm
+from harness import machine, measure, save, table, without_blas_overrides
 
 
 def main() -> None:
+    without_blas_overrides()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="768x16384,256x4096", help="n x m pairs, comma separated")
     parser.add_argument("--threads", type=int, default=2)
@@ -37,7 +38,7 @@ def main() -> None:
         W = nearortho.frame(n, m, seed=0, dtype="float32")
         s = nearortho.interference(W, per_row=False, bins=1).coherence
         with threadpool_limits(args.threads):
-            blas = measure(run_sgemm(W, args.threads), repeat=args.repeat)
+            blas = measure(run_gemm(W, args.threads), repeat=args.repeat)
         grad = measure(lambda: nearortho.surrogate_gradient(W, args.p, s=s, threads=args.threads),
                        repeat=args.repeat)
         blas_rate = 2 * m * m * n / blas.median / 1e9
