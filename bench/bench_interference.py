@@ -1,7 +1,7 @@
 """Side-by-side benchmark of nearortho.interference against the BLAS yardstick and
 the code a user would otherwise write (issues 3 and 9).
 
-    python bench/bench_interference.py [--quick] [--no-scaling] [--threads 2] [--repeat 3]
+    python bench/bench_interference.py [--quick] [--no-scaling] [--sizes 64x16384,256x16384] [--threads 2] [--repeat 3]
                                        [--dtype float32] [--isa avx2,scalar] [--faiss-coretype Haswell]
                                        [--json bench/results/interference.json] [--png ...]
 
@@ -245,6 +245,8 @@ def main() -> None:
     parser.add_argument("--isa", default="", help="comma-separated ISA caps for the nearortho rows (default: best)")
     parser.add_argument("--faiss-coretype", default="Haswell", help="OPENBLAS_CORETYPE for faiss's bundled OpenBLAS")
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table over m and n")
+    parser.add_argument("--sizes", default="", help="n x m pairs, comma separated (e.g. 64x16384,256x16384): "
+                        "gemm and nearortho only, no scaling table")
     parser.add_argument("--json", default="bench/results/interference.json")
     parser.add_argument("--png", default=None, help="default: the --json path with .png")
     args = parser.parse_args()
@@ -268,12 +270,16 @@ def main() -> None:
         return out
 
     cases = []
-    for i, (n, m) in enumerate(sizes):
+    if args.sizes:
+        for size in args.sizes.split(","):
+            n, m = (int(x) for x in size.split("x"))
+            cases += per_size(n, m, ["gemm", "nearortho"], repeat)
+    for i, (n, m) in enumerate([] if args.sizes else sizes):
         methods = ["gemm", "nearortho", "numpy_chunked"]
         if i == 0:
             methods += ["numpy_naive"] + (["faiss_flatip"] if have_faiss else [])
         cases += per_size(n, m, methods, repeat)
-    if not (args.quick or args.no_scaling):
+    if not (args.quick or args.no_scaling or args.sizes):
         for m in (8192, 16384, 32768, 65536):
             for n in (64, 256, 1024, 4096):
                 if (n, m) not in sizes and m * m * n <= 2 ** 42:
