@@ -380,12 +380,13 @@ class Reducer {
     V col_best[NV];
     for (int v = 0; v < NV; ++v) col_best[v] = key<kMasked>(t, list.by_sign, 0, v);
     for (int r = 0; r < kMicroRows; ++r) {
-      const V floor = splat<V>(list.floor[t.rl0 + r]);
+      V row_best = key<kMasked>(t, list.by_sign, r, 0);
       for (int v = 0; v < NV; ++v) {
         const V k = key<kMasked>(t, list.by_sign, r, v);
-        any |= k >= floor;
+        row_best = k > row_best ? k : row_best;
         col_best[v] = k > col_best[v] ? k : col_best[v];
       }
+      any |= row_best >= splat<V>(list.floor[t.rl0 + r]);
     }
     if (p_.column_slots)
       for (int v = 0; v < NV; ++v) any |= col_best[v] >= load<T>(col_floor + v * L);
