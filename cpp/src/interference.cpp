@@ -243,6 +243,7 @@ class Pass {
       }
     }
     errors.rethrow();
+    for (auto& s : scratch) flush_rows(s);
     tiles_done_ += tiles;
   }
 
@@ -296,10 +297,21 @@ class Pass {
   Side& column_side() { return symmetric_ ? a_side_ : b_side_; }
 
   // Snapshot of each row's current best and k-th best, so a tile only looks at
-  // values that can still change the global per-row results.
+  // values that can still change the global per-row results. A thread's row
+  // slots stay with it while its tiles stay in one block row (with dynamic
+  // scheduling over the triangle in row-major order they mostly do): they are
+  // merged once when it moves on (flush_rows), not after every tile, so the
+  // threads, which work on the same block row, rarely meet at its lock. A list
+  // is the best of what was offered to it, and a snapshot only raises floors
+  // (values that can no longer make the list), so when a list is merged changes
+  // no result.
   void begin_tile(TileScratch<T>& s, const TileParams<T>& p) {
     if (!lists_) return;
-    for_block_rows(a_side_, 0, p.i0, [&](std::size_t slot, std::int64_t row) { snapshot(s, a_side_, slot, row); });
+    if (s.rows_i0 != p.i0) {
+      flush_rows(s);
+      for_block_rows(a_side_, 0, p.i0, [&](std::size_t slot, std::int64_t row) { snapshot(s, a_side_, slot, row); });
+      s.rows_i0 = p.i0;
+    }
     if (!columns_) return;
     Side& cols = column_side();
     for_block_rows(cols, kTile, p.j0, [&](std::size_t slot, std::int64_t row) { snapshot(s, cols, slot, row); });
@@ -328,11 +340,17 @@ class Pass {
   }
 
   void end_tile(TileScratch<T>& s, const TileParams<T>& p) {
-    if (!lists_) return;
-    for_block_rows(a_side_, 0, p.i0, [&](std::size_t slot, std::int64_t row) { merge_slot(s, a_side_, slot, row); });
     if (!columns_) return;
     Side& cols = column_side();
     for_block_rows(cols, kTile, p.j0, [&](std::size_t slot, std::int64_t row) { merge_slot(s, cols, slot, row); });
+  }
+
+  // Merges the row slots a thread still holds (see begin_tile).
+  void flush_rows(TileScratch<T>& s) {
+    if (s.rows_i0 < 0) return;
+    for_block_rows(a_side_, 0, s.rows_i0,
+                   [&](std::size_t slot, std::int64_t row) { merge_slot(s, a_side_, slot, row); });
+    s.rows_i0 = -1;
   }
 
   void merge_slot(TileScratch<T>& s, Side& side, std::size_t slot, std::int64_t row) const {

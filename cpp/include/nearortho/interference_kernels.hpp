@@ -106,6 +106,7 @@ struct TileScratch {
   SlotLists<T> row_best;           // per_row: the maximum |g| and its partner
   SlotLists<T> signed_best;        // per_row: the maximum g and its partner
   SlotLists<T> topk;
+  std::int64_t rows_i0 = -1;       // first row of the rows the row slots hold (-1: none)
   std::int64_t pair_count = 0;     // pairs at or above the threshold, all counted
   std::vector<PairHit> pairs;      // those this thread kept (within pair_cap in all)
 };
