@@ -66,6 +66,11 @@ inline V abs_v(V x) {
   return x;
 }
 
+template <class V>
+inline V max_v(V x, V y) {
+  return x > y ? x : y;
+}
+
 // c (kMicroRows x kMicroCols, row-major) += A rows x B panels over k in [k0, k1).
 // a[r] points at row r's coordinate 0 inside its panel, b[p] at panel p's
 // (stride kPanelRows per k). Loads and stores go through the vector type (GCC
@@ -369,35 +374,43 @@ class Reducer {
   }
 
   // Offers every value that reaches its row's (or, with column slots, its
-  // column's) floor to the list. One vector test (rows against their floors,
-  // each column's best against its floor) decides whether any does; floors only
-  // rise while a micro-tile is offered, so then the lanes that reach the floors
-  // of the moment, found in vectors again, are the only ones looked at.
+  // column's) floor to the list. One vector test (each row's best against its
+  // floor, each column's best against its floor) decides whether any does. Floors
+  // only rise while a micro-tile is offered, so then only the rows and columns
+  // whose best reached their floor are looked at, and in them only the lanes that
+  // reach the floors of the moment.
   template <bool kMasked>
   void best_partners(SlotLists<T>& list, const MicroTile<T>& t) {
     const T* col_floor = &list.floor[kTile + t.cl0];
     IV any{};
-    V col_best[NV];
+    V row_best[kMicroRows], col_best[NV];
     for (int v = 0; v < NV; ++v) col_best[v] = key<kMasked>(t, list.by_sign, 0, v);
     for (int r = 0; r < kMicroRows; ++r) {
-      V row_best = key<kMasked>(t, list.by_sign, r, 0);
+      row_best[r] = key<kMasked>(t, list.by_sign, r, 0);
       for (int v = 0; v < NV; ++v) {
         const V k = key<kMasked>(t, list.by_sign, r, v);
-        row_best = k > row_best ? k : row_best;
-        col_best[v] = k > col_best[v] ? k : col_best[v];
+        row_best[r] = max_v(row_best[r], k);
+        col_best[v] = max_v(col_best[v], k);
       }
-      any |= row_best >= splat<V>(list.floor[t.rl0 + r]);
+      any |= row_best[r] >= splat<V>(list.floor[t.rl0 + r]);
     }
+    std::uint32_t col_hits[NV] = {};  // lanes of the columns whose best reaches the floor
     if (p_.column_slots)
-      for (int v = 0; v < NV; ++v) any |= col_best[v] >= load<T>(col_floor + v * L);
+      for (int v = 0; v < NV; ++v) {
+        const IV hit = col_best[v] >= load<T>(col_floor + v * L);
+        any |= hit;
+        col_hits[v] = lane_bits(hit);
+      }
     if (!any_lane(any)) return;
     for (int r = 0; r < kMicroRows; ++r) {
       const int row_slot = t.rl0 + r;
+      const bool row_hit = any_lane(row_best[r] >= splat<V>(list.floor[row_slot]));
       for (int v = 0; v < NV; ++v) {
+        if (!row_hit && col_hits[v] == 0) continue;
         const V k = key<kMasked>(t, list.by_sign, r, v);
-        IV reach = k >= splat<V>(list.floor[row_slot]);
-        if (p_.column_slots) reach |= k >= load<T>(col_floor + v * L);
-        for (std::uint32_t bits = lane_bits(reach); bits != 0; bits &= bits - 1) {
+        std::uint32_t bits = row_hit ? lane_bits(k >= splat<V>(list.floor[row_slot])) : 0;
+        if (col_hits[v] != 0) bits |= lane_bits(k >= load<T>(col_floor + v * L)) & col_hits[v];
+        for (; bits != 0; bits &= bits - 1) {
           const int q = v * L + __builtin_ctz(bits);
           const T a = k[q % L], g = t.at(r, q);
           const int col_slot = static_cast<int>(kTile) + t.cl0 + q;
