@@ -47,8 +47,8 @@ HUGE = [(768, 16384, 0.09, 1800)]
 def run(n, m, target, seconds, threads, slack, kind):
     result = nearortho.optimize((n, m), kind=kind, max_seconds=seconds, threads=threads, restarts=1000)
     bounds = nearortho.bounds(n, m)
-    random_starts = [c for label, c in result.starts if label.startswith("gaussian")]
-    structured = [f"{c:.6f} {label}" for label, c in result.starts if not label.startswith("gaussian")]
+    random_starts = [c for label, c, *_ in result.starts if label.startswith("gaussian")]
+    structured = [f"{c:.6f} {label}" for label, c, *_ in result.starts if not label.startswith("gaussian")]
     return {"n": n, "m": m, "random": f"{nearortho.random_coherence(n, m):.4f}",
             "from random": f"{min(random_starts):.6f}" if random_starts else "-",
             "structured": structured[0] if structured else "-",

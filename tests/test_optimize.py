@@ -48,6 +48,23 @@ def test_auto_starts_from_the_best_structured_frame(n, m, kind, coherence):
     assert G.max() <= coherence * (1 + 1e-6)
 
 
+def test_a_stuck_start_ends_and_leaves_the_budget_to_the_next():
+    # 4 Kerdock bases of R^64 are a critical point of both surrogates (row i's
+    # gradient sums g_ij w_j over whole orthonormal bases: a multiple of w_i), so
+    # every step from them is rejected; after 100 the start ends and the Gaussian
+    # start gets the rest of max_iter. Its frame is worse there, so the best
+    # frame returned is still the Kerdock one.
+    result = nearortho.optimize((64, 256), kind="auto", max_iter=400, restarts=1)
+    (label, coherence, steps, ended), (label2, coherence2, steps2, ended2) = result.starts
+    assert (label, steps, ended) == ("kerdock", 100, "stuck")
+    assert (label2, steps2, ended2) == ("gaussian seed 0", 300, "max_iter") and result.stopped == "max_iter"
+    assert coherence == pytest.approx(1 / 8, abs=1e-6) and coherence2 > 0.13
+    assert result.start == "kerdock"
+    kerdock = nearortho.frame(64, 256, "kerdock", dtype="float64")
+    np.testing.assert_allclose(result.frame, kerdock, atol=1e-6)
+    assert np.all(np.diff(result.history["best"]) <= 0)
+
+
 def test_auto_without_a_structured_frame_starts_at_random():
     one = nearortho.optimize((5, 11), kind="auto", seed=2, max_iter=200)
     two = nearortho.optimize((5, 11), kind="gaussian", seed=2, max_iter=200)
@@ -179,9 +196,9 @@ def test_restarts_keep_the_best_over_fresh_seeds():
     more = nearortho.optimize((3, 8), tol=1e-4, max_iter=20000, restarts=1)
     assert one.stopped == more.stopped == "converged"
     assert more.iterations > one.iterations  # the second start ran too
-    assert [label for label, _ in more.starts] == ["gaussian seed 0", "gaussian seed 1"]
+    assert [label for label, *_ in more.starts] == ["gaussian seed 0", "gaussian seed 1"]
     assert np.all(np.diff(more.history["best"]) <= 0)  # across starts too
-    assert more.starts[0] == one.starts[0] and more.coherence == pytest.approx(min(c for _, c in more.starts))
+    assert more.starts[0] == one.starts[0] and more.coherence == pytest.approx(min(c for _, c, *_ in more.starts))
     assert more.coherence <= one.coherence  # and the first start is the same run
     with pytest.raises(ValueError, match="restarts"):
         nearortho.optimize(one.frame, restarts=1)

@@ -22,7 +22,10 @@ frames) until its relative change over a window is below ``tol``.
 Steps move each row along its Riemannian gradient (projected onto the tangent
 space of its sphere) with heavy-ball momentum, then renormalise; the step length
 grows by 10% after an accepted step and halves (dropping the momentum) after
-a rejected one.
+a rejected one. A step shorter than the dtype's epsilon counts as rejected (it
+moves no row but by rounding). A start whose last 100 steps were all rejected
+is stuck (at a critical point such as a set of mutually unbiased bases, or at
+rounding level): it ends there and leaves the budget to the next start.
 """
 from __future__ import annotations
 
@@ -49,6 +52,7 @@ OBJECTIVES = ("coherence", "frame_potential")
 START_KINDS = KINDS + STRUCTURED_KINDS + ("auto",)
 
 _WINDOW = 100            # steps between checks of progress (and history rows)
+_STUCK = 100             # rejected steps in a row that end a start
 _MOMENTUM = 0.9
 _FIRST_STEP = 0.05       # radians per row (root mean square) of the first step
 _STEP_FLOOR = _FIRST_STEP / 16  # the step a window starts with at least
@@ -94,7 +98,9 @@ class OptimizeResult(Result):
     "bound" (the coherence reached the best lower bound to within tol).
     ``start``: the start ``frame`` descends from: "W0", "<kind> seed <seed>"
     for a random one, or the structured kind (``kind="auto"``). ``starts``:
-    (label, lowest coherence seen from it) for every start run, in order.
+    (label, lowest coherence seen from it, steps, why it ended) for every start
+    run, in order; it ended "stuck" (100 rejected steps in a row), "converged",
+    or for the reason in ``stopped``.
     """
 
     frame: np.ndarray
@@ -275,7 +281,8 @@ class _Run:
         self.stage, self.p = "smooth", _P_FIRST
         self.best, self.best_W = math.inf, W.copy()          # over every start
         self.start_label = self.best_start = None
-        self.starts = []                                      # (label, lowest coherence) per start
+        self.starts = []                                      # (label, lowest coherence, steps, ended)
+        self.rejected, self.stuck = 0, False                  # rejected steps in a row, in this start
         self.local, self.local_W = math.inf, W.copy()        # over the current start
         self.next_report = 0.0
 
@@ -334,6 +341,7 @@ class _Run:
         f, R, coherence = objective_at(W)
         self.seen(W, coherence)
         step, velocity = _FIRST_STEP, np.zeros_like(W)
+        eps = float(np.finfo(W.dtype).eps)
         steps = 0
         while not self.out_of_budget():
             velocity = _MOMENTUM * _tangent(W, velocity) + R
@@ -346,12 +354,17 @@ class _Run:
             steps += 1
             f_trial, R_trial, c_trial = objective_at(trial)
             self.seen(trial, c_trial)
-            if f_trial < f:
+            if f_trial < f and step >= eps:
                 W, f, R, coherence = trial, f_trial, R_trial, c_trial
                 step *= 1.1
+                self.rejected = 0
             else:
                 step *= 0.5
                 velocity[...] = 0
+                self.rejected += 1
+                if self.rejected >= _STUCK:
+                    self.stuck = True
+                    return W
             if self.elapsed() >= self.next_report:
                 self.report(coherence, force=False)
             if accept_stop(coherence):
@@ -370,11 +383,14 @@ class _Run:
         for self.start_label, W in starts:  # each runs to convergence unless the budget ends first
             self.W = W
             self.local = math.inf
+            self.rejected, self.stuck = 0, False
+            first = self.iteration
             if self.objective == "frame_potential":
                 self.frame_potential()
             else:
                 self.coherence()
-            self.starts.append((self.start_label, float(self.local)))
+            ended = "stuck" if self.stuck else self.stopped or "converged"
+            self.starts.append((self.start_label, float(self.local), self.iteration - first, ended))
             if self.stopped is not None:
                 break
         if self.stopped is None:
@@ -412,7 +428,7 @@ class _Run:
                 return
         self.stage, self.p = "smooth", _P_FIRST
         self.smooth(W)
-        if self.stopped is None:
+        if self.stopped is None and not self.stuck:
             self.max_stage()
 
     def project(self, W):
@@ -480,7 +496,7 @@ class _Run:
         """Stage 2: push the largest pairs below a target just under this start's best."""
         self.stage, self.p = "max", 2
         delta = _DELTA_FIRST
-        while delta >= self.tol and not self.out_of_budget() and not self.at_bound():
+        while delta >= self.tol and not self.stuck and not self.out_of_budget() and not self.at_bound():
             target = self.local * (1 - delta)
             scale = self.local - target
             last = [math.inf]
