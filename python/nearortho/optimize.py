@@ -38,18 +38,18 @@ from typing import Callable, Optional
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import _backend, _core
+from . import _backend, optimize_starts
 from . import _validate as v
 from ._result import Result
 from .bounds import Bounds, bounds
-from .frame import KINDS, STRUCTURED_KINDS, frame, max_rows
+from .frame import frame
 from .gradient import surrogate_options
 from .interference import interference
 
 __all__ = ["OBJECTIVES", "START_KINDS", "OptimizeProgress", "OptimizeResult", "optimize"]
 
 OBJECTIVES = ("coherence", "frame_potential")
-START_KINDS = KINDS + STRUCTURED_KINDS + ("auto",)
+START_KINDS = optimize_starts.START_KINDS
 
 _WINDOW = 100            # steps between checks of progress (and history rows)
 _STUCK = 100             # rejected steps in a row that end a start
@@ -63,7 +63,6 @@ _DELTA_FIRST = 0.01
 _PROGRESS_SECONDS = 0.25
 _PROJECT_ROWS = 100      # the alternating projection stage runs for m up to this
 _PROJECT_STEPS = 2000
-_FLOAT64_SIZE = 4096     # fresh frames with m * n up to this work in float64
 _HISTORY_DTYPE = np.dtype([("iteration", np.int64), ("coherence", np.float64), ("best", np.float64),
                            ("surrogate", np.float64), ("p", np.int64), ("step", np.float64),
                            ("seconds", np.float64)])
@@ -147,10 +146,17 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     kind, seed : start from a fresh frame of this kind and seed (with (n, m)).
         ``kind="auto"``: first from the structured frame (kerdock, conference,
         simplex, lines28: its first m rows) of lowest coherence that has m rows
-        at n, if any, then from the Gaussian frame of ``seed``; restarts are
-        Gaussian. The optimised structured frame is returned when no random
-        start does better (``start`` says which start won): at (64, 256) and
-        (256, 4096), for example, Kerdock bases beat every random start.
+        at n, or where none has, the direct sum of Kerdock frames of the largest
+        power-of-4 block that has (:func:`optimize_starts.kerdock_sum`: at
+        (768, 16384), three Kerdock frames of R^256, coherence 1/16); then,
+        if there is one, from that frame with its rows moved about 0.1 radian
+        towards the Gaussian frame of ``seed`` (structured frames are often
+        critical points where every step is rejected; descent from the
+        perturbed sum of two Kerdock frames of R^64 reaches 0.106 at (128, 1024),
+        from random starts 0.109); then from the Gaussian frame of ``seed``;
+        restarts are Gaussian. The optimised structured frame is returned when
+        no other start does better (``start`` says which start won): at
+        (64, 256) and (256, 4096), for example, Kerdock bases beat every other.
     dtype : float32 or float64, optional
         Working precision. Default: W0's dtype; for a fresh frame float64 when
         m * n <= 4096 (small packings, where the last digits matter) and
@@ -191,7 +197,7 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     ``threads``. A ``max_seconds`` limit makes the stopping point depend on speed.
     Ctrl-C raises KeyboardInterrupt within a gradient pass (polled every 50 ms).
     """
-    starts, kind = _starts(W0, kind, seed, dtype)
+    starts, kind = optimize_starts.starts(W0, kind, seed, dtype)
     W = starts[0][1]
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
@@ -215,45 +221,6 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
                       for k in range(1, restarts + 1))
     run = _Run(W, objective, max_iter, max_seconds, tol, v.threads(threads), progress, p_max, _backend.check(backend))
     return run.result(itertools.chain(starts, restart_frames))
-
-
-def _starts(W0, kind, seed, dtype):
-    """The first starts as (label, frame with unit rows, C-contiguous, in the
-    working dtype), and the kind of the restarts (None for a given W0)."""
-    if isinstance(W0, (tuple, list)) and len(W0) == 2 and all(
-            isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in W0):
-        n = v.integer(W0[0], "n", minimum=1, maximum=_core.MAX_FRAME_DIMENSION)
-        m = v.integer(W0[1], "m", minimum=2, maximum=2**40)
-        dtype = v.float_dtype(dtype if dtype is not None else (np.float64 if m * n <= _FLOAT64_SIZE else np.float32))
-        if kind not in START_KINDS:
-            raise ValueError(f"kind must be one of {', '.join(START_KINDS)}; got {kind!r}")
-        if kind != "auto":
-            return [(f"{kind} seed {seed}", frame(n, m, kind, seed=seed, dtype=dtype))], kind
-        structured = _best_structured(n, m, dtype)
-        return structured + [(f"gaussian seed {seed}", frame(n, m, seed=seed, dtype=dtype))], "gaussian"
-    W = v.directions(W0, "W0")
-    if W.shape[0] < 2:
-        raise ValueError(f"W0 needs at least 2 rows (pairs), got {W.shape[0]}")
-    dtype = v.float_dtype(dtype) if dtype is not None else W.dtype
-    W = np.array(W, dtype=dtype, order="C", copy=True)
-    W /= np.linalg.norm(W, axis=1, keepdims=True)
-    return [("W0", W)], None
-
-
-def _best_structured(n, m, dtype):
-    """[(kind, frame)] for the structured kind of lowest coherence with m rows at n, or []."""
-    kinds = [kind for kind in STRUCTURED_KINDS if _fits(kind, n, m)]
-    frames = [(kind, frame(n, m, kind, dtype=dtype)) for kind in kinds]
-    if len(frames) > 1:  # only small n has several (a pass each is cheap there)
-        frames.sort(key=lambda f: interference(f[1], per_row=False, bins=1).coherence)
-    return frames[:1]
-
-
-def _fits(kind, n, m):
-    try:
-        return max_rows(kind, n) >= m
-    except ValueError:  # no such construction at n
-        return False
 
 
 class _Run:
