@@ -183,6 +183,16 @@ def test_bad_inputs_raise_clear_errors():
         nearortho.optimize(W0, progress=3)
     with pytest.raises(TypeError, match="dtype"):
         nearortho.optimize(W0, dtype="int32")
+    with pytest.raises(ValueError, match="p_first"):
+        nearortho.optimize(W0, p_first=64, p_max=32)
+
+
+@pytest.mark.parametrize("m, p_first, first_p", [(101, None, 8), (4096, None, 64), (101, 20, 20)])
+def test_the_smooth_stage_starts_at_p_first(m, p_first, first_p):
+    # 8 below 4096 rows, 64 from there (where each step counts); m > 100 skips the projection stage
+    seen = []
+    nearortho.optimize((4, m), p_first=p_first, max_iter=1, progress=seen.append)
+    assert (seen[-1].stage, seen[-1].p) == ("smooth", first_p)
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
