@@ -1,6 +1,7 @@
 """Optimised frames against random ones and the lower bounds (issue 10 goals).
 
     python bench/bench_optimize.py [--small] [--large] [--huge] [--threads 2] [--kind auto] [--seconds-scale 1]
+                                   [--only N,M ...]
 
 Every case is one run of optimize(kind="auto") as a user would call it (or
 with --kind gaussian, of the optimiser from random starts alone): the
@@ -47,8 +48,8 @@ HUGE = [(768, 16384, 0.09, 1800)]
 def run(n, m, target, seconds, threads, slack, kind):
     result = nearortho.optimize((n, m), kind=kind, max_seconds=seconds, threads=threads, restarts=1000)
     bounds = nearortho.bounds(n, m)
-    random_starts = [c for label, c in result.starts if label.startswith("gaussian")]
-    structured = [f"{c:.6f} {label}" for label, c in result.starts if not label.startswith("gaussian")]
+    random_starts = [c for label, c, *_ in result.starts if label.startswith("gaussian")]
+    structured = [f"{c:.6f} {label}" for label, c, *_ in result.starts if not label.startswith("gaussian")]
     return {"n": n, "m": m, "random": f"{nearortho.random_coherence(n, m):.4f}",
             "from random": f"{min(random_starts):.6f}" if random_starts else "-",
             "structured": structured[0] if structured else "-",
@@ -67,6 +68,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--kind", default="auto", help="start kind: auto (structured too) or gaussian (random only)")
     parser.add_argument("--seconds-scale", type=float, default=1.0, help="multiply every budget (quick looks)")
+    parser.add_argument("--only", metavar="N,M", action="append", default=[],
+                        help="run only the chosen cases' (n, m) among those selected (repeatable)")
     args = parser.parse_args()
     if not (args.small or args.large or args.huge):
         args.small = args.large = True
@@ -78,6 +81,9 @@ def main() -> None:
         cases += [(n, m, c, s, 0.0) for n, m, c, s in LARGE]
     if args.huge:
         cases += [(n, m, c, s, 0.0) for n, m, c, s in HUGE]
+    if args.only:
+        only = {tuple(int(x) for x in case.split(",")) for case in args.only}
+        cases = [case for case in cases if case[:2] in only]
     for n, m, target, seconds, slack in cases:
         rows.append(run(n, m, target, seconds * args.seconds_scale, args.threads, slack, args.kind))
         print(table(rows[-1:], list(rows[-1])), flush=True)

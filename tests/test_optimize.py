@@ -48,6 +48,56 @@ def test_auto_starts_from_the_best_structured_frame(n, m, kind, coherence):
     assert G.max() <= coherence * (1 + 1e-6)
 
 
+def test_a_stuck_start_ends_and_leaves_the_budget_to_the_next():
+    # 4 Kerdock bases of R^64 are a critical point of both surrogates (row i's
+    # gradient sums g_ij w_j over whole orthonormal bases: a multiple of w_i), so
+    # every step from them is rejected: after 100 the start ends. The perturbed
+    # Kerdock start falls back into it and ends stuck too; the Gaussian start gets
+    # the rest of max_iter and is worse, so the frame returned is the Kerdock one.
+    result = nearortho.optimize((64, 256), kind="auto", max_iter=400)
+    (label, coherence, steps, ended), perturbed, (label3, coherence3, steps3, ended3) = result.starts
+    assert (label, steps, ended) == ("kerdock", 100, "stuck")
+    assert perturbed[0] == "kerdock + noise seed 0" and perturbed[3] == "stuck" and 100 <= perturbed[2] < 300
+    assert (label3, steps3, ended3) == ("gaussian seed 0", 300 - perturbed[2], "max_iter")
+    assert result.stopped == "max_iter" and result.iterations == 400
+    assert coherence == pytest.approx(1 / 8, abs=1e-6) and coherence3 > 0.13
+    assert result.start == "kerdock"
+    kerdock = nearortho.frame(64, 256, "kerdock", dtype="float64")
+    np.testing.assert_allclose(result.frame, kerdock, atol=1e-6)
+    assert np.all(np.diff(result.history["best"]) <= 0)
+
+
+def test_kerdock_sum_is_a_direct_sum_of_kerdock_frames():
+    # (12, 35): three blocks of R^4 with 12, 12, 11 rows (a Kerdock frame of R^4
+    # is 3 bases, 12 rows); rows of different blocks are orthogonal
+    from nearortho.optimize_starts import kerdock_sum
+    W = kerdock_sum(12, 35, 4)
+    G = W @ W.T
+    np.testing.assert_allclose(np.diag(G), 1, atol=1e-15)
+    blocks = np.repeat([0, 1, 2], [12, 12, 11])
+    np.testing.assert_array_equal(W[:, :4][blocks != 0], 0)
+    across = blocks[:, None] != blocks[None, :]
+    assert np.all(G[across] == 0)
+    values = np.abs(G[~across & ~np.eye(35, dtype=bool)])
+    assert set(np.round(values, 12)) == {0, 0.5}  # 1/sqrt(4) across bases, 0 within one
+    with pytest.raises(ValueError, match="do not make 37 rows"):
+        kerdock_sum(12, 37, 4)
+
+
+def test_auto_starts_from_a_kerdock_sum_where_no_structured_kind_fits():
+    # 128 is no power of 4 and its own MUBs have only 256 rows: two Kerdock
+    # frames of R^64 (coherence 1/8) start, then that frame perturbed
+    result = nearortho.optimize((128, 1024), kind="auto", max_iter=3)
+    assert [label for label, *_ in result.starts] == ["kerdock sum 2x64"]
+    assert result.coherence == pytest.approx(1 / 8, abs=1e-6)
+    # 768 = 3 x 256: the largest block with room for 16384 rows (1/16); 96 = 6 x 16
+    from nearortho.optimize_starts import starts
+    first, _ = starts((768, 16384), "auto", 5, None)
+    assert [label for label, _ in first] == ["kerdock sum 3x256", "kerdock sum 3x256 + noise seed 5", "gaussian seed 5"]
+    assert [label for label, _ in starts((96, 400), "auto", 0, None)[0]][0] == "kerdock sum 6x16"
+    assert [label for label, _ in starts((96, 900), "auto", 0, None)[0]][0] == "gaussian seed 0"  # 6 x 144 < 900
+
+
 def test_auto_without_a_structured_frame_starts_at_random():
     one = nearortho.optimize((5, 11), kind="auto", seed=2, max_iter=200)
     two = nearortho.optimize((5, 11), kind="gaussian", seed=2, max_iter=200)
@@ -133,6 +183,16 @@ def test_bad_inputs_raise_clear_errors():
         nearortho.optimize(W0, progress=3)
     with pytest.raises(TypeError, match="dtype"):
         nearortho.optimize(W0, dtype="int32")
+    with pytest.raises(ValueError, match="p_first"):
+        nearortho.optimize(W0, p_first=64, p_max=32)
+
+
+@pytest.mark.parametrize("m, p_first, first_p", [(101, None, 8), (4096, None, 64), (101, 20, 20)])
+def test_the_smooth_stage_starts_at_p_first(m, p_first, first_p):
+    # 8 below 4096 rows, 64 from there (where each step counts); m > 100 skips the projection stage
+    seen = []
+    nearortho.optimize((4, m), p_first=p_first, max_iter=1, progress=seen.append)
+    assert (seen[-1].stage, seen[-1].p) == ("smooth", first_p)
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
@@ -179,9 +239,9 @@ def test_restarts_keep_the_best_over_fresh_seeds():
     more = nearortho.optimize((3, 8), tol=1e-4, max_iter=20000, restarts=1)
     assert one.stopped == more.stopped == "converged"
     assert more.iterations > one.iterations  # the second start ran too
-    assert [label for label, _ in more.starts] == ["gaussian seed 0", "gaussian seed 1"]
+    assert [label for label, *_ in more.starts] == ["gaussian seed 0", "gaussian seed 1"]
     assert np.all(np.diff(more.history["best"]) <= 0)  # across starts too
-    assert more.starts[0] == one.starts[0] and more.coherence == pytest.approx(min(c for _, c in more.starts))
+    assert more.starts[0] == one.starts[0] and more.coherence == pytest.approx(min(c for _, c, *_ in more.starts))
     assert more.coherence <= one.coherence  # and the first start is the same run
     with pytest.raises(ValueError, match="restarts"):
         nearortho.optimize(one.frame, restarts=1)

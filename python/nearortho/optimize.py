@@ -9,8 +9,9 @@ m x m Gram matrix. Objective ``"coherence"`` runs up to three stages:
    best lower bound (Tropp, Dhillon, Heath and Strohmer 2005), which finds
    equiangular tight frames such as 16 lines in R^6;
 1. *smooth*: the soft maximum f = s (sum_{i<j} (|g_ij| / s)^p)^(1/p) >= max |g|,
-   with s the current coherence (so high powers stay in range) and p raised by
-   half whenever a window of steps stops improving f, up to ``p_max``;
+   with s the current coherence (so high powers stay in range), p starting at
+   ``p_first`` and raised by half whenever a window of steps stops improving f,
+   up to ``p_max``;
 2. *max*: the largest pairs only. With target t = best (1 - delta), descend
    sum_{i<j} (|g_ij| - t)_+^2 until every pair is below t (then delta grows)
    or progress stalls (then the frame returns to the best one and delta halves),
@@ -22,7 +23,10 @@ frames) until its relative change over a window is below ``tol``.
 Steps move each row along its Riemannian gradient (projected onto the tangent
 space of its sphere) with heavy-ball momentum, then renormalise; the step length
 grows by 10% after an accepted step and halves (dropping the momentum) after
-a rejected one.
+a rejected one. A step shorter than the dtype's epsilon counts as rejected (it
+moves no row but by rounding). A start whose last 100 steps were all rejected
+is stuck (at a critical point such as a set of mutually unbiased bases, or at
+rounding level): it ends there and leaves the budget to the next start.
 """
 from __future__ import annotations
 
@@ -35,31 +39,33 @@ from typing import Callable, Optional
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import _backend, _core
+from . import _backend, optimize_starts
 from . import _validate as v
 from ._result import Result
 from .bounds import Bounds, bounds
-from .frame import KINDS, STRUCTURED_KINDS, frame, max_rows
+from .frame import frame
 from .gradient import surrogate_options
 from .interference import interference
 
 __all__ = ["OBJECTIVES", "START_KINDS", "OptimizeProgress", "OptimizeResult", "optimize"]
 
 OBJECTIVES = ("coherence", "frame_potential")
-START_KINDS = KINDS + STRUCTURED_KINDS + ("auto",)
+START_KINDS = optimize_starts.START_KINDS
 
 _WINDOW = 100            # steps between checks of progress (and history rows)
+_STUCK = 100             # rejected steps in a row that end a start
 _MOMENTUM = 0.9
 _FIRST_STEP = 0.05       # radians per row (root mean square) of the first step
 _STEP_FLOOR = _FIRST_STEP / 16  # the step a window starts with at least
-_P_FIRST = 8
+_P_FIRST = 8             # the first power, where steps are cheap enough for a slow rise
+_P_FIRST_MANY = 64       # ... and from this many rows up, where each step counts
+_MANY_ROWS = 4096
 _P_GROWTH = 1.5
 _IMPROVES = 2e-4         # a window "improves" f when it lowers it by this fraction
 _DELTA_FIRST = 0.01
 _PROGRESS_SECONDS = 0.25
 _PROJECT_ROWS = 100      # the alternating projection stage runs for m up to this
 _PROJECT_STEPS = 2000
-_FLOAT64_SIZE = 4096     # fresh frames with m * n up to this work in float64
 _HISTORY_DTYPE = np.dtype([("iteration", np.int64), ("coherence", np.float64), ("best", np.float64),
                            ("surrogate", np.float64), ("p", np.int64), ("step", np.float64),
                            ("seconds", np.float64)])
@@ -94,7 +100,9 @@ class OptimizeResult(Result):
     "bound" (the coherence reached the best lower bound to within tol).
     ``start``: the start ``frame`` descends from: "W0", "<kind> seed <seed>"
     for a random one, or the structured kind (``kind="auto"``). ``starts``:
-    (label, lowest coherence seen from it) for every start run, in order.
+    (label, lowest coherence seen from it, steps, why it ended) for every start
+    run, in order; it ended "stuck" (100 rejected steps in a row), "converged",
+    or for the reason in ``stopped``.
     """
 
     frame: np.ndarray
@@ -130,7 +138,7 @@ class OptimizeResult(Result):
 
 def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", max_iter=None,
              max_seconds=None, tol=1e-6, threads=None, progress: Optional[Callable] = None,
-             p_max=None, restarts=0, backend="auto") -> OptimizeResult:
+             p_first=None, p_max=None, restarts=0, backend="auto") -> OptimizeResult:
     """Lower the coherence of a frame (or its frame potential) from W0 or a random start.
 
     Parameters
@@ -141,10 +149,17 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     kind, seed : start from a fresh frame of this kind and seed (with (n, m)).
         ``kind="auto"``: first from the structured frame (kerdock, conference,
         simplex, lines28: its first m rows) of lowest coherence that has m rows
-        at n, if any, then from the Gaussian frame of ``seed``; restarts are
-        Gaussian. The optimised structured frame is returned when no random
-        start does better (``start`` says which start won): at (64, 256) and
-        (256, 4096), for example, Kerdock bases beat every random start.
+        at n, or where none has, the direct sum of Kerdock frames of the largest
+        power-of-4 block that has (:func:`optimize_starts.kerdock_sum`: at
+        (768, 16384), three Kerdock frames of R^256, coherence 1/16); then,
+        if there is one, from that frame with its rows moved about 0.1 radian
+        towards the Gaussian frame of ``seed`` (structured frames are often
+        critical points where every step is rejected; descent from the
+        perturbed sum of two Kerdock frames of R^64 reaches 0.106 at (128, 1024),
+        from random starts 0.109); then from the Gaussian frame of ``seed``;
+        restarts are Gaussian. The optimised structured frame is returned when
+        no other start does better (``start`` says which start won): at
+        (64, 256) and (256, 4096), for example, Kerdock bases beat every other.
     dtype : float32 or float64, optional
         Working precision. Default: W0's dtype; for a fresh frame float64 when
         m * n <= 4096 (small packings, where the last digits matter) and
@@ -162,6 +177,13 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     threads : int, optional
     progress : callable, optional
         Called with an :class:`OptimizeProgress` about every 0.25 s and at the end.
+    p_first : int, optional
+        First power of the smooth stage: 8 for m < 4096, else 64. A low first
+        power ends in slightly lower coherence when steps are plentiful
+        ((128, 1024): 0.1060 from 8, 0.1063 from 64, 0.1074 from 256); a
+        higher one gets low sooner, which counts where a step takes seconds
+        ((256, 4096) after 300 steps: 0.0996 from 64, 0.1096 from 8; (768, 16384)
+        from random, 4-8 s a step on 2 cores: 0.0905 after 80 steps, 0.0666 after 230).
     p_max : int, optional
         Largest power of the smooth stage (default 4096 in float64, 1024 in
         float32, where higher powers only fit rounding noise).
@@ -185,7 +207,7 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     ``threads``. A ``max_seconds`` limit makes the stopping point depend on speed.
     Ctrl-C raises KeyboardInterrupt within a gradient pass (polled every 50 ms).
     """
-    starts, kind = _starts(W0, kind, seed, dtype)
+    starts, kind = optimize_starts.starts(W0, kind, seed, dtype)
     W = starts[0][1]
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
@@ -201,60 +223,25 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     if p_max is None:
         p_max = 4096 if W.dtype == np.float64 else 1024
     p_max = v.integer(p_max, "p_max", minimum=2, maximum=1 << 16)
+    if p_first is None:
+        p_first = min(p_max, _P_FIRST if len(W) < _MANY_ROWS else _P_FIRST_MANY)
+    p_first = v.integer(p_first, "p_first", minimum=2, maximum=p_max)
     restarts = v.integer(restarts, "restarts", minimum=0)
     if restarts and kind is None:
         raise ValueError("restarts needs a random start: pass (n, m), not W0")
     restart_frames = ((f"{kind} seed {(seed + k) % 2**64}",
                        frame(W.shape[1], W.shape[0], kind, seed=(seed + k) % 2**64, dtype=W.dtype))
                       for k in range(1, restarts + 1))
-    run = _Run(W, objective, max_iter, max_seconds, tol, v.threads(threads), progress, p_max, _backend.check(backend))
+    run = _Run(W, objective, max_iter, max_seconds, tol, v.threads(threads), progress, (p_first, p_max),
+               _backend.check(backend))
     return run.result(itertools.chain(starts, restart_frames))
-
-
-def _starts(W0, kind, seed, dtype):
-    """The first starts as (label, frame with unit rows, C-contiguous, in the
-    working dtype), and the kind of the restarts (None for a given W0)."""
-    if isinstance(W0, (tuple, list)) and len(W0) == 2 and all(
-            isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in W0):
-        n = v.integer(W0[0], "n", minimum=1, maximum=_core.MAX_FRAME_DIMENSION)
-        m = v.integer(W0[1], "m", minimum=2, maximum=2**40)
-        dtype = v.float_dtype(dtype if dtype is not None else (np.float64 if m * n <= _FLOAT64_SIZE else np.float32))
-        if kind not in START_KINDS:
-            raise ValueError(f"kind must be one of {', '.join(START_KINDS)}; got {kind!r}")
-        if kind != "auto":
-            return [(f"{kind} seed {seed}", frame(n, m, kind, seed=seed, dtype=dtype))], kind
-        structured = _best_structured(n, m, dtype)
-        return structured + [(f"gaussian seed {seed}", frame(n, m, seed=seed, dtype=dtype))], "gaussian"
-    W = v.directions(W0, "W0")
-    if W.shape[0] < 2:
-        raise ValueError(f"W0 needs at least 2 rows (pairs), got {W.shape[0]}")
-    dtype = v.float_dtype(dtype) if dtype is not None else W.dtype
-    W = np.array(W, dtype=dtype, order="C", copy=True)
-    W /= np.linalg.norm(W, axis=1, keepdims=True)
-    return [("W0", W)], None
-
-
-def _best_structured(n, m, dtype):
-    """[(kind, frame)] for the structured kind of lowest coherence with m rows at n, or []."""
-    kinds = [kind for kind in STRUCTURED_KINDS if _fits(kind, n, m)]
-    frames = [(kind, frame(n, m, kind, dtype=dtype)) for kind in kinds]
-    if len(frames) > 1:  # only small n has several (a pass each is cheap there)
-        frames.sort(key=lambda f: interference(f[1], per_row=False, bins=1).coherence)
-    return frames[:1]
-
-
-def _fits(kind, n, m):
-    try:
-        return max_rows(kind, n) >= m
-    except ValueError:  # no such construction at n
-        return False
 
 
 class _Run:
     """One optimisation: the state shared by the stages, the stopping rules and
     the records (history, best frame, progress)."""
 
-    def __init__(self, W, objective, max_iter, max_seconds, tol, threads, progress, p_max, backend):
+    def __init__(self, W, objective, max_iter, max_seconds, tol, threads, progress, powers, backend):
         self.W = W
         self.objective = objective
         self.max_iter = max_iter
@@ -262,7 +249,7 @@ class _Run:
         self.tol = tol
         self.threads = threads
         self.progress = progress
-        self.p_max = p_max
+        self.p_first, self.p_max = powers
         self.backend = backend
         self.gradient = _backend.select(backend, "surrogate_gradient")
         m, n = W.shape
@@ -272,10 +259,11 @@ class _Run:
         self.iteration = 0
         self.history = []
         self.stopped = None
-        self.stage, self.p = "smooth", _P_FIRST
+        self.stage, self.p = "smooth", self.p_first
         self.best, self.best_W = math.inf, W.copy()          # over every start
         self.start_label = self.best_start = None
-        self.starts = []                                      # (label, lowest coherence) per start
+        self.starts = []                                      # (label, lowest coherence, steps, ended)
+        self.rejected, self.stuck = 0, False                  # rejected steps in a row, in this start
         self.local, self.local_W = math.inf, W.copy()        # over the current start
         self.next_report = 0.0
 
@@ -334,6 +322,7 @@ class _Run:
         f, R, coherence = objective_at(W)
         self.seen(W, coherence)
         step, velocity = _FIRST_STEP, np.zeros_like(W)
+        eps = float(np.finfo(W.dtype).eps)
         steps = 0
         while not self.out_of_budget():
             velocity = _MOMENTUM * _tangent(W, velocity) + R
@@ -346,12 +335,17 @@ class _Run:
             steps += 1
             f_trial, R_trial, c_trial = objective_at(trial)
             self.seen(trial, c_trial)
-            if f_trial < f:
+            if f_trial < f and step >= eps:
                 W, f, R, coherence = trial, f_trial, R_trial, c_trial
                 step *= 1.1
+                self.rejected = 0
             else:
                 step *= 0.5
                 velocity[...] = 0
+                self.rejected += 1
+                if self.rejected >= _STUCK:
+                    self.stuck = True
+                    return W
             if self.elapsed() >= self.next_report:
                 self.report(coherence, force=False)
             if accept_stop(coherence):
@@ -370,11 +364,14 @@ class _Run:
         for self.start_label, W in starts:  # each runs to convergence unless the budget ends first
             self.W = W
             self.local = math.inf
+            self.rejected, self.stuck = 0, False
+            first = self.iteration
             if self.objective == "frame_potential":
                 self.frame_potential()
             else:
                 self.coherence()
-            self.starts.append((self.start_label, float(self.local)))
+            ended = "stuck" if self.stuck else self.stopped or "converged"
+            self.starts.append((self.start_label, float(self.local), self.iteration - first, ended))
             if self.stopped is not None:
                 break
         if self.stopped is None:
@@ -410,9 +407,9 @@ class _Run:
             W = self.project(W)
             if self.stopped is not None or self.at_bound():
                 return
-        self.stage, self.p = "smooth", _P_FIRST
+        self.stage, self.p = "smooth", self.p_first
         self.smooth(W)
-        if self.stopped is None:
+        if self.stopped is None and not self.stuck:
             self.max_stage()
 
     def project(self, W):
@@ -480,7 +477,7 @@ class _Run:
         """Stage 2: push the largest pairs below a target just under this start's best."""
         self.stage, self.p = "max", 2
         delta = _DELTA_FIRST
-        while delta >= self.tol and not self.out_of_budget() and not self.at_bound():
+        while delta >= self.tol and not self.stuck and not self.out_of_budget() and not self.at_bound():
             target = self.local * (1 - delta)
             scale = self.local - target
             last = [math.inf]
