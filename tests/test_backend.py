@@ -218,12 +218,32 @@ def cuda_without_device(monkeypatch):
     module.device_count = lambda: 0
     module.interference = lambda *args: pytest.fail("a backend without a device ran")
     monkeypatch.setitem(sys.modules, "nearortho._cuda", module)
-    _backend._cuda_state.cache_clear()
+    monkeypatch.setattr(_backend, "_STATES", {})
     yield module
-    _backend._cuda_state.cache_clear()
 
 
 def test_a_cuda_build_without_a_device_runs_auto_on_the_cpu_and_says_why_cuda_cannot(cuda_without_device):
     assert _backend.select("auto", "interference") is _core.interference
     with pytest.raises(RuntimeError, match=r"built but sees no GPU \(device_count\(\) is 0\)"):
+        nearortho.interference(W, backend="cuda")
+
+
+def test_nearortho_backend_replaces_auto_and_a_bad_value_names_the_variable(monkeypatch):
+    monkeypatch.setenv("NEARORTHO_BACKEND", "cpu")
+    for op in _backend.OPERATIONS:
+        assert _backend.select("auto", op) is getattr(_core, op)
+    monkeypatch.setenv("NEARORTHO_BACKEND", "gpu")
+    with pytest.raises(ValueError, match="NEARORTHO_BACKEND must be one of 'auto', 'cpu', 'cuda'; got 'gpu'"):
+        nearortho.interference(W)
+    assert nearortho.interference(W, backend="cpu").pairs == len(W) * (len(W) - 1) // 2  # explicit wins
+
+
+def test_a_process_forked_after_cuda_started_runs_on_the_cpu(monkeypatch):
+    import os
+
+    started = types.ModuleType("nearortho._cuda")  # the parent's working extension
+    started.interference = lambda *args: pytest.fail("a forked child ran CUDA")
+    monkeypatch.setattr(_backend, "_STATES", {os.getpid() + 1: (started, "")})
+    assert _backend.select("auto", "interference") is _core.interference
+    with pytest.raises(RuntimeError, match="cannot run in a forked child"):
         nearortho.interference(W, backend="cuda")

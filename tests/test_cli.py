@@ -12,6 +12,12 @@ import nearortho
 from nearortho.cli.main import cli
 
 
+@pytest.fixture(autouse=True)
+def cpu_backend(monkeypatch):
+    """These tests compare paths bit for bit (files stream on the CPU): every call on the CPU."""
+    monkeypatch.setenv("NEARORTHO_BACKEND", "cpu")
+
+
 @pytest.fixture
 def run():
     def invoke(*args, ok=True):

@@ -78,4 +78,4 @@ def test_all_features_active_leaves_no_noise_estimate():
 
 def test_layers_beyond_memory_are_refused():
     with pytest.raises(MemoryError, match="layers of .* frames needs"):
-        no.compound(768, 16384, layers=1000, l=8, trials=2)  # 1000 x 100 MB
+        no.compound(768, 16384, layers=10_000, l=8, trials=2)  # 10^4 x 100 MB

@@ -31,25 +31,26 @@ def test_merge_of_symmetric_row_blocks_equals_whole():
     rng = np.random.default_rng(20)
     W = rows(rng, 400, 30)
     k = 170
-    whole = nearortho.interference(W, thresholds=(0.3,), per_row=False)
-    parts = [nearortho.interference(W[:k], thresholds=(0.3,), per_row=False),
-             nearortho.interference(W[k:], thresholds=(0.3,), per_row=False, row_offset=k),
-             nearortho.interference(W[:k], W[k:], thresholds=(0.3,), per_row=False, col_offset=k)]
+    whole = nearortho.interference(W, thresholds=(0.3,), per_row=False, backend="cpu")
+    parts = [nearortho.interference(W[:k], thresholds=(0.3,), per_row=False, backend="cpu"),
+             nearortho.interference(W[k:], thresholds=(0.3,), per_row=False, row_offset=k, backend="cpu"),
+             nearortho.interference(W[:k], W[k:], thresholds=(0.3,), per_row=False, col_offset=k, backend="cpu")]
     merged = parts[0].merge(parts[1]).merge(parts[2])
     assert_same_totals(merged, whole)
     assert merged.m == 400
 
 
 def test_merge_of_cross_splits_equals_whole_with_rows():
+    # on the CPU, whose Gram entries have the same bits for any split (cuBLAS may not)
     rng = np.random.default_rng(21)
     A, B = rows(rng, 250, 20), rows(rng, 310, 20)
-    whole = nearortho.interference(A, B, topk=3)
+    whole = nearortho.interference(A, B, topk=3, backend="cpu")
     # split the rows of A: per-row arrays concatenate
-    by_rows = nearortho.interference(A[:100], B, topk=3).merge(
-        nearortho.interference(A[100:], B, topk=3, row_offset=100))
+    by_rows = nearortho.interference(A[:100], B, topk=3, backend="cpu").merge(
+        nearortho.interference(A[100:], B, topk=3, row_offset=100, backend="cpu"))
     # split the rows of B: per-row arrays combine elementwise
-    by_cols = nearortho.interference(A, B[:123], topk=3).merge(
-        nearortho.interference(A, B[123:], topk=3, col_offset=123))
+    by_cols = nearortho.interference(A, B[:123], topk=3, backend="cpu").merge(
+        nearortho.interference(A, B[123:], topk=3, col_offset=123, backend="cpu"))
     for merged in (by_rows, by_cols):
         assert_same_totals(merged, whole)
         for side in ("row", "col"):  # the rows of B (columns) concatenate or combine the other way

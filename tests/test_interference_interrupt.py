@@ -30,7 +30,7 @@ def test_sigint_raises_keyboard_interrupt_promptly():
 
     try:
         with pytest.raises(KeyboardInterrupt):
-            nearortho.interference(W, per_row=False, progress=progress)
+            nearortho.interference(W, per_row=False, progress=progress, backend="cpu")
     finally:
         timer.cancel()
     assert seen and seen[-1][0] < seen[-1][1] / 2

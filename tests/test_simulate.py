@@ -343,7 +343,7 @@ def test_ctrl_c_interrupts_inside_a_batch(monkeypatch):
     batches = []
     try:
         with pytest.raises(KeyboardInterrupt):
-            no.simulate(W, 8, trials=10_000_000, path="dense", progress=lambda done, total: batches.append(done))
+            no.simulate(W, 8, trials=10_000_000, path="dense", threads=1, progress=lambda done, total: batches.append(done))
     finally:
         timer.cancel()
     assert batches == [] and len(calls) == 1 and calls[0] > 60000

@@ -19,6 +19,12 @@ EXACT = ("coherence", "pair", "hist", "count_above", "row_max", "row_argmax", "r
          "col_topk_value", "hist_range", "pairs")
 
 
+@pytest.fixture(autouse=True)
+def cpu_backend(monkeypatch):
+    """These tests compare paths bit for bit (files stream on the CPU): every call on the CPU."""
+    monkeypatch.setenv("NEARORTHO_BACKEND", "cpu")
+
+
 def least_memory(*args, call=nearortho.interference, **kwargs) -> int:
     """The smallest budget the (first) pass of ``call`` accepts, from its error
     message: one block of 144 rows per side, so a few hundred rows make many blocks."""

@@ -394,6 +394,7 @@ InterferenceTotals interference(const RowSource<T>& a_source, const RowSource<T>
   const Cublas cublas(s);
   const std::int64_t ba = (m + kTile - 1) / kTile, bb = (mb + kTile - 1) / kTile;
   const std::int64_t tiles = symmetric ? ba * (ba + 1) / 2 : ba * bb;
+  const dim3 slices(kColumns, kSlices);
   using clock = std::chrono::steady_clock;
   auto next_poll = clock::now() + std::chrono::milliseconds(50);
   bool stopped = false;
@@ -404,10 +405,11 @@ InterferenceTotals interference(const RowSource<T>& a_source, const RowSource<T>
                          I * kTile, J * kTile, symmetric && I == J};
       gram_tile(cublas.get(), xa.data.get() + tile.i0 * n, tile.rows, ya + tile.j0 * n, tile.cols, n, g.get());
       const unsigned row_blocks = static_cast<unsigned>((tile.rows + kWarps - 1) / kWarps);
+      const unsigned column_blocks = static_cast<unsigned>((tile.cols + kColumns - 1) / kColumns);
       reduce_tile_rows<T><<<row_blocks, kThreads, shared_bytes, s>>>(tile, red);
       check_launch("reduce_tile_rows");
       if (opt.per_row && stats.columns()) {
-        reduce_tile_columns<T><<<blocks_for(tile.cols), kThreads, 0, s>>>(tile, red);
+        reduce_tile_columns<T><<<column_blocks, slices, 0, s>>>(tile, red);
         check_launch("reduce_tile_columns");
       }
       if (opt.topk > 0) {
@@ -415,7 +417,7 @@ InterferenceTotals interference(const RowSource<T>& a_source, const RowSource<T>
         check_launch("reduce_tile_topk_rows");
       }
       if (opt.topk > 0 && stats.columns()) {
-        reduce_tile_topk_columns<T><<<blocks_for(tile.cols), kThreads, 0, s>>>(tile, red);
+        reduce_tile_topk_columns<T><<<column_blocks, slices, 0, s>>>(tile, red);
         check_launch("reduce_tile_topk_columns");
       }
       // The next tile reuses the workspace; waiting here also bounds the time

@@ -232,28 +232,70 @@ __global__ void reduce_tile_rows(Tile<T> tile, Reduction<T> red) {
     if (shared[c] != 0) atomicAdd(red.counters + c, static_cast<unsigned long long>(shared[c]));
 }
 
-// Per-row results of side "cols": one thread per tile column j, over the tile's
-// rows (on a diagonal tile the rows i < j). Neighbouring threads read
-// neighbouring columns, so the loads coalesce.
+// The column kernels run blocks of kColumns columns by kSlices row slices: lane
+// x of slice y reads column x at rows y, y + kSlices, ..., so a warp reads one
+// row's neighbouring columns (coalesced) and a 4096-row tile has 32 x more
+// threads than one per column. The slices' results meet in shared memory.
+constexpr int kColumns = 32;
+constexpr int kSlices = 32;
+
+// The best of every slice's candidate for this thread's column (by better(), so
+// the same whatever the slices' order), in every thread of the column. Every
+// thread of the block must call it (it synchronises the block).
+template <class T>
+__device__ Best<T> best_of_slices(Best<T> mine, T* keys, std::int64_t* indices) {
+  keys[threadIdx.y * kColumns + threadIdx.x] = mine.key;
+  indices[threadIdx.y * kColumns + threadIdx.x] = mine.index;
+  __syncthreads();
+  Best<T> all = mine;
+  for (int y = 0; y < kSlices; ++y) {
+    const T key = keys[y * kColumns + threadIdx.x];
+    const std::int64_t index = indices[y * kColumns + threadIdx.x];
+    if (better(key, index, all.key, all.index)) {
+      all.key = key;
+      all.index = index;
+    }
+  }
+  __syncthreads();  // the arrays are reused by the next call
+  return all;
+}
+
+// The tile rows that pair with column c: all of them, or on a diagonal tile the
+// rows i < j; none for a column past the tile.
+template <class T>
+__device__ std::int64_t column_rows(const Tile<T>& tile, std::int64_t c) {
+  return c >= tile.cols ? 0 : tile.diagonal ? c : tile.rows;
+}
+
+// Per-row results of side "cols": each tile column's best partner by |g| and
+// by g, and its sum of squares (slices added in slice order), over the tile's
+// rows (on a diagonal tile the rows i < j). Launch: blockDim (kColumns, kSlices).
 template <class T>
 __global__ void reduce_tile_columns(Tile<T> tile, Reduction<T> red) {
-  for (std::int64_t c = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; c < tile.cols;
-       c += std::int64_t{gridDim.x} * blockDim.x) {
-    double sum_sq = 0;
-    Best<T> best(T(-1)), signed_best(-INFINITY);
-    const std::int64_t rows = tile.diagonal ? c : tile.rows;
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const T v = tile.g[r * tile.cols + c];
-      const double d = static_cast<double>(v);
-      sum_sq += d * d;
-      best.offer(fabs(v), tile.i0 + r);
-      signed_best.offer(v, tile.i0 + r);
-    }
-    const std::int64_t j = tile.j0 + c;
-    best.merge_into(red.cols.best + j, red.cols.best_index + j);
-    signed_best.merge_into(red.cols.signed_best + j, red.cols.signed_index + j);
-    red.cols.sumsq[j] += sum_sq;
+  __shared__ T keys[kSlices * kColumns];
+  __shared__ std::int64_t indices[kSlices * kColumns];
+  __shared__ double sums[kSlices * kColumns];
+  const std::int64_t c = blockIdx.x * std::int64_t{kColumns} + threadIdx.x;
+  const std::int64_t rows = column_rows(tile, c);
+  double sum_sq = 0;
+  Best<T> best(T(-1)), signed_best(-INFINITY);
+  for (std::int64_t r = threadIdx.y; r < rows; r += kSlices) {  // rows in increasing order, as offer() needs
+    const T v = tile.g[r * tile.cols + c];
+    const double d = static_cast<double>(v);
+    sum_sq += d * d;
+    best.offer(fabs(v), tile.i0 + r);
+    signed_best.offer(v, tile.i0 + r);
   }
+  sums[threadIdx.y * kColumns + threadIdx.x] = sum_sq;
+  best = best_of_slices(best, keys, indices);  // its barriers also publish sums
+  signed_best = best_of_slices(signed_best, keys, indices);
+  if (threadIdx.y != 0 || c >= tile.cols) return;
+  double total = 0;
+  for (int y = 0; y < kSlices; ++y) total += sums[y * kColumns + threadIdx.x];
+  const std::int64_t j = tile.j0 + c;
+  best.merge_into(red.cols.best + j, red.cols.best_index + j);
+  signed_best.merge_into(red.cols.signed_best + j, red.cols.signed_index + j);
+  red.cols.sumsq[j] += total;
 }
 
 // Inserts partner j with signed g into a best-first list of k (a partner is
@@ -308,30 +350,39 @@ __global__ void reduce_tile_topk_rows(Tile<T> tile, Reduction<T> red) {
   }
 }
 
-// Top-k of side "cols": one thread per tile column j, the same rounds over the
-// tile's rows (on a diagonal tile the rows i < j).
+// Top-k of side "cols": the rounds of reduce_tile_topk_rows over each tile
+// column's rows (on a diagonal tile the rows i < j), each round's best found by
+// the column's kSlices slices together. Every column runs all k rounds (the
+// block synchronises in each); a column whose round found nothing to insert
+// stops inserting. Launch: blockDim (kColumns, kSlices).
 template <class T>
 __global__ void reduce_tile_topk_columns(Tile<T> tile, Reduction<T> red) {
+  __shared__ T keys[kSlices * kColumns];
+  __shared__ std::int64_t indices[kSlices * kColumns];
   const std::int64_t k = red.topk;
-  for (std::int64_t c = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; c < tile.cols;
-       c += std::int64_t{gridDim.x} * blockDim.x) {
-    const std::int64_t j = tile.j0 + c;
-    T* value = red.cols.topk_value + j * k;
-    std::int64_t* index = red.cols.topk_index + j * k;
-    const std::int64_t rows = tile.diagonal ? c : tile.rows;
-    T prev = 0;
-    std::int64_t prev_index = -1;
-    for (std::int64_t round = 0; round < k; ++round) {
-      Best<T> best(T(-1));
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const T a = fabs(tile.g[r * tile.cols + c]);
-        if (after(prev, prev_index, a, tile.i0 + r)) best.offer(a, tile.i0 + r);
-      }
-      if (!better(best.key, best.index, fabs(value[k - 1]), index[k - 1])) break;
-      insert_best(value, index, k, tile.g[(best.index - tile.i0) * tile.cols + c], best.index);
-      prev = best.key;
-      prev_index = best.index;
+  const std::int64_t c = blockIdx.x * std::int64_t{kColumns} + threadIdx.x;
+  const std::int64_t rows = column_rows(tile, c), j = tile.j0 + c;
+  T* value = rows > 0 ? red.cols.topk_value + j * k : nullptr;
+  std::int64_t* index = rows > 0 ? red.cols.topk_index + j * k : nullptr;
+  // the floor, read by every slice before slice 0 first inserts (after a barrier)
+  const T floor = rows > 0 ? fabs(value[k - 1]) : T(0);
+  const std::int64_t floor_index = rows > 0 ? index[k - 1] : -1;
+  T prev = 0;
+  std::int64_t prev_index = -1;
+  bool done = rows == 0;
+  for (std::int64_t round = 0; round < k; ++round) {
+    Best<T> best(T(-1));
+    for (std::int64_t r = threadIdx.y; r < rows && !done; r += kSlices) {
+      const T a = fabs(tile.g[r * tile.cols + c]);
+      if (after(prev, prev_index, a, tile.i0 + r)) best.offer(a, tile.i0 + r);
     }
+    best = best_of_slices(best, keys, indices);
+    done = done || !better(best.key, best.index, floor, floor_index);
+    if (!done && threadIdx.y == 0)
+      insert_best(value, index, k, tile.g[(best.index - tile.i0) * tile.cols + c], best.index);
+    prev = best.key;
+    prev_index = best.index;
+    if (__syncthreads_and(done)) break;  // every column of the block has its list
   }
 }
 

@@ -5,12 +5,17 @@ which returns the backend's function for that operation: ``cpu`` is the module
 ``nearortho._core``, ``cuda`` the optional module ``nearortho._cuda`` (built with
 ``-Ccmake.define.NEARORTHO_CUDA=ON``). Both take and return the same typed
 option and result objects, defined in ``_core``.
+
+The environment variable ``NEARORTHO_BACKEND`` (``cpu`` or ``cuda``) replaces
+``"auto"`` for the whole process: ``NEARORTHO_BACKEND=cpu`` keeps every call on
+the CPU, whose Gram entries have the same bits for any row blocks, thread count,
+file or array (cuBLAS may add in another order for another shape).
 """
 from __future__ import annotations
 
-import functools
 import importlib
 import importlib.util
+import os
 
 from . import _core
 
@@ -24,9 +29,23 @@ _CUDA_BUILD_HINT = ('pip install . -Ccmake.define.NEARORTHO_CUDA=ON with a CUDA 
                     '(see docs/backends.md)')
 
 
-@functools.lru_cache(maxsize=1)
+# _cuda_state()'s answer by process id: a child forked after the parent started
+# the CUDA runtime cannot use it (the driver refuses), so it runs on the CPU.
+_STATES: dict = {}
+
+
 def _cuda_state():
-    """(the CUDA extension, or None when it cannot run here, and why not); checked once."""
+    """(the CUDA extension, or None when it cannot run here, and why not); checked once per process."""
+    pid = os.getpid()
+    if pid not in _STATES:
+        started = any(module is not None for module, _ in _STATES.values())
+        forked = ("CUDA was started before this process was forked from its parent; the CUDA "
+                  "runtime cannot run in a forked child (use the 'spawn' start method)")
+        _STATES[pid] = (None, forked) if started else _probe_cuda()
+    return _STATES[pid]
+
+
+def _probe_cuda():
     if importlib.util.find_spec("nearortho._cuda") is None:
         return None, f"this install has no CUDA build: {_CUDA_BUILD_HINT}"
     try:
@@ -57,6 +76,15 @@ def check(backend) -> str:
     return backend
 
 
+def _default_backend() -> str:
+    """What "auto" means here: NEARORTHO_BACKEND when set, else "auto"."""
+    chosen = os.environ.get("NEARORTHO_BACKEND", "auto") or "auto"
+    if chosen not in BACKENDS:
+        raise ValueError(f"the environment variable NEARORTHO_BACKEND must be one of "
+                         f"{', '.join(map(repr, BACKENDS))}; got {chosen!r}")
+    return chosen
+
+
 def select(backend, op: str):
     """The function implementing ``op`` on ``backend``.
 
@@ -67,6 +95,8 @@ def select(backend, op: str):
     if op not in OPERATIONS:
         raise AssertionError(f"unknown backend operation {op!r}")  # a bug in the caller, not user input
     backend = check(backend)
+    if backend == "auto":
+        backend = _default_backend()
     if backend == "cpu":
         return getattr(_core, op)
     cuda = _cuda_module()

@@ -1,0 +1,169 @@
+"""Side-by-side benchmark of the CUDA backend on one GPU (issue 13).
+
+    python bench/bench_cuda.py [--sizes 768x65536,2304x262144] [--repeat 3] [--topk 8]
+                               [--json bench/results/cuda.json] [--profile]
+
+Needs nearortho built with NEARORTHO_CUDA=ON, a device, and torch with CUDA.
+Rows, per (n, m), float32, rows of a Gaussian frame:
+- sgemm: cuBLAS SGEMM (torch.mm, TF32 off) on a 16384 x n by n x 16384 product,
+  the rate the library reaches at this n; the yardstick.
+- nearortho: ``nearortho.interference(W, backend="cuda", bins=1024,
+  thresholds=(0.1, 0.2))`` from a numpy array (the upload included), per-row
+  outputs on (the default), then off, then with ``topk``.
+- torch: what a careful torch user writes with W already on the GPU: row blocks
+  of 4096 against the rows after them (the triangle), entries on or below the
+  diagonal zeroed, then abs, max/argmax over both axes (both sides' per-row
+  maxima), histc (the zeroed entries taken out of bin 0), threshold counts and
+  float64 sums; for top-k, blocks against all rows (topk needs every partner).
+GFLOP/s count m * m * n for every method but sgemm (its 2 * rows * cols * n).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import statistics
+import time
+
+import numpy as np
+import torch
+
+import nearortho
+
+BINS = 1024
+THRESHOLDS = (0.1, 0.2)
+BLOCK = 4096
+
+
+def timed(fn, repeat):
+    """Median and spread (min, max) of `repeat` timed calls after one warm-up."""
+    fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), min(times), max(times)
+
+
+def sgemm_rate(n, repeat):
+    x = torch.randn(16384, n, device="cuda")
+    y = torch.randn(16384, n, device="cuda")
+    median, lo, hi = timed(lambda: torch.mm(x, y.T), repeat * 5)
+    return 2 * 16384 * 16384 * n / median / 1e9, (median, lo, hi)
+
+
+def torch_statistics(W):
+    """The default statistics over pairs i < j, as a torch user computes them."""
+    m = W.shape[0]
+    best = torch.full((m,), -1.0, device=W.device)
+    best_at = torch.full((m,), -1, device=W.device, dtype=torch.int64)
+    hist = torch.zeros(BINS, device=W.device)
+    above = torch.zeros(len(THRESHOLDS), device=W.device, dtype=torch.int64)
+    total = torch.zeros(3, device=W.device, dtype=torch.float64)
+    for i in range(0, m, BLOCK):
+        b = min(BLOCK, m - i)
+        G = W[i:i + b] @ W[i:].T
+        G[:, :b].triu_(1)  # only pairs i < j
+        a = G.abs()
+        total += torch.stack([G.sum(dtype=torch.float64), a.sum(dtype=torch.float64),
+                              (G.double() ** 2).sum()])
+        hist += torch.histc(a, BINS, 0, 1)
+        hist[0] -= b * (b + 1) // 2
+        above += torch.stack([(a > t).sum() for t in THRESHOLDS])
+        row, row_at = a.max(dim=1)
+        col, col_at = a.max(dim=0)
+        rows = slice(i, i + b)
+        take = row > best[rows]
+        best[rows] = torch.where(take, row, best[rows])
+        best_at[rows] = torch.where(take, row_at + i, best_at[rows])
+        take = col > best[i:]
+        best[i:] = torch.where(take, col, best[i:])
+        best_at[i:] = torch.where(take, col_at + i, best_at[i:])
+    coherence = best.max()
+    return coherence.item(), hist, total
+
+
+def torch_topk(W, k):
+    """Each row's k largest |g| partners (blocks against all rows, the diagonal out)."""
+    m = W.shape[0]
+    values = torch.empty((m, k), device=W.device)
+    index = torch.empty((m, k), device=W.device, dtype=torch.int64)
+    for i in range(0, m, BLOCK):
+        b = min(BLOCK, m - i)
+        a = (W[i:i + b] @ W.T).abs_()
+        a[torch.arange(b, device=W.device), torch.arange(i, i + b, device=W.device)] = -1
+        values[i:i + b], index[i:i + b] = a.topk(k, dim=1)
+        torch.histc(a, BINS, 0, 1)
+    return values, index
+
+
+def frame(n, m, seed=0):
+    W = nearortho.frame(n, m, kind="gaussian", seed=seed, backend="cpu")
+    return np.ascontiguousarray(W, dtype=np.float32)
+
+
+def run_size(n, m, repeat, k, profile):
+    W = frame(n, m)
+    Wd = torch.from_numpy(W).cuda()
+    flops = m * m * n
+    rows = []
+
+    def row(method, t, **extra):
+        median, lo, hi = t
+        rows.append(dict(method=method, n=n, m=m, seconds=median, spread=[lo, hi],
+                         gflops=(extra.pop("flops", flops)) / median / 1e9, **extra))
+        print(f"  {method:28s} {median:9.4f} s [{lo:.4f}, {hi:.4f}]  {rows[-1]['gflops']:9.0f} GFLOP/s", flush=True)
+
+    rate, t = sgemm_rate(n, repeat)
+    row("sgemm 16384^2 (cuBLAS)", t, flops=2 * 16384 * 16384 * n)
+    upload = timed(lambda: torch.from_numpy(W).cuda(), repeat)
+    row("upload W (pageable)", upload, flops=0)
+    ours = {}
+    for label, kwargs in (("nearortho", {}), ("nearortho per_row=False", dict(per_row=False)),
+                          (f"nearortho topk={k}", dict(topk=k))):
+        call = lambda kw=kwargs: nearortho.interference(W, bins=BINS, thresholds=THRESHOLDS, backend="cuda", **kw)
+        ours[label] = call()
+        row(label, timed(call, repeat))
+    coherence = torch_statistics(Wd)[0]
+    row("torch blocks", timed(lambda: torch_statistics(Wd), repeat))
+    index = torch_topk(Wd, k)[1]
+    row(f"torch blocks topk={k}", timed(lambda: torch_topk(Wd, k), repeat), flops=2 * flops)
+    stats = ours["nearortho"]
+    agree = dict(coherence_nearortho=stats.coherence, coherence_torch=coherence,
+                 topk_index_equal=float(np.mean(ours[f"nearortho topk={k}"].topk_index == index.cpu().numpy())))
+    print(f"  agreement: {agree}", flush=True)
+    for r in rows:
+        r["fraction_of_sgemm"] = r["gflops"] / rate if r["gflops"] else None
+    if profile:
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+            nearortho.interference(W, bins=BINS, thresholds=THRESHOLDS, backend="cuda", topk=k)
+        print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=12), flush=True)
+    return rows, agree
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="768x65536,2304x262144")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--topk", type=int, default=8)
+    parser.add_argument("--json", default="bench/results/cuda.json")
+    parser.add_argument("--profile", action="store_true", help="print the CUDA kernels of one call per size")
+    args = parser.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = False
+    device = torch.cuda.get_device_name()
+    print(f"device {device}; torch {torch.__version__}; nearortho {nearortho.__version__}", flush=True)
+    results = dict(device=device, torch=torch.__version__, build=nearortho.build_info(), sizes=[])
+    for size in args.sizes.split(","):
+        n, m = map(int, size.split("x"))
+        print(f"(n, m) = ({n}, {m}):", flush=True)
+        rows, agree = run_size(n, m, args.repeat, args.topk, args.profile)
+        results["sizes"].append(dict(n=n, m=m, rows=rows, agreement=agree))
+    pathlib.Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    pathlib.Path(args.json).write_text(json.dumps(results, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
