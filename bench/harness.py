@@ -12,6 +12,10 @@ from dataclasses import asdict, dataclass
 import nearortho
 from nearortho.report.system import cpu_model
 
+# These benchmarks measure the CPU core (bench_cuda.py measures the GPU): "auto"
+# would take a GPU where nearortho._cuda sees one. Case subprocesses inherit it.
+os.environ.setdefault("NEARORTHO_BACKEND", "cpu")
+
 
 @dataclass
 class Timing:

@@ -27,6 +27,7 @@ no_cuda = pytest.mark.skipif(_backend.cuda_available(), reason="a CUDA device is
 
 @no_cuda
 def test_auto_runs_every_operation_on_the_cpu_without_cuda():
+    assert nearortho.build_info()["cuda"] is False
     for op in _backend.OPERATIONS:
         assert _backend.select("auto", op) is getattr(_core, op)
 
@@ -65,10 +66,12 @@ def fake_cuda(monkeypatch):
 
     module = types.SimpleNamespace(device_count=lambda: 1, generate_frame=generate_frame, calls=calls)
     monkeypatch.setattr(_backend, "_cuda_module", lambda: module)
+    monkeypatch.delenv("NEARORTHO_BACKEND", raising=False)
     return module
 
 
 def test_auto_prefers_cuda_for_what_it_implements_and_the_cpu_for_the_rest(fake_cuda):
+    assert nearortho.build_info()["cuda"] is True
     rows = nearortho.frame(6, 11, "sign", seed=2)
     assert len(fake_cuda.calls) == 1
     spec = fake_cuda.calls[0][0]

@@ -19,7 +19,6 @@ py::dict build_info() {
   info["isa_detected"] = isa_name(detected_isa());
   info["isa"] = isa_name(active_isa());
   info["default_threads"] = resolve_threads(0);
-  info["cuda"] = false;
   return info;
 }
 

@@ -24,8 +24,13 @@ __version__ = _core.build_info()["version"]
 
 
 def build_info() -> dict:
-    """Version, compiler, OpenMP, and the instruction set the kernels use on this CPU."""
-    return dict(_core.build_info())
+    """Version, compiler, OpenMP, the instruction set the kernels use on this CPU,
+    and ``cuda``: whether ``backend="cuda"`` can run here."""
+    from . import _backend
+
+    info = dict(_core.build_info())
+    info["cuda"] = _backend.cuda_available()
+    return info
 
 
 def set_max_isa(isa: str) -> str:
