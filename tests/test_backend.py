@@ -250,3 +250,28 @@ def test_a_process_forked_after_cuda_started_runs_on_the_cpu(monkeypatch):
     assert _backend.select("auto", "interference") is _core.interference
     with pytest.raises(RuntimeError, match="cannot run in a forked child"):
         nearortho.interference(W, backend="cuda")
+
+
+def test_files_that_fit_are_read_whole_for_a_cuda_backend_and_streamed_on_the_cpu_otherwise(
+        fake_cuda, monkeypatch, tmp_path):
+    received = []
+
+    def interference(W, B, options, progress):  # the device takes arrays
+        received.append((W, B))
+        return _core.interference(W, B, options, progress)
+
+    fake_cuda.interference = interference
+    rng = np.random.default_rng(3)
+    A, B = rng.standard_normal((300, 17)).astype(np.float32), rng.standard_normal((40, 17))  # B float64
+    np.save(tmp_path / "a.npy", A)
+    whole = nearortho.interference(tmp_path / "a.npy", B)
+    (a, b), = received
+    assert isinstance(a, np.ndarray) and a.dtype == np.float64 and np.array_equal(a, A)  # the wider dtype
+    assert b is not None and np.array_equal(b, B)
+    assert whole.coherence == nearortho.interference(A, B, backend="cpu").coherence
+    streamed = nearortho.interference(tmp_path / "a.npy", memory=1_809_600)  # the least: row blocks of 144 on the CPU
+    assert len(received) == 1
+    assert streamed.coherence == nearortho.interference(A, backend="cpu").coherence
+    monkeypatch.setenv("NEARORTHO_BACKEND", "cpu")
+    nearortho.interference(tmp_path / "a.npy")
+    assert len(received) == 1

@@ -365,13 +365,17 @@ def _best_of(value, index, value2, index2, key=None):
 
 def _run(W, B, normalize, threads, backend, block_rows, progress=None, **fields) -> _core.InterferenceResult:
     """One pass on ``backend`` with the core's options: ``fields`` (by their names in
-    InterferenceOptions) over its defaults. Files (RowFiles) and row blocks
-    (``block_rows`` > 0) run on the CPU backend."""
+    InterferenceOptions) over its defaults. Row blocks (``block_rows`` > 0) run on
+    the CPU backend, and so do files, except that files which fit the memory budget
+    whole are read into memory for a CUDA backend (it takes arrays)."""
     options = _core.InterferenceOptions()
     options.normalize, options.threads, options.block_rows = normalize, threads, block_rows
     for name, value in fields.items():
         setattr(options, name, value)
-    if block_rows == 0 and not isinstance(W, RowFile) and not isinstance(B, RowFile):
+    files = isinstance(W, RowFile) or isinstance(B, RowFile)
+    if block_rows == 0 and (not files or _backend.select(backend, "interference") is not _core.interference):
+        wide = _blocks.dtype_of(W, B)
+        W, B = (x[:].astype(wide, copy=False) if isinstance(x, RowFile) else x for x in (W, B))
         return _backend.select(backend, "interference")(W, B, options, progress)
     if backend == "cuda":
         raise ValueError('backend="cuda" reads neither files nor row blocks; use backend="cpu" (or "auto")')
