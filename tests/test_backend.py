@@ -269,7 +269,8 @@ def test_files_that_fit_are_read_whole_for_a_cuda_backend_and_streamed_on_the_cp
     assert isinstance(a, np.ndarray) and a.dtype == np.float64 and np.array_equal(a, A)  # the wider dtype
     assert b is not None and np.array_equal(b, B)
     assert whole.coherence == nearortho.interference(A, B, backend="cpu").coherence
-    streamed = nearortho.interference(tmp_path / "a.npy", memory=1_809_600)  # the least: row blocks of 144 on the CPU
+    # the least budget for 2 threads: row blocks of 144 on the CPU
+    streamed = nearortho.interference(tmp_path / "a.npy", memory=1_809_600, threads=2)
     assert len(received) == 1
     assert streamed.coherence == nearortho.interference(A, backend="cpu").coherence
     monkeypatch.setenv("NEARORTHO_BACKEND", "cpu")
