@@ -38,3 +38,10 @@ settings.load_profile(os.environ.get("NEARORTHO_HYPOTHESIS", "ci"))
 # default disposition and install their own).
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture
+def cpu_backend(monkeypatch):
+    """Every call on the CPU backend (NEARORTHO_BACKEND=cpu), whose Gram entries
+    have the same bits for files, arrays and row blocks; cuBLAS's may not."""
+    monkeypatch.setenv("NEARORTHO_BACKEND", "cpu")

@@ -12,10 +12,8 @@ import nearortho
 from nearortho.cli.main import cli
 
 
-@pytest.fixture(autouse=True)
-def cpu_backend(monkeypatch):
-    """These tests compare paths bit for bit (files stream on the CPU): every call on the CPU."""
-    monkeypatch.setenv("NEARORTHO_BACKEND", "cpu")
+# these tests compare paths bit for bit (files stream on the CPU): every call on the CPU
+pytestmark = pytest.mark.usefixtures("cpu_backend")
 
 
 @pytest.fixture

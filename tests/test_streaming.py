@@ -19,10 +19,8 @@ EXACT = ("coherence", "pair", "hist", "count_above", "row_max", "row_argmax", "r
          "col_topk_value", "hist_range", "pairs")
 
 
-@pytest.fixture(autouse=True)
-def cpu_backend(monkeypatch):
-    """These tests compare paths bit for bit (files stream on the CPU): every call on the CPU."""
-    monkeypatch.setenv("NEARORTHO_BACKEND", "cpu")
+# these tests compare paths bit for bit (files stream on the CPU): every call on the CPU
+pytestmark = pytest.mark.usefixtures("cpu_backend")
 
 
 def least_memory(*args, call=nearortho.interference, **kwargs) -> int:

@@ -373,10 +373,11 @@ def _run(W, B, normalize, threads, backend, block_rows, progress=None, **fields)
     for name, value in fields.items():
         setattr(options, name, value)
     files = isinstance(W, RowFile) or isinstance(B, RowFile)
-    if block_rows == 0 and (not files or _backend.select(backend, "interference") is not _core.interference):
+    run = _backend.select(backend, "interference") if block_rows == 0 else None
+    if run is not None and (not files or run is not _core.interference):
         wide = _blocks.dtype_of(W, B)
         W, B = (x[:].astype(wide, copy=False) if isinstance(x, RowFile) else x for x in (W, B))
-        return _backend.select(backend, "interference")(W, B, options, progress)
+        return run(W, B, options, progress)
     if backend == "cuda":
         raise ValueError('backend="cuda" reads neither files nor row blocks; use backend="cpu" (or "auto")')
     source = lambda x: x._spec() if isinstance(x, RowFile) else x  # noqa: E731
