@@ -8,6 +8,7 @@
 
 namespace nearortho::cuda {
 
+constexpr std::int64_t kTile = 4096;  // Gram tile edge: a 64 MiB float workspace
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;  // rows per block of the row kernels
 constexpr unsigned kFullMask = 0xffffffffu;

@@ -137,6 +137,7 @@ void bind_types(py::module_& m) {
       .def_readwrite("pair_cap", &InterferenceOptions::pair_cap)
       .def_readwrite("columns", &InterferenceOptions::columns)
       .def_readwrite("block_rows", &InterferenceOptions::block_rows)
+      .def_readwrite("precision", &InterferenceOptions::precision)
       .def_readwrite("threads", &InterferenceOptions::threads);
   py::class_<InterferenceTotals>(m, "InterferenceTotals", "Sums, maxima, counts and collected values of a pass")
       .def_readonly("sum", &InterferenceTotals::sum)
@@ -154,6 +155,9 @@ void bind_types(py::module_& m) {
       .def_property_readonly("collected", [](const InterferenceTotals& t) { return numpy_copy(t.collected); })
       .def_readonly("collect_overflow", &InterferenceTotals::collect_overflow)
       .def_readonly("pair_count", &InterferenceTotals::pair_count)
+      .def_readonly("gram_error", &InterferenceTotals::gram_error)
+      .def_readonly("rechecked", &InterferenceTotals::rechecked)
+      .def_readonly("tensor_fallback", &InterferenceTotals::tensor_fallback)
       .def_property_readonly("pair_i", [](const InterferenceTotals& t) { return pair_field(t, &PairHit::i); })
       .def_property_readonly("pair_j", [](const InterferenceTotals& t) { return pair_field(t, &PairHit::j); })
       .def_property_readonly("pair_g", [](const InterferenceTotals& t) { return pair_field(t, &PairHit::g); });
