@@ -184,10 +184,10 @@ def run_size(n, m, repeat, k, profile):
         print(f"  {key}: {value}", flush=True)
     for r in rows:
         r["fraction_of_sgemm"] = r["gflops"] / rate if r["gflops"] else None
-    if profile:
+    for kwargs in (dict(topk=k), dict(precision="tf32")) if profile else ():
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
-            nearortho.interference(W, bins=BINS, thresholds=THRESHOLDS, backend="cuda", topk=k)
-        print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=12), flush=True)
+            nearortho.interference(W, bins=BINS, thresholds=THRESHOLDS, backend="cuda", **kwargs)
+        print(kwargs, prof.key_averages().table(sort_by="cuda_time_total", row_limit=12), flush=True)
     return rows, agree
 
 

@@ -395,53 +395,89 @@ class DeviceStats {
   DeviceSide<T> rows_, cols_;
 };
 
-// Where a tensor-core pass keeps its candidates for the re-check, and the rows'
-// bfloat16 copies for "bf16".
+// Where a tensor-core pass keeps its candidates for the re-check: two buffers,
+// the candidates still passing moved from one to the other when it is half full.
 class DeviceRecheck {
  public:
   DeviceRecheck(const InterferenceOptions& opt, std::int64_t m, std::int64_t mb, double delta, cudaStream_t s)
-      : count_(1), row_floor_(2 * kTile), column_floor_(2 * kTile), cap_(capacity(m, mb)), i_(cap_), j_(cap_),
-        g_(cap_) {
-    fill_device(count_.get(), 1, 0ull, s);
-    cand_ = Candidates{2 * delta,        opt.pair_cap >= 0 ? opt.pair_threshold - delta : INFINITY,
-                       opt.pair_signed,  cap_,
-                       count_.get(),     i_.get(),
-                       j_.get(),         g_.get(),
+      : cap_(capacity(m, mb)), row_floor_(2 * kTile), column_floor_(2 * kTile), buffers_{Buffer(cap_), Buffer(cap_)} {
+    for (const Buffer& b : buffers_) fill_device(b.count.get(), 1, 0ull, s);
+    base_ = Candidates{2 * delta, opt.pair_cap >= 0 ? opt.pair_threshold - delta : INFINITY, opt.pair_signed, cap_,
+                       nullptr,   nullptr,
+                       nullptr,   nullptr,
                        row_floor_.get(), column_floor_.get()};
   }
 
-  const Candidates& candidates() const { return cand_; }
+  // Where the next tile's candidates go.
+  Candidates candidates() const { return buffers_[active_].candidates(base_); }
 
-  // The candidates with their float64 g, or nothing when there were more than
-  // the buffer holds (frames with many near-equal maxima, such as equiangular ones).
+  // After a tile: false when its candidates overflowed the buffer; moves the
+  // candidates still passing to the other buffer when this one is half full.
   template <class T>
-  std::optional<CheckedPairs> checked_pairs(const T* a, const T* b, std::int64_t n, cudaStream_t s) const {
-    const unsigned long long found = to_host(count_, s)[0];
-    if (found > cap_) return std::nullopt;
-    const std::int64_t count = static_cast<std::int64_t>(found);
+  bool after_tile(const Reduction<T>& red, bool columns, cudaStream_t s) {
+    const unsigned long long found = to_host(buffers_[active_].count, s)[0];
+    if (found > cap_) return false;
+    if (found > cap_ / 2) compact(red, columns, found, s);
+    return true;
+  }
+
+  // The candidates that pass the final floors, with their float64 g.
+  template <class T>
+  CheckedPairs checked_pairs(const Reduction<T>& red, bool columns, const T* a, const T* b, std::int64_t n,
+                             cudaStream_t s) {
+    compact(red, columns, to_host(buffers_[active_].count, s)[0], s);
+    const Buffer& kept = buffers_[active_];
+    const std::size_t count = static_cast<std::size_t>(to_host(kept.count, s)[0]);
+    DeviceBuffer<double> g(count);
     if (count > 0) {
-      exact_dots<T><<<blocks_for(count * 32), kThreads, 0, s>>>(a, b, n, cand_, count);
+      exact_dots<T><<<blocks_for(static_cast<std::int64_t>(count) * 32), kThreads, 0, s>>>(
+          a, b, n, kept.i.get(), kept.j.get(), static_cast<std::int64_t>(count), g.get());
       check_launch("exact_dots");
     }
-    const std::size_t kept = static_cast<std::size_t>(count);
-    return CheckedPairs{to_host(i_, kept, s), to_host(j_, kept, s), to_host(g_, kept, s)};
+    return CheckedPairs{to_host(kept.i, count, s), to_host(kept.j, count, s), to_host(g, count, s)};
   }
 
  private:
-  // 64 candidates a row (at least 2^20), within half of the free device memory.
+  struct Buffer {
+    explicit Buffer(std::size_t cap) : count(1), i(cap), j(cap), h(cap) {}
+    Candidates candidates(Candidates base) const {
+      base.count = count.get();
+      base.i = i.get();
+      base.j = j.get();
+      base.h = h.get();
+      return base;
+    }
+    DeviceBuffer<unsigned long long> count;
+    DeviceBuffer<std::int64_t> i, j;
+    DeviceBuffer<float> h;
+  };
+
+  template <class T>
+  void compact(const Reduction<T>& red, bool columns, unsigned long long found, cudaStream_t s) {
+    const Buffer& from = buffers_[active_];
+    const Buffer& to = buffers_[1 - active_];
+    fill_device(to.count.get(), 1, 0ull, s);
+    if (found > 0) {
+      keep_candidates<T><<<blocks_for(static_cast<std::int64_t>(found)), kThreads, 0, s>>>(
+          red, columns, from.candidates(base_), static_cast<std::int64_t>(found), to.candidates(base_));
+      check_launch("keep_candidates");
+    }
+    active_ = 1 - active_;
+  }
+
+  // 32 candidates a row (at least 2^20) in each buffer, within a third of the free device memory.
   static std::size_t capacity(std::int64_t m, std::int64_t mb) {
     std::size_t free = 0, total = 0;
     check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
-    const std::size_t wanted = std::max<std::size_t>(std::size_t{1} << 20, 64 * static_cast<std::size_t>(m + mb));
-    return std::min(wanted, free / 2 / (2 * sizeof(std::int64_t) + sizeof(double)));
+    const std::size_t wanted = std::max<std::size_t>(std::size_t{1} << 20, 32 * static_cast<std::size_t>(m + mb));
+    return std::min(wanted, free / 3 / 2 / (2 * sizeof(std::int64_t) + sizeof(float)));
   }
 
-  DeviceBuffer<unsigned long long> count_;
-  DeviceBuffer<double> row_floor_, column_floor_;
   std::size_t cap_;
-  DeviceBuffer<std::int64_t> i_, j_;
-  DeviceBuffer<double> g_;
-  Candidates cand_{};
+  DeviceBuffer<double> row_floor_, column_floor_;
+  Buffer buffers_[2];
+  int active_ = 0;
+  Candidates base_{};
 };
 
 // The tensor-core precisions: how the rows enter the product, and the bound on
@@ -512,8 +548,8 @@ void gram_tile_tensor(cublasHandle_t handle, const TensorPrecision& p, const voi
         "cublasGemmEx");
 }
 
-// One pass; with a tensor-core precision, nothing when the re-check's buffer
-// overflowed (the caller then runs the pass in the working dtype).
+// One pass; with a tensor-core precision, nothing when a tile's candidates
+// overflowed the re-check's buffer (the caller then runs the pass in the working dtype).
 template <class T>
 std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const RowSource<T>* b_source,
                                            const InterferenceOptions& opt, const InterferenceRows& rows,
@@ -602,6 +638,7 @@ std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const R
       // The next tile reuses the workspace; waiting here also bounds the time
       // between polls to one tile.
       stream.sync();
+      if (recheck && !recheck->after_tile(red, stats.columns(), s)) return std::nullopt;
       ++done;
       if (opt.poll && clock::now() >= next_poll) {
         stopped = opt.poll(done, tiles);
@@ -611,10 +648,7 @@ std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const R
   }
   if (!stopped && opt.poll && opt.poll(tiles, tiles)) stopped = true;
   std::optional<CheckedPairs> checked;
-  if (recheck && !stopped) {
-    checked = recheck->checked_pairs(xa.data.get(), ya, n, s);
-    if (!checked) return std::nullopt;
-  }
+  if (recheck && !stopped) checked = recheck->checked_pairs(red, stats.columns(), xa.data.get(), ya, n, s);
   InterferenceTotals out = stats.results(rows, cols, checked ? &*checked : nullptr, s);
   out.gram_error = delta;
   out.rechecked = checked ? static_cast<std::int64_t>(checked->g.size()) : 0;

@@ -52,24 +52,30 @@ void set_row(const Entry* first, const Entry* last, std::int64_t k, SideHost& si
 }  // namespace
 
 void apply_recheck(const CheckedPairs& pairs, bool transposed, std::int64_t topk, SideHost& side) {
-  std::vector<Entry> entries(pairs.g.size());
-  for (std::size_t p = 0; p < entries.size(); ++p)
-    entries[p] = transposed ? Entry{pairs.j[p], pairs.i[p], pairs.g[p]} : Entry{pairs.i[p], pairs.j[p], pairs.g[p]};
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.row != b.row ? a.row < b.row : ranks_before(std::abs(a.g), a.partner, std::abs(b.g), b.partner);
-  });
-  const std::int64_t rows = static_cast<std::int64_t>(
-      std::max({side.best.size(), side.signed_best.size(), topk > 0 ? side.topk_index.size() / topk : 0}));
-  auto e = entries.begin();
-  for (std::int64_t row = 0; row < rows; ++row) {
-    const auto first = e;
-    while (e != entries.end() && e->row == row) ++e;
-    if (first == e) {
-      if (had_partners(side, row, topk))
+  const std::size_t rows =
+      std::max({side.best.size(), side.signed_best.size(), topk > 0 ? side.topk_index.size() / topk : 0});
+  const std::vector<std::int64_t>& row_of = transposed ? pairs.j : pairs.i;
+  const std::vector<std::int64_t>& partner_of = transposed ? pairs.i : pairs.j;
+  // the candidates by row (a counting sort), then each row's best first
+  std::vector<std::size_t> start(rows + 1, 0);
+  for (std::int64_t row : row_of) ++start[static_cast<std::size_t>(row) + 1];
+  for (std::size_t row = 0; row < rows; ++row) start[row + 1] += start[row];
+  std::vector<Entry> entries(row_of.size());
+  std::vector<std::size_t> next(start.begin(), start.end() - 1);
+  for (std::size_t p = 0; p < row_of.size(); ++p)
+    entries[next[static_cast<std::size_t>(row_of[p])]++] = Entry{row_of[p], partner_of[p], pairs.g[p]};
+  for (std::size_t row = 0; row < rows; ++row) {
+    Entry* first = entries.data() + start[row];
+    Entry* last = entries.data() + start[row + 1];
+    if (first == last) {
+      if (had_partners(side, static_cast<std::int64_t>(row), topk))
         throw std::logic_error("the re-check found no candidate for row " + std::to_string(row));
       continue;
     }
-    set_row(&*first, &*first + (e - first), topk, side);
+    std::sort(first, last, [](const Entry& a, const Entry& b) {
+      return ranks_before(std::abs(a.g), a.partner, std::abs(b.g), b.partner);
+    });
+    set_row(first, last, topk, side);
   }
 }
 

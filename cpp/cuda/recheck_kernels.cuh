@@ -7,8 +7,10 @@
 // threshold. The exact best of every row is always a candidate: if j is the
 // row's exact argmax and j' its approximate one, |h_j| >= |g_j| - delta >=
 // |g_j'| - delta >= |h_j'| - 2 delta, and |h_j'| bounds every running best. The
-// same holds for the k best and for signed maxima. The candidates' g are then
-// computed in float64 and the exact fields taken from them (recheck.cpp).
+// same holds for the k best and for signed maxima. As the running results rise,
+// candidates that no longer pass are dropped (keep_candidates: whenever the
+// buffer is half full, and at the end); the rest have their g computed in
+// float64, and the exact fields are taken from them (recheck.cpp).
 // Tests: tests/test_cuda.py.
 #pragma once
 #include <cstdint>
@@ -26,10 +28,27 @@ struct Candidates {
   unsigned long long* count;  // found so far (may pass cap: then nothing past it is kept)
   std::int64_t* i;
   std::int64_t* j;
-  double* g;              // filled by exact_dots
+  float* h;               // the tile's entry
   double* row_floor;      // per tile row: |h| from here on is a candidate (2 x kTile:
   double* column_floor;   //   |h| floors, then h floors), likewise per tile column
 };
+
+// Whether an entry h passes the floors of its row (a_floor, s_floor: of |h| and
+// of h), of its column, or the pairs' threshold.
+__device__ inline bool passes(const Candidates& cand, double h, double row_abs, double row_signed, double col_abs,
+                              double col_signed) {
+  const double a = fabs(h);
+  return a >= row_abs || h >= row_signed || a >= col_abs || h >= col_signed ||
+         (cand.pair_signed ? h : a) >= cand.pair_floor;
+}
+
+// Appends (i, j, h) at a slot (nothing past the cap).
+__device__ inline void keep(const Candidates& cand, unsigned long long slot, std::int64_t i, std::int64_t j, float h) {
+  if (slot >= cand.cap) return;
+  cand.i[slot] = i;
+  cand.j[slot] = j;
+  cand.h[slot] = h;
+}
 
 // The lowest |h| and the lowest h that make a candidate for one row of a side,
 // from its running results (a result the pass does not keep: +infinity).
@@ -74,22 +93,29 @@ __global__ void collect_candidates(Tile<T> tile, Candidates cand) {
   const T* g = tile.g + r * tile.cols;
   for (std::int64_t base = tile.diagonal ? r + 1 : 0; base < tile.cols; base += 32) {
     const std::int64_t c = base + lane;
-    bool hit = false;
-    if (c < tile.cols) {
-      const double h = static_cast<double>(g[c]), a = fabs(h);
-      hit = a >= row_abs || h >= row_signed || a >= cand.column_floor[c] || h >= cand.column_floor[kTile + c] ||
-            (cand.pair_signed ? h : a) >= cand.pair_floor;
-    }
+    const bool hit = c < tile.cols && passes(cand, static_cast<double>(g[c]), row_abs, row_signed,
+                                             cand.column_floor[c], cand.column_floor[kTile + c]);
     const unsigned hits = __ballot_sync(kFullMask, hit);
     if (hits == 0) continue;
     const int leader = __ffs(hits) - 1;
     unsigned long long slot = 0;
     if (lane == leader) slot = atomicAdd(cand.count, static_cast<unsigned long long>(__popc(hits)));
     slot = __shfl_sync(kFullMask, slot, leader) + __popc(hits & ((1u << lane) - 1));
-    if (hit && slot < cand.cap) {
-      cand.i[slot] = tile.i0 + r;
-      cand.j[slot] = tile.j0 + c;
-    }
+    if (hit) keep(cand, slot, tile.i0 + r, tile.j0 + c, static_cast<float>(g[c]));
+  }
+}
+
+// The `count` candidates of `from` that pass the floors of now into `to` (the
+// floors only rise: a candidate dropped now would never pass again).
+template <class T>
+__global__ void keep_candidates(Reduction<T> red, bool columns, Candidates from, std::int64_t count, Candidates to) {
+  for (std::int64_t p = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; p < count;
+       p += std::int64_t{gridDim.x} * blockDim.x) {
+    double row_abs, row_signed, col_abs = INFINITY, col_signed = INFINITY;
+    side_floors(red.rows, from.i[p], red.topk, from.margin, &row_abs, &row_signed);
+    if (columns) side_floors(red.cols, from.j[p], red.topk, from.margin, &col_abs, &col_signed);
+    if (passes(from, static_cast<double>(from.h[p]), row_abs, row_signed, col_abs, col_signed))
+      keep(to, atomicAdd(to.count, 1ull), from.i[p], from.j[p], from.h[p]);
   }
 }
 
@@ -97,16 +123,17 @@ __global__ void collect_candidates(Tile<T> tile, Candidates cand) {
 // take every 32nd coordinate, then a fixed tree, so a pair's g does not depend
 // on where it was found.
 template <class T>
-__global__ void exact_dots(const T* a, const T* b, std::int64_t n, Candidates cand, std::int64_t count) {
+__global__ void exact_dots(const T* a, const T* b, std::int64_t n, const std::int64_t* i, const std::int64_t* j,
+                           std::int64_t count, double* g) {
   const int lane = threadIdx.x % 32;
   const std::int64_t warps = std::int64_t{gridDim.x} * kWarps;
   for (std::int64_t p = blockIdx.x * std::int64_t{kWarps} + threadIdx.x / 32; p < count; p += warps) {
-    const T* x = a + cand.i[p] * n;
-    const T* y = b + cand.j[p] * n;
+    const T* x = a + i[p] * n;
+    const T* y = b + j[p] * n;
     double sum = 0;
     for (std::int64_t k = lane; k < n; k += 32) sum = fma(static_cast<double>(x[k]), static_cast<double>(y[k]), sum);
     sum = warp_sum(sum);
-    if (lane == 0) cand.g[p] = sum;
+    if (lane == 0) g[p] = sum;
   }
 }
 
