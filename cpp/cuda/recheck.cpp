@@ -54,6 +54,7 @@ void set_row(const Entry* first, const Entry* last, std::int64_t k, SideHost& si
 void apply_recheck(const CheckedPairs& pairs, bool transposed, std::int64_t topk, SideHost& side) {
   const std::size_t rows =
       std::max({side.best.size(), side.signed_best.size(), topk > 0 ? side.topk_index.size() / topk : 0});
+  if (rows == 0) return;  // the side keeps no exact field
   const std::vector<std::int64_t>& row_of = transposed ? pairs.j : pairs.i;
   const std::vector<std::int64_t>& partner_of = transposed ? pairs.i : pairs.j;
   // the candidates by row (a counting sort), then each row's best first
