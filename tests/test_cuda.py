@@ -322,3 +322,27 @@ def test_tensor_core_pass_through_the_public_function_states_its_bound():
     assert abs(tensor.rms - exact.rms) <= tensor.gram_error
     with pytest.raises(ValueError, match="float32 rows, not float64"):
         run(_cuda, W.astype(np.float64), None, precision="tf32")
+
+
+@on_device
+def test_torch_cuda_tensors_are_read_on_the_device_with_the_results_of_host_arrays():
+    torch = pytest.importorskip("torch")
+    import nearortho
+
+    rng = np.random.default_rng(8)
+    W, B = rng.standard_normal((4100, 33)).astype(np.float32), rng.standard_normal((70, 33)).astype(np.float32)
+    options = dict(backend="cuda", topk=3, bins=50, thresholds=(0.3,))
+    on_host = nearortho.interference(W, B, **options).to_dict()
+    Wd = torch.from_numpy(W).cuda().requires_grad_()
+    for b in (B, torch.from_numpy(B).cuda()):  # W in GPU memory, B on either side
+        on_gpu = nearortho.interference(Wd, b, **options).to_dict()
+        assert on_gpu.keys() == on_host.keys()
+        for key, value in on_host.items():
+            assert on_gpu[key] == value or np.array_equal(on_gpu[key], value, equal_nan=True), key
+    assert torch.equal(Wd.detach().cpu(), torch.from_numpy(W))  # normalised in a copy, not in place
+    tensor = nearortho.interference(Wd, precision="tf32")
+    assert tensor.pair == nearortho.interference(W, precision="tf32", backend="cuda").pair
+    with pytest.raises(ValueError, match="must be C-contiguous"):
+        nearortho.interference(Wd.T)
+    with pytest.raises(ValueError, match="only the CUDA backend reads"):
+        nearortho.interference(Wd, backend="cpu")

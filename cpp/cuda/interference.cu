@@ -53,7 +53,8 @@ void fill_device(T* x, std::size_t count, T value, cudaStream_t stream) {
 
 template <class T>
 void copy_to_device(T* dst, const T* src, std::size_t count, cudaStream_t stream, const char* what) {
-  if (count > 0) check(cudaMemcpyAsync(dst, src, count * sizeof(T), cudaMemcpyHostToDevice, stream), what);
+  // the direction from the pointers (unified addressing): host or device memory
+  if (count > 0) check(cudaMemcpyAsync(dst, src, count * sizeof(T), cudaMemcpyDefault, stream), what);
 }
 
 // A device buffer's contents (the copy into pageable memory returns when done).
@@ -72,7 +73,23 @@ std::vector<T> to_host(const DeviceBuffer<T>& src, cudaStream_t stream) {
   return to_host(src, src.size(), stream);
 }
 
-// Rows uploaded (in blocks of about 64 MiB) and prepared on the device.
+// Waits for every stream of the device when x is in its memory (the caller's
+// framework may still be writing it); a pointer into another device's memory is
+// an std::invalid_argument naming the source.
+void await_device_rows(const void* x, const std::string& name) {
+  cudaPointerAttributes attributes{};
+  check(cudaPointerGetAttributes(&attributes, x), "cudaPointerGetAttributes");
+  if (attributes.type != cudaMemoryTypeDevice && attributes.type != cudaMemoryTypeManaged) return;
+  int current = 0;
+  check(cudaGetDevice(&current), "cudaGetDevice");
+  if (attributes.device != current)
+    throw std::invalid_argument(name + " is in the memory of GPU " + std::to_string(attributes.device) +
+                                "; nearortho runs on the current GPU, " + std::to_string(current));
+  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+}
+
+// Rows copied (in blocks of about 64 MiB, from host or device memory) and
+// prepared on the device.
 template <class T>
 struct DeviceRows {
   DeviceBuffer<T> data;
@@ -81,6 +98,7 @@ struct DeviceRows {
   DeviceRows(const T* x, std::int64_t m, std::int64_t n, bool normalize, const std::string& name,
              cudaStream_t stream)
       : data(static_cast<std::size_t>(m * n)) {
+    await_device_rows(x, name);
     const std::int64_t block = std::max<std::int64_t>(1, (std::int64_t{64} << 20) / (n * sizeof(T)));
     for (std::int64_t r = 0; r < m; r += block)
       copy_to_device(data.get() + r * n, x + r * n, static_cast<std::size_t>(std::min(block, m - r) * n),

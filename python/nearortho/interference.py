@@ -18,6 +18,7 @@ from . import _order_statistic
 from . import _validate as v
 from . import reference
 from .bounds import bounds
+from .device_matrix import DeviceMatrix, on_device
 from .row_file import RowFile
 
 __all__ = ["InterferenceStats", "interference", "neighbors"]
@@ -382,6 +383,13 @@ def _run(W, B, normalize, threads, backend, block_rows, progress=None, **fields)
     run = _backend.select(backend, "interference") if block_rows == 0 else None
     if run is None or run is _core.interference:
         options.precision = ""  # the CPU computes every entry in the working dtype
+    if isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix):
+        if run is _core.interference:
+            raise ValueError(f"W or B is in GPU memory, which only the CUDA backend reads "
+                             f"({_backend.cuda_unavailable_reason() or 'backend is cpu'}); copy it to the host "
+                             f"(.cpu()) for the CPU backend")
+        spec = lambda x: x._spec() if isinstance(x, DeviceMatrix) else x  # noqa: E731
+        return run(spec(W), spec(B), options, progress)
     if run is not None and (not files or run is not _core.interference):
         wide = _blocks.dtype_of(W, B)
         W, B = (x[:].astype(wide, copy=False) if isinstance(x, RowFile) else x for x in (W, B))
@@ -406,6 +414,10 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         memory-mapped ``.npy`` files, ``__array__`` objects (CPU torch tensors) and
         DLPack producers are read in place when C-contiguous and native-endian,
         otherwise copied once. With ``B`` of another dtype both use the wider.
+        Arrays in GPU memory (torch CUDA tensors, CuPy arrays: anything with
+        ``__cuda_array_interface__``; C-contiguous float32 or float64) are read
+        there by the CUDA backend, never through the host; the CPU backend
+        refuses them.
         A path (``.npy``, ``.safetensors`` or an SAE directory; see
         :func:`nearortho.open_rows`) or a ``RowFile`` is read block by block with
         ``pread``, never loaded whole: larger than memory is fine, and a file
@@ -505,11 +517,11 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     :func:`nearortho.pairs`) also returns the pairs collected in the pass:
     (stats, (count, i, j, g))."""
     _backend.check(backend)
-    W = _blocks.matrix(W, "W")
+    W = _input_matrix(W, "W")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, got {type(progress).__name__}")
     if B is not None:
-        B = _blocks.matrix(B, "B")
+        B = _input_matrix(B, "B")
         if B.shape[1] != W.shape[1]:
             raise ValueError(f"B must have n = {W.shape[1]} columns like W, got shape {B.shape}")
         wide = _blocks.dtype_of(W, B)  # arrays are converted; files are read as it
@@ -538,8 +550,9 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     threads_used = v.resolved_threads(nthreads)
     fixed = _fixed_bytes(m, 0 if B is None else B.shape[0], itemsize, bins, topk, threads_used,
                          max(0, pair_options.get("pair_cap", 0)))
-    block_rows = _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used,
-                              f"the interference pass over a {m} x {n} {W.dtype} frame")
+    device = isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix)  # host memory holds only the results
+    block_rows = 0 if device else _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used,
+                                                f"the interference pass over a {m} x {n} {W.dtype} frame")
     out = _run(W, B, normalize, nthreads, backend, block_rows, bins=bins, thresholds=list(thr), topk=topk,
                per_row=bool(per_row), progress=progress, columns=columns, precision=tensor_precision,
                **pair_options)
@@ -575,6 +588,11 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     if "pair_threshold" not in pair_options:
         return stats
     return stats, (t.pair_count, t.pair_i + row_offset, t.pair_j + col_offset, t.pair_g)
+
+
+def _input_matrix(value, name: str):
+    """An input of the pass: a DeviceMatrix for arrays in GPU memory, else as _blocks.matrix gives it."""
+    return DeviceMatrix(value, name) if on_device(value) else _blocks.matrix(value, name)
 
 
 def _tensor_precision(precision, backend: str, dtype: np.dtype) -> str:
