@@ -11,7 +11,7 @@ Rows, per (n, m), float32, rows of a Gaussian frame:
   thresholds=(0.1, 0.2))`` from a numpy array (the upload included), per-row
   outputs on (the default), then off, then with ``topk``; then the same on
   tensor cores (``precision="tf32"`` and ``"bf16"``), whose exact fields are
-  re-checked in float64.
+  re-checked in float64; and both with W already on the GPU (a torch tensor).
 - exactness: for 256 sampled rows, each row's best partner and top-k against
   float64 (torch, the rows normalised as nearortho does), for the float32 and
   the tensor-core passes: the fraction equal, and the largest |row_max error|.
@@ -169,6 +169,9 @@ def run_size(n, m, repeat, k, profile):
                           (f"nearortho bf16 topk={k}", dict(topk=k, precision="bf16"))):
         call = lambda kw=kwargs: nearortho.interference(W, bins=BINS, thresholds=THRESHOLDS, backend="cuda", **kw)
         ours[label] = call()
+        row(label, timed(call, repeat))
+    for label, kwargs in (("nearortho, W a CUDA tensor", {}), ("nearortho tf32, W a CUDA tensor", dict(precision="tf32"))):
+        call = lambda kw=kwargs: nearortho.interference(Wd, bins=BINS, thresholds=THRESHOLDS, backend="cuda", **kw)
         row(label, timed(call, repeat))
     coherence = torch_statistics(Wd)[0]
     row("torch blocks", timed(lambda: torch_statistics(Wd), repeat))
