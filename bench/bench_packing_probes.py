@@ -24,6 +24,35 @@ minimax LP step get it lower? (issue 10: the goal <= 0.100 in 5 minutes.)
    scipy.optimize.linprog (HiGHS); against ``optimize`` continued in float64.
 
 Times depend on the machine's load, recorded with each row.
+
+Findings at (128, 1024) (2026-11-26, 2 threads, AVX2, 2-core Zen 3 shared with
+other jobs, load 5-7: about 50 steps a second where an idle machine does 130):
+- Starts, 60 s each: Gaussian 0.1092, kerdock sum 0.1062, kerdock half 0.1093,
+  kerdock graded 0.1092. Scratch runs of the same kind: four optimised (32, 256)
+  frames side by side 0.1092; graded with 8 or 16 blocks 0.1090, 0.1092; the
+  kerdock sum moved 0.03, 0.1, 0.2 or 0.35 radian 0.1061 each; a Gaussian start
+  with p_first 4 or 2 (p raised by 1.2 or 1.1) 0.1091, 0.1121; (128, 896) from the
+  kerdock sum reaches 0.1041, and 128 rows added where they fit best then
+  descent 0.1093; (128, 1152) 0.1077, 128 rows taken out then descent 0.1065;
+  the hinge sum (|g| - 0.095)_+^2 first, then descent 0.1095; alternating
+  projection (Tropp et al., m x m eigendecompositions, every |g| clipped at
+  0.098) from the 0.1061 frame rises to 0.132. Only the two Kerdock blocks of
+  R^64 reach a lower basin, and no perturbation of them leaves it. No frame
+  with 8 bases at 1/sqrt(128) exists: 3 real mutually unbiased bases need a
+  square dimension (Hadamard H1, H2: H1^T H2 / n has entries +-1/sqrt(n), so
+  sqrt(n) is an integer).
+- The jam: the frame a Gaussian start ends in (0.10907 after the max stage)
+  has 96,118 pairs (18%) within 1e-4 of its maximum and 139,204 (27%) within
+  1e-2, against 1024 x 127 - 8128 = 121,920 degrees of freedom: the LP over
+  them has ~200,000 rows and 131,073 columns. Over the 14,240 pairs within 1e-3
+  of the 0.1061 frame (28,480 rows, 7.3 million nonzeros) HiGHS did not finish
+  in 240 s, the whole budget.
+- Polish of the 0.1061 frame: row-wise LPs (each 129 unknowns, ~0.1 s) moved
+  all 1024 rows in 125 s and took the coherence from 0.10607 to 0.10598;
+  ``optimize`` continued in float64 took it to 0.10595 in 40 s. In this run:
+  0.10615 -> 0.10608 (row LPs, 60 s) and -> 0.10594 (float64 descent, 60 s).
+  Neither comes near 0.100: the descent is not stopped by a poor local step,
+  the basin itself is at 0.106.
 """
 from __future__ import annotations
 
@@ -142,8 +171,9 @@ def main() -> None:
     top = G.max()
     for fraction in (1e-4, 1e-3, 1e-2):
         pairs = int((G >= top * (1 - fraction)).sum())
+        lp = f"LP {2 * pairs} x {m * n + 1}, {2 * pairs * (2 * n + 1)} nonzeros"
         rows.append({"probe": "jam", "what": f"pairs within {fraction:g} of the max",
-                     "to": f"{pairs} ({pairs / len(G):.1%}); LP {2 * pairs} x {m * n + 1}, {2 * pairs * 2 * n} nonzeros"})
+                     "to": f"{pairs} ({pairs / len(G):.1%}); {lp}"})
     W, moved, solved = row_minimax_lp(best.frame, args.lp_seconds)
     rows.append({"probe": "polish", "what": f"row minimax LPs ({moved} of {solved} rows moved)",
                  "from": f"{best.coherence:.5f}", "to": f"{gram_abs(W).max():.5f}",
