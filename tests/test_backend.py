@@ -305,7 +305,7 @@ def test_precision_on_auto_without_a_gpu_computes_every_entry_in_float32():
     assert np.array_equal(tensor.hist, exact.hist) and np.array_equal(tensor.topk_index, exact.topk_index)
 
 
-def test_neighbors_and_pairs_check_precision_like_interference():
+def test_neighbors_pairs_and_match_check_precision_like_interference():
     W32 = W.astype(np.float32)
     with pytest.raises(ValueError, match="precision must be None, 'tf32' or 'bf16'"):
         nearortho.neighbors(W32, 2, precision="fp8")
@@ -313,3 +313,5 @@ def test_neighbors_and_pairs_check_precision_like_interference():
         nearortho.neighbors(W32, 2, backend="cpu", precision="tf32")
     with pytest.raises(ValueError, match="runs float32 rows on tensor cores; the rows are float64"):
         nearortho.pairs(W, 0.5, precision="bf16")
+    with pytest.raises(ValueError, match="precision must be None, 'tf32' or 'bf16'"):
+        nearortho.match(W32, W32, precision="tf64")
