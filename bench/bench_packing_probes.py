@@ -7,12 +7,12 @@ minimax LP step get it lower? (issue 10: the goal <= 0.100 in 5 minutes.)
    moved 0.1 radian towards the Gaussian frame of seed 0 (as kind="auto" does):
    - a Gaussian frame;
    - "kerdock sum": two Kerdock frames of R^(n/2) side by side (what kind="auto"
-     uses at (128, 1024); coherence 2/sqrt(n), half the pairs 0);
+     uses at (128, 1024); coherence sqrt(2/n), 56% of the pairs 0);
    - "kerdock half": the Kerdock frame of R^(2n) on half its coordinates, times
      sqrt(2), one row per line: up to n + 1 orthonormal bases of R^n whose
-     |g| are 0, 1/sqrt(n) (against the standard basis) or 2/sqrt(n);
+     |g| are 0, 1/sqrt(n) (against the standard basis) or sqrt(2/n);
    - "kerdock graded": R^2 (x) R^(n/2): 4 blocks of 4 Kerdock bases of R^(n/2),
-     block k tensored with (cos k pi/4, sin k pi/4): |g| in {0, sqrt(2)/sqrt(n), 2/sqrt(n)}.
+     block k tensored with (cos k pi/4, sin k pi/4): |g| in {0, 1/sqrt(n), sqrt(2/n)}.
 2. The jam: how many pairs of the best frame lie within a fraction of its
    maximum, and the size of the LP "minimise t with |g_ij + grad g_ij . dW| <= t
    over those pairs" they make (one row of n unknowns per frame row).
@@ -39,8 +39,9 @@ other jobs, load 5-7: about 50 steps a second where an idle machine does 130):
   0.098) from the 0.1061 frame rises to 0.132. Only the two Kerdock blocks of
   R^64 reach a lower basin, and no perturbation of them leaves it. No frame
   with 8 bases at 1/sqrt(128) exists: 3 real mutually unbiased bases need a
-  square dimension (Hadamard H1, H2: H1^T H2 / n has entries +-1/sqrt(n), so
-  sqrt(n) is an integer).
+  square dimension (rotated so that one is the standard basis, the others are
+  H1 / sqrt(n) and H2 / sqrt(n) with Hadamard H1, H2; the integer matrix
+  H1^T H2 then has entries +-sqrt(n)).
 - The jam: the frame a Gaussian start ends in (0.10907 after the max stage)
   has 96,118 pairs (18%) within 1e-4 of its maximum and 139,204 (27%) within
   1e-2, against 1024 x 127 - 8128 = 121,920 degrees of freedom: the LP over
