@@ -26,13 +26,15 @@ minimax LP step get it lower? (issue 10: the goal <= 0.100 in 5 minutes.)
 Times depend on the machine's load, recorded with each row.
 
 Findings at (128, 1024) (2026-11-26, 2 threads, AVX2, 2-core Zen 3 shared with
-other jobs, load 5-7: about 50 steps a second where an idle machine does 130):
+other jobs, load 5-7: about 50 steps a second where an idle machine does 130;
+``bench_optimize.py --large --only 128,1024``, kind="auto" for 300 s at load 3.7,
+gives 0.10591, goal 0.100):
 - Starts, 60 s each: Gaussian 0.1092, kerdock sum 0.1062, kerdock half 0.1093,
   kerdock graded 0.1092. Scratch runs of the same kind: four optimised (32, 256)
   frames side by side 0.1092; graded with 8 or 16 blocks 0.1090, 0.1092; the
-  kerdock sum moved 0.03, 0.1, 0.2 or 0.35 radian 0.1061 each; a Gaussian start
-  with p_first 4 or 2 (p raised by 1.2 or 1.1) 0.1091, 0.1121; (128, 896) from the
-  kerdock sum reaches 0.1041, and 128 rows added where they fit best then
+  kerdock sum moved 0.03, 0.1, 0.2 or 0.35 radian 0.1061 each, with 9 and 7
+  bases in its blocks 0.1064; a Gaussian start with p_first 4 or 2 (p raised
+  by 1.2 or 1.1) 0.1091, 0.1121; (128, 896) from the kerdock sum reaches 0.1041, and 128 rows added where they fit best then
   descent 0.1093; (128, 1152) 0.1077, 128 rows taken out then descent 0.1065;
   the hinge sum (|g| - 0.095)_+^2 first, then descent 0.1095; alternating
   projection (Tropp et al., m x m eigendecompositions, every |g| clipped at
@@ -50,7 +52,8 @@ other jobs, load 5-7: about 50 steps a second where an idle machine does 130):
   in 240 s, the whole budget.
 - Polish of the 0.1061 frame: row-wise LPs (each 129 unknowns, ~0.1 s) moved
   all 1024 rows in 125 s and took the coherence from 0.10607 to 0.10598;
-  ``optimize`` continued in float64 took it to 0.10595 in 40 s. In this run:
+  ``optimize`` continued in float64 took it to 0.10595 in 40 s and to 0.10594
+  by 60 s, where it stayed until 150 s. In this run:
   0.10615 -> 0.10608 (row LPs, 60 s) and -> 0.10594 (float64 descent, 60 s).
   Neither comes near 0.100: the descent is not stopped by a poor local step,
   the basin itself is at 0.106.
