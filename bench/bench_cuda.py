@@ -105,10 +105,20 @@ def torch_topk(W, k):
     return values, index
 
 
+def normalised_as_nearortho(W):
+    """The float32 rows nearortho's pass works on: sums of squares in float64 over k in
+    order, each coordinate times 1 / sqrt of it, rounded to float32 (prepare_rows)."""
+    X = W.astype(np.float64)
+    sumsq = np.zeros(len(X))
+    for column in X.T:
+        sumsq = sumsq + column * column
+    return (X * (1.0 / np.sqrt(sumsq))[:, None]).astype(np.float32)
+
+
 def exactness(Wd, ours, k, sample=256):
     """Per sampled row, the best partner and the top-k in float64, against each pass."""
-    X = Wd.double()
-    X = (X / X.norm(dim=1, keepdim=True)).float().double()  # rounded as nearortho's normalised rows
+    X = normalised_as_nearortho(Wd.cpu().numpy())
+    X = torch.from_numpy(X).to(Wd.device).double()
     rows = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(0))[:sample].to(X.device)
     A = (X[rows] @ X.T).abs_()
     A[torch.arange(sample, device=X.device), rows] = -1  # not a partner of itself

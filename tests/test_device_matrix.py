@@ -49,3 +49,9 @@ def test_a_gpu_array_and_a_host_array_of_another_dtype_are_a_type_error():
 def test_the_cpu_core_refuses_a_gpu_address_before_reading_it():
     with pytest.raises(ValueError, match="W is in GPU memory: the CPU backend cannot read it"):
         _core.interference(("cuda", 4096, 5, 3, "float32"), None, _core.InterferenceOptions())
+
+
+def test_neighbors_of_both_sides_passes_gpu_memory_on():
+    with pytest.raises(ValueError, match="in GPU memory, which only the CUDA backend reads"):
+        nearortho.neighbors(FakeDeviceArray(), 2, np.ones((3, 3), np.float32), both=True, backend="cpu")
+

@@ -285,7 +285,7 @@ class DeviceStats {
         collected_count_(1),
         collected_(static_cast<std::size_t>(opt.refine ? opt.collect_cap : 0)),
         pair_count_(1),
-        pair_i_(static_cast<std::size_t>(std::max<std::int64_t>(0, opt.pair_cap))),
+        pair_i_(approximate ? 0 : static_cast<std::size_t>(std::max<std::int64_t>(0, opt.pair_cap))),
         pair_j_(pair_i_.size()),
         pair_g_(pair_i_.size()),
         rows_(m, true, opt.per_row, opt.topk, s),
@@ -418,7 +418,7 @@ class DeviceStats {
 class DeviceRecheck {
  public:
   DeviceRecheck(const InterferenceOptions& opt, std::int64_t m, std::int64_t mb, double delta, cudaStream_t s)
-      : cap_(capacity(m, mb)), row_floor_(2 * kTile), column_floor_(2 * kTile), buffers_{Buffer(cap_), Buffer(cap_)} {
+      : cap_(capacity(m, mb, opt.pair_cap)), row_floor_(2 * kTile), column_floor_(2 * kTile), buffers_{Buffer(cap_), Buffer(cap_)} {
     for (const Buffer& b : buffers_) fill_device(b.count.get(), 1, 0ull, s);
     base_ = Candidates{2 * delta, opt.pair_cap >= 0 ? opt.pair_threshold - delta : INFINITY, opt.pair_signed, cap_,
                        nullptr,   nullptr,
@@ -428,6 +428,12 @@ class DeviceRecheck {
 
   // Where the next tile's candidates go.
   Candidates candidates() const { return buffers_[active_].candidates(base_); }
+
+  // Whether the top-k lists alone could fill half the buffer: their candidates
+  // are at least k a row, every partner until a list is full.
+  bool lists_too_long(std::int64_t topk, std::int64_t rows) const {
+    return static_cast<std::size_t>(topk) * static_cast<std::size_t>(rows) > cap_ / 2;
+  }
 
   // After a tile: false when its candidates overflowed the buffer; moves the
   // candidates still passing to the other buffer when this one is half full.
@@ -483,13 +489,16 @@ class DeviceRecheck {
     active_ = 1 - active_;
   }
 
-  // 32 candidates a row (at least 2^20) in each buffer, within a third of the free device memory.
-  static std::size_t capacity(std::int64_t m, std::int64_t mb) {
+  // 32 candidates a row (at least 2^20) and the pairs kept (which compaction
+  // never drops) in each buffer, within a third of the free device memory.
+  static std::size_t capacity(std::int64_t m, std::int64_t mb, std::int64_t pair_cap) {
     std::size_t free = 0, total = 0;
     check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
-    const std::size_t wanted = std::max<std::size_t>(std::size_t{1} << 20, 32 * static_cast<std::size_t>(m + mb));
+    const std::size_t wanted = std::max<std::size_t>(std::size_t{1} << 20, 32 * static_cast<std::size_t>(m + mb)) +
+                               static_cast<std::size_t>(std::max<std::int64_t>(0, pair_cap));
     return std::min(wanted, free / 3 / 2 / (2 * sizeof(std::int64_t) + sizeof(float)));
   }
+
 
   std::size_t cap_;
   DeviceBuffer<double> row_floor_, column_floor_;
@@ -605,6 +614,7 @@ std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const R
       ta = std::make_unique<TensorRows>(*tensor, xa.data.get(), m * n, s);
       if (!symmetric) tb = std::make_unique<TensorRows>(*tensor, ya, m2 * n, s);
       recheck = std::make_unique<DeviceRecheck>(opt, m, mb, delta, s);
+      if (recheck->lists_too_long(opt.topk, m + (stats.columns() ? mb : 0))) return std::nullopt;
     }
   }
   const TensorRows* tya = symmetric ? ta.get() : tb.get();

@@ -9,12 +9,15 @@ import numpy as np
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def _is_torch(value) -> bool:
+    return type(value).__module__.split(".")[0] == "torch"
+
+
 def on_device(value) -> bool:
     """Whether ``value`` is an array in GPU memory (it exposes __cuda_array_interface__)."""
-    try:
-        return hasattr(value, "__cuda_array_interface__")
-    except RuntimeError:  # torch: a CUDA tensor that requires grad refuses the attribute
-        return True
+    if _is_torch(value):  # asked directly: the interface raises for tensors that require grad
+        return bool(getattr(value, "is_cuda", False))
+    return hasattr(value, "__cuda_array_interface__")
 
 
 class DeviceMatrix:
@@ -25,7 +28,11 @@ class DeviceMatrix:
     ndim = 2
 
     def __init__(self, value, name: str):
-        if type(value).__module__.split(".")[0] == "torch":
+        if _is_torch(value):
+            # checked before the interface, which older torch lacks for bfloat16
+            if str(value.dtype) not in ("torch.float32", "torch.float64"):
+                raise TypeError(f"{name} is a torch tensor on {value.device} with dtype {value.dtype}; the CUDA "
+                                f"backend reads float32 or float64 there ({name}.float())")
             value = value.detach()
         interface = value.__cuda_array_interface__
         shape, dtype = tuple(interface["shape"]), np.dtype(interface["typestr"])

@@ -182,18 +182,20 @@ class InterferenceStats:
         """Bounds (lo, hi) on the q-quantile of |g| read from the histogram.
 
         The q-quantile is the order statistic of rank ceil(q * pairs) (numpy's
-        ``inverted_cdf``). hi - lo is one bin width; with ``normalize=True`` a
-        cosine rounded above 1 sits in the last bin.
+        ``inverted_cdf``). hi - lo is one bin width (widened by ``gram_error`` on
+        each side after a tensor-core pass); with ``normalize=True`` a cosine
+        rounded above 1 sits in the last bin.
         """
         b = self._bin_of_rank(self._rank(q), self.hist)
         lo, hi = self.hist_range
         width = (hi - lo) / len(self.hist)
-        return lo + b * width, lo + (b + 1) * width
+        return max(0.0, lo + b * width - self.gram_error), lo + (b + 1) * width + self.gram_error
 
     def quantile(self, q, exact: bool = False) -> float:
         """The q-quantile of |g| over the pairs.
 
-        ``exact=False``: the middle of its histogram bin, within half a bin width.
+        ``exact=False``: the middle of its histogram bin, within half a bin width
+        (plus ``gram_error`` after a tensor-core pass).
         ``exact=True``: recomputes the pairs (one more pass, or a few when a bin
         holds more than 4M values, at most about 70 when millions of pairs tie at
         one value) and returns the exact order statistic of rank
@@ -388,7 +390,9 @@ def _run(W, B, normalize, threads, backend, block_rows, progress=None, **fields)
             raise ValueError(f"W or B is in GPU memory, which only the CUDA backend reads "
                              f"({_backend.cuda_unavailable_reason() or 'backend is cpu'}); copy it to the host "
                              f"(.cpu()) for the CPU backend")
-        spec = lambda x: x._spec() if isinstance(x, DeviceMatrix) else x  # noqa: E731
+        wide = _blocks.dtype_of(W, B)  # a file beside GPU memory is read whole, as for arrays
+        spec = lambda x: x._spec() if isinstance(x, DeviceMatrix) else (  # noqa: E731
+            x[:].astype(wide, copy=False) if isinstance(x, RowFile) else x)
         return run(spec(W), spec(B), options, progress)
     if run is not None and (not files or run is not _core.interference):
         wide = _blocks.dtype_of(W, B)
@@ -472,9 +476,11 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         than a float32 pass). Sums, histogram and ``count_above`` carry the bound;
         ``quantile(exact=True)`` recomputes in float32. Frames with too many
         near-equal maxima (equiangular ones) overflow the re-check's buffer: the
-        pass then runs again in float32, with a RuntimeWarning. On the CPU
-        (``backend="auto"`` without a GPU) precision is ignored: every entry is
-        computed in the working dtype.
+        pass then runs again in float32, with a RuntimeWarning (so do top-k lists
+        too long for it, and more pairs above a threshold than it holds). On
+        the CPU (``backend="auto"`` without a GPU, and the row blocks or files
+        that ``memory`` streams) precision is ignored: every entry is computed
+        in the working dtype.
 
     Returns
     -------
@@ -559,8 +565,9 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
     t = out.totals
     if t.tensor_fallback:
-        warnings.warn(f"precision={precision!r}: too many pairs lie near the maxima to re-check (an equiangular-like "
-                      f"frame), so the pass ran again in float32", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"precision={precision!r}: too many pairs to re-check (near-equal maxima as in equiangular "
+                      f"frames, long top-k lists, or many pairs near the threshold), so the pass ran again in "
+                      f"float32", RuntimeWarning, stacklevel=3)
 
     def side(arrays, names, offset, wanted):  # one side's per-row fields, partners shifted by offset
         if not wanted:
@@ -592,6 +599,8 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
 
 def _input_matrix(value, name: str):
     """An input of the pass: a DeviceMatrix for arrays in GPU memory, else as _blocks.matrix gives it."""
+    if isinstance(value, DeviceMatrix):
+        return value
     return DeviceMatrix(value, name) if on_device(value) else _blocks.matrix(value, name)
 
 
