@@ -22,13 +22,17 @@ template <>
 struct Kernels<float> {
   MultiplyPackedFn<float> multiply;
   GatherSumFn<float> gather;
-  explicit Kernels(const SimulateKernels& k) : multiply(k.multiply_f32), gather(k.gather_sum_f32) {}
+  ReduceInactiveFn<float> reduce_inactive;
+  explicit Kernels(const SimulateKernels& k)
+      : multiply(k.multiply_f32), gather(k.gather_sum_f32), reduce_inactive(k.reduce_inactive_f32) {}
 };
 template <>
 struct Kernels<double> {
   MultiplyPackedFn<double> multiply;
   GatherSumFn<double> gather;
-  explicit Kernels(const SimulateKernels& k) : multiply(k.multiply_f64), gather(k.gather_sum_f64) {}
+  ReduceInactiveFn<double> reduce_inactive;
+  explicit Kernels(const SimulateKernels& k)
+      : multiply(k.multiply_f64), gather(k.gather_sum_f64), reduce_inactive(k.reduce_inactive_f64) {}
 };
 
 inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
