@@ -431,3 +431,19 @@ def test_inactive_reduction_at_tile_and_vector_edges(isa, dtype):
     tol = 1e-12 if dtype == "float64" else 1e-5
     assert s.inactive_mean == pytest.approx(o["inactive"].mean(), abs=tol)
     assert s.inactive_std == pytest.approx(o["inactive"].std(ddof=1), rel=tol)
+
+
+def test_dense_path_across_several_w_chunks():
+    """W larger than one packed chunk (4 MiB: 512 rows of n = 1024 in float64), so the
+    chunks alternate between the two halves of the packed buffer: readouts equal the
+    oracle, and the statistics do not depend on the thread count."""
+    rng = np.random.default_rng(8)
+    m, n = 1250, 1024
+    W = rng.standard_normal((m, n)) / math.sqrt(n)
+    indices, values = random_activations(rng, m, 13, 40)
+    np.testing.assert_allclose(no.readouts(W, (indices, values), path="dense", threads=2),
+                               oracle_readouts(W, indices, values), rtol=1e-12, atol=1e-12)
+    runs = [no.simulate(W, activations=(indices, values), path="dense", threads=t).to_dict() for t in (1, 2, 3)]
+    for key in runs[0]:
+        for other in runs[1:]:
+            np.testing.assert_array_equal(runs[0][key], other[key])

@@ -218,6 +218,7 @@ double pair_sumsq(const FrameView<T>& W, int threads, const std::function<bool()
   {
     pack_rows(W.data, n, m, n, kPanelX, xp.data());
     pack_rows(W.data, n, m, n, NR, wp.data());
+#pragma omp barrier
     std::vector<T>& C = Cs[thread_slot()];
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t b = 0; b < bands; ++b) {

@@ -141,16 +141,22 @@ class InactiveReducer {
     }
   }
 
-  // The lanes folded in order.
+  // The lanes folded in a fixed tree: the vectors in order, then halves.
   InactiveSums sums() const {
-    InactiveSums s;
-    for (int w = 0; w < kWide; ++w)
-      for (int l = 0; l < DL; ++l) {
-        s.sum += sum_[w][l];
-        s.sumsq += sumsq_[w][l];
-        s.positives += on_[w][l];
+    DV sum = sum_[0], sumsq = sumsq_[0];
+    IV on = on_[0];
+    for (int w = 1; w < kWide; ++w) {
+      sum += sum_[w];
+      sumsq += sumsq_[w];
+      on += on_[w];
+    }
+    for (int half = DL / 2; half > 0; half /= 2)
+      for (int l = 0; l < half; ++l) {
+        sum[l] += sum[l + half];
+        sumsq[l] += sumsq[l + half];
+        on[l] += on[l + half];
       }
-    return s;
+    return {sum[0], sumsq[0], on[0]};
   }
 
  private:
