@@ -9,7 +9,12 @@ Rows, per (n, m), float32, rows of a Gaussian frame:
   the rate the library reaches at this n; the yardstick.
 - nearortho: ``nearortho.interference(W, backend="cuda", bins=1024,
   thresholds=(0.1, 0.2))`` from a numpy array (the upload included), per-row
-  outputs on (the default), then off, then with ``topk``.
+  outputs on (the default), then off, then with ``topk``; then the same on
+  tensor cores (``precision="tf32"`` and ``"bf16"``), whose exact fields are
+  re-checked in float64; and both with W already on the GPU (a torch tensor).
+- exactness: for 256 sampled rows, each row's best partner and top-k against
+  float64 (torch, the rows normalised as nearortho does), for the float32 and
+  the tensor-core passes: the fraction equal, and the largest |row_max error|.
 - torch: what a careful torch user writes with W already on the GPU: row blocks
   of 4096 against the rows after them (the triangle), entries on or below the
   diagonal zeroed, then abs, max/argmax over both axes (both sides' per-row
@@ -100,6 +105,40 @@ def torch_topk(W, k):
     return values, index
 
 
+def exactness(Wd, ours, k, sample=256):
+    """Per sampled row, the best partner and the top-k in float64, against each pass."""
+    X = Wd.double()
+    X = (X / X.norm(dim=1, keepdim=True)).float().double()  # rounded as nearortho's normalised rows
+    rows = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(0))[:sample].to(X.device)
+    A = (X[rows] @ X.T).abs_()
+    A[torch.arange(sample, device=X.device), rows] = -1  # not a partner of itself
+    best, best_at = A.max(dim=1)
+    top = A.topk(k, dim=1).indices.cpu().numpy()
+    best, best_at, picked = best.cpu().numpy(), best_at.cpu().numpy(), rows.cpu().numpy()
+    out = {}
+    for label, stats in ours.items():
+        if stats.row_argmax is not None:
+            out[label + ": argmax equal"] = float(np.mean(stats.row_argmax[picked] == best_at))
+            out[label + ": max |row_max error|"] = float(np.abs(stats.row_max[picked] - best).max())
+        if stats.topk_index is not None:
+            out[label + ": topk equal"] = float(np.mean(stats.topk_index[picked] == top))
+    coherence = ours["nearortho"].coherence
+    for label, stats in ours.items():
+        out[label + ": coherence - float32's"] = stats.coherence - coherence
+        out[label + ": gram_error"] = stats.gram_error
+    return out
+
+
+def rechecked(W, precision):
+    """How many pairs a default tensor-core pass re-checked in float64, and whether
+    it ran again in float32 (the count is not part of InterferenceStats)."""
+    from nearortho import _core, _cuda
+    options = _core.InterferenceOptions()
+    options.bins, options.thresholds, options.precision = BINS, list(THRESHOLDS), precision
+    totals = _cuda.interference(W, None, options, None).totals
+    return totals.rechecked, totals.tensor_fallback
+
+
 def frame(n, m, seed=0):
     W = nearortho.frame(n, m, kind="gaussian", seed=seed, backend="cpu")
     return np.ascontiguousarray(W, dtype=np.float32)
@@ -123,9 +162,16 @@ def run_size(n, m, repeat, k, profile):
     row("upload W (pageable)", upload, flops=0)
     ours = {}
     for label, kwargs in (("nearortho", {}), ("nearortho per_row=False", dict(per_row=False)),
-                          (f"nearortho topk={k}", dict(topk=k))):
+                          (f"nearortho topk={k}", dict(topk=k)), ("nearortho tf32", dict(precision="tf32")),
+                          ("nearortho tf32 per_row=False", dict(per_row=False, precision="tf32")),
+                          (f"nearortho tf32 topk={k}", dict(topk=k, precision="tf32")),
+                          ("nearortho bf16", dict(precision="bf16")),
+                          (f"nearortho bf16 topk={k}", dict(topk=k, precision="bf16"))):
         call = lambda kw=kwargs: nearortho.interference(W, bins=BINS, thresholds=THRESHOLDS, backend="cuda", **kw)
         ours[label] = call()
+        row(label, timed(call, repeat))
+    for label, kwargs in (("nearortho, W a CUDA tensor", {}), ("nearortho tf32, W a CUDA tensor", dict(precision="tf32"))):
+        call = lambda kw=kwargs: nearortho.interference(Wd, bins=BINS, thresholds=THRESHOLDS, backend="cuda", **kw)
         row(label, timed(call, repeat))
     coherence = torch_statistics(Wd)[0]
     row("torch blocks", timed(lambda: torch_statistics(Wd), repeat))
@@ -134,13 +180,17 @@ def run_size(n, m, repeat, k, profile):
     stats = ours["nearortho"]
     agree = dict(coherence_nearortho=stats.coherence, coherence_torch=coherence,
                  topk_index_equal=float(np.mean(ours[f"nearortho topk={k}"].topk_index == index.cpu().numpy())))
-    print(f"  agreement: {agree}", flush=True)
+    agree.update(exactness(Wd, ours, k))
+    for precision in ("tf32", "bf16"):
+        agree[f"{precision}: pairs re-checked, fell back"] = rechecked(W, precision)
+    for key, value in agree.items():
+        print(f"  {key}: {value}", flush=True)
     for r in rows:
         r["fraction_of_sgemm"] = r["gflops"] / rate if r["gflops"] else None
-    if profile:
+    for kwargs in (dict(topk=k), dict(precision="tf32")) if profile else ():
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
-            nearortho.interference(W, bins=BINS, thresholds=THRESHOLDS, backend="cuda", topk=k)
-        print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=12), flush=True)
+            nearortho.interference(W, bins=BINS, thresholds=THRESHOLDS, backend="cuda", **kwargs)
+        print(kwargs, prof.key_averages().table(sort_by="cuda_time_total", row_limit=12), flush=True)
     return rows, agree
 
 

@@ -276,3 +276,30 @@ def test_files_that_fit_are_read_whole_for_a_cuda_backend_and_streamed_on_the_cp
     monkeypatch.setenv("NEARORTHO_BACKEND", "cpu")
     nearortho.interference(tmp_path / "a.npy")
     assert len(received) == 1
+
+
+def test_a_bad_precision_names_the_argument_and_the_cpu_core_refuses_tensor_cores(monkeypatch):
+    W32 = W.astype(np.float32)
+    with pytest.raises(ValueError, match="precision must be None, 'tf32' or 'bf16', got 'fp16'"):
+        nearortho.interference(W32, precision="fp16")
+    with pytest.raises(TypeError, match="precision must be None or a string"):
+        nearortho.interference(W32, precision=32)
+    with pytest.raises(ValueError, match=r"precision='tf32' runs float32 rows on tensor cores; the rows are float64"):
+        nearortho.interference(W, precision="tf32")
+    with pytest.raises(ValueError, match="precision='bf16' needs the CUDA backend's tensor cores; backend is 'cpu'"):
+        nearortho.interference(W32, precision="bf16", backend="cpu")
+    monkeypatch.setenv("NEARORTHO_BACKEND", "cpu")
+    with pytest.raises(ValueError, match="needs the CUDA backend's tensor cores"):
+        nearortho.interference(W32, precision="tf32")
+    options = _core.InterferenceOptions()
+    options.precision = "tf32"
+    with pytest.raises(ValueError, match="precision tf32 needs the CUDA backend's tensor cores"):
+        _core.interference(W32, None, options)
+
+
+@no_cuda
+def test_precision_on_auto_without_a_gpu_computes_every_entry_in_float32():
+    W32 = nearortho.frame(17, 300, seed=5)
+    tensor, exact = nearortho.interference(W32, precision="tf32", topk=2), nearortho.interference(W32, topk=2)
+    assert tensor.gram_error == 0 and tensor.coherence == exact.coherence and tensor.pair == exact.pair
+    assert np.array_equal(tensor.hist, exact.hist) and np.array_equal(tensor.topk_index, exact.topk_index)

@@ -153,6 +153,7 @@ def test_stats_table_for_people(run, frames):
         (["stats", "nan.npy"], "NaN"),
         (["stats", "ints.npy"], "float32 or float64"),
         (["stats", "w.npy", "--topk", "90"], "topk"),
+        (["stats", "w.npy", "--precision", "tf32"], "needs the CUDA backend's tensor cores"),
     ],
 )
 def test_stats_errors(run, frames, monkeypatch, args, words):

@@ -226,3 +226,136 @@ def test_progress_error_stops_the_pass():
 
     with pytest.raises(ArithmeticError, match="stop"):
         run(_cuda, np.eye(9, dtype=np.float32), None, progress=progress)
+
+
+# The exact fields of a tensor-core pass: re-checked in float64, so equal to the
+# CPU's float64 pass over the same float32 rows (indices exactly, values to
+# float64 rounding).
+EXACT_INDICES = ("max_i", "max_j", "pair_count", *(side + name for side in ("row_", "col_")
+                                                   for name in ("argmax", "signed_argmax", "topk_index")))
+EXACT_VALUES = ("max_abs", *(side + name for side in ("row_", "col_") for name in ("max", "signed_max", "topk_value")))
+
+
+def tensor_and_float64(W, B, precision, **fields):
+    """flat() of the tensor-core pass, of the CPU's float64 pass on the same rows,
+    and the tensor pass's totals."""
+    fields.setdefault("normalize", False)
+    gpu = run(_cuda, W, B, precision=precision, **fields)
+    cpu = run(_core, W.astype(np.float64), None if B is None else B.astype(np.float64), **fields)
+    return flat(cpu), flat(gpu), gpu.totals
+
+
+def assert_exact_fields(cpu, gpu):
+    for key in EXACT_INDICES:
+        assert np.array_equal(np.asarray(gpu[key]), np.asarray(cpu[key])), key
+    for key in EXACT_VALUES:
+        assert np.allclose(np.asarray(gpu[key]), np.asarray(cpu[key]), rtol=1e-13, atol=0), key
+    order_cpu, order_gpu = np.lexsort((cpu["pair_j"], cpu["pair_i"])), np.lexsort((gpu["pair_j"], gpu["pair_i"]))
+    for key in ("pair_i", "pair_j"):
+        assert np.array_equal(gpu[key][order_gpu], cpu[key][order_cpu]), key
+    assert np.allclose(gpu["pair_g"][order_gpu], cpu["pair_g"][order_cpu], rtol=1e-13, atol=0)
+
+
+@on_device
+@pytest.mark.parametrize("precision", ["tf32", "bf16"])
+@pytest.mark.parametrize("m, m2, n", [(4133, None, 64), (5, 4099, 37), (4100, 130, 301)])
+def test_tensor_core_exact_fields_are_the_float64_ones(precision, m, m2, n):
+    rng = np.random.default_rng(m + n)
+    W = rng.standard_normal((m, n)).astype(np.float32)
+    B = None if m2 is None else rng.standard_normal((m2, n)).astype(np.float32)
+    bins, thresholds = 32, (1.0, 2.5)
+    cpu, gpu, totals = tensor_and_float64(W, B, precision, bins=bins, thresholds=list(thresholds), topk=3,
+                                          pair_threshold=2.2 * np.sqrt(n), pair_cap=10**6)
+    assert_exact_fields(cpu, gpu)
+    assert gpu["pair_count"] > 0
+    # the re-check is selective, and the approximate fields keep to the stated bound
+    delta = totals.gram_error
+    pairs = m * (m - 1) // 2 if B is None else m * m2
+    assert 0 < totals.rechecked < (pairs / 20 if B is None else pairs) and not totals.tensor_fallback
+    G, mask = gram(W, B, normalize=False)
+    g = G[mask]
+    assert 0 < delta < (2.0**-6 if precision == "bf16" else 2.0**-8) * np.abs(g).max() * 4
+    assert abs(gpu["sum"] - g.sum()) <= delta * g.size
+    assert abs(gpu["sum_sq"] - (g * g).sum()) <= (2 * np.abs(g).max() + delta) * delta * g.size
+    edges = np.linspace(gpu["hist_lo"], gpu["hist_hi"], bins + 1)
+    assert np.abs(np.asarray(gpu["hist"]) - np.asarray(cpu["hist"])).sum() <= 2 * near(np.abs(g), edges, 2 * delta)
+    for count_gpu, count_cpu, t in zip(gpu["count_above"], cpu["count_above"], thresholds):
+        assert abs(count_gpu - count_cpu) <= near(np.abs(g), [t], 2 * delta)
+    # per_row off: the coherence alone is re-checked
+    cpu, gpu, _ = tensor_and_float64(W, B, precision, per_row=False)
+    assert (gpu["max_abs"], gpu["max_i"], gpu["max_j"]) == (pytest.approx(cpu["max_abs"], rel=1e-13),
+                                                            cpu["max_i"], cpu["max_j"])
+
+
+@on_device
+@pytest.mark.parametrize("precision", ["tf32", "bf16"])
+def test_tensor_core_ties_of_a_kerdock_frame_go_to_the_smaller_index(precision):
+    import nearortho
+
+    W = nearortho.frame(16, 144, kind="kerdock")  # cross-basis |g| = 1/4 exactly, a tie at every maximum
+    cpu, gpu, totals = tensor_and_float64(W, None, precision, normalize=True, topk=5)
+    assert_exact_fields(cpu, gpu)
+    assert totals.rechecked > 0 and not totals.tensor_fallback
+
+
+@on_device
+def test_tensor_core_pass_with_too_many_candidates_runs_again_in_float32():
+    import nearortho
+
+    W = nearortho.frame(64, 2112, kind="kerdock")  # 2.2 million pairs at the maximum: past the buffer
+    with pytest.warns(RuntimeWarning, match="ran again in float32"):
+        tensor = nearortho.interference(W, precision="tf32", topk=2, backend="cuda")
+    exact = nearortho.interference(W, topk=2, backend="cpu")
+    assert tensor.gram_error == 0 and tensor.coherence == exact.coherence == 0.125 and tensor.pair == exact.pair
+    assert np.array_equal(tensor.topk_index, exact.topk_index) and np.array_equal(tensor.hist, exact.hist)
+
+
+@on_device
+def test_tensor_core_pass_through_the_public_function_states_its_bound():
+    import nearortho
+
+    W = nearortho.frame(96, 5000, seed=2)
+    tensor = nearortho.interference(W, precision="tf32", backend="cuda", topk=2)
+    exact = nearortho.interference(W, backend="cuda", topk=2)
+    assert 0 < tensor.gram_error < 0.01 and exact.gram_error == 0
+    assert tensor.coherence == pytest.approx(exact.coherence, abs=1e-6)
+    assert abs(tensor.rms - exact.rms) <= tensor.gram_error
+    with pytest.raises(ValueError, match="float32 rows, not float64"):
+        run(_cuda, W.astype(np.float64), None, precision="tf32")
+
+
+@on_device
+def test_torch_cuda_tensors_are_read_on_the_device_with_the_results_of_host_arrays():
+    torch = pytest.importorskip("torch")
+    import nearortho
+
+    rng = np.random.default_rng(8)
+    W, B = rng.standard_normal((4100, 33)).astype(np.float32), rng.standard_normal((70, 33)).astype(np.float32)
+    options = dict(backend="cuda", topk=3, bins=50, thresholds=(0.3,))
+    on_host = nearortho.interference(W, B, **options).to_dict()
+    Wd = torch.from_numpy(W).cuda().requires_grad_()
+    for b in (B, torch.from_numpy(B).cuda()):  # W in GPU memory, B on either side
+        on_gpu = nearortho.interference(Wd, b, **options).to_dict()
+        assert on_gpu.keys() == on_host.keys()
+        for key, value in on_host.items():  # the float64 sums are added atomically, in no set order
+            if key in ("sum", "sum_abs", "sum_sq", "mean", "mean_abs", "mean_sq", "rms"):
+                assert on_gpu[key] == pytest.approx(value, rel=1e-12), key
+            else:
+                assert on_gpu[key] == value or np.array_equal(on_gpu[key], value, equal_nan=True), key
+    assert torch.equal(Wd.detach().cpu(), torch.from_numpy(W))  # normalised in a copy, not in place
+    tensor = nearortho.interference(Wd, precision="tf32")
+    assert tensor.pair == nearortho.interference(W, precision="tf32", backend="cuda").pair
+    with pytest.raises(ValueError, match="must be C-contiguous"):
+        nearortho.interference(Wd.T)
+    with pytest.raises(ValueError, match="only the CUDA backend reads"):
+        nearortho.interference(Wd, backend="cpu")
+
+
+@on_device
+def test_top_k_of_columns_whose_lists_earlier_tiles_filled():
+    """Three row blocks: the columns of tile (1, 2) hold lists from tile (0, 2), so
+    few entries beat them (the gathering path); ties everywhere (integer rows)."""
+    rng = np.random.default_rng(9)
+    W = integer_rows(rng, 8200, 7, np.float32)
+    assert_same(*both(W, per_row=False, topk=4))
+    assert_same(*both(W, integer_rows(rng, 50, 7, np.float32), per_row=False, topk=5))

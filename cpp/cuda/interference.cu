@@ -5,30 +5,37 @@
 // it: one over its rows (every total, and the rows' results), one over its
 // columns (the results of B's rows, or within A of the rows' earlier partners),
 // and the top-k selections. The coherence pair is the best of the rows' maxima
-// over their later partners. Tests: tests/test_cuda.py.
+// over their later partners. With precision "tf32" or "bf16" the tiles come from
+// tensor cores, and the exact fields are re-checked (recheck_kernels.cuh).
+// Tests: tests/test_cuda.py.
 #include <algorithm>
+#include <cfloat>
 #include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include <cuda_bf16.h>
+
 #include "backend.hpp"
 #include "cuda_check.hpp"
 #include "interference_kernels.cuh"
+#include "recheck.hpp"
+#include "recheck_kernels.cuh"
 #include "nearortho/interference_setup.hpp"
 #include "nearortho/ranking.hpp"
 
 namespace nearortho::cuda {
 namespace {
 
-constexpr std::int64_t kTile = 4096;   // Gram tile edge: a 64 MiB float workspace
 constexpr int kSharedCounters = 8192;  // counters a block keeps in shared memory (32 KiB)
 
 unsigned blocks_for(std::int64_t work) {
@@ -46,7 +53,8 @@ void fill_device(T* x, std::size_t count, T value, cudaStream_t stream) {
 
 template <class T>
 void copy_to_device(T* dst, const T* src, std::size_t count, cudaStream_t stream, const char* what) {
-  if (count > 0) check(cudaMemcpyAsync(dst, src, count * sizeof(T), cudaMemcpyHostToDevice, stream), what);
+  // the direction from the pointers (unified addressing): host or device memory
+  if (count > 0) check(cudaMemcpyAsync(dst, src, count * sizeof(T), cudaMemcpyDefault, stream), what);
 }
 
 // A device buffer's contents (the copy into pageable memory returns when done).
@@ -65,7 +73,23 @@ std::vector<T> to_host(const DeviceBuffer<T>& src, cudaStream_t stream) {
   return to_host(src, src.size(), stream);
 }
 
-// Rows uploaded (in blocks of about 64 MiB) and prepared on the device.
+// Waits for every stream of the device when x is in its memory (the caller's
+// framework may still be writing it); a pointer into another device's memory is
+// an std::invalid_argument naming the source.
+void await_device_rows(const void* x, const std::string& name) {
+  cudaPointerAttributes attributes{};
+  check(cudaPointerGetAttributes(&attributes, x), "cudaPointerGetAttributes");
+  if (attributes.type != cudaMemoryTypeDevice && attributes.type != cudaMemoryTypeManaged) return;
+  int current = 0;
+  check(cudaGetDevice(&current), "cudaGetDevice");
+  if (attributes.device != current)
+    throw std::invalid_argument(name + " is in the memory of GPU " + std::to_string(attributes.device) +
+                                "; nearortho runs on the current GPU, " + std::to_string(current));
+  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+}
+
+// Rows copied (in blocks of about 64 MiB, from host or device memory) and
+// prepared on the device.
 template <class T>
 struct DeviceRows {
   DeviceBuffer<T> data;
@@ -74,6 +98,7 @@ struct DeviceRows {
   DeviceRows(const T* x, std::int64_t m, std::int64_t n, bool normalize, const std::string& name,
              cudaStream_t stream)
       : data(static_cast<std::size_t>(m * n)) {
+    await_device_rows(x, name);
     const std::int64_t block = std::max<std::int64_t>(1, (std::int64_t{64} << 20) / (n * sizeof(T)));
     for (std::int64_t r = 0; r < m; r += block)
       copy_to_device(data.get() + r * n, x + r * n, static_cast<std::size_t>(std::min(block, m - r) * n),
@@ -178,16 +203,18 @@ class DeviceSide {
             sumsq_.get(), topk_value_.get(), topk_index_.get()};
   }
 
-  struct Host {
-    std::vector<T> best, signed_best, topk_value;
-    std::vector<std::int64_t> best_index, signed_index, topk_index;
-    std::vector<double> sumsq;
-  };
-
-  Host to_host(cudaStream_t s) const {
-    return {cuda::to_host(best_, s),        cuda::to_host(signed_best_, s), cuda::to_host(topk_value_, s),
-            cuda::to_host(best_index_, s),  cuda::to_host(signed_index_, s), cuda::to_host(topk_index_, s),
-            cuda::to_host(sumsq_, s)};
+  SideHost to_host(cudaStream_t s) const {
+    const auto wide = [s](const DeviceBuffer<T>& x) {
+      const std::vector<T> v = cuda::to_host(x, s);
+      return std::vector<double>(v.begin(), v.end());
+    };
+    return {wide(best_),
+            wide(signed_best_),
+            wide(topk_value_),
+            cuda::to_host(sumsq_, s),
+            cuda::to_host(best_index_, s),
+            cuda::to_host(signed_index_, s),
+            cuda::to_host(topk_index_, s)};
   }
 
  private:
@@ -201,25 +228,23 @@ class DeviceSide {
 };
 
 // Of two candidates (key, index), the first by ranks_before; index -1 is empty.
-template <class T>
-std::pair<T, std::int64_t> first_of(T key, std::int64_t index, T key2, std::int64_t index2) {
+std::pair<double, std::int64_t> first_of(double key, std::int64_t index, double key2, std::int64_t index2) {
   if (index2 >= 0 && (index < 0 || ranks_before(key2, index2, key, index))) return {key2, index2};
   return {key, index};
 }
 
 // The per-row outputs of `out` (m rows) from one side, or within A from both
 // sides (`other`: the rows' earlier partners), merged by ranks_before.
-template <class T>
-void write_rows(const typename DeviceSide<T>::Host& side, const typename DeviceSide<T>::Host* other,
-                std::int64_t m, bool per_row, std::int64_t k, const InterferenceRows& out) {
+void write_rows(const SideHost& side, const SideHost* other, std::int64_t m, bool per_row, std::int64_t k,
+                const InterferenceRows& out) {
   for (std::int64_t i = 0; i < m && per_row; ++i) {
-    auto [best, best_index] = first_of(side.best[i], side.best_index[i], other ? other->best[i] : T(-1),
+    auto [best, best_index] = first_of(side.best[i], side.best_index[i], other ? other->best[i] : -1.0,
                                        other ? other->best_index[i] : -1);
     auto [top, top_index] = first_of(side.signed_best[i], side.signed_index[i],
-                                     other ? other->signed_best[i] : T(0), other ? other->signed_index[i] : -1);
-    out.row_max[i] = best_index < 0 ? -1.0 : static_cast<double>(best);
+                                     other ? other->signed_best[i] : 0.0, other ? other->signed_index[i] : -1);
+    out.row_max[i] = best_index < 0 ? -1.0 : best;
     out.row_argmax[i] = best_index;
-    out.row_signed_max[i] = top_index < 0 ? -std::numeric_limits<double>::infinity() : static_cast<double>(top);
+    out.row_signed_max[i] = top_index < 0 ? -std::numeric_limits<double>::infinity() : top;
     out.row_signed_argmax[i] = top_index;
     out.row_sumsq[i] = side.sumsq[i] + (other ? other->sumsq[i] : 0.0);
   }
@@ -229,9 +254,9 @@ void write_rows(const typename DeviceSide<T>::Host& side, const typename DeviceS
     for (std::int64_t t = i * k; t < end; ++t) {
       const std::int64_t pi = p < end ? side.topk_index[p] : -1;
       const std::int64_t qi = other != nullptr && q < end ? other->topk_index[q] : -1;
-      const T pv = pi < 0 ? T(0) : side.topk_value[p], qv = qi < 0 ? T(0) : other->topk_value[q];
+      const double pv = pi < 0 ? 0.0 : side.topk_value[p], qv = qi < 0 ? 0.0 : other->topk_value[q];
       const bool take_other = first_of(std::abs(pv), pi, std::abs(qv), qi).second == qi && qi >= 0;
-      out.topk_value[t] = static_cast<double>(take_other ? qv : pv);
+      out.topk_value[t] = take_other ? qv : pv;
       out.topk_index[t] = take_other ? qi : pi;
       (take_other ? q : p) += 1;
     }
@@ -244,8 +269,10 @@ void write_rows(const typename DeviceSide<T>::Host& side, const typename DeviceS
 template <class T>
 class DeviceStats {
  public:
+  // approximate: the tiles come from tensor cores, so the pairs are left to the
+  // re-check (results() takes them from its candidates).
   DeviceStats(const InterferenceOptions& opt, const HistogramRange& range, std::int64_t m,
-              std::int64_t mb, bool symmetric, cudaStream_t s)
+              std::int64_t mb, bool symmetric, bool approximate, cudaStream_t s)
       : opt_(opt),
         range_(range),
         m_(m),
@@ -286,7 +313,7 @@ class DeviceStats {
     red_.sums = sums_.get();
     red_.collected_count = collected_count_.get();
     red_.collected = collected_.get();
-    red_.collect_pairs = opt.pair_cap >= 0;
+    red_.collect_pairs = opt.pair_cap >= 0 && !approximate;
     red_.pair_signed = opt.pair_signed;
     red_.pair_threshold = threshold_above<T>(opt.pair_threshold);
     red_.pair_cap = pair_i_.size();
@@ -304,8 +331,10 @@ class DeviceStats {
   // partners) or, against B when asked, B's rows.
   bool columns() const { return columns_; }
 
-  // The totals, and the per-row results into rows (and cols against B).
-  InterferenceTotals results(const InterferenceRows& rows, const InterferenceRows& cols, cudaStream_t s) const {
+  // The totals, and the per-row results into rows (and cols against B); with
+  // `checked`, the exact fields from the re-checked candidates.
+  InterferenceTotals results(const InterferenceRows& rows, const InterferenceRows& cols, const CheckedPairs* checked,
+                             cudaStream_t s) const {
     InterferenceTotals out;
     out.hist_lo = range_.lo;
     out.hist_hi = range_.hi;
@@ -330,26 +359,44 @@ class DeviceStats {
       const auto g = to_host(pair_g_, kept, s);
       for (std::size_t p = 0; p < kept; ++p) out.pairs.push_back(PairHit{i[p], j[p], g[p]});
     }
-    const auto side = rows_.to_host(s);
+    if (checked != nullptr && opt_.pair_cap >= 0) keep_pairs(*checked, out);
+    SideHost side = rows_.to_host(s), other = cols_.to_host(s);
+    if (checked != nullptr) {
+      apply_recheck(*checked, false, opt_.topk, side);
+      if (columns_) apply_recheck(*checked, true, opt_.topk, other);
+    }
     // The coherence: the best row maximum over later partners (all of B), the
     // first row on ties, so the smallest pair (i, j).
     for (std::int64_t i = 0; i < m_; ++i)
       if (side.best_index[i] >= 0 && (out.max_i < 0 || side.best[i] > out.max_abs)) {
-        out.max_abs = static_cast<double>(side.best[i]);
+        out.max_abs = side.best[i];
         out.max_i = i;
         out.max_j = side.best_index[i];
       }
-    const auto other = cols_.to_host(s);
     if (symmetric_) {
-      write_rows<T>(side, &other, m_, opt_.per_row, opt_.topk, rows);
+      write_rows(side, &other, m_, opt_.per_row, opt_.topk, rows);
     } else {
-      write_rows<T>(side, nullptr, m_, opt_.per_row, opt_.topk, rows);
-      if (columns_) write_rows<T>(other, nullptr, mb_, opt_.per_row, opt_.topk, cols);
+      write_rows(side, nullptr, m_, opt_.per_row, opt_.topk, rows);
+      if (columns_) write_rows(other, nullptr, mb_, opt_.per_row, opt_.topk, cols);
     }
     return out;
   }
 
  private:
+  // The pairs at or above the threshold among the re-checked candidates (every
+  // such pair is one), in the order of (i, j).
+  void keep_pairs(const CheckedPairs& checked, InterferenceTotals& out) const {
+    for (std::size_t p = 0; p < checked.g.size(); ++p) {
+      const double g = checked.g[p];
+      if ((opt_.pair_signed ? g : std::abs(g)) >= opt_.pair_threshold)
+        out.pairs.push_back(PairHit{checked.i[p], checked.j[p], g});
+    }
+    std::sort(out.pairs.begin(), out.pairs.end(),
+              [](const PairHit& a, const PairHit& b) { return a.i != b.i ? a.i < b.i : a.j < b.j; });
+    out.pair_count = static_cast<std::int64_t>(out.pairs.size());
+    if (out.pair_count > opt_.pair_cap) out.pairs.clear();
+  }
+
   const InterferenceOptions& opt_;
   HistogramRange range_;
   std::int64_t m_, mb_;
@@ -366,13 +413,169 @@ class DeviceStats {
   DeviceSide<T> rows_, cols_;
 };
 
-}  // namespace
+// Where a tensor-core pass keeps its candidates for the re-check: two buffers,
+// the candidates still passing moved from one to the other when it is half full.
+class DeviceRecheck {
+ public:
+  DeviceRecheck(const InterferenceOptions& opt, std::int64_t m, std::int64_t mb, double delta, cudaStream_t s)
+      : cap_(capacity(m, mb)), row_floor_(2 * kTile), column_floor_(2 * kTile), buffers_{Buffer(cap_), Buffer(cap_)} {
+    for (const Buffer& b : buffers_) fill_device(b.count.get(), 1, 0ull, s);
+    base_ = Candidates{2 * delta, opt.pair_cap >= 0 ? opt.pair_threshold - delta : INFINITY, opt.pair_signed, cap_,
+                       nullptr,   nullptr,
+                       nullptr,   nullptr,
+                       row_floor_.get(), column_floor_.get()};
+  }
 
+  // Where the next tile's candidates go.
+  Candidates candidates() const { return buffers_[active_].candidates(base_); }
+
+  // After a tile: false when its candidates overflowed the buffer; moves the
+  // candidates still passing to the other buffer when this one is half full.
+  template <class T>
+  bool after_tile(const Reduction<T>& red, bool columns, cudaStream_t s) {
+    const unsigned long long found = to_host(buffers_[active_].count, s)[0];
+    if (found > cap_) return false;
+    if (found > cap_ / 2) compact(red, columns, found, s);
+    return true;
+  }
+
+  // The candidates that pass the final floors, with their float64 g.
+  template <class T>
+  CheckedPairs checked_pairs(const Reduction<T>& red, bool columns, const T* a, const T* b, std::int64_t n,
+                             cudaStream_t s) {
+    compact(red, columns, to_host(buffers_[active_].count, s)[0], s);
+    const Buffer& kept = buffers_[active_];
+    const std::size_t count = static_cast<std::size_t>(to_host(kept.count, s)[0]);
+    DeviceBuffer<double> g(count);
+    if (count > 0) {
+      exact_dots<T><<<blocks_for(static_cast<std::int64_t>(count) * 32), kThreads, 0, s>>>(
+          a, b, n, kept.i.get(), kept.j.get(), static_cast<std::int64_t>(count), g.get());
+      check_launch("exact_dots");
+    }
+    return CheckedPairs{to_host(kept.i, count, s), to_host(kept.j, count, s), to_host(g, count, s)};
+  }
+
+ private:
+  struct Buffer {
+    explicit Buffer(std::size_t cap) : count(1), i(cap), j(cap), h(cap) {}
+    Candidates candidates(Candidates base) const {
+      base.count = count.get();
+      base.i = i.get();
+      base.j = j.get();
+      base.h = h.get();
+      return base;
+    }
+    DeviceBuffer<unsigned long long> count;
+    DeviceBuffer<std::int64_t> i, j;
+    DeviceBuffer<float> h;
+  };
+
+  template <class T>
+  void compact(const Reduction<T>& red, bool columns, unsigned long long found, cudaStream_t s) {
+    const Buffer& from = buffers_[active_];
+    const Buffer& to = buffers_[1 - active_];
+    fill_device(to.count.get(), 1, 0ull, s);
+    if (found > 0) {
+      keep_candidates<T><<<blocks_for(static_cast<std::int64_t>(found)), kThreads, 0, s>>>(
+          red, columns, from.candidates(base_), static_cast<std::int64_t>(found), to.candidates(base_));
+      check_launch("keep_candidates");
+    }
+    active_ = 1 - active_;
+  }
+
+  // 32 candidates a row (at least 2^20) in each buffer, within a third of the free device memory.
+  static std::size_t capacity(std::int64_t m, std::int64_t mb) {
+    std::size_t free = 0, total = 0;
+    check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+    const std::size_t wanted = std::max<std::size_t>(std::size_t{1} << 20, 32 * static_cast<std::size_t>(m + mb));
+    return std::min(wanted, free / 3 / 2 / (2 * sizeof(std::int64_t) + sizeof(float)));
+  }
+
+  std::size_t cap_;
+  DeviceBuffer<double> row_floor_, column_floor_;
+  Buffer buffers_[2];
+  int active_ = 0;
+  Candidates base_{};
+};
+
+// The tensor-core precisions: how the rows enter the product, and the bound on
+// |h - g| for rows of norm 1 (h: the tile's entry, g: the float64 dot product).
+// Each input is rounded to p bits (TF32 p = 11, possibly by truncation: relative
+// 2^-10; bf16 p = 8, rounded to nearest by bf16_rows: 2^-8), so a product is off
+// by (2u + u^2) of |x_k y_k|; the float32 accumulation of n products adds at
+// most n 2^-23 of sum |x_k y_k| (truncating adds included), doubled for the
+// tensor cores' blocked sums; sum |x_k y_k| <= |x| |y|.
+struct TensorPrecision {
+  cudaDataType input;
+  cublasComputeType_t compute;
+  double unit;  // u
+
+  static std::optional<TensorPrecision> parse(const std::string& name) {
+    if (name.empty()) return std::nullopt;
+    if (name == "tf32") return TensorPrecision{CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32, std::ldexp(1.0, -10)};
+    if (name == "bf16") return TensorPrecision{CUDA_R_16BF, CUBLAS_COMPUTE_32F, std::ldexp(1.0, -8)};
+    throw std::invalid_argument("precision must be \"\", \"tf32\" or \"bf16\", got \"" + name + "\"");
+  }
+
+  double delta(std::int64_t n, double norm_product) const {
+    const double per_unit_norms = 2 * unit + unit * unit + static_cast<double>(n + 2) * std::ldexp(1.0, -22);
+    return per_unit_norms * norm_product * (1 + std::ldexp(1.0, -20)) + static_cast<double>(n) * 2 * FLT_MIN;
+  }
+};
+
+// The largest norm of a side's prepared rows: about 1 when normalised.
+double largest_norm(const std::vector<double>& sumsq, bool normalize, std::int64_t n) {
+  if (normalize) return 1 + static_cast<double>(n + 2) * std::ldexp(1.0, -24);
+  return std::sqrt(*std::max_element(sumsq.begin(), sumsq.end()));
+}
+
+__global__ void bf16_rows(const float* x, __nv_bfloat16* y, std::int64_t count) {
+  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < count;
+       i += std::int64_t{gridDim.x} * blockDim.x)
+    y[i] = __float2bfloat16_rn(x[i]);
+}
+
+// The rows as a tensor-core GEMM reads them: the float rows themselves (TF32),
+// or their bfloat16 copy.
+class TensorRows {
+ public:
+  TensorRows(const TensorPrecision& p, const float* x, std::int64_t count, cudaStream_t s)
+      : x_(x), copy_(p.input == CUDA_R_16BF ? static_cast<std::size_t>(count) : 0) {
+    if (copy_.size() == 0) return;
+    bf16_rows<<<blocks_for(count), kThreads, 0, s>>>(x, copy_.get(), count);
+    check_launch("bf16_rows");
+  }
+  // Row `row` of length n.
+  const void* row(std::int64_t row, std::int64_t n) const {
+    if (copy_.size() > 0) return copy_.get() + row * n;
+    return x_ + row * n;
+  }
+
+ private:
+  const float* x_;
+  DeviceBuffer<__nv_bfloat16> copy_;
+};
+
+// g = x y^T on tensor cores (see gram_tile), float32 out.
+void gram_tile_tensor(cublasHandle_t handle, const TensorPrecision& p, const void* x, std::int64_t rows,
+                      const void* y, std::int64_t cols, std::int64_t n, float* g) {
+  const float one = 1, zero = 0;
+  const int c = static_cast<int>(cols), r = static_cast<int>(rows), k = static_cast<int>(n);
+  check(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, c, r, k, &one, y, p.input, k, x, p.input, k, &zero, g,
+                     CUDA_R_32F, c, p.compute, CUBLAS_GEMM_DEFAULT),
+        "cublasGemmEx");
+}
+
+// One pass; with a tensor-core precision, nothing when a tile's candidates
+// overflowed the re-check's buffer (the caller then runs the pass in the working dtype).
 template <class T>
-InterferenceTotals interference(const RowSource<T>& a_source, const RowSource<T>* b_source,
-                                const InterferenceOptions& opt, const InterferenceRows& rows,
-                                const InterferenceRows& cols) {
-  check_options(opt, a_source, b_source);
+std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const RowSource<T>* b_source,
+                                           const InterferenceOptions& opt, const InterferenceRows& rows,
+                                           const InterferenceRows& cols) {
+  std::optional<TensorPrecision> tensor;
+  if constexpr (std::is_same_v<T, float>) tensor = TensorPrecision::parse(opt.precision);
+  else if (!opt.precision.empty())
+    throw std::invalid_argument("precision " + opt.precision + " takes float32 rows, not float64");
   const bool symmetric = b_source == nullptr;
   const std::int64_t m = a_source.rows(), n = a_source.cols(), m2 = symmetric ? 0 : b_source->rows();
   const T* a = array_rows(a_source);  // before any device call
@@ -385,13 +588,36 @@ InterferenceTotals interference(const RowSource<T>& a_source, const RowSource<T>
       symmetric ? nullptr : std::make_unique<DeviceRows<T>>(b, m2, n, opt.normalize, b_source->name(), s);
   const T* ya = symmetric ? xa.data.get() : xb->data.get();
   const HistogramRange range = histogram_range<T>(opt, xa.sumsq, symmetric ? nullptr : &xb->sumsq, a_source.name());
-  const DeviceStats<T> stats(opt, range, m, mb, symmetric, s);
+  const DeviceStats<T> stats(opt, range, m, mb, symmetric, tensor.has_value(), s);
   const Reduction<T>& red = stats.reduction();
   const std::size_t shared_bytes =
       red.shared_counters ? static_cast<std::size_t>(red.counter_count()) * sizeof(unsigned) : 0;
 
   DeviceBuffer<T> g(static_cast<std::size_t>(std::min(kTile, m) * std::min(kTile, mb)));
   const Cublas cublas(s);
+  double delta = 0;
+  std::unique_ptr<TensorRows> ta, tb;
+  std::unique_ptr<DeviceRecheck> recheck;
+  if constexpr (std::is_same_v<T, float>) {
+    if (tensor) {
+      delta = tensor->delta(n, largest_norm(xa.sumsq, opt.normalize, n) *
+                                   largest_norm(symmetric ? xa.sumsq : xb->sumsq, opt.normalize, n));
+      ta = std::make_unique<TensorRows>(*tensor, xa.data.get(), m * n, s);
+      if (!symmetric) tb = std::make_unique<TensorRows>(*tensor, ya, m2 * n, s);
+      recheck = std::make_unique<DeviceRecheck>(opt, m, mb, delta, s);
+    }
+  }
+  const TensorRows* tya = symmetric ? ta.get() : tb.get();
+  const auto compute_tile = [&](const Tile<T>& tile) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (tensor) {
+        gram_tile_tensor(cublas.get(), *tensor, ta->row(tile.i0, n), tile.rows, tya->row(tile.j0, n), tile.cols, n,
+                         g.get());
+        return;
+      }
+    }
+    gram_tile(cublas.get(), xa.data.get() + tile.i0 * n, tile.rows, ya + tile.j0 * n, tile.cols, n, g.get());
+  };
   const std::int64_t ba = (m + kTile - 1) / kTile, bb = (mb + kTile - 1) / kTile;
   const std::int64_t tiles = symmetric ? ba * (ba + 1) / 2 : ba * bb;
   const dim3 slices(kColumns, kSlices);
@@ -403,7 +629,7 @@ InterferenceTotals interference(const RowSource<T>& a_source, const RowSource<T>
     for (std::int64_t J = symmetric ? I : 0; J < bb && !stopped; ++J) {
       const Tile<T> tile{g.get(), std::min(kTile, m - I * kTile), std::min(kTile, mb - J * kTile),
                          I * kTile, J * kTile, symmetric && I == J};
-      gram_tile(cublas.get(), xa.data.get() + tile.i0 * n, tile.rows, ya + tile.j0 * n, tile.cols, n, g.get());
+      compute_tile(tile);
       const unsigned row_blocks = static_cast<unsigned>((tile.rows + kWarps - 1) / kWarps);
       const unsigned column_blocks = static_cast<unsigned>((tile.cols + kColumns - 1) / kColumns);
       reduce_tile_rows<T><<<row_blocks, kThreads, shared_bytes, s>>>(tile, red);
@@ -420,9 +646,17 @@ InterferenceTotals interference(const RowSource<T>& a_source, const RowSource<T>
         reduce_tile_topk_columns<T><<<column_blocks, slices, 0, s>>>(tile, red);
         check_launch("reduce_tile_topk_columns");
       }
+      if (recheck) {  // after the reductions: the floors include this tile
+        tile_floors<T><<<blocks_for(std::max(tile.rows, tile.cols)), kThreads, 0, s>>>(
+            tile, red, recheck->candidates(), stats.columns());
+        check_launch("tile_floors");
+        collect_candidates<T><<<row_blocks, kThreads, 0, s>>>(tile, recheck->candidates());
+        check_launch("collect_candidates");
+      }
       // The next tile reuses the workspace; waiting here also bounds the time
       // between polls to one tile.
       stream.sync();
+      if (recheck && !recheck->after_tile(red, stats.columns(), s)) return std::nullopt;
       ++done;
       if (opt.poll && clock::now() >= next_poll) {
         stopped = opt.poll(done, tiles);
@@ -431,8 +665,27 @@ InterferenceTotals interference(const RowSource<T>& a_source, const RowSource<T>
     }
   }
   if (!stopped && opt.poll && opt.poll(tiles, tiles)) stopped = true;
-  InterferenceTotals out = stats.results(rows, cols, s);
+  std::optional<CheckedPairs> checked;
+  if (recheck && !stopped) checked = recheck->checked_pairs(red, stats.columns(), xa.data.get(), ya, n, s);
+  InterferenceTotals out = stats.results(rows, cols, checked ? &*checked : nullptr, s);
+  out.gram_error = delta;
+  out.rechecked = checked ? static_cast<std::int64_t>(checked->g.size()) : 0;
   out.cancelled = stopped;
+  return out;
+}
+
+}  // namespace
+
+template <class T>
+InterferenceTotals interference(const RowSource<T>& a_source, const RowSource<T>* b_source,
+                                const InterferenceOptions& opt, const InterferenceRows& rows,
+                                const InterferenceRows& cols) {
+  check_options(opt, a_source, b_source);
+  if (std::optional<InterferenceTotals> out = run_pass(a_source, b_source, opt, rows, cols)) return *out;
+  InterferenceOptions working = opt;  // too many candidates to re-check: no tensor cores
+  working.precision.clear();
+  InterferenceTotals out = *run_pass(a_source, b_source, working, rows, cols);
+  out.tensor_fallback = true;
   return out;
 }
 

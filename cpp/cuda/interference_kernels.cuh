@@ -8,6 +8,7 @@
 
 namespace nearortho::cuda {
 
+constexpr std::int64_t kTile = 4096;  // Gram tile edge: a 64 MiB float workspace
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;  // rows per block of the row kernels
 constexpr unsigned kFullMask = 0xffffffffu;
@@ -350,15 +351,19 @@ __global__ void reduce_tile_topk_rows(Tile<T> tile, Reduction<T> red) {
   }
 }
 
-// Top-k of side "cols": the rounds of reduce_tile_topk_rows over each tile
-// column's rows (on a diagonal tile the rows i < j), each round's best found by
-// the column's kSlices slices together. Every column runs all k rounds (the
-// block synchronises in each); a column whose round found nothing to insert
-// stops inserting. Launch: blockDim (kColumns, kSlices).
+// Top-k of side "cols". Usually few of a tile column's entries beat its list's
+// last entry (the floor): a first scan counts them, and when every column of the
+// block has at most kSlices, a second scan gathers them into shared memory and
+// each column inserts its own. Otherwise (a column's first tiles), the rounds
+// of reduce_tile_topk_rows over each column's rows (on a diagonal tile the rows
+// i < j), each round's best found by the column's kSlices slices together;
+// every column runs the rounds until all of the block's are done (the block
+// synchronises in each). Launch: blockDim (kColumns, kSlices).
 template <class T>
 __global__ void reduce_tile_topk_columns(Tile<T> tile, Reduction<T> red) {
   __shared__ T keys[kSlices * kColumns];
   __shared__ std::int64_t indices[kSlices * kColumns];
+  __shared__ unsigned beating[kColumns];
   const std::int64_t k = red.topk;
   const std::int64_t c = blockIdx.x * std::int64_t{kColumns} + threadIdx.x;
   const std::int64_t rows = column_rows(tile, c), j = tile.j0 + c;
@@ -367,6 +372,29 @@ __global__ void reduce_tile_topk_columns(Tile<T> tile, Reduction<T> red) {
   // the floor, read by every slice before slice 0 first inserts (after a barrier)
   const T floor = rows > 0 ? fabs(value[k - 1]) : T(0);
   const std::int64_t floor_index = rows > 0 ? index[k - 1] : -1;
+  if (threadIdx.y == 0) beating[threadIdx.x] = 0;
+  __syncthreads();
+  unsigned mine = 0;
+  for (std::int64_t r = threadIdx.y; r < rows; r += kSlices)
+    mine += better(T(fabs(tile.g[r * tile.cols + c])), tile.i0 + r, floor, floor_index);
+  if (mine > 0) atomicAdd(beating + threadIdx.x, mine);
+  __syncthreads();
+  if (__syncthreads_and(beating[threadIdx.x] <= kSlices)) {
+    if (threadIdx.y == 0) beating[threadIdx.x] = 0;  // now the gathered count
+    __syncthreads();
+    for (std::int64_t r = threadIdx.y; r < rows; r += kSlices) {
+      const T g = tile.g[r * tile.cols + c];
+      if (!better(T(fabs(g)), tile.i0 + r, floor, floor_index)) continue;
+      const unsigned slot = atomicAdd(beating + threadIdx.x, 1u);
+      keys[threadIdx.x * kSlices + slot] = g;
+      indices[threadIdx.x * kSlices + slot] = tile.i0 + r;
+    }
+    __syncthreads();
+    if (threadIdx.y == 0)  // any order: insert_best keeps the list best first
+      for (unsigned t = 0; t < beating[threadIdx.x]; ++t)
+        insert_best(value, index, k, keys[threadIdx.x * kSlices + t], indices[threadIdx.x * kSlices + t]);
+    return;
+  }
   T prev = 0;
   std::int64_t prev_index = -1;
   bool done = rows == 0;

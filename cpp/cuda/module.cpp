@@ -15,5 +15,5 @@ PYBIND11_MODULE(_cuda, m) {
   m.def("device_count", &cuda::device_count,
         "CUDA devices the runtime sees; 0 without a device or driver");
   python::def_generate_frame(m, &cuda::generate_frame<float>, &cuda::generate_frame<double>);
-  python::def_interference(m, &cuda::interference<float>, &cuda::interference<double>);
+  python::def_interference(m, &cuda::interference<float>, &cuda::interference<double>, true);
 }

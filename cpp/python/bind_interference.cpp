@@ -26,10 +26,23 @@ StoredType stored_type(const std::string& name) {
   throw std::invalid_argument("unknown stored dtype " + name);
 }
 
-// A numpy array of T (read in place), or a file region given as the tuple
-// (path, offset, stored dtype name, rows, cols, transposed), named by its path.
+// GPU memory given as the tuple ("cuda", address, rows, cols, dtype name)
+// (python/nearortho/device_matrix.py).
+bool is_device_memory(const py::object& obj) {
+  return py::isinstance<py::tuple>(obj) && py::len(obj) == 5 && py::str(obj[py::int_(0)]).cast<std::string>() == "cuda";
+}
+
+// A numpy array of T (read in place), a file region given as the tuple (path,
+// offset, stored dtype name, rows, cols, transposed), named by its path, or, for
+// a backend that reads it (`device_memory`), GPU memory.
 template <class T>
-RowSource<T> row_source(const py::object& obj, const char* name) {
+RowSource<T> row_source(const py::object& obj, const char* name, bool device_memory) {
+  if (is_device_memory(obj)) {
+    if (!device_memory)
+      throw std::invalid_argument(std::string(name) + " is in GPU memory: the CPU backend cannot read it");
+    const auto spec = obj.cast<std::tuple<std::string, std::uintptr_t, std::int64_t, std::int64_t, std::string>>();
+    return RowSource<T>(reinterpret_cast<const T*>(std::get<1>(spec)), std::get<2>(spec), std::get<3>(spec), name);
+  }
   if (py::isinstance<py::tuple>(obj)) {
     const auto spec = obj.cast<std::tuple<std::string, std::int64_t, std::string, std::int64_t, std::int64_t, bool>>();
     const FileRegion file{std::get<0>(spec), std::get<1>(spec), stored_type(std::get<2>(spec)),
@@ -79,9 +92,10 @@ namespace {
 
 template <class T>
 InterferenceResult run_interference(InterferenceFn<T> run, const py::object& w, const py::object& b,
-                                    InterferenceOptions options, const py::object& progress) {
-  const RowSource<T> a = row_source<T>(w, "W");
-  const std::optional<RowSource<T>> other = b.is_none() ? std::nullopt : std::optional(row_source<T>(b, "B"));
+                                    InterferenceOptions options, const py::object& progress, bool device_memory) {
+  const RowSource<T> a = row_source<T>(w, "W", device_memory);
+  const std::optional<RowSource<T>> other =
+      b.is_none() ? std::nullopt : std::optional(row_source<T>(b, "B", device_memory));
   const std::int64_t m = a.rows(), m2 = other ? other->rows() : 0;
   // Runs on the calling thread with the GIL retaken: progress first, then
   // pending signals; a Python error in either stops the pass and is re-raised.
@@ -137,6 +151,7 @@ void bind_types(py::module_& m) {
       .def_readwrite("pair_cap", &InterferenceOptions::pair_cap)
       .def_readwrite("columns", &InterferenceOptions::columns)
       .def_readwrite("block_rows", &InterferenceOptions::block_rows)
+      .def_readwrite("precision", &InterferenceOptions::precision)
       .def_readwrite("threads", &InterferenceOptions::threads);
   py::class_<InterferenceTotals>(m, "InterferenceTotals", "Sums, maxima, counts and collected values of a pass")
       .def_readonly("sum", &InterferenceTotals::sum)
@@ -154,6 +169,9 @@ void bind_types(py::module_& m) {
       .def_property_readonly("collected", [](const InterferenceTotals& t) { return numpy_copy(t.collected); })
       .def_readonly("collect_overflow", &InterferenceTotals::collect_overflow)
       .def_readonly("pair_count", &InterferenceTotals::pair_count)
+      .def_readonly("gram_error", &InterferenceTotals::gram_error)
+      .def_readonly("rechecked", &InterferenceTotals::rechecked)
+      .def_readonly("tensor_fallback", &InterferenceTotals::tensor_fallback)
       .def_property_readonly("pair_i", [](const InterferenceTotals& t) { return pair_field(t, &PairHit::i); })
       .def_property_readonly("pair_j", [](const InterferenceTotals& t) { return pair_field(t, &PairHit::j); })
       .def_property_readonly("pair_g", [](const InterferenceTotals& t) { return pair_field(t, &PairHit::g); });
@@ -173,14 +191,18 @@ void bind_types(py::module_& m) {
 
 }  // namespace
 
-// W and B: arrays (float64 ones make the pass float64) or file regions, read as
-// float64 when wide, else float32.
-void def_interference(py::module_& m, InterferenceFn<float> f32, InterferenceFn<double> f64) {
-  const auto dispatch = [f32, f64](const py::object& w, const py::object& b, const InterferenceOptions& options,
-                                   const py::object& progress, bool wide) {
-    const auto is_f64 = [](const py::object& x) { return py::isinstance<py::array_t<double>>(x); };
-    return wide || is_f64(w) || is_f64(b) ? run_interference<double>(f64, w, b, options, progress)
-                                          : run_interference<float>(f32, w, b, options, progress);
+// W and B: arrays (float64 ones make the pass float64), file regions, read as
+// float64 when wide, else float32, or GPU memory when device_memory.
+void def_interference(py::module_& m, InterferenceFn<float> f32, InterferenceFn<double> f64, bool device_memory) {
+  const auto dispatch = [f32, f64, device_memory](const py::object& w, const py::object& b,
+                                                  const InterferenceOptions& options, const py::object& progress,
+                                                  bool wide) {
+    const auto is_f64 = [](const py::object& x) {
+      return py::isinstance<py::array_t<double>>(x) ||
+             (is_device_memory(x) && py::str(x[py::int_(4)]).cast<std::string>() == "float64");
+    };
+    return wide || is_f64(w) || is_f64(b) ? run_interference<double>(f64, w, b, options, progress, device_memory)
+                                          : run_interference<float>(f32, w, b, options, progress, device_memory);
   };
   m.def("interference", dispatch, py::arg("W"), py::arg("B"), py::arg("options"), py::arg("progress") = py::none(),
         py::arg("wide") = false);
@@ -189,7 +211,7 @@ void def_interference(py::module_& m, InterferenceFn<float> f32, InterferenceFn<
 
 void bind_interference(py::module_& m) {
   bind_types(m);
-  def_interference(m, &interference<float>, &interference<double>);
+  def_interference(m, &interference<float>, &interference<double>, false);
   m.def("row_buffer_bytes", [](const std::string& stored, std::int64_t n, std::int64_t working_size) {
     return row_buffer_bytes(stored_type(stored), n, working_size, working_size == 8 ? kPanelRows<double> : kPanelRows<float>);
   }, py::arg("stored"), py::arg("n"), py::arg("working_size"));

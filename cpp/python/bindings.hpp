@@ -92,7 +92,8 @@ using InterferenceFn = InterferenceTotals (*)(const RowSource<T>&, const RowSour
                                               const InterferenceRows&, const InterferenceRows&);
 
 void def_generate_frame(py::module_& m, GenerateFrameFn<float> f32, GenerateFrameFn<double> f64);
-void def_interference(py::module_& m, InterferenceFn<float> f32, InterferenceFn<double> f64);
+// device_memory: the backend reads W and B in GPU memory (the CUDA backend).
+void def_interference(py::module_& m, InterferenceFn<float> f32, InterferenceFn<double> f64, bool device_memory);
 
 void bind_constants(py::module_& m);
 void bind_frame(py::module_& m);

@@ -257,6 +257,8 @@ class Pass {
     if (!symmetric && b_.cols() != n)
       throw std::invalid_argument(b_.name() + " must have rows of length " + std::to_string(n) + " like " + a_name);
     if (opt_.bins < 1) throw std::invalid_argument("bins must be >= 1");
+    if (!opt_.precision.empty())
+      throw std::invalid_argument("precision " + opt_.precision + " needs the CUDA backend's tensor cores");
     if (opt_.block_rows < 0 || opt_.block_rows % kTile != 0)
       throw std::invalid_argument("block_rows must be a nonnegative multiple of " + std::to_string(kTile));
     const std::int64_t candidates = symmetric ? m - 1 : m2;

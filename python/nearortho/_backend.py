@@ -67,6 +67,11 @@ def cuda_available() -> bool:
     return _cuda_module() is not None
 
 
+def cuda_unavailable_reason() -> str:
+    """Why ``backend="cuda"`` cannot run here ("" when it can)."""
+    return _cuda_state()[1]
+
+
 def check(backend) -> str:
     """``backend`` validated: one of BACKENDS (TypeError for a non-string, ValueError otherwise)."""
     if not isinstance(backend, str):

@@ -108,6 +108,7 @@ class InterferenceOptions:
     normalize: bool
     pair_signed: bool
     per_row: bool
+    precision: str
     refine: bool
     def __init__(self) -> None:
         ...
@@ -203,6 +204,9 @@ class InterferenceTotals:
     def count_above(self) -> numpy.typing.NDArray[numpy.int64]:
         ...
     @property
+    def gram_error(self) -> float:
+        ...
+    @property
     def hist(self) -> numpy.typing.NDArray[numpy.int64]:
         ...
     @property
@@ -233,6 +237,9 @@ class InterferenceTotals:
     def pair_j(self) -> numpy.typing.NDArray[numpy.int64]:
         ...
     @property
+    def rechecked(self) -> int:
+        ...
+    @property
     def sum(self) -> float:
         ...
     @property
@@ -240,6 +247,9 @@ class InterferenceTotals:
         ...
     @property
     def sum_sq(self) -> float:
+        ...
+    @property
+    def tensor_fallback(self) -> bool:
         ...
 class RowStatistics:
     """

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -17,6 +18,7 @@ from . import _order_statistic
 from . import _validate as v
 from . import reference
 from .bounds import bounds
+from .device_matrix import DeviceMatrix, on_device
 from .row_file import RowFile
 
 __all__ = ["InterferenceStats", "interference", "neighbors"]
@@ -39,6 +41,10 @@ class InterferenceStats:
     ``col_topk_index``, ``col_topk_value`` (None without B). Indices are
     global: partners of W's rows shifted by ``col_offset``, partners of B's
     rows by ``row_offset``.
+
+    ``gram_error`` is 0 when every Gram entry was computed in the working dtype;
+    with ``precision="tf32"``/``"bf16"`` it bounds the error of the entries behind
+    the sums, histogram and ``count_above`` (the exact fields are re-checked).
 
     A result from :func:`interference` keeps a reference to its (converted)
     inputs so that ``quantile(q, exact=True)`` can recompute; ``merge`` drops it.
@@ -73,6 +79,7 @@ class InterferenceStats:
     col_signed_argmax: Optional[np.ndarray] = None
     row_offset: int = 0
     col_offset: int = 0
+    gram_error: float = 0.0
     _source: Optional[tuple] = dataclasses.field(default=None, repr=False)
 
     # measured summaries
@@ -233,7 +240,7 @@ class InterferenceStats:
             coherence=(self.coherence, other.coherence)[best], pair=tuple(int(x) for x in pairs[best]),
             hist=self.hist + other.hist,
             count_above={t: c + other.count_above[t] for t, c in self.count_above.items()},
-            _source=None)
+            gram_error=max(self.gram_error, other.gram_error), _source=None)
         same_rows = self.row_offset == other.row_offset and self.m == other.m
         follows = other.row_offset == self.row_offset + self.m
         same_cols = self.col_offset == other.col_offset and self.m2 == other.m2
@@ -374,6 +381,15 @@ def _run(W, B, normalize, threads, backend, block_rows, progress=None, **fields)
         setattr(options, name, value)
     files = isinstance(W, RowFile) or isinstance(B, RowFile)
     run = _backend.select(backend, "interference") if block_rows == 0 else None
+    if run is None or run is _core.interference:
+        options.precision = ""  # the CPU computes every entry in the working dtype
+    if isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix):
+        if run is _core.interference:
+            raise ValueError(f"W or B is in GPU memory, which only the CUDA backend reads "
+                             f"({_backend.cuda_unavailable_reason() or 'backend is cpu'}); copy it to the host "
+                             f"(.cpu()) for the CPU backend")
+        spec = lambda x: x._spec() if isinstance(x, DeviceMatrix) else x  # noqa: E731
+        return run(spec(W), spec(B), options, progress)
     if run is not None and (not files or run is not _core.interference):
         wide = _blocks.dtype_of(W, B)
         W, B = (x[:].astype(wide, copy=False) if isinstance(x, RowFile) else x for x in (W, B))
@@ -387,7 +403,7 @@ def _run(W, B, normalize, threads, backend, block_rows, progress=None, **fields)
 
 def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0, per_row=True,
                  threads=None, row_offset=0, col_offset=None, progress=None, backend="auto",
-                 memory=None) -> InterferenceStats:
+                 memory=None, precision=None) -> InterferenceStats:
     """Interference statistics over all pairs i < j of rows of ``W``, or all pairs
     (i in W, j in B), in one fused multithreaded pass.
 
@@ -398,6 +414,10 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         memory-mapped ``.npy`` files, ``__array__`` objects (CPU torch tensors) and
         DLPack producers are read in place when C-contiguous and native-endian,
         otherwise copied once. With ``B`` of another dtype both use the wider.
+        Arrays in GPU memory (torch CUDA tensors, CuPy arrays: anything with
+        ``__cuda_array_interface__``; C-contiguous float32 or float64) are read
+        there by the CUDA backend, never through the host; the CPU backend
+        refuses them.
         A path (``.npy``, ``.safetensors`` or an SAE directory; see
         :func:`nearortho.open_rows`) or a ``RowFile`` is read block by block with
         ``pread``, never loaded whole: larger than memory is fine, and a file
@@ -440,6 +460,21 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         pass packs blocks of rows two at a time and walks the pairs of blocks;
         results are the same (every exact field bitwise, sums to rounding). Too
         small for two blocks of 144 rows: ValueError.
+    precision : {None, "tf32", "bf16"}
+        None: every Gram entry in the working dtype. "tf32" or "bf16" (float32
+        rows, CUDA backend): the Gram tiles come from tensor cores, several times
+        faster. Each entry h is then within ``gram_error`` (a bound stated in the
+        result: about 2^-9 + n 2^-22 for tf32, 2^-7 + n 2^-22 for bf16, times the
+        row norms) of g, the dot product in float64. The exact fields (coherence
+        and pair, per-row maxima and their partners, top-k) are re-checked: every
+        pair within 2 ``gram_error`` of a running best is recomputed in float64, so
+        those fields are exact for the float32 rows, to float64 rounding (closer
+        than a float32 pass). Sums, histogram and ``count_above`` carry the bound;
+        ``quantile(exact=True)`` recomputes in float32. Frames with too many
+        near-equal maxima (equiangular ones) overflow the re-check's buffer: the
+        pass then runs again in float32, with a RuntimeWarning. On the CPU
+        (``backend="auto"`` without a GPU) precision is ignored: every entry is
+        computed in the working dtype.
 
     Returns
     -------
@@ -470,23 +505,23 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     KeyboardInterrupt after at most about 50 ms plus one tile of work.
     """
     return _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
-                         col_offset, "topk", progress, backend, memory=memory)
+                         col_offset, "topk", progress, backend, memory=memory, precision=precision)
 
 
 def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row_offset,
                   col_offset, topk_name, progress=None, backend="auto", *, columns=True, complete=False,
-                  memory=None, **pair_options):
+                  memory=None, precision=None, **pair_options):
     """interference() after its name for topk. ``columns=False``: no per-row outputs
     for the rows of B; ``complete=True`` allows topk = all partners (complete lists).
     With ``pair_threshold``, ``pair_signed`` and ``pair_cap`` (see
     :func:`nearortho.pairs`) also returns the pairs collected in the pass:
     (stats, (count, i, j, g))."""
     _backend.check(backend)
-    W = _blocks.matrix(W, "W")
+    W = _input_matrix(W, "W")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, got {type(progress).__name__}")
     if B is not None:
-        B = _blocks.matrix(B, "B")
+        B = _input_matrix(B, "B")
         if B.shape[1] != W.shape[1]:
             raise ValueError(f"B must have n = {W.shape[1]} columns like W, got shape {B.shape}")
         wide = _blocks.dtype_of(W, B)  # arrays are converted; files are read as it
@@ -510,16 +545,22 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     row_offset = v.integer(row_offset, "row_offset", minimum=0, maximum=2**63 - m)
     col_offset = (row_offset if B is None else 0) if col_offset is None else v.integer(
         col_offset, "col_offset", minimum=0, maximum=2**63 - partners - (B is None))
+    tensor_precision = _tensor_precision(precision, backend, _blocks.dtype_of(W, B))
     itemsize = _blocks.dtype_of(W, B).itemsize
     threads_used = v.resolved_threads(nthreads)
     fixed = _fixed_bytes(m, 0 if B is None else B.shape[0], itemsize, bins, topk, threads_used,
                          max(0, pair_options.get("pair_cap", 0)))
-    block_rows = _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used,
-                              f"the interference pass over a {m} x {n} {W.dtype} frame")
+    device = isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix)  # host memory holds only the results
+    block_rows = 0 if device else _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used,
+                                                f"the interference pass over a {m} x {n} {W.dtype} frame")
     out = _run(W, B, normalize, nthreads, backend, block_rows, bins=bins, thresholds=list(thr), topk=topk,
-               per_row=bool(per_row), progress=progress, columns=columns, **pair_options)
+               per_row=bool(per_row), progress=progress, columns=columns, precision=tensor_precision,
+               **pair_options)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
     t = out.totals
+    if t.tensor_fallback:
+        warnings.warn(f"precision={precision!r}: too many pairs lie near the maxima to re-check (an equiangular-like "
+                      f"frame), so the pass ran again in float32", RuntimeWarning, stacklevel=3)
 
     def side(arrays, names, offset, wanted):  # one side's per-row fields, partners shifted by offset
         if not wanted:
@@ -542,11 +583,31 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
         count_above=dict(zip(thr, (int(c) for c in t.count_above))),
         **side(out.rows, _ROW_SIDE, col_offset, True),
         **side(out.cols, _COL_SIDE, row_offset, B is not None and columns),
-        row_offset=row_offset, col_offset=col_offset,
+        row_offset=row_offset, col_offset=col_offset, gram_error=t.gram_error,
         _source=(W, B, normalize, nthreads, backend, block_rows))
     if "pair_threshold" not in pair_options:
         return stats
     return stats, (t.pair_count, t.pair_i + row_offset, t.pair_j + col_offset, t.pair_g)
+
+
+def _input_matrix(value, name: str):
+    """An input of the pass: a DeviceMatrix for arrays in GPU memory, else as _blocks.matrix gives it."""
+    return DeviceMatrix(value, name) if on_device(value) else _blocks.matrix(value, name)
+
+
+def _tensor_precision(precision, backend: str, dtype: np.dtype) -> str:
+    """``precision`` validated, as InterferenceOptions takes it ("" for None)."""
+    if precision is None:
+        return ""
+    if not isinstance(precision, str):
+        raise TypeError(f"precision must be None or a string, got {type(precision).__name__}")
+    if precision not in ("tf32", "bf16"):
+        raise ValueError(f"precision must be None, 'tf32' or 'bf16', got {precision!r}")
+    if dtype != np.float32:
+        raise ValueError(f"precision={precision!r} runs float32 rows on tensor cores; the rows are {dtype}")
+    if backend == "cpu" or (backend == "auto" and _backend._default_backend() == "cpu"):
+        raise ValueError(f"precision={precision!r} needs the CUDA backend's tensor cores; backend is 'cpu'")
+    return precision
 
 
 def _fixed_bytes(m: int, m2: int, itemsize: int, bins: int, topk: int, threads: int, pair_cap: int = 0) -> int:

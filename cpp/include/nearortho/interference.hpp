@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "nearortho/row_source.hpp"
@@ -29,6 +30,10 @@ struct InterferenceOptions {
   double pair_threshold = 1.0;
   bool pair_signed = false;
   std::int64_t pair_cap = -1;
+  // Gram tiles on tensor cores: "" (the working dtype), "tf32" or "bf16" (CUDA,
+  // float32 only): exact fields are then re-checked in float64 (see the CUDA
+  // backend), the other fields carry InterferenceTotals::gram_error.
+  std::string precision;
   int threads = 0;                  // <= 0: OpenMP default
   std::int64_t block_rows = 0;      // rows packed at a time per side (a multiple of kTile);
                                     //   0: each source whole
@@ -69,6 +74,13 @@ struct InterferenceTotals {
   bool collect_overflow = false;
   std::int64_t pair_count = 0;              // pairs at or above pair_threshold (exact)
   std::vector<PairHit> pairs;               // all of them when pair_count <= pair_cap, else none
+  // With a tensor-core precision: the bound on |g used - g in float64| of every
+  // entry behind the sums, histogram, counts and collected values (0: entries in
+  // the working dtype), and the candidates re-checked in float64 for the exact
+  // fields.
+  double gram_error = 0;
+  std::int64_t rechecked = 0;
+  bool tensor_fallback = false;  // too many candidates: the pass ran again without tensor cores
   bool cancelled = false;
 };
 

@@ -26,6 +26,9 @@ SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rm
 @click.option("--threshold", "thresholds", type=float, multiple=True, help="Count pairs with |g| above it.")
 @click.option("--topk", type=int, default=0, show_default=True, help="Most interfering partners per row.")
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
+@click.option("--precision", type=click.Choice(["tf32", "bf16"]), default=None,
+              help="On a GPU (CUDA build): Gram tiles on tensor cores; coherence, maxima and top-k are re-checked "
+                   "in float64, the histogram and sums are within the printed gram_error.")
 @click.option("--features", "features_path", default=None,
               help="Write one row per feature (norm, max |cos|, partner, sum cos^2, capacity, top-k) to .csv, "
                    ".npz or .parquet.")
@@ -33,7 +36,7 @@ SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rm
               help="Write a self-contained page: histograms against a random frame, top pairs, row norms.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def stats_command(path, key, other_path, other_key, layout, raw, bins, thresholds, topk, threads,
+def stats_command(path, key, other_path, other_key, layout, raw, bins, thresholds, topk, threads, precision,
                   features_path, html_path, as_json, quiet):
     """Coherence, RMS, histogram quantiles and references for the rows of PATH."""
     from ..features import feature_table
@@ -48,7 +51,7 @@ def stats_command(path, key, other_path, other_key, layout, raw, bins, threshold
                                                   stream=True)
     with progress(1, "tiles", quiet=quiet) as update:
         stats = interference(W, B, normalize=not raw, bins=bins, thresholds=thresholds, topk=topk,
-                             per_row=True, threads=threads,
+                             per_row=True, threads=threads, precision=precision,
                              progress=lambda done, total: update(done / total))
     if features_path is not None:
         write_table(features_path, feature_table(W, stats), "--features")
@@ -60,6 +63,8 @@ def stats_command(path, key, other_path, other_key, layout, raw, bins, threshold
     record = {name: full[name] for name in SUMMARY if full.get(name) is not None}
     record["median_abs"] = stats.quantile(0.5)
     record["q99_abs"] = stats.quantile(0.99)
+    if stats.gram_error > 0:
+        record["gram_error"] = stats.gram_error
     if as_json:
         record["hist_edges"] = np.linspace(*stats.hist_range, len(stats.hist) + 1)
         record["hist_counts"] = stats.hist
