@@ -17,13 +17,20 @@ namespace NEARORTHO_ISA {
 namespace {
 
 // A micro-tile is kPanelX rows by kMicroVectors vectors of the ISA's width
-// (isa_vectors.hpp; 12 accumulators, which fit the 16 registers of SSE2 and AVX2
-// beside the loads): half a W panel on SSE2, one on AVX2, two on AVX-512. Each
-// output lane is the same chain of multiply-adds whatever the width, so the width
-// changes no result.
+// (isa_vectors.hpp). SSE2 and AVX2: 2 vectors, 12 accumulators, which fit their 16
+// registers beside the loads (half a W panel on SSE2, one on AVX2). AVX-512: 3
+// vectors (three W panels), 18 of its 32 registers, so each k step has 3 loads and
+// 6 broadcasts for 18 FMAs (2 vectors would leave it bound by loads, as BLAS
+// kernels avoid). Each output lane is the same chain of multiply-adds whatever the
+// width, so the width changes no result. kKC: the inner-dimension block, so that
+// kKC k of a micro-tile's W panels (16 or 24 KiB) stay in L1.
+#if defined(__AVX512F__)
+constexpr int kMicroVectors = 3;
+constexpr std::int64_t kKC = 128;
+#else
 constexpr int kMicroVectors = 2;
-
-constexpr std::int64_t kKC = 256;  // inner-dimension block: kKC x 16 floats of each W panel stay in L1
+constexpr std::int64_t kKC = 256;
+#endif
 
 // C (kPanelX rows x NV vectors from column col0) over kc terms, continuing the
 // chains already in C unless first. Column c of the packed W lives in panel
@@ -64,7 +71,7 @@ void multiply_packed(const T* xp, std::int64_t groups, const T* wp, std::int64_t
   for (std::int64_t kb = 0; kb < n; kb += kKC) {
     const std::int64_t kc = std::min(kKC, n - kb);
     for (std::int64_t c0 = 0; c0 < cols;) {
-      const bool wide = c0 + kMicroVectors * L <= cols;  // AVX-512: not past an odd last panel
+      const bool wide = c0 + kMicroVectors * L <= cols;  // not past the last panel
       for (std::int64_t g = 0; g < groups; ++g) {
         const T* x = xp + (g * n + kb) * kPanelX;
         T* c = C + g * kPanelX * ldc;
