@@ -159,8 +159,9 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         at most 1 GiB). ``auto`` takes gram when that is under half the dense cost
         and W W^T costs at most 2^35 multiply-adds. The paths round differently
         (agreement to float tolerance); the choice depends only on m, n, l and
-        trials, never on ``threads``. The dense path also holds a packed copy of up
-        to 4 MiB of W's rows and the batch's x vectors.
+        trials, never on ``threads``. The dense path also holds a packed copy of W's
+        rows (all of W when it fits in 4 MiB, else two blocks of 4 MiB: one is read
+        while the next is packed) and the batch's x vectors.
     backend : {"auto", "cpu", "cuda"}
         Where the readouts run (see docs/backends.md).
 
