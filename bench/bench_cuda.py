@@ -1,7 +1,7 @@
 """Side-by-side benchmark of the CUDA backend on one GPU (issue 13).
 
     python bench/bench_cuda.py [--sizes 768x65536,2304x262144] [--repeat 3] [--topk 8]
-                               [--json bench/results/cuda.json] [--profile]
+                               [--json bench/results/cuda.json] [--profile] [--quick]
 
 Needs nearortho built with NEARORTHO_CUDA=ON, a device, and torch with CUDA.
 Rows, per (n, m), float32, rows of a Gaussian frame:
@@ -144,7 +144,20 @@ def frame(n, m, seed=0):
     return np.ascontiguousarray(W, dtype=np.float32)
 
 
-def run_size(n, m, repeat, k, profile):
+def host_calls(k):
+    """(label, interference arguments) of the calls timed from a numpy array."""
+    return (("nearortho", {}), ("nearortho per_row=False", dict(per_row=False)),
+            (f"nearortho topk={k}", dict(topk=k)), ("nearortho tf32", dict(precision="tf32")),
+            ("nearortho tf32 per_row=False", dict(per_row=False, precision="tf32")),
+            (f"nearortho tf32 topk={k}", dict(topk=k, precision="tf32")),
+            ("nearortho bf16", dict(precision="bf16")), (f"nearortho bf16 topk={k}", dict(topk=k, precision="bf16")))
+
+
+DEVICE_CALLS = (("nearortho, W a CUDA tensor", {}), ("nearortho tf32, W a CUDA tensor", dict(precision="tf32")))
+
+
+def run_size(n, m, repeat, k, profile, quick):
+    """The table of one size; ``quick``: only the calls with W already on the GPU."""
     W = frame(n, m)
     Wd = torch.from_numpy(W).cuda()
     flops = m * m * n
@@ -156,35 +169,24 @@ def run_size(n, m, repeat, k, profile):
                          gflops=(extra.pop("flops", flops)) / median / 1e9, **extra))
         print(f"  {method:28s} {median:9.4f} s [{lo:.4f}, {hi:.4f}]  {rows[-1]['gflops']:9.0f} GFLOP/s", flush=True)
 
+    def calls(source, labelled):
+        results = {}
+        for label, kwargs in labelled:
+            call = lambda kw=kwargs: nearortho.interference(source, bins=BINS, thresholds=THRESHOLDS,  # noqa: E731
+                                                            backend="cuda", **kw)
+            results[label] = call()
+            row(label, timed(call, repeat))
+        return results
+
     rate, t = sgemm_rate(n, repeat)
     row("sgemm 16384^2 (cuBLAS)", t, flops=2 * 16384 * 16384 * n)
-    upload = timed(lambda: torch.from_numpy(W).cuda(), repeat)
-    row("upload W (pageable)", upload, flops=0)
-    ours = {}
-    for label, kwargs in (("nearortho", {}), ("nearortho per_row=False", dict(per_row=False)),
-                          (f"nearortho topk={k}", dict(topk=k)), ("nearortho tf32", dict(precision="tf32")),
-                          ("nearortho tf32 per_row=False", dict(per_row=False, precision="tf32")),
-                          (f"nearortho tf32 topk={k}", dict(topk=k, precision="tf32")),
-                          ("nearortho bf16", dict(precision="bf16")),
-                          (f"nearortho bf16 topk={k}", dict(topk=k, precision="bf16"))):
-        call = lambda kw=kwargs: nearortho.interference(W, bins=BINS, thresholds=THRESHOLDS, backend="cuda", **kw)
-        ours[label] = call()
-        row(label, timed(call, repeat))
-    for label, kwargs in (("nearortho, W a CUDA tensor", {}), ("nearortho tf32, W a CUDA tensor", dict(precision="tf32"))):
-        call = lambda kw=kwargs: nearortho.interference(Wd, bins=BINS, thresholds=THRESHOLDS, backend="cuda", **kw)
-        row(label, timed(call, repeat))
-    coherence = torch_statistics(Wd)[0]
-    row("torch blocks", timed(lambda: torch_statistics(Wd), repeat))
-    index = torch_topk(Wd, k)[1]
-    row(f"torch blocks topk={k}", timed(lambda: torch_topk(Wd, k), repeat), flops=2 * flops)
-    stats = ours["nearortho"]
-    agree = dict(coherence_nearortho=stats.coherence, coherence_torch=coherence,
-                 topk_index_equal=float(np.mean(ours[f"nearortho topk={k}"].topk_index == index.cpu().numpy())))
-    agree.update(exactness(Wd, ours, k))
-    for precision in ("tf32", "bf16"):
-        agree[f"{precision}: pairs re-checked, fell back"] = rechecked(W, precision)
-    for key, value in agree.items():
-        print(f"  {key}: {value}", flush=True)
+    agree = {}
+    if not quick:
+        row("upload W (pageable)", timed(lambda: torch.from_numpy(W).cuda(), repeat), flops=0)
+        ours = calls(W, host_calls(k))
+    calls(Wd, DEVICE_CALLS)
+    if not quick:
+        agree = agreement(W, Wd, ours, k, row, repeat)
     for r in rows:
         r["fraction_of_sgemm"] = r["gflops"] / rate if r["gflops"] else None
     for kwargs in (dict(topk=k), dict(precision="tf32")) if profile else ():
@@ -194,6 +196,22 @@ def run_size(n, m, repeat, k, profile):
     return rows, agree
 
 
+def agreement(W, Wd, ours, k, row, repeat):
+    """The torch baselines' rows, and how nearortho's results agree with torch and float64."""
+    coherence = torch_statistics(Wd)[0]
+    row("torch blocks", timed(lambda: torch_statistics(Wd), repeat))
+    index = torch_topk(Wd, k)[1]
+    row(f"torch blocks topk={k}", timed(lambda: torch_topk(Wd, k), repeat), flops=2 * Wd.shape[0] ** 2 * Wd.shape[1])
+    agree = dict(coherence_nearortho=ours["nearortho"].coherence, coherence_torch=coherence,
+                 topk_index_equal=float(np.mean(ours[f"nearortho topk={k}"].topk_index == index.cpu().numpy())))
+    agree.update(exactness(Wd, ours, k))
+    for precision in ("tf32", "bf16"):
+        agree[f"{precision}: pairs re-checked, fell back"] = rechecked(W, precision)
+    for key, value in agree.items():
+        print(f"  {key}: {value}", flush=True)
+    return agree
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="768x65536,2304x262144")
@@ -201,6 +219,8 @@ def main():
     parser.add_argument("--topk", type=int, default=8)
     parser.add_argument("--json", default="bench/results/cuda.json")
     parser.add_argument("--profile", action="store_true", help="print the CUDA kernels of one call per size")
+    parser.add_argument("--quick", action="store_true",
+                        help="only W already on the GPU, float32 and tf32 (for the largest sizes)")
     args = parser.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
     device = torch.cuda.get_device_name()
@@ -209,7 +229,7 @@ def main():
     for size in args.sizes.split(","):
         n, m = map(int, size.split("x"))
         print(f"(n, m) = ({n}, {m}):", flush=True)
-        rows, agree = run_size(n, m, args.repeat, args.topk, args.profile)
+        rows, agree = run_size(n, m, args.repeat, args.topk, args.profile, args.quick)
         results["sizes"].append(dict(n=n, m=m, rows=rows, agreement=agree))
     pathlib.Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(args.json).write_text(json.dumps(results, indent=1, default=str))

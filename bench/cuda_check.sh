@@ -18,6 +18,9 @@ python3 -m pip install --no-build-isolation --no-deps -q -Cbuild-dir=build/cuda 
   || { tail -40 "$logs/build.txt"; exit 1; }
 echo "build: $((SECONDS - start)) s"
 python3 -c "from nearortho import _cuda; print('device_count', _cuda.device_count())"
-python3 -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda.py 2>&1 | tee "$logs/test_cuda.txt" | tail -15
-python3 bench/bench_cuda.py --json "$logs/cuda.json" "$@" 2>&1 | tee "$logs/bench.txt"
-python3 -m pytest -q -p no:cacheprovider --maxfail 40 --timeout 300 tests 2>&1 | tee "$logs/suite.txt" | tail -25
+# the tests' whole output goes to the logs; the tool's tail keeps the summary and failures
+python3 -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda.py >"$logs/test_cuda.txt" 2>&1
+grep -E "^(FAILED|ERROR)|passed|failed" "$logs/test_cuda.txt" | tail -15
+python3 bench/bench_cuda.py --json "$logs/cuda.json" "$@" 2>&1 | tee "$logs/bench.txt" | grep -v ": "
+python3 -m pytest -q -p no:cacheprovider --maxfail 40 --timeout 300 tests >"$logs/suite.txt" 2>&1
+grep -E "^(FAILED|ERROR)|passed|failed" "$logs/suite.txt" | tail -25

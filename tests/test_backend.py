@@ -303,3 +303,15 @@ def test_precision_on_auto_without_a_gpu_computes_every_entry_in_float32():
     tensor, exact = nearortho.interference(W32, precision="tf32", topk=2), nearortho.interference(W32, topk=2)
     assert tensor.gram_error == 0 and tensor.coherence == exact.coherence and tensor.pair == exact.pair
     assert np.array_equal(tensor.hist, exact.hist) and np.array_equal(tensor.topk_index, exact.topk_index)
+
+
+def test_neighbors_pairs_and_match_check_precision_like_interference():
+    W32 = W.astype(np.float32)
+    with pytest.raises(ValueError, match="precision must be None, 'tf32' or 'bf16'"):
+        nearortho.neighbors(W32, 2, precision="fp8")
+    with pytest.raises(ValueError, match="precision='tf32' needs the CUDA backend's tensor cores"):
+        nearortho.neighbors(W32, 2, backend="cpu", precision="tf32")
+    with pytest.raises(ValueError, match="runs float32 rows on tensor cores; the rows are float64"):
+        nearortho.pairs(W, 0.5, precision="bf16")
+    with pytest.raises(ValueError, match="precision must be None, 'tf32' or 'bf16'"):
+        nearortho.match(W32, W32, precision="tf64")

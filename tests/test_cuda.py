@@ -359,3 +359,17 @@ def test_top_k_of_columns_whose_lists_earlier_tiles_filled():
     W = integer_rows(rng, 8200, 7, np.float32)
     assert_same(*both(W, per_row=False, topk=4))
     assert_same(*both(W, integer_rows(rng, 50, 7, np.float32), per_row=False, topk=5))
+
+
+@on_device
+@pytest.mark.parametrize("precision", ["tf32", "bf16"])
+def test_neighbors_pairs_and_match_on_tensor_cores_keep_their_exact_results(precision):
+    import nearortho
+
+    W = norm4_rows(np.random.default_rng(10), 4200, 40, np.float32)  # cosines k/16: ties, exact in both
+    tensor, exact = nearortho.neighbors(W, 4, precision=precision), nearortho.neighbors(W, 4, backend="cpu")
+    assert np.array_equal(tensor[0], exact[0]) and np.array_equal(tensor[1], exact[1])
+    tensor, exact = nearortho.pairs(W, 0.25, precision=precision), nearortho.pairs(W, 0.25)
+    assert all(np.array_equal(a, b) for a, b in zip(tensor, exact)) and tensor[0].size > 0
+    tensor, exact = nearortho.match(W[:900], W[900:], precision=precision), nearortho.match(W[:900], W[900:])
+    assert np.array_equal(tensor.b_index, exact.b_index) and tensor.total == exact.total

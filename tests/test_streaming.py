@@ -232,3 +232,24 @@ def test_a_file_larger_than_the_address_space_left(tmp_path):
     assert (coherence, pair) == (want.coherence, want.pair)
     assert hist == want.hist.tolist() and topk_index == want.topk_index.tolist() and row_max == want.row_max.tolist()
     assert sum_sq == pytest.approx(want.sum_sq, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["F16", "BF16", "F32", "F64"])
+def test_row_file_indexing_reads_the_rows_asked_in_order(tmp_path, rng, dtype, monkeypatch):
+    from nearortho import row_file
+
+    monkeypatch.setattr(row_file, "_PIECE", 40)  # runs of rows read in many short pieces
+    W = rng.standard_normal((37, 5))
+    write_safetensors(tmp_path / "w.safetensors", "W_dec", W, dtype)
+    rows = nearortho.open_rows(tmp_path / "w.safetensors")
+    whole = rows[:]
+    expected = nearortho.load(tmp_path / "w.safetensors")
+    assert whole.dtype == rows.dtype and np.array_equal(whole, expected)
+    for index in ([5, 6, 7, 30, 2, 2, -1], slice(3, 9), slice(9, 3), [], np.arange(36, -1, -1)):
+        assert np.array_equal(rows[index], expected[index]), index
+    with pytest.raises(IndexError, match="out of range for 37 rows"):
+        rows[[37]]
+    with open(tmp_path / "w.safetensors", "r+b") as handle:
+        handle.truncate(os.path.getsize(tmp_path / "w.safetensors") - 3)
+    with pytest.raises(OSError, match="truncated or rewritten"):
+        rows[30:]

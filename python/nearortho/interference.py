@@ -623,14 +623,15 @@ def _fixed_bytes(m: int, m2: int, itemsize: int, bins: int, topk: int, threads: 
     return rows + threads * per_thread + 72 * pair_cap
 
 
-def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto", memory=None):
+def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto", memory=None, precision=None):
     """The k rows of ``B`` (default: the other rows of ``W``) with the largest |cosine|
     to each row of W.
 
     Returns ``(indices, cosines)``, int64 and float64 arrays of shape (m, k), best
     first, ties by smaller index; cosines are signed. Same pass and contract as
-    :func:`interference` with ``topk=k`` (``backend`` too; W and B may be files, read
-    in blocks within ``memory``). With ``B`` and ``both=True``, the same
+    :func:`interference` with ``topk=k`` (``backend`` and ``precision`` too: the lists
+    stay exact on tensor cores; W and B may be files, read in blocks within
+    ``memory``, or arrays in GPU memory). With ``B`` and ``both=True``, the same
     pass also finds the k rows of W nearest each row of B and returns
     ``((indices, cosines), (b_indices, b_cosines))``, the second pair of shape
     (m2, k) (then k must also be below m).
@@ -641,10 +642,11 @@ def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto", memory=
     if both and B is None:
         raise ValueError("both=True needs B (without B the lists of W already cover both sides)")
     if both:  # checked before the pass; W converted or opened once, _interference takes it as it is
-        W = _blocks.matrix(W, "W")
-        if k >= len(W):
-            raise ValueError(f"k must be < {len(W)}, the rows of W (partners of each row of B), got {k}")
-    stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k", backend=backend, memory=memory)
+        W = _input_matrix(W, "W")
+        if k >= W.shape[0]:
+            raise ValueError(f"k must be < {W.shape[0]}, the rows of W (partners of each row of B), got {k}")
+    stats = _interference(W, B, True, 1, (), k, False, threads, 0, None, "k", backend=backend, memory=memory,
+                          precision=precision)
     if not both:
         return stats.topk_index, stats.topk_value
     return (stats.topk_index, stats.topk_value), (stats.col_topk_index, stats.col_topk_value)

@@ -134,7 +134,7 @@ def _weight(cosine, signed):
     return cosine if signed else np.abs(cosine)
 
 
-def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None, memory=None) -> Match:
+def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None, memory=None, precision=None) -> Match:
     """Match the rows (features) of ``A`` one-to-one to the rows of ``B`` so that the
     total |cosine| (``signed=True``: cosine) of the matched pairs is largest.
 
@@ -155,6 +155,10 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None, memory=None) -
     memory : int, optional
         Budget of each top-k pass, as for :func:`nearortho.interference`; A and B
         may be paths or RowFiles, read in blocks.
+    precision : {None, "tf32", "bf16"}
+        The top-k passes on a GPU's tensor cores, as for
+        :func:`nearortho.interference`: the lists are re-checked, so the weights
+        are then the float64 cosines of the float32 rows.
 
     Returns
     -------
@@ -188,7 +192,7 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None, memory=None) -
 
     # one pass: each row's k best columns and each column's k best rows
     first = _interference(rows_side, cols_side, True, 1, (), min(k, mc), False, threads, 0, None, "k",
-                          memory=memory, complete=True)
+                          memory=memory, complete=True, precision=precision)
     everyone = np.arange(m)
     by_col = _Pairs.from_lists(first.col_topk_index, first.col_topk_value, np.arange(mc), by_column=True)
     cand = _Candidates(_Pairs.from_lists(first.topk_index, first.topk_value, everyone, by_column=False), by_col,
@@ -211,7 +215,8 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None, memory=None) -
             break
         size = min(int(cand.k[grow].max()) * 4, mc)
         again = _interference(rows_side[grow], cols_side, True, 1, (), size, False, threads, 0, None, "k",
-                              memory=memory, columns=False, complete=True)  # the rows that grow, their lists only
+                              memory=memory, columns=False, complete=True,  # the rows that grow, their lists only
+                              precision=precision)
         cand.replace_rows(grow, again.topk_index, again.topk_value)
     return _result(graph, matched, bound, swapped, m, mc, signed, int(cand.k.max()))
 

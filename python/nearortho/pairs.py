@@ -15,7 +15,7 @@ from .interference import _interference
 __all__ = ["pairs"]
 
 
-def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=None, memory=None):
+def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=None, memory=None, precision=None):
     """Every pair i < j of rows of ``W`` (or every (i in W, j in B)) whose cosine
     g has |g| >= ``threshold`` (``signed=True``: g >= threshold).
 
@@ -33,6 +33,11 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=N
     threads : int, optional
     memory : int, optional
         The pass's budget, as for :func:`nearortho.interference`.
+    precision : {None, "tf32", "bf16"}
+        As for :func:`nearortho.interference`: the Gram on a GPU's tensor cores;
+        every pair within ``gram_error`` of the threshold is recomputed in
+        float64, so the set is exact in float64 and g is the float64 cosine of
+        the float32 rows.
 
     Returns
     -------
@@ -47,7 +52,8 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=N
         raise TypeError(f"signed must be a bool, got {type(signed).__name__}")
     max_pairs = v.integer(max_pairs, "max_pairs", minimum=0)
     _, (count, i, j, g) = _interference(W, B, True, 1, (), 0, False, threads, 0, None, "k", memory=memory,
-                                        pair_threshold=threshold, pair_signed=bool(signed), pair_cap=max_pairs)
+                                        precision=precision, pair_threshold=threshold, pair_signed=bool(signed),
+                                        pair_cap=max_pairs)
     if count > max_pairs:
         what = "cos" if signed else "|cos|"
         raise ValueError(f"{count} pairs have {what} >= {threshold}, more than max_pairs = {max_pairs}; "

@@ -87,9 +87,35 @@ class RowFile:
                                for k in range(n))
                 values = _decode(raw, self.stored).reshape(n, hi - lo).T[rows - lo]
             else:
-                raw = b"".join(_pread(handle, self.path, n * size, self.offset + int(i) * n * size) for i in rows)
+                raw = _read_rows(handle, self.path, rows, n * size, self.offset)
                 values = _decode(raw, self.stored).reshape(len(rows), n)
         return np.ascontiguousarray(values, dtype=self.dtype)
+
+
+def _read_rows(handle, path: str, rows: np.ndarray, row_bytes: int, offset: int) -> bytearray:
+    """The rows (indices) of a row-major region, in order: each run of consecutive
+    rows read straight into the result, in pieces of at most _PIECE bytes."""
+    out = bytearray(len(rows) * row_bytes)
+    view = memoryview(out)
+    position = 0
+    for run in np.split(rows, np.flatnonzero(np.diff(rows) != 1) + 1) if rows.size else ():
+        start, length = offset + int(run[0]) * row_bytes, len(run) * row_bytes
+        for piece in range(0, length, _PIECE):
+            size = min(_PIECE, length - piece)
+            _pread_into(handle, path, view[position + piece:position + piece + size], start + piece)
+        position += length
+    return out
+
+
+def _pread_into(handle, path: str, buffer: memoryview, offset: int) -> None:
+    """Fills buffer from the file at offset (a short read continues; end of file is an OSError)."""
+    done = 0
+    while done < len(buffer):
+        got = os.preadv(handle.fileno(), [buffer[done:]], offset + done)
+        if got == 0:
+            raise OSError(f"{path} ended at byte {offset + done}, before the {offset + len(buffer)} needed: it was "
+                          "truncated or rewritten while being read")
+        done += got
 
 
 def _pread(handle, path: str, size: int, offset: int) -> bytes:
@@ -100,7 +126,10 @@ def _pread(handle, path: str, size: int, offset: int) -> bytes:
     return data
 
 
-def _decode(raw: bytes, stored: str) -> np.ndarray:
+_PIECE = 1 << 28  # bytes per read of a run of rows (reads past 2 GiB come back short on Linux)
+
+
+def _decode(raw, stored: str) -> np.ndarray:
     if stored == "bfloat16":
         return (np.frombuffer(raw, "<u2").astype(np.uint32) << 16).view(np.float32)
     return np.frombuffer(raw, "<" + {"float16": "f2", "float32": "f4", "float64": "f8"}[stored])
