@@ -5,7 +5,8 @@ Cases: the issue's (m=16384, n=512, l=32, 10,000 trials: the dense path) and one
 with many more trials than features (the gram path). For each: median, min and
 max of the repeats, the ratio numpy / nearortho, the dense-equivalent GFLOP/s
 (2 trials m n / time), and the BLAS yardstick: numpy's X @ W.T alone for the same
-trials; nearortho once per ISA in --isa. The script runs itself again without
+trials; nearortho once per ISA in --isa. The implementations run in turns, repeat
+by repeat, so a change in the machine's load falls on each alike. The script runs itself again without
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so numpy's OpenBLAS picks its best kernel.
 Writes the numbers, the machine (ISA, BLAS, load average before the run) as
 JSON and a PNG of time against trials m n and the fraction of BLAS per ISA.
@@ -21,7 +22,7 @@ import sys
 import numpy as np
 
 import nearortho as no
-from harness import load_average, machine, measure, without_blas_overrides
+from harness import load_average, machine, measure_in_turns, without_blas_overrides
 
 
 @dataclasses.dataclass
@@ -84,14 +85,26 @@ def run_case(case: Case, repeat: int, isas: list) -> dict:
     W = no.frame(case.n, case.m, seed=1)
     load = load_average()
     no.simulate(W, case.l, trials=64, threads=case.threads)  # warm up (first touch, rebuild check)
-    ours = {}
+
+    def ours_with(isa):  # nearortho capped at one ISA, restored after each call
+        def run():
+            previous = no.set_max_isa(isa)
+            try:
+                no.simulate(W, case.l, trials=case.trials, threads=case.threads)
+            finally:
+                no.set_max_isa(previous)
+        return run
+
+    names = {}
     for isa in isas:
         previous = no.set_max_isa(isa)
-        ours[no.build_info()["isa"]] = measure(lambda: no.simulate(W, case.l, trials=case.trials,
-                                                                    threads=case.threads), repeat=repeat, warmup=0)
+        names[no.build_info()["isa"]] = isa
         no.set_max_isa(previous)
-    theirs = measure(lambda: numpy_simulate(W, case, seed=0), repeat=repeat, warmup=0)
-    blas = measure(lambda: blas_yardstick(W, case), repeat=repeat, warmup=0)
+    timed = measure_in_turns({**{name: ours_with(isa) for name, isa in names.items()},
+                              "numpy batched": lambda: numpy_simulate(W, case, seed=0),
+                              "numpy X @ W.T only": lambda: blas_yardstick(W, case)}, repeat=repeat, warmup=0)
+    ours = {name: timed[name] for name in names}
+    theirs, blas = timed["numpy batched"], timed["numpy X @ W.T only"]
     stats = no.simulate(W, case.l, trials=case.trials, threads=case.threads)
     check = numpy_simulate(W, case, seed=0)
     flops = 2.0 * case.trials * case.m * case.n

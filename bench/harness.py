@@ -45,6 +45,22 @@ def measure(fn, *, repeat: int = 5, warmup: int = 1, setup=None) -> Timing:
     return Timing(statistics.median(times), min(times), max(times), repeat)
 
 
+def measure_in_turns(fns: dict, *, repeat: int = 5, warmup: int = 1) -> dict:
+    """measure() for several callables run in turns (a, b, c, a, b, c, ...), so that a
+    change in the load of a shared machine falls on each alike and their ratios hold.
+    Returns a Timing per name."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: Timing(statistics.median(t), min(t), max(t), repeat) for name, t in times.items()}
+
+
 def isolated(target, *args):
     """``target(*args, queue)`` in a fresh spawned process (so its peak memory is
     its own); returns what it put on the queue."""

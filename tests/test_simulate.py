@@ -400,3 +400,50 @@ def test_calls_into_the_core_hold_a_bounded_number_of_active_features():
     for sampled_p, path in ((True, "dense"), (False, "dense"), (False, "gram")):
         _, batch = simulate_module._plan(8192, 64, 8192, 32760, path, sampled_p=sampled_p, active=8192)
         assert batch * 8192 <= simulate_module._ACTIVE_MAX
+
+
+@pytest.mark.parametrize("isa", ["scalar", "avx2"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_inactive_reduction_at_tile_and_vector_edges(isa, dtype):
+    """Active features on vector and tile edges (tiles of 96 features, vectors of 2 to
+    16), several in one vector, and in the tail past the last whole vector: the
+    vectorised reduction of inactive readouts leaves out exactly those."""
+    if isa not in no.build_info()["isa_built"].split(",") or isa == "avx2" and no.build_info()["isa_detected"] == "scalar":
+        pytest.skip(f"{isa} not available here")
+    rng = np.random.default_rng(21)
+    m, n = 205, 9
+    W = (rng.standard_normal((m, n)) / math.sqrt(n)).astype(dtype)
+    edges = np.array([0, 1, 2, 7, 8, 15, 95, 96, 97, 191, 192, 199, 200, 203, 204])
+    indices = [edges, edges[::2], np.array([204]), np.array([], dtype=np.int64), np.arange(190, 205)]
+    values = [rng.uniform(0.5, 1.5, len(i)) * rng.choice([-1.0, 1.0], len(i)) for i in indices]
+    old = no.set_max_isa(isa)
+    try:
+        s = no.simulate(W, activations=(indices, values), threshold=0.4, signed=True, bins=40, hist_range=(-0.8, 0.8),
+                        path="dense", threads=2)
+    finally:
+        no.set_max_isa(old)
+    o = oracle_stats(W, indices, values, 0.4, True)
+    counts, _ = np.histogram(o["inactive"], bins=40, range=(-0.8, 0.8))
+    np.testing.assert_array_equal(s.histogram[1:-1], counts)
+    assert s.histogram[0] == np.sum(o["inactive"] < -0.8) and s.histogram[-1] == np.sum(o["inactive"] > 0.8)
+    assert s.histogram.sum() == o["inactive"].size
+    assert s.false_positive_rate * o["inactive"].size == pytest.approx(o["fp"], abs=1e-9)
+    tol = 1e-12 if dtype == "float64" else 1e-5
+    assert s.inactive_mean == pytest.approx(o["inactive"].mean(), abs=tol)
+    assert s.inactive_std == pytest.approx(o["inactive"].std(ddof=1), rel=tol)
+
+
+def test_dense_path_across_several_w_chunks():
+    """W larger than one packed chunk (4 MiB: 512 rows of n = 1024 in float64), so the
+    chunks alternate between the two halves of the packed buffer: readouts equal the
+    oracle, and the statistics do not depend on the thread count."""
+    rng = np.random.default_rng(8)
+    m, n = 1250, 1024
+    W = rng.standard_normal((m, n)) / math.sqrt(n)
+    indices, values = random_activations(rng, m, 13, 40)
+    np.testing.assert_allclose(no.readouts(W, (indices, values), path="dense", threads=2),
+                               oracle_readouts(W, indices, values), rtol=1e-12, atol=1e-12)
+    runs = [no.simulate(W, activations=(indices, values), path="dense", threads=t).to_dict() for t in (1, 2, 3)]
+    for key in runs[0]:
+        for other in runs[1:]:
+            np.testing.assert_array_equal(runs[0][key], other[key])

@@ -22,13 +22,17 @@ template <>
 struct Kernels<float> {
   MultiplyPackedFn<float> multiply;
   GatherSumFn<float> gather;
-  explicit Kernels(const SimulateKernels& k) : multiply(k.multiply_f32), gather(k.gather_sum_f32) {}
+  ReduceInactiveFn<float> reduce_inactive;
+  explicit Kernels(const SimulateKernels& k)
+      : multiply(k.multiply_f32), gather(k.gather_sum_f32), reduce_inactive(k.reduce_inactive_f32) {}
 };
 template <>
 struct Kernels<double> {
   MultiplyPackedFn<double> multiply;
   GatherSumFn<double> gather;
-  explicit Kernels(const SimulateKernels& k) : multiply(k.multiply_f64), gather(k.gather_sum_f64) {}
+  ReduceInactiveFn<double> reduce_inactive;
+  explicit Kernels(const SimulateKernels& k)
+      : multiply(k.multiply_f64), gather(k.gather_sum_f64), reduce_inactive(k.reduce_inactive_f64) {}
 };
 
 inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
@@ -49,10 +53,11 @@ inline std::vector<SamplerScratch> thread_scratch(int threads, std::int64_t m) {
 
 // Packs rows [0, count) of `rows` (stride ld) into panels of `width` rows, k-major
 // (the layout of simulate_kernels.hpp), zero rows past count. Call inside a
-// parallel region: the panels are shared out among the threads.
+// parallel region: the panels are shared out among the threads, and no barrier
+// follows (a thread done with its panels goes on), so put one before reading them.
 template <class T>
 void pack_rows(const T* rows, std::int64_t ld, std::int64_t count, std::int64_t n, std::int64_t width, T* out) {
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
   for (std::int64_t p = 0; p < ceil_div(count, width); ++p) {
     T* panel = out + p * n * width;
     for (std::int64_t r = 0; r < width; ++r) {
@@ -60,6 +65,14 @@ void pack_rows(const T* rows, std::int64_t ld, std::int64_t count, std::int64_t 
       for (std::int64_t k = 0; k < n; ++k) panel[k * width + r] = row < count ? rows[row * ld + k] : T(0);
     }
   }
+}
+
+// Asks for a row of n values in cache ahead of its use: the active features of a
+// trial are rows far apart in W, each a cache miss when read without it.
+template <class T>
+void prefetch_row(const T* row, std::int64_t n) {
+  const char* p = reinterpret_cast<const char*>(row);
+  for (std::int64_t b = 0; b < n * static_cast<std::int64_t>(sizeof(T)); b += 64) __builtin_prefetch(p + b);
 }
 
 // One trial's active features: indices strictly increasing, signed amplitudes,
@@ -129,8 +142,10 @@ struct Activations {
 };
 
 // Dense path: X (every trial's x = sum_k a_k w_k, float64 then rounded to T) is
-// packed once; W is packed chunk by chunk; sink.tile(slot, view, i0, rows, r)
-// sees every trial's readouts tile by tile in feature order.
+// packed once; W is packed chunk by chunk, each chunk into one half of wp while
+// the threads multiply the chunk before it from the other half, so a chunk costs
+// one barrier; sink.tile(slot, view, i0, rows, r) sees every trial's readouts
+// tile by tile in feature order.
 template <class T, class Sink>
 void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Sink& sink, int threads,
                 InterruptPoll& poll) {
@@ -138,18 +153,25 @@ void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, S
   constexpr std::int64_t NR = kPanelW<T>;
   const std::int64_t n = W.n, m = W.m, groups = ceil_div(trials, kPanelX);
   const std::int64_t chunk = std::max(kTileRows, kChunkBytes / static_cast<std::int64_t>(n * sizeof(T)) / kTileRows * kTileRows);
-  const std::int64_t blocks = ceil_div(groups, kBlockGroups);
-  std::vector<T> xp(groups * kPanelX * n), wp(std::min(chunk, ceil_div(m, NR) * NR) * n);
+  // Blocks of at most kBlockGroups X panels, as many as a multiple of the thread
+  // count and even in size, so no thread waits a whole block at each chunk's end
+  // (a trial's tiles stay in feature order whatever the blocks: results do not change).
+  const std::int64_t blocks = ceil_div(ceil_div(groups, kBlockGroups), threads) * threads;
+  const std::int64_t chunks = ceil_div(m, chunk), half = std::min(chunk, ceil_div(m, NR) * NR) * n;
+  std::vector<T> xp(groups * kPanelX * n), wp(chunks > 1 ? 2 * half : half);
   auto scratches = thread_scratch(threads, m);
   auto x64s = thread_buffers<double>(threads, n);
   auto Cs = thread_buffers<T>(threads, kBlockGroups * kPanelX * kTileRows);
-  bool stop = false;  // written in a single, read by all after its barrier
+  auto pack_chunk = [&](std::int64_t ci) {
+    const std::int64_t c0 = ci * chunk;
+    pack_rows(W.data + c0 * n, n, std::min(chunk, m - c0), n, NR, wp.data() + ci % 2 * half);
+  };
 #pragma omp parallel num_threads(threads)
   {
     SamplerScratch& scratch = scratches[thread_slot()];
     std::vector<double>& x64 = x64s[thread_slot()];
     std::vector<T>& C = Cs[thread_slot()];
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
     for (std::int64_t g = 0; g < groups; ++g) {
       T* panel = xp.data() + g * n * kPanelX;
       for (std::int64_t r = 0; r < kPanelX; ++r) {
@@ -159,6 +181,7 @@ void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, S
           acts.fill(t, scratch);
           const TrialView a = acts.view(t);
           for (std::int64_t k = 0; k < a.count; ++k) {
+            if (k + 1 < a.count) prefetch_row(W.data + a.index[k + 1] * n, n);
             const T* w = W.data + a.index[k] * n;
             for (std::int64_t c = 0; c < n; ++c) x64[c] += a.value[k] * static_cast<double>(w[c]);
           }
@@ -166,25 +189,26 @@ void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, S
         for (std::int64_t c = 0; c < n; ++c) panel[c * kPanelX + r] = static_cast<T>(x64[c]);
       }
     }
-    for (std::int64_t c0 = 0; c0 < m; c0 += chunk) {
-#pragma omp single
-      stop = poll.fired();
-      if (stop) break;
-      const std::int64_t crows = std::min(chunk, m - c0);
-      pack_rows(W.data + c0 * n, n, crows, n, NR, wp.data());
-#pragma omp for schedule(dynamic, 1)
+    pack_chunk(0);
+#pragma omp barrier  // X and the first chunk
+    for (std::int64_t ci = 0; ci < chunks; ++ci) {  // after Ctrl-C the rest is skipped, not left: one barrier each
+      const std::int64_t c0 = ci * chunk, crows = std::min(chunk, m - c0);
+      const T* packed = wp.data() + ci % 2 * half;
+      if (ci + 1 < chunks) pack_chunk(ci + 1);
+#pragma omp for schedule(dynamic, 1) nowait
       for (std::int64_t blk = 0; blk < blocks; ++blk) {
         if (poll.stopped()) continue;
-        const std::int64_t g0 = blk * kBlockGroups, gn = std::min(kBlockGroups, groups - g0);
+        const std::int64_t g0 = blk * groups / blocks, gn = (blk + 1) * groups / blocks - g0;
         const std::int64_t t_end = std::min(trials, (g0 + gn) * kPanelX);
         for (std::int64_t i0 = c0; i0 < c0 + crows; i0 += kTileRows) {
           const std::int64_t rows = std::min(kTileRows, c0 + crows - i0);
-          kernels.multiply(xp.data() + g0 * kPanelX * n, gn, wp.data() + (i0 - c0) * n, ceil_div(rows, NR), n,
+          kernels.multiply(xp.data() + g0 * kPanelX * n, gn, packed + (i0 - c0) * n, ceil_div(rows, NR), n,
                            C.data(), kTileRows);
           for (std::int64_t t = g0 * kPanelX; t < t_end; ++t)
             sink.tile(t, acts.view(t), i0, rows, C.data() + (t - g0 * kPanelX) * kTileRows);
         }
       }
+#pragma omp barrier
     }
   }
 }
@@ -206,6 +230,7 @@ void gram_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Si
 #pragma omp for schedule(static)
     for (std::int64_t t = 0; t < trials; ++t) acts.fill(t, scratches[thread_slot()]);
     pack_rows(W.data, n, m, n, kPanelX, xp.data());
+#pragma omp barrier
     std::vector<T>& r = rs[thread_slot()];
     for (std::int64_t i0 = 0; i0 < m; i0 += kGramBlock) {
 #pragma omp single
@@ -213,6 +238,7 @@ void gram_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Si
       if (stop) break;
       const std::int64_t rows = std::min(kGramBlock, m - i0);
       pack_rows(W.data + i0 * n, n, rows, n, NR, wp.data());
+#pragma omp barrier
 #pragma omp for schedule(dynamic, 1)
       for (std::int64_t g0 = 0; g0 < groups; g0 += kBlockGroups) {
         if (poll.stopped()) continue;

@@ -28,7 +28,7 @@ struct TrialSums {
 };
 
 // Reduces readouts into per-trial sums and per-thread histograms, then folds
-// the trials in order.
+// the trials in order. The inactive readouts of a tile go to the ISA's kernel.
 template <class T>
 struct Reducer {
   const ActivationSpec& spec;
@@ -36,20 +36,17 @@ struct Reducer {
   std::int64_t m;
   std::vector<TrialSums> sums;  // one per trial of the call
   std::vector<std::vector<std::int64_t>> hist;
-  double scale;
+  ReadoutCuts cuts;
+  ReduceInactiveFn<T> reduce_inactive;
 
   Reducer(const ActivationSpec& s, const ReadoutSpec& r, std::int64_t m_, std::int64_t trials, int threads)
       : spec(s), ro(r), m(m_), sums(trials),
         hist(threads, std::vector<std::int64_t>(r.bins + 2, 0)),
-        scale(static_cast<double>(r.bins) / (r.hist_hi - r.hist_lo)) {}
+        cuts{r.threshold, r.signed_decoder, r.hist_lo, static_cast<double>(r.bins) / (r.hist_hi - r.hist_lo),
+             static_cast<std::int32_t>(r.bins)},
+        reduce_inactive(Kernels<T>(simulate_kernels(active_isa())).reduce_inactive) {}
 
   bool on(double r) const { return (ro.signed_decoder ? std::fabs(r) : r) > ro.threshold; }
-
-  // Histogram entry of r: 0 underflow, 1..bins, bins + 1 overflow (branch-free clamp).
-  std::int64_t bin(double r) const {
-    const double f = std::min(std::max((r - ro.hist_lo) * scale, -1.0), static_cast<double>(ro.bins));
-    return static_cast<std::int64_t>(f + 1.0);
-  }
 
   // Nearest level j in 1..K of a * j / K, ties away from zero; signed: the sign too.
   bool level_wrong(double r, double a, std::int32_t j) const {
@@ -58,32 +55,6 @@ struct Reducer {
     const double guess = std::min(K, std::max(1.0, std::round(mag * K / spec.amplitude)));
     const bool sign_wrong = ro.signed_decoder && ((r < 0) != (a < 0));
     return sign_wrong || guess != static_cast<double>(j);
-  }
-
-  // A run of inactive readouts: four partial sums (fixed grouping, so still
-  // independent of threads) to break the float64 add chains.
-  void inactive_run(const T* r, std::int64_t len, TrialSums& t, std::int64_t* h) const {
-    double s[4] = {0, 0, 0, 0}, q[4] = {0, 0, 0, 0};
-    std::int64_t fp = 0, k = 0;
-    for (; k + 4 <= len; k += 4) {
-      for (int u = 0; u < 4; ++u) {
-        const double v = static_cast<double>(r[k + u]);
-        s[u] += v;
-        q[u] += v * v;
-        fp += on(v);
-        ++h[bin(v)];
-      }
-    }
-    for (; k < len; ++k) {
-      const double v = static_cast<double>(r[k]);
-      s[0] += v;
-      q[0] += v * v;
-      fp += on(v);
-      ++h[bin(v)];
-    }
-    t.inactive_sum += (s[0] + s[1]) + (s[2] + s[3]);
-    t.inactive_sumsq += (q[0] + q[1]) + (q[2] + q[3]);
-    t.fp += fp;
   }
 
   void active_one(double v, const TrialView& a, TrialSums& t) const {
@@ -99,14 +70,14 @@ struct Reducer {
 
   void tile(std::int64_t slot, const TrialView& a, std::int64_t i0, std::int64_t rows, const T* r) {
     TrialSums& t = sums[slot];
-    std::int64_t* h = hist[thread_slot()].data();
-    std::int64_t j = 0;
-    while (j < rows) {
-      const std::int64_t stop = t.next < a.count ? std::min(a.index[t.next] - i0, rows) : rows;
-      inactive_run(r + j, stop - j, t, h);
-      j = stop;
-      if (j < rows) active_one(static_cast<double>(r[j++]), a, t);
-    }
+    std::int64_t end = t.next;  // the active features of the tile: [t.next, end)
+    while (end < a.count && a.index[end] < i0 + rows) ++end;
+    const InactiveSums s =
+        reduce_inactive(r, rows, i0, a.index + t.next, end - t.next, cuts, hist[thread_slot()].data());
+    t.inactive_sum += s.sum;
+    t.inactive_sumsq += s.sumsq;
+    t.fp += s.positives;
+    while (t.next < end) active_one(static_cast<double>(r[a.index[t.next] - i0]), a, t);
   }
 
   ReadoutTotals fold() const {
@@ -203,7 +174,8 @@ ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec
                                const std::function<bool()>& interrupted) {
   check_frame(W);
   if (trial_end < trial_begin || trial_begin < 0) throw std::invalid_argument("trial range must be non-empty and >= 0");
-  if (ro.bins < 1 || !(ro.hist_hi > ro.hist_lo)) throw std::invalid_argument("histogram needs bins >= 1 and lo < hi");
+  if (ro.bins < 1 || ro.bins > (1 << 30) || !(ro.hist_hi > ro.hist_lo))
+    throw std::invalid_argument("histogram needs 1 <= bins <= 2^30 and lo < hi");
   const std::int64_t trials = trial_end - trial_begin;
   if (given) {
     check_explicit(*given, trials, W.m);
@@ -246,6 +218,7 @@ double pair_sumsq(const FrameView<T>& W, int threads, const std::function<bool()
   {
     pack_rows(W.data, n, m, n, kPanelX, xp.data());
     pack_rows(W.data, n, m, n, NR, wp.data());
+#pragma omp barrier
     std::vector<T>& C = Cs[thread_slot()];
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t b = 0; b < bands; ++b) {

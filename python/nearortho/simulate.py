@@ -159,8 +159,9 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         at most 1 GiB). ``auto`` takes gram when that is under half the dense cost
         and W W^T costs at most 2^35 multiply-adds. The paths round differently
         (agreement to float tolerance); the choice depends only on m, n, l and
-        trials, never on ``threads``. The dense path also holds a packed copy of up
-        to 4 MiB of W's rows and the batch's x vectors.
+        trials, never on ``threads``. The dense path also holds a packed copy of W's
+        rows (all of W when it fits in 4 MiB, else two blocks of 4 MiB: one is read
+        while the next is packed) and the batch's x vectors.
     backend : {"auto", "cpu", "cuda"}
         Where the readouts run (see docs/backends.md).
 
@@ -252,14 +253,17 @@ def _call_bytes(m: int, n: int, itemsize: int, batch: int, active: float, bins: 
                 sampled_p: bool) -> int:
     """Memory of one core call (cpp/src/readout_passes.hpp, cpp/src/simulate.cpp) and of
     rms_interference before it: the batch's activations (index, value, level: 20 bytes
-    each) and per-trial sums; dense: the trials' x vectors and up to 4 MiB of packed W;
+    each) and per-trial sums; dense: the trials' x vectors and packed W (whole, or two
+    chunks of up to 4 MiB);
     gram: a packed W and 192 of its W W^T columns; per thread a histogram, a mark per
     feature, an x vector, a product tile (and m indices and values with p)."""
     tile = _core.READOUT_TILE_ROWS
     pad = lambda rows: -(-rows // tile) * tile  # noqa: E731 - panels and tiles
     activations = math.ceil(batch * active * 1.01 + 1024) * 20 + batch * 112
     if path == "dense":
-        products = pad(batch) * n * itemsize + min(_core.READOUT_CHUNK_BYTES, pad(m) * n * itemsize)
+        packed_w = pad(m) * n * itemsize
+        products = pad(batch) * n * itemsize + (packed_w if packed_w <= _core.READOUT_CHUNK_BYTES
+                                                else 2 * _core.READOUT_CHUNK_BYTES)
     else:
         products = pad(m) * (n + _GRAM_COLUMNS) * itemsize + _GRAM_COLUMNS * n * itemsize
     per_thread = 8 * (bins + 2) + m + 8 * n + (16 * m if sampled_p else 0) + _BATCH_ALIGN * tile * itemsize

@@ -1,10 +1,13 @@
 // GCC vector types of the ISA a per-ISA kernel file is compiled for (include it
 // after isa_kernel_file.hpp, inside no namespace): the widths follow the compile
 // flags, so everything lives in nearortho::<isa> and no two copies ever meet.
-// Used by cpp/src/isa/gradient_kernels.cpp.
+// Used by cpp/src/isa/gradient_kernels.cpp, interference_kernels.cpp and
+// simulate_kernels.cpp.
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 #if defined(__SSE2__)
 #include <immintrin.h>
 #endif
@@ -53,6 +56,19 @@ inline void store(T* x, typename Simd<T>::V v) {
 template <class V, class T>
 inline V splat(T x) {
   return x - V{};
+}
+
+// |x| of a float or double vector by clearing the sign bits (exact, and -0
+// becomes +0 as std::abs does).
+template <class V>
+inline V abs_v(V x) {
+  using I = typename IntOf<std::remove_cv_t<std::remove_reference_t<decltype(x[0])>>>::type;
+  typedef I IV __attribute__((vector_size(sizeof(V))));
+  IV bits;
+  std::memcpy(&bits, &x, sizeof x);
+  bits &= IV{} + std::numeric_limits<I>::max();
+  std::memcpy(&x, &bits, sizeof x);
+  return x;
 }
 
 // The bits of one vector as another of the same size.

@@ -28,11 +28,37 @@ template <class T>
 using GatherSumFn = void (*)(const T* G, std::int64_t ldg, std::int64_t rows, const std::int64_t* index,
                              const double* value, std::int64_t count, T* r);
 
+// The decoder and histogram that inactive readouts are reduced into.
+struct ReadoutCuts {
+  double threshold;     // the decoder says "on" when r > threshold (|r| > threshold if signed)
+  bool signed_decoder;
+  double lo, scale;     // histogram entry of r: 1 + floor((r - lo) * scale), clamped to [0, bins + 1]
+  std::int32_t bins;    // (entry 0 counts underflow, bins + 1 overflow)
+};
+
+// Sums over the inactive readouts of one tile.
+struct InactiveSums {
+  double sum = 0, sumsq = 0;   // float64
+  std::int64_t positives = 0;  // readouts the decoder calls on
+};
+
+// Reduces the readouts r[0, rows) of features first, first + 1, ..., leaving out
+// the features skip[0, skips) (increasing, each inside the tile): returns their
+// sums and adds one count each to hist (bins + 2 entries). Sums are grouped by
+// position in the tile in a fixed way (vector lanes of the ISA), so they do not
+// depend on threads; readouts past rows are never read.
+template <class T>
+using ReduceInactiveFn = InactiveSums (*)(const T* r, std::int64_t rows, std::int64_t first,
+                                          const std::int64_t* skip, std::int64_t skips, const ReadoutCuts& cuts,
+                                          std::int64_t* hist);
+
 struct SimulateKernels {
   MultiplyPackedFn<float> multiply_f32;
   MultiplyPackedFn<double> multiply_f64;
   GatherSumFn<float> gather_sum_f32;
   GatherSumFn<double> gather_sum_f64;
+  ReduceInactiveFn<float> reduce_inactive_f32;
+  ReduceInactiveFn<double> reduce_inactive_f64;
 };
 
 const SimulateKernels& simulate_kernels(Isa isa);

@@ -53,19 +53,6 @@ struct TileSimd : Simd<T> {
   static constexpr int panel_vectors = kPanelRows<T> / Simd<T>::lanes;  // vectors per panel
 };
 
-// |x| of a float or double vector by clearing the sign bits (exact, and -0
-// becomes +0 as std::abs does).
-template <class V>
-inline V abs_v(V x) {
-  using I = typename IntOf<std::remove_cv_t<std::remove_reference_t<decltype(x[0])>>>::type;
-  typedef I IV __attribute__((vector_size(sizeof(V))));
-  IV bits;
-  std::memcpy(&bits, &x, sizeof x);
-  bits &= IV{} + std::numeric_limits<I>::max();
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
-}
-
 template <class V>
 inline V max_v(V x, V y) {
   return x > y ? x : y;

@@ -1,52 +1,36 @@
-// Readout products of packed panels and Gram-column sums compiled once per ISA
-// (NEARORTHO_ISA names the namespace). Built with FMA contraction allowed (see CMakeLists.txt): readouts
-// agree across ISAs to float tolerance, not bitwise, but each value is one fixed
-// chain of operations in k order, so results never depend on threads or tiling.
+// Readout products of packed panels, Gram-column sums and the reduction of
+// inactive readouts, compiled once per ISA (NEARORTHO_ISA names the namespace).
+// Built with FMA contraction allowed (see CMakeLists.txt): readouts agree across
+// ISAs to float tolerance, not bitwise, but each value is one fixed chain of
+// operations in k order, so results never depend on threads or tiling.
 // Tests: tests/test_simulate.py (ISA forced in turn, numpy oracle).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 
 #include "nearortho/isa_kernel_file.hpp"
+#include "nearortho/isa_vectors.hpp"
 #include "nearortho/simulate_kernels.hpp"
 
 namespace nearortho {
 namespace NEARORTHO_ISA {
 namespace {
 
-// Vectors through GCC/Clang vector extensions, as wide as the ISA's registers. A
-// micro-tile is kPanelX rows by kMicroVectors vectors (12 accumulators, which fit
-// the 16 registers of SSE2 and AVX2 beside the loads): half a W panel on SSE2,
-// one on AVX2, two on AVX-512. Each output lane is the same chain of
-// multiply-adds whatever the width, so the width changes no result.
+// A micro-tile is kPanelX rows by kMicroVectors vectors of the ISA's width
+// (isa_vectors.hpp). SSE2 and AVX2: 2 vectors, 12 accumulators, which fit their 16
+// registers beside the loads (half a W panel on SSE2, one on AVX2). AVX-512: 3
+// vectors (three W panels), 18 of its 32 registers, so each k step has 3 loads and
+// 6 broadcasts for 18 FMAs (2 vectors would leave it bound by loads, as BLAS
+// kernels avoid). Each output lane is the same chain of multiply-adds whatever the
+// width, so the width changes no result. kKC: the inner-dimension block, so that
+// kKC k of a micro-tile's W panels (16 or 24 KiB) stay in L1.
 #if defined(__AVX512F__)
-constexpr int kVectorBytes = 64;
-#elif defined(__AVX2__)
-constexpr int kVectorBytes = 32;
+constexpr int kMicroVectors = 3;
+constexpr std::int64_t kKC = 128;
 #else
-constexpr int kVectorBytes = 16;
-#endif
 constexpr int kMicroVectors = 2;
-
-template <class T>
-struct Vec {
-  typedef T type __attribute__((vector_size(kVectorBytes)));
-  static constexpr int width = kVectorBytes / sizeof(T);
-};
-
-template <class T>
-inline typename Vec<T>::type load(const T* p) {
-  typename Vec<T>::type v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-template <class T>
-inline void store(T* p, typename Vec<T>::type v) {
-  std::memcpy(p, &v, sizeof v);
-}
-
-constexpr std::int64_t kKC = 256;  // inner-dimension block: kKC x 16 floats of each W panel stay in L1
+constexpr std::int64_t kKC = 256;
+#endif
 
 // C (kPanelX rows x NV vectors from column col0) over kc terms, continuing the
 // chains already in C unless first. Column c of the packed W lives in panel
@@ -54,8 +38,8 @@ constexpr std::int64_t kKC = 256;  // inner-dimension block: kKC x 16 floats of 
 template <class T, int NV>
 inline void micro(const T* xp, const T* wp, std::int64_t panel_stride, std::int64_t col0, std::int64_t kc, T* C,
                   std::int64_t ldc, bool first) {
-  using V = typename Vec<T>::type;
-  constexpr int L = Vec<T>::width;
+  using V = typename Simd<T>::V;
+  constexpr int L = Simd<T>::lanes;
   constexpr std::int64_t NR = kPanelW<T>;
   const T* w[NV];
   for (int v = 0; v < NV; ++v) {
@@ -64,30 +48,30 @@ inline void micro(const T* xp, const T* wp, std::int64_t panel_stride, std::int6
   }
   V c[kPanelX][NV];
   for (int r = 0; r < kPanelX; ++r)
-    for (int v = 0; v < NV; ++v) c[r][v] = first ? V{} : load(C + r * ldc + col0 + v * L);
+    for (int v = 0; v < NV; ++v) c[r][v] = first ? V{} : load<T>(C + r * ldc + col0 + v * L);
   for (std::int64_t k = 0; k < kc; ++k) {
     V b[NV];
-    for (int v = 0; v < NV; ++v) b[v] = load(w[v] + k * NR);
+    for (int v = 0; v < NV; ++v) b[v] = load<T>(w[v] + k * NR);
     for (int r = 0; r < kPanelX; ++r) {
       const T a = xp[k * kPanelX + r];
       for (int v = 0; v < NV; ++v) c[r][v] += a * b[v];
     }
   }
   for (int r = 0; r < kPanelX; ++r)
-    for (int v = 0; v < NV; ++v) store(C + r * ldc + col0 + v * L, c[r][v]);
+    for (int v = 0; v < NV; ++v) store<T>(C + r * ldc + col0 + v * L, c[r][v]);
 }
 
 template <class T>
 void multiply_packed(const T* xp, std::int64_t groups, const T* wp, std::int64_t panels, std::int64_t n, T* C,
                      std::int64_t ldc) {
   constexpr std::int64_t NR = kPanelW<T>;
-  constexpr std::int64_t L = Vec<T>::width;
+  constexpr std::int64_t L = Simd<T>::lanes;
   static_assert(NR % L == 0, "a W panel is whole vectors");
   const std::int64_t cols = panels * NR;
   for (std::int64_t kb = 0; kb < n; kb += kKC) {
     const std::int64_t kc = std::min(kKC, n - kb);
     for (std::int64_t c0 = 0; c0 < cols;) {
-      const bool wide = c0 + kMicroVectors * L <= cols;  // AVX-512: not past an odd last panel
+      const bool wide = c0 + kMicroVectors * L <= cols;  // not past the last panel
       for (std::int64_t g = 0; g < groups; ++g) {
         const T* x = xp + (g * n + kb) * kPanelX;
         T* c = C + g * kPanelX * ldc;
@@ -112,11 +96,121 @@ void gather_sum(const T* G, std::int64_t ldg, std::int64_t rows, const std::int6
   }
 }
 
+// Inactive readouts a vector at a time, widened to float64 (kWide native double
+// vectors per vector of T): sums and decoder counts stay in vector lanes until
+// sums(); histogram entries are computed in vectors (the same float64 arithmetic
+// as 1 + floor((r - lo) * scale)) and counted one by one. A vector holding a
+// left-out feature or the tile's end is masked (kMasked), the rare case.
+template <class T>
+class InactiveReducer {
+  static constexpr int L = Simd<T>::lanes;
+  static constexpr int DL = Simd<double>::lanes;
+  static constexpr int kWide = L / DL;
+  using DV = typename Simd<double>::V;
+  using IV = typename Simd<double>::IV;  // DV's comparison masks
+  typedef std::int32_t Entry __attribute__((vector_size(DL * 4)));  // histogram entries of one DV
+
+ public:
+  InactiveReducer(const ReadoutCuts& cuts, std::int64_t* hist)
+      : signed_(cuts.signed_decoder), hist_(hist), threshold_(splat<DV>(cuts.threshold)), lo_(splat<DV>(cuts.lo)),
+        scale_(splat<DV>(cuts.scale)), top_(splat<DV>(static_cast<double>(cuts.bins))) {
+    for (int l = 0; l < DL; ++l) lane_bit_[l] = std::int64_t{1} << l;
+  }
+
+  // The L readouts at p; kMasked: only the lanes set in keep.
+  template <bool kMasked>
+  void add(const T* p, std::uint32_t keep) {
+    typedef double Wide __attribute__((vector_size(L * sizeof(double))));
+    const Wide wide = __builtin_convertvector(load<T>(p), Wide);
+    DV v[kWide];
+    std::memcpy(v, &wide, sizeof v);
+    std::uint32_t entry[L];  // unsigned: no sign extension when indexing
+    for (int w = 0; w < kWide; ++w) {
+      IV on = (signed_ ? abs_v(v[w]) : v[w]) > threshold_;
+      if constexpr (kMasked) {
+        const IV kept = (splat<IV>(static_cast<std::int64_t>(keep >> (w * DL))) & lane_bit_) != 0;
+        v[w] = kept ? v[w] : DV{};
+        on &= kept;
+      }
+      sum_[w] += v[w];
+      sumsq_[w] += v[w] * v[w];
+      on_[w] -= on;  // a set mask lane is -1
+      DV f = (v[w] - lo_) * scale_;
+      f = f > -1.0 ? f : splat<DV>(-1.0);  // NaN goes to underflow, never out of range
+      f = f < top_ ? f : top_;
+      const Entry e = __builtin_convertvector(f + 1.0, Entry);  // truncates: f + 1 >= 0
+      std::memcpy(entry + w * DL, &e, sizeof e);
+    }
+    if constexpr (kMasked) {
+      for (; keep != 0; keep &= keep - 1) ++hist_[entry[__builtin_ctz(keep)]];
+    } else {
+      for (int l = 0; l < L; ++l) ++hist_[entry[l]];
+    }
+  }
+
+  // The lanes folded in a fixed tree: the vectors in order, then halves.
+  InactiveSums sums() const {
+    DV sum = sum_[0], sumsq = sumsq_[0];
+    IV on = on_[0];
+    for (int w = 1; w < kWide; ++w) {
+      sum += sum_[w];
+      sumsq += sumsq_[w];
+      on += on_[w];
+    }
+    for (int half = DL / 2; half > 0; half /= 2)
+      for (int l = 0; l < half; ++l) {
+        sum[l] += sum[l + half];
+        sumsq[l] += sumsq[l + half];
+        on[l] += on[l + half];
+      }
+    return {sum[0], sumsq[0], on[0]};
+  }
+
+ private:
+  bool signed_;
+  std::int64_t* hist_;
+  DV threshold_, lo_, scale_, top_;
+  DV sum_[kWide] = {}, sumsq_[kWide] = {};
+  IV on_[kWide] = {}, lane_bit_{};
+};
+
+// The lanes of the vector of features [j, j + lanes) that are not in the skip
+// list, moving skip past the listed features before j + lanes.
+inline std::uint32_t kept_lanes(const std::int64_t*& skip, const std::int64_t* end, std::int64_t j, int lanes) {
+  std::uint32_t keep = (std::uint32_t{1} << lanes) - 1;
+  for (; skip != end && *skip < j + lanes; ++skip) keep &= ~(std::uint32_t{1} << (*skip - j));
+  return keep;
+}
+
+template <class T>
+InactiveSums reduce_inactive(const T* r, std::int64_t rows, std::int64_t first, const std::int64_t* skip,
+                             std::int64_t skips, const ReadoutCuts& cuts, std::int64_t* hist) {
+  constexpr int L = Simd<T>::lanes;
+  static_assert(L < 32, "lane masks are 32 bits");
+  InactiveReducer<T> reducer(cuts, hist);
+  const std::int64_t* const end = skip + skips;
+  const std::int64_t whole = rows / L * L;
+  for (std::int64_t j = 0; j < whole; j += L) {
+    if (skip == end || *skip >= first + j + L)
+      reducer.template add<false>(r + j, 0);
+    else
+      reducer.template add<true>(r + j, kept_lanes(skip, end, first + j, L));
+  }
+  if (whole < rows) {  // the tail, copied so that nothing past rows is read
+    T tail[L] = {};
+    std::copy(r + whole, r + rows, tail);
+    const std::uint32_t in_tile = (std::uint32_t{1} << (rows - whole)) - 1;
+    reducer.template add<true>(tail, kept_lanes(skip, end, first + whole, L) & in_tile);
+  }
+  return reducer.sums();
+}
+
 }  // namespace
 
 extern const SimulateKernels kSimulateKernels;
-const SimulateKernels kSimulateKernels = {&multiply_packed<float>, &multiply_packed<double>, &gather_sum<float>,
-                                          &gather_sum<double>};
+const SimulateKernels kSimulateKernels = {&multiply_packed<float>,   &multiply_packed<double>,
+                                          &gather_sum<float>,        &gather_sum<double>,
+                                          &reduce_inactive<float>,   &reduce_inactive<double>};
 
 }  // namespace NEARORTHO_ISA
 }  // namespace nearortho
