@@ -4,7 +4,9 @@
     pytest bench/ --benchmark-only --benchmark-compare   # against the last saved run
 
 Each case names its size; the ISA, BLAS and load average are in the saved JSON
-(bench/conftest.py). Not correctness tests: those are in tests/.
+(bench/conftest.py). The CPU cases run on the CPU backend (bench/harness.py sets
+NEARORTHO_BACKEND=cpu); the cuda cases name backend="cuda" and skip without a
+GPU. Not correctness tests: those are in tests/.
 """
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import numpy as np
 import pytest
 
 import nearortho
+from nearortho import _backend
 
 THREADS = 2
+on_gpu = pytest.mark.skipif(not _backend.cuda_available(), reason="needs nearortho._cuda and a GPU")
 
 
 @pytest.mark.parametrize("kind", ["gaussian", "sign", "sparse", "orthogonal", "srht"])
@@ -54,3 +58,10 @@ def test_match(benchmark):
     A = nearortho.frame(64, 2000, seed=0)
     B = A[np.random.default_rng(1).permutation(len(A))] + 0.05 * nearortho.frame(64, 2000, seed=2)
     benchmark(nearortho.match, A, B, threads=THREADS)
+
+
+@on_gpu
+@pytest.mark.parametrize("precision", [None, "tf32"])
+def test_interference_cuda(benchmark, precision):
+    W = nearortho.frame(768, 16384, seed=0)
+    benchmark(nearortho.interference, W, thresholds=(0.1, 0.2), backend="cuda", precision=precision)
