@@ -290,6 +290,8 @@ def test_match_writes_the_api_pairs(run, frames):
         (["match", "w.npy", "w.npz"], "choose one with key: W, other"),
         (["match", "w.npy", "w.npy", "--out", "pairs.txt"], "--out must end in one of .csv, .npz, .parquet"),
         (["match", "w.npy", "w.npy", "--k", "0"], "k must be >= 1"),
+        (["match", "w.npy", "w.npy", "--precision", "bf16"], "needs the CUDA backend's tensor cores"),
+        (["pairs", "w.npy", "--threshold", "0.5", "--precision", "tf32"], "needs the CUDA backend's tensor cores"),
         (["stats", "w.npy", "--features", "f.json"], "--features must end in one of"),
     ],
 )

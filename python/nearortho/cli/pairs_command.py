@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from .output import emit
+from .pass_options import precision_option
 from .source import KEY_HELP, PATH, layout_option, load_file
 from .table_file import check_table_path, write_table
 
@@ -21,8 +22,10 @@ SHOWN = 10  # pairs printed; --out keeps them all
 @click.option("--max-pairs", type=int, default=10_000_000, show_default=True, help="Refuse to collect more.")
 @click.option("--out", default=None, help="Write every pair (i, j, cosine) to .csv, .npz or .parquet.")
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
+@precision_option
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
-def pairs_command(path, threshold, key, other_path, other_key, layout, signed, max_pairs, out, threads, as_json):
+def pairs_command(path, threshold, key, other_path, other_key, layout, signed, max_pairs, out, threads, precision,
+                  as_json):
     """Every pair of rows of PATH whose |cosine| reaches --threshold, largest first."""
     from ..pairs import pairs
 
@@ -31,7 +34,7 @@ def pairs_command(path, threshold, key, other_path, other_key, layout, signed, m
     W = load_file(path, key, layout, directions=True, stream=True)
     B = None if other_path is None else load_file(other_path, other_key or key, layout, directions=True,
                                                   stream=True)
-    i, j, g = pairs(W, threshold, B, signed=signed, max_pairs=max_pairs, threads=threads)
+    i, j, g = pairs(W, threshold, B, signed=signed, max_pairs=max_pairs, threads=threads, precision=precision)
     if out is not None:
         write_table(out, {"i": i, "j": j, "cosine": g}, "--out")
     record = {"threshold": threshold, "signed": signed, "count": len(i),

@@ -6,6 +6,7 @@ import click
 import numpy as np
 
 from .output import emit, progress
+from .pass_options import precision_option
 from .source import KEY_HELP, PATH, layout_option, load_file
 from .table_file import check_table_path, write_table
 
@@ -26,9 +27,7 @@ SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rm
 @click.option("--threshold", "thresholds", type=float, multiple=True, help="Count pairs with |g| above it.")
 @click.option("--topk", type=int, default=0, show_default=True, help="Most interfering partners per row.")
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
-@click.option("--precision", type=click.Choice(["tf32", "bf16"]), default=None,
-              help="On a GPU (CUDA build): Gram tiles on tensor cores; coherence, maxima and top-k are re-checked "
-                   "in float64, the histogram and sums are within the printed gram_error.")
+@precision_option
 @click.option("--features", "features_path", default=None,
               help="Write one row per feature (norm, max |cos|, partner, sum cos^2, capacity, top-k) to .csv, "
                    ".npz or .parquet.")
