@@ -499,7 +499,6 @@ class DeviceRecheck {
     return std::min(wanted, free / 3 / 2 / (2 * sizeof(std::int64_t) + sizeof(float)));
   }
 
-
   std::size_t cap_;
   DeviceBuffer<double> row_floor_, column_floor_;
   Buffer buffers_[2];

@@ -41,9 +41,10 @@ RowSource<T> row_source(const py::object& obj, const char* name, bool device_mem
     if (!device_memory)
       throw std::invalid_argument(std::string(name) + " is in GPU memory: the CPU backend cannot read it");
     const auto spec = obj.cast<std::tuple<std::string, std::uintptr_t, std::int64_t, std::int64_t, std::string>>();
-    if (std::get<4>(spec) != (sizeof(T) == 8 ? "float64" : "float32"))
+    const std::string working = sizeof(T) == 8 ? "float64" : "float32";
+    if (std::get<4>(spec) != working)
       throw std::invalid_argument(std::string(name) + " is " + std::get<4>(spec) + " in GPU memory; the pass runs in " +
-                                  (sizeof(T) == 8 ? "float64" : "float32"));
+                                  working);
     return RowSource<T>(reinterpret_cast<const T*>(std::get<1>(spec)), std::get<2>(spec), std::get<3>(spec), name);
   }
   if (py::isinstance<py::tuple>(obj)) {

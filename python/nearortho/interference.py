@@ -385,19 +385,15 @@ def _run(W, B, normalize, threads, backend, block_rows, progress=None, **fields)
     run = _backend.select(backend, "interference") if block_rows == 0 else None
     if run is None or run is _core.interference:
         options.precision = ""  # the CPU computes every entry in the working dtype
-    if isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix):
-        if run is _core.interference:
-            raise ValueError(f"W or B is in GPU memory, which only the CUDA backend reads "
-                             f"({_backend.cuda_unavailable_reason() or 'backend is cpu'}); copy it to the host "
-                             f"(.cpu()) for the CPU backend")
-        wide = _blocks.dtype_of(W, B)  # a file beside GPU memory is read whole, as for arrays
+    if (isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix)) and run is _core.interference:
+        raise ValueError(f"W or B is in GPU memory, which only the CUDA backend reads "
+                         f"({_backend.cuda_unavailable_reason() or 'backend is cpu'}); copy it to the host "
+                         f"(.cpu()) for the CPU backend")
+    if run is not None and (not files or run is not _core.interference):
+        wide = _blocks.dtype_of(W, B)  # files read whole; GPU memory passed as its address
         spec = lambda x: x._spec() if isinstance(x, DeviceMatrix) else (  # noqa: E731
             x[:].astype(wide, copy=False) if isinstance(x, RowFile) else x)
         return run(spec(W), spec(B), options, progress)
-    if run is not None and (not files or run is not _core.interference):
-        wide = _blocks.dtype_of(W, B)
-        W, B = (x[:].astype(wide, copy=False) if isinstance(x, RowFile) else x for x in (W, B))
-        return run(W, B, options, progress)
     if backend == "cuda":
         raise ValueError('backend="cuda" reads neither files nor row blocks; use backend="cpu" (or "auto")')
     source = lambda x: x._spec() if isinstance(x, RowFile) else x  # noqa: E731
@@ -551,8 +547,9 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     row_offset = v.integer(row_offset, "row_offset", minimum=0, maximum=2**63 - m)
     col_offset = (row_offset if B is None else 0) if col_offset is None else v.integer(
         col_offset, "col_offset", minimum=0, maximum=2**63 - partners - (B is None))
-    tensor_precision = _tensor_precision(precision, backend, _blocks.dtype_of(W, B))
-    itemsize = _blocks.dtype_of(W, B).itemsize
+    dtype = _blocks.dtype_of(W, B)
+    tensor_precision = _tensor_precision(precision, backend, dtype)
+    itemsize = dtype.itemsize
     threads_used = v.resolved_threads(nthreads)
     fixed = _fixed_bytes(m, 0 if B is None else B.shape[0], itemsize, bins, topk, threads_used,
                          max(0, pair_options.get("pair_cap", 0)))

@@ -118,11 +118,9 @@ def _pread_into(handle, path: str, buffer: memoryview, offset: int) -> None:
         done += got
 
 
-def _pread(handle, path: str, size: int, offset: int) -> bytes:
-    data = os.pread(handle.fileno(), size, offset)
-    if len(data) != size:
-        raise OSError(f"{path} ended at byte {offset + len(data)}, before the {offset + size} needed: it was "
-                      "truncated or rewritten while being read")
+def _pread(handle, path: str, size: int, offset: int) -> bytearray:
+    data = bytearray(size)
+    _pread_into(handle, path, memoryview(data), offset)
     return data
 
 
