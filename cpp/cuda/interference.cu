@@ -9,7 +9,6 @@
 // tensor cores, and the exact fields are re-checked (recheck_kernels.cuh).
 // Tests: tests/test_cuda.py.
 #include <algorithm>
-#include <cfloat>
 #include <chrono>
 #include <climits>
 #include <cmath>
@@ -23,13 +22,14 @@
 #include <utility>
 #include <vector>
 
-#include <cuda_bf16.h>
-
 #include "backend.hpp"
 #include "cuda_check.hpp"
+#include "device_buffers.cuh"
+#include "device_recheck.cuh"
 #include "interference_kernels.cuh"
 #include "recheck.hpp"
 #include "recheck_kernels.cuh"
+#include "tensor_precision.cuh"
 #include "nearortho/interference_setup.hpp"
 #include "nearortho/ranking.hpp"
 
@@ -37,41 +37,6 @@ namespace nearortho::cuda {
 namespace {
 
 constexpr int kSharedCounters = 8192;  // counters a block keeps in shared memory (32 KiB)
-
-unsigned blocks_for(std::int64_t work) {
-  const std::int64_t blocks = (work + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(std::max<std::int64_t>(1, std::min<std::int64_t>(blocks, 65535)));
-}
-
-template <class T>
-void fill_device(T* x, std::size_t count, T value, cudaStream_t stream) {
-  if (count == 0) return;
-  fill<T><<<blocks_for(static_cast<std::int64_t>(count)), kThreads, 0, stream>>>(
-      x, static_cast<std::int64_t>(count), value);
-  check_launch("fill");
-}
-
-template <class T>
-void copy_to_device(T* dst, const T* src, std::size_t count, cudaStream_t stream, const char* what) {
-  // the direction from the pointers (unified addressing): host or device memory
-  if (count > 0) check(cudaMemcpyAsync(dst, src, count * sizeof(T), cudaMemcpyDefault, stream), what);
-}
-
-// A device buffer's contents (the copy into pageable memory returns when done).
-template <class T>
-std::vector<T> to_host(const DeviceBuffer<T>& src, std::size_t count, cudaStream_t stream) {
-  std::vector<T> out(count);
-  if (count > 0)
-    check(cudaMemcpyAsync(out.data(), src.get(), count * sizeof(T), cudaMemcpyDeviceToHost, stream),
-          "cudaMemcpyAsync (results)");
-  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
-  return out;
-}
-
-template <class T>
-std::vector<T> to_host(const DeviceBuffer<T>& src, cudaStream_t stream) {
-  return to_host(src, src.size(), stream);
-}
 
 // Waits for every stream of the device when x is in its memory (the caller's
 // framework may still be writing it); a pointer into another device's memory is
@@ -412,167 +377,6 @@ class DeviceStats {
   DeviceBuffer<double> pair_g_;
   DeviceSide<T> rows_, cols_;
 };
-
-// Where a tensor-core pass keeps its candidates for the re-check: two buffers,
-// the candidates still passing moved from one to the other when it is half full.
-class DeviceRecheck {
- public:
-  DeviceRecheck(const InterferenceOptions& opt, std::int64_t m, std::int64_t mb, double delta, cudaStream_t s)
-      : cap_(capacity(m, mb, opt.pair_cap)), row_floor_(2 * kTile), column_floor_(2 * kTile), buffers_{Buffer(cap_), Buffer(cap_)} {
-    for (const Buffer& b : buffers_) fill_device(b.count.get(), 1, 0ull, s);
-    base_ = Candidates{2 * delta, opt.pair_cap >= 0 ? opt.pair_threshold - delta : INFINITY, opt.pair_signed, cap_,
-                       nullptr,   nullptr,
-                       nullptr,   nullptr,
-                       row_floor_.get(), column_floor_.get()};
-  }
-
-  // Where the next tile's candidates go.
-  Candidates candidates() const { return buffers_[active_].candidates(base_); }
-
-  // Whether the top-k lists alone could fill half the buffer: their candidates
-  // are at least k a row, every partner until a list is full.
-  bool lists_too_long(std::int64_t topk, std::int64_t rows) const {
-    return static_cast<std::size_t>(topk) * static_cast<std::size_t>(rows) > cap_ / 2;
-  }
-
-  // After a tile: false when its candidates overflowed the buffer; moves the
-  // candidates still passing to the other buffer when this one is half full.
-  template <class T>
-  bool after_tile(const Reduction<T>& red, bool columns, cudaStream_t s) {
-    const unsigned long long found = to_host(buffers_[active_].count, s)[0];
-    if (found > cap_) return false;
-    if (found > cap_ / 2) compact(red, columns, found, s);
-    return true;
-  }
-
-  // The candidates that pass the final floors, with their float64 g.
-  template <class T>
-  CheckedPairs checked_pairs(const Reduction<T>& red, bool columns, const T* a, const T* b, std::int64_t n,
-                             cudaStream_t s) {
-    compact(red, columns, to_host(buffers_[active_].count, s)[0], s);
-    const Buffer& kept = buffers_[active_];
-    const std::size_t count = static_cast<std::size_t>(to_host(kept.count, s)[0]);
-    DeviceBuffer<double> g(count);
-    if (count > 0) {
-      exact_dots<T><<<blocks_for(static_cast<std::int64_t>(count) * 32), kThreads, 0, s>>>(
-          a, b, n, kept.i.get(), kept.j.get(), static_cast<std::int64_t>(count), g.get());
-      check_launch("exact_dots");
-    }
-    return CheckedPairs{to_host(kept.i, count, s), to_host(kept.j, count, s), to_host(g, count, s)};
-  }
-
- private:
-  struct Buffer {
-    explicit Buffer(std::size_t cap) : count(1), i(cap), j(cap), h(cap) {}
-    Candidates candidates(Candidates base) const {
-      base.count = count.get();
-      base.i = i.get();
-      base.j = j.get();
-      base.h = h.get();
-      return base;
-    }
-    DeviceBuffer<unsigned long long> count;
-    DeviceBuffer<std::int64_t> i, j;
-    DeviceBuffer<float> h;
-  };
-
-  template <class T>
-  void compact(const Reduction<T>& red, bool columns, unsigned long long found, cudaStream_t s) {
-    const Buffer& from = buffers_[active_];
-    const Buffer& to = buffers_[1 - active_];
-    fill_device(to.count.get(), 1, 0ull, s);
-    if (found > 0) {
-      keep_candidates<T><<<blocks_for(static_cast<std::int64_t>(found)), kThreads, 0, s>>>(
-          red, columns, from.candidates(base_), static_cast<std::int64_t>(found), to.candidates(base_));
-      check_launch("keep_candidates");
-    }
-    active_ = 1 - active_;
-  }
-
-  // 32 candidates a row (at least 2^20) and the pairs kept (which compaction
-  // never drops) in each buffer, within a third of the free device memory.
-  static std::size_t capacity(std::int64_t m, std::int64_t mb, std::int64_t pair_cap) {
-    std::size_t free = 0, total = 0;
-    check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
-    const std::size_t wanted = std::max<std::size_t>(std::size_t{1} << 20, 32 * static_cast<std::size_t>(m + mb)) +
-                               static_cast<std::size_t>(std::max<std::int64_t>(0, pair_cap));
-    return std::min(wanted, free / 3 / 2 / (2 * sizeof(std::int64_t) + sizeof(float)));
-  }
-
-  std::size_t cap_;
-  DeviceBuffer<double> row_floor_, column_floor_;
-  Buffer buffers_[2];
-  int active_ = 0;
-  Candidates base_{};
-};
-
-// The tensor-core precisions: how the rows enter the product, and the bound on
-// |h - g| for rows of norm 1 (h: the tile's entry, g: the float64 dot product).
-// Each input is rounded to p bits (TF32 p = 11, possibly by truncation: relative
-// 2^-10; bf16 p = 8, rounded to nearest by bf16_rows: 2^-8), so a product is off
-// by (2u + u^2) of |x_k y_k|; the float32 accumulation of n products adds at
-// most n 2^-23 of sum |x_k y_k| (truncating adds included), doubled for the
-// tensor cores' blocked sums; sum |x_k y_k| <= |x| |y|.
-struct TensorPrecision {
-  cudaDataType input;
-  cublasComputeType_t compute;
-  double unit;  // u
-
-  static std::optional<TensorPrecision> parse(const std::string& name) {
-    if (name.empty()) return std::nullopt;
-    if (name == "tf32") return TensorPrecision{CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32, std::ldexp(1.0, -10)};
-    if (name == "bf16") return TensorPrecision{CUDA_R_16BF, CUBLAS_COMPUTE_32F, std::ldexp(1.0, -8)};
-    throw std::invalid_argument("precision must be \"\", \"tf32\" or \"bf16\", got \"" + name + "\"");
-  }
-
-  double delta(std::int64_t n, double norm_product) const {
-    const double per_unit_norms = 2 * unit + unit * unit + static_cast<double>(n + 2) * std::ldexp(1.0, -22);
-    return per_unit_norms * norm_product * (1 + std::ldexp(1.0, -20)) + static_cast<double>(n) * 2 * FLT_MIN;
-  }
-};
-
-// The largest norm of a side's prepared rows: about 1 when normalised.
-double largest_norm(const std::vector<double>& sumsq, bool normalize, std::int64_t n) {
-  if (normalize) return 1 + static_cast<double>(n + 2) * std::ldexp(1.0, -24);
-  return std::sqrt(*std::max_element(sumsq.begin(), sumsq.end()));
-}
-
-__global__ void bf16_rows(const float* x, __nv_bfloat16* y, std::int64_t count) {
-  for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < count;
-       i += std::int64_t{gridDim.x} * blockDim.x)
-    y[i] = __float2bfloat16_rn(x[i]);
-}
-
-// The rows as a tensor-core GEMM reads them: the float rows themselves (TF32),
-// or their bfloat16 copy.
-class TensorRows {
- public:
-  TensorRows(const TensorPrecision& p, const float* x, std::int64_t count, cudaStream_t s)
-      : x_(x), copy_(p.input == CUDA_R_16BF ? static_cast<std::size_t>(count) : 0) {
-    if (copy_.size() == 0) return;
-    bf16_rows<<<blocks_for(count), kThreads, 0, s>>>(x, copy_.get(), count);
-    check_launch("bf16_rows");
-  }
-  // Row `row` of length n.
-  const void* row(std::int64_t row, std::int64_t n) const {
-    if (copy_.size() > 0) return copy_.get() + row * n;
-    return x_ + row * n;
-  }
-
- private:
-  const float* x_;
-  DeviceBuffer<__nv_bfloat16> copy_;
-};
-
-// g = x y^T on tensor cores (see gram_tile), float32 out.
-void gram_tile_tensor(cublasHandle_t handle, const TensorPrecision& p, const void* x, std::int64_t rows,
-                      const void* y, std::int64_t cols, std::int64_t n, float* g) {
-  const float one = 1, zero = 0;
-  const int c = static_cast<int>(cols), r = static_cast<int>(rows), k = static_cast<int>(n);
-  check(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, c, r, k, &one, y, p.input, k, x, p.input, k, &zero, g,
-                     CUDA_R_32F, c, p.compute, CUBLAS_GEMM_DEFAULT),
-        "cublasGemmEx");
-}
 
 // One pass; with a tensor-core precision, nothing when a tile's candidates
 // overflowed the re-check's buffer (the caller then runs the pass in the working dtype).
