@@ -278,6 +278,39 @@ def test_files_that_fit_are_read_whole_for_a_cuda_backend_and_streamed_on_the_cp
     assert len(received) == 1
 
 
+def test_host_arrays_go_to_a_cuda_backend_whole_with_memory_as_its_device_budget(fake_cuda, monkeypatch):
+    """memory= below what the CPU would need for the whole frame: on the CUDA
+    backend it is the device's budget (the backend streams the rows), not a
+    reason to fall back to the CPU's row blocks."""
+    received = []
+
+    def interference(W, B, options, progress):
+        received.append((W, B, options.device_bytes, options.block_rows))
+        return _core.interference(W, B, options, progress)
+
+    fake_cuda.interference = interference
+    A = np.random.default_rng(4).standard_normal((3000, 33))
+    tiny = 1_000_000  # the CPU pass over A whole needs more: it takes row blocks of 864
+    cpu = nearortho.interference(A, memory=tiny, threads=2, backend="cpu")
+    assert received == [] and cpu._source[-1] == 864
+    for backend in ("auto", "cuda"):
+        on_gpu = nearortho.interference(A, A[:7], memory=tiny, threads=2, backend=backend, topk=1)
+        W, B, device_bytes, block_rows = received.pop()
+        assert W is A and np.array_equal(B, A[:7]) and (device_bytes, block_rows) == (tiny, 0)
+        assert on_gpu.coherence == nearortho.interference(A, A[:7], backend="cpu").coherence
+    nearortho.neighbors(A, 2)  # no memory given: the device's default budget
+    assert received.pop()[2:] == (0, 0)
+    assert nearortho.interference(A, memory=tiny, threads=2).coherence == cpu.coherence
+    assert received.pop()[2:] == (tiny, 0)
+    with pytest.raises(ValueError, match="memory must be >= 1"):
+        nearortho.interference(A, memory=0)
+    with pytest.raises(TypeError, match="memory must be an integer"):
+        nearortho.interference(A, memory="1GB")
+    monkeypatch.setenv("NEARORTHO_BACKEND", "cpu")
+    nearortho.interference(A, memory=tiny, threads=2)
+    assert received == []
+
+
 def test_a_bad_precision_names_the_argument_and_the_cpu_core_refuses_tensor_cores(monkeypatch):
     W32 = W.astype(np.float32)
     with pytest.raises(ValueError, match="precision must be None, 'tf32' or 'bf16', got 'fp16'"):

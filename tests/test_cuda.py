@@ -9,6 +9,7 @@ included, must equal the CPU's bit for bit, whatever order cuBLAS adds in."""
 from __future__ import annotations
 
 import importlib
+import itertools
 
 import numpy as np
 import pytest
@@ -382,3 +383,122 @@ def test_neighbors_pairs_and_match_on_tensor_cores_keep_their_exact_results(prec
     assert all(np.array_equal(a, b) for a, b in zip(tensor, exact)) and tensor[0].size > 0
     tensor, exact = nearortho.match(W[:500], W[500:], precision=precision), nearortho.match(W[:500], W[500:])
     assert np.array_equal(tensor.b_index, exact.b_index) and tensor.total == exact.total
+
+
+# Host rows (numpy arrays) are streamed to the device in blocks of 4096 rows
+# (cpp/cuda/pass_rows.cuh); every test above already runs them that way with
+# the whole frame resident. Below, device budgets (the option device_bytes,
+# memory= in the public functions) too small for the whole frame: A is taken a
+# superblock at a time, the blocks it pairs with pass through a ring.
+BLOCK = 4096
+
+
+def least_device_bytes(W, B, **fields):
+    """The least budget the pass takes, from the error of one below it."""
+    with pytest.raises(ValueError, match=r"memory must be at least \d+ bytes of device memory") as error:
+        run(_cuda, W, B, device_bytes=1, **fields)
+    return int(str(error.value).split("at least ")[1].split()[0])
+
+
+@built  # plain host code: no device needed
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_the_tile_plan_computes_every_tile_once_from_rows_that_are_in_place(symmetric):
+    """Walks each plan as the pass does: before tile t it queues the loads whose
+    ``ready`` is at most t (the tiles before t are done); while tile t runs it may
+    queue them too. Each tile's two loads must hold its blocks, in slots no load
+    queued so far has overwritten."""
+    for ba, bb, resident, b_resident in itertools.product(range(1, 7), range(1, 6), range(1, 8), (False, True)):
+        kept, b_kept, tiles, loads = _cuda._tile_plan(ba, bb, symmetric, resident, b_resident)
+        assert kept == min(resident, ba) and b_kept == (b_resident and not symmetric)
+        slots = kept + (bb if b_kept else 2)
+        assert all(0 <= slot < slots for _, _, slot, _ in loads)
+        assert [first for first in sorted(range(len(loads)), key=lambda k: min(
+            t for t, tile in enumerate(tiles) if k in tile[2:]))] == list(range(len(loads)))  # in order of use
+        expected = [(I, J) for I in range(ba) for J in range(I if symmetric else 0, ba if symmetric else bb)]
+        assert sorted((I, J) for I, J, _, _ in tiles) == expected  # each once
+        for t, (I, J, a, b) in enumerate(tiles):
+            assert loads[a][:2] == (False, I) and loads[b][:2] == (not symmetric, J) and loads[a][2] < kept
+            # no load queued by the time tile t runs (queued for it, or ready) overwrites its rows
+            for used in (a, b):
+                assert loads[used][3] <= t
+                for later in range(used + 1, len(loads)):
+                    if later <= max(a, b) or loads[later][3] <= t:
+                        assert loads[later][2] != loads[used][2], (ba, bb, resident, t, used, later)
+        once = ba + (0 if symmetric else bb)  # loads when every block is loaded once
+        assert len(loads) >= once and (len(loads) == once or kept < ba)
+
+
+@on_device
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_beyond_the_device_budget_go_superblock_by_superblock(dtype):
+    """Five blocks (the last of 5 rows) in superblocks of one block and of two:
+    every field the CPU's (integer rows: sums exact in any order)."""
+    W = integer_rows(np.random.default_rng(11), 4 * BLOCK + 5, 7, dtype)
+    for fields in (dict(thresholds=(0.0, 2.5), topk=3, pair_threshold=18.0, pair_cap=10**6),
+                   dict(per_row=False, bins=3, topk=1, pair_threshold=18.0, pair_signed=True, pair_cap=10**6)):
+        least = least_device_bytes(W, None, **fields)
+        for budget in (least, least + BLOCK * 7 * W.itemsize):
+            assert_same(*both(W, device_bytes=budget, **fields))
+
+
+@on_device
+@pytest.mark.parametrize("m2", [2 * BLOCK + 9, 100])  # B through the ring; B resident beside A's superblocks
+def test_pairs_against_B_beyond_the_device_budget(m2):
+    rng = np.random.default_rng(m2)
+    W, B = norm4_rows(rng, 2 * BLOCK + 3, 37, np.float32), norm4_rows(rng, m2, 37, np.float32)
+    fields = dict(normalize=True, bins=16, thresholds=(0.25,), topk=2)
+    least = least_device_bytes(W, B, **fields)
+    assert_same(*both(W, B, device_bytes=least, **fields))
+    assert_same(*both(W, B, device_bytes=least, columns=False, **fields))
+
+
+@on_device
+def test_public_memory_is_the_device_budget_and_tensor_cores_need_every_row_resident():
+    import nearortho
+
+    W = integer_rows(np.random.default_rng(12), 4 * BLOCK + 5, 7, np.float32)
+    least = least_device_bytes(W, None, normalize=False, topk=2)  # the options interference() passes
+    streamed = nearortho.interference(W, normalize=False, topk=2, backend="cuda", memory=least).to_dict()
+    exact = nearortho.interference(W, normalize=False, topk=2, backend="cpu").to_dict()
+    assert streamed.keys() == exact.keys()
+    for key, value in exact.items():  # integer rows: every value exact, sums included
+        assert streamed[key] == value or np.array_equal(streamed[key], value, equal_nan=True), key
+    with pytest.raises(ValueError, match=r"memory must be at least \d+ bytes of device memory"):
+        nearortho.interference(W, backend="cuda", memory=1000)
+    with pytest.raises(ValueError, match='precision "tf32" re-checks with every row on the device'):
+        nearortho.interference(W, normalize=False, topk=2, precision="tf32", memory=least)
+
+
+@on_device
+@pytest.mark.parametrize("normalize", [True, False])
+def test_a_progress_error_stops_a_streamed_pass_with_copies_in_flight(normalize):
+    """Raw products read every norm on the host first (the poll reports 0 tiles
+    done; one thread, so the calling one); cosines stop after the first tile.
+    Either way the next pass is whole."""
+    rng = np.random.default_rng(13)
+    W = (norm4_rows if normalize else integer_rows)(rng, 3 * BLOCK + 5, 20, np.float32)  # exact Gram entries
+    least = least_device_bytes(W, None, normalize=normalize)
+    calls = []
+
+    def progress(done, total):
+        calls.append((done, total))
+        raise ArithmeticError("stop")
+
+    with pytest.raises(ArithmeticError, match="stop"):
+        run(_cuda, W, None, progress=progress, normalize=normalize, device_bytes=least, threads=1)
+    assert calls == [(1 if normalize else 0, 10)]
+    assert_same(*both(W, normalize=normalize, device_bytes=least))
+
+
+@on_device
+def test_bad_rows_in_a_later_block_are_value_errors_naming_the_row():
+    W = np.random.default_rng(14).integers(1, 3, size=(2 * BLOCK + 7, 3)).astype(np.float32)
+    W[BLOCK + 9, 1] = np.inf
+    for normalize in (True, False):  # found on the device as the block arrives; on the host first
+        with pytest.raises(ValueError, match=rf"W contains NaN or Inf \(row {BLOCK + 9}\)"):
+            run(_cuda, W, None, normalize=normalize)
+    W[BLOCK + 9] = 0
+    with pytest.raises(ValueError, match=rf"W has a zero row \(row {BLOCK + 9}\)"):
+        run(_cuda, W, None, normalize=True)
+    with pytest.raises(ValueError, match=rf"B has a zero row \(row {BLOCK + 9}\)"):
+        run(_cuda, W[:5] + 1, W, normalize=True)

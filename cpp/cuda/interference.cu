@@ -27,6 +27,7 @@
 #include "device_buffers.cuh"
 #include "device_recheck.cuh"
 #include "interference_kernels.cuh"
+#include "pass_rows.cuh"
 #include "recheck.hpp"
 #include "recheck_kernels.cuh"
 #include "tensor_precision.cuh"
@@ -37,48 +38,6 @@ namespace nearortho::cuda {
 namespace {
 
 constexpr int kSharedCounters = 8192;  // counters a block keeps in shared memory (32 KiB)
-
-// Waits for every stream of the device when x is in its memory (the caller's
-// framework may still be writing it); a pointer into another device's memory is
-// an std::invalid_argument naming the source.
-void await_device_rows(const void* x, const std::string& name) {
-  cudaPointerAttributes attributes{};
-  check(cudaPointerGetAttributes(&attributes, x), "cudaPointerGetAttributes");
-  if (attributes.type != cudaMemoryTypeDevice && attributes.type != cudaMemoryTypeManaged) return;
-  int current = 0;
-  check(cudaGetDevice(&current), "cudaGetDevice");
-  if (attributes.device != current)
-    throw std::invalid_argument(name + " is in the memory of GPU " + std::to_string(attributes.device) +
-                                "; nearortho runs on the current GPU, " + std::to_string(current));
-  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-}
-
-// Rows copied (in blocks of about 64 MiB, from host or device memory) and
-// prepared on the device.
-template <class T>
-struct DeviceRows {
-  DeviceBuffer<T> data;
-  std::vector<double> sumsq;  // the rows' sums of squares
-
-  DeviceRows(const T* x, std::int64_t m, std::int64_t n, bool normalize, const std::string& name,
-             cudaStream_t stream)
-      : data(static_cast<std::size_t>(m * n)) {
-    await_device_rows(x, name);
-    const std::int64_t block = std::max<std::int64_t>(1, (std::int64_t{64} << 20) / (n * sizeof(T)));
-    for (std::int64_t r = 0; r < m; r += block)
-      copy_to_device(data.get() + r * n, x + r * n, static_cast<std::size_t>(std::min(block, m - r) * n),
-                     stream, "cudaMemcpyAsync (rows)");
-    DeviceBuffer<double> sumsq_d(static_cast<std::size_t>(m));
-    DeviceBuffer<unsigned long long> first(2);  // first bad row, first zero row
-    fill_device(first.get(), 2, static_cast<unsigned long long>(m), stream);
-    prepare_rows<T><<<blocks_for(m), kThreads, 0, stream>>>(data.get(), m, n, normalize, sumsq_d.get(),
-                                                           first.get(), first.get() + 1);
-    check_launch("prepare_rows");
-    const std::vector<unsigned long long> bad = to_host(first, stream);
-    throw_if_bad_rows(name, static_cast<std::int64_t>(bad[0]), static_cast<std::int64_t>(bad[1]), m);
-    sumsq = to_host(sumsq_d, stream);
-  }
-};
 
 // g = x y^T for row blocks x (rows x n) and y (cols x n), row-major, into g
 // (rows x cols, row-major): in cuBLAS's column-major terms g^T = y x^T.
@@ -378,6 +337,24 @@ class DeviceStats {
   DeviceSide<T> rows_, cols_;
 };
 
+// Device memory of a pass besides its rows (what the rows' budget leaves for
+// them): the tile workspace, the per-row results of both sides, the counters,
+// collected values and pairs, and a tensor precision's bf16 copy.
+template <class T>
+std::size_t bytes_besides_rows(const InterferenceOptions& opt, std::int64_t m, std::int64_t m2, std::int64_t n,
+                               bool columns, bool bf16) {
+  const std::int64_t mb = m2 > 0 ? m2 : m;
+  const std::int64_t per_row = sizeof(T) + 8 + (opt.per_row ? sizeof(T) + 16 : 0) +
+                               std::max<std::int64_t>(0, opt.topk) * (sizeof(T) + 8);
+  const std::int64_t bytes = std::min(kTile, m) * std::min(kTile, mb) * static_cast<std::int64_t>(sizeof(T)) +
+                             (m + (columns ? mb : 0)) * per_row +
+                             8 * (opt.bins + static_cast<std::int64_t>(opt.thresholds.size()) + 2) +
+                             8 * std::max<std::int64_t>(0, opt.refine ? opt.collect_cap : 0) +
+                             24 * std::max<std::int64_t>(0, opt.pair_cap) + 8 * kTile +
+                             (bf16 ? 2 * (m + m2) * n : 0);
+  return static_cast<std::size_t>(bytes);
+}
+
 // One pass; with a tensor-core precision, nothing when a tile's candidates
 // overflowed the re-check's buffer (the caller then runs the pass in the working dtype).
 template <class T>
@@ -390,16 +367,20 @@ std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const R
     throw std::invalid_argument("precision " + opt.precision + " takes float32 rows, not float64");
   const bool symmetric = b_source == nullptr;
   const std::int64_t m = a_source.rows(), n = a_source.cols(), m2 = symmetric ? 0 : b_source->rows();
-  const T* a = array_rows(a_source);  // before any device call
-  const T* b = symmetric ? nullptr : array_rows(*b_source);
+  array_rows(a_source);  // before any device call
+  if (!symmetric) array_rows(*b_source);
   const std::int64_t mb = symmetric ? m : m2;
   CudaStream stream;
   const cudaStream_t s = stream.get();
-  const DeviceRows<T> xa(a, m, n, opt.normalize, a_source.name(), s);
-  const std::unique_ptr<DeviceRows<T>> xb =
-      symmetric ? nullptr : std::make_unique<DeviceRows<T>>(b, m2, n, opt.normalize, b_source->name(), s);
-  const T* ya = symmetric ? xa.data.get() : xb->data.get();
-  const HistogramRange range = histogram_range<T>(opt, xa.sumsq, symmetric ? nullptr : &xb->sumsq, a_source.name());
+  const bool bf16 = tensor && tensor->input == CUDA_R_16BF;
+  PassRows<T> x(a_source, b_source, opt, bytes_besides_rows<T>(opt, m, m2, n, symmetric || opt.columns, bf16),
+                tensor.has_value(), s);
+  if (x.cancelled()) {
+    InterferenceTotals out;
+    out.cancelled = true;
+    return out;
+  }
+  const HistogramRange range = histogram_range<T>(opt, x.sumsq_a(), symmetric ? nullptr : &x.sumsq_b(), a_source.name());
   const DeviceStats<T> stats(opt, range, m, mb, symmetric, tensor.has_value(), s);
   const Reduction<T>& red = stats.reduction();
   const std::size_t shared_bytes =
@@ -411,17 +392,18 @@ std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const R
   std::unique_ptr<TensorRows> ta, tb;
   std::unique_ptr<DeviceRecheck> recheck;
   if constexpr (std::is_same_v<T, float>) {
-    if (tensor) {
-      delta = tensor->delta(n, largest_norm(xa.sumsq, opt.normalize, n) *
-                                   largest_norm(symmetric ? xa.sumsq : xb->sumsq, opt.normalize, n));
-      ta = std::make_unique<TensorRows>(*tensor, xa.data.get(), m * n, s);
-      if (!symmetric) tb = std::make_unique<TensorRows>(*tensor, ya, m2 * n, s);
+    if (tensor) {  // every row stays on the device (PassRows refuses more than fit)
+      delta = tensor->delta(n, largest_norm(x.sumsq_a(), opt.normalize, n) *
+                                   largest_norm(symmetric ? x.sumsq_a() : x.sumsq_b(), opt.normalize, n));
+      if (bf16) x.prepare_all();  // the bfloat16 copy is made whole; TF32 reads the rows as they arrive
+      ta = std::make_unique<TensorRows>(*tensor, x.a_all(), m * n, s);
+      if (!symmetric) tb = std::make_unique<TensorRows>(*tensor, x.b_all(), m2 * n, s);
       recheck = std::make_unique<DeviceRecheck>(opt, m, mb, delta, s);
       if (recheck->lists_too_long(opt.topk, m + (stats.columns() ? mb : 0))) return std::nullopt;
     }
   }
   const TensorRows* tya = symmetric ? ta.get() : tb.get();
-  const auto compute_tile = [&](const Tile<T>& tile) {
+  const auto compute_tile = [&](const Tile<T>& tile, const T* rows_x, const T* rows_y) {
     if constexpr (std::is_same_v<T, float>) {
       if (tensor) {
         gram_tile_tensor(cublas.get(), *tensor, ta->row(tile.i0, n), tile.rows, tya->row(tile.j0, n), tile.cols, n,
@@ -429,57 +411,56 @@ std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const R
         return;
       }
     }
-    gram_tile(cublas.get(), xa.data.get() + tile.i0 * n, tile.rows, ya + tile.j0 * n, tile.cols, n, g.get());
+    gram_tile(cublas.get(), rows_x, tile.rows, rows_y, tile.cols, n, g.get());
   };
-  const std::int64_t ba = (m + kTile - 1) / kTile, bb = (mb + kTile - 1) / kTile;
-  const std::int64_t tiles = symmetric ? ba * (ba + 1) / 2 : ba * bb;
+  const std::int64_t tiles = static_cast<std::int64_t>(x.tiles().size());
   const dim3 slices(kColumns, kSlices);
   using clock = std::chrono::steady_clock;
-  auto next_poll = clock::now() + std::chrono::milliseconds(50);
+  auto next_poll = clock::now();  // the first poll after the first tile, then about every 50 ms
   bool stopped = false;
-  std::int64_t done = 0;
-  for (std::int64_t I = 0; I < ba && !stopped; ++I) {
-    for (std::int64_t J = symmetric ? I : 0; J < bb && !stopped; ++J) {
-      const Tile<T> tile{g.get(), std::min(kTile, m - I * kTile), std::min(kTile, mb - J * kTile),
-                         I * kTile, J * kTile, symmetric && I == J};
-      compute_tile(tile);
-      const unsigned row_blocks = static_cast<unsigned>((tile.rows + kWarps - 1) / kWarps);
-      const unsigned column_blocks = static_cast<unsigned>((tile.cols + kColumns - 1) / kColumns);
-      reduce_tile_rows<T><<<row_blocks, kThreads, shared_bytes, s>>>(tile, red);
-      check_launch("reduce_tile_rows");
-      if (opt.per_row && stats.columns()) {
-        reduce_tile_columns<T><<<column_blocks, slices, 0, s>>>(tile, red);
-        check_launch("reduce_tile_columns");
-      }
-      if (opt.topk > 0) {
-        reduce_tile_topk_rows<T><<<row_blocks, kThreads, 0, s>>>(tile, red);
-        check_launch("reduce_tile_topk_rows");
-      }
-      if (opt.topk > 0 && stats.columns()) {
-        reduce_tile_topk_columns<T><<<column_blocks, slices, 0, s>>>(tile, red);
-        check_launch("reduce_tile_topk_columns");
-      }
-      if (recheck) {  // after the reductions: the floors include this tile
-        tile_floors<T><<<blocks_for(std::max(tile.rows, tile.cols)), kThreads, 0, s>>>(
-            tile, red, recheck->candidates(), stats.columns());
-        check_launch("tile_floors");
-        collect_candidates<T><<<row_blocks, kThreads, 0, s>>>(tile, recheck->candidates());
-        check_launch("collect_candidates");
-      }
-      // The next tile reuses the workspace; waiting here also bounds the time
-      // between polls to one tile.
-      stream.sync();
-      if (recheck && !recheck->after_tile(red, stats.columns(), s)) return std::nullopt;
-      ++done;
-      if (opt.poll && clock::now() >= next_poll) {
-        stopped = opt.poll(done, tiles);
-        next_poll = clock::now() + std::chrono::milliseconds(50);
-      }
+  for (std::int64_t t = 0; t < tiles && !stopped; ++t) {
+    const PlannedTile& planned = x.tiles()[static_cast<std::size_t>(t)];
+    const std::int64_t I = planned.I, J = planned.J;
+    const Tile<T> tile{g.get(), std::min(kTile, m - I * kTile), std::min(kTile, mb - J * kTile),
+                       I * kTile, J * kTile, symmetric && I == J};
+    const auto [rows_x, rows_y] = x.rows_for(t);
+    compute_tile(tile, rows_x, rows_y);
+    const unsigned row_blocks = static_cast<unsigned>((tile.rows + kWarps - 1) / kWarps);
+    const unsigned column_blocks = static_cast<unsigned>((tile.cols + kColumns - 1) / kColumns);
+    reduce_tile_rows<T><<<row_blocks, kThreads, shared_bytes, s>>>(tile, red);
+    check_launch("reduce_tile_rows");
+    if (opt.per_row && stats.columns()) {
+      reduce_tile_columns<T><<<column_blocks, slices, 0, s>>>(tile, red);
+      check_launch("reduce_tile_columns");
+    }
+    if (opt.topk > 0) {
+      reduce_tile_topk_rows<T><<<row_blocks, kThreads, 0, s>>>(tile, red);
+      check_launch("reduce_tile_topk_rows");
+    }
+    if (opt.topk > 0 && stats.columns()) {
+      reduce_tile_topk_columns<T><<<column_blocks, slices, 0, s>>>(tile, red);
+      check_launch("reduce_tile_topk_columns");
+    }
+    if (recheck) {  // after the reductions: the floors include this tile
+      tile_floors<T><<<blocks_for(std::max(tile.rows, tile.cols)), kThreads, 0, s>>>(
+          tile, red, recheck->candidates(), stats.columns());
+      check_launch("tile_floors");
+      collect_candidates<T><<<row_blocks, kThreads, 0, s>>>(tile, recheck->candidates());
+      check_launch("collect_candidates");
+    }
+    x.overlap(t);  // host rows for later tiles copied while this one runs
+    // The next tile reuses the workspace; waiting here also bounds the time
+    // between polls to one tile.
+    stream.sync();
+    if (recheck && !recheck->after_tile(red, stats.columns(), s)) return std::nullopt;
+    if (opt.poll && clock::now() >= next_poll) {
+      stopped = opt.poll(t + 1, tiles);
+      next_poll = clock::now() + std::chrono::milliseconds(50);
     }
   }
   if (!stopped && opt.poll && opt.poll(tiles, tiles)) stopped = true;
   std::optional<CheckedPairs> checked;
-  if (recheck && !stopped) checked = recheck->checked_pairs(red, stats.columns(), xa.data.get(), ya, n, s);
+  if (recheck && !stopped) checked = recheck->checked_pairs(red, stats.columns(), x.a_all(), x.b_all(), n, s);
   InterferenceTotals out = stats.results(rows, cols, checked ? &*checked : nullptr, s);
   out.gram_error = delta;
   out.rechecked = checked ? static_cast<std::int64_t>(checked->g.size()) : 0;

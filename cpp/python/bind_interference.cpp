@@ -155,6 +155,7 @@ void bind_types(py::module_& m) {
       .def_readwrite("pair_cap", &InterferenceOptions::pair_cap)
       .def_readwrite("columns", &InterferenceOptions::columns)
       .def_readwrite("block_rows", &InterferenceOptions::block_rows)
+      .def_readwrite("device_bytes", &InterferenceOptions::device_bytes)
       .def_readwrite("precision", &InterferenceOptions::precision)
       .def_readwrite("threads", &InterferenceOptions::threads);
   py::class_<InterferenceTotals>(m, "InterferenceTotals", "Sums, maxima, counts and collected values of a pass")

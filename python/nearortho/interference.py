@@ -376,7 +376,8 @@ def _run(W, B, normalize, threads, backend, block_rows, progress=None, **fields)
     """One pass on ``backend`` with the core's options: ``fields`` (by their names in
     InterferenceOptions) over its defaults. Row blocks (``block_rows`` > 0) run on
     the CPU backend, and so do files, except that files which fit the memory budget
-    whole are read into memory for a CUDA backend (it takes arrays)."""
+    whole are read into memory for a CUDA backend (it takes arrays, and streams
+    those in host memory to the device within ``device_bytes``)."""
     options = _core.InterferenceOptions()
     options.normalize, options.threads, options.block_rows = normalize, threads, block_rows
     for name, value in fields.items():
@@ -395,7 +396,7 @@ def _run(W, B, normalize, threads, backend, block_rows, progress=None, **fields)
             x[:].astype(wide, copy=False) if isinstance(x, RowFile) else x)
         return run(spec(W), spec(B), options, progress)
     if backend == "cuda":
-        raise ValueError('backend="cuda" reads neither files nor row blocks; use backend="cpu" (or "auto")')
+        raise ValueError('backend="cuda" reads files only when they fit memory whole; use backend="cpu" (or "auto")')
     source = lambda x: x._spec() if isinstance(x, RowFile) else x  # noqa: E731
     return _backend.select("cpu", "interference")(source(W), None if B is None else source(B), options, progress,
                                                   wide=_blocks.dtype_of(W, B) == np.float64)
@@ -453,13 +454,22 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         with (total, total) at the end; an exception it raises stops the pass.
     backend : {"auto", "cpu", "cuda"}
         Where the pass runs (see docs/backends.md); exact fields agree across backends.
-        Files and row blocks (``memory`` too small for the whole inputs) run on the CPU.
+        Files too large for ``memory`` run on the CPU.
     memory : int, optional
         Bytes the pass may use besides its inputs (default: half of what is
         available, see Notes). When the packed copies of W and B do not fit, the
         pass packs blocks of rows two at a time and walks the pairs of blocks;
         results are the same (every exact field bitwise, sums to rounding). Too
         small for two blocks of 144 rows: ValueError.
+        On the CUDA backend, for arrays in host memory: bytes of *device* memory
+        the pass may use (default, and at most: the free device memory less a
+        margin). The rows are streamed to the device in blocks of 4096 while
+        earlier tiles are computed; when they do not fit, W is taken a
+        superblock of blocks at a time and the blocks it pairs with are streamed
+        past it (every pair still computed once, same results). Too small for one
+        block of W, two of the rows it pairs with, the per-row outputs and a
+        4096 x 4096 workspace: ValueError stating the least. The tensor-core
+        precisions keep every row on the device (ValueError when they do not fit).
     precision : {None, "tf32", "bf16"}
         None: every Gram entry in the working dtype. "tf32" or "bf16" (float32
         rows, CUDA backend): the Gram tiles come from tensor cores, several times
@@ -474,8 +484,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         near-equal maxima (equiangular ones) overflow the re-check's buffer: the
         pass then runs again in float32, with a RuntimeWarning (so do top-k lists
         too long for it, and more pairs above a threshold than it holds). On
-        the CPU (``backend="auto"`` without a GPU, and the row blocks or files
-        that ``memory`` streams) precision is ignored: every entry is computed
+        the CPU (``backend="auto"`` without a GPU, and files too large for
+        ``memory``) precision is ignored: every entry is computed
         in the working dtype.
 
     Returns
@@ -554,11 +564,13 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     fixed = _fixed_bytes(m, 0 if B is None else B.shape[0], itemsize, bins, topk, threads_used,
                          max(0, pair_options.get("pair_cap", 0)))
     device = isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix)  # host memory holds only the results
-    block_rows = 0 if device else _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used,
-                                                f"the interference pass over a {m} x {n} {W.dtype} frame")
+    streamed = not device and _streamed_to_gpu(backend, W, B)  # then memory counts device bytes
+    block_rows = 0 if device or streamed else _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used,
+                                                           f"the interference pass over a {m} x {n} {W.dtype} frame")
+    device_bytes = 0 if not streamed or memory is None else v.integer(memory, "memory", minimum=1)
     out = _run(W, B, normalize, nthreads, backend, block_rows, bins=bins, thresholds=list(thr), topk=topk,
                per_row=bool(per_row), progress=progress, columns=columns, precision=tensor_precision,
-               **pair_options)
+               device_bytes=device_bytes, **pair_options)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
     t = out.totals
     if t.tensor_fallback:
@@ -592,6 +604,13 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     if "pair_threshold" not in pair_options:
         return stats
     return stats, (t.pair_count, t.pair_i + row_offset, t.pair_j + col_offset, t.pair_g)
+
+
+def _streamed_to_gpu(backend: str, W, B) -> bool:
+    """Whether the pass runs on the CUDA backend with arrays in host memory, which
+    it streams to the device block by block (files are read on the host first)."""
+    files = isinstance(W, RowFile) or isinstance(B, RowFile)
+    return not files and _backend.select(backend, "interference") is not _core.interference
 
 
 def _input_matrix(value, name: str):

@@ -37,6 +37,9 @@ struct InterferenceOptions {
   int threads = 0;                  // <= 0: OpenMP default
   std::int64_t block_rows = 0;      // rows packed at a time per side (a multiple of kTile);
                                     //   0: each source whole
+  std::int64_t device_bytes = 0;    // CUDA, rows in host memory: device memory the pass may
+                                    //   use (0: the free memory less a margin); less than
+                                    //   the rows need: A a superblock at a time
   // Polled by the calling thread between tiles (about every 50 ms, and once at
   // the end) with the tiles started and the total; returning true stops the pass
   // early and sets InterferenceTotals::cancelled.
