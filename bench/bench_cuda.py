@@ -23,7 +23,10 @@ Rows, per (n, m), float32, rows of a Gaussian frame:
   diagonal zeroed, then abs, max/argmax over both axes (both sides' per-row
   maxima), histc (the zeroed entries taken out of bin 0), threshold counts and
   float64 sums; for top-k, blocks against all rows (topk needs every partner).
-GFLOP/s count m * m * n for every method but sgemm (its 2 * rows * cols * n).
+- surrogate_gradient: ``nearortho.surrogate_gradient(W, 8, s=0.3, backend="cuda")``
+  from the numpy array (upload and the gradient's download included).
+GFLOP/s count m * m * n for every method but sgemm (its 2 * rows * cols * n) and
+the gradient (3 m^2 n: the Gram tiles and the two products with the weights).
 """
 from __future__ import annotations
 
@@ -198,6 +201,8 @@ def run_size(n, m, repeat, k, profile, quick):
     if not quick:
         row("upload W (pageable)", timed(lambda: torch.from_numpy(W).cuda(), repeat), flops=0)
         ours = calls(W, host_calls(k, W.nbytes))
+        gradient = lambda: nearortho.surrogate_gradient(W, 8, s=0.3, backend="cuda")  # noqa: E731
+        row("surrogate_gradient p=8", timed(gradient, repeat), flops=3 * m * m * n)
     calls(Wd, DEVICE_CALLS)
     if not quick:
         agree = agreement(W, Wd, ours, k, row, repeat)

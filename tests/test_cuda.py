@@ -502,3 +502,90 @@ def test_bad_rows_in_a_later_block_are_value_errors_naming_the_row():
         run(_cuda, W, None, normalize=True)
     with pytest.raises(ValueError, match=rf"B has a zero row \(row {BLOCK + 9}\)"):
         run(_cuda, W[:5] + 1, W, normalize=True)
+
+
+def gradient_options(p=2, t=0.0, s=1.0):
+    options = _core.SurrogateOptions()
+    options.p, options.t, options.s = p, t, s
+    return options
+
+
+def device_gradient(W, p, t=0.0, s=1.0):
+    grad = np.full_like(W, np.nan)
+    return _cuda.surrogate_gradient(W, gradient_options(p, t, s), grad), grad
+
+
+@built  # checked before any device call: no device needed
+def test_gradient_options_are_checked_before_the_device():
+    W = np.eye(3)
+    for options, match in [(gradient_options(p=1), "p must be"), (gradient_options(t=-1.0), "t must be"),
+                           (gradient_options(s=0.0), "s must be")]:
+        with pytest.raises(ValueError, match=match):
+            _cuda.surrogate_gradient(W, options, np.empty_like(W))
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        _cuda.surrogate_gradient(W[:1], gradient_options(), np.empty_like(W[:1]))
+
+
+# one tile (m = 2, 601), two tiles with a 3-row edge (4099), three block rows (8197)
+@on_device
+@pytest.mark.parametrize("m, n, p, t, s, dtype", [
+    (2, 3, 2, 0.0, 1.0, np.float64), (601, 19, 12, 0.3, 0.35, np.float64), (4099, 33, 4, 0.1, 0.5, np.float64),
+    (8197, 9, 2, 0.0, 1.0, np.float64), (601, 19, 12, 0.3, 0.35, np.float32), (4099, 33, 4, 0.1, 0.5, np.float32)])
+def test_gradient_matches_the_float64_oracle_across_tiles(m, n, p, t, s, dtype):
+    from gradient_oracle import oracle, unit_rows
+
+    W = unit_rows(m, n, seed=m, dtype=dtype)
+    got, grad = device_gradient(W, p, t, s)
+    value, expected, coherence, pair = oracle(W, p, t, s)
+    scale = np.abs(expected).max()
+    if dtype == np.float64:
+        assert got.value == pytest.approx(value, rel=1e-12, abs=1e-300)
+        np.testing.assert_allclose(grad, expected, rtol=1e-10, atol=1e-12 * scale)
+        assert got.max_abs == pytest.approx(coherence, abs=1e-14)
+    else:  # the CPU's float32 tolerance (tests/test_gradient.py), summed over more partners
+        assert got.value == pytest.approx(value, rel=p * 2e-6)
+        np.testing.assert_allclose(grad, expected, rtol=0, atol=p * 4e-6 * scale)
+        assert got.max_abs == pytest.approx(coherence, abs=1e-6)
+    assert (got.max_i, got.max_j) == pair
+
+
+@on_device
+def test_gradient_is_the_same_from_run_to_run_and_close_to_the_cpu():
+    from gradient_oracle import unit_rows
+
+    W = unit_rows(5000, 24, seed=4, dtype=np.float32)
+    first, grad = device_gradient(W, 6, 0.05, 0.3)
+    again, grad_again = device_gradient(W, 6, 0.05, 0.3)
+    assert first.value == again.value and (first.max_i, first.max_j) == (again.max_i, again.max_j)
+    assert np.array_equal(grad, grad_again)
+    cpu_grad = np.empty_like(W)
+    cpu = _core.surrogate_gradient(W, gradient_options(6, 0.05, 0.3), cpu_grad)
+    assert first.value == pytest.approx(cpu.value, rel=1e-4)
+    np.testing.assert_allclose(grad, cpu_grad, rtol=0, atol=1e-4 * np.abs(cpu_grad).max())
+
+
+@on_device
+def test_gradient_high_powers_flush_tiny_terms_as_the_cpu_does():
+    from gradient_oracle import oracle, unit_rows
+
+    W = unit_rows(60, 8, seed=9, dtype=np.float32)
+    s = float(oracle(W, 2, 0.0, 1.0)[2])  # the coherence: the largest term is 1
+    got, grad = device_gradient(W, 4096, s=s)  # most d^p far below float32's range
+    value, expected, _, _ = oracle(W, 4096, 0.0, s)
+    assert np.isfinite(got.value) and np.all(np.isfinite(grad))
+    assert got.value == pytest.approx(value, rel=1e-2)
+    np.testing.assert_allclose(grad, expected, rtol=0, atol=1e-2 * np.abs(expected).max())
+
+
+@on_device
+def test_optimize_runs_its_gradient_passes_on_the_device():
+    import nearortho
+
+    start = nearortho.frame(24, 300, seed=5)
+    result = nearortho.optimize(start, max_iter=200, backend="cuda")
+    rows = np.asarray(result.frame, dtype=np.float64)
+    np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1, atol=1e-5)
+    G = np.abs(rows @ rows.T)
+    np.fill_diagonal(G, 0)
+    assert G.max() == pytest.approx(result.coherence, abs=1e-5)
+    assert result.coherence < nearortho.interference(start, backend="cpu").coherence - 0.05

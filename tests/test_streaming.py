@@ -185,7 +185,7 @@ def test_a_file_truncated_during_the_pass_is_a_clear_error(tmp_path):
     import os, re, numpy as np, pytest, nearortho
     path = {str(path)!r}
     with pytest.raises(ValueError) as small:
-        nearortho.interference(path, memory=1)
+        nearortho.interference(path, memory=1, threads=2)  # the threads of the pass below
     budget = int(re.search(r"at least (\\d+) bytes", str(small.value)).group(1))
     calls = []
     def truncate(done, total):

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "nearortho/frame.hpp"
+#include "nearortho/gradient.hpp"
 #include "nearortho/interference.hpp"
 
 namespace nearortho::cuda {
@@ -32,5 +33,13 @@ bool generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t 
 template <class T>
 InterferenceTotals interference(const RowSource<T>& a, const RowSource<T>* b, const InterferenceOptions& options,
                                 const InterferenceRows& rows, const InterferenceRows& cols);
+
+// The surrogate gradient of gradient.hpp: the same options, checks and totals;
+// w and grad in host memory, uploaded and read back whole; options.threads unused.
+// F and the best pair come from Gram entries summed in cuBLAS's order (so they
+// match the CPU's to rounding, not bit for bit).
+template <class T>
+SurrogateTotals surrogate_gradient(const T* w, std::int64_t m, std::int64_t n, const SurrogateOptions& options,
+                                   T* grad);
 
 }  // namespace nearortho::cuda

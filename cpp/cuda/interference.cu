@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "cublas_handle.hpp"
 #include "cuda_check.hpp"
 #include "device_buffers.cuh"
 #include "device_recheck.cuh"
@@ -38,40 +39,6 @@ namespace nearortho::cuda {
 namespace {
 
 constexpr int kSharedCounters = 8192;  // counters a block keeps in shared memory (32 KiB)
-
-// g = x y^T for row blocks x (rows x n) and y (cols x n), row-major, into g
-// (rows x cols, row-major): in cuBLAS's column-major terms g^T = y x^T.
-template <class T>
-void gram_tile(cublasHandle_t handle, const T* x, std::int64_t rows, const T* y, std::int64_t cols,
-               std::int64_t n, T* g) {
-  const T one = 1, zero = 0;
-  const int c = static_cast<int>(cols), r = static_cast<int>(rows), k = static_cast<int>(n);
-  if constexpr (std::is_same_v<T, float>)
-    check(cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, c, r, k, &one, y, k, x, k, &zero, g, c), "cublasSgemm");
-  else
-    check(cublasDgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, c, r, k, &one, y, k, x, k, &zero, g, c), "cublasDgemm");
-}
-
-class Cublas {
- public:
-  explicit Cublas(cudaStream_t stream) {
-    check(cublasCreate(&handle_), "cublasCreate");
-    // float32 means float32 here: no TF32 tensor-core rounding behind the caller's back
-    cublasStatus_t status = cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH);
-    if (status == CUBLAS_STATUS_SUCCESS) status = cublasSetStream(handle_, stream);
-    if (status != CUBLAS_STATUS_SUCCESS) {
-      cublasDestroy(handle_);
-      check(status, "cublasSetMathMode / cublasSetStream");
-    }
-  }
-  ~Cublas() { cublasDestroy(handle_); }
-  Cublas(const Cublas&) = delete;
-  Cublas& operator=(const Cublas&) = delete;
-  cublasHandle_t get() const { return handle_; }
-
- private:
-  cublasHandle_t handle_ = nullptr;
-};
 
 template <class T>
 void check_options(const InterferenceOptions& opt, const RowSource<T>& a, const RowSource<T>* b) {

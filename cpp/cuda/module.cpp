@@ -31,4 +31,5 @@ PYBIND11_MODULE(_cuda, m) {
       "tiles (I, J, a_load, b_load), loads (b_side, block, slot, ready))");
   python::def_generate_frame(m, &cuda::generate_frame<float>, &cuda::generate_frame<double>);
   python::def_interference(m, &cuda::interference<float>, &cuda::interference<double>, true);
+  python::def_surrogate_gradient(m, &cuda::surrogate_gradient<float>, &cuda::surrogate_gradient<double>);
 }

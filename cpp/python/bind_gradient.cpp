@@ -9,7 +9,8 @@ namespace nearortho::python {
 namespace {
 
 template <class T>
-SurrogateTotals run_gradient(const py::array_t<T>& w, SurrogateOptions options, py::array_t<T>& grad) {
+SurrogateTotals run_gradient(SurrogateGradientFn<T> gradient, const py::array_t<T>& w, SurrogateOptions options,
+                             py::array_t<T>& grad) {
   if (w.ndim() != 2 || grad.ndim() != 2 || grad.shape(0) != w.shape(0) || grad.shape(1) != w.shape(1))
     throw std::invalid_argument("W and grad must be 2-dimensional with the same shape");
   options.poll = [](std::int64_t, std::int64_t) {
@@ -21,13 +22,24 @@ SurrogateTotals run_gradient(const py::array_t<T>& w, SurrogateOptions options, 
   SurrogateTotals totals;
   {
     py::gil_scoped_release release;
-    totals = surrogate_gradient<T>(data, w.shape(0), w.shape(1), options, out);
+    totals = gradient(data, w.shape(0), w.shape(1), options, out);
   }
   if (totals.cancelled) throw py::error_already_set();  // set by PyErr_CheckSignals
   return totals;
 }
 
+template <class T>
+void def_surrogate_gradient(py::module_& m, SurrogateGradientFn<T> gradient) {
+  m.def("surrogate_gradient", bind_first(&run_gradient<T>, gradient), py::arg("W").noconvert(), py::arg("options"),
+        py::arg("grad").noconvert());
+}
+
 }  // namespace
+
+void def_surrogate_gradient(py::module_& m, SurrogateGradientFn<float> f32, SurrogateGradientFn<double> f64) {
+  def_surrogate_gradient<float>(m, f32);
+  def_surrogate_gradient<double>(m, f64);
+}
 
 void bind_gradient(py::module_& m) {
   py::class_<SurrogateOptions>(m, "SurrogateOptions",
@@ -42,10 +54,7 @@ void bind_gradient(py::module_& m) {
       .def_readonly("max_abs", &SurrogateTotals::max_abs)
       .def_readonly("max_i", &SurrogateTotals::max_i)
       .def_readonly("max_j", &SurrogateTotals::max_j);
-  m.def("surrogate_gradient", &run_gradient<float>, py::arg("W").noconvert(), py::arg("options"),
-        py::arg("grad").noconvert());
-  m.def("surrogate_gradient", &run_gradient<double>, py::arg("W").noconvert(), py::arg("options"),
-        py::arg("grad").noconvert());
+  def_surrogate_gradient(m, &surrogate_gradient<float>, &surrogate_gradient<double>);
 }
 
 }  // namespace nearortho::python

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "nearortho/frame.hpp"
+#include "nearortho/gradient.hpp"
 #include "nearortho/interference.hpp"
 #include "nearortho/row_source.hpp"
 
@@ -82,7 +83,7 @@ auto bind_first(R (*f)(First, Args...), First first) {
 }
 
 // The operations a backend implements with the CPU core's signatures
-// (nearortho/frame.hpp, nearortho/interference.hpp), so the CPU module _core and
+// (nearortho/frame.hpp, nearortho/interference.hpp, nearortho/gradient.hpp), so the CPU module _core and
 // the CUDA module _cuda (cpp/cuda/module.cpp) share one binding of each.
 template <class T>
 using GenerateFrameFn = bool (*)(const FrameSpec&, std::int64_t, std::int64_t, T*, int,
@@ -91,7 +92,11 @@ template <class T>
 using InterferenceFn = InterferenceTotals (*)(const RowSource<T>&, const RowSource<T>*, const InterferenceOptions&,
                                               const InterferenceRows&, const InterferenceRows&);
 
+template <class T>
+using SurrogateGradientFn = SurrogateTotals (*)(const T*, std::int64_t, std::int64_t, const SurrogateOptions&, T*);
+
 void def_generate_frame(py::module_& m, GenerateFrameFn<float> f32, GenerateFrameFn<double> f64);
+void def_surrogate_gradient(py::module_& m, SurrogateGradientFn<float> f32, SurrogateGradientFn<double> f64);
 // device_memory: the backend reads W and B in GPU memory (the CUDA backend).
 void def_interference(py::module_& m, InterferenceFn<float> f32, InterferenceFn<double> f64, bool device_memory);
 

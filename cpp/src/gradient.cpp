@@ -25,6 +25,7 @@
 
 #include "nearortho/aligned_buffer.hpp"
 #include "nearortho/gradient_kernels.hpp"
+#include "nearortho/surrogate_terms.hpp"
 #include "nearortho/threads.hpp"
 
 namespace nearortho {
@@ -82,20 +83,29 @@ auto tile_function(const GradientKernels& k) {
     return k.tile_f64;
 }
 
-void check(std::int64_t m, std::int64_t n, const SurrogateOptions& opt) {
+}  // namespace
+
+template <class T>
+SurrogateTerms<T> surrogate_terms(std::int64_t m, std::int64_t n, const SurrogateOptions& opt) {
   if (n < 1) throw std::invalid_argument("W must have at least one column");
   if (m < 2) throw std::invalid_argument("W needs at least 2 rows for pairs, got " + std::to_string(m));
   if (opt.p < 2) throw std::invalid_argument("p must be an integer >= 2, got " + std::to_string(opt.p));
   if (!(opt.t >= 0) || !std::isfinite(opt.t)) throw std::invalid_argument("t must be finite and >= 0");
   if (!(opt.s > 0) || !std::isfinite(opt.s)) throw std::invalid_argument("s must be finite and > 0");
+  SurrogateTerms<T> terms;
+  terms.p = opt.p;
+  terms.t = static_cast<T>(opt.t);
+  terms.inv_s = static_cast<T>(1.0 / opt.s);
+  // d^p >= the smallest normal T for every d kept (a little above the root)
+  terms.cutoff = static_cast<T>(std::pow(static_cast<double>(std::numeric_limits<T>::min()), 1.0 / opt.p) * 1.001);
+  terms.scale = static_cast<T>(opt.p) * terms.inv_s;
+  return terms;
 }
-
-}  // namespace
 
 template <class T>
 SurrogateTotals surrogate_gradient(const T* w, std::int64_t m, std::int64_t n,
                                    const SurrogateOptions& opt, T* grad) {
-  check(m, n, opt);
+  const SurrogateTerms<T> terms = surrogate_terms<T>(m, n, opt);
   constexpr std::int64_t NR = kPanelRows<T>;
   const std::int64_t edge = tile_edge(m);
   const std::int64_t blocks = (m + edge - 1) / edge, padded = blocks * edge;
@@ -127,11 +137,7 @@ SurrogateTotals surrogate_gradient(const T* w, std::int64_t m, std::int64_t n,
   tile.n = n;
   tile.m = m;
   tile.edge = edge;
-  tile.p = opt.p;
-  tile.t = static_cast<T>(opt.t);
-  tile.inv_s = static_cast<T>(1.0 / opt.s);
-  // d^p >= the smallest normal T for every d kept (a little above the root)
-  tile.cutoff = static_cast<T>(std::pow(static_cast<double>(std::numeric_limits<T>::min()), 1.0 / opt.p) * 1.001);
+  tile.terms = terms;
   tile.grad = work.get();
 
   const std::vector<ScheduledTile> order = schedule(blocks);
@@ -214,6 +220,8 @@ SurrogateTotals surrogate_gradient(const T* w, std::int64_t m, std::int64_t n,
   return out;
 }
 
+template SurrogateTerms<float> surrogate_terms<float>(std::int64_t, std::int64_t, const SurrogateOptions&);
+template SurrogateTerms<double> surrogate_terms<double>(std::int64_t, std::int64_t, const SurrogateOptions&);
 template SurrogateTotals surrogate_gradient<float>(const float*, std::int64_t, std::int64_t,
                                                    const SurrogateOptions&, float*);
 template SurrogateTotals surrogate_gradient<double>(const double*, std::int64_t, std::int64_t,

@@ -7,6 +7,7 @@
 
 #include "nearortho/isa.hpp"
 #include "nearortho/interference_kernels.hpp"
+#include "nearortho/surrogate_terms.hpp"
 
 namespace nearortho {
 
@@ -25,8 +26,7 @@ struct GradientTile {
   std::int64_t m = 0;          // real rows; rows in [m, padded) are zero
   std::int64_t edge = 0;       // tile edge, a multiple of kGradientTileUnit
   std::int64_t i0 = 0, j0 = 0; // first rows of the two blocks, i0 <= j0
-  int p = 2;
-  T t = 0, inv_s = 1, cutoff = 0;  // d below cutoff is dropped (d^p would be subnormal)
+  SurrogateTerms<T> terms;
   T* grad = nullptr;           // row-major, ld; rows of both blocks are added to
 };
 

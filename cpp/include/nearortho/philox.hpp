@@ -3,13 +3,9 @@
 #pragma once
 #include <cstdint>
 
-// The CUDA backend (cpp/cuda/) runs these same functions on the device, so its
-// rows use the same counters and arithmetic as the CPU's.
-#if defined(__CUDACC__)
-#define NEARORTHO_HOST_DEVICE __host__ __device__
-#else
-#define NEARORTHO_HOST_DEVICE
-#endif
+// The CUDA backend runs these same functions on the device, so its rows use the
+// same counters and arithmetic as the CPU's.
+#include "nearortho/host_device.hpp"
 
 namespace nearortho {
 

@@ -15,6 +15,7 @@
 #include "nearortho/isa_kernel_file.hpp"
 #include "nearortho/gradient_kernels.hpp"
 #include "nearortho/isa_vectors.hpp"
+#include "nearortho/surrogate_terms.hpp"
 
 namespace nearortho {
 namespace NEARORTHO_ISA {
@@ -66,23 +67,6 @@ inline void micro_kernel(const T* a, std::int64_t a_stride, const T* b, std::int
   for (int r = 0; r < kMicroRows; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) store(c + r * ldc + v * S::lanes, acc[r][v]);
-}
-
-// x^e for an integer e >= 1 by repeated squaring; for 0 <= x < 1 every factor
-// is >= x^e, so nothing is subnormal when x^e is normal.
-template <class V>
-inline V power(V x, int e) {
-  V r = x;
-  bool started = false;
-  while (true) {
-    if (e & 1) {
-      r = started ? r * x : x;
-      started = true;
-    }
-    e >>= 1;
-    if (e == 0) return r;
-    x = x * x;
-  }
 }
 
 // The pairs of tile row r that count: i < j < m (j > i inside a diagonal tile).
@@ -142,8 +126,8 @@ void weights(const GradientTile<T>& p, GradientScratch<T>& s) {
   IV iota;
   for (int l = 0; l < L; ++l) iota[l] = static_cast<I>(l);
   const IV sign = IV{} + std::numeric_limits<I>::min();
-  const V t = V{} + p.t, inv_s = V{} + p.inv_s, cutoff = V{} + p.cutoff;
-  const V scale = V{} + static_cast<T>(p.p) * p.inv_s;
+  const V t = V{} + p.terms.t, inv_s = V{} + p.terms.inv_s, cutoff = V{} + p.terms.cutoff;
+  const V scale = V{} + p.terms.scale;
   IV col_any[kMaxGradientEdge / L];
   for (std::int64_t v = 0; v < vectors; ++v) col_any[v] = IV{};
   std::fill(s.row_nonzero, s.row_nonzero + edge / kMicroRows, false);
@@ -163,7 +147,7 @@ void weights(const GradientTile<T>& p, GradientScratch<T>& s) {
       const IV q = iota + static_cast<I>(v * L);
       V d = (ag - t) * inv_s;
       d = ((q > lo) & (q < hi) & (d >= cutoff)) ? d : V{};
-      const V dp = power(d, p.p - 1);
+      const V dp = power(d, p.terms.p - 1);
       sum += __builtin_convertvector(dp * d, D);
       const IV nonzero = d != V{};
       row_any |= nonzero;
