@@ -453,6 +453,28 @@ def test_pairs_against_B_beyond_the_device_budget(m2):
 
 
 @on_device
+def test_streamed_superblocks_give_the_results_of_rows_already_on_the_gpu():
+    """Gaussian rows: whether copied whole on the device (a torch tensor) or
+    streamed in superblocks, each tile is the same cuBLAS call on the same shapes
+    (rows at 16-byte-aligned addresses either way), so every field but the
+    float64 sums (added atomically, in no set order) is the same."""
+    torch = pytest.importorskip("torch")
+    import nearortho
+
+    W = np.random.default_rng(15).standard_normal((3 * BLOCK + 5, 33)).astype(np.float32)
+    options = dict(backend="cuda", topk=3, bins=50, thresholds=(0.3,))
+    least = least_device_bytes(W, None, topk=3, bins=50, thresholds=[0.3])  # the options interference() passes
+    streamed = nearortho.interference(W, memory=least, **options).to_dict()
+    whole = nearortho.interference(torch.from_numpy(W).cuda(), **options).to_dict()
+    assert streamed.keys() == whole.keys()
+    for key, value in whole.items():
+        if key in ("sum", "sum_abs", "sum_sq", "mean", "mean_abs", "mean_sq", "rms"):
+            assert streamed[key] == pytest.approx(value, rel=1e-12), key
+        else:
+            assert streamed[key] == value or np.array_equal(streamed[key], value, equal_nan=True), key
+
+
+@on_device
 def test_public_memory_is_the_device_budget_and_tensor_cores_need_every_row_resident():
     import nearortho
 
