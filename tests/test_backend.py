@@ -252,30 +252,32 @@ def test_a_process_forked_after_cuda_started_runs_on_the_cpu(monkeypatch):
         nearortho.interference(W, backend="cuda")
 
 
-def test_files_that_fit_are_read_whole_for_a_cuda_backend_and_streamed_on_the_cpu_otherwise(
+def test_files_go_to_a_cuda_backend_as_file_regions_it_streams_and_to_the_cpu_in_row_blocks(
         fake_cuda, monkeypatch, tmp_path):
     received = []
 
-    def interference(W, B, options, progress):  # the device takes arrays
-        received.append((W, B))
-        return _core.interference(W, B, options, progress)
+    def interference(W, B, options, progress, wide):  # the device streams file regions itself
+        received.append((W, B, wide, options.device_bytes, options.block_rows))
+        return _core.interference(W, B, options, progress, wide=wide)
 
     fake_cuda.interference = interference
     rng = np.random.default_rng(3)
     A, B = rng.standard_normal((300, 17)).astype(np.float32), rng.standard_normal((40, 17))  # B float64
     np.save(tmp_path / "a.npy", A)
     whole = nearortho.interference(tmp_path / "a.npy", B)
-    (a, b), = received
-    assert isinstance(a, np.ndarray) and a.dtype == np.float64 and np.array_equal(a, A)  # the wider dtype
-    assert b is not None and np.array_equal(b, B)
+    (a, b, wide, device_bytes, block_rows), = received
+    assert isinstance(a, tuple) and a[0] == str(tmp_path / "a.npy") and wide  # read as the wider dtype
+    assert np.array_equal(b, B) and (device_bytes, block_rows) == (0, 0)
     assert whole.coherence == nearortho.interference(A, B, backend="cpu").coherence
-    # the least budget for 2 threads: row blocks of 144 on the CPU
-    streamed = nearortho.interference(tmp_path / "a.npy", memory=1_809_600, threads=2)
-    assert len(received) == 1
+    # below the least budget of the CPU's row blocks (2 threads): the device's budget
+    streamed = nearortho.interference(tmp_path / "a.npy", memory=1_000_000, threads=2)
+    assert received[-1][2:] == (False, 1_000_000, 0) and isinstance(received[-1][0], tuple)
     assert streamed.coherence == nearortho.interference(A, backend="cpu").coherence
     monkeypatch.setenv("NEARORTHO_BACKEND", "cpu")
-    nearortho.interference(tmp_path / "a.npy")
-    assert len(received) == 1
+    with pytest.raises(ValueError, match="memory must be at least 1809600 bytes"):  # on the CPU, host bytes
+        nearortho.interference(tmp_path / "a.npy", memory=1_000_000, threads=2)
+    nearortho.interference(tmp_path / "a.npy", memory=1_809_600, threads=2)  # row blocks of 144
+    assert len(received) == 2
 
 
 def test_host_arrays_go_to_a_cuda_backend_whole_with_memory_as_its_device_budget(fake_cuda, monkeypatch):
@@ -284,9 +286,9 @@ def test_host_arrays_go_to_a_cuda_backend_whole_with_memory_as_its_device_budget
     reason to fall back to the CPU's row blocks."""
     received = []
 
-    def interference(W, B, options, progress):
+    def interference(W, B, options, progress, wide):
         received.append((W, B, options.device_bytes, options.block_rows))
-        return _core.interference(W, B, options, progress)
+        return _core.interference(W, B, options, progress, wide=wide)
 
     fake_cuda.interference = interference
     A = np.random.default_rng(4).standard_normal((3000, 33))

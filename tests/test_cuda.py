@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import os
 
 import numpy as np
 import pytest
@@ -49,17 +50,9 @@ def test_without_a_device_calls_fail_cleanly():
 
 
 @built  # rejected before any device call: no device needed
-def test_file_regions_and_mismatched_B_are_value_errors(tmp_path):
-    path = tmp_path / "rows.f32"
-    np.arange(12, dtype=np.float32).tofile(path)
-    region = (str(path), 0, "float32", 4, 3, False)  # what _core reads with pread
-    options = _core.InterferenceOptions()
-    with pytest.raises(ValueError, match="rows.f32 is a file region"):
-        _cuda.interference(region, None, options)
-    with pytest.raises(ValueError, match="rows.f32 is a file region"):
-        _cuda.interference(np.ones((2, 3), np.float32), region, options)
+def test_mismatched_B_is_a_value_error():
     with pytest.raises(ValueError, match="B must have rows of length 3 like W"):
-        _cuda.interference(np.ones((2, 3), np.float32), np.ones((2, 4), np.float32), options)
+        _cuda.interference(np.ones((2, 3), np.float32), np.ones((2, 4), np.float32), _core.InterferenceOptions())
 
 
 def frames(module, kind, n, m, seed, sparsity, lo, hi, dtype):
@@ -489,6 +482,32 @@ def test_public_memory_is_the_device_budget_and_tensor_cores_need_every_row_resi
         nearortho.interference(W, backend="cuda", memory=1000)
     with pytest.raises(ValueError, match='precision "tf32" re-checks with every row on the device'):
         nearortho.interference(W, normalize=False, topk=2, precision="tf32", memory=least)
+
+
+@on_device
+def test_files_are_streamed_from_the_file_with_the_results_of_the_array(tmp_path):
+    import nearortho
+
+    W = integer_rows(np.random.default_rng(16), 4 * BLOCK + 5, 7, np.float32)
+    path = tmp_path / "w.f32"
+    W.tofile(path)
+    region = (str(path), 0, "float32", W.shape[0], 7, False)  # what _core reads with pread
+    fields = dict(normalize=False, topk=2, thresholds=[2.5])
+    least = least_device_bytes(W, None, **fields)
+    cpu = flat(run(_core, W, None, **fields))
+    for budget in (0, least):  # the whole frame resident; superblocks of one block
+        assert_same(cpu, flat(run(_cuda, region, None, device_bytes=budget, **fields)))
+    np.save(tmp_path / "w16.npy", W.astype(np.float16))  # stored float16, read as float32 (exact here)
+    streamed = nearortho.interference(tmp_path / "w16.npy", normalize=False, topk=2, backend="cuda", memory=least)
+    exact = nearortho.interference(W, normalize=False, topk=2, backend="cpu")
+    assert streamed.pair == exact.pair and np.array_equal(streamed.topk_index, exact.topk_index)
+    assert np.array_equal(streamed.hist, exact.hist) and streamed.sum == exact.sum
+
+    def truncate(done, total):  # after the first tile; later superblocks read the file again
+        os.truncate(path, path.stat().st_size // 3)
+
+    with pytest.raises(OSError, match="w.f32"):
+        run(_cuda, region, None, progress=truncate, device_bytes=least, **fields)
 
 
 @on_device

@@ -23,13 +23,13 @@ template <class T>
 bool generate_frame(const FrameSpec& spec, std::int64_t row_begin, std::int64_t row_end, T* out,
                     int threads, const std::function<bool()>& interrupted);
 
-// The interference pass of interference.hpp with Gram tiles from cuBLAS, for
-// sources that are arrays in memory (std::invalid_argument for a file source:
-// the CPU backend reads files). Every option and result as on the CPU, except
-// that the collected values and pairs come in no set order; options.block_rows
-// is unused: host rows are streamed to the device within options.device_bytes
-// (pass_rows.cuh), rows in GPU memory copied whole; options.threads reads the
-// host rows' norms when normalize is false.
+// The interference pass of interference.hpp with Gram tiles from cuBLAS. Every
+// option and result as on the CPU, except that the collected values and pairs
+// come in no set order; options.block_rows is unused: rows in host memory
+// (arrays, or file regions read with pread) are streamed to the device within
+// options.device_bytes (pass_rows.cuh), rows in GPU memory copied whole (the
+// other side then must not be a file); options.threads reads the host rows'
+// norms when normalize is false.
 template <class T>
 InterferenceTotals interference(const RowSource<T>& a, const RowSource<T>* b, const InterferenceOptions& options,
                                 const InterferenceRows& rows, const InterferenceRows& cols);

@@ -57,15 +57,6 @@ void check_options(const InterferenceOptions& opt, const RowSource<T>& a, const 
                                 "], the number of partners per row");
 }
 
-// The rows of an array source (the CPU backend reads file regions).
-template <class T>
-const T* array_rows(const RowSource<T>& source) {
-  if (source.array() == nullptr)
-    throw std::invalid_argument(source.name() + " is a file region: the CUDA backend takes arrays in memory"
-                                " (use backend=\"cpu\")");
-  return source.array();
-}
-
 // One side's per-row results (SideResults) on the device, initialised empty.
 template <class T>
 class DeviceSide {
@@ -334,8 +325,6 @@ std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const R
     throw std::invalid_argument("precision " + opt.precision + " takes float32 rows, not float64");
   const bool symmetric = b_source == nullptr;
   const std::int64_t m = a_source.rows(), n = a_source.cols(), m2 = symmetric ? 0 : b_source->rows();
-  array_rows(a_source);  // before any device call
-  if (!symmetric) array_rows(*b_source);
   const std::int64_t mb = symmetric ? m : m2;
   CudaStream stream;
   const cudaStream_t s = stream.get();

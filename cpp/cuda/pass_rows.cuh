@@ -1,6 +1,6 @@
 // The rows of a CUDA interference pass on the device, and the order of its tiles
 // (stream_plan.hpp). Rows already in GPU memory are copied and prepared whole
-// before the first tile. Host rows (numpy arrays) are streamed: each block of
+// before the first tile. Host rows (numpy arrays, files) are streamed: each block of
 // kTile rows goes through page-locked staging buffers on a copy stream
 // (host_uploader.hpp) while earlier tiles are computed, and is prepared
 // (normalised, checked for bad rows) when its first tile needs it; when the rows
@@ -89,8 +89,13 @@ class PassRows {
            bool whole, cudaStream_t s)
       : a_(a), b_(b), m_(a.rows()), m2_(b ? b->rows() : 0), n_(a.cols()), normalize_(opt.normalize), s_(s) {
     const std::int64_t ba = blocks(m_), bb = blocks(m2_);
-    const bool a_on_device = await_device_rows(a.array(), a.name());
-    if (a_on_device | (b != nullptr && await_device_rows(b->array(), b->name()))) {
+    // file sources (array() null) are read on the host
+    const bool a_on_device = a.array() != nullptr && await_device_rows(a.array(), a.name());
+    if (a_on_device | (b != nullptr && b->array() != nullptr && await_device_rows(b->array(), b->name()))) {
+      for (const RowSource<T>* side : {&a, b})
+        if (side != nullptr && side->array() == nullptr)
+          throw std::invalid_argument(side->name() + " is a file: with the other side in GPU memory, it is read "
+                                      "into memory first (nearortho.interference does)");
       xa_ = std::make_unique<DeviceRows<T>>(a.array(), m_, n_, normalize_, a.name(), s);
       if (b) xb_ = std::make_unique<DeviceRows<T>>(b->array(), m2_, n_, normalize_, b->name(), s);
       sumsq_a_ = xa_->sumsq;
@@ -108,8 +113,7 @@ class PassRows {
     scratch_ = std::make_unique<DeviceBuffer<double>>(static_cast<std::size_t>(std::min(kTile, std::max(m_, m2_))));
     flags_ = std::make_unique<DeviceBuffer<unsigned long long>>(2);
     events_ = std::vector<CudaEvent>(plan_.loads.size());
-    uploader_ = std::make_unique<HostUploader>(static_cast<std::size_t>(std::min(kTile, std::max(m_, m2_)) * n_) *
-                                               sizeof(T));
+    uploader_ = std::make_unique<HostUploader<T>>(n_, std::min(kTile, std::max(m_, m2_)));
   }
 
   // The poll stopped the pass before it began (while reading host norms).
@@ -226,9 +230,8 @@ class PassRows {
     for (; next_load_ < static_cast<std::int64_t>(plan_.loads.size()); ++next_load_) {
       const BlockLoad& load = plan_.loads[static_cast<std::size_t>(next_load_)];
       if (load.ready > done) break;
-      const T* src = (load.b_side ? b_->array() : a_.array()) + load.block * kTile * n_;
-      const std::size_t bytes = static_cast<std::size_t>(load_rows(load) * n_) * sizeof(T);
-      uploader_->enqueue(src, slot_rows(load.slot), bytes, events_[static_cast<std::size_t>(next_load_)].get());
+      uploader_->enqueue(load.b_side ? *b_ : a_, load.block * kTile, load_rows(load), slot_rows(load.slot),
+                         events_[static_cast<std::size_t>(next_load_)].get());
     }
   }
 
@@ -271,7 +274,7 @@ class PassRows {
   std::vector<CudaEvent> events_;  // per load: its rows are on the device
   std::int64_t next_load_ = 0, prepared_ = 0;
   // last: destroyed first, so its copies end before their buffers and events go
-  std::unique_ptr<HostUploader> uploader_;
+  std::unique_ptr<HostUploader<T>> uploader_;
 };
 
 }  // namespace nearortho::cuda

@@ -375,31 +375,31 @@ def _best_of(value, index, value2, index2, key=None):
 def _run(W, B, normalize, threads, backend, block_rows, progress=None, **fields) -> _core.InterferenceResult:
     """One pass on ``backend`` with the core's options: ``fields`` (by their names in
     InterferenceOptions) over its defaults. Row blocks (``block_rows`` > 0) run on
-    the CPU backend, and so do files, except that files which fit the memory budget
-    whole are read into memory for a CUDA backend (it takes arrays, and streams
-    those in host memory to the device within ``device_bytes``)."""
+    the CPU backend. The CUDA backend streams arrays and files from host memory
+    to the device (within ``device_bytes``) and reads GPU memory in place; a file
+    beside GPU memory is read whole first."""
     options = _core.InterferenceOptions()
     options.normalize, options.threads, options.block_rows = normalize, threads, block_rows
     for name, value in fields.items():
         setattr(options, name, value)
-    files = isinstance(W, RowFile) or isinstance(B, RowFile)
-    run = _backend.select(backend, "interference") if block_rows == 0 else None
-    if run is None or run is _core.interference:
+    device = isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix)
+    run = _backend.select(backend, "interference") if block_rows == 0 else _core.interference
+    if run is _core.interference:
         options.precision = ""  # the CPU computes every entry in the working dtype
-    if (isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix)) and run is _core.interference:
-        raise ValueError(f"W or B is in GPU memory, which only the CUDA backend reads "
-                         f"({_backend.cuda_unavailable_reason() or 'backend is cpu'}); copy it to the host "
-                         f"(.cpu()) for the CPU backend")
-    if run is not None and (not files or run is not _core.interference):
-        wide = _blocks.dtype_of(W, B)  # files read whole; GPU memory passed as its address
-        spec = lambda x: x._spec() if isinstance(x, DeviceMatrix) else (  # noqa: E731
-            x[:].astype(wide, copy=False) if isinstance(x, RowFile) else x)
-        return run(spec(W), spec(B), options, progress)
-    if backend == "cuda":
-        raise ValueError('backend="cuda" reads files only when they fit memory whole; use backend="cpu" (or "auto")')
-    source = lambda x: x._spec() if isinstance(x, RowFile) else x  # noqa: E731
-    return _backend.select("cpu", "interference")(source(W), None if B is None else source(B), options, progress,
-                                                  wide=_blocks.dtype_of(W, B) == np.float64)
+        if device:
+            raise ValueError(f"W or B is in GPU memory, which only the CUDA backend reads "
+                             f"({_backend.cuda_unavailable_reason() or 'backend is cpu'}); copy it to the host "
+                             f"(.cpu()) for the CPU backend")
+    wide = _blocks.dtype_of(W, B)  # files are read as it
+
+    def spec(x):  # what the backend reads
+        if isinstance(x, DeviceMatrix):
+            return x._spec()
+        if isinstance(x, RowFile):
+            return x[:].astype(wide, copy=False) if device else x._spec()
+        return x
+
+    return run(spec(W), spec(B), options, progress, wide=wide == np.float64)
 
 
 def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0, per_row=True,
@@ -454,14 +454,13 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         with (total, total) at the end; an exception it raises stops the pass.
     backend : {"auto", "cpu", "cuda"}
         Where the pass runs (see docs/backends.md); exact fields agree across backends.
-        Files too large for ``memory`` run on the CPU.
     memory : int, optional
         Bytes the pass may use besides its inputs (default: half of what is
         available, see Notes). When the packed copies of W and B do not fit, the
         pass packs blocks of rows two at a time and walks the pairs of blocks;
         results are the same (every exact field bitwise, sums to rounding). Too
         small for two blocks of 144 rows: ValueError.
-        On the CUDA backend, for arrays in host memory: bytes of *device* memory
+        On the CUDA backend, for rows in host memory (arrays, files): bytes of *device* memory
         the pass may use (default, and at most: the free device memory less a
         margin). The rows are streamed to the device in blocks of 4096 while
         earlier tiles are computed; when they do not fit, W is taken a
@@ -484,8 +483,7 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         near-equal maxima (equiangular ones) overflow the re-check's buffer: the
         pass then runs again in float32, with a RuntimeWarning (so do top-k lists
         too long for it, and more pairs above a threshold than it holds). On
-        the CPU (``backend="auto"`` without a GPU, and files too large for
-        ``memory``) precision is ignored: every entry is computed
+        the CPU (``backend="auto"`` without a GPU) precision is ignored: every entry is computed
         in the working dtype.
 
     Returns
@@ -564,7 +562,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     fixed = _fixed_bytes(m, 0 if B is None else B.shape[0], itemsize, bins, topk, threads_used,
                          max(0, pair_options.get("pair_cap", 0)))
     device = isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix)  # host memory holds only the results
-    streamed = not device and _streamed_to_gpu(backend, W, B)  # then memory counts device bytes
+    streamed = not device and _streamed_to_gpu(backend)  # then memory counts device bytes
     block_rows = 0 if device or streamed else _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used,
                                                            f"the interference pass over a {m} x {n} {W.dtype} frame")
     device_bytes = 0 if not streamed or memory is None else v.integer(memory, "memory", minimum=1)
@@ -606,11 +604,10 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     return stats, (t.pair_count, t.pair_i + row_offset, t.pair_j + col_offset, t.pair_g)
 
 
-def _streamed_to_gpu(backend: str, W, B) -> bool:
-    """Whether the pass runs on the CUDA backend with arrays in host memory, which
-    it streams to the device block by block (files are read on the host first)."""
-    files = isinstance(W, RowFile) or isinstance(B, RowFile)
-    return not files and _backend.select(backend, "interference") is not _core.interference
+def _streamed_to_gpu(backend: str) -> bool:
+    """Whether the pass runs on the CUDA backend, which streams rows in host memory
+    (arrays, files) to the device block by block."""
+    return _backend.select(backend, "interference") is not _core.interference
 
 
 def _input_matrix(value, name: str):
