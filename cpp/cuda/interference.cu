@@ -1,6 +1,8 @@
-// The interference pass on the device: the rows are uploaded and normalised once
-// (as cpp/src/interference.cpp packs them), cuBLAS computes the Gram matrix tile
-// by tile over the upper triangle (or all of A B^T) into one tile-sized
+// The interference pass on the device: the rows come to the device block by
+// block and are normalised there (as cpp/src/interference.cpp packs them; host
+// rows streamed while earlier tiles run, in superblocks when they do not fit:
+// pass_rows.cuh), cuBLAS computes the Gram matrix tile by tile over the upper
+// triangle (or all of A B^T), column by column, into one tile-sized
 // workspace, and after each tile the kernels of interference_kernels.cuh reduce
 // it: one over its rows (every total, and the rows' results), one over its
 // columns (the results of B's rows, or within A of the rows' earlier partners),
