@@ -25,8 +25,11 @@ Rows, per (n, m), float32, rows of a Gaussian frame:
   float64 sums; for top-k, blocks against all rows (topk needs every partner).
 - surrogate_gradient: ``nearortho.surrogate_gradient(W, 8, s=0.3, backend="cuda")``
   from the numpy array (upload and the gradient's download included).
-GFLOP/s count m * m * n for every method but sgemm (its 2 * rows * cols * n) and
-the gradient (3 m^2 n: the Gram tiles and the two products with the weights).
+- simulate: ``nearortho.simulate(W, 32, trials=20000, backend="cuda")`` (the readout
+  Monte Carlo; its rms_interference runs on the CPU, included).
+GFLOP/s count m * m * n for every method but sgemm (its 2 * rows * cols * n), the
+gradient (3 m^2 n: the Gram tiles and the two products with the weights) and
+simulate (2 m n per trial).
 """
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ import nearortho
 BINS = 1024
 THRESHOLDS = (0.1, 0.2)
 BLOCK = 4096
+SIMULATE_TRIALS = 20000
 
 
 def timed(fn, repeat):
@@ -203,6 +207,8 @@ def run_size(n, m, repeat, k, profile, quick):
         ours = calls(W, host_calls(k, W.nbytes))
         gradient = lambda: nearortho.surrogate_gradient(W, 8, s=0.3, backend="cuda")  # noqa: E731
         row("surrogate_gradient p=8", timed(gradient, repeat), flops=3 * m * m * n)
+        readouts = lambda: nearortho.simulate(W, 32, trials=SIMULATE_TRIALS, backend="cuda")  # noqa: E731
+        row(f"simulate l=32, {SIMULATE_TRIALS} trials", timed(readouts, repeat), flops=2 * SIMULATE_TRIALS * m * n)
     calls(Wd, DEVICE_CALLS)
     if not quick:
         agree = agreement(W, Wd, ours, k, row, repeat)

@@ -630,3 +630,96 @@ def test_optimize_runs_its_gradient_passes_on_the_device():
     np.fill_diagonal(G, 0)
     assert G.max() == pytest.approx(result.coherence, abs=1e-5)
     assert result.coherence < nearortho.interference(start, backend="cpu").coherence - 0.05
+
+
+READOUT_FIELDS = ("trials", "inactive", "active", "false_positives", "false_negatives", "level_errors",
+                  "inactive_sum", "inactive_sumsq", "active_error_sum", "active_error_sumsq", "amplitude_sumsq",
+                  "trial_errors_sumsq")
+
+
+def readout_spec(threshold=0.5, signed=False, lo=-20.0, hi=20.0, bins=64):
+    spec = _core.ReadoutSpec()
+    spec.threshold, spec.signed_decoder, spec.hist_lo, spec.hist_hi, spec.bins = threshold, signed, lo, hi, bins
+    return spec
+
+
+def activation_spec(m, l=0, p=-1.0, kind="boolean", amplitude=1.0, levels=1, signed=True, seed=3):
+    spec = _core.ActivationSpec()
+    spec.m, spec.l, spec.p, spec.kind = m, l, p, getattr(_core.AmplitudeKind, kind)
+    spec.amplitude, spec.levels, spec.signed_amplitudes, spec.seed = amplitude, levels, signed, seed
+    return spec
+
+
+def readouts_both(W, spec, readout, begin, end, given=None):
+    dense = _core.ReadoutPath.dense
+    return (_core.simulate_readout(W, spec, readout, begin, end, dense, 0, given),
+            _cuda.simulate_readout(W, spec, readout, begin, end, dense, 0, given))
+
+
+@built  # checked before any device call: no device needed
+def test_readout_calls_are_checked_before_the_device():
+    W = np.eye(4, dtype=np.float32)
+    with pytest.raises(ValueError, match="bins"):
+        _cuda.simulate_readout(W, activation_spec(4, l=1), readout_spec(bins=0), 0, 2, _core.ReadoutPath.dense, 0)
+    with pytest.raises(ValueError, match="spec.m"):
+        _cuda.simulate_readout(W, activation_spec(5, l=1), readout_spec(), 0, 2, _core.ReadoutPath.dense, 0)
+    # _core's Activations type is the one _cuda takes
+    given = _core.Activations(np.array([0, 1], np.int64), np.array([4], np.int64), np.ones(1))
+    with pytest.raises(ValueError, match="index out of"):
+        _cuda.simulate_readout(W, activation_spec(4), readout_spec(), 0, 1, _core.ReadoutPath.dense, 0, given)
+
+
+# Rows with entries in {-1, 0, 1} and integer amplitudes: every readout is an
+# integer, exact in float32 whatever order cuBLAS adds in, and so are all sums in
+# float64: the device's totals must equal the CPU's exactly. 16400 features cross
+# the 16384-feature readout tiles; 4100 trials cross the 4096-trial batches.
+@on_device
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", ["l", "p", "levels", "given"])
+def test_readouts_of_integer_data_equal_the_cpu_exactly(case, dtype):
+    rng = np.random.default_rng(11)
+    m, n, trials = 16400, 7, 4100
+    W = rng.integers(-1, 2, (m, n)).astype(dtype)
+    W[5] = 0  # a zero row is allowed in simulate
+    signed = case != "l"
+    readout = readout_spec(threshold=1.5, signed=signed, bins=41)
+    given = None
+    if case == "l":
+        spec = activation_spec(m, l=4, amplitude=2.0, signed=False)
+    elif case == "p":
+        spec = activation_spec(m, p=0.0005)
+    elif case == "levels":
+        spec = activation_spec(m, l=3, kind="levels", amplitude=4.0, levels=4)  # amplitudes j in 1..4
+    else:
+        counts = rng.integers(0, 6, trials)
+        index = np.concatenate([np.sort(rng.choice(m, c, replace=False)) for c in counts]).astype(np.int64)
+        offset = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        given = _core.Activations(offset, index, rng.integers(-3, 4, index.size).astype(np.float64))
+        spec = activation_spec(m)
+    cpu, gpu = readouts_both(W, spec, readout, 7, 7 + trials, given)
+    for field in READOUT_FIELDS:
+        assert getattr(gpu, field) == getattr(cpu, field), field
+    assert np.array_equal(gpu.histogram, cpu.histogram)
+    assert cpu.false_positives > 0 and cpu.false_negatives > 0 and cpu.histogram[1:-1].sum() > 0
+    if case == "levels":
+        assert cpu.level_errors > 0
+
+
+@on_device
+def test_readouts_of_a_gaussian_frame_agree_with_the_cpu_to_rounding():
+    import nearortho
+
+    W = nearortho.frame(96, 20000, seed=2)
+    spec, readout = activation_spec(20000, l=30, kind="uniform"), readout_spec(threshold=0.5, lo=-1.0, hi=1.0)
+    cpu, gpu = readouts_both(W, spec, readout, 0, 3000)
+    for field in ("trials", "inactive", "active"):
+        assert getattr(gpu, field) == getattr(cpu, field)
+    # readouts within rounding (~1e-7) of the threshold or a bin edge may land on
+    # the other side: a few per 10^7 readouts near each
+    for field in ("false_positives", "false_negatives"):
+        assert abs(getattr(gpu, field) - getattr(cpu, field)) <= 1e-5 * cpu.inactive + 10
+    for field in ("inactive_sumsq", "active_error_sumsq", "amplitude_sumsq"):
+        assert getattr(gpu, field) == pytest.approx(getattr(cpu, field), rel=1e-5)
+    assert np.abs(gpu.histogram - cpu.histogram).sum() <= 1e-4 * cpu.inactive
+    stats = {b: nearortho.simulate(W, 30, trials=3000, backend=b) for b in ("cpu", "cuda")}
+    assert stats["cuda"].inactive_std == pytest.approx(stats["cpu"].inactive_std, rel=1e-5)

@@ -9,6 +9,7 @@
 #include "nearortho/frame.hpp"
 #include "nearortho/gradient.hpp"
 #include "nearortho/interference.hpp"
+#include "nearortho/simulate.hpp"
 
 namespace nearortho::cuda {
 
@@ -41,5 +42,15 @@ InterferenceTotals interference(const RowSource<T>& a, const RowSource<T>* b, co
 template <class T>
 SurrogateTotals surrogate_gradient(const T* w, std::int64_t m, std::int64_t n, const SurrogateOptions& options,
                                    T* grad);
+
+// The readout Monte Carlo of simulate.hpp: the same checks, trials and totals;
+// every readout by the dense path (path and threads unused), W uploaded once per
+// call. Sums and counts match the CPU's to rounding (exactly when the readouts
+// are exact); interrupted is polled between readout tiles.
+template <class T>
+ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec,
+                               const ExplicitActivations* explicit_activations, std::int64_t trial_begin,
+                               std::int64_t trial_end, const ReadoutSpec& readout, ReadoutPath path, int threads,
+                               const std::function<bool()>& interrupted);
 
 }  // namespace nearortho::cuda

@@ -32,4 +32,5 @@ PYBIND11_MODULE(_cuda, m) {
   python::def_generate_frame(m, &cuda::generate_frame<float>, &cuda::generate_frame<double>);
   python::def_interference(m, &cuda::interference<float>, &cuda::interference<double>, true);
   python::def_surrogate_gradient(m, &cuda::surrogate_gradient<float>, &cuda::surrogate_gradient<double>);
+  python::def_simulate_readout(m, &cuda::simulate_readout<float>, &cuda::simulate_readout<double>);
 }

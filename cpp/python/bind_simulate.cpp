@@ -11,10 +11,10 @@
 
 namespace nearortho::python {
 
-namespace {
-
 // Activations in CSR form crossing the binding both ways: trial t has
-// index[offset[t] .. offset[t + 1]) with amplitudes value[...].
+// index[offset[t] .. offset[t + 1]) with amplitudes value[...]. Not in the
+// anonymous namespace: _cuda's simulate_readout takes the type _core registers,
+// and a type's identity across modules is its name.
 struct CsrActivations {
   py::array_t<std::int64_t> offset, index;
   py::array_t<double> value;
@@ -31,6 +31,8 @@ struct CsrActivations {
   }
 };
 
+namespace {
+
 template <class T>
 FrameView<T> frame_view(const py::array_t<T>& W) {
   if (W.ndim() != 2) throw std::invalid_argument("W must be 2-D");
@@ -38,7 +40,8 @@ FrameView<T> frame_view(const py::array_t<T>& W) {
 }
 
 template <class T>
-ReadoutTotals simulate_into(const py::array_t<T>& W, const ActivationSpec& activations, const ReadoutSpec& readout,
+ReadoutTotals simulate_into(SimulateReadoutFn<T> simulate, const py::array_t<T>& W, const ActivationSpec& activations,
+                            const ReadoutSpec& readout,
                             std::int64_t trial_begin, std::int64_t trial_end, ReadoutPath path, int threads,
                             const std::optional<CsrActivations>& given) {
   const FrameView<T> view = frame_view(W);
@@ -51,7 +54,7 @@ ReadoutTotals simulate_into(const py::array_t<T>& W, const ActivationSpec& activ
   SignalCheck signals;
   {
     py::gil_scoped_release release;
-    totals = simulate_readout(view, activations, given ? &given_view : nullptr, trial_begin, trial_end, readout,
+    totals = simulate(view, activations, given ? &given_view : nullptr, trial_begin, trial_end, readout,
                               path, threads, signals.callback);
   }
   signals.raise_if_fired();
@@ -109,11 +112,15 @@ double pair_sumsq_of(const py::array_t<T>& W, int threads) {
 template <class T>
 void def_simulate(py::module_& m) {
   m.def("pair_sumsq", &pair_sumsq_of<T>, py::arg("W").noconvert(), py::arg("threads"));
-  m.def("simulate_readout", &simulate_into<T>, py::arg("W").noconvert(), py::arg("activations"), py::arg("readout"),
-        py::arg("trial_begin"), py::arg("trial_end"), py::arg("path"), py::arg("threads"),
-        py::arg("given") = py::none());
   m.def("readout_values", &readouts<T>, py::arg("W").noconvert(), py::arg("given"), py::arg("path"),
         py::arg("threads"));
+}
+
+template <class T>
+void def_simulate_readout(py::module_& m, SimulateReadoutFn<T> simulate) {
+  m.def("simulate_readout", bind_first(&simulate_into<T>, simulate), py::arg("W").noconvert(), py::arg("activations"),
+        py::arg("readout"), py::arg("trial_begin"), py::arg("trial_end"), py::arg("path"), py::arg("threads"),
+        py::arg("given") = py::none());
 }
 
 void bind_types(py::module_& m) {
@@ -170,10 +177,16 @@ void bind_types(py::module_& m) {
 
 }  // namespace
 
+void def_simulate_readout(py::module_& m, SimulateReadoutFn<float> f32, SimulateReadoutFn<double> f64) {
+  def_simulate_readout<float>(m, f32);
+  def_simulate_readout<double>(m, f64);
+}
+
 void bind_simulate(py::module_& m) {
   bind_types(m);
   def_simulate<float>(m);
   def_simulate<double>(m);
+  def_simulate_readout(m, &simulate_readout<float>, &simulate_readout<double>);
   m.def("sample_activations", &sample, py::arg("spec"), py::arg("trial_begin"), py::arg("trial_end"));
 }
 

@@ -15,6 +15,7 @@
 #include "nearortho/gradient.hpp"
 #include "nearortho/interference.hpp"
 #include "nearortho/row_source.hpp"
+#include "nearortho/simulate.hpp"
 
 namespace nearortho::python {
 
@@ -83,7 +84,8 @@ auto bind_first(R (*f)(First, Args...), First first) {
 }
 
 // The operations a backend implements with the CPU core's signatures
-// (nearortho/frame.hpp, nearortho/interference.hpp, nearortho/gradient.hpp), so the CPU module _core and
+// (nearortho/frame.hpp, nearortho/interference.hpp, nearortho/gradient.hpp,
+// nearortho/simulate.hpp), so the CPU module _core and
 // the CUDA module _cuda (cpp/cuda/module.cpp) share one binding of each.
 template <class T>
 using GenerateFrameFn = bool (*)(const FrameSpec&, std::int64_t, std::int64_t, T*, int,
@@ -97,6 +99,11 @@ using SurrogateGradientFn = SurrogateTotals (*)(const T*, std::int64_t, std::int
 
 void def_generate_frame(py::module_& m, GenerateFrameFn<float> f32, GenerateFrameFn<double> f64);
 void def_surrogate_gradient(py::module_& m, SurrogateGradientFn<float> f32, SurrogateGradientFn<double> f64);
+template <class T>
+using SimulateReadoutFn = ReadoutTotals (*)(const FrameView<T>&, const ActivationSpec&, const ExplicitActivations*,
+                                            std::int64_t, std::int64_t, const ReadoutSpec&, ReadoutPath, int,
+                                            const std::function<bool()>&);
+void def_simulate_readout(py::module_& m, SimulateReadoutFn<float> f32, SimulateReadoutFn<double> f64);
 // device_memory: the backend reads W and B in GPU memory (the CUDA backend).
 void def_interference(py::module_& m, InterferenceFn<float> f32, InterferenceFn<double> f64, bool device_memory);
 

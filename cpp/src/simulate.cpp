@@ -9,6 +9,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "nearortho/readout_decoder.hpp"
 #include "nearortho/simulate_kernels.hpp"
 #include "nearortho/threads.hpp"
 #include "readout_passes.hpp"
@@ -21,12 +22,6 @@ namespace {
 
 using namespace readout;
 
-// Running sums of one trial while its readouts stream past tile by tile.
-struct TrialSums {
-  double inactive_sum = 0, inactive_sumsq = 0, error_sum = 0, error_sumsq = 0, amplitude_sumsq = 0;
-  std::int64_t fp = 0, fn = 0, level_errors = 0, next = 0;  // next: position in the active list
-};
-
 // Reduces readouts into per-trial sums and per-thread histograms, then folds
 // the trials in order. The inactive readouts of a tile go to the ISA's kernel.
 template <class T>
@@ -36,26 +31,17 @@ struct Reducer {
   std::int64_t m;
   std::vector<TrialSums> sums;  // one per trial of the call
   std::vector<std::vector<std::int64_t>> hist;
+  ReadoutDecoder decoder;
   ReadoutCuts cuts;
   ReduceInactiveFn<T> reduce_inactive;
 
   Reducer(const ActivationSpec& s, const ReadoutSpec& r, std::int64_t m_, std::int64_t trials, int threads)
       : spec(s), ro(r), m(m_), sums(trials),
         hist(threads, std::vector<std::int64_t>(r.bins + 2, 0)),
+        decoder{r.threshold, r.signed_decoder, s.amplitude, static_cast<double>(s.levels)},
         cuts{r.threshold, r.signed_decoder, r.hist_lo, static_cast<double>(r.bins) / (r.hist_hi - r.hist_lo),
              static_cast<std::int32_t>(r.bins)},
         reduce_inactive(Kernels<T>(simulate_kernels(active_isa())).reduce_inactive) {}
-
-  bool on(double r) const { return (ro.signed_decoder ? std::fabs(r) : r) > ro.threshold; }
-
-  // Nearest level j in 1..K of a * j / K, ties away from zero; signed: the sign too.
-  bool level_wrong(double r, double a, std::int32_t j) const {
-    const double K = static_cast<double>(spec.levels);
-    const double mag = ro.signed_decoder ? std::fabs(r) : r;
-    const double guess = std::min(K, std::max(1.0, std::round(mag * K / spec.amplitude)));
-    const bool sign_wrong = ro.signed_decoder && ((r < 0) != (a < 0));
-    return sign_wrong || guess != static_cast<double>(j);
-  }
 
   void active_one(double v, const TrialView& a, TrialSums& t) const {
     const double amp = a.value[t.next];
@@ -63,8 +49,8 @@ struct Reducer {
     t.error_sum += e;
     t.error_sumsq += e * e;
     t.amplitude_sumsq += amp * amp;
-    t.fn += !on(v);
-    if (a.level[t.next] > 0) t.level_errors += level_wrong(v, amp, a.level[t.next]);
+    t.fn += !decoder.on(v);
+    if (a.level[t.next] > 0) t.level_errors += decoder.level_wrong(v, amp, a.level[t.next]);
     ++t.next;
   }
 
@@ -81,26 +67,10 @@ struct Reducer {
   }
 
   ReadoutTotals fold() const {
-    ReadoutTotals out;
-    out.histogram.assign(ro.bins + 2, 0);
+    std::vector<std::int64_t> histogram(static_cast<std::size_t>(ro.bins) + 2, 0);
     for (const auto& h : hist)
-      for (std::size_t k = 0; k < h.size(); ++k) out.histogram[k] += h[k];
-    for (const TrialSums& t : sums) {
-      out.trials += 1;
-      out.active += t.next;
-      out.inactive += m - t.next;
-      out.false_positives += t.fp;
-      out.false_negatives += t.fn;
-      out.level_errors += t.level_errors;
-      out.inactive_sum += t.inactive_sum;
-      out.inactive_sumsq += t.inactive_sumsq;
-      out.active_error_sum += t.error_sum;
-      out.active_error_sumsq += t.error_sumsq;
-      out.amplitude_sumsq += t.amplitude_sumsq;
-      const double errors = static_cast<double>(t.fp + t.fn);
-      out.trial_errors_sumsq += errors * errors;
-    }
-    return out;
+      for (std::size_t k = 0; k < h.size(); ++k) histogram[k] += h[k];
+    return fold_trials(sums, m, std::move(histogram));
   }
 };
 
@@ -124,6 +94,10 @@ void run_pass(InterruptPoll& poll, const FrameView<T>& W, const ActivationSpec& 
     dense_pass(W, acts, trials, sink, threads, poll);
 }
 
+int thread_count(int requested, std::int64_t work_items) {
+  return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(resolve_threads(requested), work_items)));
+}
+
 template <class T>
 void check_frame(const FrameView<T>& W) {
   if (!W.data || W.m < 1 || W.n < 1) throw std::invalid_argument("W must be a non-empty (m, n) array");
@@ -142,11 +116,43 @@ void check_explicit(const ExplicitActivations& a, std::int64_t trials, std::int6
   }
 }
 
-int thread_count(int requested, std::int64_t work_items) {
-  return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(resolve_threads(requested), work_items)));
+}  // namespace
+
+template <class T>
+void check_readout_call(const FrameView<T>& W, const ActivationSpec& spec, const ExplicitActivations* given,
+                        std::int64_t trial_begin, std::int64_t trial_end, const ReadoutSpec& ro) {
+  check_frame(W);
+  if (trial_end < trial_begin || trial_begin < 0) throw std::invalid_argument("trial range must be non-empty and >= 0");
+  if (ro.bins < 1 || ro.bins > (1 << 30) || !(ro.hist_hi > ro.hist_lo))
+    throw std::invalid_argument("histogram needs 1 <= bins <= 2^30 and lo < hi");
+  if (given) {
+    check_explicit(*given, trial_end - trial_begin, W.m);
+  } else {
+    validate(spec);
+    if (spec.m != W.m) throw std::invalid_argument("spec.m must equal the rows of W");
+  }
 }
 
-}  // namespace
+ReadoutTotals fold_trials(const std::vector<TrialSums>& sums, std::int64_t m, std::vector<std::int64_t> histogram) {
+  ReadoutTotals out;
+  out.histogram = std::move(histogram);
+  for (const TrialSums& t : sums) {
+    out.trials += 1;
+    out.active += t.next;
+    out.inactive += m - t.next;
+    out.false_positives += t.fp;
+    out.false_negatives += t.fn;
+    out.level_errors += t.level_errors;
+    out.inactive_sum += t.inactive_sum;
+    out.inactive_sumsq += t.inactive_sumsq;
+    out.active_error_sum += t.error_sum;
+    out.active_error_sumsq += t.error_sumsq;
+    out.amplitude_sumsq += t.amplitude_sumsq;
+    const double errors = static_cast<double>(t.fp + t.fn);
+    out.trial_errors_sumsq += errors * errors;
+  }
+  return out;
+}
 
 ReadoutTotals& ReadoutTotals::operator+=(const ReadoutTotals& later) {
   if (later.histogram.size() != histogram.size())
@@ -172,17 +178,8 @@ ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec
                                const ExplicitActivations* given, std::int64_t trial_begin,
                                std::int64_t trial_end, const ReadoutSpec& ro, ReadoutPath path, int threads,
                                const std::function<bool()>& interrupted) {
-  check_frame(W);
-  if (trial_end < trial_begin || trial_begin < 0) throw std::invalid_argument("trial range must be non-empty and >= 0");
-  if (ro.bins < 1 || ro.bins > (1 << 30) || !(ro.hist_hi > ro.hist_lo))
-    throw std::invalid_argument("histogram needs 1 <= bins <= 2^30 and lo < hi");
+  check_readout_call(W, spec, given, trial_begin, trial_end, ro);
   const std::int64_t trials = trial_end - trial_begin;
-  if (given) {
-    check_explicit(*given, trials, W.m);
-  } else {
-    validate(spec);
-    if (spec.m != W.m) throw std::invalid_argument("spec.m must equal the rows of W");
-  }
   const int t = thread_count(threads, std::max(W.m, trials));
   Reducer<T> reducer(spec, ro, W.m, trials, t);
   InterruptPoll poll(interrupted);
@@ -242,6 +239,10 @@ double pair_sumsq(const FrameView<T>& W, int threads, const std::function<bool()
   return total;
 }
 
+template void check_readout_call<float>(const FrameView<float>&, const ActivationSpec&, const ExplicitActivations*,
+                                        std::int64_t, std::int64_t, const ReadoutSpec&);
+template void check_readout_call<double>(const FrameView<double>&, const ActivationSpec&, const ExplicitActivations*,
+                                         std::int64_t, std::int64_t, const ReadoutSpec&);
 template double pair_sumsq<float>(const FrameView<float>&, int, const std::function<bool()>&);
 template double pair_sumsq<double>(const FrameView<double>&, int, const std::function<bool()>&);
 template ReadoutTotals simulate_readout<float>(const FrameView<float>&, const ActivationSpec&,

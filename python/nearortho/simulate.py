@@ -16,6 +16,9 @@ from .reference import eps_jl
 # batch boundaries (hence the float64 sums' order) depend only on m, n, l and the path.
 _BATCH_MACS = 1 << 34
 _TRIALS_PER_CALL = 1 << 16
+# Trials per CUDA call: their readouts (2 m n flops each) take far longer than the
+# call's upload of W (m n numbers), so progress is reported every 2^18 trials there
+_DEVICE_TRIALS_PER_CALL = 1 << 18
 _BATCH_ALIGN = _core.READOUT_TRIALS_PER_ITEM
 _GRAM_MACS_MAX = 1 << 35  # W W^T per call on the gram path: keeps a call to a few seconds
 _ACTIVE_MAX = 1 << 22  # active features held per call (20 bytes each)
@@ -163,7 +166,9 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         rows (all of W when it fits in 4 MiB, else two blocks of 4 MiB: one is read
         while the next is packed) and the batch's x vectors.
     backend : {"auto", "cpu", "cuda"}
-        Where the readouts run (see docs/backends.md).
+        Where the readouts run (see docs/backends.md). The CUDA backend reads out
+        every trial by the dense path (``path`` is ignored there) and uploads W
+        once per 2^18 trials; ``progress`` is called after each such batch.
 
     Returns
     -------
@@ -207,8 +212,10 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     readout.threshold, readout.signed_decoder, readout.hist_lo, readout.hist_hi, readout.bins = (
         threshold, bool(signed), lo, hi, bins)
     spec = activation_spec(m, l_count, prob, amp, signed, v.seed(seed))
-    totals = _run(_backend.select(backend, "simulate_readout"), W, given, spec, readout, trials, path, batch,
-                  nthreads, progress)
+    simulate_readout = _backend.select(backend, "simulate_readout")
+    if simulate_readout is not _core.simulate_readout:  # the CUDA backend: dense, and each call uploads W
+        path, batch = "dense", max(batch, _DEVICE_TRIALS_PER_CALL)
+    totals = _run(simulate_readout, W, given, spec, readout, trials, path, batch, nthreads, progress)
     edges = np.linspace(lo, hi, bins + 1)
     decoded = amp if given is None else Amplitude("boolean", amp.a)  # levels decode sampled trials only
     return _stats(totals, m, n, trials, decoded, edges, rms, scale, path)

@@ -54,6 +54,21 @@ struct FrameView {
   std::int64_t m = 0, n = 0;
 };
 
+// Running sums of one trial of a call while its readouts stream past.
+struct TrialSums {
+  double inactive_sum = 0, inactive_sumsq = 0, error_sum = 0, error_sumsq = 0, amplitude_sumsq = 0;
+  std::int64_t fp = 0, fn = 0, level_errors = 0, next = 0;  // next: active readouts seen (position in the list)
+};
+
+// The totals of a call's trials (m features each), folded in trial order, with
+// the histogram already summed: every backend folds so.
+ReadoutTotals fold_trials(const std::vector<TrialSums>& sums, std::int64_t m, std::vector<std::int64_t> histogram);
+
+// The checks every backend's simulate_readout makes first (std::invalid_argument).
+template <class T>
+void check_readout_call(const FrameView<T>& W, const ActivationSpec& spec, const ExplicitActivations* given,
+                        std::int64_t trial_begin, std::int64_t trial_end, const ReadoutSpec& readout);
+
 // `interrupted` (simulate_readout, pair_sumsq) is polled on the calling thread about
 // every 50 ms; once it returns true the call returns early with partial results,
 // which the caller (who knows it fired) discards.

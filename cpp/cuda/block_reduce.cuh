@@ -1,0 +1,24 @@
+// Sums over a block of kThreads threads in a fixed order (each warp's butterfly,
+// then the warps in turn), so a kernel's per-block sums do not change from run
+// to run. Used by cpp/cuda/gradient.cu and cpp/cuda/simulate.cu.
+#pragma once
+#include "interference_kernels.cuh"
+
+namespace nearortho::cuda {
+
+// The block's sum of x, in thread 0 (0 elsewhere). Every thread must call it;
+// launch with kThreads threads.
+template <class V>
+__device__ V block_sum(V x) {
+  __shared__ V partial[kWarps];
+  for (int offset = 16; offset > 0; offset /= 2) x += __shfl_xor_sync(kFullMask, x, offset);
+  if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = x;
+  __syncthreads();
+  V total = 0;
+  if (threadIdx.x == 0)
+    for (int w = 0; w < kWarps; ++w) total += partial[w];
+  __syncthreads();  // partial is reused by the next call
+  return total;
+}
+
+}  // namespace nearortho::cuda
