@@ -338,7 +338,8 @@ std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const R
     out.cancelled = true;
     return out;
   }
-  const HistogramRange range = histogram_range<T>(opt, x.sumsq_a(), symmetric ? nullptr : &x.sumsq_b(), a_source.name());
+  const HistogramRange range =
+      histogram_range<T>(opt, x.sumsq_a(), symmetric ? nullptr : &x.sumsq_b(), a_source.name());
   const DeviceStats<T> stats(opt, range, m, mb, symmetric, tensor.has_value(), s);
   const Reduction<T>& red = stats.reduction();
   const std::size_t shared_bytes =

@@ -251,7 +251,9 @@ class PassRows {
     // before any tile reads them (a NaN must not reach the histogram's bins)
     const std::vector<unsigned long long> bad = to_host(*flags_, s_);
     const std::int64_t m = load.b_side ? m2_ : m_;
-    const auto global = [&](unsigned long long r) { return r < static_cast<unsigned long long>(rows) ? first + static_cast<std::int64_t>(r) : m; };
+    const auto global = [&](unsigned long long r) {  // the block's row r in its side, m for none
+      return r < static_cast<unsigned long long>(rows) ? first + static_cast<std::int64_t>(r) : m;
+    };
     throw_if_bad_rows(load.b_side ? b_->name() : a_.name(), global(bad[0]), global(bad[1]), m);
     ++prepared_;
   }
