@@ -218,7 +218,7 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     readout.threshold, readout.signed_decoder, readout.hist_lo, readout.hist_hi, readout.bins = (
         threshold, bool(signed), lo, hi, bins)
     spec = activation_spec(m, l_count, prob, amp, signed, v.seed(seed))
-    simulate_readout = _backend.select(backend, "simulate_readout")
+    simulate_readout = _backend.select(backend, "simulate_readout", work=trials * m * n)
     if simulate_readout is not _core.simulate_readout:  # the CUDA backend: dense, and each call uploads W
         path, batch = "dense", max(batch, _DEVICE_TRIALS_PER_CALL)
     totals = _run(simulate_readout, W, given, spec, readout, trials, path, batch, nthreads, progress)
