@@ -81,6 +81,16 @@ def test_auto_prefers_cuda_for_what_it_implements_and_the_cpu_for_the_rest(fake_
     assert _backend.select("auto", "interference") is _core.interference
 
 
+def test_auto_keeps_small_calls_on_the_cpu(fake_cuda, monkeypatch):
+    monkeypatch.setattr(fake_cuda, "surrogate_gradient", lambda *args: None, raising=False)
+    small, large = _backend.CUDA_MIN_WORK - 1, _backend.CUDA_MIN_WORK
+    assert _backend.select("auto", "surrogate_gradient", work=small) is _core.surrogate_gradient
+    assert _backend.select("auto", "surrogate_gradient", work=large) is fake_cuda.surrogate_gradient
+    assert _backend.select("cuda", "surrogate_gradient", work=small) is fake_cuda.surrogate_gradient
+    grad = nearortho.surrogate_gradient(W, 2)  # a few multiply-adds: the CPU's
+    assert grad.value == pytest.approx(nearortho.surrogate_gradient(W, 2, backend="cpu").value)
+
+
 def test_cuda_lacking_an_operation_raises_not_implemented_naming_it(fake_cuda):
     with pytest.raises(NotImplementedError, match="interference"):
         nearortho.interference(W, backend="cuda")

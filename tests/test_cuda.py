@@ -606,6 +606,25 @@ def test_gradient_is_the_same_from_run_to_run_and_close_to_the_cpu():
 
 
 @on_device
+def test_gradient_ties_go_to_the_smallest_pair_across_tiles():
+    from gradient_oracle import oracle
+
+    # integer rows: Gram entries exact in any order. Rows with one zero among
+    # three +-1 have |g| <= 2; rows 5, 4096, 4097, 4098 are +-(1, 1, 1), so |g| = 3
+    # ties in tile (0, 1) and tile (1, 1): the pair is (5, 4096)
+    rng = np.random.default_rng(12)
+    W = rng.choice([-1.0, 1.0], (4099, 3)).astype(np.float32)
+    W[np.arange(4099), rng.integers(0, 3, 4099)] = 0
+    W[[5, 4096, 4097]], W[4098] = 1, -1
+    got, grad = device_gradient(W, 2)
+    value, expected, coherence, pair = oracle(W, 2, 0.0, 1.0)
+    assert pair == (5, 4096)
+    assert got.max_abs == coherence == 3 and (got.max_i, got.max_j) == pair
+    assert got.value == value  # integer terms: exact
+    np.testing.assert_array_equal(grad, expected)
+
+
+@on_device
 def test_gradient_high_powers_flush_tiny_terms_as_the_cpu_does():
     from gradient_oracle import oracle, unit_rows
 

@@ -38,6 +38,7 @@ _INTERRUPT = """
 
 
 @pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+@pytest.mark.usefixtures("cpu_backend")  # the CPU core's paths, batches and calls
 def test_gram_path_and_pair_sumsq_stop_within_their_core_call():
     out = assert_succeeds(_INTERRUPT + """
     # one core call of 200000^2 x 64 multiply-adds (about a minute): no batch may finish

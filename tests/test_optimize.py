@@ -196,6 +196,7 @@ def test_the_smooth_stage_starts_at_p_first(m, p_first, first_p):
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
+@pytest.mark.usefixtures("cpu_backend")  # the CPU core's paths, batches and calls
 def test_sigint_ends_the_gradient_pass_it_arrives_in(monkeypatch):
     # one pass at (256, 20000) is 3 m^2 n = 3e11 flops, seconds on one thread: the signal is
     # sent 0.3 s into the first one, which must end without a second starting.

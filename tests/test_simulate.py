@@ -228,6 +228,7 @@ def test_each_isa_matches_the_oracle(isa):
     np.testing.assert_allclose(got, oracle_readouts(W, indices, values), atol=1e-4)
 
 
+@pytest.mark.usefixtures("cpu_backend")  # the CPU core's paths, batches and calls
 def test_auto_path_takes_gram_for_many_trials_and_agrees_with_dense():
     W = no.frame(48, 200, seed=3)
     auto = no.simulate(W, 5, trials=3000, seed=4, amplitude=("levels", 3, 1.0))
@@ -318,6 +319,7 @@ def test_rms_interference_estimate_for_large_m():
     assert rms_interference(W) == pytest.approx(exact, rel=0.01)
 
 
+@pytest.mark.usefixtures("cpu_backend")  # the CPU core's paths, batches and calls
 def test_ctrl_c_interrupts_inside_a_batch(monkeypatch):
     import _thread
     import threading
@@ -349,6 +351,7 @@ def test_ctrl_c_interrupts_inside_a_batch(monkeypatch):
     assert batches == [] and len(calls) == 1 and calls[0] > 60000
 
 
+@pytest.mark.usefixtures("cpu_backend")  # the CPU core's paths, batches and calls
 def test_progress_reports_every_batch_up_to_the_total(monkeypatch):
     simulate_module = importlib.import_module("nearortho.simulate")
 

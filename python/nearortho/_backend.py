@@ -90,10 +90,18 @@ def _default_backend() -> str:
     return chosen
 
 
-def select(backend, op: str):
+# Below this many multiply-adds a call's fixed cost on the GPU (a stream, a cuBLAS
+# handle, allocations, the upload of W: milliseconds) outweighs its work, which
+# two CPU cores finish about as fast, so "auto" keeps such calls on the CPU.
+CUDA_MIN_WORK = 1 << 30
+
+
+def select(backend, op: str, work=None):
     """The function implementing ``op`` on ``backend``.
 
-    ``"auto"`` takes CUDA when it is available and implements ``op``, else the CPU.
+    ``"auto"`` takes CUDA when it is available and implements ``op``, else the CPU;
+    a call whose ``work`` (multiply-adds, when the caller knows them) is below
+    CUDA_MIN_WORK stays on the CPU.
     ``"cuda"`` raises RuntimeError when the extension is not built or sees no GPU,
     and NotImplementedError when it lacks ``op``.
     """
@@ -106,7 +114,8 @@ def select(backend, op: str):
         return getattr(_core, op)
     cuda = _cuda_module()
     if backend == "auto":
-        return getattr(cuda, op, None) or getattr(_core, op)  # getattr(None, op, None) is None
+        small = work is not None and work < CUDA_MIN_WORK
+        return (None if small else getattr(cuda, op, None)) or getattr(_core, op)  # getattr(None, op, None) is None
     if cuda is None:
         raise RuntimeError(f'backend="cuda" needs the nearortho._cuda extension and an NVIDIA GPU; '
                            f"{_cuda_state()[1]}")

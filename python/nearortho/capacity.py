@@ -11,7 +11,7 @@ from . import _validate as v
 from ._result import Result
 from .activations import parse_amplitude
 from .frame import frame
-from .simulate import rms_interference, simulate
+from .simulate import rms_backend, rms_interference, simulate
 from .theory import theory
 
 _K_MAX = 1 << 20
@@ -149,7 +149,7 @@ def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, thr
     parse_amplitude(amplitude)
     W = _frame_argument(W, seed)
     m, n = W.shape
-    rms = rms_interference(W, threads=threads, backend=backend)
+    rms = rms_interference(W, threads=threads, backend=rms_backend(backend))
     cache: dict[int, tuple[float, float]] = {}
     rates: dict[int, tuple[float, float]] = {}  # (FP rate, FN rate)
 
@@ -228,7 +228,7 @@ def levels(W, l, *, error_rate=0.01, amplitude=1.0, trials=200, seed=0, signed=F
     W = _frame_argument(W, seed)
     m, n = W.shape
     l = v.integer(l, "l", minimum=1, maximum=m)
-    rms = rms_interference(W, threads=threads, backend=backend)
+    rms = rms_interference(W, threads=threads, backend=rms_backend(backend))
     cache: dict[int, float] = {}
 
     def rate(k: int) -> float:

@@ -44,7 +44,7 @@ from . import _validate as v
 from ._result import Result
 from .bounds import Bounds, bounds
 from .frame import frame
-from .gradient import surrogate_options
+from .gradient import gradient_work, surrogate_options
 from .interference import interference
 
 __all__ = ["OBJECTIVES", "START_KINDS", "OptimizeProgress", "OptimizeResult", "optimize"]
@@ -251,7 +251,7 @@ class _Run:
         self.progress = progress
         self.p_first, self.p_max = powers
         self.backend = backend
-        self.gradient = _backend.select(backend, "surrogate_gradient")
+        self.gradient = _backend.select(backend, "surrogate_gradient", work=gradient_work(W.shape))
         m, n = W.shape
         self.bounds = bounds(n, m)
         self.grad = np.empty_like(W)

@@ -29,6 +29,12 @@ _RMS_ROWS = 2048  # rows whose pairs give rms_interference (all rows when m is s
 QUANTILES = (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999)
 
 
+def rms_backend(backend: str) -> str:
+    """The backend of the noise prediction inside a simulation on ``backend``: its
+    ``pair_sumsq`` has no CUDA kernel, and its 2048 rows take milliseconds on the CPU."""
+    return "auto" if backend == "cuda" else backend
+
+
 def rms_interference(W: np.ndarray, *, threads=None, backend="auto") -> float:
     """RMS of the raw inner products <w_i, w_j> over pairs i < j (rows as given).
 
@@ -200,7 +206,7 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         l_count, prob = count_spec(l, p, m)
         mean_l = l_count if prob < 0 else prob * m
         mean_square = amp.mean_square
-    rms = rms_interference(W, threads=threads, backend=backend) if _rms is None else _rms  # capacity/levels reuse it across calls
+    rms = rms_interference(W, threads=threads, backend=rms_backend(backend)) if _rms is None else _rms  # capacity/levels reuse it across calls
     scale = math.sqrt(mean_l * mean_square)
     lo, hi = _hist_range(hist_range, amp.a * max(1.0, 8.0 * scale * rms / max(amp.a, 1e-300)))
     most = l_count if given is None else int(np.max(np.diff(given[0])))
@@ -212,7 +218,7 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     readout.threshold, readout.signed_decoder, readout.hist_lo, readout.hist_hi, readout.bins = (
         threshold, bool(signed), lo, hi, bins)
     spec = activation_spec(m, l_count, prob, amp, signed, v.seed(seed))
-    simulate_readout = _backend.select(backend, "simulate_readout")
+    simulate_readout = _backend.select(backend, "simulate_readout", work=trials * m * n)
     if simulate_readout is not _core.simulate_readout:  # the CUDA backend: dense, and each call uploads W
         path, batch = "dense", max(batch, _DEVICE_TRIALS_PER_CALL)
     totals = _run(simulate_readout, W, given, spec, readout, trials, path, batch, nthreads, progress)

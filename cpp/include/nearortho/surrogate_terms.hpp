@@ -27,7 +27,7 @@ SurrogateTerms<T> surrogate_terms(std::int64_t m, std::int64_t n, const Surrogat
 // x^e for an integer e >= 1 by repeated squaring (x a number or a GCC vector);
 // for 0 <= x < 1 every factor is >= x^e, so nothing is subnormal when x^e is normal.
 template <class V>
-NEARORTHO_HOST_DEVICE inline V power(V x, int e) {
+NEARORTHO_HOST_DEVICE static inline V power(V x, int e) {  // static: one copy per ISA build
   V r = x;
   bool started = false;
   while (true) {
