@@ -304,7 +304,7 @@ def test_host_arrays_go_to_a_cuda_backend_whole_with_memory_as_its_device_budget
     A = np.random.default_rng(4).standard_normal((3000, 33))
     tiny = 1_000_000  # the CPU pass over A whole needs more: it takes row blocks of 864
     cpu = nearortho.interference(A, memory=tiny, threads=2, backend="cpu")
-    assert received == [] and cpu._source[-1] == 864
+    assert received == [] and cpu._source[0][-1] == 864
     for backend in ("auto", "cuda"):
         on_gpu = nearortho.interference(A, A[:7], memory=tiny, threads=2, backend=backend, topk=1)
         W, B, device_bytes, block_rows = received.pop()
@@ -312,8 +312,11 @@ def test_host_arrays_go_to_a_cuda_backend_whole_with_memory_as_its_device_budget
         assert on_gpu.coherence == nearortho.interference(A, A[:7], backend="cpu").coherence
     nearortho.neighbors(A, 2)  # no memory given: the device's default budget
     assert received.pop()[2:] == (0, 0)
-    assert nearortho.interference(A, memory=tiny, threads=2).coherence == cpu.coherence
-    assert received.pop()[2:] == (tiny, 0)
+    stats = nearortho.interference(A, memory=tiny, threads=2)
+    assert stats.coherence == cpu.coherence and received.pop()[2:] == (tiny, 0)
+    assert stats.quantile(0.5, exact=True) == cpu.quantile(0.5, exact=True)
+    assert received and all(r[2:] == (tiny, 0) for r in received)  # its passes keep the budget
+    received.clear()
     with pytest.raises(ValueError, match="memory must be >= 1"):
         nearortho.interference(A, memory=0)
     with pytest.raises(TypeError, match="memory must be an integer"):

@@ -103,8 +103,8 @@ class PassRows {
       plan_ = plan_tiles(ba, bb, b == nullptr, ba, true);
       return;
     }
+    choose_plan(opt, other_bytes, whole);  // first: a budget too small fails before the norms read the rows
     if (!normalize_ && !host_norms(opt, b ? ba * bb : ba * (ba + 1) / 2)) return;
-    choose_plan(opt, other_bytes, whole);
     const std::int64_t ring_rows = std::min(kTile, b ? m2_ : m_);
     b_slot_rows_ = plan_.b_resident ? kTile : ring_rows;
     a_rows_ = std::make_unique<DeviceBuffer<T>>(static_cast<std::size_t>(std::min(m_, plan_.resident * kTile) * n_));

@@ -3,10 +3,12 @@
 #include "stream_plan.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace nearortho::cuda {
 
 StreamPlan plan_tiles(std::int64_t ba, std::int64_t bb, bool symmetric, std::int64_t resident, bool b_resident) {
+  if (resident < 1) throw std::invalid_argument("a stream plan keeps at least one block of A resident");
   StreamPlan plan;
   plan.resident = std::min(resident, ba);
   plan.b_resident = b_resident && !symmetric;
@@ -35,6 +37,7 @@ StreamPlan plan_tiles(std::int64_t ba, std::int64_t bb, bool symmetric, std::int
     const std::int64_t columns = symmetric ? ba : bb;
     for (std::int64_t J = symmetric ? P : 0; J < columns; ++J) {
       std::int64_t column = -1;
+      if (!symmetric && J == 0) a_load(P);  // A's rows before B's: bad rows of A are reported first, as on the CPU
       if (symmetric && J < end) {
         column = a_load(J);
       } else if (plan.b_resident) {

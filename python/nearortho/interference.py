@@ -80,6 +80,7 @@ class InterferenceStats:
     row_offset: int = 0
     col_offset: int = 0
     gram_error: float = 0.0
+    # (_run's arguments, its option fields) for the passes of quantile(exact=True)
     _source: Optional[tuple] = dataclasses.field(default=None, repr=False)
 
     # measured summaries
@@ -209,12 +210,13 @@ class InterferenceStats:
         lo, hi = self.quantile_interval(q)
 
         def count_pass(lo, hi, bins, collect):
-            return _run(*self._source, bins=bins, per_row=False, hist_lo=lo, hist_hi=hi, refine=True,
+            args, fields = self._source
+            return _run(*args, **fields, bins=bins, per_row=False, hist_lo=lo, hist_hi=hi, refine=True,
                         collect_lo=lo if collect else 0.0, collect_hi=hi if collect else -1.0,
                         collect_cap=_order_statistic.COLLECT_CAP).totals
 
         return _order_statistic.order_statistic(count_pass, self._rank(q), self.pairs, lo, hi,
-                                                _blocks.dtype_of(*self._source[:2]))
+                                                _blocks.dtype_of(*self._source[0][:2]))
 
     # combining
     def merge(self, other: "InterferenceStats") -> "InterferenceStats":
@@ -468,7 +470,10 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         past it (every pair still computed once, same results). Too small for one
         block of W, two of the rows it pairs with, the per-row outputs and a
         4096 x 4096 workspace: ValueError stating the least. The tensor-core
-        precisions keep every row on the device (ValueError when they do not fit).
+        precisions keep every row on the device (ValueError when they do not fit),
+        and their re-check buffers (40 MiB or more) and cuBLAS's workspace come
+        on top of ``memory``. Bad rows are reported when their block is uploaded,
+        possibly after earlier tiles ran.
     precision : {None, "tf32", "bf16"}
         None: every Gram entry in the working dtype. "tf32" or "bf16" (float32
         rows, CUDA backend): the Gram tiles come from tensor cores, several times
@@ -598,7 +603,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
         **side(out.rows, _ROW_SIDE, col_offset, True),
         **side(out.cols, _COL_SIDE, row_offset, B is not None and columns),
         row_offset=row_offset, col_offset=col_offset, gram_error=t.gram_error,
-        _source=(W, B, normalize, nthreads, backend, block_rows))
+        _source=((W, B, normalize, nthreads, backend, block_rows), dict(device_bytes=device_bytes)))
     if "pair_threshold" not in pair_options:
         return stats
     return stats, (t.pair_count, t.pair_i + row_offset, t.pair_j + col_offset, t.pair_g)

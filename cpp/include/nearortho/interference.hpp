@@ -41,8 +41,9 @@ struct InterferenceOptions {
                                     //   use (0: the free memory less a margin); less than
                                     //   the rows need: A a superblock at a time
   // Polled by the calling thread between tiles (about every 50 ms, and once at
-  // the end) with the tiles started and the total; returning true stops the pass
-  // early and sets InterferenceTotals::cancelled.
+  // the end; the CUDA backend also after its first tile, and with 0 done while it
+  // reads host rows' norms) with the tiles started and the total; returning true
+  // stops the pass early and sets InterferenceTotals::cancelled.
   std::function<bool(std::int64_t done, std::int64_t total)> poll;
 };
 
