@@ -392,6 +392,7 @@ def test_zero_rows_are_fine_for_raw_products():
     assert stats.coherence == 0.5 and stats.pair == (0, 2)
 
 
+@pytest.mark.usefixtures("cpu_backend")  # the CPU's row blocks (a GPU would stream ~32M rows)
 def test_a_frame_larger_than_memory_is_packed_in_blocks_not_refused(tmp_path):
     import nearortho._validate as validate
 

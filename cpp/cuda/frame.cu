@@ -9,18 +9,11 @@
 
 #include "backend.hpp"
 #include "cuda_check.hpp"
+#include "device_buffers.cuh"
 #include "nearortho/philox.hpp"
 
 namespace nearortho::cuda {
 namespace {
-
-constexpr int kThreads = 256;
-
-// Grid size for `work` items handled one per thread in a grid-stride loop.
-unsigned blocks_for(std::int64_t work) {
-  const std::int64_t blocks = (work + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(blocks < 65535 ? blocks : 65535);
-}
 
 // One thread per (row, 128-column chunk): one Philox block gives its 128 sign bits.
 template <class T>
