@@ -91,6 +91,15 @@ def test_auto_keeps_small_calls_on_the_cpu(fake_cuda, monkeypatch):
     assert grad.value == pytest.approx(nearortho.surrogate_gradient(W, 2, backend="cpu").value)
 
 
+def test_a_gpu_pass_checks_the_host_memory_its_results_need(fake_cuda, monkeypatch):
+    import nearortho._validate as validate
+
+    fake_cuda.interference = lambda *args, **kwargs: pytest.fail("the pass must be refused first")
+    monkeypatch.setattr(validate, "available_memory", lambda: 50 << 20)  # less than the staging buffers
+    with pytest.raises(MemoryError, match="the interference pass over a 3000 x 5 float64 frame needs"):
+        nearortho.interference(np.ones((3000, 5)), topk=2)
+
+
 def test_cuda_lacking_an_operation_raises_not_implemented_naming_it(fake_cuda):
     with pytest.raises(NotImplementedError, match="interference"):
         nearortho.interference(W, backend="cuda")

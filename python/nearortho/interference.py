@@ -568,8 +568,10 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
                          max(0, pair_options.get("pair_cap", 0)))
     device = isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix)  # host memory holds only the results
     streamed = not device and _streamed_to_gpu(backend)  # then memory counts device bytes
-    block_rows = 0 if device or streamed else _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used,
-                                                           f"the interference pass over a {m} x {n} {W.dtype} frame")
+    what = f"the interference pass over a {m} x {n} {W.dtype} frame"
+    block_rows = 0 if device or streamed else _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used, what)
+    if device or streamed:  # host memory holds the results, and for streamed rows the staging buffers
+        v.memory(fixed + (_GPU_STAGING_BYTES if streamed else 0), what)
     device_bytes = 0 if not streamed or memory is None else v.integer(memory, "memory", minimum=1)
     out = _run(W, B, normalize, nthreads, backend, block_rows, bins=bins, thresholds=list(thr), topk=topk,
                per_row=bool(per_row), progress=progress, columns=columns, precision=tensor_precision,
@@ -607,6 +609,11 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     if "pair_threshold" not in pair_options:
         return stats
     return stats, (t.pair_count, t.pair_i + row_offset, t.pair_j + col_offset, t.pair_g)
+
+
+# Page-locked buffers the CUDA backend stages host rows in (cpp/cuda/host_uploader.hpp:
+# 8 of 4 MiB) and its tile plan, generously
+_GPU_STAGING_BYTES = 64 << 20
 
 
 def _streamed_to_gpu(backend: str) -> bool:
