@@ -55,3 +55,11 @@ def test_neighbors_of_both_sides_passes_gpu_memory_on():
     with pytest.raises(ValueError, match="in GPU memory, which only the CUDA backend reads"):
         nearortho.neighbors(FakeDeviceArray(), 2, np.ones((3, 3), np.float32), both=True, backend="cpu")
 
+
+
+@pytest.mark.parametrize("call", [
+    lambda W: nearortho.surrogate_gradient(W), lambda W: nearortho.simulate(W, 2, trials=5),
+    lambda W: nearortho.optimize(W, max_iter=1), lambda W: nearortho.match(W, np.eye(3, dtype=np.float32))])
+def test_functions_that_read_host_memory_name_a_gpu_array(call):
+    with pytest.raises(ValueError, match=r"FakeDeviceArray in GPU memory; copy it to the host first"):
+        call(FakeDeviceArray())

@@ -111,6 +111,9 @@ def float_matrix(value, name: str) -> np.ndarray:
         arr = value
     elif type(value).__module__.split(".")[0] == "torch":
         arr = _torch_array(value, name)
+    elif hasattr(value, "__cuda_array_interface__"):  # CuPy and the like: this function reads host memory
+        raise ValueError(f"{name} is a {type(value).__name__} in GPU memory; copy it to the host first "
+                         f"(only interference, neighbors and pairs read GPU memory)")
     elif hasattr(value, "__array__") or isinstance(value, (list, tuple)):
         arr = np.asarray(value)
     elif hasattr(value, "__dlpack__"):
