@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "block_reduce.cuh"
 #include "cublas_handle.hpp"
 #include "cuda_check.hpp"
 #include "device_buffers.cuh"
@@ -39,32 +40,6 @@ template <class T>
 __device__ T sub_rn(T a, T b) {
   if constexpr (std::is_same_v<T, float>) return __fsub_rn(a, b);
   else return __dsub_rn(a, b);
-}
-
-// The block's sum and best candidate, in thread 0: each warp's butterfly, then
-// the warps in turn, so the sum's order is fixed.
-template <class T>
-__device__ void reduce_block(double& value, Best<T>& best) {
-  __shared__ double values[kWarps];
-  __shared__ T keys[kWarps];
-  __shared__ std::int64_t indices[kWarps];
-  value = warp_sum(value);
-  best.reduce_warp();
-  const int warp = threadIdx.x / 32;
-  if (threadIdx.x % 32 == 0) {
-    values[warp] = value;
-    keys[warp] = best.key;
-    indices[warp] = best.index;
-  }
-  __syncthreads();
-  if (threadIdx.x != 0) return;
-  for (int w = 1; w < kWarps; ++w) {
-    value += values[w];
-    if (better(keys[w], indices[w], best.key, best.index)) {
-      best.key = keys[w];
-      best.index = indices[w];
-    }
-  }
 }
 
 // Per-block (or per-tile) results: F's part and the best pair, its index i m + j.
@@ -101,7 +76,8 @@ __global__ void tile_weights(T* g, std::int64_t rows, std::int64_t cols, std::in
       }
       x = weight;
     }
-  reduce_block(value, best);
+  value = block_sum(value);
+  best = block_best(best);
   if (threadIdx.x != 0) return;
   block_value[blockIdx.x] = value;
   block_key[blockIdx.x] = best.key;
@@ -121,7 +97,8 @@ __global__ void fold_blocks(const double* block_value, const T* block_key, const
       best.index = block_index[b];
     }
   }
-  reduce_block(sum, best);
+  sum = block_sum(sum);
+  best = block_best(best);
   if (threadIdx.x != 0) return;
   *value = sum;
   *key = best.key;
@@ -141,7 +118,7 @@ SurrogateTotals surrogate_gradient(const T* w, std::int64_t m, std::int64_t n, c
   const auto bytes = static_cast<std::size_t>(m * n) * sizeof(T);
   DeviceBuffer<T> rows(static_cast<std::size_t>(m * n)), gradient(static_cast<std::size_t>(m * n));
   DeviceBuffer<T> tile(static_cast<std::size_t>(std::min(kGradientTile, m) * std::min(kGradientTile, m)));
-  check(cudaMemcpyAsync(rows.get(), w, bytes, cudaMemcpyDefault, s), "cudaMemcpyAsync (W)");
+  copy_to_device(rows.get(), w, static_cast<std::size_t>(m * n), s, "cudaMemcpyAsync (W)");
   check(cudaMemsetAsync(gradient.get(), 0, bytes, s), "cudaMemsetAsync (gradient)");
   const std::int64_t blocks = (m + kGradientTile - 1) / kGradientTile;
   const std::int64_t tiles = blocks * (blocks + 1) / 2;

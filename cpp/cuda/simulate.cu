@@ -21,6 +21,7 @@
 #include "block_reduce.cuh"
 #include "cublas_handle.hpp"
 #include "cuda_check.hpp"
+#include "device_buffers.cuh"
 #include "nearortho/readout_decoder.hpp"
 
 namespace nearortho::cuda {
@@ -66,13 +67,6 @@ HostBatch batch_activations(const ActivationSpec& spec, const ExplicitActivation
   return out;
 }
 
-template <class T>
-void upload(DeviceBuffer<T>& to, const std::vector<T>& from, cudaStream_t stream) {
-  if (!from.empty())
-    check(cudaMemcpyAsync(to.get(), from.data(), from.size() * sizeof(T), cudaMemcpyHostToDevice, stream),
-          "cudaMemcpyAsync (activations)");
-}
-
 // A batch's activations on the device (the host batch must outlive the copies).
 struct DeviceBatch {
   DeviceBuffer<std::int64_t> offset, index;
@@ -80,10 +74,10 @@ struct DeviceBatch {
   DeviceBuffer<std::int32_t> level;
   DeviceBatch(const HostBatch& b, cudaStream_t s)
       : offset(b.offset.size()), index(b.index.size()), value(b.value.size()), level(b.level.size()) {
-    upload(offset, b.offset, s);
-    upload(index, b.index, s);
-    upload(value, b.value, s);
-    upload(level, b.level, s);
+    copy_to_device(offset.get(), b.offset.data(), b.offset.size(), s, "cudaMemcpyAsync (activations)");
+    copy_to_device(index.get(), b.index.data(), b.index.size(), s, "cudaMemcpyAsync (activations)");
+    copy_to_device(value.get(), b.value.data(), b.value.size(), s, "cudaMemcpyAsync (activations)");
+    copy_to_device(level.get(), b.level.data(), b.level.size(), s, "cudaMemcpyAsync (activations)");
   }
 };
 
@@ -200,8 +194,7 @@ ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec
   const cudaStream_t s = stream.get();
   DeviceBuffer<T> w(static_cast<std::size_t>(m * n)), x(static_cast<std::size_t>(batch * n));
   DeviceBuffer<T> r(static_cast<std::size_t>(batch * tile));
-  check(cudaMemcpyAsync(w.get(), W.data, static_cast<std::size_t>(m * n) * sizeof(T), cudaMemcpyDefault, s),
-        "cudaMemcpyAsync (W)");
+  copy_to_device(w.get(), W.data, static_cast<std::size_t>(m * n), s, "cudaMemcpyAsync (W)");
   const std::int64_t entries = ro.bins + 2;
   DeviceBuffer<unsigned long long> hist(static_cast<std::size_t>(entries));
   check(cudaMemsetAsync(hist.get(), 0, static_cast<std::size_t>(entries) * sizeof(unsigned long long), s),
@@ -240,17 +233,15 @@ ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec
         next_poll = clock::now() + std::chrono::milliseconds(50);
       }
     }
-    check(cudaMemcpyAsync(sums.data() + t0, batch_sums.get(), static_cast<std::size_t>(rows) * sizeof(TrialSums),
-                          cudaMemcpyDeviceToHost, s),
-          "cudaMemcpyAsync (trial sums)");
-    stream.sync();  // before this batch's activations are freed, and the next batch reuses x and R
-    for (std::int64_t t = 0; t < rows; ++t) sums[static_cast<std::size_t>(t0 + t)].next = host.offset[t + 1] - host.offset[t];
+    // waits for the batch: its activations are freed next, and the next batch reuses x and R
+    const std::vector<TrialSums> done = to_host(batch_sums, static_cast<std::size_t>(rows), s);
+    for (std::int64_t t = 0; t < rows; ++t) {
+      TrialSums& trial = sums[static_cast<std::size_t>(t0 + t)];
+      trial = done[static_cast<std::size_t>(t)];
+      trial.next = host.offset[t + 1] - host.offset[t];
+    }
   }
-  std::vector<unsigned long long> counts(static_cast<std::size_t>(entries));
-  check(cudaMemcpyAsync(counts.data(), hist.get(), counts.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost,
-                        s),
-        "cudaMemcpyAsync (histogram)");
-  stream.sync();
+  const std::vector<unsigned long long> counts = to_host(hist, s);
   return fold_trials(sums, m, std::vector<std::int64_t>(counts.begin(), counts.end()));
 }
 
