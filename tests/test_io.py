@@ -249,3 +249,24 @@ def test_torch_half_precision_and_bad_tensors(matrix):
         nearortho.interference(torch.zeros(3, 3, dtype=torch.float8_e4m3fn))
     with pytest.raises(ValueError, match="W is a torch tensor on meta; move it to the CPU"):
         nearortho.interference(torch.ones(3, 3, device="meta"))  # stands in for a GPU tensor
+
+
+def test_transcoder_rows_have_length_d_out(tmp_path):
+    # SAELens transcoders: W_enc (d_in, d_sae), W_dec (d_sae, d_out); cfg.json names both
+    rng = np.random.default_rng(5)
+    for d_sae in (9, 4):  # 4 = d_in: W_dec (4, 6) must not be read as 6 features of length 4
+        W_dec = rng.standard_normal((d_sae, 6)).astype(np.float32)
+        weights = {"W_enc": rng.standard_normal((4, d_sae)).astype(np.float32), "W_dec": W_dec,
+                   "b_dec": np.zeros(6, np.float32)}
+        folder = _write_directory(tmp_path / f"transcoder{d_sae}", weights,
+                                  {"d_in": 4, "d_out": 6, "d_sae": d_sae, "architecture": "transcoder"},
+                                  "sae_weights.safetensors")
+        if d_sae < 6:
+            with pytest.warns(UserWarning, match="fewer features than dimensions"):
+                assert np.array_equal(load(folder), W_dec)
+        else:
+            assert np.array_equal(load(folder), W_dec)
+            assert nearortho.open_rows(folder).shape == (d_sae, 6)
+    (folder / "cfg.json").write_text(json.dumps({"d_in": 4, "d_out": 5}))
+    with pytest.raises(ValueError, match=r"shape \(4, 6\), but cfg.json says d_out = 5"):
+        load(folder)

@@ -9,7 +9,8 @@ Rows of the returned matrix are features. The orientation is read from what
 the file says: SAELens and sparsify ``W_dec`` is (d_sae, d_in), rows already;
 a ``decoder.weight`` (dictionary_learning's ``ae.pt``, any ``nn.Linear``
 decoder) is (d_in, d_sae), so its columns are the features; a ``cfg.json``
-naming ``d_in`` settles any other case.
+naming the decoder's length settles any other case (``d_out`` for SAELens
+transcoders, whose W_dec is (d_sae, d_out); else ``d_in``).
 
 ``load`` returns an array: a ``.npy`` file memory-mapped, every other format
 read into memory. To work on a matrix larger than memory, or to be safe from a
@@ -54,7 +55,8 @@ def load(path, key: str | None = None, layout: str = "auto") -> np.ndarray:
     layout : {"auto", "rows", "columns"}
         "rows": rows are features as stored; "columns": the matrix is
         transposed. "auto": columns for ``decoder.weight`` and when a
-        ``cfg.json`` says the rows have length d_in, rows otherwise.
+        ``cfg.json`` says the columns have the decoder's length (d_out, else
+        d_in), rows otherwise.
 
     Returns
     -------
@@ -85,9 +87,9 @@ def _warn_if_wide(shape: tuple, layout: str, path: str) -> None:
                       f"{flip})", UserWarning, stacklevel=3)
 
 
-def _file_of(path, key, layout) -> tuple[str, int | None]:
+def _file_of(path, key, layout) -> tuple[str, tuple | None]:
     """Checks ``key`` and ``layout``; the file to read (the weights file of an SAE
-    directory) and cfg.json's d_in (None without one)."""
+    directory) and the decoder's length from cfg.json (None without one)."""
     if not isinstance(layout, str) or layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     if key is not None and not isinstance(key, str):
@@ -96,8 +98,10 @@ def _file_of(path, key, layout) -> tuple[str, int | None]:
     return _sae_directory(path) if os.path.isdir(path) else (path, None)
 
 
-def _sae_directory(path: str) -> tuple[str, int | None]:
-    """The weights file of an SAELens or sparsify directory, and cfg.json's d_in."""
+def _sae_directory(path: str) -> tuple[str, tuple | None]:
+    """The weights file of an SAELens or sparsify directory, and the length of its
+    decoder's rows as cfg.json states it: ("d_out", value) for a transcoder, else
+    ("d_in", value); None when cfg.json gives neither."""
     config = os.path.join(path, "cfg.json")
     if not os.path.isfile(config):
         inner = sorted(d for d in os.listdir(path) if os.path.isfile(os.path.join(path, d, "cfg.json")))
@@ -108,17 +112,21 @@ def _sae_directory(path: str) -> tuple[str, int | None]:
         raise FileNotFoundError(f"{path} has cfg.json but neither {' nor '.join(_DIRECTORY_FILES)}")
     try:
         with open(config) as handle:
-            d_in = json.load(handle).get("d_in")
+            settings = json.load(handle)
+        lengths = [(key, settings.get(key)) for key in ("d_out", "d_in")]
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as error:
         raise ValueError(f"{config} is not a JSON object: {error}") from error
-    return os.path.join(path, files[0]), d_in if isinstance(d_in, int) else None
+    width = next(((key, value) for key, value in lengths if isinstance(value, int)), None)
+    return os.path.join(path, files[0]), width
 
 
-def _auto_layout(name: str | None, shape: tuple, d_in: int | None, path: str) -> str:
-    if d_in is not None and shape[0] != shape[1]:
-        if d_in not in shape:
-            raise ValueError(f"the tensor {name!r} in {path} has shape {shape}, but cfg.json says d_in = {d_in}")
-        return "rows" if shape[1] == d_in else "columns"
+def _auto_layout(name: str | None, shape: tuple, width: tuple | None, path: str) -> str:
+    """``width``: (cfg.json's key, the length of a decoder row), or None."""
+    if width is not None and shape[0] != shape[1]:
+        key, length = width
+        if length not in shape:
+            raise ValueError(f"the tensor {name!r} in {path} has shape {shape}, but cfg.json says {key} = {length}")
+        return "rows" if shape[1] == length else "columns"
     decoder = _decoder(name)
     return "rows" if decoder is None else _DECODERS[decoder]
 
