@@ -3,7 +3,8 @@
 Files: ``.npy`` (memory-mapped), ``.npz``, ``.safetensors``, ``.pt``/``.pth``
 (torch state dicts, nested ones through dotted keys such as
 ``state_dict.W_dec``). Directories: SAELens (``cfg.json`` +
-``sae_weights.safetensors``) and sparsify (``cfg.json`` + ``sae.safetensors``).
+``sae_weights.safetensors``), sparsify (``cfg.json`` + ``sae.safetensors``) and
+dictionary_learning (``ae.pt``, with ``config.json`` beside it).
 
 Rows of the returned matrix are features. The orientation is read from what
 the file says: SAELens and sparsify ``W_dec`` is (d_sae, d_in), rows already;
@@ -37,6 +38,7 @@ LAYOUTS = ("auto", "rows", "columns")
 # decoder names found in the wild, with the axis that holds the features
 _DECODERS = {"W_dec": "rows", "decoder.weight": "columns"}
 _DIRECTORY_FILES = ("sae_weights.safetensors", "sae.safetensors")  # SAELens, sparsify
+_DICTIONARY_LEARNING = "ae.pt"  # with config.json, whose trainer.activation_dim is d_in
 
 
 def load(path, key: str | None = None, layout: str = "auto") -> np.ndarray:
@@ -45,8 +47,8 @@ def load(path, key: str | None = None, layout: str = "auto") -> np.ndarray:
     Parameters
     ----------
     path : str or os.PathLike
-        A file (see the module docstring for formats) or an SAELens/sparsify
-        directory.
+        A file (see the module docstring for formats) or an SAELens, sparsify
+        or dictionary_learning directory.
     key : str, optional
         The tensor to read from files that hold several; dotted for nested torch
         checkpoints. Default: the only 2-D tensor, else the one decoder
@@ -89,7 +91,7 @@ def _warn_if_wide(shape: tuple, layout: str, path: str) -> None:
 
 def _file_of(path, key, layout) -> tuple[str, tuple | None]:
     """Checks ``key`` and ``layout``; the file to read (the weights file of an SAE
-    directory) and the decoder's length from cfg.json (None without one)."""
+    directory) and the decoder's length from its configuration (None without one)."""
     if not isinstance(layout, str) or layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     if key is not None and not isinstance(key, str):
@@ -99,33 +101,55 @@ def _file_of(path, key, layout) -> tuple[str, tuple | None]:
 
 
 def _sae_directory(path: str) -> tuple[str, tuple | None]:
-    """The weights file of an SAELens or sparsify directory, and the length of its
-    decoder's rows as cfg.json states it: ("d_out", value) for a transcoder, else
-    ("d_in", value); None when cfg.json gives neither."""
+    """The weights file of an SAELens, sparsify or dictionary_learning directory,
+    and the length of its decoder's rows as (file, key, value) from its
+    configuration: cfg.json's d_out for a transcoder, else its d_in, or
+    trainer.activation_dim from dictionary_learning's config.json; None when the
+    configuration gives none."""
     config = os.path.join(path, "cfg.json")
     if not os.path.isfile(config):
-        inner = sorted(d for d in os.listdir(path) if os.path.isfile(os.path.join(path, d, "cfg.json")))
+        if os.path.isfile(os.path.join(path, _DICTIONARY_LEARNING)):
+            return os.path.join(path, _DICTIONARY_LEARNING), _trainer_width(os.path.join(path, "config.json"))
+        inner = sorted(d for d in os.listdir(path) if any(
+            os.path.isfile(os.path.join(path, d, f)) for f in ("cfg.json", _DICTIONARY_LEARNING)))
         hint = f"; these subdirectories hold one: {', '.join(inner)}" if inner else ""
-        raise FileNotFoundError(f"{path} is a directory without cfg.json (SAELens or sparsify layout){hint}")
+        raise FileNotFoundError(f"{path} is a directory without cfg.json (SAELens or sparsify layout) or "
+                                f"{_DICTIONARY_LEARNING} (dictionary_learning){hint}")
     files = [f for f in _DIRECTORY_FILES if os.path.isfile(os.path.join(path, f))]
     if not files:
         raise FileNotFoundError(f"{path} has cfg.json but neither {' nor '.join(_DIRECTORY_FILES)}")
-    try:
-        with open(config) as handle:
-            settings = json.load(handle)
-        lengths = [(key, settings.get(key)) for key in ("d_out", "d_in")]
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as error:
-        raise ValueError(f"{config} is not a JSON object: {error}") from error
-    width = next(((key, value) for key, value in lengths if isinstance(value, int)), None)
+    settings = _json_object(config)
+    lengths = [("cfg.json", key, settings.get(key)) for key in ("d_out", "d_in")]
+    width = next((length for length in lengths if isinstance(length[2], int)), None)
     return os.path.join(path, files[0]), width
 
 
+def _trainer_width(config: str) -> tuple | None:
+    """d_in from a dictionary_learning config.json (None without one), as _sae_directory gives it."""
+    if not os.path.isfile(config):
+        return None
+    trainer = _json_object(config).get("trainer")
+    width = trainer.get("activation_dim") if isinstance(trainer, dict) else None
+    return ("config.json", "trainer.activation_dim", width) if isinstance(width, int) else None
+
+
+def _json_object(config: str) -> dict:
+    try:
+        with open(config) as handle:
+            settings = json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{config} is not a JSON object: {error}") from error
+    if not isinstance(settings, dict):
+        raise ValueError(f"{config} is not a JSON object: it holds a {type(settings).__name__}")
+    return settings
+
+
 def _auto_layout(name: str | None, shape: tuple, width: tuple | None, path: str) -> str:
-    """``width``: (cfg.json's key, the length of a decoder row), or None."""
+    """``width``: (configuration file, key, the length of a decoder row), or None."""
     if width is not None and shape[0] != shape[1]:
-        key, length = width
+        config, key, length = width
         if length not in shape:
-            raise ValueError(f"the tensor {name!r} in {path} has shape {shape}, but cfg.json says {key} = {length}")
+            raise ValueError(f"the tensor {name!r} in {path} has shape {shape}, but {config} says {key} = {length}")
         return "rows" if shape[1] == length else "columns"
     decoder = _decoder(name)
     return "rows" if decoder is None else _DECODERS[decoder]

@@ -139,7 +139,7 @@ def open_rows(path, key: str | None = None, layout: str = "auto") -> RowFile:
 
     Parameters are those of :func:`nearortho.load`; the file must be a ``.npy``
     (C or Fortran order) or ``.safetensors`` file, or an SAELens/sparsify
-    directory of one, holding little-endian float16, bfloat16, float32 or float64
+    directory of one (a dictionary_learning directory holds ``ae.pt``), holding little-endian float16, bfloat16, float32 or float64
     values. ``layout="columns"`` (or a Fortran-order ``.npy``) reads the matrix's
     rows as the file's columns: n strided reads per block, correct but slower.
     Other formats and big-endian values raise ``NotStreamable`` (a ValueError;
