@@ -175,9 +175,9 @@ def _read(path: str, key: str | None) -> tuple[np.ndarray, str | None]:
         try:
             return np.load(path, mmap_mode="r", allow_pickle=False), None
         except ValueError as error:
-            if "pickle" not in str(error):
+            if "pickle" not in str(error) and "Python objects" not in str(error):
                 raise
-            # numpy's message invites allow_pickle=True; nearortho never unpickles
+            # numpy's messages invite allow_pickle=True or name no file; nearortho never unpickles
             raise ValueError(f"{path} is not a .npy array of numbers (it is not a .npy file, or it holds "
                              "Python objects, which nearortho does not load)") from None
     if suffix == ".npz":
