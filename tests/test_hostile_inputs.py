@@ -41,3 +41,46 @@ def test_b_rows_out_of_range_name_b():
     W, B = _unit_rows(9, 13, 2), _unit_rows(9, 4, 3) * 1e-170
     with pytest.raises(ValueError, match="B has a row whose squared norm"):
         nearortho.interference(W, B)
+
+
+@pytest.mark.parametrize("function", [nearortho.welch_bound, nearortho.eps_jl])
+@pytest.mark.parametrize("n, m, error, name", [
+    (0, 40, ValueError, "n"), (-1, 40, ValueError, "n"), (1.5, 40, ValueError, "n"),
+    (float("nan"), 40, ValueError, "n"), ("16", 40, TypeError, "n"), (None, 40, TypeError, "n"),
+    (16, 0, ValueError, "m"), (16, float("inf"), ValueError, "m"), (16, "40", TypeError, "m"),
+])
+def test_reference_bounds_refuse_what_is_not_a_size(function, n, m, error, name):
+    # welch_bound once gave inf for n = 0, 0.0 for n = None or NaN, and read "16" as 16
+    with pytest.raises(error, match=rf"^{name} must"):
+        function(n, m)
+
+
+def test_reference_values_at_valid_sizes_follow_their_formulas():
+    assert nearortho.welch_bound(16, 40) == pytest.approx(np.sqrt(24 / (16 * 39)), rel=1e-15)
+    assert nearortho.welch_bound(16, 1) == 0.0
+    assert nearortho.eps_jl(16, 1) == 0.0
+    assert nearortho.eps_jl(np.array([16, 64]), 40) == pytest.approx(np.sqrt(8 * np.log(40) / np.array([16, 64])))
+
+
+@pytest.mark.parametrize("args, error, name", [
+    (("16", 40), TypeError, "n"), ((16, None), TypeError, "m"), ((16, 40, "x"), TypeError, "pairs"),
+    ((float("nan"), 40), ValueError, "n"), ((16, 40, float("inf")), ValueError, "pairs"),
+])
+def test_random_coherence_refuses_what_is_not_a_number(args, error, name):
+    with pytest.raises(error, match=rf"^{name} must"):
+        nearortho.random_coherence(*args)
+
+
+def test_theory_amplitude_that_is_not_a_number_is_named():
+    with pytest.raises(TypeError, match="^amplitude must"):
+        nearortho.theory(16, 40, 2, "x")
+
+
+@pytest.mark.parametrize("call", [
+    lambda: nearortho.interference(_unit_rows(4, 5, 0), thresholds=[10**400]),
+    lambda: nearortho.pairs(_unit_rows(4, 5, 0), 10**400),
+    lambda: nearortho.surrogate_gradient(_unit_rows(4, 5, 0), s=10**400),
+])
+def test_python_ints_beyond_float64_are_a_value_error_not_an_overflow_error(call):
+    with pytest.raises(ValueError, match="must be finite, got an integer of 1329 bits"):
+        call()
