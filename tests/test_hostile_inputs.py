@@ -84,3 +84,50 @@ def test_theory_amplitude_that_is_not_a_number_is_named():
 def test_python_ints_beyond_float64_are_a_value_error_not_an_overflow_error(call):
     with pytest.raises(ValueError, match="must be finite, got an integer of 1329 bits"):
         call()
+
+
+@pytest.mark.parametrize("signed", ["no", None, 1, [True]])
+@pytest.mark.parametrize("call", [
+    lambda signed: nearortho.simulate(_unit_rows(8, 12, 0), 2, trials=4, signed=signed),
+    lambda signed: nearortho.capacity(_unit_rows(8, 12, 0), trials=4, signed=signed),
+    lambda signed: nearortho.levels(_unit_rows(8, 12, 0), 2, trials=4, signed=signed),
+    lambda signed: nearortho.sample_activations(12, 2, trials=4, signed=signed),
+])
+def test_signed_must_be_a_bool(call, signed):
+    # it was read by truthiness: signed="no" drew signed amplitudes
+    with pytest.raises(TypeError, match="^signed must be a bool"):
+        call(signed)
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e30), (np.float32, 1e-39), (np.float64, 1e200),
+                                          (np.float64, 1e-200)])
+def test_optimize_starts_from_w0_rows_of_any_norm(dtype, scale):
+    # W0's rows were normalised in its own dtype: 1e30 (float32) overflowed into
+    # "W contains NaN or Inf", 1e-39 gave "s must be > 0", 1e200 "W has a zero row"
+    W = _unit_rows(6, 10, 4)
+    start = (W * scale).astype(dtype)
+    result = nearortho.optimize(start, max_iter=0)
+    np.testing.assert_allclose(result.frame, W, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, error, name", [
+    ({"seed": -1}, ValueError, "seed"), ({"seed": "3"}, TypeError, "seed"),
+    ({"kind": "bogus"}, ValueError, "kind"), ({"kind": None}, TypeError, "kind"),
+])
+def test_optimize_checks_kind_and_seed_with_w0_too(kwargs, error, name):
+    with pytest.raises(error, match=f"^{name} must"):
+        nearortho.optimize(_unit_rows(6, 10, 4), max_iter=0, **kwargs)
+
+
+@pytest.mark.parametrize("max_pairs", [10_000_000, 10**9, 2**64])
+def test_pairs_memory_check_counts_the_pairs_there_are_not_max_pairs(monkeypatch, max_pairs):
+    # 72 bytes per max_pairs were counted: the default (10^7) asked for 720 MB on a
+    # 13-row frame, 10^9 for 67 GiB, whatever the frame
+    from nearortho import _validate
+    monkeypatch.setattr(_validate, "available_memory", lambda: 200 << 20)
+    W = _unit_rows(5, 13, 6)
+    i, j, g = nearortho.pairs(W, 0.5, max_pairs=max_pairs)
+    G = W @ W.T
+    want_i, want_j = np.nonzero(np.triu(np.abs(G) >= 0.5, 1))
+    assert sorted(zip(i.tolist(), j.tolist())) == sorted(zip(want_i.tolist(), want_j.tolist()))
+    np.testing.assert_allclose(g, G[i, j], rtol=1e-5)

@@ -25,6 +25,13 @@ def integer(value, name: str, *, minimum: int | None = None, maximum: int | None
     return value
 
 
+def boolean(value, name: str) -> bool:
+    """``value`` as a bool: True or False (numpy's too), never a truthy string or None."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
+
+
 def integer_array(value, name: str, minimum: int) -> np.ndarray:
     """Whole numbers >= ``minimum`` (any integer or float array) as float64, for formulas that broadcast."""
     array = np.asarray(value)

@@ -92,7 +92,7 @@ def activation_spec(m: int, l: int, p: float, amp: Amplitude, signed: bool, seed
     spec = _core.ActivationSpec()
     spec.m, spec.l, spec.p, spec.seed = m, l, p, seed
     spec.kind, spec.amplitude, spec.levels = getattr(_core.AmplitudeKind, amp.kind), amp.a, amp.levels
-    spec.signed_amplitudes = bool(signed)
+    spec.signed_amplitudes = v.boolean(signed, "signed")
     return spec
 
 

@@ -185,6 +185,7 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, got {type(progress).__name__}")
     threshold = v.real(threshold, "threshold")
+    signed = v.boolean(signed, "signed")
     nthreads = v.threads(threads)
     bins = v.integer(bins, "bins", minimum=1, maximum=1 << 24)
     amp = parse_amplitude(amplitude)
