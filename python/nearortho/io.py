@@ -92,6 +92,8 @@ def _file_of(path, key, layout) -> tuple[str, int | None]:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     if key is not None and not isinstance(key, str):
         raise TypeError(f"key must be a string, got {type(key).__name__}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     path = os.fspath(path)
     return _sae_directory(path) if os.path.isdir(path) else (path, None)
 
@@ -142,12 +144,11 @@ def _read(path: str, key: str | None) -> tuple[np.ndarray, str | None]:
             raise ValueError("key is not used with .npy files (they hold one array)")
         try:
             return np.load(path, mmap_mode="r", allow_pickle=False), None
-        except ValueError as error:
-            if "pickle" not in str(error):
-                raise
+        except (ValueError, EOFError) as error:  # an empty or truncated file raises EOFError
             # numpy's message invites allow_pickle=True; nearortho never unpickles
-            raise ValueError(f"{path} is not a .npy array of numbers (it is not a .npy file, or it holds "
-                             "Python objects, which nearortho does not load)") from None
+            reason = ("it is not a .npy file, or it holds Python objects, which nearortho does not load"
+                      if "pickle" in str(error) else str(error))
+            raise ValueError(f"{path} is not a .npy array of numbers ({reason})") from None
     if suffix == ".npz":
         if not zipfile.is_zipfile(path):
             raise ValueError(f"{path} is not an .npz file (not a zip archive)")
