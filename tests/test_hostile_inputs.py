@@ -131,3 +131,62 @@ def test_pairs_memory_check_counts_the_pairs_there_are_not_max_pairs(monkeypatch
     want_i, want_j = np.nonzero(np.triu(np.abs(G) >= 0.5, 1))
     assert sorted(zip(i.tolist(), j.tolist())) == sorted(zip(want_i.tolist(), want_j.tolist()))
     np.testing.assert_allclose(g, G[i, j], rtol=1e-5)
+
+
+def _bad_npy_files(tmp_path):
+    good = tmp_path / "good.npy"
+    np.save(good, np.ones((6, 3), np.float32))
+    (tmp_path / "empty.npy").write_bytes(b"")
+    (tmp_path / "cut.npy").write_bytes(good.read_bytes()[:100])  # inside the header
+    np.save(tmp_path / "objects.npy", np.array([[1, "a"]], dtype=object), allow_pickle=True)
+    return [tmp_path / name for name in ("empty.npy", "cut.npy", "objects.npy")]
+
+
+def test_load_names_an_empty_truncated_or_object_npy(tmp_path):
+    # an empty file raised a bare EOFError (the CLI printed "Aborted!"), a cut
+    # header and an object array a ValueError without the file's name
+    for path in _bad_npy_files(tmp_path):
+        with pytest.raises(ValueError, match=rf"^{path} is not a .npy array of numbers"):
+            nearortho.load(path)
+
+
+def test_cli_simulate_on_an_empty_npy_is_one_error_line(tmp_path):
+    from click.testing import CliRunner
+    from nearortho.cli.main import cli
+    for path in _bad_npy_files(tmp_path):
+        result = CliRunner().invoke(cli, ["simulate", str(path), "--l", "1", "--trials", "2"])
+        assert result.exit_code == 1, result.output
+        assert result.stderr.strip() == result.stderr.strip().splitlines()[0]
+        assert result.stderr.startswith(f"error: {path} is not a .npy array of numbers"), result.stderr
+
+
+@pytest.mark.parametrize("path", [3, None, ["w.npy"]])
+def test_load_and_open_rows_name_a_path_of_the_wrong_type(path):
+    for function in (nearortho.load, nearortho.open_rows):
+        with pytest.raises(TypeError, match="^path must be a str or os.PathLike"):
+            function(path)
+
+
+@pytest.mark.skipif(__import__("os").name != "posix", reason="needs POSIX signals")
+def test_readouts_stop_on_ctrl_c():
+    # readout_values polled nothing: Ctrl-C waited for the whole product (minutes)
+    from isolated import assert_succeeds
+    from test_interrupts import _INTERRUPT
+    assert_succeeds(_INTERRUPT + """
+    W = nearortho.frame(1024, 16000, seed=1)
+    acts = nearortho.sample_activations(16000, 8, trials=2000, seed=2)
+    part = tuple(x[:125] for x in acts)
+    start = time.perf_counter()
+    nearortho.readouts(W, part, backend="cpu")
+    whole = 16 * (time.perf_counter() - start)
+    seconds = interrupted(lambda: nearortho.readouts(W, acts, backend="cpu"))
+    assert seconds < whole / 2, (seconds, whole)
+    """, timeout=120)
+
+
+def test_readouts_refuse_an_output_larger_than_memory(monkeypatch):
+    from nearortho import _validate
+    monkeypatch.setattr(_validate, "available_memory", lambda: 1000)
+    acts = ([np.array([0, 1])] * 20, [np.ones(2)] * 20)
+    with pytest.raises(MemoryError, match="the readouts of 20 trials of 12 features"):
+        nearortho.readouts(_unit_rows(8, 12, 0), acts)

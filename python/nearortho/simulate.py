@@ -104,12 +104,17 @@ def readouts(W, activations, *, threads=None, path="dense", backend="auto") -> n
     dot product in W's dtype (FMA where the CPU has it), so it agrees with a float64
     oracle to about n * eps(dtype) * |w_i| |x|. ``path="gram"`` computes the same
     readouts as sum_k a_k <w_i, w_k> from columns of W W^T (see ``simulate``).
-    ``backend``: see docs/backends.md.
+    ``backend``: see docs/backends.md. Ctrl-C raises KeyboardInterrupt within about
+    50 ms plus one tile of work; MemoryError before the call when the result would
+    not fit.
     """
     W = v.frame_array(W)
     if path not in ("dense", "gram"):
         raise ValueError(f'path must be "dense" or "gram", got {path!r}')
-    given = _core.Activations(*csr_activations(activations, W.shape[0]))
+    offsets, indices, values = csr_activations(activations, W.shape[0])
+    trials = len(offsets) - 1
+    v.memory(8 * trials * W.shape[0], f"the readouts of {trials} trials of {W.shape[0]} features (float64)")
+    given = _core.Activations(offsets, indices, values)
     return _backend.select(backend, "readout_values")(W, given, getattr(_core.ReadoutPath, path), v.threads(threads))
 
 
