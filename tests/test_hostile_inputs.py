@@ -190,3 +190,35 @@ def test_readouts_refuse_an_output_larger_than_memory(monkeypatch):
     acts = ([np.array([0, 1])] * 20, [np.ones(2)] * 20)
     with pytest.raises(MemoryError, match="the readouts of 20 trials of 12 features"):
         nearortho.readouts(_unit_rows(8, 12, 0), acts)
+
+
+@pytest.mark.parametrize("call", [lambda: nearortho.frame(4, 3, dtype=None), lambda: nearortho.compound(
+    4, 6, layers=1, l=1, trials=2, dtype=None)])
+def test_dtype_none_is_refused_not_float64(call):
+    # np.dtype(None) is float64: frame(dtype=None) silently gave float64 rows
+    with pytest.raises(TypeError, match="^dtype must be float32 or float64, got None"):
+        call()
+
+
+@pytest.mark.parametrize("kind", [None, 1, ["sign"]])
+def test_frame_kind_of_the_wrong_type_is_a_type_error(kind):
+    for call in (lambda: nearortho.frame(4, 3, kind), lambda: nearortho.frame_max_rows(kind, 4)):
+        with pytest.raises(TypeError, match="^kind must be a string"):
+            call()
+
+
+def test_simulate_hist_range_whose_width_overflows_is_refused():
+    # (-1e308, 1e308): the bin width overflowed and every quantile came back NaN
+    with pytest.raises(ValueError, match="^hist_range must have lo < hi and hi - lo finite"):
+        nearortho.simulate(_unit_rows(8, 12, 0), 2, trials=4, hist_range=(-1e308, 1e308))
+
+
+def test_activation_values_that_are_not_numbers_are_named():
+    with pytest.raises(TypeError, match="^activations: values must be real numbers"):
+        nearortho.simulate(_unit_rows(8, 12, 0), activations=([np.array([0])], [np.array(["a"])]))
+
+
+def test_quantile_exact_must_be_a_bool():
+    stats = nearortho.interference(_unit_rows(8, 12, 0))
+    with pytest.raises(TypeError, match="^exact must be a bool"):
+        stats.quantile(0.5, exact="no")

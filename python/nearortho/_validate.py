@@ -95,6 +95,8 @@ def threads(value) -> int:
 
 
 def float_dtype(value, name: str = "dtype") -> np.dtype:
+    if value is None:  # np.dtype(None) is float64, which a caller's float32 default would silently become
+        raise TypeError(f"{name} must be float32 or float64, got None")
     try:
         dtype = np.dtype(value)
     except TypeError as error:

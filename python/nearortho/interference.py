@@ -202,7 +202,7 @@ class InterferenceStats:
         one value) and returns the exact order statistic of rank
         ceil(q * pairs), as the working dtype computes g.
         """
-        if not exact:
+        if not v.boolean(exact, "exact"):
             lo, hi = self.quantile_interval(q)
             return 0.5 * (lo + hi)
         if self._source is None:

@@ -239,8 +239,8 @@ def _hist_range(hist_range, default: float):
     if not isinstance(hist_range, tuple) or len(hist_range) != 2:
         raise TypeError("hist_range must be a tuple (lo, hi)")
     lo, hi = v.real(hist_range[0], "hist_range[0]"), v.real(hist_range[1], "hist_range[1]")
-    if not lo < hi:
-        raise ValueError(f"hist_range must have lo < hi, got {hist_range}")
+    if not lo < hi or not np.isfinite(hi - lo):  # the bins' width must be a float64
+        raise ValueError(f"hist_range must have lo < hi and hi - lo finite, got {hist_range}")
     return lo, hi
 
 
