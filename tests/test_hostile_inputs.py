@@ -222,3 +222,29 @@ def test_quantile_exact_must_be_a_bool():
     stats = nearortho.interference(_unit_rows(8, 12, 0))
     with pytest.raises(TypeError, match="^exact must be a bool"):
         stats.quantile(0.5, exact="no")
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e30), (np.float64, 1e200)])
+@pytest.mark.parametrize("call, what", [
+    (lambda W: nearortho.simulate(W, 2, trials=4), "its readouts"),
+    (lambda W: nearortho.simulate(W, p=0.2, trials=4), "its readouts"),
+    (lambda W: nearortho.capacity(W, trials=4), "its readouts"),
+    (lambda W: nearortho.surrogate_gradient(W), "their inner products"),
+    (lambda W: nearortho.readouts(W, ([np.array([0, 1]), np.array([], int)], [np.ones(2), np.ones(0)])),
+     "its readouts"),
+])
+def test_raw_products_that_overflow_are_refused(call, what, dtype, scale):
+    # rows used as given: readouts overflowed into NaN statistics, the gradient
+    # pass into coherence = inf, where interference(normalize=False) refuses them
+    W = (_unit_rows(8, 12, 0) * scale).astype(dtype)
+    with pytest.raises(ValueError, match=f"^W has rows so long that {what} overflow {np.dtype(dtype).name}"):
+        call(W)
+
+
+def test_raw_products_in_range_match_the_oracle():
+    W = _unit_rows(8, 12, 0) * 1e15  # products 1e30: fine in float32
+    result = nearortho.surrogate_gradient(W.astype(np.float32), s=1e30)
+    G = np.abs(W @ W.T)[np.triu_indices(12, 1)]
+    assert result.coherence == pytest.approx(G.max(), rel=1e-5)
+    readout = nearortho.readouts(W, ([np.array([3])], [np.array([1.0])]))
+    np.testing.assert_allclose(readout[0], W @ W[3], rtol=1e-12)

@@ -113,9 +113,16 @@ def readouts(W, activations, *, threads=None, path="dense", backend="auto") -> n
         raise ValueError(f'path must be "dense" or "gram", got {path!r}')
     offsets, indices, values = csr_activations(activations, W.shape[0])
     trials = len(offsets) - 1
+    v.products_fit(W, "W", _largest_trial_sum(offsets, indices, values), "its readouts")
     v.memory(8 * trials * W.shape[0], f"the readouts of {trials} trials of {W.shape[0]} features (float64)")
     given = _core.Activations(offsets, indices, values)
     return _backend.select(backend, "readout_values")(W, given, getattr(_core.ReadoutPath, path), v.threads(threads))
+
+
+def _largest_trial_sum(offsets, indices, values) -> float:
+    """The largest sum of |amplitudes| of a trial of explicit activations (CSR)."""
+    running = np.concatenate([[0.0], np.cumsum(np.abs(values))])
+    return float(np.max(running[offsets[1:]] - running[offsets[:-1]]))
 
 
 def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, signed=False, seed=0,
@@ -212,6 +219,9 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         l_count, prob = count_spec(l, p, m)
         mean_l = l_count if prob < 0 else prob * m
         mean_square = amp.mean_square
+    # a readout is at most max|w|^2 times the sum of the |amplitudes| of a trial
+    v.products_fit(W, "W", amp.a * (l_count if prob < 0 else m) if given is None else _largest_trial_sum(*given),
+                   "its readouts")
     rms = rms_interference(W, threads=threads, backend=rms_backend(backend)) if _rms is None else _rms  # capacity/levels reuse it across calls
     scale = math.sqrt(mean_l * mean_square)
     lo, hi = _hist_range(hist_range, amp.a * max(1.0, 8.0 * scale * rms / max(amp.a, 1e-300)))
