@@ -48,8 +48,7 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=N
         (see :func:`nearortho.interference`) and about 72 bytes per pair kept.
     """
     threshold = v.real(threshold, "threshold", low=0.0, high=1.0, low_open=True)
-    if not isinstance(signed, (bool, np.bool_)):
-        raise TypeError(f"signed must be a bool, got {type(signed).__name__}")
+    signed = v.boolean(signed, "signed")
     max_pairs = v.integer(max_pairs, "max_pairs", minimum=0)
     _, (count, i, j, g) = _interference(W, B, True, 1, (), 0, False, threads, 0, None, "k", memory=memory,
                                         precision=precision, pair_threshold=threshold, pair_signed=bool(signed),
