@@ -65,6 +65,17 @@ def test_errors_are_one_line_and_exit_nonzero(run, tmp_path, monkeypatch, args, 
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0]
 
 
+def test_a_backend_that_cannot_run_is_a_one_line_error(run, tmp_path, monkeypatch):
+    if nearortho.build_info()["cuda"]:
+        pytest.skip("the CUDA backend runs here")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEARORTHO_BACKEND", "cuda")  # as docs/backends.md says to pick the GPU
+    result = run("frame", "--n", "8", "--m", "20", "--out", "x.npy", ok=False)
+    assert_one_line_error(result, 'backend="cuda" needs the nearortho._cuda extension')
+    assert isinstance(run("--debug", "frame", "--n", "8", "--m", "20", "--out", "x.npy", ok=False).exception,
+                      RuntimeError)
+
+
 def test_debug_shows_the_traceback(run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("--debug", "frame", "--n", "0", "--m", "5", "--out", "x.npy", ok=False)
