@@ -58,6 +58,16 @@ def test_too_many_pairs_says_how_many_before_collecting():
     assert len(nearortho.pairs(W, 0.2, max_pairs=count)[0]) == count
 
 
+def test_a_small_budget_names_max_pairs_which_it_must_hold(tmp_path):
+    W = nearortho.frame(40, 700, seed=5)
+    np.save(tmp_path / "w.npy", W)
+    with pytest.raises(ValueError, match="keeping up to max_pairs = 10000000 pairs"):
+        nearortho.pairs(tmp_path / "w.npy", 0.5, memory=4 << 20)  # the default max_pairs needs 720 MB
+    i, j, _ = nearortho.pairs(tmp_path / "w.npy", 0.5, memory=4 << 20, max_pairs=1000)
+    _, _, want = oracle_pairs(W, None, 0.5, False)
+    assert set(zip(i.tolist(), j.tolist())) == set(zip(*np.nonzero(want)))
+
+
 def test_float32_pairs_are_exact_in_the_kernels_arithmetic():
     W = nearortho.frame(16, 500, seed=4)  # float32
     stats = nearortho.interference(W, thresholds=(0.6,))

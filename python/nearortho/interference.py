@@ -569,6 +569,8 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     device = isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix)  # host memory holds only the results
     streamed = not device and _streamed_to_gpu(backend)  # then memory counts device bytes
     what = f"the interference pass over a {m} x {n} {W.dtype} frame"
+    if pair_options.get("pair_cap", 0) > 0:  # the budget holds every pair that may be kept
+        what += f", keeping up to max_pairs = {pair_options['pair_cap']} pairs of 72 bytes"
     block_rows = 0 if device or streamed else _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used, what)
     if device or streamed:  # host memory holds the results, and for streamed rows the staging buffers
         v.memory(fixed + (_GPU_STAGING_BYTES if streamed else 0), what)
