@@ -33,7 +33,8 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=N
     threads : int, optional
     memory : int, optional
         The pass's budget, as for :func:`nearortho.interference`; it must also hold
-        72 bytes for each of the ``max_pairs`` pairs that may be kept (720 MB by default).
+        72 bytes for each pair that may be kept: ``max_pairs``, or all the pairs
+        there are when fewer (720 MB by default once there are 10^7 pairs).
     precision : {None, "tf32", "bf16"}
         As for :func:`nearortho.interference`: the Gram on a GPU's tensor cores;
         every pair within ``gram_error`` of the threshold is recomputed in
