@@ -396,6 +396,38 @@ def test_html_histogram_axis_spans_the_counts_with_a_duplicate_feature(tmp_path,
     assert 0.1 <= bottom <= 1 and fullest <= top <= 100 * fullest
 
 
+def test_html_feature_maxima_show_a_single_duplicate(tmp_path, monkeypatch):
+    """Near-duplicate features are what a researcher looks for on the page: a bin holding
+    one or two features must stand out beside bins holding hundreds (a linear axis drew
+    them a fraction of a pixel high)."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from nearortho import dictionary_page
+
+    W = nearortho.frame(32, 2000, seed=5)
+    W[11] = W[2] + 0.01 * W[3]  # |cos| about 0.99995
+    axes = []
+
+    def draw_only(draw):
+        axes.append(Figure(figsize=(7, 3.5), dpi=100).add_subplot())
+        draw(axes[-1])
+        return ""
+
+    monkeypatch.setattr(dictionary_page, "_png", draw_only)
+    stats = nearortho.interference(W)
+    dictionary_page.write_dictionary_page(str(tmp_path / "page.html"), W, stats, "duplicate")
+    maxima = axes[1]
+    G = np.abs(W.astype(np.float64) @ W.T.astype(np.float64))
+    np.fill_diagonal(G, 0)
+    counts = np.histogram(G.max(1), bins=100, range=(0.0, 1.0))[0]  # numpy's per-feature maxima
+    assert counts[-1] == 2 and counts.max() > 100
+    assert maxima.get_ylim()[1] >= counts.max()  # (also settles the autoscaled limits)
+    (_, bottom), (_, top) = maxima.transAxes.transform([(0, 0), (0, 1)])
+    _, one = maxima.transData.transform((0.5, 1.0))
+    assert (one - bottom) / (top - bottom) > 0.05  # one feature: at least 5% of the axis height
+
+
 def test_pairs_command_writes_the_api_pairs(run, frames):
     folder, W, B = frames
     out = folder / "pairs.npz"

@@ -83,7 +83,9 @@ def write_dictionary_page(path: str, W, stats: InterferenceStats, title: str) ->
         expected = m * np.diff(reference.random_max_cdf(n, stats.partners, bins))
         axis.stairs(counts, bins, label="this dictionary")
         axis.stairs(expected, bins, label="random frame (expected)")
-        axis.set(xlabel="max |cos| of a feature with any other", ylabel="features per bin")
+        # log, from half a feature: a few near-duplicates beside bins of thousands stay visible
+        axis.set(yscale="log", ylim=(0.5, 2 * max(counts.max(), expected.max(), 1)),
+                 xlabel="max |cos| of a feature with any other", ylabel="features per bin")
         axis.legend()
 
     def norm_plot(axis):
