@@ -428,6 +428,15 @@ def test_html_feature_maxima_show_a_single_duplicate(tmp_path, monkeypatch):
     assert (one - bottom) / (top - bottom) > 0.05  # one feature: at least 5% of the axis height
 
 
+def test_other_of_another_width_names_both_files(run, frames):
+    folder, W, _ = frames
+    np.save(folder / "wide.npy", nearortho.frame(25, 30, seed=3))
+    for command in (["stats"], ["pairs", "--threshold", 0.5]):
+        result = run(*command, folder / "w.npy", "--other", folder / "wide.npy", ok=False)
+        assert_one_line_error(result, f"--other {folder / 'wide.npy'} holds rows of length 25, "
+                                      f"{folder / 'w.npy'} rows of length 24")
+
+
 def test_pairs_command_writes_the_api_pairs(run, frames):
     folder, W, B = frames
     out = folder / "pairs.npz"

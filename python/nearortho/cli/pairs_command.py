@@ -5,7 +5,7 @@ import click
 
 from .output import emit
 from .pass_options import precision_option
-from .source import KEY_HELP, PATH, layout_option, load_file
+from .source import KEY_HELP, PATH, layout_option, load_file, load_other
 from .table_file import check_table_path, write_table
 
 SHOWN = 10  # pairs printed; --out keeps them all
@@ -32,8 +32,8 @@ def pairs_command(path, threshold, key, other_path, other_key, layout, signed, m
     if out is not None:
         check_table_path(out, "--out")
     W = load_file(path, key, layout, directions=True, stream=True)
-    B = None if other_path is None else load_file(other_path, other_key or key, layout, directions=True,
-                                                  stream=True)
+    B = None if other_path is None else load_other(other_path, other_key or key, layout, directions=True,
+                                                   like=W, like_path=path)
     i, j, g = pairs(W, threshold, B, signed=signed, max_pairs=max_pairs, threads=threads, precision=precision)
     if out is not None:
         write_table(out, {"i": i, "j": j, "cosine": g}, "--out")

@@ -55,6 +55,16 @@ def load_file(path, key, layout, directions=False, stream=False):
         matrix, str(path), nonzero_rows=directions)
 
 
+def load_other(other_path, key, layout, *, directions, like, like_path):
+    """--other of stats and pairs: ``load_file`` (streamed), whose rows must have the
+    length of ``like``'s (read from ``like_path``)."""
+    B = load_file(other_path, key, layout, directions=directions, stream=True)
+    if B.shape[1] != like.shape[1]:
+        raise ValueError(f"--other {other_path} holds rows of length {B.shape[1]}, {like_path} rows of length "
+                         f"{like.shape[1]}: the two must live in the same space")
+    return B
+
+
 def frame_source(command):
     """Adds the PATH argument and the generation options; passes ``W`` instead."""
 

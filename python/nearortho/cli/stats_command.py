@@ -7,7 +7,7 @@ import numpy as np
 
 from .output import emit, progress
 from .pass_options import precision_option
-from .source import KEY_HELP, PATH, layout_option, load_file
+from .source import KEY_HELP, PATH, layout_option, load_file, load_other
 from .table_file import check_table_path, write_table
 
 SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rms", "welch",
@@ -46,8 +46,8 @@ def stats_command(path, key, other_path, other_key, layout, raw, bins, threshold
     if html_path is not None and (other_path is not None or raw):
         raise ValueError("--html describes one dictionary's cosines: drop --other and --raw")
     W = load_file(path, key, layout, directions=not raw, stream=True)
-    B = None if other_path is None else load_file(other_path, other_key or key, layout, directions=not raw,
-                                                  stream=True)
+    B = None if other_path is None else load_other(other_path, other_key or key, layout, directions=not raw,
+                                                   like=W, like_path=path)
     with progress(1, "tiles", quiet=quiet) as update:
         stats = interference(W, B, normalize=not raw, bins=bins, thresholds=thresholds, topk=topk,
                              per_row=True, threads=threads, precision=precision,
