@@ -115,8 +115,10 @@ def sample_activations(m, l=None, *, trials, amplitude="boolean", signed=False, 
     sample = _backend.select(backend, "sample_activations")
     active = l if p < 0 else p * m
     # int64 index and float64 value per active feature (twice while a block is copied),
-    # and per trial two array views and their list slots
-    v.memory(int(trials * (active * 16 + 240) + 32 * min(trials * active, _SAMPLE_ACTIVE)),
+    # per trial two array views and their list slots, and for exactly l features
+    # Floyd's mark of one byte per feature (cpp/src/activations.cpp)
+    floyd_marks = m if p < 0 and l > 0 else 0
+    v.memory(int(trials * (active * 16 + 240) + 32 * min(trials * active, _SAMPLE_ACTIVE)) + floyd_marks,
              f"the activations of {trials} trials of {active:g} active features")
     step = max(1, _SAMPLE_ACTIVE // max(1, math.ceil(active)))
     indices, values = [], []
