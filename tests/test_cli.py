@@ -65,6 +65,17 @@ def test_errors_are_one_line_and_exit_nonzero(run, tmp_path, monkeypatch, args, 
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0]
 
 
+def test_a_backend_that_cannot_run_is_a_one_line_error(run, tmp_path, monkeypatch):
+    if nearortho.build_info()["cuda"]:
+        pytest.skip("the CUDA backend runs here")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEARORTHO_BACKEND", "cuda")  # as docs/backends.md says to pick the GPU
+    result = run("frame", "--n", "8", "--m", "20", "--out", "x.npy", ok=False)
+    assert_one_line_error(result, 'backend="cuda" needs the nearortho._cuda extension')
+    assert isinstance(run("--debug", "frame", "--n", "8", "--m", "20", "--out", "x.npy", ok=False).exception,
+                      RuntimeError)
+
+
 def test_debug_shows_the_traceback(run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("--debug", "frame", "--n", "0", "--m", "5", "--out", "x.npy", ok=False)
@@ -357,6 +368,32 @@ def test_stats_html_page_for_a_dictionary(run, frames):
     assert f"{nearortho.reference.random_mean_max(24, 89):.4g}" in text
     result = run("stats", folder / "w.npy", "--other", folder / "w.npy", "--html", page, ok=False)
     assert_one_line_error(result, "--html describes one dictionary")
+
+
+def test_html_histogram_axis_spans_the_counts_with_a_duplicate_feature(tmp_path, monkeypatch):
+    """A duplicate pair puts a count in the bin at |cos| = 1, where a random frame expects
+    about 1e-300 pairs: the log axis must still span the counts, not hundreds of decades."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from nearortho import dictionary_page
+
+    W = nearortho.frame(32, 500, seed=4)
+    W[7] = W[3]
+    axes = []
+
+    def draw_only(draw):
+        axes.append(Figure().add_subplot())
+        draw(axes[-1])
+        return ""
+
+    monkeypatch.setattr(dictionary_page, "_png", draw_only)
+    stats = nearortho.interference(W)
+    dictionary_page.write_dictionary_page(str(tmp_path / "page.html"), W, stats, "duplicate")
+    G = np.abs(W.astype(np.float64) @ W.T.astype(np.float64))[np.triu_indices(500, 1)]
+    fullest = np.histogram(G, bins=1024, range=(0.0, 1.0))[0].max()  # numpy's count of the fullest bin
+    bottom, top = axes[0].get_ylim()
+    assert 0.1 <= bottom <= 1 and fullest <= top <= 100 * fullest
 
 
 def test_pairs_command_writes_the_api_pairs(run, frames):

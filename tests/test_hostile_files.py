@@ -114,3 +114,26 @@ main()'; echo "rc=$?"
     assert [w for w in done.stdout.split() if w.startswith("rc=")] == ["rc=1", "rc=1"], (done.stdout, done.stderr)
     assert ".npy" not in done.stdout  # no partial file left behind
     assert "free on its disk" in done.stderr and "No space left on device" in done.stderr
+
+
+class _Payload:
+    """Unpickling this makes a directory: the test sees whether any loader ran it."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.mkdir, (self.marker,)
+
+
+def test_pickles_are_refused_unrun_with_the_file_named(tmp_path):
+    marker = tmp_path / "unpickled"
+    np.save(tmp_path / "objects.npy", np.array([_Payload(marker)], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match=r"objects.npy is not a .npy array of numbers .*Python objects"):
+        nearortho.load(tmp_path / "objects.npy")
+    assert "objects.npy" in one_line_error("stats", tmp_path / "objects.npy")
+    torch = pytest.importorskip("torch")
+    torch.save({"W_dec": torch.ones(4, 3), "extra": _Payload(marker)}, tmp_path / "payload.pt")
+    with pytest.raises(ValueError, match="payload.pt is not a torch checkpoint that loads with weights_only=True"):
+        nearortho.load(tmp_path / "payload.pt")
+    assert not marker.exists()

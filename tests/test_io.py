@@ -9,6 +9,7 @@ from safetensors.numpy import save_file
 import nearortho
 from nearortho import _validate
 from nearortho.io import load
+from nearortho.row_file import NotStreamable
 
 D_IN, D_SAE = 5, 11
 
@@ -249,3 +250,47 @@ def test_torch_half_precision_and_bad_tensors(matrix):
         nearortho.interference(torch.zeros(3, 3, dtype=torch.float8_e4m3fn))
     with pytest.raises(ValueError, match="W is a torch tensor on meta; move it to the CPU"):
         nearortho.interference(torch.ones(3, 3, device="meta"))  # stands in for a GPU tensor
+
+
+def test_transcoder_rows_have_length_d_out(tmp_path):
+    # SAELens transcoders: W_enc (d_in, d_sae), W_dec (d_sae, d_out); cfg.json names both
+    rng = np.random.default_rng(5)
+    for d_sae in (9, 4):  # 4 = d_in: W_dec (4, 6) must not be read as 6 features of length 4
+        W_dec = rng.standard_normal((d_sae, 6)).astype(np.float32)
+        weights = {"W_enc": rng.standard_normal((4, d_sae)).astype(np.float32), "W_dec": W_dec,
+                   "b_dec": np.zeros(6, np.float32)}
+        folder = _write_directory(tmp_path / f"transcoder{d_sae}", weights,
+                                  {"d_in": 4, "d_out": 6, "d_sae": d_sae, "architecture": "transcoder"},
+                                  "sae_weights.safetensors")
+        if d_sae < 6:
+            with pytest.warns(UserWarning, match="fewer features than dimensions"):
+                assert np.array_equal(load(folder), W_dec)
+        else:
+            assert np.array_equal(load(folder), W_dec)
+            assert nearortho.open_rows(folder).shape == (d_sae, 6)
+    (folder / "cfg.json").write_text(json.dumps({"d_in": 4, "d_out": 5}))
+    with pytest.raises(ValueError, match=r"shape \(4, 6\), but cfg.json says d_out = 5"):
+        load(folder)
+
+
+def test_dictionary_learning_directory(tmp_path):
+    # a dictionary_learning sweep: save_dir/trainer_k/ae.pt beside config.json
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    decoder = rng.standard_normal((D_IN, D_SAE)).astype(np.float32)
+    folder = tmp_path / "trainer_0"
+    folder.mkdir()
+    torch.save({"bias": torch.zeros(D_IN), "encoder.weight": torch.from_numpy(decoder.T.copy()),
+                "encoder.bias": torch.zeros(D_SAE), "decoder.weight": torch.from_numpy(decoder)}, folder / "ae.pt")
+    assert np.array_equal(load(folder), decoder.T)  # without config.json: by the key
+    (folder / "config.json").write_text(json.dumps(
+        {"trainer": {"dict_class": "AutoEncoder", "activation_dim": D_IN, "dict_size": D_SAE, "lr": 1e-3},
+         "buffer": {"d_submodule": D_IN, "io": "out"}}))
+    assert np.array_equal(load(folder), decoder.T)
+    with pytest.raises(FileNotFoundError, match="or ae.pt .*subdirectories hold one: trainer_0"):
+        load(tmp_path)
+    with pytest.raises(NotStreamable, match="ae.pt"):  # the CLI then loads it
+        nearortho.open_rows(folder)
+    (folder / "config.json").write_text(json.dumps({"trainer": {"activation_dim": 4}}))
+    with pytest.raises(ValueError, match=r"shape \(5, 11\), but config.json says trainer.activation_dim = 4"):
+        load(folder)

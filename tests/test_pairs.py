@@ -58,6 +58,18 @@ def test_too_many_pairs_says_how_many_before_collecting():
     assert len(nearortho.pairs(W, 0.2, max_pairs=count)[0]) == count
 
 
+def test_a_small_budget_names_max_pairs_which_it_must_hold(tmp_path):
+    W = nearortho.frame(40, 700, seed=5)
+    np.save(tmp_path / "w.npy", W)
+    with pytest.raises(ValueError, match=r"keeping up to 244650 pairs of 72 bytes \(all the pairs; max_pairs"):
+        nearortho.pairs(tmp_path / "w.npy", 0.5, memory=4 << 20)  # all 700 * 699 / 2 pairs need 17.6 MB
+    with pytest.raises(ValueError, match=r"keeping up to 100000 pairs of 72 bytes \(max_pairs = 100000\)"):
+        nearortho.pairs(tmp_path / "w.npy", 0.5, memory=4 << 20, max_pairs=100_000)  # 7.2 MB
+    i, j, _ = nearortho.pairs(tmp_path / "w.npy", 0.5, memory=4 << 20, max_pairs=1000)
+    _, _, want = oracle_pairs(W, None, 0.5, False)
+    assert set(zip(i.tolist(), j.tolist())) == set(zip(*np.nonzero(want)))
+
+
 def test_float32_pairs_are_exact_in_the_kernels_arithmetic():
     W = nearortho.frame(16, 500, seed=4)  # float32
     stats = nearortho.interference(W, thresholds=(0.6,))

@@ -359,6 +359,16 @@ def test_p5_ignores_counts_at_the_search_cap_or_at_one_level():
     assert _status("levels", floor, "P5") == ORDER
 
 
+def test_p5_c1_ratio_spans_every_l_whose_c1_count_is_informative():
+    """C1 predicts sqrt(n/l) levels, above one at every l here, so its ratio covers every l,
+    not only those left in for P5 (whose prediction falls under one level at l >= 8)."""
+    results = _levels([5, 3, 2, 1, 1])
+    ratios = [k / math.sqrt(512 / l) for k, l in zip([5, 3, 2, 1, 1], (2, 4, 8, 16, 32))]  # 0.3125 .. 0.177
+    reason = _section("levels").judge(results)[0].reason
+    assert f"With C1's eps = 1/sqrt(n) in place of eps_JL, measured / predicted is {min(ratios):.2f} to " \
+           f"{max(ratios):.2f} over l = 2, 4, 8, 16, 32:" in reason
+
+
 def test_levels_at_the_search_cap_everywhere_are_not_measured():
     results = _levels(round, n=100_000)
     for row in results["rows"]:

@@ -101,7 +101,8 @@ def activation_spec(m: int, l: int, p: float, amp: Amplitude, signed: bool, seed
 
 
 def sample_activations(m, l=None, *, trials, amplitude="boolean", signed=False, seed=0, p=None, backend="auto"):
-    """The activations ``simulate`` draws for trials 0..trials-1: lists of (indices, values).
+    """The activations ``simulate`` draws for trials 0..trials-1: ``(indices, values)``, two lists
+    with one array per trial (the form ``simulate(activations=...)`` and ``readouts`` take).
 
     ``backend`` (see docs/backends.md) only says where they are drawn: they are the same.
 

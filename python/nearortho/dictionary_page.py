@@ -72,7 +72,9 @@ def write_dictionary_page(path: str, W, stats: InterferenceStats, title: str) ->
         last = max(1, int(np.flatnonzero(stats.hist + (expected > 0.5)).max()) + 2)
         axis.stairs(stats.hist[:last], edges[:last + 1], label="this dictionary")
         axis.stairs(expected[:last], edges[:last + 1], label="random frame (expected)")
-        axis.set(yscale="log", xlabel="|cos| between two features", ylabel="pairs per bin")
+        # from half a pair: near |cos| = 1 (a duplicate feature) a random frame expects 1e-300 pairs a bin
+        top = 2 * max(stats.hist[:last].max(), expected[:last].max(), 1)
+        axis.set(yscale="log", ylim=(0.5, top), xlabel="|cos| between two features", ylabel="pairs per bin")
         axis.legend()
 
     def maxima(axis):

@@ -562,13 +562,18 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     itemsize = dtype.itemsize
     threads_used = v.resolved_threads(nthreads)
     pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
+    max_pairs = pair_options.get("pair_cap", 0)
     if "pair_cap" in pair_options:  # no pass keeps more pairs than there are (and the core's cap is an int64)
-        pair_options["pair_cap"] = min(pair_options["pair_cap"], pairs)
+        pair_options["pair_cap"] = min(max_pairs, pairs)
     fixed = _fixed_bytes(m, 0 if B is None else B.shape[0], itemsize, bins, topk, threads_used,
                          max(0, pair_options.get("pair_cap", 0)))
     device = isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix)  # host memory holds only the results
     streamed = not device and _streamed_to_gpu(backend)  # then memory counts device bytes
     what = f"the interference pass over a {m} x {n} {W.dtype} frame"
+    if pair_options.get("pair_cap", 0) > 0:  # the budget holds every pair that may be kept
+        kept = pair_options["pair_cap"]
+        what += f", keeping up to {kept} pairs of 72 bytes" + (
+            f" (max_pairs = {max_pairs})" if kept == max_pairs else f" (all the pairs; max_pairs = {max_pairs})")
     block_rows = 0 if device or streamed else _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used, what)
     if device or streamed:  # host memory holds the results, and for streamed rows the staging buffers
         v.memory(fixed + (_GPU_STAGING_BYTES if streamed else 0), what)

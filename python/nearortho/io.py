@@ -3,13 +3,15 @@
 Files: ``.npy`` (memory-mapped), ``.npz``, ``.safetensors``, ``.pt``/``.pth``
 (torch state dicts, nested ones through dotted keys such as
 ``state_dict.W_dec``). Directories: SAELens (``cfg.json`` +
-``sae_weights.safetensors``) and sparsify (``cfg.json`` + ``sae.safetensors``).
+``sae_weights.safetensors``), sparsify (``cfg.json`` + ``sae.safetensors``) and
+dictionary_learning (``ae.pt``, with ``config.json`` beside it).
 
 Rows of the returned matrix are features. The orientation is read from what
 the file says: SAELens and sparsify ``W_dec`` is (d_sae, d_in), rows already;
 a ``decoder.weight`` (dictionary_learning's ``ae.pt``, any ``nn.Linear``
 decoder) is (d_in, d_sae), so its columns are the features; a ``cfg.json``
-naming ``d_in`` settles any other case.
+naming the decoder's length settles any other case (``d_out`` for SAELens
+transcoders, whose W_dec is (d_sae, d_out); else ``d_in``).
 
 ``load`` returns an array: a ``.npy`` file memory-mapped, every other format
 read into memory. To work on a matrix larger than memory, or to be safe from a
@@ -36,6 +38,7 @@ LAYOUTS = ("auto", "rows", "columns")
 # decoder names found in the wild, with the axis that holds the features
 _DECODERS = {"W_dec": "rows", "decoder.weight": "columns"}
 _DIRECTORY_FILES = ("sae_weights.safetensors", "sae.safetensors")  # SAELens, sparsify
+_DICTIONARY_LEARNING = "ae.pt"  # with config.json, whose trainer.activation_dim is d_in
 
 
 def load(path, key: str | None = None, layout: str = "auto") -> np.ndarray:
@@ -44,8 +47,8 @@ def load(path, key: str | None = None, layout: str = "auto") -> np.ndarray:
     Parameters
     ----------
     path : str or os.PathLike
-        A file (see the module docstring for formats) or an SAELens/sparsify
-        directory.
+        A file (see the module docstring for formats) or an SAELens, sparsify
+        or dictionary_learning directory.
     key : str, optional
         The tensor to read from files that hold several; dotted for nested torch
         checkpoints. Default: the only 2-D tensor, else the one decoder
@@ -54,7 +57,8 @@ def load(path, key: str | None = None, layout: str = "auto") -> np.ndarray:
     layout : {"auto", "rows", "columns"}
         "rows": rows are features as stored; "columns": the matrix is
         transposed. "auto": columns for ``decoder.weight`` and when a
-        ``cfg.json`` says the rows have length d_in, rows otherwise.
+        ``cfg.json`` says the columns have the decoder's length (d_out, else
+        d_in), rows otherwise.
 
     Returns
     -------
@@ -85,9 +89,9 @@ def _warn_if_wide(shape: tuple, layout: str, path: str) -> None:
                       f"{flip})", UserWarning, stacklevel=3)
 
 
-def _file_of(path, key, layout) -> tuple[str, int | None]:
+def _file_of(path, key, layout) -> tuple[str, tuple | None]:
     """Checks ``key`` and ``layout``; the file to read (the weights file of an SAE
-    directory) and cfg.json's d_in (None without one)."""
+    directory) and the decoder's length from its configuration (None without one)."""
     if not isinstance(layout, str) or layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     if key is not None and not isinstance(key, str):
@@ -98,29 +102,57 @@ def _file_of(path, key, layout) -> tuple[str, int | None]:
     return _sae_directory(path) if os.path.isdir(path) else (path, None)
 
 
-def _sae_directory(path: str) -> tuple[str, int | None]:
-    """The weights file of an SAELens or sparsify directory, and cfg.json's d_in."""
+def _sae_directory(path: str) -> tuple[str, tuple | None]:
+    """The weights file of an SAELens, sparsify or dictionary_learning directory,
+    and the length of its decoder's rows as (file, key, value) from its
+    configuration: cfg.json's d_out for a transcoder, else its d_in, or
+    trainer.activation_dim from dictionary_learning's config.json; None when the
+    configuration gives none."""
     config = os.path.join(path, "cfg.json")
     if not os.path.isfile(config):
-        inner = sorted(d for d in os.listdir(path) if os.path.isfile(os.path.join(path, d, "cfg.json")))
+        if os.path.isfile(os.path.join(path, _DICTIONARY_LEARNING)):
+            return os.path.join(path, _DICTIONARY_LEARNING), _trainer_width(os.path.join(path, "config.json"))
+        inner = sorted(d for d in os.listdir(path) if any(
+            os.path.isfile(os.path.join(path, d, f)) for f in ("cfg.json", _DICTIONARY_LEARNING)))
         hint = f"; these subdirectories hold one: {', '.join(inner)}" if inner else ""
-        raise FileNotFoundError(f"{path} is a directory without cfg.json (SAELens or sparsify layout){hint}")
+        raise FileNotFoundError(f"{path} is a directory without cfg.json (SAELens or sparsify layout) or "
+                                f"{_DICTIONARY_LEARNING} (dictionary_learning){hint}")
     files = [f for f in _DIRECTORY_FILES if os.path.isfile(os.path.join(path, f))]
     if not files:
         raise FileNotFoundError(f"{path} has cfg.json but neither {' nor '.join(_DIRECTORY_FILES)}")
+    settings = _json_object(config)
+    lengths = [("cfg.json", key, settings.get(key)) for key in ("d_out", "d_in")]
+    width = next((length for length in lengths if isinstance(length[2], int)), None)
+    return os.path.join(path, files[0]), width
+
+
+def _trainer_width(config: str) -> tuple | None:
+    """d_in from a dictionary_learning config.json (None without one), as _sae_directory gives it."""
+    if not os.path.isfile(config):
+        return None
+    trainer = _json_object(config).get("trainer")
+    width = trainer.get("activation_dim") if isinstance(trainer, dict) else None
+    return ("config.json", "trainer.activation_dim", width) if isinstance(width, int) else None
+
+
+def _json_object(config: str) -> dict:
     try:
         with open(config) as handle:
-            d_in = json.load(handle).get("d_in")
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as error:
+            settings = json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{config} is not a JSON object: {error}") from error
-    return os.path.join(path, files[0]), d_in if isinstance(d_in, int) else None
+    if not isinstance(settings, dict):
+        raise ValueError(f"{config} is not a JSON object: it holds a {type(settings).__name__}")
+    return settings
 
 
-def _auto_layout(name: str | None, shape: tuple, d_in: int | None, path: str) -> str:
-    if d_in is not None and shape[0] != shape[1]:
-        if d_in not in shape:
-            raise ValueError(f"the tensor {name!r} in {path} has shape {shape}, but cfg.json says d_in = {d_in}")
-        return "rows" if shape[1] == d_in else "columns"
+def _auto_layout(name: str | None, shape: tuple, width: tuple | None, path: str) -> str:
+    """``width``: (configuration file, key, the length of a decoder row), or None."""
+    if width is not None and shape[0] != shape[1]:
+        config, key, length = width
+        if length not in shape:
+            raise ValueError(f"the tensor {name!r} in {path} has shape {shape}, but {config} says {key} = {length}")
+        return "rows" if shape[1] == length else "columns"
     decoder = _decoder(name)
     return "rows" if decoder is None else _DECODERS[decoder]
 
@@ -145,9 +177,10 @@ def _read(path: str, key: str | None) -> tuple[np.ndarray, str | None]:
         try:
             return np.load(path, mmap_mode="r", allow_pickle=False), None
         except (ValueError, EOFError) as error:  # an empty or truncated file raises EOFError
-            # numpy's message invites allow_pickle=True; nearortho never unpickles
+            # numpy's messages invite allow_pickle=True or name no file; nearortho never unpickles
+            objects = "pickle" in str(error) or "Python objects" in str(error)
             reason = ("it is not a .npy file, or it holds Python objects, which nearortho does not load"
-                      if "pickle" in str(error) else str(error))
+                      if objects else str(error))
             raise ValueError(f"{path} is not a .npy array of numbers ({reason})") from None
     if suffix == ".npz":
         if not zipfile.is_zipfile(path):

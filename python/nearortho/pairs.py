@@ -32,7 +32,9 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=N
         pairs there are (the pass counts them all, and keeps none then).
     threads : int, optional
     memory : int, optional
-        The pass's budget, as for :func:`nearortho.interference`.
+        The pass's budget, as for :func:`nearortho.interference`; it must also hold
+        72 bytes for each pair that may be kept: ``max_pairs``, or all the pairs
+        there are when fewer (720 MB by default once there are 10^7 pairs).
     precision : {None, "tf32", "bf16"}
         As for :func:`nearortho.interference`: the Gram on a GPU's tensor cores;
         every pair within ``gram_error`` of the threshold is recomputed in

@@ -139,13 +139,13 @@ def open_rows(path, key: str | None = None, layout: str = "auto") -> RowFile:
 
     Parameters are those of :func:`nearortho.load`; the file must be a ``.npy``
     (C or Fortran order) or ``.safetensors`` file, or an SAELens/sparsify
-    directory of one, holding little-endian float16, bfloat16, float32 or float64
+    directory of one (a dictionary_learning directory holds ``ae.pt``), holding little-endian float16, bfloat16, float32 or float64
     values. ``layout="columns"`` (or a Fortran-order ``.npy``) reads the matrix's
     rows as the file's columns: n strided reads per block, correct but slower.
     Other formats and big-endian values raise ``NotStreamable`` (a ValueError;
     :func:`nearortho.load` reads them).
     """
-    path, d_in = io._file_of(path, key, layout)
+    path, width = io._file_of(path, key, layout)
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in STREAMABLE:
         raise NotStreamable(f"only {' and '.join(STREAMABLE)} files can be read row block by row block, got "
@@ -162,7 +162,7 @@ def open_rows(path, key: str | None = None, layout: str = "auto") -> RowFile:
         what = "the array" if name is None else f"the array {name!r}"
         raise ValueError(f"{what} in {path} must be 2-D (features x dimension), got shape {tuple(shape)}")
     if layout == "auto":
-        layout = io._auto_layout(name, tuple(shape), d_in, path)
+        layout = io._auto_layout(name, tuple(shape), width, path)
     columns = layout == "columns"
     rows, n = (shape[1], shape[0]) if columns else (shape[0], shape[1])
     if rows * n == 0:

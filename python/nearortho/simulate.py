@@ -151,7 +151,7 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     l : int in [0, m]
         Active features per trial (not with ``p`` or ``activations``).
     trials : int >= 1
-        Number of trials (taken from ``activations`` when those are given).
+        Number of trials: required (no default), unless ``activations`` are given, which set it.
     amplitude : "boolean" | ("boolean", a) | ("uniform", a) | ("levels", K, a)
         a; U(0, a]; or a * j / K with j uniform in 1..K.
     threshold : float

@@ -66,7 +66,8 @@ def theory(n, m, l=None, amplitude=1.0) -> Theory:
     Returns
     -------
     Theory
-        Broadcast over (n, m, l, amplitude), all float64:
+        Broadcast over (n, m, l, amplitude); the inputs come back as int64 (amplitude float64),
+        ``best_bound_name`` as strings, the rest float64:
         ``eps_jl = sqrt(8 ln m / n)`` (P1), ``eps_rms = 1 / sqrt(n)`` (C1),
         ``noise_* = a * eps_* * sqrt(l)`` (P2, P5), ``l_max_* = 1 / eps_*^2`` (P3; rms: n),
         ``m_max = exp(n / (8 l))`` (P4; inf when it overflows float64),

@@ -22,7 +22,7 @@ class _Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (ValueError, TypeError, OSError, KeyError, MemoryError, ImportError) as error:
+        except (ValueError, TypeError, OSError, KeyError, MemoryError, ImportError, RuntimeError) as error:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             message = error.args[0] if isinstance(error, KeyError) and error.args else error

@@ -24,11 +24,11 @@ def measure(context) -> dict:
             "error_rate": ERROR_RATE, "rows": rows}
 
 
-def informative(rows) -> list:
-    """Rows whose count can tell how far P5 is off: not at the search cap (there the count is only a
-    lower bound), and not one level where P5 predicts fewer (one level is always read right, so the
-    count cannot follow P5 below 1)."""
-    found = [r for r in rows if not r["at_cap"] and not (r["levels"] == 1 and r["p5_jl"] < 1)]
+def informative(rows, prediction: str = "p5_jl") -> list:
+    """Rows whose count can tell how far the prediction (P5's, or "p5_c1") is off: not at the search
+    cap (there the count is only a lower bound), and not one level where it predicts fewer (one level
+    is always read right, so the count cannot follow a prediction below 1)."""
+    found = [r for r in rows if not r["at_cap"] and not (r["levels"] == 1 and r[prediction] < 1)]
     return found or [r for r in rows if not r["at_cap"]]
 
 
@@ -44,6 +44,7 @@ def judge(results) -> list:
     never_rises = all(a >= b for a, b in zip(counts, counts[1:]))
     falling = never_rises and counts[-1] < counts[0]
     left_out = len(results["rows"]) - len(rows)
+    c1_rows = informative(results["rows"], "p5_c1")
     return [
         Verdict(*P5, f"{shown['levels']} (l={shown['l']})", f"{shown['p5_jl']:.2f}",
                 by_factor(p5, TOLERANCE), p5,
@@ -52,7 +53,8 @@ def judge(results) -> list:
                 + (f" ({left_out} l left out: where P5 predicts under one level the count stops at 1)"
                    if left_out else "")
                 + f"; P5 is {side(measured, predicted)}. With C1's eps = 1/sqrt(n) in place of eps_JL, measured "
-                f"/ predicted is {span([r['levels'] / r['p5_c1'] for r in rows], 2)}: amplitude / noise counts "
+                f"/ predicted is {span([r['levels'] / r['p5_c1'] for r in c1_rows], 2)} over "
+                f"l = {', '.join(str(r['l']) for r in c1_rows)}: amplitude / noise counts "
                 f"levels one noise deviation apart, while telling them apart at {results['error_rate']:.0%} "
                 f"error takes several."),
         Verdict(*P6, f"{first['levels']} at l={first['l']} to {last['levels']} at l={last['l']}",

@@ -1,0 +1,21 @@
+"""The pytest-benchmark suite of bench/ as the README runs it: a run saved, then
+compared against (pytest-benchmark comes with the bench extra; skipped without it)."""
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_benchmark_compare_against_a_run_on_another_machine_state(tmp_path):
+    pytest.importorskip("pytest_benchmark")
+    args = [sys.executable, "-m", "pytest", str(ROOT / "bench" / "test_kernels.py"), "-k", "test_optimize",
+            "--benchmark-only", "--benchmark-storage=saved", "--benchmark-max-time=0.01", "-q"]
+    for threads, extra in (("1", []), ("2", ["--benchmark-compare"])):  # machine_info records OMP_NUM_THREADS
+        env = dict(os.environ, OMP_NUM_THREADS=threads)
+        done = subprocess.run(args + extra, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "machine_info is different" in done.stdout + done.stderr  # shown as a warning
