@@ -266,3 +266,11 @@ def test_sample_activations_counts_floyds_mark_of_one_byte_per_feature(monkeypat
         nearortho.sample_activations(2**40, 2, trials=3)
     indices, _ = nearortho.sample_activations(2**20, 2, trials=3)
     assert all(len(i) == 2 for i in indices)
+
+
+def test_compound_amplitude_is_bounded_as_simulate_s():
+    # amplitude=1e308 squared overflowed: noise_std came back NaN
+    with pytest.raises(ValueError, match="^amplitude must be <= 1e"):
+        nearortho.compound(8, 12, layers=1, l=2, trials=4, amplitude=1e308)
+    with pytest.raises(ValueError, match="amplitude a must be <= 1e"):
+        nearortho.simulate(_unit_rows(8, 12, 0), 2, trials=4, amplitude=("boolean", 1e308))
