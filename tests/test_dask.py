@@ -71,3 +71,44 @@ def test_default_local_cluster():
 def test_rejects_numpy_input():
     with pytest.raises(TypeError, match="must be dask arrays"):
         nd.interference(np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("bad, message", [
+    (lambda W: W.__setitem__((17, 2), np.nan), r"^W contains NaN or Inf \(row 17\)"),
+    (lambda W: W.__setitem__(38, 0.0), r"^W has a zero row \(row 38\)"),
+    (lambda W: W.__setitem__(3, 0.0), r"^W has a zero row \(row 3\)"),
+])
+def test_bad_rows_are_named_by_their_row_of_the_frame(client, bad, message):
+    # each task's pass named a row of its block, W's second block as "B":
+    # "B contains NaN or Inf (row 3)" for row 17 of W
+    W = nearortho.frame(16, 40, seed=1)
+    bad(W)
+    with pytest.raises(ValueError, match=message):
+        nearortho.dask.interference(da.from_array(W, chunks=(7, 16)), client=client)
+
+
+def test_bad_rows_of_b_are_named_by_their_row_of_b(client):
+    W, B = nearortho.frame(16, 40, seed=1), nearortho.frame(16, 20, seed=2)
+    B[12] = np.inf
+    with pytest.raises(ValueError, match=r"^B contains NaN or Inf \(row 12\)"):
+        nearortho.dask.interference(da.from_array(W, chunks=(7, 16)), da.from_array(B, chunks=(5, 16)), client=client)
+
+
+@pytest.mark.parametrize("kwargs, error, name", [
+    ({"bins": 0}, ValueError, "bins"), ({"thresholds": [float("nan")]}, ValueError, "thresholds"),
+    ({"per_row": "yes"}, TypeError, "per_row"), ({"client": "tcp://x"}, TypeError, "client"),
+])
+def test_arguments_are_checked_before_any_task(kwargs, error, name):
+    W = da.from_array(nearortho.frame(16, 40, seed=1), chunks=(7, 16))
+    with pytest.raises(error, match=f"^{name}"):
+        nearortho.dask.interference(W, **kwargs)
+
+
+def test_frames_every_block_would_refuse_are_refused_up_front():
+    W = nearortho.frame(16, 40, seed=1)
+    with pytest.raises(TypeError, match="^W must have a float16, float32 or float64 dtype"):
+        nearortho.dask.interference(da.from_array(W.astype(int), chunks=(7, 16)))
+    with pytest.raises(ValueError, match="^B must have n = 16 columns"):
+        nearortho.dask.interference(da.from_array(W, chunks=(7, 16)), da.from_array(W[:, :5], chunks=(7, 5)))
+    with pytest.raises(ValueError, match="^W needs at least 2 rows"):
+        nearortho.dask.interference(da.from_array(W[:1], chunks=(1, 16)))

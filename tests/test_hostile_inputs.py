@@ -248,3 +248,29 @@ def test_raw_products_in_range_match_the_oracle():
     assert result.coherence == pytest.approx(G.max(), rel=1e-5)
     readout = nearortho.readouts(W, ([np.array([3])], [np.array([1.0])]))
     np.testing.assert_allclose(readout[0], W @ W[3], rtol=1e-12)
+
+
+def test_theory_refuses_more_active_features_than_features():
+    with pytest.raises(ValueError, match="^l must be <= m"):
+        nearortho.theory(16, 40, 41)
+    with pytest.raises(ValueError, match="^l must be <= m"):
+        nearortho.theory(16, [40, 100], [8, 101])
+    assert nearortho.theory(16, 40, 40).l == 40
+
+
+def test_sample_activations_counts_floyds_mark_of_one_byte_per_feature(monkeypatch):
+    # m = 10^18 with l = 2 passed the memory check and died in the core with "std::bad_alloc"
+    from nearortho import _validate
+    monkeypatch.setattr(_validate, "available_memory", lambda: 1 << 30)
+    with pytest.raises(MemoryError, match="^the activations of 3 trials of 2 active features"):
+        nearortho.sample_activations(2**40, 2, trials=3)
+    indices, _ = nearortho.sample_activations(2**20, 2, trials=3)
+    assert all(len(i) == 2 for i in indices)
+
+
+def test_compound_amplitude_is_bounded_as_simulate_s():
+    # amplitude=1e308 squared overflowed: noise_std came back NaN
+    with pytest.raises(ValueError, match="^amplitude must be <= 1e"):
+        nearortho.compound(8, 12, layers=1, l=2, trials=4, amplitude=1e308)
+    with pytest.raises(ValueError, match="amplitude a must be <= 1e"):
+        nearortho.simulate(_unit_rows(8, 12, 0), 2, trials=4, amplitude=("boolean", 1e308))

@@ -30,7 +30,7 @@ class Amplitude:
 
 
 # Largest amplitude: a^2 times many features stays finite in float64.
-_A_MAX = 1e150
+AMPLITUDE_MAX = 1e150
 
 
 def parse_amplitude(spec, name: str = "amplitude") -> Amplitude:
@@ -41,12 +41,12 @@ def parse_amplitude(spec, name: str = "amplitude") -> Amplitude:
         raise TypeError(f'{name} must be "boolean", ("uniform", a) or ("levels", K, a); got {spec!r}')
     kind, args = spec[0], spec[1:]
     if kind == "boolean" and len(args) <= 1:
-        return Amplitude("boolean", v.real(args[0], f"{name} a", low=0, low_open=True, high=_A_MAX) if args else 1.0)
+        return Amplitude("boolean", v.real(args[0], f"{name} a", low=0, low_open=True, high=AMPLITUDE_MAX) if args else 1.0)
     if kind == "uniform" and len(args) == 1:
-        return Amplitude("uniform", v.real(args[0], f"{name} a", low=0, low_open=True, high=_A_MAX))
+        return Amplitude("uniform", v.real(args[0], f"{name} a", low=0, low_open=True, high=AMPLITUDE_MAX))
     if kind == "levels" and len(args) == 2:
         k = v.integer(args[0], f"{name} K", minimum=1, maximum=2**31 - 1)
-        return Amplitude("levels", v.real(args[1], f"{name} a", low=0, low_open=True, high=_A_MAX), k)
+        return Amplitude("levels", v.real(args[1], f"{name} a", low=0, low_open=True, high=AMPLITUDE_MAX), k)
     raise ValueError(f'{name} must be "boolean", ("boolean", a), ("uniform", a) or ("levels", K, a); got {spec!r}')
 
 
@@ -116,8 +116,10 @@ def sample_activations(m, l=None, *, trials, amplitude="boolean", signed=False, 
     sample = _backend.select(backend, "sample_activations")
     active = l if p < 0 else p * m
     # int64 index and float64 value per active feature (twice while a block is copied),
-    # and per trial two array views and their list slots
-    v.memory(int(trials * (active * 16 + 240) + 32 * min(trials * active, _SAMPLE_ACTIVE)),
+    # per trial two array views and their list slots, and for exactly l features
+    # Floyd's mark of one byte per feature (cpp/src/activations.cpp)
+    floyd_marks = m if p < 0 and l > 0 else 0
+    v.memory(int(trials * (active * 16 + 240) + 32 * min(trials * active, _SAMPLE_ACTIVE)) + floyd_marks,
              f"the activations of {trials} trials of {active:g} active features")
     step = max(1, _SAMPLE_ACTIVE // max(1, math.ceil(active)))
     indices, values = [], []

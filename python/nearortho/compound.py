@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _validate as v
 from ._result import Result
-from .activations import sample_activations
+from .activations import AMPLITUDE_MAX, sample_activations
 from .frame import KINDS, frame
 
 CORRECTIONS = ("none", "threshold", "relu")
@@ -67,7 +67,7 @@ def compound(n, m, *, layers, l, kind="gaussian", correction="none", bias=None, 
         raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
     if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}; got {correction!r}")
-    a = v.real(amplitude, "amplitude", low=0.0, low_open=True)
+    a = v.real(amplitude, "amplitude", low=0.0, low_open=True, high=AMPLITUDE_MAX)  # as simulate's
     threshold = v.real(threshold, "threshold")
     trials = v.integer(trials, "trials", minimum=2)
     seed = v.seed(seed)

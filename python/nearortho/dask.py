@@ -10,6 +10,7 @@ rounding.
 from __future__ import annotations
 
 import dataclasses
+import re
 from functools import reduce
 
 import numpy as np
@@ -52,6 +53,16 @@ def interference(W, B=None, *, client=None, bins=1024, thresholds=(), topk=0, pe
         raise TypeError("W and B must be dask arrays (use nearortho.interference for numpy arrays)")
     if W.ndim != 2 or (B is not None and B.ndim != 2):
         raise ValueError("W and B must be 2-dimensional (rows, n)")
+    for name, X in (("W", W), ("B", B)):  # what every block's pass would refuse, before any task runs
+        if X is not None and X.dtype not in (np.float16, np.float32, np.float64):
+            raise TypeError(f"{name} must have a float16, float32 or float64 dtype, got {X.dtype}")
+    if B is not None and B.shape[1] != W.shape[1]:
+        raise ValueError(f"B must have n = {W.shape[1]} columns like W, got shape {B.shape}")
+    if B is None and W.shape[0] < 2:
+        raise ValueError(f"W needs at least 2 rows for pairs, got shape {W.shape}")
+    v.integer(bins, "bins", minimum=1, maximum=1 << 24)
+    v.thresholds(thresholds)
+    v.boolean(per_row, "per_row")
     threads = None if threads is None else v.integer(threads, "threads", minimum=1)
     options = dict(bins=bins, thresholds=thresholds, topk=topk, threads=threads, normalize=True)
     topk = v.integer(topk, "topk", minimum=0)
@@ -67,7 +78,7 @@ def interference(W, B=None, *, client=None, bins=1024, thresholds=(), topk=0, pe
                 row_tasks[-1].append(from_b(upper[j, i]))
                 continue
             result = task(block_a, None if (B is None and i == j) else block_b, a, b,
-                          per_row or bool(topk), options)
+                          per_row or bool(topk), options, "W" if B is None else "B")
             upper[i, j] = result
             row_tasks[-1].append(result)
             scalar_tasks.append(result)
@@ -111,10 +122,24 @@ def _blocks(X, min_rows: int) -> list:
     return list(zip((int(s) for s in starts), X.to_delayed().ravel()))
 
 
-def _pair(block_a, block_b, a: int, b: int, per_row: bool, options: dict) -> InterferenceStats:
-    if block_b is None:
-        return _block_interference(block_a, per_row=per_row, row_offset=a, **options)
-    return _block_interference(block_a, block_b, per_row=per_row, row_offset=a, col_offset=b, **options)
+def _pair(block_a, block_b, a: int, b: int, per_row: bool, options: dict, b_name: str) -> InterferenceStats:
+    try:
+        if block_b is None:
+            return _block_interference(block_a, per_row=per_row, row_offset=a, **options)
+        return _block_interference(block_a, block_b, per_row=per_row, row_offset=a, col_offset=b, **options)
+    except ValueError as error:  # a bad row, named by the core as row k of "W" or "B": the blocks' names
+        raise ValueError(_global_row(str(error), a, b, b_name)) from None
+
+
+def _global_row(message: str, a: int, b: int, b_name: str) -> str:
+    """A block pass's message about row k of its first ("W") or second ("B") block,
+    with the frame's name and row number instead (the second block is B's, or W's
+    own rows without B)."""
+    match = re.match(r"(W|B)\b(.*?\(row )(\d+)", message)
+    if match is None:
+        return message
+    name, offset = ("W", a) if match.group(1) == "W" else (b_name, b)
+    return f"{name}{match.group(2)}{offset + int(match.group(3))}{message[match.end():]}"
 
 
 class _client:
@@ -127,6 +152,8 @@ class _client:
         from distributed import Client, LocalCluster, default_client
 
         if self.client is not None:
+            if not isinstance(self.client, Client):
+                raise TypeError(f"client must be a distributed.Client, got {type(self.client).__name__}")
             return self.client
         try:
             return default_client()

@@ -58,7 +58,7 @@ def theory(n, m, l=None, amplitude=1.0) -> Theory:
         Dimension (neurons).
     m : int or array of int >= 2
         Number of features.
-    l : int or array of int >= 1, optional
+    l : int or array of int in [1, m], optional
         Simultaneously active features.
     amplitude : float or array > 0
         Largest activation amplitude a (scales the noise; levels are a / noise, so a cancels).
@@ -85,6 +85,8 @@ def theory(n, m, l=None, amplitude=1.0) -> Theory:
         raise ValueError(f"amplitude must be finite and > 0, got {amplitude!r}")
     ls = None if l is None else v.integer_array(l, "l", 1)
     shape = np.broadcast_shapes(n.shape, m.shape, a.shape, () if ls is None else ls.shape)
+    if ls is not None and np.any(ls > m):
+        raise ValueError(f"l must be <= m (l active features among m), got l = {l!r} with m = {m.astype(np.int64)}")
     n, m, a = (np.broadcast_to(x, shape) for x in (n, m, a))
     e_jl = np.asarray(eps_jl(n, m), dtype=np.float64)
     e_rms = 1.0 / np.sqrt(n)
