@@ -61,8 +61,10 @@ def test_too_many_pairs_says_how_many_before_collecting():
 def test_a_small_budget_names_max_pairs_which_it_must_hold(tmp_path):
     W = nearortho.frame(40, 700, seed=5)
     np.save(tmp_path / "w.npy", W)
-    with pytest.raises(ValueError, match="keeping up to max_pairs = 10000000 pairs"):
-        nearortho.pairs(tmp_path / "w.npy", 0.5, memory=4 << 20)  # the default max_pairs needs 720 MB
+    with pytest.raises(ValueError, match=r"keeping up to 244650 pairs of 72 bytes \(all the pairs; max_pairs"):
+        nearortho.pairs(tmp_path / "w.npy", 0.5, memory=4 << 20)  # all 700 * 699 / 2 pairs need 17.6 MB
+    with pytest.raises(ValueError, match=r"keeping up to 100000 pairs of 72 bytes \(max_pairs = 100000\)"):
+        nearortho.pairs(tmp_path / "w.npy", 0.5, memory=4 << 20, max_pairs=100_000)  # 7.2 MB
     i, j, _ = nearortho.pairs(tmp_path / "w.npy", 0.5, memory=4 << 20, max_pairs=1000)
     _, _, want = oracle_pairs(W, None, 0.5, False)
     assert set(zip(i.tolist(), j.tolist())) == set(zip(*np.nonzero(want)))

@@ -68,8 +68,12 @@ py::array_t<double> readouts(const py::array_t<T>& W, const CsrActivations& give
   const ExplicitActivations given_view = given.view();
   py::array_t<double> out({trials, view.m});
   double* data = out.mutable_data();
-  py::gil_scoped_release release;
-  readout_values(view, given_view, trials, data, path, threads);
+  SignalCheck signals;
+  {
+    py::gil_scoped_release release;
+    readout_values(view, given_view, trials, data, path, threads, signals.callback);
+  }
+  signals.raise_if_fired();
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -51,25 +52,34 @@ std::vector<double> squared_norms(const RowSource<T>& source, bool normalize, in
                                   std::vector<RowBuffer<T>>& buffers, InterruptPoll& poll) {
   const std::int64_t m = source.rows(), n = source.cols();
   std::vector<double> sumsq(static_cast<std::size_t>(m), 0.0);
-  std::atomic<std::int64_t> bad_value{m}, zero_row{m};
+  std::atomic<std::int64_t> bad_value{m}, zero_row{m}, unscalable{m};
   std::atomic<std::int64_t> first_bad{m};  // rows after it need not be read: the error names the first
   for_chunks(source, 0, m, threads, buffers, poll, first_bad, [&](std::int64_t r0, std::int64_t count, const T* x) {
     for (std::int64_t r = 0; r < count; ++r) {
       const T* row = x + r * n;
       double sq = 0;
-      bool finite = true;
+      bool finite = true, nonzero = false;
       for (std::int64_t k = 0; k < n; ++k) {
         finite &= std::isfinite(row[k]);
+        nonzero |= row[k] != 0;
         sq += static_cast<double>(row[k]) * row[k];
       }
+      // float64 rows beyond about 1e154 or below 1e-154 (never float32 ones): a
+      // scale of 1 / sqrt(sq) would zero the row or round it wrongly
+      const bool out_of_range = !(sq >= std::numeric_limits<double>::min() &&
+                                  sq <= std::numeric_limits<double>::max());
+      const bool bad = !finite || (normalize && (!nonzero || out_of_range));
       if (!finite) keep_least(bad_value, r0 + r);
-      if (normalize && sq == 0) keep_least(zero_row, r0 + r);
-      if (!finite || (normalize && sq == 0)) keep_least(first_bad, r0 + r);
+      else if (normalize && !nonzero) keep_least(zero_row, r0 + r);
+      else if (bad) keep_least(unscalable, r0 + r);
+      if (bad) keep_least(first_bad, r0 + r);
       sumsq[static_cast<std::size_t>(r0 + r)] = sq;
     }
   });
   // the first bad row decides (rows after it may not have been read)
-  throw_if_bad_rows(source.name(), bad_value.load() == first_bad.load() ? bad_value.load() : m, zero_row.load(), m);
+  const std::int64_t first = first_bad.load();
+  throw_if_bad_rows(source.name(), bad_value.load() == first ? first : m, zero_row.load() == first ? first : m, m,
+                    unscalable.load() == first ? first : m);
   return sumsq;
 }
 

@@ -31,7 +31,8 @@ struct PackedBlock {
 // Each row's sum of squares, in float64 over k = 0..n-1 in order (the value
 // packing scales by, so every block of a row packs to the same bits). Throws
 // std::invalid_argument naming the source and its first bad row, one with NaN/Inf
-// or, when normalising, a zero row (the rows after it are not read). Returns early (contents unspecified) once
+// or, when normalising, a zero row or a float64 row whose sum of squares over- or
+// underflows (the rows after it are not read). Returns early (contents unspecified) once
 // poll fires.
 template <class T>
 std::vector<double> squared_norms(const RowSource<T>& source, bool normalize, int threads,

@@ -189,13 +189,12 @@ ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec
 
 template <class T>
 void readout_values(const FrameView<T>& W, const ExplicitActivations& given, std::int64_t trials,
-                    double* out, ReadoutPath path, int threads) {
+                    double* out, ReadoutPath path, int threads, const std::function<bool()>& interrupted) {
   check_frame(W);
   check_explicit(given, trials, W.m);
   Writer<T> writer{out, W.m};
   const ActivationSpec unused{};
-  const std::function<bool()> never;
-  InterruptPoll poll(never);
+  InterruptPoll poll(interrupted);
   run_pass(poll, W, unused, &given, 0, trials, path, writer, thread_count(threads, std::max(trials, W.m)));
 }
 
@@ -252,8 +251,8 @@ template ReadoutTotals simulate_readout<double>(const FrameView<double>&, const 
                                                 const ExplicitActivations*, std::int64_t, std::int64_t,
                                                 const ReadoutSpec&, ReadoutPath, int, const std::function<bool()>&);
 template void readout_values<float>(const FrameView<float>&, const ExplicitActivations&, std::int64_t,
-                                    double*, ReadoutPath, int);
+                                    double*, ReadoutPath, int, const std::function<bool()>&);
 template void readout_values<double>(const FrameView<double>&, const ExplicitActivations&, std::int64_t,
-                                     double*, ReadoutPath, int);
+                                     double*, ReadoutPath, int, const std::function<bool()>&);
 
 }  // namespace nearortho

@@ -25,6 +25,13 @@ def integer(value, name: str, *, minimum: int | None = None, maximum: int | None
     return value
 
 
+def boolean(value, name: str) -> bool:
+    """``value`` as a bool: True or False (numpy's too), never a truthy string or None."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
+
+
 def integer_array(value, name: str, minimum: int) -> np.ndarray:
     """Whole numbers >= ``minimum`` (any integer or float array) as float64, for formulas that broadcast."""
     array = np.asarray(value)
@@ -41,12 +48,26 @@ def integer_array(value, name: str, minimum: int) -> np.ndarray:
     return array.astype(np.float64)
 
 
+def real_array(value, name: str) -> np.ndarray:
+    """Finite real number(s) (bools count as 0 and 1) as float64, for formulas that broadcast."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be real number(s), got {array.dtype}")
+    array = array.astype(np.float64)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return array
+
+
 def real(value, name: str, *, low: float | None = None, high: float | None = None,
          low_open: bool = False, high_open: bool = False) -> float:
     """Return ``value`` as a finite float inside the stated interval."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # a Python int beyond float64
+        raise ValueError(f"{name} must be finite, got an integer of {value.bit_length()} bits") from None
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if low is not None and (value < low or (low_open and value == low)):
@@ -74,6 +95,8 @@ def threads(value) -> int:
 
 
 def float_dtype(value, name: str = "dtype") -> np.dtype:
+    if value is None:  # np.dtype(None) is float64, which a caller's float32 default would silently become
+        raise TypeError(f"{name} must be float32 or float64, got None")
     try:
         dtype = np.dtype(value)
     except TypeError as error:
@@ -173,6 +196,18 @@ def frame_array(value, name: str = "W", *, nonzero_rows: bool = False) -> np.nda
             if zero.size:
                 raise ValueError(f"{name} has a zero row (row {start + int(zero[0])}); every row needs a direction")
     return arr
+
+
+def products_fit(W: np.ndarray, name: str, factor: float = 1.0, what: str = "their inner products") -> None:
+    """Refuse rows so long that ``factor`` times an inner product of two of them (the
+    bound |<w_i, w_j>| <= |w_i| |w_j|, squared norms in float64, block by block)
+    could overflow W's dtype, as the interference pass refuses them (normalize=False)."""
+    step = max(1, (1 << 22) // W.shape[1])
+    largest = max(float(np.einsum("ij,ij->i", *(np.asarray(W[i:i + step], np.float64),) * 2).max())
+                  for i in range(0, W.shape[0], step))
+    if not largest * factor < 0.25 * float(np.finfo(W.dtype).max):
+        raise ValueError(f"{name} has rows so long that {what} overflow {W.dtype}; rescale {name}"
+                         + (" or use float64" if W.dtype == np.float32 else ""))
 
 
 def directions(value, name: str) -> np.ndarray:

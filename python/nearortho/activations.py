@@ -58,7 +58,11 @@ def csr_activations(activations, m: int):
     rows = [np.asarray(r) for r in indices] if not isinstance(indices, np.ndarray) else list(indices)
     if not rows:
         raise ValueError("activations must hold at least one trial")
-    vals = [np.asarray(r, dtype=np.float64) for r in values] if not isinstance(values, np.ndarray) else list(values.astype(np.float64))
+    try:
+        vals = [np.asarray(r, dtype=np.float64) for r in values] if not isinstance(values, np.ndarray) else list(
+            values.astype(np.float64))
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"activations: values must be real numbers ({error})") from None
     if len(vals) != len(rows):
         raise ValueError("activations: indices and values must have the same number of trials")
     offset, index, value = [0], [], []
@@ -92,7 +96,7 @@ def activation_spec(m: int, l: int, p: float, amp: Amplitude, signed: bool, seed
     spec = _core.ActivationSpec()
     spec.m, spec.l, spec.p, spec.seed = m, l, p, seed
     spec.kind, spec.amplitude, spec.levels = getattr(_core.AmplitudeKind, amp.kind), amp.a, amp.levels
-    spec.signed_amplitudes = bool(signed)
+    spec.signed_amplitudes = v.boolean(signed, "signed")
     return spec
 
 

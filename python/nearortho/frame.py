@@ -31,7 +31,9 @@ def max_rows(kind: str, n) -> int | None:
 
 
 def _check_kind(kind) -> None:
-    if not isinstance(kind, str) or kind not in KINDS + STRUCTURED_KINDS:
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be a string, got {type(kind).__name__}")
+    if kind not in KINDS + STRUCTURED_KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS + STRUCTURED_KINDS)}; got {kind!r}")
 
 

@@ -63,6 +63,7 @@ def surrogate_gradient(W, p=2, *, t=0.0, s=1.0, threads=None, backend="auto") ->
     W = v.frame_array(W, "W")
     if W.shape[0] < 2:
         raise ValueError(f"W needs at least 2 rows for pairs, got {W.shape[0]}")
+    v.products_fit(W, "W")
     options = surrogate_options(p, t, s, v.threads(threads))
     gradient = _backend.select(backend, "surrogate_gradient", work=gradient_work(W.shape))
     grad = np.empty_like(W)

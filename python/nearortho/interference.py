@@ -202,7 +202,7 @@ class InterferenceStats:
         one value) and returns the exact order statistic of rank
         ceil(q * pairs), as the working dtype computes g.
         """
-        if not exact:
+        if not v.boolean(exact, "exact"):
             lo, hi = self.quantile_interval(q)
             return 0.5 * (lo + hi)
         if self._source is None:
@@ -543,9 +543,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
         W, B = (x if isinstance(x, RowFile) else x.astype(wide, copy=False) for x in (W, B))
     elif W.shape[0] < 2:
         raise ValueError(f"W needs at least 2 rows for pairs, got shape {W.shape}")
-    if not isinstance(normalize, (bool, np.bool_)):
-        raise TypeError(f"normalize must be a bool, got {type(normalize).__name__}")
-    normalize = bool(normalize)
+    normalize = v.boolean(normalize, "normalize")
     bins = v.integer(bins, "bins", minimum=1, maximum=1 << 24)  # one histogram per thread
     thr = v.thresholds(thresholds)
     m, n = W.shape
@@ -553,8 +551,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     topk = v.integer(topk, topk_name, minimum=0)
     if topk >= partners + complete:
         raise ValueError(f"{topk_name} must be < {partners}, the number of partners per row, got {topk}")
-    if not isinstance(per_row, (bool, np.bool_)):
-        raise TypeError(f"per_row must be a bool, got {type(per_row).__name__}")
+    per_row = v.boolean(per_row, "per_row")
     nthreads = v.threads(threads)
     # global indices are int64: the largest, offset + rows - 1, must fit
     row_offset = v.integer(row_offset, "row_offset", minimum=0, maximum=2**63 - m)
@@ -564,13 +561,19 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     tensor_precision = _tensor_precision(precision, backend, dtype)
     itemsize = dtype.itemsize
     threads_used = v.resolved_threads(nthreads)
+    pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
+    max_pairs = pair_options.get("pair_cap", 0)
+    if "pair_cap" in pair_options:  # no pass keeps more pairs than there are (and the core's cap is an int64)
+        pair_options["pair_cap"] = min(max_pairs, pairs)
     fixed = _fixed_bytes(m, 0 if B is None else B.shape[0], itemsize, bins, topk, threads_used,
                          max(0, pair_options.get("pair_cap", 0)))
     device = isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix)  # host memory holds only the results
     streamed = not device and _streamed_to_gpu(backend)  # then memory counts device bytes
     what = f"the interference pass over a {m} x {n} {W.dtype} frame"
     if pair_options.get("pair_cap", 0) > 0:  # the budget holds every pair that may be kept
-        what += f", keeping up to max_pairs = {pair_options['pair_cap']} pairs of 72 bytes"
+        kept = pair_options["pair_cap"]
+        what += f", keeping up to {kept} pairs of 72 bytes" + (
+            f" (max_pairs = {max_pairs})" if kept == max_pairs else f" (all the pairs; max_pairs = {max_pairs})")
     block_rows = 0 if device or streamed else _blocks.plan(W, B, n, itemsize, fixed, memory, threads_used, what)
     if device or streamed:  # host memory holds the results, and for streamed rows the staging buffers
         v.memory(fixed + (_GPU_STAGING_BYTES if streamed else 0), what)
@@ -578,7 +581,6 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     out = _run(W, B, normalize, nthreads, backend, block_rows, bins=bins, thresholds=list(thr), topk=topk,
                per_row=bool(per_row), progress=progress, columns=columns, precision=tensor_precision,
                device_bytes=device_bytes, **pair_options)
-    pairs = m * (m - 1) // 2 if B is None else m * B.shape[0]
     t = out.totals
     if t.tensor_fallback:
         warnings.warn(f"precision={precision!r}: too many pairs to re-check (near-equal maxima as in equiangular "
@@ -673,8 +675,7 @@ def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto", memory=
     (m2, k) (then k must also be below m).
     """
     k = v.integer(k, "k", minimum=1)
-    if not isinstance(both, (bool, np.bool_)):
-        raise TypeError(f"both must be a bool, got {type(both).__name__}")
+    both = v.boolean(both, "both")
     if both and B is None:
         raise ValueError("both=True needs B (without B the lists of W already cover both sides)")
     if both:  # checked before the pass; W converted or opened once, _interference takes it as it is

@@ -96,6 +96,8 @@ def _file_of(path, key, layout) -> tuple[str, tuple | None]:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     if key is not None and not isinstance(key, str):
         raise TypeError(f"key must be a string, got {type(key).__name__}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     path = os.fspath(path)
     return _sae_directory(path) if os.path.isdir(path) else (path, None)
 
@@ -174,12 +176,12 @@ def _read(path: str, key: str | None) -> tuple[np.ndarray, str | None]:
             raise ValueError("key is not used with .npy files (they hold one array)")
         try:
             return np.load(path, mmap_mode="r", allow_pickle=False), None
-        except ValueError as error:
-            if "pickle" not in str(error) and "Python objects" not in str(error):
-                raise
+        except (ValueError, EOFError) as error:  # an empty or truncated file raises EOFError
             # numpy's messages invite allow_pickle=True or name no file; nearortho never unpickles
-            raise ValueError(f"{path} is not a .npy array of numbers (it is not a .npy file, or it holds "
-                             "Python objects, which nearortho does not load)") from None
+            objects = "pickle" in str(error) or "Python objects" in str(error)
+            reason = ("it is not a .npy file, or it holds Python objects, which nearortho does not load"
+                      if objects else str(error))
+            raise ValueError(f"{path} is not a .npy array of numbers ({reason})") from None
     if suffix == ".npz":
         if not zipfile.is_zipfile(path):
             raise ValueError(f"{path} is not an .npz file (not a zip archive)")

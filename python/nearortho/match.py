@@ -182,8 +182,7 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None, memory=None, p
     A, B = (_directions(x, name) for x, name in ((A, "A"), (B, "B")))
     if A.shape[1] != B.shape[1]:
         raise ValueError(f"B must have n = {A.shape[1]} columns like A, got shape {B.shape}")
-    if not isinstance(signed, (bool, np.bool_)):
-        raise TypeError(f"signed must be a bool, got {type(signed).__name__}")
+    signed = v.boolean(signed, "signed")
     k = v.integer(k, "k", minimum=1)
     max_rounds = v.integer(max_rounds, "max_rounds", minimum=0)
     swapped = A.shape[0] > B.shape[0]

@@ -22,13 +22,16 @@ _NOISE = 0.1             # radians (root mean square per row) a perturbed start 
 def starts(W0, kind, seed, dtype):
     """The first starts as (label, frame with unit rows, C-contiguous, in the
     working dtype), and the kind of the restarts (None for a given W0)."""
+    v.seed(seed)  # checked with W0 too, which does not use it
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be a string, got {type(kind).__name__}")
+    if kind not in START_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(START_KINDS)}; got {kind!r}")
     if isinstance(W0, (tuple, list)) and len(W0) == 2 and all(
             isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in W0):
         n = v.integer(W0[0], "n", minimum=1, maximum=_core.MAX_FRAME_DIMENSION)
         m = v.integer(W0[1], "m", minimum=2, maximum=2**40)
         dtype = v.float_dtype(dtype if dtype is not None else (np.float64 if m * n <= _FLOAT64_SIZE else np.float32))
-        if kind not in START_KINDS:
-            raise ValueError(f"kind must be one of {', '.join(START_KINDS)}; got {kind!r}")
         if kind != "auto":
             return [(f"{kind} seed {seed}", frame(n, m, kind, seed=seed, dtype=dtype))], kind
         gaussian = frame(n, m, seed=seed, dtype=dtype)
@@ -41,9 +44,16 @@ def starts(W0, kind, seed, dtype):
     if W.shape[0] < 2:
         raise ValueError(f"W0 needs at least 2 rows (pairs), got {W.shape[0]}")
     dtype = v.float_dtype(dtype) if dtype is not None else W.dtype
-    W = np.array(W, dtype=dtype, order="C", copy=True)
-    W /= np.linalg.norm(W, axis=1, keepdims=True)
-    return [("W0", W)], None
+    return [("W0", _unit_rows(W).astype(dtype))], None
+
+
+def _unit_rows(W: np.ndarray) -> np.ndarray:
+    """W's (finite, nonzero) rows scaled to unit norm in float64, whatever their
+    norms: each row is first scaled exactly by a power of two that brings its
+    largest entry into [0.5, 1), so squaring neither overflows nor underflows."""
+    _, exponent = np.frexp(np.abs(W).max(axis=1, keepdims=True).astype(np.float64))
+    U = np.ldexp(W.astype(np.float64), -exponent)
+    return U / np.linalg.norm(U, axis=1, keepdims=True)
 
 
 def kerdock_sum(n, m, block, dtype="float64") -> np.ndarray:

@@ -33,7 +33,8 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=N
     threads : int, optional
     memory : int, optional
         The pass's budget, as for :func:`nearortho.interference`; it must also hold
-        72 bytes for each of the ``max_pairs`` pairs that may be kept (720 MB by default).
+        72 bytes for each pair that may be kept: ``max_pairs``, or all the pairs
+        there are when fewer (720 MB by default once there are 10^7 pairs).
     precision : {None, "tf32", "bf16"}
         As for :func:`nearortho.interference`: the Gram on a GPU's tensor cores;
         every pair within ``gram_error`` of the threshold is recomputed in
@@ -49,8 +50,7 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=N
         (see :func:`nearortho.interference`) and about 72 bytes per pair kept.
     """
     threshold = v.real(threshold, "threshold", low=0.0, high=1.0, low_open=True)
-    if not isinstance(signed, (bool, np.bool_)):
-        raise TypeError(f"signed must be a bool, got {type(signed).__name__}")
+    signed = v.boolean(signed, "signed")
     max_pairs = v.integer(max_pairs, "max_pairs", minimum=0)
     _, (count, i, j, g) = _interference(W, B, True, 1, (), 0, False, threads, 0, None, "k", memory=memory,
                                         precision=precision, pair_threshold=threshold, pair_signed=bool(signed),

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from . import _validate as v
+
 __all__ = ["welch_bound", "eps_jl", "inv_sqrt_n", "random_coherence", "beta_tail", "random_max_cdf",
            "random_mean_max"]
 
@@ -26,16 +28,18 @@ def welch_bound(n, m):
     """Welch lower bound on the coherence of m unit vectors in R^n.
 
     sqrt((m - n) / (n (m - 1))) for m > n, and 0 for m <= n (orthonormal rows exist).
+    n, m: whole numbers >= 1 (or arrays of them; ValueError/TypeError otherwise).
     """
-    n, m = np.broadcast_arrays(np.asarray(n, dtype=np.float64), np.asarray(m, dtype=np.float64))
+    n, m = np.broadcast_arrays(v.integer_array(n, "n", 1), v.integer_array(m, "m", 1))
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.sqrt(np.maximum(m - n, 0.0) / (n * (m - 1.0)))
     return np.where(m > n, value, 0.0)[()]
 
 
 def eps_jl(n, m):
-    """The Johnson-Lindenstrauss distortion sqrt(8 ln(m) / n) of the post (claim P1)."""
-    n, m = np.asarray(n, dtype=np.float64), np.asarray(m, dtype=np.float64)
+    """The Johnson-Lindenstrauss distortion sqrt(8 ln(m) / n) of the post (claim P1);
+    n, m whole numbers >= 1 (or arrays of them)."""
+    n, m = v.integer_array(n, "n", 1), v.integer_array(m, "m", 1)
     return np.sqrt(8.0 * np.log(m) / n)[()]
 
 
@@ -125,10 +129,11 @@ def random_coherence(n, m, pairs=None):
     ``pairs`` if given, e.g. m1 * m2 for two independent frames). Treating the
     pairs as independent tracks Monte Carlo within about 1%; Cai and Jiang's
     asymptotic Gumbel law runs about 5% high at n <= 256. NaN where there is no
-    pair (m < 2, pairs <= 0) or n < 1.
+    pair (m < 2, pairs <= 0) or n < 1; n, m and pairs must be finite real numbers
+    (TypeError for other types, ValueError for NaN or Inf).
     """
-    n, m = np.broadcast_arrays(np.asarray(n, dtype=np.float64), np.asarray(m, dtype=np.float64))
-    p = m * (m - 1.0) / 2.0 if pairs is None else np.broadcast_to(np.asarray(pairs, dtype=np.float64), n.shape)
+    n, m = np.broadcast_arrays(v.real_array(n, "n"), v.real_array(m, "m"))
+    p = m * (m - 1.0) / 2.0 if pairs is None else np.broadcast_to(v.real_array(pairs, "pairs"), n.shape)
     return np.vectorize(_random_coherence_scalar, otypes=[np.float64])(n, p)[()]
 
 

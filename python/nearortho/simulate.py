@@ -104,13 +104,25 @@ def readouts(W, activations, *, threads=None, path="dense", backend="auto") -> n
     dot product in W's dtype (FMA where the CPU has it), so it agrees with a float64
     oracle to about n * eps(dtype) * |w_i| |x|. ``path="gram"`` computes the same
     readouts as sum_k a_k <w_i, w_k> from columns of W W^T (see ``simulate``).
-    ``backend``: see docs/backends.md.
+    ``backend``: see docs/backends.md. Ctrl-C raises KeyboardInterrupt within about
+    50 ms plus one tile of work; MemoryError before the call when the result would
+    not fit.
     """
     W = v.frame_array(W)
     if path not in ("dense", "gram"):
         raise ValueError(f'path must be "dense" or "gram", got {path!r}')
-    given = _core.Activations(*csr_activations(activations, W.shape[0]))
+    offsets, indices, values = csr_activations(activations, W.shape[0])
+    trials = len(offsets) - 1
+    v.products_fit(W, "W", _largest_trial_sum(offsets, indices, values), "its readouts")
+    v.memory(8 * trials * W.shape[0], f"the readouts of {trials} trials of {W.shape[0]} features (float64)")
+    given = _core.Activations(offsets, indices, values)
     return _backend.select(backend, "readout_values")(W, given, getattr(_core.ReadoutPath, path), v.threads(threads))
+
+
+def _largest_trial_sum(offsets, indices, values) -> float:
+    """The largest sum of |amplitudes| of a trial of explicit activations (CSR)."""
+    running = np.concatenate([[0.0], np.cumsum(np.abs(values))])
+    return float(np.max(running[offsets[1:]] - running[offsets[:-1]]))
 
 
 def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, signed=False, seed=0,
@@ -185,6 +197,7 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, got {type(progress).__name__}")
     threshold = v.real(threshold, "threshold")
+    signed = v.boolean(signed, "signed")
     nthreads = v.threads(threads)
     bins = v.integer(bins, "bins", minimum=1, maximum=1 << 24)
     amp = parse_amplitude(amplitude)
@@ -206,6 +219,9 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
         l_count, prob = count_spec(l, p, m)
         mean_l = l_count if prob < 0 else prob * m
         mean_square = amp.mean_square
+    # a readout is at most max|w|^2 times the sum of the |amplitudes| of a trial
+    v.products_fit(W, "W", amp.a * (l_count if prob < 0 else m) if given is None else _largest_trial_sum(*given),
+                   "its readouts")
     rms = rms_interference(W, threads=threads, backend=rms_backend(backend)) if _rms is None else _rms  # capacity/levels reuse it across calls
     scale = math.sqrt(mean_l * mean_square)
     lo, hi = _hist_range(hist_range, amp.a * max(1.0, 8.0 * scale * rms / max(amp.a, 1e-300)))
@@ -233,8 +249,8 @@ def _hist_range(hist_range, default: float):
     if not isinstance(hist_range, tuple) or len(hist_range) != 2:
         raise TypeError("hist_range must be a tuple (lo, hi)")
     lo, hi = v.real(hist_range[0], "hist_range[0]"), v.real(hist_range[1], "hist_range[1]")
-    if not lo < hi:
-        raise ValueError(f"hist_range must have lo < hi, got {hist_range}")
+    if not lo < hi or not np.isfinite(hi - lo):  # the bins' width must be a float64
+        raise ValueError(f"hist_range must have lo < hi and hi - lo finite, got {hist_range}")
     return lo, hi
 
 

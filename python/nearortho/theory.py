@@ -78,8 +78,10 @@ def theory(n, m, l=None, amplitude=1.0) -> Theory:
     """
     n = v.integer_array(n, "n", 1)
     m = v.integer_array(m, "m", 2)
-    a = np.asarray(amplitude, dtype=np.float64) if not isinstance(amplitude, (bool, np.bool_)) else None
-    if a is None or a.dtype.kind != "f" or not (np.isfinite(a).all() and (a > 0).all()):
+    if isinstance(amplitude, (bool, np.bool_)):
+        raise TypeError(f"amplitude must be real number(s), got {type(amplitude).__name__}")
+    a = v.real_array(amplitude, "amplitude")
+    if not (a > 0).all():
         raise ValueError(f"amplitude must be finite and > 0, got {amplitude!r}")
     ls = None if l is None else v.integer_array(l, "l", 1)
     shape = np.broadcast_shapes(n.shape, m.shape, a.shape, () if ls is None else ls.shape)

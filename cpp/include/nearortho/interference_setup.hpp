@@ -33,15 +33,22 @@ T threshold_above(double t) {
 }
 
 // The checks of the rows' first pass: the first row with NaN or Inf, or
-// (normalising) the first zero row; m when there is none.
+// (normalising) the first zero row, or the first nonzero row whose sum of squares
+// is not a normal float64 (1 / sqrt of it would be 0, inf or inexact); m when there is none.
 inline void throw_if_bad_rows(const std::string& name, std::int64_t bad_value, std::int64_t zero_row,
-                              std::int64_t m) {
+                              std::int64_t m,
+                              std::int64_t unscalable_row = std::numeric_limits<std::int64_t>::max()) {
   if (bad_value < m)
     throw std::invalid_argument(name + " contains NaN or Inf (row " +
                                 std::to_string(bad_value) + ")");
   if (zero_row < m)
     throw std::invalid_argument(name + " has a zero row (row " +
                                 std::to_string(zero_row) + "); normalize=True needs every row nonzero");
+  if (unscalable_row < m)
+    throw std::invalid_argument(name + " has a row whose squared norm overflows or underflows float64 (row " +
+                                std::to_string(unscalable_row) +
+                                ": entries beyond about 1e154 or all below about 1e-154), so it cannot be "
+                                "normalised; rescale " + name + " (e.g. divide it by its largest |entry|)");
 }
 
 struct HistogramRange {

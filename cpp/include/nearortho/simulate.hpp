@@ -84,10 +84,12 @@ ReadoutTotals simulate_readout(const FrameView<T>& W, const ActivationSpec& spec
                                const std::function<bool()>& interrupted = nullptr);
 
 // The raw readouts r = W x (trials x m, float64 out) for explicit activations: the
-// same kernels as simulate_readout, exposed so tests can compare every value.
+// same kernels as simulate_readout, exposed so tests can compare every value;
+// polls `interrupted` as simulate_readout does (then `out` is partly written).
 template <class T>
 void readout_values(const FrameView<T>& W, const ExplicitActivations& activations,
-                    std::int64_t trials, double* out, ReadoutPath path, int threads);
+                    std::int64_t trials, double* out, ReadoutPath path, int threads,
+                    const std::function<bool()>& interrupted = nullptr);
 
 // Sum over pairs i < j of <w_i, w_j>^2 for the rows of W (the readout noise
 // predictions use its mean). Dot products in T, squares summed in float64 per band
