@@ -370,6 +370,17 @@ def test_stats_html_page_for_a_dictionary(run, frames):
     assert_one_line_error(result, "--html describes one dictionary")
 
 
+def test_stats_raw_leaves_out_the_unit_vector_references(run, tmp_path):
+    W = 16 * nearortho.frame(24, 89, seed=7, dtype="float64")  # rows of norm 16
+    np.save(tmp_path / "w.npy", W)
+    record = json.loads(run("stats", tmp_path / "w.npy", "--raw", "--json", "--quiet").stdout)
+    G = np.abs(W @ W.T)[np.triu_indices(89, 1)]
+    assert record["coherence"] == pytest.approx(G.max(), rel=1e-12)  # the raw inner products
+    assert not {"welch", "best_bound", "random_coherence", "inv_sqrt_n", "eps_jl", "random_mmcs"} & set(record)
+    cosines = json.loads(run("stats", tmp_path / "w.npy", "--json", "--quiet").stdout)
+    assert cosines["welch"] == pytest.approx(nearortho.welch_bound(24, 89))
+
+
 def test_html_histogram_axis_spans_the_counts_with_a_duplicate_feature(tmp_path, monkeypatch):
     """A duplicate pair puts a count in the bin at |cos| = 1, where a random frame expects
     about 1e-300 pairs: the log axis must still span the counts, not hundreds of decades."""

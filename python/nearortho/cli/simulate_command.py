@@ -34,8 +34,9 @@ def parse_amplitude(text: str):
 @click.option("--amplitude", default="boolean", show_default=True, help="boolean, uniform:A or levels:K:A.")
 @click.option("--threshold", type=float, default=0.5, show_default=True, help="Decoder threshold.")
 @click.option("--signed", is_flag=True, help="Random signs on active amplitudes.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=int, default=None)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the trials (and of the frame --n/--m generate).")
+@click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def simulate_command(W, l, trials, amplitude, threshold, signed, seed, threads, as_json, quiet):
@@ -57,8 +58,9 @@ def simulate_command(W, l, trials, amplitude, threshold, signed, seed, threads, 
               default="error", show_default=True,
               help="error: (FP + FN) / all readouts; balanced: mean of the FP and FN rates; or either rate alone.")
 @click.option("--trials", type=int, default=200, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=int, default=None)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the trials (and of the frame --n/--m generate).")
+@click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
 def capacity_command(W, error_rate, metric, trials, seed, threads, as_json):
     """Largest number of simultaneously active features at the target error rate."""

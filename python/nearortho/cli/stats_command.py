@@ -13,6 +13,9 @@ from .table_file import check_table_path, write_table
 SUMMARY = ("n", "m", "m2", "pairs", "coherence", "pair", "mean", "mean_abs", "rms", "welch",
            "best_bound", "best_bound_name", "random_coherence", "inv_sqrt_n", "eps_jl", "count_above", "mmcs",
            "random_mmcs", "total_capacity")
+# values for unit vectors: beside raw inner products (--raw) they would compare unlike things
+COSINE_REFERENCES = ("welch", "best_bound", "best_bound_name", "random_coherence", "inv_sqrt_n", "eps_jl",
+                     "random_mmcs")
 
 
 @click.command("stats")
@@ -59,7 +62,8 @@ def stats_command(path, key, other_path, other_key, layout, raw, bins, threshold
 
         write_dictionary_page(html_path, W, stats, f"nearortho: the dictionary {path}")
     full = stats.to_dict()
-    record = {name: full[name] for name in SUMMARY if full.get(name) is not None}
+    shown = [name for name in SUMMARY if not (raw and name in COSINE_REFERENCES)]
+    record = {name: full[name] for name in shown if full.get(name) is not None}
     record["median_abs"] = stats.quantile(0.5)
     record["q99_abs"] = stats.quantile(0.99)
     if stats.gram_error > 0:
