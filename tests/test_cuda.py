@@ -210,6 +210,11 @@ def test_bad_input_is_a_value_error():
         run(_cuda, W, None)
     with pytest.raises(ValueError, match=r"topk must be in \[0, 3\]"):
         run(_cuda, np.eye(4, dtype=np.float32), None, topk=4)
+    for scale in (1e200, 1e-160, 1e-200):  # |w|^2 over- or underflows float64: normalising cannot be exact
+        W = np.ones((5, 3))
+        W[1] *= scale
+        with pytest.raises(ValueError, match=r"W has a row whose squared norm overflows or underflows float64 \(row 1"):
+            run(_cuda, W, None)
 
 
 @on_device
@@ -544,6 +549,10 @@ def test_bad_rows_in_a_later_block_are_value_errors_naming_the_row():
         run(_cuda, W, None, normalize=True)
     with pytest.raises(ValueError, match=rf"B has a zero row \(row {BLOCK + 9}\)"):
         run(_cuda, W[:5] + 1, W, normalize=True)
+    W = W.astype(np.float64)
+    W[BLOCK + 9] = 1e-200
+    with pytest.raises(ValueError, match=rf"W has a row whose squared norm overflows .* \(row {BLOCK + 9}\)"):
+        run(_cuda, W, None, normalize=True)
 
 
 def gradient_options(p=2, t=0.0, s=1.0):

@@ -4,6 +4,7 @@
 // top-k and counts are the CPU's whenever the Gram entries are. Tests:
 // tests/test_cuda.py.
 #pragma once
+#include <cfloat>
 #include <cstdint>
 
 namespace nearortho::cuda {
@@ -20,30 +21,38 @@ __device__ bool better(T key, std::int64_t index, T key2, std::int64_t index2) {
 }
 
 // Row sums of squares in float64 in the CPU's order (k = 0, 1, ...), without
-// contraction, then the rows scaled by 1 / norm when normalising; sumsq[i] and
-// the first bad row (NaN/Inf) or zero row, as the CPU's squared_norms() and
-// pack_block() (cpp/src/packed_rows.cpp) do.
+// contraction, then the rows scaled by 1 / norm when normalising; sumsq[i] and,
+// in first[kBadValue..kUnscalableRow], the first row with NaN/Inf, the first zero
+// row and the first nonzero row whose sum of squares is not a normal float64, as
+// the CPU's squared_norms() and pack_block() (cpp/src/packed_rows.cpp) find them.
+enum BadRowFlag { kBadValue, kZeroRow, kUnscalableRow, kBadRowFlags };
+
 template <class T>
 __global__ void prepare_rows(T* x, std::int64_t m, std::int64_t n, bool normalize, double* sumsq,
-                             unsigned long long* bad_value, unsigned long long* zero_row) {
+                             unsigned long long* first) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < m;
        i += std::int64_t{gridDim.x} * blockDim.x) {
     T* row = x + i * n;
     double sq = 0;
-    bool finite = true;
+    bool finite = true, nonzero = false;
     for (std::int64_t k = 0; k < n; ++k) {
       finite &= isfinite(row[k]);
+      nonzero |= row[k] != T(0);
       const double v = static_cast<double>(row[k]);
       sq = __dadd_rn(sq, __dmul_rn(v, v));
     }
     if (!finite) {
-      atomicMin(bad_value, static_cast<unsigned long long>(i));
+      atomicMin(first + kBadValue, static_cast<unsigned long long>(i));
       continue;
     }
     sumsq[i] = sq;
     if (!normalize) continue;
-    if (sq == 0) {
-      atomicMin(zero_row, static_cast<unsigned long long>(i));
+    if (!nonzero) {
+      atomicMin(first + kZeroRow, static_cast<unsigned long long>(i));
+      continue;
+    }
+    if (!(sq >= DBL_MIN && sq <= DBL_MAX)) {  // 1 / sqrt(sq) would zero the row or round it wrongly
+      atomicMin(first + kUnscalableRow, static_cast<unsigned long long>(i));
       continue;
     }
     const double scale = 1.0 / sqrt(sq);

@@ -59,13 +59,14 @@ struct DeviceRows {
       copy_to_device(data.get() + r * n, x + r * n, static_cast<std::size_t>(std::min(block, m - r) * n),
                      stream, "cudaMemcpyAsync (rows)");
     DeviceBuffer<double> sumsq_d(static_cast<std::size_t>(m));
-    DeviceBuffer<unsigned long long> first(2);  // first bad row, first zero row
-    fill_device(first.get(), 2, static_cast<unsigned long long>(m), stream);
+    DeviceBuffer<unsigned long long> first(kBadRowFlags);
+    fill_device(first.get(), kBadRowFlags, static_cast<unsigned long long>(m), stream);
     prepare_rows<T><<<blocks_for(m), kThreads, 0, stream>>>(data.get(), m, n, normalize, sumsq_d.get(),
-                                                           first.get(), first.get() + 1);
+                                                           first.get());
     check_launch("prepare_rows");
     const std::vector<unsigned long long> bad = to_host(first, stream);
-    throw_if_bad_rows(name, static_cast<std::int64_t>(bad[0]), static_cast<std::int64_t>(bad[1]), m);
+    const auto row = [&](BadRowFlag f) { return static_cast<std::int64_t>(bad[f]); };
+    throw_if_bad_rows(name, row(kBadValue), row(kZeroRow), m, row(kUnscalableRow));
     sumsq = to_host(sumsq_d, stream);
   }
 };
@@ -111,7 +112,7 @@ class PassRows {
     const std::int64_t b_rows = plan_.b_resident ? m2_ : plan_.ring ? 2 * ring_rows : 0;
     b_rows_ = std::make_unique<DeviceBuffer<T>>(static_cast<std::size_t>(b_rows * n_));
     scratch_ = std::make_unique<DeviceBuffer<double>>(static_cast<std::size_t>(std::min(kTile, std::max(m_, m2_))));
-    flags_ = std::make_unique<DeviceBuffer<unsigned long long>>(2);
+    flags_ = std::make_unique<DeviceBuffer<unsigned long long>>(kBadRowFlags);
     events_ = std::vector<CudaEvent>(plan_.loads.size());
     uploader_ = std::make_unique<HostUploader<T>>(n_, std::min(kTile, std::max(m_, m2_)));
   }
@@ -244,9 +245,9 @@ class PassRows {
     uploader_->issue_through(k);  // its ticket: loads are queued in order
     check(cudaStreamWaitEvent(s_, events_[static_cast<std::size_t>(k)].get(), 0), "cudaStreamWaitEvent");
     const std::int64_t rows = load_rows(load), first = load.block * kTile;
-    fill_device(flags_->get(), 2, static_cast<unsigned long long>(rows), s_);
+    fill_device(flags_->get(), kBadRowFlags, static_cast<unsigned long long>(rows), s_);
     prepare_rows<T><<<blocks_for(rows), kThreads, 0, s_>>>(slot_rows(load.slot), rows, n_, normalize_,
-                                                            scratch_->get(), flags_->get(), flags_->get() + 1);
+                                                            scratch_->get(), flags_->get());
     check_launch("prepare_rows");
     // before any tile reads them (a NaN must not reach the histogram's bins)
     const std::vector<unsigned long long> bad = to_host(*flags_, s_);
@@ -254,7 +255,8 @@ class PassRows {
     const auto global = [&](unsigned long long r) {  // the block's row r in its side, m for none
       return r < static_cast<unsigned long long>(rows) ? first + static_cast<std::int64_t>(r) : m;
     };
-    throw_if_bad_rows(load.b_side ? b_->name() : a_.name(), global(bad[0]), global(bad[1]), m);
+    throw_if_bad_rows(load.b_side ? b_->name() : a_.name(), global(bad[kBadValue]), global(bad[kZeroRow]), m,
+                      global(bad[kUnscalableRow]));
     ++prepared_;
   }
 
@@ -272,7 +274,7 @@ class PassRows {
   // host rows: streamed
   std::unique_ptr<DeviceBuffer<T>> a_rows_, b_rows_;  // A's superblock; all of B, or the ring
   std::unique_ptr<DeviceBuffer<double>> scratch_;     // prepare_rows' sums of squares (unused)
-  std::unique_ptr<DeviceBuffer<unsigned long long>> flags_;  // first bad row, first zero row of a block
+  std::unique_ptr<DeviceBuffer<unsigned long long>> flags_;  // a block's first bad rows (BadRowFlag)
   std::vector<CudaEvent> events_;  // per load: its rows are on the device
   std::int64_t next_load_ = 0, prepared_ = 0;
   // last: destroyed first, so its copies end before their buffers and events go
