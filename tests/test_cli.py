@@ -113,6 +113,18 @@ def test_stats_json_agrees_with_the_api(run, frames, source):
     assert record["total_capacity"] == pytest.approx(direct.capacity.sum(), rel=1e-12)
 
 
+def test_stats_quantiles_are_within_the_stated_distance_of_numpys(run, frames):
+    folder, W, _ = frames
+    record = json.loads(run("stats", folder / "w.npy", "--bins", 64, "--json").stdout)
+    W64 = W.astype(np.float64)
+    W64 /= np.linalg.norm(W64, axis=1, keepdims=True)
+    g = np.abs((W64 @ W64.T)[np.triu_indices(len(W), 1)])
+    assert record["quantiles_within"] == pytest.approx(1 / 128)  # half of one of 64 bins on [0, 1]
+    for q, name in ((0.5, "median_abs"), (0.99, "q99_abs")):
+        want = np.quantile(g, q, method="inverted_cdf")
+        assert abs(record[name] - want) <= record["quantiles_within"] + 1e-6, name
+
+
 def test_stats_against_another_file_gives_mmcs_and_topk(run, frames):
     folder, W, B = frames
     record = json.loads(run("stats", folder / "w.npy", "--other", folder / "w.npz", "--other-key", "other",

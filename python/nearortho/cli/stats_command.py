@@ -66,6 +66,8 @@ def stats_command(path, key, other_path, other_key, layout, raw, bins, threshold
     record = {name: full[name] for name in shown if full.get(name) is not None}
     record["median_abs"] = stats.quantile(0.5)
     record["q99_abs"] = stats.quantile(0.99)
+    lo, hi = stats.quantile_interval(0.5)  # both are histogram bin middles: say how close
+    record["quantiles_within"] = 0.5 * (hi - lo)
     if stats.gram_error > 0:
         record["gram_error"] = stats.gram_error
     if as_json:
