@@ -202,9 +202,9 @@ def products_fit(W: np.ndarray, name: str, factor: float = 1.0, what: str = "the
     """Refuse rows so long that ``factor`` times an inner product of two of them (the
     bound |<w_i, w_j>| <= |w_i| |w_j|, squared norms in float64, block by block)
     could overflow W's dtype, as the interference pass refuses them (normalize=False)."""
-    step = max(1, (1 << 22) // W.shape[1])
-    largest = max(float(np.einsum("ij,ij->i", *(np.asarray(W[i:i + step], np.float64),) * 2).max())
-                  for i in range(0, W.shape[0], step))
+    from .features import row_norms  # imported here: features imports interference, which imports this module
+
+    largest = float(row_norms(W).max()) ** 2
     if not largest * factor < 0.25 * float(np.finfo(W.dtype).max):
         raise ValueError(f"{name} has rows so long that {what} overflow {W.dtype}; rescale {name}"
                          + (" or use float64" if W.dtype == np.float32 else ""))
