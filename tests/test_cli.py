@@ -76,6 +76,13 @@ def test_a_backend_that_cannot_run_is_a_one_line_error(run, tmp_path, monkeypatc
                       RuntimeError)
 
 
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_command_help_exits_zero(run, command):
+    # click's Exit (raised by --help) is a RuntimeError: it must not become "error: 0"
+    result = run(command, "--help")
+    assert result.stdout.startswith(f"Usage: cli {command} ") and result.stderr == ""
+
+
 def test_debug_shows_the_traceback(run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("--debug", "frame", "--n", "0", "--m", "5", "--out", "x.npy", ok=False)

@@ -22,6 +22,8 @@ class _Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise  # --help and Ctrl-C at a prompt: RuntimeErrors that are not errors
         except (ValueError, TypeError, OSError, KeyError, MemoryError, ImportError, RuntimeError) as error:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
