@@ -112,3 +112,23 @@ def test_frames_every_block_would_refuse_are_refused_up_front():
         nearortho.dask.interference(da.from_array(W, chunks=(7, 16)), da.from_array(W[:, :5], chunks=(7, 5)))
     with pytest.raises(ValueError, match="^W needs at least 2 rows"):
         nearortho.dask.interference(da.from_array(W[:1], chunks=(1, 16)))
+
+
+def _per_row_bytes(stats):
+    return sum(getattr(stats, name).nbytes for name in nd._ROW_FIELDS if getattr(stats, name) is not None)
+
+
+@pytest.mark.parametrize("with_b", [False, True])
+def test_the_client_receives_one_result_per_row_block(client, monkeypatch, with_b):
+    # every block pair's per-row arrays were gathered on the client: (m / chunk) times the
+    # per-row values of the whole result (2.3 GB for a 40000 x 32 frame in chunks of 1000)
+    W, B = nearortho.frame(16, 200, seed=6), nearortho.frame(16, 120, seed=7)
+    received = []
+    compute = client.compute
+    monkeypatch.setattr(client, "compute", lambda tasks, **kw: received.append(compute(tasks, **kw)) or received[-1])
+    other = da.from_array(B, chunks=(12, 16)) if with_b else None
+    blocked = nd.interference(da.from_array(W, chunks=(10, 16)), other, client=client, topk=3)
+    assert_same(blocked, nearortho.interference(W, B if with_b else None, topk=3), topk=True)
+    results = [r for group in received[0] for r in group]
+    assert len(results) == 2 * 20 + (10 if with_b else 0)  # per block of W: scalars and rows; per block of B
+    assert sum(_per_row_bytes(r) for r in results) == _per_row_bytes(blocked)

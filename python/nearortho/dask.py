@@ -70,29 +70,45 @@ def interference(W, B=None, *, client=None, bins=1024, thresholds=(), topk=0, pe
     cols = rows if B is None else _blocks(B, topk + 1)
     task = dask.delayed(_pair, pure=True)
     from_b = dask.delayed(_seen_from_b, pure=True)
-    scalar_tasks, row_tasks, upper = [], [], {}
+    results, upper = [], {}  # results[i][j]: block i's rows against block j
     for i, (a, block_a) in enumerate(rows):
-        row_tasks.append([])
+        results.append([])
         for j, (b, block_b) in enumerate(cols):
             if B is None and j < i:  # block i's rows against block j: the other side of task (j, i)
-                row_tasks[-1].append(from_b(upper[j, i]))
+                results[-1].append(from_b(upper[j, i]))
                 continue
-            result = task(block_a, None if (B is None and i == j) else block_b, a, b,
-                          per_row or bool(topk), options, "W" if B is None else "B")
-            upper[i, j] = result
-            row_tasks[-1].append(result)
-            scalar_tasks.append(result)
+            upper[i, j] = task(block_a, None if (B is None and i == j) else block_b, a, b,
+                               per_row or bool(topk), options, "W" if B is None else "B")
+            results[-1].append(upper[i, j])
+    # merged on the workers: the client receives one result per row block (and per block of B),
+    # O(m) per-row values, not one block pair's per-row arrays for each of the (m / chunk)^2 tasks
+    merge = dask.delayed(_merge, pure=True)
+    scalar_parts = [merge([upper[i, j] for j in range(len(cols)) if (i, j) in upper], ()) for i in range(len(rows))]
+    side_parts = []
+    if per_row or topk:
+        side_parts = [merge(row, _SIDES[0]) for row in results]
+        if B is not None:  # each block of B's rows, against every block of W
+            side_parts += [merge([row[j] for row in results], _SIDES[1]) for j in range(len(cols))]
     with _client(client) as running:
-        computed_scalars, computed_rows = running.compute([scalar_tasks, row_tasks if per_row or topk else []],
-                                                          sync=True)
+        computed_scalars, computed_sides = running.compute([scalar_parts, side_parts], sync=True)
     total = reduce(InterferenceStats.merge, computed_scalars)
     if not (per_row or topk):
         return total
-    by_row = reduce(InterferenceStats.merge, (reduce(InterferenceStats.merge, r) for r in computed_rows))
-    kept = {f: getattr(by_row, f) for f in _ROW_FIELDS}
+    by_row = reduce(InterferenceStats.merge, computed_sides[:len(rows)])
+    kept = {f: getattr(by_row, f) for f in _SIDES[0]}
+    if B is not None:
+        by_col = reduce(InterferenceStats.merge, computed_sides[len(rows):])
+        kept.update({f: getattr(by_col, f) for f in _SIDES[1]})
     if not per_row:
         kept.update({name: None for side in (_ROW_SIDE, _COL_SIDE) for name in side.per_row()})
     return dataclasses.replace(total, m=W.shape[0], row_offset=0, col_offset=0, **kept)
+
+
+def _merge(results: list, kept: tuple) -> InterferenceStats:
+    """The merge of block pairs' results in order, keeping only the per-row fields
+    named in ``kept`` (those of other blocks would be dropped by the merge anyway)."""
+    dropped = dict.fromkeys(f for f in _ROW_FIELDS if f not in kept)
+    return reduce(InterferenceStats.merge, (dataclasses.replace(r, **dropped) for r in results))
 
 
 def _seen_from_b(stats: InterferenceStats) -> InterferenceStats:
