@@ -132,3 +132,15 @@ def test_the_client_receives_one_result_per_row_block(client, monkeypatch, with_
     results = [r for group in received[0] for r in group]
     assert len(results) == 2 * 20 + (10 if with_b else 0)  # per block of W: scalars and rows; per block of B
     assert sum(_per_row_bytes(r) for r in results) == _per_row_bytes(blocked)
+
+
+@pytest.mark.parametrize("name", ["W", "B"])
+def test_unknown_chunk_sizes_are_named(client, name):
+    # they failed in the planning with "cannot convert float NaN to integer"
+    X = da.from_array(nearortho.frame(16, 40, seed=1), chunks=(7, 16))
+    unknown = X[X[:, 0] > -2]  # every row, in chunks of unknown size
+    W, B = (unknown, None) if name == "W" else (X, unknown)
+    with pytest.raises(ValueError, match=rf"^{name} has unknown chunk sizes .* {name}.compute_chunk_sizes\(\)"):
+        nearortho.dask.interference(W, B, client=client)
+    W, B = (W.compute_chunk_sizes(), B) if name == "W" else (W, B.compute_chunk_sizes())
+    assert nearortho.dask.interference(W, B, client=client).pairs == (40 * 39 // 2 if name == "W" else 40 * 40)

@@ -31,7 +31,8 @@ def interference(W, B=None, *, client=None, bins=1024, thresholds=(), topk=0, pe
     Parameters
     ----------
     W, B : dask.array.Array, shape (m, n) and (m2, n)
-        Chunked along rows (columns are gathered into one chunk). Without ``B``:
+        Chunked along rows, with known chunk sizes (columns are gathered into one
+        chunk). Without ``B``:
         all pairs i < j of rows of W; with ``B``: all pairs (row of W, row of B).
     client : distributed.Client, optional
         Where the tasks run. Default: the current client if there is one, else a
@@ -56,6 +57,9 @@ def interference(W, B=None, *, client=None, bins=1024, thresholds=(), topk=0, pe
     for name, X in (("W", W), ("B", B)):  # what every block's pass would refuse, before any task runs
         if X is not None and X.dtype not in (np.float16, np.float32, np.float64):
             raise TypeError(f"{name} must have a float16, float32 or float64 dtype, got {X.dtype}")
+        if X is not None and np.isnan(X.shape).any():  # the block pairs are planned from the chunk sizes
+            raise ValueError(f"{name} has unknown chunk sizes (shape {X.shape}, e.g. after boolean indexing): "
+                             f"call {name}.compute_chunk_sizes() first")
     if B is not None and B.shape[1] != W.shape[1]:
         raise ValueError(f"B must have n = {W.shape[1]} columns like W, got shape {B.shape}")
     if B is None and W.shape[0] < 2:
