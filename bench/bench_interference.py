@@ -6,7 +6,8 @@ the code a user would otherwise write (issues 3 and 9).
                                        [--json bench/results/interference.json] [--png ...]
 
 Every case runs in a fresh subprocess so its peak memory (RSS above the inputs)
-is its own, in the best configuration for that library. Rows: gemm W @ W2.T (W2
+is its own, in the best configuration for that library, and is timed after one
+untimed call. Rows: gemm W @ W2.T (W2
 a copy, so BLAS cannot take the syrk path; row blocks of 8192 into a
 preallocated output; sgemm or dgemm by --dtype); nearortho with every reduction
 fused, once per ISA in --isa (NEARORTHO_MAX_ISA); a careful user's chunked numpy
@@ -157,6 +158,7 @@ def _measure(case: Case) -> dict:
     with threadpool_limits(case.threads):
         fn = METHODS[case.method](W, case.threads)
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        fn()  # untimed: a first call's page faults and BLAS start-up would weigh on --quick's single repeat
         times = []
         for _ in range(case.repeat):
             t0 = time.perf_counter()

@@ -19,3 +19,14 @@ def test_benchmark_compare_against_a_run_on_another_machine_state(tmp_path):
         done = subprocess.run(args + extra, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "machine_info is different" in done.stdout + done.stderr  # shown as a warning
+
+
+def test_interference_cases_are_timed_after_an_untimed_call(monkeypatch):
+    # --quick times one repeat: a cold first call (page faults of a baseline's fresh blocks)
+    # made numpy's chunked code 1.75x slower than it runs
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    bench = __import__("bench_interference")
+    calls = []
+    monkeypatch.setitem(bench.METHODS, "gemm", lambda W, threads: lambda: calls.append(W.shape))
+    out = bench._measure(bench.Case("gemm", n=8, m=20, threads=1, repeat=2))
+    assert len(out["times"]) == 2 and calls == [(20, 8)] * 3
