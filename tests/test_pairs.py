@@ -139,3 +139,46 @@ def test_too_many_pairs_across_two_frames_and_signed():
 def test_bad_arguments(args, kwargs, error, words):
     with pytest.raises(error, match=words):
         nearortho.pairs(np.eye(4), *args, **kwargs)
+
+
+def test_progress_ends_at_the_total_and_an_exception_in_it_stops_the_pass():
+    W = nearortho.frame(32, 700, seed=4)
+    seen = []
+    i, j, g = nearortho.pairs(W, 0.4, progress=lambda done, total: seen.append((done, total)))
+    total = seen[-1][1]
+    assert seen[-1] == (total, total) and all(0 <= d <= t == total for d, t in seen)
+    expected = nearortho.pairs(W, 0.4)
+    assert all(np.array_equal(a, b) for a, b in zip((i, j, g), expected))
+
+    class Stop(Exception):
+        pass
+
+    def refuse(done, total):
+        raise Stop
+
+    with pytest.raises(Stop):
+        nearortho.pairs(W, 0.4, progress=refuse)
+
+
+def test_the_pairs_command_moves_a_progress_bar_to_the_end(tmp_path, monkeypatch):
+    # a pass over a large dictionary ran for many minutes without a sign of life
+    import contextlib
+
+    from click.testing import CliRunner
+
+    from nearortho.cli import pairs_command
+    from nearortho.cli.main import cli
+
+    updates = []
+
+    @contextlib.contextmanager
+    def recorded(total, description, *, quiet):
+        yield lambda completed, message=None: updates.append((completed, quiet))
+
+    monkeypatch.setattr(pairs_command, "progress", recorded)
+    np.save(tmp_path / "w.npy", nearortho.frame(16, 300, seed=2))
+    for flags, quiet in (([], False), (["--quiet"], True)):
+        updates.clear()
+        result = CliRunner().invoke(cli, ["pairs", str(tmp_path / "w.npy"), "--threshold", "0.5", *flags])
+        assert result.exit_code == 0, result.output
+        assert updates[-1] == (1.0, quiet)

@@ -15,7 +15,8 @@ from .interference import _interference
 __all__ = ["pairs"]
 
 
-def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=None, memory=None, precision=None):
+def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=None, memory=None, precision=None,
+          progress=None):
     """Every pair i < j of rows of ``W`` (or every (i in W, j in B)) whose cosine
     g has |g| >= ``threshold`` (``signed=True``: g >= threshold).
 
@@ -40,6 +41,9 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=N
         every pair within ``gram_error`` of the threshold is recomputed in
         float64, so the set is exact in float64 and g is the float64 cosine of
         the float32 rows.
+    progress : callable(done, total), optional
+        As for :func:`nearortho.interference`: tiles done of the pass, about every
+        50 ms; an exception it raises stops the pass.
 
     Returns
     -------
@@ -52,7 +56,7 @@ def pairs(W, threshold, B=None, *, signed=False, max_pairs=10_000_000, threads=N
     threshold = v.real(threshold, "threshold", low=0.0, high=1.0, low_open=True)
     signed = v.boolean(signed, "signed")
     max_pairs = v.integer(max_pairs, "max_pairs", minimum=0)
-    _, (count, i, j, g) = _interference(W, B, True, 1, (), 0, False, threads, 0, None, "k", memory=memory,
+    _, (count, i, j, g) = _interference(W, B, True, 1, (), 0, False, threads, 0, None, "k", progress, memory=memory,
                                         precision=precision, pair_threshold=threshold, pair_signed=bool(signed),
                                         pair_cap=max_pairs)
     if count > max_pairs:

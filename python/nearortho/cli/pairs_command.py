@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .output import emit
+from .output import emit, progress
 from .pass_options import precision_option
 from .source import KEY_HELP, PATH, layout_option, load_file, load_other
 from .table_file import check_table_path, write_table
@@ -24,8 +24,9 @@ SHOWN = 10  # pairs printed; --out keeps them all
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
 @precision_option
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 def pairs_command(path, threshold, key, other_path, other_key, layout, signed, max_pairs, out, threads, precision,
-                  as_json):
+                  as_json, quiet):
     """Every pair of rows of PATH whose |cosine| reaches --threshold, largest first."""
     from ..pairs import pairs
 
@@ -34,7 +35,9 @@ def pairs_command(path, threshold, key, other_path, other_key, layout, signed, m
     W = load_file(path, key, layout, directions=True, stream=True)
     B = None if other_path is None else load_other(other_path, other_key or key, layout, directions=True,
                                                    like=W, like_path=path)
-    i, j, g = pairs(W, threshold, B, signed=signed, max_pairs=max_pairs, threads=threads, precision=precision)
+    with progress(1, "tiles", quiet=quiet) as update:
+        i, j, g = pairs(W, threshold, B, signed=signed, max_pairs=max_pairs, threads=threads, precision=precision,
+                        progress=lambda done, total: update(done / total))
     if out is not None:
         write_table(out, {"i": i, "j": j, "cosine": g}, "--out")
     record = {"threshold": threshold, "signed": signed, "count": len(i),
