@@ -48,6 +48,9 @@ def test_calls_needing_more_than_is_available_are_refused_first():
     refused(lambda: nearortho.frame(2**27 + 1, 1, "srht"), "srht")
     refused(lambda: nearortho.sample_activations(10**6, 1000, trials=10**6), "activations")
     refused(lambda: nearortho.simulate(nearortho.frame(64, 100), 3, trials=5, bins=2**24, threads=64), "simulating")
+    # the per-row lists grow with topk (k): the message names it (it named only the frame)
+    refused(lambda: nearortho.interference(nearortho.frame(8, 200000), topk=150000), "topk = 150000 partners")
+    refused(lambda: nearortho.neighbors(nearortho.frame(8, 200000), 150000), "k = 150000 partners")
     """)
 
 

@@ -570,6 +570,8 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     device = isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix)  # host memory holds only the results
     streamed = not device and _streamed_to_gpu(backend)  # then memory counts device bytes
     what = f"the interference pass over a {m} x {n} {W.dtype} frame"
+    if topk:  # the per-row lists grow with it: name it beside the need
+        what += f" with {topk_name} = {topk} partners per row"
     if pair_options.get("pair_cap", 0) > 0:  # the budget holds every pair that may be kept
         kept = pair_options["pair_cap"]
         what += f", keeping up to {kept} pairs of 72 bytes" + (
