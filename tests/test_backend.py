@@ -96,7 +96,7 @@ def test_a_gpu_pass_checks_the_host_memory_its_results_need(fake_cuda, monkeypat
 
     fake_cuda.interference = lambda *args, **kwargs: pytest.fail("the pass must be refused first")
     monkeypatch.setattr(validate, "available_memory", lambda: 50 << 20)  # less than the staging buffers
-    with pytest.raises(MemoryError, match="the interference pass over a 3000 x 5 float64 frame needs"):
+    with pytest.raises(MemoryError, match="the interference pass over a 3000 x 5 float64 frame with topk = 2 partners per row needs"):
         nearortho.interference(np.ones((3000, 5)), topk=2)
 
 
