@@ -1,4 +1,5 @@
 """Shared fixtures: every ISA level this CPU can run, forced in turn."""
+import contextlib
 import os
 import signal
 
@@ -45,3 +46,19 @@ def cpu_backend(monkeypatch):
     """Every call on the CPU backend (NEARORTHO_BACKEND=cpu), whose Gram entries
     have the same bits for files, arrays and row blocks; cuBLAS's may not."""
     monkeypatch.setenv("NEARORTHO_BACKEND", "cpu")
+
+
+@pytest.fixture
+def record_progress(monkeypatch):
+    """record_progress(module) replaces a CLI command module's progress bar and returns
+    the list of (completed, quiet) updates it receives."""
+    updates = []
+
+    @contextlib.contextmanager
+    def recorded(total, description, *, quiet):
+        yield lambda completed, message=None: updates.append((completed, quiet))
+
+    def install(module):
+        monkeypatch.setattr(module, "progress", recorded)
+        return updates
+    return install

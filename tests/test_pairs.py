@@ -160,22 +160,14 @@ def test_progress_ends_at_the_total_and_an_exception_in_it_stops_the_pass():
         nearortho.pairs(W, 0.4, progress=refuse)
 
 
-def test_the_pairs_command_moves_a_progress_bar_to_the_end(tmp_path, monkeypatch):
+def test_the_pairs_command_moves_a_progress_bar_to_the_end(tmp_path, record_progress):
     # a pass over a large dictionary ran for many minutes without a sign of life
-    import contextlib
-
     from click.testing import CliRunner
 
     from nearortho.cli import pairs_command
     from nearortho.cli.main import cli
 
-    updates = []
-
-    @contextlib.contextmanager
-    def recorded(total, description, *, quiet):
-        yield lambda completed, message=None: updates.append((completed, quiet))
-
-    monkeypatch.setattr(pairs_command, "progress", recorded)
+    updates = record_progress(pairs_command)
     np.save(tmp_path / "w.npy", nearortho.frame(16, 300, seed=2))
     for flags, quiet in (([], False), (["--quiet"], True)):
         updates.clear()

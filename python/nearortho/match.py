@@ -134,7 +134,8 @@ def _weight(cosine, signed):
     return cosine if signed else np.abs(cosine)
 
 
-def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None, memory=None, precision=None) -> Match:
+def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None, memory=None, precision=None,
+          progress=None) -> Match:
     """Match the rows (features) of ``A`` one-to-one to the rows of ``B`` so that the
     total |cosine| (``signed=True``: cosine) of the matched pairs is largest.
 
@@ -159,6 +160,9 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None, memory=None, p
         The top-k passes on a GPU's tensor cores, as for
         :func:`nearortho.interference`: the lists are re-checked, so the weights
         are then the float64 cosines of the float32 rows.
+    progress : callable(done, total), optional
+        As for :func:`nearortho.interference`, in each top-k pass: the first, then
+        each round's (which starts again from 0, with its own total).
 
     Returns
     -------
@@ -190,7 +194,7 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None, memory=None, p
     m, mc = rows_side.shape[0], cols_side.shape[0]
 
     # one pass: each row's k best columns and each column's k best rows
-    first = _interference(rows_side, cols_side, True, 1, (), min(k, mc), False, threads, 0, None, "k",
+    first = _interference(rows_side, cols_side, True, 1, (), min(k, mc), False, threads, 0, None, "k", progress,
                           memory=memory, complete=True, precision=precision)
     everyone = np.arange(m)
     by_col = _Pairs.from_lists(first.col_topk_index, first.col_topk_value, np.arange(mc), by_column=True)
@@ -213,7 +217,7 @@ def match(A, B, *, signed=False, k=8, max_rounds=6, threads=None, memory=None, p
         if len(grow) == 0:
             break
         size = min(int(cand.k[grow].max()) * 4, mc)
-        again = _interference(rows_side[grow], cols_side, True, 1, (), size, False, threads, 0, None, "k",
+        again = _interference(rows_side[grow], cols_side, True, 1, (), size, False, threads, 0, None, "k", progress,
                               memory=memory, columns=False, complete=True,  # the rows that grow, their lists only
                               precision=precision)
         cand.replace_rows(grow, again.topk_index, again.topk_value)

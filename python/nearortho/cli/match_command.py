@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .output import emit
+from .output import emit, progress
 from .pass_options import precision_option
 from .source import KEY_HELP, PATH, layout_option, load_file
 from .table_file import check_table_path, write_table
@@ -24,7 +24,8 @@ SUMMARY = ("ma", "mb", "matched", "mean", "fraction_above", "total", "upper_boun
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
 @precision_option
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
-def match_command(a_path, b_path, key, other_key, layout, signed, k, out, threads, precision, as_json):
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def match_command(a_path, b_path, key, other_key, layout, signed, k, out, threads, precision, as_json, quiet):
     """Match the features (rows) of A one-to-one to those of B, maximising total |cos|."""
     from ..match import match
 
@@ -32,7 +33,9 @@ def match_command(a_path, b_path, key, other_key, layout, signed, k, out, thread
         check_table_path(out, "--out")
     A = load_file(a_path, key, layout, directions=True, stream=True)
     B = load_file(b_path, other_key or key, layout, directions=True, stream=True)
-    result = match(A, B, signed=signed, k=k, threads=threads, precision=precision)
+    with progress(1, "tiles", quiet=quiet) as update:  # the first top-k pass, then each round's
+        result = match(A, B, signed=signed, k=k, threads=threads, precision=precision,
+                       progress=lambda done, total: update(done / total))
     if out is not None:
         write_table(out, {"a": result.a_index, "b": result.b_index, "cosine": result.cosine}, "--out")
     record = {name: getattr(result, name, None) for name in SUMMARY}
