@@ -45,7 +45,10 @@ def interference(W, B=None, *, client=None, bins=1024, thresholds=(), topk=0, pe
     -----
     Each pair of row blocks runs once: its pass gives the per-row statistics of
     both blocks (without ``B``) or of the rows of W and of B (the ``col_*``
-    fields, with ``B``).
+    fields, with ``B``). The results are merged on the workers two at a time, into
+    one running total per row block (of W, and of B), so a block pair's per-row
+    arrays are released soon after it runs and the client receives O(m + m2)
+    per-row values.
     """
     import dask
     import dask.array as da
@@ -87,12 +90,19 @@ def interference(W, B=None, *, client=None, bins=1024, thresholds=(), topk=0, pe
     # merged on the workers: the client receives one result per row block (and per block of B),
     # O(m) per-row values, not one block pair's per-row arrays for each of the (m / chunk)^2 tasks
     merge = dask.delayed(_merge, pure=True)
-    scalar_parts = [merge([upper[i, j] for j in range(len(cols)) if (i, j) in upper], ()) for i in range(len(rows))]
+
+    def chain(parts, kept):  # merged one at a time, so each block pair's result is released soon
+        total = merge(None, parts[0], kept)
+        for part in parts[1:]:
+            total = merge(total, part, kept)
+        return total
+
+    scalar_parts = [chain([upper[i, j] for j in range(len(cols)) if (i, j) in upper], ()) for i in range(len(rows))]
     side_parts = []
     if per_row or topk:
-        side_parts = [merge(row, _SIDES[0]) for row in results]
+        side_parts = [chain(row, _SIDES[0]) for row in results]
         if B is not None:  # each block of B's rows, against every block of W
-            side_parts += [merge([row[j] for row in results], _SIDES[1]) for j in range(len(cols))]
+            side_parts += [chain([row[j] for row in results], _SIDES[1]) for j in range(len(cols))]
     with _client(client) as running:
         computed_scalars, computed_sides = running.compute([scalar_parts, side_parts], sync=True)
     total = reduce(InterferenceStats.merge, computed_scalars)
@@ -108,11 +118,11 @@ def interference(W, B=None, *, client=None, bins=1024, thresholds=(), topk=0, pe
     return dataclasses.replace(total, m=W.shape[0], row_offset=0, col_offset=0, **kept)
 
 
-def _merge(results: list, kept: tuple) -> InterferenceStats:
-    """The merge of block pairs' results in order, keeping only the per-row fields
+def _merge(total, result: InterferenceStats, kept: tuple) -> InterferenceStats:
+    """``total`` (None at first) merged with ``result``, keeping only the per-row fields
     named in ``kept`` (those of other blocks would be dropped by the merge anyway)."""
-    dropped = dict.fromkeys(f for f in _ROW_FIELDS if f not in kept)
-    return reduce(InterferenceStats.merge, (dataclasses.replace(r, **dropped) for r in results))
+    result = dataclasses.replace(result, **dict.fromkeys(f for f in _ROW_FIELDS if f not in kept))
+    return result if total is None else total.merge(result)
 
 
 def _seen_from_b(stats: InterferenceStats) -> InterferenceStats:
