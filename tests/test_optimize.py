@@ -248,6 +248,20 @@ def test_restarts_keep_the_best_over_fresh_seeds():
         nearortho.optimize(one.frame, restarts=1)
 
 
+def test_frame_potential_restarts_keep_the_lowest_potential():
+    # sum_{i<j} g_ij^2 >= (m^2 / n - m) / 2, reached by the first start; the restart that the
+    # budget cuts short three steps in ends higher and must not replace it
+    n, m = 20, 200
+    one = nearortho.optimize((n, m), objective="frame_potential", max_iter=10_000)
+    assert one.stopped == "converged"
+    more = nearortho.optimize((n, m), objective="frame_potential", restarts=3, max_iter=one.iterations + 3)
+    assert [ended for *_, ended in more.starts] == ["converged", "max_iter"]
+    G = more.frame.astype(np.float64) @ more.frame.T.astype(np.float64)
+    assert (np.sum(G * G) - m) / 2 == pytest.approx((m * m / n - m) / 2, rel=1e-6)
+    assert more.start == "gaussian seed 0"
+    np.testing.assert_array_equal(more.frame, one.frame)
+
+
 def test_the_last_progress_report_describes_the_frame_returned():
     seen = []
     result = nearortho.optimize((5, 12), objective="frame_potential", max_iter=300, progress=seen.append)

@@ -261,6 +261,7 @@ class _Run:
         self.stopped = None
         self.stage, self.p = "smooth", self.p_first
         self.best, self.best_W = math.inf, W.copy()          # over every start
+        self.best_potential = math.inf                        # of best_W, objective "frame_potential"
         self.start_label = self.best_start = None
         self.starts = []                                      # (label, lowest coherence, steps, ended)
         self.rejected, self.stuck = 0, False                  # rejected steps in a row, in this start
@@ -280,8 +281,9 @@ class _Run:
             self.local_W[...] = W
         if coherence < self.best:
             self.best = coherence
-            self.best_W[...] = W
-            self.best_start = self.start_label
+            if self.objective == "coherence":  # frame_potential keeps the frame of lowest potential
+                self.best_W[...] = W
+                self.best_start = self.start_label
 
     # stopping and reporting
     def elapsed(self):
@@ -318,7 +320,7 @@ class _Run:
     def descend(self, W, objective_at, accept_stop, window_done):
         """Momentum descent from W on objective_at(W) -> (f, Riemannian gradient,
         coherence) until the budget ends, accept_stop(coherence) or window_done(f)
-        (called every _WINDOW steps) says so. Returns the last accepted W."""
+        (called every _WINDOW steps) says so. Returns the last accepted W and its f."""
         f, R, coherence = objective_at(W)
         self.seen(W, coherence)
         step, velocity = _FIRST_STEP, np.zeros_like(W)
@@ -328,7 +330,7 @@ class _Run:
             velocity = _MOMENTUM * _tangent(W, velocity) + R
             size = math.sqrt(float(np.einsum("ij,ij->", velocity, velocity)) / len(W))
             if size == 0:
-                return W
+                return W, f
             trial = W - (step / size) * velocity
             trial /= np.linalg.norm(trial, axis=1, keepdims=True)
             self.iteration += 1
@@ -345,20 +347,20 @@ class _Run:
                 self.rejected += 1
                 if self.rejected >= _STUCK:
                     self.stuck = True
-                    return W
+                    return W, f
             if self.elapsed() >= self.next_report:
                 self.report(coherence, force=False)
             if accept_stop(coherence):
-                return W
+                return W, f
             if steps % _WINDOW == 0:
                 self.record(coherence, f, step)
                 if window_done(f, step):
-                    return W
+                    return W, f
                 # the objective may have changed (p, s): restart the momentum, and
                 # the step if it shrank to nothing at the old objective's minimum
                 f, R, coherence = objective_at(W)
                 step, velocity = max(step, _STEP_FLOOR), np.zeros_like(W)
-        return W
+        return W, f
 
     def result(self, starts) -> OptimizeResult:
         for self.start_label, W in starts:  # each runs to convergence unless the budget ends first
@@ -398,8 +400,11 @@ class _Run:
             last[0] = f
             return done
 
-        self.best_W[...] = self.descend(self.W, objective_at, lambda c: False, window_done)
-        self.best_start = self.start_label
+        W, potential = self.descend(self.W, objective_at, lambda c: False, window_done)
+        if potential < self.best_potential:  # a restart cut short by the budget may end higher
+            self.best_potential = potential
+            self.best_W[...] = W
+            self.best_start = self.start_label
 
     def coherence(self):
         W = self.W
@@ -471,7 +476,7 @@ class _Run:
                 state["last"] = math.inf
             return self.at_bound()
 
-        return self.descend(W, objective_at, lambda c: self.at_bound(), window_done)
+        self.descend(W, objective_at, lambda c: self.at_bound(), window_done)
 
     def max_stage(self):
         """Stage 2: push the largest pairs below a target just under this start's best."""
