@@ -353,10 +353,21 @@ def test_optimize_kind_auto_starts_from_kerdock_bases(run, tmp_path):
     assert record["coherence"] == pytest.approx(0.25, abs=1e-6) == nearortho.interference(np.load(out)).coherence
 
 
+def test_optimize_restarts_run_as_in_the_api(run, tmp_path):
+    out = tmp_path / "w.npy"
+    record = json.loads(run("optimize", "--n", 4, "--m", 8, "--restarts", 2, "--max-iter", 20000, "--seconds", 60,
+                            "--out", out, "--json").stdout)
+    api = nearortho.optimize((4, 8), restarts=2, max_iter=20000, max_seconds=60)
+    assert record["starts"] == len(api.starts) == 3 and record["start"] == api.start
+    np.testing.assert_array_equal(np.load(out), api.frame)
+
+
 @pytest.mark.parametrize("args, words", [
     (["optimize", "--n", "3", "--out", "x.npy"], "either --n and --m, or --init"),
     (["optimize", "--n", "3", "--m", "1", "--out", "x.npy"], "m must be >= 2"),
     (["optimize", "--n", "3", "--m", "6", "--out", "x.txt"], "--out must name a .npy file"),
+    (["optimize", "--n", "3", "--m", "6", "--restarts", "-1", "--out", "x.npy"], "restarts must be >= 0"),
+    (["optimize", "--init", "x.npy", "--restarts", "1", "--out", "y.npy"], "--restarts needs a random start"),
 ])
 def test_optimize_errors_are_one_line(run, tmp_path, monkeypatch, args, words):
     monkeypatch.chdir(tmp_path)

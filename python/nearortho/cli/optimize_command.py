@@ -25,17 +25,23 @@ from .source import KEY_HELP, PATH, layout_option, load_file
               show_default=True)
 @click.option("--seconds", type=float, default=60.0, show_default=True, help="Wall-clock budget.")
 @click.option("--max-iter", type=int, default=None, help="Most gradient steps.")
+@click.option("--restarts", type=int, default=0, show_default=True,
+              help="With --n/--m: after a start converges, start again from the seeds after --seed while the "
+                   "budget lasts, keeping the best frame (small packings have many local minima).")
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npy file.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def optimize_command(n, m, init, key, layout, seed, kind, dtype, objective, seconds, max_iter, threads, out, as_json, quiet):
+def optimize_command(n, m, init, key, layout, seed, kind, dtype, objective, seconds, max_iter, restarts, threads, out,
+                     as_json, quiet):
     """Optimise m unit vectors in R^n for low coherence and write the best frame to OUT."""
     from ..optimize import optimize
 
     check_npy_path(out)
     if (init is None) == (n is None or m is None):
         raise ValueError("give either --n and --m, or --init (not both)")
+    if restarts and init is not None:
+        raise ValueError("--restarts needs a random start (--n and --m), not --init")
     start = load_file(init, key, layout, directions=True) if init is not None else (n, m)
     with progress(seconds, "optimising", quiet=quiet) as update:
         def report(state):
@@ -43,12 +49,12 @@ def optimize_command(n, m, init, key, layout, seed, kind, dtype, objective, seco
                    f"coherence {state.coherence:.6f} (best bound {state.best_bound:.6f}), {state.stage}, "
                    f"step {state.iteration}")
         result = optimize(start, kind=kind, seed=seed, dtype=dtype, objective=objective, max_seconds=seconds,
-                          max_iter=max_iter, threads=threads, progress=report)
+                          max_iter=max_iter, restarts=restarts, threads=threads, progress=report)
     with npy_output(out, result.frame.shape, result.frame.dtype) as target:
         target[...] = result.frame
     record = {"out": out, "n": result.n, "m": result.m, "objective": objective, "coherence": result.coherence,
               "pair": result.pair, "best_bound": result.best_bound,
               "best_bound_name": str(result.bounds.best_name), "welch": float(result.bounds.welch),
               "gap": result.gap, "iterations": result.iterations, "seconds": result.seconds,
-              "stopped": result.stopped, "start": result.start}
+              "stopped": result.stopped, "start": result.start, "starts": len(result.starts)}
     emit(record, as_json=as_json, title=f"optimised frame written to {out}")
