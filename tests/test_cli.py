@@ -48,9 +48,24 @@ def test_frame_writes_the_api_frame(run, tmp_path):
 
 def test_frame_writes_structured_kinds(run, tmp_path):
     out = tmp_path / "k.npy"
-    result = run("frame", "--n", 16, "--m", 144, "--kind", "kerdock", "--dtype", "float64", "--out", out, "--json")
+    result = run("frame", "--n", 16, "--m", 144, "--kind", "kerdock", "--seed", 5, "--dtype", "float64", "--out", out,
+                 "--json")
     assert json.loads(result.stdout)["kind"] == "kerdock"
+    assert json.loads(result.stdout)["seed"] is None  # not used: every seed gives these rows
     assert np.array_equal(np.load(out), nearortho.frame(16, 144, "kerdock", dtype="float64"))
+    assert "seed" not in run("frame", "--n", 7, "--m", 28, "--kind", "lines28", "--out", out).stdout
+
+
+def test_frame_help_names_the_sizes_of_each_structured_kind(run):
+    text = " ".join(run("frame", "--help").stdout.split())
+    for kind, size in [("kerdock", "m <= n (n/2 + 1) for n = 4^k"), ("simplex", "m <= n + 1"),
+                       ("conference", "2n - 1 a prime power = 1 mod 4, m <= 2n"), ("lines28", "n = 7, m <= 28")]:
+        assert f"{kind} ({size}" in text or f"{kind} (n = 2^r; {size}" in text
+    # the sizes stated are the API's
+    assert [nearortho.frame_max_rows(kind, n) for kind, n in [("kerdock", 16), ("kerdock", 8), ("simplex", 9),
+                                                               ("conference", 13), ("lines28", 7)]] == [
+        16 * (16 // 2 + 1), 2 * 8, 9 + 1, 2 * 13, 28]
+    assert "structured kinds do not use it" in text
 
 
 @pytest.mark.parametrize(
@@ -60,6 +75,7 @@ def test_frame_writes_structured_kinds(run, tmp_path):
         (["frame", "--n", "4", "--m", "5", "--kind", "sparse", "--s", "9", "--out", "x.npy"], "s must be <= 4"),
         (["frame", "--n", "4", "--m", "5", "--out", "x.txt"], "--out must name a .npy file"),
         (["frame", "--n", "4", "--m", "8", "--kind", "conference", "--out", "x.npy"], "nearest to 4: 3, 5"),
+        (["frame", "--n", "4", "--m", "8", "--s", "2", "--out", "x.npy"], "--s is for --kind sparse; got --kind gaussian"),
     ],
 )
 def test_errors_are_one_line_and_exit_nonzero(run, tmp_path, monkeypatch, args, words):
