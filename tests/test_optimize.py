@@ -262,6 +262,14 @@ def test_frame_potential_restarts_keep_the_lowest_potential():
     np.testing.assert_array_equal(more.frame, one.frame)
 
 
+def test_restarts_from_a_structured_kind_are_gaussian():
+    # the Kerdock frame does not depend on the seed: a restart from it would repeat the first run
+    result = nearortho.optimize((8, 12), kind="kerdock", restarts=1, max_iter=20000)
+    assert [label for label, *_ in result.starts] == ["kerdock", "gaussian seed 1"]
+    assert result.starts[1][1:3] != result.starts[0][1:3]  # another run: its own lowest coherence and steps
+    assert result.coherence == pytest.approx(min(c for _, c, *_ in result.starts))
+
+
 def test_the_last_progress_report_describes_the_frame_returned():
     seen = []
     result = nearortho.optimize((5, 12), objective="frame_potential", max_iter=300, progress=seen.append)

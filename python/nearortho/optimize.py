@@ -99,7 +99,7 @@ class OptimizeResult(Result):
     projection stage) and the seconds since the start. ``stopped``: "max_iter", "max_seconds", "converged" (tol) or
     "bound" (the coherence reached the best lower bound to within tol).
     ``start``: the start ``frame`` descends from: "W0", "<kind> seed <seed>"
-    for a random one, or the structured kind (``kind="auto"``). ``starts``:
+    for a random one, or the structured kind (a structured ``kind``, or ``"auto"``). ``starts``:
     (label, lowest coherence seen from it, steps, why it ended) for every start
     run, in order; it ended "stuck" (100 rejected steps in a row), "converged",
     or for the reason in ``stopped``.
@@ -188,9 +188,9 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
         Largest power of the smooth stage (default 4096 in float64, 1024 in
         float32, where higher powers only fit rounding noise).
     restarts : int >= 0
-        With a random start: after a start converges, begin again from the
+        With (n, m): after a start converges, begin again from the
         frames of seeds seed + 1, ..., seed + restarts while the budget lasts
-        (of kind "gaussian" when ``kind="auto"``),
+        (of kind "gaussian" when ``kind`` is "auto" or a structured kind, which has one frame),
         keeping the best frame over all starts. Small packings have many local
         minima, so a few restarts often find a better one.
     backend : {"auto", "cpu", "cuda"}
