@@ -375,6 +375,13 @@ def test_optimize_kind_auto_starts_from_kerdock_bases(run, tmp_path):
     assert record["coherence"] == pytest.approx(0.25, abs=1e-6) == nearortho.interference(np.load(out)).coherence
 
 
+def test_optimize_help_explains_every_field_it_prints(run, tmp_path):
+    record = json.loads(run("optimize", "--n", 3, "--m", 4, "--max-iter", 5, "--out", tmp_path / "w.npy",
+                            "--json").stdout)
+    text = run("optimize", "--help").stdout
+    assert [key for key in record if key not in text] == []
+
+
 def test_optimize_restarts_run_as_in_the_api(run, tmp_path):
     out = tmp_path / "w.npy"
     record = json.loads(run("optimize", "--n", 4, "--m", 8, "--restarts", 2, "--max-iter", 20000, "--seconds", 60,

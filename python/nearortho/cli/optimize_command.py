@@ -34,7 +34,21 @@ from .source import KEY_HELP, PATH, layout_option, load_file
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def optimize_command(n, m, init, key, layout, seed, kind, dtype, objective, seconds, max_iter, restarts, threads, out,
                      as_json, quiet):
-    """Optimise m unit vectors in R^n for low coherence and write the best frame to OUT."""
+    """Optimise m unit vectors in R^n for low coherence and write the best frame to OUT.
+
+    \b
+    Printed (a table, or JSON with --json):
+      out, n, m, objective   the file written and what was lowered
+      coherence, pair        max |cosine| of the frame written, and its rows
+      best_bound, best_bound_name, welch
+                             the largest lower bound on the coherence (welch,
+                             orthoplex or levenshtein: nearortho.bounds) and Welch's
+      gap                    coherence / best_bound - 1 (m <= n: the coherence)
+      iterations, seconds    steps taken over all starts, and their time
+      stopped                max_iter, max_seconds, converged or bound (reached
+                             best_bound)
+      start, starts          the start the frame descends from, and how many ran
+    """
     from ..optimize import optimize
 
     check_npy_path(out)
