@@ -396,7 +396,9 @@ def test_optimize_restarts_run_as_in_the_api(run, tmp_path):
     (["optimize", "--n", "3", "--m", "1", "--out", "x.npy"], "m must be >= 2"),
     (["optimize", "--n", "3", "--m", "6", "--out", "x.txt"], "--out must name a .npy file"),
     (["optimize", "--n", "3", "--m", "6", "--restarts", "-1", "--out", "x.npy"], "restarts must be >= 0"),
-    (["optimize", "--init", "x.npy", "--restarts", "1", "--out", "y.npy"], "--restarts needs a random start"),
+    (["optimize", "--init", "x.npy", "--restarts", "1", "--out", "y.npy"], "--restarts chooses a fresh start"),
+    (["optimize", "--init", "x.npy", "--kind", "auto", "--seed", "0", "--out", "y.npy"],
+     "--kind and --seed choose a fresh start (--n and --m); with --init the start is the file"),
 ])
 def test_optimize_errors_are_one_line(run, tmp_path, monkeypatch, args, words):
     monkeypatch.chdir(tmp_path)

@@ -54,8 +54,13 @@ def optimize_command(n, m, init, key, layout, seed, kind, dtype, objective, seco
     check_npy_path(out)
     if (init is None) == (n is None or m is None):
         raise ValueError("give either --n and --m, or --init (not both)")
-    if restarts and init is not None:
-        raise ValueError("--restarts needs a random start (--n and --m), not --init")
+    if init is not None:  # the file is the start: the options that choose a fresh one would be ignored
+        context = click.get_current_context()
+        given = [f"--{name}" for name in ("kind", "seed", "restarts")
+                 if context.get_parameter_source(name) != click.core.ParameterSource.DEFAULT]
+        if given:
+            raise ValueError(f"{' and '.join(given)} choose{'s' if len(given) == 1 else ''} a fresh start (--n and "
+                             f"--m); with --init the start is the file")
     start = load_file(init, key, layout, directions=True) if init is not None else (n, m)
     with progress(seconds, "optimising", quiet=quiet) as update:
         def report(state):
