@@ -76,6 +76,13 @@ def test_a_backend_that_cannot_run_is_a_one_line_error(run, tmp_path, monkeypatc
                       RuntimeError)
 
 
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_subcommand_help_exits_zero_without_an_error_line(run, command):
+    # click ends --help with its Exit exception, a RuntimeError: it is not a library error
+    result = run(command, "--help")
+    assert result.stdout.startswith(f"Usage: cli {command} [OPTIONS]") and result.stderr == ""
+
+
 def test_debug_shows_the_traceback(run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("--debug", "frame", "--n", "0", "--m", "5", "--out", "x.npy", ok=False)

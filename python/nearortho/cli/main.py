@@ -22,6 +22,8 @@ class _Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click's own ends (--help, --version, aborts) are RuntimeErrors: not library errors
         except (ValueError, TypeError, OSError, KeyError, MemoryError, ImportError, RuntimeError) as error:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
