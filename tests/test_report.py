@@ -143,6 +143,19 @@ def test_capacity_counter_example_is_reproduced(report):
     assert (ortho["kind"], ortho["n"], ortho["m"], ortho["l_max"]) == ("orthogonal", 100, 100, 100)
 
 
+def test_capacity_l_snr_is_where_the_noise_reaches_the_signal(report):
+    # noise^2 on an off feature with l active is l times the mean squared cosine (over
+    # uniformly drawn active sets), so it reaches the signal 1 near l = 1 / RMS^2: numpy float64 Gram
+    _, results = report
+    rows = results["sections"]["capacity"]["results"]["rows"]
+    for row in rows[:-1]:
+        W = nearortho.frame(row["n"], row["m"], row["kind"], seed=3).astype(np.float64)
+        G = W @ W.T
+        mean_square = (np.sum(G**2) - np.sum(np.diag(G) ** 2)) / (row["m"] * (row["m"] - 1))
+        assert row["l_snr"] == pytest.approx(1 / mean_square, rel=0.15)
+    assert rows[-1]["l_snr"] == 100  # orthogonal: no noise at all
+
+
 def test_compound_rows_match_the_api(report):
     _, results = report
     sizes = SIZES["quick"]
@@ -282,24 +295,37 @@ def test_p2_and_c1_noise_verdicts_follow_the_numbers():
     assert _status("noise", _noise(lambda l, n: 20 * math.sqrt(l / n)), "C1 (noise)") == FAILS
 
 
-def _capacity(l_max=None, ortho_l_max=100, cases=None):
-    """Made-up capacity results: l_max(n, m) over a grid, or explicit (n, m, l_max) cases."""
-    cases = cases or [(n, m, l_max(n, m)) for n in (128, 512) for m in (4 * n, 16 * n)]
-    rows = [{"kind": "gaussian", "n": n, "m": m, "l_max": l, "ci_low": l, "ci_high": l} for n, m, l in cases]
-    rows.append({"kind": "orthogonal", "n": 100, "m": 100, "l_max": ortho_l_max, "ci_low": 0, "ci_high": 100})
+def _capacity(l_snr=None, ortho_l_max=100, cases=None, l_max=lambda n, m: round(0.045 * n)):
+    """Made-up capacity results: l_snr(n, m) (noise below the signal) over a grid, or explicit
+    (n, m, l_snr) cases; the decoder's l_max(n, m) beside it."""
+    cases = cases or [(n, m, l_snr(n, m)) for n in (128, 512) for m in (4 * n, 16 * n)]
+    rows = [{"kind": "gaussian", "n": n, "m": m, "l_snr": l, "l_max": l_max(n, m), "ci_low": 0, "ci_high": n}
+            for n, m, l in cases]
+    rows.append({"kind": "orthogonal", "n": 100, "m": 100, "l_snr": 100, "l_max": ortho_l_max, "ci_low": 0,
+                 "ci_high": 100})
     return {"error_rate": 0.01, "threshold": 0.5, "trials": 10, "seed": 0, "rows": rows}
 
 
 def test_p3_verdict_follows_the_numbers():
-    assert _status("capacity", _capacity(lambda n, m: round(0.045 * n)), "P3") == ORDER
+    assert _status("capacity", _capacity(lambda n, m: round(5 * n / (8 * math.log(m)))), "P3") == ORDER
     at_p3 = _capacity(lambda n, m: max(1, round(n / (8 * math.log(m)))))
     assert _status("capacity", at_p3, "P3") == HOLDS
     assert _status("capacity", _capacity(lambda n, m: n), "P3") == FAILS
 
 
+def test_p3_and_c1_are_judged_where_the_noise_reaches_the_signal_not_at_the_decoders_error_rate():
+    # P3's own criterion is eps sqrt(l) < 1: noise below the signal. A frame whose noise reaches
+    # the signal at l = n, and whose 1% decoder holds 0.045 n, bears out C1 and refutes P3
+    # (off by 8 ln m); judged on the decoder's l_max the verdicts flip.
+    results = _capacity(lambda n, m: n, l_max=lambda n, m: round(0.045 * n))
+    assert _status("capacity", results, "C1 (capacity)") == HOLDS
+    p3 = next(v for v in _section("capacity").judge(results) if v.claim == "P3")
+    assert p3.status == FAILS and p3.factor == pytest.approx(8 * math.log(16 * 512))
+
+
 def test_p4_verdict_follows_the_numbers():
-    # 0.045 n active: P4 allows exp(n / (8 * 0.045 n)) = exp(2.8), about 16 features, far fewer than m
-    assert _status("capacity", _capacity(lambda n, m: round(0.045 * n)), "P4") == FAILS
+    # noise below the signal up to l = n: P4 allows exp(1/8), about 1.1 features, far fewer than m
+    assert _status("capacity", _capacity(lambda n, m: n), "P4") == FAILS
     assert _status("capacity", _capacity(cases=[(80, 100, 2)]), "P4") == HOLDS  # 100 < e^5 = 148
     assert _status("capacity", _capacity(cases=[(80, 100, 2), (72, 200, 2)]), "P4") == ORDER  # 200 = 2.2 e^4.5
     assert _status("capacity", _capacity(cases=[(80, 100, 2), (64, 1000, 2)]), "P4") == FAILS  # 1000 = 18 e^4
@@ -317,11 +343,12 @@ def test_p4_is_judged_as_a_bound():
 def test_p4_is_not_measured_when_no_frame_keeps_one_active_feature():
     p4 = next(v for v in _section("capacity").judge(_capacity(lambda n, m: 0)) if v.claim == "P4")
     assert (p4.status, p4.label) == (UNMEASURED, "not measured")
-    assert "l_max 0" in p4.measured
+    assert "l_snr 0" in p4.measured
 
 
 def test_c1_capacity_verdict_follows_the_numbers():
     assert _status("capacity", _capacity(lambda n, m: round(0.045 * n)), "C1 (capacity)") == FAILS
+    assert _status("capacity", _capacity(lambda n, m: n), "C1 (capacity)") == HOLDS
     assert _status("capacity", _capacity(lambda n, m: round(0.9 * n)), "C1 (capacity)") == HOLDS
     assert _status("capacity", _capacity(lambda n, m: round(0.3 * n)), "C1 (capacity)") == ORDER
 
