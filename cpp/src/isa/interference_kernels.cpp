@@ -58,6 +58,11 @@ inline V max_v(V x, V y) {
   return x > y ? x : y;
 }
 
+template <class V>
+inline V min_v(V x, V y) {
+  return x < y ? x : y;
+}
+
 // c (kMicroRows x kMicroCols, row-major) += A rows x B panels over k in [k0, k1).
 // a[r] points at row r's coordinate 0 inside its panel, b[p] at panel p's
 // (stride kPanelRows per k). Loads and stores go through the vector type (GCC
@@ -141,6 +146,8 @@ class Reducer {
  public:
   Reducer(const TileParams<T>& p, TileScratch<T>& s)
       : p_(p), s_(s), threshold_counts_(static_cast<std::size_t>(p.n_thresholds), IV{}) {
+    for (SlotLists<T>* list : {&s.row_best, &s.signed_best, &s.topk})
+      if (list->k > 0) lists_[n_lists_++] = list;
     if (p_.per_row)
       for (auto& slot : row_sq_)
         for (DV& x : slot) x = DV{};
@@ -172,9 +179,8 @@ class Reducer {
       histogram<kMasked>(t);
     thresholds(t);
     if (p_.collect_pairs) pairs(t);
-    if (s_.row_best.k > 0) best_partners<kMasked>(s_.row_best, t);
-    if (s_.signed_best.k > 0) best_partners<kMasked>(s_.signed_best, t);
-    if (s_.topk.k > 0) best_partners<kMasked>(s_.topk, t);
+    if (n_lists_ > 0 && may_offer(t))
+      for (int l = 0; l < n_lists_; ++l) best_partners<kMasked>(*lists_[l], t);
   }
 
   // Adds the tile's sums to the thread's: the totals, each row slot's g^2 and the
@@ -360,6 +366,34 @@ class Reducer {
         }
   }
 
+  // Whether a list may take a pair of this micro-tile. Every list's key is at
+  // most |g| (g <= |g|), so where no |g| reaches the lowest of a slot's floors,
+  // no key reaches that slot's floor in any list: one vector test for all of
+  // them, which almost always says no.
+  bool may_offer(const MicroTile<T>& t) const {
+    IV any{};
+    V col_best[NV];
+    for (int v = 0; v < NV; ++v) col_best[v] = t.ag[0][v];
+    for (int r = 0; r < kMicroRows; ++r) {
+      V row_best = t.ag[r][0];
+      for (int v = 0; v < NV; ++v) {
+        row_best = max_v(row_best, t.ag[r][v]);
+        col_best[v] = max_v(col_best[v], t.ag[r][v]);
+      }
+      T floor = lists_[0]->floor[t.rl0 + r];
+      for (int l = 1; l < n_lists_; ++l) floor = std::min(floor, lists_[l]->floor[t.rl0 + r]);
+      any |= row_best >= splat<V>(floor);
+    }
+    if (p_.column_slots)
+      for (int v = 0; v < NV; ++v) {
+        const std::int64_t slot = kTile + t.cl0 + v * L;
+        V floor = load<T>(&lists_[0]->floor[slot]);
+        for (int l = 1; l < n_lists_; ++l) floor = min_v(floor, load<T>(&lists_[l]->floor[slot]));
+        any |= col_best[v] >= floor;
+      }
+    return any_lane(any);
+  }
+
   // Offers every value that reaches its row's (or, with column slots, its
   // column's) floor to the list. One vector test (each row's best against its
   // floor, each column's best against its floor) decides whether any does. Floors
@@ -443,6 +477,8 @@ class Reducer {
   DV sum_[kWide] = {}, sum_abs_[kWide] = {}, sum_sq_[kWide] = {};
   DV row_sq_[kTile][kWide];  // per local row slot, with per_row
   std::vector<IV> threshold_counts_;
+  SlotLists<T>* lists_[3] = {};  // the wanted lists of best partners
+  int n_lists_ = 0;
 };
 
 template <class T>
