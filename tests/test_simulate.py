@@ -372,6 +372,12 @@ def test_no_noise_estimate_gives_nan_snr_not_infinity():
     assert math.isnan(result.inactive_std) and math.isnan(result.snr)
 
 
+def test_no_active_feature_gives_nan_snr_not_infinity():
+    # l = 0: no signal, and x = 0 reads out exactly 0 everywhere; signal / noise is 0 / 0
+    result = no.simulate(no.frame(16, 64, seed=3), 0, trials=5, seed=1)
+    assert result.inactive_std == 0.0 and math.isnan(result.snr)
+
+
 def test_huge_amplitudes_are_rejected():
     W = no.frame(8, 20, seed=3)
     with pytest.raises(ValueError, match="amplitude a must be <="):
