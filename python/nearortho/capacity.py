@@ -77,7 +77,11 @@ class Capacity(Result):
     true l_max lies in it at about the stated confidence, if the rate grows with l.
     ``evaluated`` maps every l tried to (rate, its standard error).
     ``false_positive_rate`` and ``false_negative_rate`` are the two rates at l_max
-    (NaN without inactive or active features). The theory columns are P3 (JL) and C1.
+    (NaN without inactive or active features). The theory columns are P3 (JL) and C1:
+    ``l_max_jl = n / (8 ln m)`` and ``l_max_rms = n`` are where the noise eps sqrt(l) reaches
+    the signal (SNR 1), not a decoder's limit at ``target``: with Gaussian noise sqrt(l / n),
+    a threshold t errs on a fraction e of the m >> l inactive features near
+    l = n (t / z)^2, z the normal quantile of 1 - e (0.046 n at t = 0.5, e = 0.01).
     """
 
     n: int
