@@ -135,6 +135,9 @@ def test_noise_rows_match_simulate(report):
     row = results["sections"]["noise"]["results"]["rows"][2]
     direct = nearortho.simulate(W, row["l"], trials=sizes.trials, seed=3)
     assert row["noise"] == pytest.approx(direct.inactive_std, rel=1e-12)
+    for row in results["sections"]["noise"]["results"]["rows"]:  # C1's closed form, not the frame's RMS
+        assert row["c1"] == pytest.approx(math.sqrt(row["l"] / sizes.noise_n), rel=1e-15)
+        assert row["p2"] == pytest.approx(math.sqrt(8 * math.log(sizes.noise_m) * row["l"] / sizes.noise_n), rel=1e-12)
 
 
 def test_capacity_counter_example_is_reproduced(report):

@@ -1,6 +1,8 @@
 """Readout noise against the number of active features (P2, C1)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..frame import frame
@@ -19,7 +21,8 @@ def measure(context) -> dict:
     rows = []
     for l in sizes.noise_ls:
         result = simulate(W, l, trials=sizes.trials, seed=context.seed)
-        rows.append({"l": l, "noise": result.inactive_std, "c1": result.predicted_std_rms,
+        # C1 is the closed form sqrt(l / n); predicted_std_rms uses this frame's own RMS instead
+        rows.append({"l": l, "noise": result.inactive_std, "c1": math.sqrt(l / n),
                      "p2": result.predicted_std_jl, "error_rate": result.error_rate})
         context.tick(f"readout noise l={l}")
     return {"n": n, "m": m, "kind": "gaussian", "trials": sizes.trials, "seed": context.seed, "rows": rows}
