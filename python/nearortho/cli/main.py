@@ -2,6 +2,7 @@
 unless --debug; every subcommand that computes can print JSON with --json."""
 from __future__ import annotations
 
+import re
 import sys
 
 import click
@@ -23,13 +24,24 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort):
-            raise  # click's own ends (--help, --version, aborts) are RuntimeErrors: not library errors
+            raise  # --help, --version and aborts: RuntimeErrors since click 8.2, but not errors
         except (ValueError, TypeError, OSError, KeyError, MemoryError, ImportError, RuntimeError) as error:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             message = error.args[0] if isinstance(error, KeyError) and error.args else error
-            click.echo(f"error: {message}", err=True)
+            command = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
+            click.echo(f"error: {_with_option_names(str(message), command)}", err=True)
             sys.exit(1)
+
+
+def _with_option_names(message: str, command: click.Command | None) -> str:
+    """The library names its arguments as Python spells them (error_rate); on the
+    command line the user typed the option (--error-rate), so say that."""
+    for param in command.params if command else ():
+        if isinstance(param, click.Option) and "_" in param.name:
+            option = max(param.opts, key=len)
+            message = re.sub(rf"(?<![\w-]){param.name}(?!\w)", option, message)
+    return message
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
