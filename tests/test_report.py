@@ -140,6 +140,17 @@ def test_noise_rows_match_simulate(report):
         assert row["p2"] == pytest.approx(math.sqrt(8 * math.log(sizes.noise_m) * row["l"] / sizes.noise_n), rel=1e-12)
 
 
+def test_levels_rows_show_the_rates_that_set_the_count(report):
+    _, results = report
+    sizes = SIZES["quick"]
+    row = results["sections"]["levels"]["results"]["rows"][0]
+    W = nearortho.frame(sizes.noise_n, sizes.noise_m, seed=3)
+    at = {k: nearortho.simulate(W, row["l"], trials=sizes.trials, seed=3, amplitude=("levels", k, 1.0))
+          for k in (row["levels"], row["levels"] + 1)}
+    assert row["error_rate"] == at[row["levels"]].level_error_rate <= 0.01 < row["next_error_rate"]
+    assert row["next_error_rate"] == at[row["levels"] + 1].level_error_rate
+
+
 def test_capacity_counter_example_is_reproduced(report):
     _, results = report
     ortho = results["sections"]["capacity"]["results"]["rows"][-1]
@@ -367,8 +378,8 @@ def _levels(counts, n=512, m=8192):
     ls = (2, 4, 8, 16, 32)
     predicted = [1 / (eps * math.sqrt(l)) for l in ls]
     counts = [counts(p) for p in predicted] if callable(counts) else counts
-    rows = [{"l": l, "levels": k, "at_cap": False, "p5_jl": p, "p5_c1": math.sqrt(n / l)}
-            for l, k, p in zip(ls, counts, predicted)]
+    rows = [{"l": l, "levels": k, "at_cap": False, "p5_jl": p, "p5_c1": math.sqrt(n / l), "error_rate": 0.005,
+             "next_error_rate": 0.02} for l, k, p in zip(ls, counts, predicted)]
     return {"n": n, "m": m, "kind": "gaussian", "trials": 10, "seed": 0, "error_rate": 0.01, "rows": rows}
 
 
@@ -402,7 +413,7 @@ def test_p5_c1_ratio_spans_every_l_whose_c1_count_is_informative():
 def test_levels_at_the_search_cap_everywhere_are_not_measured():
     results = _levels(round, n=100_000)
     for row in results["rows"]:
-        row.update(levels=4096, at_cap=True)
+        row.update(levels=4096, at_cap=True, next_error_rate=None)
     verdicts = _section("levels").judge(results)
     assert [(v.claim, v.status) for v in verdicts] == [("P5", UNMEASURED), ("P6", UNMEASURED)]
     assert all("search cap" in v.reason for v in verdicts)
