@@ -135,6 +135,7 @@ def test_noise_rows_match_simulate(report):
     row = results["sections"]["noise"]["results"]["rows"][2]
     direct = nearortho.simulate(W, row["l"], trials=sizes.trials, seed=3)
     assert row["noise"] == pytest.approx(direct.inactive_std, rel=1e-12)
+    assert (row["error_rate"], row["error_rate_se"]) == (direct.error_rate, direct.error_rate_se)
     for row in results["sections"]["noise"]["results"]["rows"]:  # C1's closed form, not the frame's RMS
         assert row["c1"] == pytest.approx(math.sqrt(row["l"] / sizes.noise_n), rel=1e-15)
         assert row["p2"] == pytest.approx(math.sqrt(8 * math.log(sizes.noise_m) * row["l"] / sizes.noise_n), rel=1e-12)
@@ -295,7 +296,7 @@ def test_c2_with_one_m_per_n_leaves_the_growth_unmeasured():
 def _noise(noise):
     n = 256
     rows = [{"l": l, "noise": noise(l, n), "c1": math.sqrt(l / n), "p2": math.sqrt(8 * math.log(4096) * l / n),
-             "error_rate": 0.0} for l in (1, 2, 4, 8, 16, 32)]
+             "error_rate": 0.0, "error_rate_se": 0.0} for l in (1, 2, 4, 8, 16, 32)]
     return {"n": n, "m": 4096, "kind": "gaussian", "trials": 10, "seed": 0, "rows": rows}
 
 
