@@ -168,6 +168,10 @@ def test_capacity_l_snr_is_where_the_noise_reaches_the_signal(report):
         G = W @ W.T
         mean_square = (np.sum(G**2) - np.sum(np.diag(G) ** 2)) / (row["m"] * (row["m"] - 1))
         assert row["l_snr"] == pytest.approx(1 / mean_square, rel=0.15)
+        # the crossing itself, as simulate measures it
+        at, above = (nearortho.simulate(W.astype(np.float32), l, trials=SIZES["quick"].capacity_trials, seed=3)
+                     for l in (row["l_snr"], row["l_snr"] + 1))
+        assert row["noise_at_l_snr"] == at.inactive_std < 1 <= above.inactive_std == row["noise_above_l_snr"]
     assert rows[-1]["l_snr"] == 100  # orthogonal: no noise at all
 
 
@@ -314,10 +318,10 @@ def _capacity(l_snr=None, ortho_l_max=100, cases=None, l_max=lambda n, m: round(
     """Made-up capacity results: l_snr(n, m) (noise below the signal) over a grid, or explicit
     (n, m, l_snr) cases; the decoder's l_max(n, m) beside it."""
     cases = cases or [(n, m, l_snr(n, m)) for n in (128, 512) for m in (4 * n, 16 * n)]
-    rows = [{"kind": "gaussian", "n": n, "m": m, "l_snr": l, "l_max": l_max(n, m), "ci_low": 0, "ci_high": n}
-            for n, m, l in cases]
-    rows.append({"kind": "orthogonal", "n": 100, "m": 100, "l_snr": 100, "l_max": ortho_l_max, "ci_low": 0,
-                 "ci_high": 100})
+    rows = [{"kind": "gaussian", "n": n, "m": m, "l_snr": l, "noise_at_l_snr": 0.99, "noise_above_l_snr": 1.01,
+             "l_max": l_max(n, m), "ci_low": 0, "ci_high": n} for n, m, l in cases]
+    rows.append({"kind": "orthogonal", "n": 100, "m": 100, "l_snr": 100, "noise_at_l_snr": 0.0,
+                 "noise_above_l_snr": None, "l_max": ortho_l_max, "ci_low": 0, "ci_high": 100})
     return {"error_rate": 0.01, "threshold": 0.5, "trials": 10, "seed": 0, "rows": rows}
 
 

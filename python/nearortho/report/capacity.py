@@ -32,25 +32,35 @@ def measure(context) -> dict:
         result = capacity(W, error_rate=ERROR_RATE, threshold=THRESHOLD, trials=sizes.capacity_trials,
                           seed=context.seed)
         low, high = result.l_max_ci
-        rows.append({"kind": kind, "n": n, "m": m, "l_snr": signal_over_noise(W, sizes.capacity_trials, context.seed),
-                     "l_max": int(result.l_max), "ci_low": int(low), "ci_high": int(high)})
+        l_snr, noise = signal_over_noise(W, sizes.capacity_trials, context.seed)
+        rows.append({"kind": kind, "n": n, "m": m, "l_snr": l_snr, "noise_at_l_snr": noise[l_snr],
+                     "noise_above_l_snr": noise.get(l_snr + 1), "l_max": int(result.l_max), "ci_low": int(low),
+                     "ci_high": int(high)})
         context.tick(f"capacity {kind} n={n} m={m}")
     return {"error_rate": ERROR_RATE, "threshold": THRESHOLD, "trials": sizes.capacity_trials,
             "seed": context.seed, "rows": rows}
 
 
-def signal_over_noise(W, trials: int, seed: int) -> int:
+def signal_over_noise(W, trials: int, seed: int) -> tuple[int, dict]:
     """P3's own criterion, "the signal stronger than the noise" (eps sqrt(l) < 1): the largest l
-    whose readout noise stays below the signal, 1. The noise is the std of the off features'
-    readouts (of the on features' errors when every feature is on), over ``trials`` trials."""
+    whose readout noise stays below the signal, 1, and the noise at that l and the next (none
+    beyond m). The noise is the std of the off features' readouts (of the on features' errors
+    when every feature is on), over ``trials`` trials."""
     m = W.shape[0]
     rms = rms_interference(W)
+    noise: dict[int, float] = {0: 0.0}
 
-    def signal_wins(l: int) -> bool:
-        result = simulate(W, l, trials=trials, seed=seed, _rms=rms)
-        return (result.active_error_std if l == m else result.inactive_std) < 1.0
+    def noise_at(l: int) -> float:
+        if l not in noise:
+            result = simulate(W, l, trials=trials, seed=seed, _rms=rms)
+            noise[l] = result.active_error_std if l == m else result.inactive_std
+        return noise[l]
 
-    return largest_passing(signal_wins, 0, m)
+    l_snr = largest_passing(lambda l: noise_at(l) < 1.0, 0, m)
+    for l in (l_snr, l_snr + 1):
+        if l <= m:
+            noise_at(l)
+    return l_snr, noise
 
 
 def p3(n, m) -> float:
@@ -149,6 +159,8 @@ def method(results) -> str:
 def table(results) -> Table:
     rows = [{"kind": r["kind"], "n": r["n"], "m": r["m"], "l_snr (noise < signal)": r["l_snr"],
              "P3: n/(8 ln m)": p3(r["n"], r["m"]), "C1: n": r["n"],
+             "noise at l_snr": r["noise_at_l_snr"],
+             "at l_snr + 1": "-" if r["noise_above_l_snr"] is None else r["noise_above_l_snr"],
              "P4: max m at l_snr": _exp_text(p4_log(r["n"], r["l_snr"])) if r["l_snr"] else "-",
              f"l_max ({results['error_rate']:.0%} errors)": r["l_max"], "95% range": f"{r['ci_low']}-{r['ci_high']}",
              f"margin: {MARGIN:.3f} n": MARGIN * r["n"]}
