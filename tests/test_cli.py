@@ -220,6 +220,16 @@ def test_simulate_json_agrees_with_the_api(run, frames):
     assert record["false_positive_rate"] == direct.false_positive_rate
 
 
+def test_simulate_with_levels_reports_the_level_error_rate(run):
+    # --amplitude levels:K:A runs the nearest-level decoder (P5); its rate is the point of asking
+    args = ("simulate", "--n", 24, "--m", 90, "--l", 3, "--trials", 200, "--seed", 2, "--amplitude", "levels:4:1")
+    record = json.loads(run(*args, "--json").stdout)
+    direct = nearortho.simulate(nearortho.frame(24, 90, seed=2), 3, trials=200, seed=2, amplitude=("levels", 4, 1.0))
+    assert 0 < record["level_error_rate"] == direct.level_error_rate
+    assert "level_error_rate" in run(*args).stdout  # the table too
+    assert "level_error_rate" not in json.loads(run(*args[:-2], "--json").stdout)
+
+
 def test_simulate_on_a_generated_frame(run):
     record = json.loads(run("simulate", "--n", 32, "--m", 100, "--kind", "sign", "--l", 2, "--trials", 20,
                             "--seed", 5, "--json").stdout)
