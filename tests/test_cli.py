@@ -377,6 +377,30 @@ def test_optimize_writes_the_best_frame_and_reports_it(run, tmp_path):
     assert json.loads(again.stdout)["coherence"] <= record["coherence"] + 1e-9
 
 
+def test_ctrl_c_in_optimize_writes_the_best_frame_so_far(run, tmp_path, monkeypatch):
+    module = sys.modules["nearortho.optimize"]
+    real = module.optimize
+
+    def interrupted_at_the_second_report(*args, progress, **kwargs):
+        calls = []
+
+        def report(state):
+            progress(state)
+            calls.append(state)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+
+        return real(*args, progress=report, **kwargs)
+
+    monkeypatch.setattr(module, "optimize", interrupted_at_the_second_report)
+    out = tmp_path / "w.npy"
+    result = run("optimize", "--n", 8, "--m", 101, "--max-iter", 10**7, "--out", out, "--json", ok=False)
+    assert result.exit_code == 130
+    record = json.loads(result.stdout)
+    assert record["stopped"] == "interrupted" and record["iterations"] > 0
+    assert record["coherence"] == pytest.approx(nearortho.interference(np.load(out)).coherence, abs=1e-12)
+
+
 def test_optimize_kind_auto_starts_from_kerdock_bases(run, tmp_path):
     out = tmp_path / "w.npy"
     record = json.loads(run("optimize", "--n", 16, "--m", 144, "--kind", "auto", "--max-iter", 10, "--out", out,

@@ -220,6 +220,33 @@ def test_sigint_ends_the_gradient_pass_it_arrives_in(monkeypatch):
     assert len(passes) == 1
 
 
+def _coherence_oracle(W):
+    G = np.abs(W.astype(np.float64) @ W.astype(np.float64).T)
+    np.fill_diagonal(G, 0.0)
+    return G.max()
+
+
+def test_ctrl_c_hands_back_the_best_frame_so_far():
+    # progress is called at once, then every 0.25 s: Ctrl-C arrives at the second call
+    states = []
+
+    def interrupted_at_the_second_report(state):
+        states.append(state)
+        if len(states) == 2:
+            raise KeyboardInterrupt
+
+    start = nearortho.frame(8, 101, seed=0, dtype="float64")
+    with pytest.raises(nearortho.OptimizeInterrupted) as caught:
+        nearortho.optimize(start, max_iter=10**7, progress=interrupted_at_the_second_report)
+    assert isinstance(caught.value, KeyboardInterrupt) and len(states) == 2
+    result = caught.value.result
+    assert result.stopped == "interrupted" and result.starts[-1][3] == "interrupted"
+    assert result.iterations == states[-1].iteration > 0
+    assert result.coherence == pytest.approx(_coherence_oracle(result.frame), abs=1e-12)
+    assert result.coherence == pytest.approx(states[-1].coherence, abs=1e-12)
+    assert result.coherence < _coherence_oracle(start)
+
+
 @pytest.mark.parametrize("start", [np.eye(4)[:3], (8, 8)])
 def test_an_orthonormal_start_stops_at_the_bound(start):
     # m <= n: the best bound is 0 and orthonormal rows meet it; an exact 0 must not

@@ -97,7 +97,8 @@ class OptimizeResult(Result):
     the iteration, the current and best coherence (as the pass computed it),
     the surrogate's value, the power p, the step length (NaN, 0 and NaN in the
     projection stage) and the seconds since the start. ``stopped``: "max_iter", "max_seconds", "converged" (tol) or
-    "bound" (the coherence reached the best lower bound to within tol).
+    "bound" (the coherence reached the best lower bound to within tol), or
+    "interrupted" (Ctrl-C: see :class:`OptimizeInterrupted`).
     ``start``: the start ``frame`` descends from: "W0", "<kind> seed <seed>"
     for a random one, or the structured kind (a structured ``kind``, or ``"auto"``). ``starts``:
     (label, lowest coherence seen from it, steps, why it ended) for every start
@@ -134,6 +135,18 @@ class OptimizeResult(Result):
         """coherence / best lower bound - 1 (0 for an optimal packing that meets it);
         for m <= n, where the bound is 0 (orthonormal rows), the coherence itself."""
         return self.coherence / self.best_bound - 1.0 if self.best_bound > 0 else self.coherence
+
+
+class OptimizeInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`optimize`: a KeyboardInterrupt (a script or a loop of
+    runs stops as it would), which also holds the run so far in ``result``, an
+    :class:`OptimizeResult` with ``stopped="interrupted"``: the frame of lowest
+    coherence seen (objective "frame_potential": the end of the best start that
+    ended, else the first start), its exact coherence, and the history."""
+
+    def __init__(self, result: OptimizeResult):
+        super().__init__("optimize was interrupted; the best frame so far is in .result")
+        self.result = result
 
 
 def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", max_iter=None,
@@ -205,7 +218,9 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     Deterministic for given inputs, limits in iterations, and dtype: every step
     is a function of the previous ones, and the gradient's bits do not depend on
     ``threads``. A ``max_seconds`` limit makes the stopping point depend on speed.
-    Ctrl-C raises KeyboardInterrupt within a gradient pass (polled every 50 ms).
+    Ctrl-C raises :class:`OptimizeInterrupted`, a KeyboardInterrupt that holds
+    the best frame so far, within a gradient pass (polled every 50 ms) and its
+    coherence pass.
     """
     starts, kind = optimize_starts.starts(W0, kind, seed, dtype)
     W = starts[0][1]
@@ -363,26 +378,42 @@ class _Run:
         return W, f
 
     def result(self, starts) -> OptimizeResult:
+        try:
+            self.run_starts(starts)
+        except KeyboardInterrupt as interrupt:
+            self.stopped = "interrupted"
+            raise OptimizeInterrupted(self.summary()) from interrupt
+        if self.stopped is None:
+            self.stopped = "converged"
+        result = self.summary()
+        self.report(self.best, force=True)
+        return result
+
+    def run_starts(self, starts):
         for self.start_label, W in starts:  # each runs to convergence unless the budget ends first
             self.W = W
             self.local = math.inf
             self.rejected, self.stuck = 0, False
             first = self.iteration
-            if self.objective == "frame_potential":
-                self.frame_potential()
-            else:
-                self.coherence()
+            try:
+                if self.objective == "frame_potential":
+                    self.frame_potential()
+                else:
+                    self.coherence()
+            except KeyboardInterrupt:
+                self.starts.append((self.start_label, float(self.local), self.iteration - first, "interrupted"))
+                raise
             ended = "stuck" if self.stuck else self.stopped or "converged"
             self.starts.append((self.start_label, float(self.local), self.iteration - first, ended))
             if self.stopped is not None:
                 break
-        if self.stopped is None:
-            self.stopped = "converged"
+
+    def summary(self) -> OptimizeResult:
+        """The best frame so far, with its exact coherence (one more pass)."""
         W = np.ascontiguousarray(self.best_W)
         stats = interference(W, per_row=False, bins=1, backend=self.backend)
         if self.objective == "frame_potential":  # the frame returned has the lowest potential, which
             self.best = stats.coherence          # need not be the lowest coherence seen on the way
-        self.report(self.best, force=True)
         return OptimizeResult(frame=W, coherence=stats.coherence, pair=stats.pair, bounds=self.bounds,
                               objective=self.objective, history=np.array(self.history, dtype=_HISTORY_DTYPE),
                               iterations=self.iteration, seconds=self.elapsed(), stopped=self.stopped,

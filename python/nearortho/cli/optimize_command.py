@@ -2,6 +2,8 @@
 with live progress (coherence beside the best lower bound)."""
 from __future__ import annotations
 
+import sys
+
 import click
 
 from .npy_output import check_npy_path, npy_output
@@ -45,11 +47,12 @@ def optimize_command(n, m, init, key, layout, seed, kind, dtype, objective, seco
                              orthoplex or levenshtein: nearortho.bounds) and Welch's
       gap                    coherence / best_bound - 1 (m <= n: the coherence)
       iterations, seconds    steps taken over all starts, and their time
-      stopped                max_iter, max_seconds, converged or bound (reached
-                             best_bound)
+      stopped                max_iter, max_seconds, converged, bound (reached
+                             best_bound) or interrupted (Ctrl-C: the best frame so
+                             far is written, exit status 130)
       start, starts          the start the frame descends from, and how many ran
     """
-    from ..optimize import optimize
+    from ..optimize import OptimizeInterrupted, optimize
 
     check_npy_path(out)
     if (init is None) == (n is None or m is None):
@@ -67,8 +70,11 @@ def optimize_command(n, m, init, key, layout, seed, kind, dtype, objective, seco
             update(min(state.seconds, seconds),
                    f"coherence {state.coherence:.6f} (best bound {state.best_bound:.6f}), {state.stage}, "
                    f"step {state.iteration}")
-        result = optimize(start, kind=kind, seed=seed, dtype=dtype, objective=objective, max_seconds=seconds,
-                          max_iter=max_iter, restarts=restarts, threads=threads, progress=report)
+        try:
+            result = optimize(start, kind=kind, seed=seed, dtype=dtype, objective=objective, max_seconds=seconds,
+                              max_iter=max_iter, restarts=restarts, threads=threads, progress=report)
+        except OptimizeInterrupted as interrupt:  # Ctrl-C: keep the best frame so far, then exit as SIGINT does
+            result = interrupt.result
     with npy_output(out, result.frame.shape, result.frame.dtype) as target:
         target[...] = result.frame
     record = {"out": out, "n": result.n, "m": result.m, "objective": objective, "coherence": result.coherence,
@@ -76,4 +82,8 @@ def optimize_command(n, m, init, key, layout, seed, kind, dtype, objective, seco
               "best_bound_name": str(result.bounds.best_name), "welch": float(result.bounds.welch),
               "gap": result.gap, "iterations": result.iterations, "seconds": result.seconds,
               "stopped": result.stopped, "start": result.start, "starts": len(result.starts)}
-    emit(record, as_json=as_json, title=f"optimised frame written to {out}")
+    interrupted = result.stopped == "interrupted"
+    emit(record, as_json=as_json,
+         title=f"{'interrupted: best frame so far' if interrupted else 'optimised frame'} written to {out}")
+    if interrupted:
+        sys.exit(130)
