@@ -48,9 +48,24 @@ def test_frame_writes_the_api_frame(run, tmp_path):
 
 def test_frame_writes_structured_kinds(run, tmp_path):
     out = tmp_path / "k.npy"
-    result = run("frame", "--n", 16, "--m", 144, "--kind", "kerdock", "--dtype", "float64", "--out", out, "--json")
+    result = run("frame", "--n", 16, "--m", 144, "--kind", "kerdock", "--seed", 5, "--dtype", "float64", "--out", out,
+                 "--json")
     assert json.loads(result.stdout)["kind"] == "kerdock"
+    assert json.loads(result.stdout)["seed"] is None  # not used: every seed gives these rows
     assert np.array_equal(np.load(out), nearortho.frame(16, 144, "kerdock", dtype="float64"))
+    assert "seed" not in run("frame", "--n", 7, "--m", 28, "--kind", "lines28", "--out", out).stdout
+
+
+def test_frame_help_names_the_sizes_of_each_structured_kind(run):
+    text = " ".join(run("frame", "--help").stdout.split())
+    for kind, size in [("kerdock", "m <= n (n/2 + 1) for n = 4^k"), ("simplex", "m <= n + 1"),
+                       ("conference", "2n - 1 a prime power = 1 mod 4, m <= 2n"), ("lines28", "n = 7, m <= 28")]:
+        assert f"{kind} ({size}" in text or f"{kind} (n = 2^r; {size}" in text
+    # the sizes stated are the API's
+    assert [nearortho.frame_max_rows(kind, n) for kind, n in [("kerdock", 16), ("kerdock", 8), ("simplex", 9),
+                                                               ("conference", 13), ("lines28", 7)]] == [
+        16 * (16 // 2 + 1), 2 * 8, 9 + 1, 2 * 13, 28]
+    assert "structured kinds do not use it" in text
 
 
 @pytest.mark.parametrize(
@@ -60,6 +75,7 @@ def test_frame_writes_structured_kinds(run, tmp_path):
         (["frame", "--n", "4", "--m", "5", "--kind", "sparse", "--s", "9", "--out", "x.npy"], "s must be <= 4"),
         (["frame", "--n", "4", "--m", "5", "--out", "x.txt"], "--out must name a .npy file"),
         (["frame", "--n", "4", "--m", "8", "--kind", "conference", "--out", "x.npy"], "nearest to 4: 3, 5"),
+        (["frame", "--n", "4", "--m", "8", "--s", "2", "--out", "x.npy"], "--s is for --kind sparse; got --kind gaussian"),
     ],
 )
 def test_errors_are_one_line_and_exit_nonzero(run, tmp_path, monkeypatch, args, words):
@@ -202,6 +218,16 @@ def test_simulate_json_agrees_with_the_api(run, frames):
     direct = nearortho.simulate(W, 3, trials=50, seed=4, amplitude=("uniform", 2.0))
     assert record["inactive_std"] == pytest.approx(direct.inactive_std, rel=1e-12)
     assert record["false_positive_rate"] == direct.false_positive_rate
+
+
+def test_simulate_with_levels_reports_the_level_error_rate(run):
+    # --amplitude levels:K:A runs the nearest-level decoder (P5); its rate is the point of asking
+    args = ("simulate", "--n", 24, "--m", 90, "--l", 3, "--trials", 200, "--seed", 2, "--amplitude", "levels:4:1")
+    record = json.loads(run(*args, "--json").stdout)
+    direct = nearortho.simulate(nearortho.frame(24, 90, seed=2), 3, trials=200, seed=2, amplitude=("levels", 4, 1.0))
+    assert 0 < record["level_error_rate"] == direct.level_error_rate
+    assert "level_error_rate" in run(*args).stdout  # the table too
+    assert "level_error_rate" not in json.loads(run(*args[:-2], "--json").stdout)
 
 
 def test_simulate_on_a_generated_frame(run):
@@ -351,6 +377,30 @@ def test_optimize_writes_the_best_frame_and_reports_it(run, tmp_path):
     assert json.loads(again.stdout)["coherence"] <= record["coherence"] + 1e-9
 
 
+def test_ctrl_c_in_optimize_writes_the_best_frame_so_far(run, tmp_path, monkeypatch):
+    module = sys.modules["nearortho.optimize"]
+    real = module.optimize
+
+    def interrupted_at_the_second_report(*args, progress, **kwargs):
+        calls = []
+
+        def report(state):
+            progress(state)
+            calls.append(state)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+
+        return real(*args, progress=report, **kwargs)
+
+    monkeypatch.setattr(module, "optimize", interrupted_at_the_second_report)
+    out = tmp_path / "w.npy"
+    result = run("optimize", "--n", 8, "--m", 101, "--max-iter", 10**7, "--out", out, "--json", ok=False)
+    assert result.exit_code == 130
+    record = json.loads(result.stdout)
+    assert record["stopped"] == "interrupted" and record["iterations"] > 0
+    assert record["coherence"] == pytest.approx(nearortho.interference(np.load(out)).coherence, abs=1e-12)
+
+
 def test_optimize_kind_auto_starts_from_kerdock_bases(run, tmp_path):
     out = tmp_path / "w.npy"
     record = json.loads(run("optimize", "--n", 16, "--m", 144, "--kind", "auto", "--max-iter", 10, "--out", out,
@@ -359,10 +409,30 @@ def test_optimize_kind_auto_starts_from_kerdock_bases(run, tmp_path):
     assert record["coherence"] == pytest.approx(0.25, abs=1e-6) == nearortho.interference(np.load(out)).coherence
 
 
+def test_optimize_help_explains_every_field_it_prints(run, tmp_path):
+    record = json.loads(run("optimize", "--n", 3, "--m", 4, "--max-iter", 5, "--out", tmp_path / "w.npy",
+                            "--json").stdout)
+    text = run("optimize", "--help").stdout
+    assert [key for key in record if key not in text] == []
+
+
+def test_optimize_restarts_run_as_in_the_api(run, tmp_path):
+    out = tmp_path / "w.npy"
+    record = json.loads(run("optimize", "--n", 4, "--m", 8, "--restarts", 2, "--max-iter", 20000, "--seconds", 60,
+                            "--out", out, "--json").stdout)
+    api = nearortho.optimize((4, 8), restarts=2, max_iter=20000, max_seconds=60)
+    assert record["starts"] == len(api.starts) == 3 and record["start"] == api.start
+    np.testing.assert_array_equal(np.load(out), api.frame)
+
+
 @pytest.mark.parametrize("args, words", [
     (["optimize", "--n", "3", "--out", "x.npy"], "either --n and --m, or --init"),
     (["optimize", "--n", "3", "--m", "1", "--out", "x.npy"], "m must be >= 2"),
     (["optimize", "--n", "3", "--m", "6", "--out", "x.txt"], "--out must name a .npy file"),
+    (["optimize", "--n", "3", "--m", "6", "--restarts", "-1", "--out", "x.npy"], "restarts must be >= 0"),
+    (["optimize", "--init", "x.npy", "--restarts", "1", "--out", "y.npy"], "--restarts chooses a fresh start"),
+    (["optimize", "--init", "x.npy", "--kind", "auto", "--seed", "0", "--out", "y.npy"],
+     "--kind and --seed choose a fresh start (--n and --m); with --init the start is the file"),
 ])
 def test_optimize_errors_are_one_line(run, tmp_path, monkeypatch, args, words):
     monkeypatch.chdir(tmp_path)

@@ -1,4 +1,6 @@
 """nearortho.dask over row blocks equals nearortho.interference on the whole frame."""
+import socket
+
 import numpy as np
 import pytest
 
@@ -16,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("cpu_backend")
 @pytest.fixture(scope="module")
 def client():
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+                                  dashboard_address="127.0.0.1:0") as cluster, distributed.Client(cluster) as c:
         yield c
 
 
@@ -66,6 +68,20 @@ def test_cross_blocks_equal_the_whole_and_give_mmcs(client):
 def test_default_local_cluster():
     W = nearortho.frame(8, 30, seed=5)
     assert_same(nd.interference(da.from_array(W, chunks=(10, 8))), nearortho.interference(W))
+
+
+def test_default_local_cluster_works_beside_a_dashboard_on_8787():
+    # 8787 busy (held here, or by another process): no "Port 8787 is already in use" warning,
+    # which this suite turns into an error
+    with socket.socket() as held:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            held.bind(("0.0.0.0", 8787))
+            held.listen(1)
+        except OSError:
+            pass  # already taken
+        W = nearortho.frame(8, 30, seed=6)
+        assert_same(nd.interference(da.from_array(W, chunks=(10, 8))), nearortho.interference(W))
 
 
 def test_rejects_numpy_input():

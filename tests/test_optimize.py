@@ -220,6 +220,33 @@ def test_sigint_ends_the_gradient_pass_it_arrives_in(monkeypatch):
     assert len(passes) == 1
 
 
+def _coherence_oracle(W):
+    G = np.abs(W.astype(np.float64) @ W.astype(np.float64).T)
+    np.fill_diagonal(G, 0.0)
+    return G.max()
+
+
+def test_ctrl_c_hands_back_the_best_frame_so_far():
+    # progress is called at once, then every 0.25 s: Ctrl-C arrives at the second call
+    states = []
+
+    def interrupted_at_the_second_report(state):
+        states.append(state)
+        if len(states) == 2:
+            raise KeyboardInterrupt
+
+    start = nearortho.frame(8, 101, seed=0, dtype="float64")
+    with pytest.raises(nearortho.OptimizeInterrupted) as caught:
+        nearortho.optimize(start, max_iter=10**7, progress=interrupted_at_the_second_report)
+    assert isinstance(caught.value, KeyboardInterrupt) and len(states) == 2
+    result = caught.value.result
+    assert result.stopped == "interrupted" and result.starts[-1][3] == "interrupted"
+    assert result.iterations == states[-1].iteration > 0
+    assert result.coherence == pytest.approx(_coherence_oracle(result.frame), abs=1e-12)
+    assert result.coherence == pytest.approx(states[-1].coherence, abs=1e-12)
+    assert result.coherence < _coherence_oracle(start)
+
+
 @pytest.mark.parametrize("start", [np.eye(4)[:3], (8, 8)])
 def test_an_orthonormal_start_stops_at_the_bound(start):
     # m <= n: the best bound is 0 and orthonormal rows meet it; an exact 0 must not
@@ -246,6 +273,28 @@ def test_restarts_keep_the_best_over_fresh_seeds():
     assert more.coherence <= one.coherence  # and the first start is the same run
     with pytest.raises(ValueError, match="restarts"):
         nearortho.optimize(one.frame, restarts=1)
+
+
+def test_frame_potential_restarts_keep_the_lowest_potential():
+    # sum_{i<j} g_ij^2 >= (m^2 / n - m) / 2, reached by the first start; the restart that the
+    # budget cuts short three steps in ends higher and must not replace it
+    n, m = 20, 200
+    one = nearortho.optimize((n, m), objective="frame_potential", max_iter=10_000)
+    assert one.stopped == "converged"
+    more = nearortho.optimize((n, m), objective="frame_potential", restarts=3, max_iter=one.iterations + 3)
+    assert [ended for *_, ended in more.starts] == ["converged", "max_iter"]
+    G = more.frame.astype(np.float64) @ more.frame.T.astype(np.float64)
+    assert (np.sum(G * G) - m) / 2 == pytest.approx((m * m / n - m) / 2, rel=1e-6)
+    assert more.start == "gaussian seed 0"
+    np.testing.assert_array_equal(more.frame, one.frame)
+
+
+def test_restarts_from_a_structured_kind_are_gaussian():
+    # the Kerdock frame does not depend on the seed: a restart from it would repeat the first run
+    result = nearortho.optimize((8, 12), kind="kerdock", restarts=1, max_iter=20000)
+    assert [label for label, *_ in result.starts] == ["kerdock", "gaussian seed 1"]
+    assert result.starts[1][1:3] != result.starts[0][1:3]  # another run: its own lowest coherence and steps
+    assert result.coherence == pytest.approx(min(c for _, c, *_ in result.starts))
 
 
 def test_the_last_progress_report_describes_the_frame_returned():

@@ -135,12 +135,44 @@ def test_noise_rows_match_simulate(report):
     row = results["sections"]["noise"]["results"]["rows"][2]
     direct = nearortho.simulate(W, row["l"], trials=sizes.trials, seed=3)
     assert row["noise"] == pytest.approx(direct.inactive_std, rel=1e-12)
+    assert (row["error_rate"], row["error_rate_se"]) == (direct.error_rate, direct.error_rate_se)
+    for row in results["sections"]["noise"]["results"]["rows"]:  # C1's closed form, not the frame's RMS
+        assert row["c1"] == pytest.approx(math.sqrt(row["l"] / sizes.noise_n), rel=1e-15)
+        assert row["p2"] == pytest.approx(math.sqrt(8 * math.log(sizes.noise_m) * row["l"] / sizes.noise_n), rel=1e-12)
+
+
+def test_levels_rows_show_the_rates_that_set_the_count(report):
+    _, results = report
+    sizes = SIZES["quick"]
+    row = results["sections"]["levels"]["results"]["rows"][0]
+    W = nearortho.frame(sizes.noise_n, sizes.noise_m, seed=3)
+    at = {k: nearortho.simulate(W, row["l"], trials=sizes.trials, seed=3, amplitude=("levels", k, 1.0))
+          for k in (row["levels"], row["levels"] + 1)}
+    assert row["error_rate"] == at[row["levels"]].level_error_rate <= 0.01 < row["next_error_rate"]
+    assert row["next_error_rate"] == at[row["levels"] + 1].level_error_rate
 
 
 def test_capacity_counter_example_is_reproduced(report):
     _, results = report
     ortho = results["sections"]["capacity"]["results"]["rows"][-1]
     assert (ortho["kind"], ortho["n"], ortho["m"], ortho["l_max"]) == ("orthogonal", 100, 100, 100)
+
+
+def test_capacity_l_snr_is_where_the_noise_reaches_the_signal(report):
+    # noise^2 on an off feature with l active is l times the mean squared cosine (over
+    # uniformly drawn active sets), so it reaches the signal 1 near l = 1 / RMS^2: numpy float64 Gram
+    _, results = report
+    rows = results["sections"]["capacity"]["results"]["rows"]
+    for row in rows[:-1]:
+        W = nearortho.frame(row["n"], row["m"], row["kind"], seed=3).astype(np.float64)
+        G = W @ W.T
+        mean_square = (np.sum(G**2) - np.sum(np.diag(G) ** 2)) / (row["m"] * (row["m"] - 1))
+        assert row["l_snr"] == pytest.approx(1 / mean_square, rel=0.15)
+        # the crossing itself, as simulate measures it
+        at, above = (nearortho.simulate(W.astype(np.float32), l, trials=SIZES["quick"].capacity_trials, seed=3)
+                     for l in (row["l_snr"], row["l_snr"] + 1))
+        assert row["noise_at_l_snr"] == at.inactive_std < 1 <= above.inactive_std == row["noise_above_l_snr"]
+    assert rows[-1]["l_snr"] == 100  # orthogonal: no noise at all
 
 
 def test_compound_rows_match_the_api(report):
@@ -268,7 +300,7 @@ def test_c2_with_one_m_per_n_leaves_the_growth_unmeasured():
 def _noise(noise):
     n = 256
     rows = [{"l": l, "noise": noise(l, n), "c1": math.sqrt(l / n), "p2": math.sqrt(8 * math.log(4096) * l / n),
-             "error_rate": 0.0} for l in (1, 2, 4, 8, 16, 32)]
+             "error_rate": 0.0, "error_rate_se": 0.0} for l in (1, 2, 4, 8, 16, 32)]
     return {"n": n, "m": 4096, "kind": "gaussian", "trials": 10, "seed": 0, "rows": rows}
 
 
@@ -282,24 +314,37 @@ def test_p2_and_c1_noise_verdicts_follow_the_numbers():
     assert _status("noise", _noise(lambda l, n: 20 * math.sqrt(l / n)), "C1 (noise)") == FAILS
 
 
-def _capacity(l_max=None, ortho_l_max=100, cases=None):
-    """Made-up capacity results: l_max(n, m) over a grid, or explicit (n, m, l_max) cases."""
-    cases = cases or [(n, m, l_max(n, m)) for n in (128, 512) for m in (4 * n, 16 * n)]
-    rows = [{"kind": "gaussian", "n": n, "m": m, "l_max": l, "ci_low": l, "ci_high": l} for n, m, l in cases]
-    rows.append({"kind": "orthogonal", "n": 100, "m": 100, "l_max": ortho_l_max, "ci_low": 0, "ci_high": 100})
+def _capacity(l_snr=None, ortho_l_max=100, cases=None, l_max=lambda n, m: round(0.045 * n)):
+    """Made-up capacity results: l_snr(n, m) (noise below the signal) over a grid, or explicit
+    (n, m, l_snr) cases; the decoder's l_max(n, m) beside it."""
+    cases = cases or [(n, m, l_snr(n, m)) for n in (128, 512) for m in (4 * n, 16 * n)]
+    rows = [{"kind": "gaussian", "n": n, "m": m, "l_snr": l, "noise_at_l_snr": 0.99, "noise_above_l_snr": 1.01,
+             "l_max": l_max(n, m), "ci_low": 0, "ci_high": n} for n, m, l in cases]
+    rows.append({"kind": "orthogonal", "n": 100, "m": 100, "l_snr": 100, "noise_at_l_snr": 0.0,
+                 "noise_above_l_snr": None, "l_max": ortho_l_max, "ci_low": 0, "ci_high": 100})
     return {"error_rate": 0.01, "threshold": 0.5, "trials": 10, "seed": 0, "rows": rows}
 
 
 def test_p3_verdict_follows_the_numbers():
-    assert _status("capacity", _capacity(lambda n, m: round(0.045 * n)), "P3") == ORDER
+    assert _status("capacity", _capacity(lambda n, m: round(5 * n / (8 * math.log(m)))), "P3") == ORDER
     at_p3 = _capacity(lambda n, m: max(1, round(n / (8 * math.log(m)))))
     assert _status("capacity", at_p3, "P3") == HOLDS
     assert _status("capacity", _capacity(lambda n, m: n), "P3") == FAILS
 
 
+def test_p3_and_c1_are_judged_where_the_noise_reaches_the_signal_not_at_the_decoders_error_rate():
+    # P3's own criterion is eps sqrt(l) < 1: noise below the signal. A frame whose noise reaches
+    # the signal at l = n, and whose 1% decoder holds 0.045 n, bears out C1 and refutes P3
+    # (off by 8 ln m); judged on the decoder's l_max the verdicts flip.
+    results = _capacity(lambda n, m: n, l_max=lambda n, m: round(0.045 * n))
+    assert _status("capacity", results, "C1 (capacity)") == HOLDS
+    p3 = next(v for v in _section("capacity").judge(results) if v.claim == "P3")
+    assert p3.status == FAILS and p3.factor == pytest.approx(8 * math.log(16 * 512))
+
+
 def test_p4_verdict_follows_the_numbers():
-    # 0.045 n active: P4 allows exp(n / (8 * 0.045 n)) = exp(2.8), about 16 features, far fewer than m
-    assert _status("capacity", _capacity(lambda n, m: round(0.045 * n)), "P4") == FAILS
+    # noise below the signal up to l = n: P4 allows exp(1/8), about 1.1 features, far fewer than m
+    assert _status("capacity", _capacity(lambda n, m: n), "P4") == FAILS
     assert _status("capacity", _capacity(cases=[(80, 100, 2)]), "P4") == HOLDS  # 100 < e^5 = 148
     assert _status("capacity", _capacity(cases=[(80, 100, 2), (72, 200, 2)]), "P4") == ORDER  # 200 = 2.2 e^4.5
     assert _status("capacity", _capacity(cases=[(80, 100, 2), (64, 1000, 2)]), "P4") == FAILS  # 1000 = 18 e^4
@@ -317,11 +362,12 @@ def test_p4_is_judged_as_a_bound():
 def test_p4_is_not_measured_when_no_frame_keeps_one_active_feature():
     p4 = next(v for v in _section("capacity").judge(_capacity(lambda n, m: 0)) if v.claim == "P4")
     assert (p4.status, p4.label) == (UNMEASURED, "not measured")
-    assert "l_max 0" in p4.measured
+    assert "l_snr 0" in p4.measured
 
 
 def test_c1_capacity_verdict_follows_the_numbers():
     assert _status("capacity", _capacity(lambda n, m: round(0.045 * n)), "C1 (capacity)") == FAILS
+    assert _status("capacity", _capacity(lambda n, m: n), "C1 (capacity)") == HOLDS
     assert _status("capacity", _capacity(lambda n, m: round(0.9 * n)), "C1 (capacity)") == HOLDS
     assert _status("capacity", _capacity(lambda n, m: round(0.3 * n)), "C1 (capacity)") == ORDER
 
@@ -337,8 +383,8 @@ def _levels(counts, n=512, m=8192):
     ls = (2, 4, 8, 16, 32)
     predicted = [1 / (eps * math.sqrt(l)) for l in ls]
     counts = [counts(p) for p in predicted] if callable(counts) else counts
-    rows = [{"l": l, "levels": k, "at_cap": False, "p5_jl": p, "p5_c1": math.sqrt(n / l)}
-            for l, k, p in zip(ls, counts, predicted)]
+    rows = [{"l": l, "levels": k, "at_cap": False, "p5_jl": p, "p5_c1": math.sqrt(n / l), "error_rate": 0.005,
+             "next_error_rate": 0.02} for l, k, p in zip(ls, counts, predicted)]
     return {"n": n, "m": m, "kind": "gaussian", "trials": 10, "seed": 0, "error_rate": 0.01, "rows": rows}
 
 
@@ -372,7 +418,7 @@ def test_p5_c1_ratio_spans_every_l_whose_c1_count_is_informative():
 def test_levels_at_the_search_cap_everywhere_are_not_measured():
     results = _levels(round, n=100_000)
     for row in results["rows"]:
-        row.update(levels=4096, at_cap=True)
+        row.update(levels=4096, at_cap=True, next_error_rate=None)
     verdicts = _section("levels").judge(results)
     assert [(v.claim, v.status) for v in verdicts] == [("P5", UNMEASURED), ("P6", UNMEASURED)]
     assert all("search cap" in v.reason for v in verdicts)

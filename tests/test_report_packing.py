@@ -3,6 +3,7 @@ verdicts follow made-up numbers either way."""
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 
 import nearortho
@@ -26,6 +27,22 @@ def test_records_and_capacity_are_the_apis():
     direct = nearortho.capacity((16, 64, "kerdock"), error_rate=0.01, trials=50, seed=5)
     assert kerdock["l_max"] == direct.l_max and kerdock["exact_l"] == 1  # 1/4 coherence: l * 1/4 < 1/2
     assert kerdock["error_at_exact_l"] == 0.0
+
+
+def test_no_l_is_called_error_free_once_the_coherence_reaches_the_threshold():
+    # this frame has a pair with g_ij > 1/2: with only feature j on, feature i reads g_ij, a false
+    # positive at the threshold 1/2, so not even l = 1 is free of errors
+    W = nearortho.frame(16, 64, seed=5)
+    G = W.astype(np.float64) @ W.T.astype(np.float64)
+    np.fill_diagonal(G, 0)
+    assert G.max() > packing.THRESHOLD
+    sizes = dataclasses.replace(SIZES["quick"], packing_trials=20)
+    run = packing._readout(W, 2, Context(sizes, 5, lambda message: None))
+    assert run["exact_l"] == 0 and run["error_at_exact_l"] is None
+    results = _results()
+    results["readout"]["kinds"]["gaussian"] = run
+    reason = next(v.reason for v in packing.judge(results) if v.claim == "C2 (capacity)")
+    assert "errors possible from l = 1 on (Gaussian" in reason and "(Gaussian)" not in reason
 
 
 def _results(kerdock_gap=1.05, l_max=(11, 12), coherence=(0.32, 0.0625), rms=(0.0625, 0.0605)):

@@ -372,6 +372,22 @@ def test_no_noise_estimate_gives_nan_snr_not_infinity():
     assert math.isnan(result.inactive_std) and math.isnan(result.snr)
 
 
+def test_no_active_feature_gives_nan_snr_not_infinity():
+    # l = 0: no signal, and x = 0 reads out exactly 0 everywhere; signal / noise is 0 / 0
+    result = no.simulate(no.frame(16, 64, seed=3), 0, trials=5, seed=1)
+    assert result.inactive_std == 0.0 and math.isnan(result.snr)
+
+
+def test_bool_activation_values_are_refused_as_amplitudes_are():
+    # a False beside an active index read as amplitude 0: an "active" feature with no signal,
+    # counted as missed; True is refused too, as amplitude=("boolean", True) and l=True are
+    W = no.frame(16, 64, seed=3)
+    for values in ([np.array([True, False])], np.array([[True, True]])):
+        with pytest.raises(TypeError, match="^activations: values must be real numbers, got bool"):
+            no.simulate(W, activations=([np.array([0, 1])], values))
+    assert no.simulate(W, activations=([np.array([0, 1])], [np.array([1, 1])])).l == 2  # integers are numbers
+
+
 def test_huge_amplitudes_are_rejected():
     W = no.frame(8, 20, seed=3)
     with pytest.raises(ValueError, match="amplitude a must be <="):

@@ -94,3 +94,11 @@ def test_without_l_the_l_columns_are_none():
 def test_bad_inputs(kwargs, error):
     with pytest.raises(error, match=r"n|m|l|amplitude"):
         no.theory(**kwargs)
+
+
+def test_l_above_m_names_the_offending_pair_in_plain_numbers():
+    # the CLI passes arrays: the message showed "l = array([200]) with m = [100]"
+    with pytest.raises(ValueError, match=r"^l must be <= m \(l active features among m\), got l = 101 with m = 100$"):
+        no.theory(16, [40, 100], [8, 101])
+    with pytest.raises(ValueError, match=r"got l = 200 with m = 100$"):
+        no.theory(64, np.array([100]), np.array([200]))

@@ -15,7 +15,7 @@ from .row_file import RowFile, open_rows
 from .match import Match, match
 from .features import signed_max
 from .pairs import pairs
-from .optimize import OptimizeProgress, OptimizeResult, optimize
+from .optimize import OptimizeInterrupted, OptimizeProgress, OptimizeResult, optimize
 from .reference import eps_jl, random_coherence, welch_bound
 from .simulate import ReadoutStats, readouts, simulate
 from .theory import Theory, theory
@@ -48,7 +48,7 @@ def set_max_isa(isa: str) -> str:
 
 
 __all__ = ["KINDS", "STRUCTURED_KINDS", "Bounds", "Capacity", "Compound", "InterferenceStats", "Levels", "Match",
-           "OptimizeProgress", "OptimizeResult", "ReadoutStats", "RowFile", "SurrogateGradient", "Theory", "bounds", "build_info",
+           "OptimizeInterrupted", "OptimizeProgress", "OptimizeResult", "ReadoutStats", "RowFile", "SurrogateGradient", "Theory", "bounds", "build_info",
            "capacity", "compound", "eps_jl", "frame", "frame_max_rows", "interference", "levels", "load", "match",
            "neighbors", "open_rows", "optimize", "pairs", "random_coherence", "readouts", "sample_activations", "set_max_isa",
            "signed_max", "simulate", "surrogate_gradient", "theory", "welch_bound", "__version__"]

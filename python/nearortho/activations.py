@@ -59,10 +59,12 @@ def csr_activations(activations, m: int):
     if not rows:
         raise ValueError("activations must hold at least one trial")
     try:
-        vals = [np.asarray(r, dtype=np.float64) for r in values] if not isinstance(values, np.ndarray) else list(
-            values.astype(np.float64))
+        given = [np.asarray(r) for r in values]
+        vals = [np.asarray(r, dtype=np.float64) for r in given]
     except (TypeError, ValueError) as error:
         raise TypeError(f"activations: values must be real numbers ({error})") from None
+    if any(r.dtype == np.bool_ for r in given):  # a False would be an active feature of amplitude 0
+        raise TypeError("activations: values must be real numbers, got bool")
     if len(vals) != len(rows):
         raise ValueError("activations: indices and values must have the same number of trials")
     offset, index, value = [0], [], []

@@ -39,7 +39,7 @@ def _frame_argument(W, seed: int) -> np.ndarray:
     return v.frame_array(W)
 
 
-def _largest(ok, lo: int, hi: int) -> int:
+def largest_passing(ok, lo: int, hi: int) -> int:
     """Largest x in [lo, hi] with ok(x) below the first failure, given ok(lo).
 
     Doubles x up from lo until ok fails, then bisects between the last success and
@@ -77,7 +77,11 @@ class Capacity(Result):
     true l_max lies in it at about the stated confidence, if the rate grows with l.
     ``evaluated`` maps every l tried to (rate, its standard error).
     ``false_positive_rate`` and ``false_negative_rate`` are the two rates at l_max
-    (NaN without inactive or active features). The theory columns are P3 (JL) and C1.
+    (NaN without inactive or active features). The theory columns are P3 (JL) and C1:
+    ``l_max_jl = n / (8 ln m)`` and ``l_max_rms = n`` are where the noise eps sqrt(l) reaches
+    the signal (SNR 1), not a decoder's limit at ``target``: with Gaussian noise sqrt(l / n),
+    a threshold t errs on a fraction e of the m >> l inactive features near
+    l = n (t / z)^2, z the normal quantile of 1 - e (0.046 n at t = 0.5, e = 0.01).
     """
 
     n: int
@@ -162,9 +166,9 @@ def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, thr
         return cache[l]
 
     z = _z(confidence)
-    point = _largest(lambda l: rate(l)[0] <= target, 0, m)
-    low = _largest(lambda l: rate(l)[0] + z * rate(l)[1] <= target, 0, m)
-    high = _largest(lambda l: rate(l)[0] - z * rate(l)[1] <= target, 0, m)
+    point = largest_passing(lambda l: rate(l)[0] <= target, 0, m)
+    low = largest_passing(lambda l: rate(l)[0] + z * rate(l)[1] <= target, 0, m)
+    high = largest_passing(lambda l: rate(l)[0] - z * rate(l)[1] <= target, 0, m)
     t = theory(n, max(m, 2)) if n >= 1 else None
     rate(point)  # l_max's two rates (the search need not have simulated it)
     return Capacity(n=n, m=m, metric=metric, target=target, confidence=confidence, trials=trials, l_max=point,
@@ -238,7 +242,7 @@ def levels(W, l, *, error_rate=0.01, amplitude=1.0, trials=200, seed=0, signed=F
             cache[k] = s.level_error_rate
         return cache[k]
 
-    k = _largest(lambda kk: rate(kk) <= target, 1, k_max) if rate(1) <= target else 1
+    k = largest_passing(lambda kk: rate(kk) <= target, 1, k_max) if rate(1) <= target else 1
     t = theory(n, max(m, 2), l)
     return Levels(n=n, m=m, l=l, target=target, trials=trials, levels=k, level_error_rate=rate(k),
                   next_error_rate=rate(k + 1) if k < k_max else None,

@@ -188,8 +188,10 @@ class _client:
         try:
             return default_client()
         except ValueError:
+            # the scheduler's web server on a free local port: None means 8787, which a running
+            # dashboard often holds (a "Port 8787 is already in use" warning for every call)
             cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                   dashboard_address=None)
+                                   dashboard_address="127.0.0.1:0")
             self.owned = Client(cluster)
             return self.owned
 

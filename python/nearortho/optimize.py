@@ -97,9 +97,10 @@ class OptimizeResult(Result):
     the iteration, the current and best coherence (as the pass computed it),
     the surrogate's value, the power p, the step length (NaN, 0 and NaN in the
     projection stage) and the seconds since the start. ``stopped``: "max_iter", "max_seconds", "converged" (tol) or
-    "bound" (the coherence reached the best lower bound to within tol).
+    "bound" (the coherence reached the best lower bound to within tol), or
+    "interrupted" (Ctrl-C: see :class:`OptimizeInterrupted`).
     ``start``: the start ``frame`` descends from: "W0", "<kind> seed <seed>"
-    for a random one, or the structured kind (``kind="auto"``). ``starts``:
+    for a random one, or the structured kind (a structured ``kind``, or ``"auto"``). ``starts``:
     (label, lowest coherence seen from it, steps, why it ended) for every start
     run, in order; it ended "stuck" (100 rejected steps in a row), "converged",
     or for the reason in ``stopped``.
@@ -134,6 +135,18 @@ class OptimizeResult(Result):
         """coherence / best lower bound - 1 (0 for an optimal packing that meets it);
         for m <= n, where the bound is 0 (orthonormal rows), the coherence itself."""
         return self.coherence / self.best_bound - 1.0 if self.best_bound > 0 else self.coherence
+
+
+class OptimizeInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`optimize`: a KeyboardInterrupt (a script or a loop of
+    runs stops as it would), which also holds the run so far in ``result``, an
+    :class:`OptimizeResult` with ``stopped="interrupted"``: the frame of lowest
+    coherence seen (objective "frame_potential": the end of the best start that
+    ended, else the first start), its exact coherence, and the history."""
+
+    def __init__(self, result: OptimizeResult):
+        super().__init__("optimize was interrupted; the best frame so far is in .result")
+        self.result = result
 
 
 def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", max_iter=None,
@@ -188,9 +201,9 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
         Largest power of the smooth stage (default 4096 in float64, 1024 in
         float32, where higher powers only fit rounding noise).
     restarts : int >= 0
-        With a random start: after a start converges, begin again from the
+        With (n, m): after a start converges, begin again from the
         frames of seeds seed + 1, ..., seed + restarts while the budget lasts
-        (of kind "gaussian" when ``kind="auto"``),
+        (of kind "gaussian" when ``kind`` is "auto" or a structured kind, which has one frame),
         keeping the best frame over all starts. Small packings have many local
         minima, so a few restarts often find a better one.
     backend : {"auto", "cpu", "cuda"}
@@ -205,7 +218,9 @@ def optimize(W0, *, kind="gaussian", seed=0, dtype=None, objective="coherence", 
     Deterministic for given inputs, limits in iterations, and dtype: every step
     is a function of the previous ones, and the gradient's bits do not depend on
     ``threads``. A ``max_seconds`` limit makes the stopping point depend on speed.
-    Ctrl-C raises KeyboardInterrupt within a gradient pass (polled every 50 ms).
+    Ctrl-C raises :class:`OptimizeInterrupted`, a KeyboardInterrupt that holds
+    the best frame so far, within a gradient pass (polled every 50 ms) and its
+    coherence pass.
     """
     starts, kind = optimize_starts.starts(W0, kind, seed, dtype)
     W = starts[0][1]
@@ -261,6 +276,7 @@ class _Run:
         self.stopped = None
         self.stage, self.p = "smooth", self.p_first
         self.best, self.best_W = math.inf, W.copy()          # over every start
+        self.best_potential = math.inf                        # of best_W, objective "frame_potential"
         self.start_label = self.best_start = None
         self.starts = []                                      # (label, lowest coherence, steps, ended)
         self.rejected, self.stuck = 0, False                  # rejected steps in a row, in this start
@@ -280,8 +296,9 @@ class _Run:
             self.local_W[...] = W
         if coherence < self.best:
             self.best = coherence
-            self.best_W[...] = W
-            self.best_start = self.start_label
+            if self.objective == "coherence":  # frame_potential keeps the frame of lowest potential
+                self.best_W[...] = W
+                self.best_start = self.start_label
 
     # stopping and reporting
     def elapsed(self):
@@ -318,7 +335,7 @@ class _Run:
     def descend(self, W, objective_at, accept_stop, window_done):
         """Momentum descent from W on objective_at(W) -> (f, Riemannian gradient,
         coherence) until the budget ends, accept_stop(coherence) or window_done(f)
-        (called every _WINDOW steps) says so. Returns the last accepted W."""
+        (called every _WINDOW steps) says so. Returns the last accepted W and its f."""
         f, R, coherence = objective_at(W)
         self.seen(W, coherence)
         step, velocity = _FIRST_STEP, np.zeros_like(W)
@@ -328,7 +345,7 @@ class _Run:
             velocity = _MOMENTUM * _tangent(W, velocity) + R
             size = math.sqrt(float(np.einsum("ij,ij->", velocity, velocity)) / len(W))
             if size == 0:
-                return W
+                return W, f
             trial = W - (step / size) * velocity
             trial /= np.linalg.norm(trial, axis=1, keepdims=True)
             self.iteration += 1
@@ -345,42 +362,58 @@ class _Run:
                 self.rejected += 1
                 if self.rejected >= _STUCK:
                     self.stuck = True
-                    return W
+                    return W, f
             if self.elapsed() >= self.next_report:
                 self.report(coherence, force=False)
             if accept_stop(coherence):
-                return W
+                return W, f
             if steps % _WINDOW == 0:
                 self.record(coherence, f, step)
                 if window_done(f, step):
-                    return W
+                    return W, f
                 # the objective may have changed (p, s): restart the momentum, and
                 # the step if it shrank to nothing at the old objective's minimum
                 f, R, coherence = objective_at(W)
                 step, velocity = max(step, _STEP_FLOOR), np.zeros_like(W)
-        return W
+        return W, f
 
     def result(self, starts) -> OptimizeResult:
+        try:
+            self.run_starts(starts)
+        except KeyboardInterrupt as interrupt:
+            self.stopped = "interrupted"
+            raise OptimizeInterrupted(self.summary()) from interrupt
+        if self.stopped is None:
+            self.stopped = "converged"
+        result = self.summary()
+        self.report(self.best, force=True)
+        return result
+
+    def run_starts(self, starts):
         for self.start_label, W in starts:  # each runs to convergence unless the budget ends first
             self.W = W
             self.local = math.inf
             self.rejected, self.stuck = 0, False
             first = self.iteration
-            if self.objective == "frame_potential":
-                self.frame_potential()
-            else:
-                self.coherence()
+            try:
+                if self.objective == "frame_potential":
+                    self.frame_potential()
+                else:
+                    self.coherence()
+            except KeyboardInterrupt:
+                self.starts.append((self.start_label, float(self.local), self.iteration - first, "interrupted"))
+                raise
             ended = "stuck" if self.stuck else self.stopped or "converged"
             self.starts.append((self.start_label, float(self.local), self.iteration - first, ended))
             if self.stopped is not None:
                 break
-        if self.stopped is None:
-            self.stopped = "converged"
+
+    def summary(self) -> OptimizeResult:
+        """The best frame so far, with its exact coherence (one more pass)."""
         W = np.ascontiguousarray(self.best_W)
         stats = interference(W, per_row=False, bins=1, backend=self.backend)
         if self.objective == "frame_potential":  # the frame returned has the lowest potential, which
             self.best = stats.coherence          # need not be the lowest coherence seen on the way
-        self.report(self.best, force=True)
         return OptimizeResult(frame=W, coherence=stats.coherence, pair=stats.pair, bounds=self.bounds,
                               objective=self.objective, history=np.array(self.history, dtype=_HISTORY_DTYPE),
                               iterations=self.iteration, seconds=self.elapsed(), stopped=self.stopped,
@@ -398,8 +431,11 @@ class _Run:
             last[0] = f
             return done
 
-        self.best_W[...] = self.descend(self.W, objective_at, lambda c: False, window_done)
-        self.best_start = self.start_label
+        W, potential = self.descend(self.W, objective_at, lambda c: False, window_done)
+        if potential < self.best_potential:  # a restart cut short by the budget may end higher
+            self.best_potential = potential
+            self.best_W[...] = W
+            self.best_start = self.start_label
 
     def coherence(self):
         W = self.W
@@ -471,7 +507,7 @@ class _Run:
                 state["last"] = math.inf
             return self.at_bound()
 
-        return self.descend(W, objective_at, lambda c: self.at_bound(), window_done)
+        self.descend(W, objective_at, lambda c: self.at_bound(), window_done)
 
     def max_stage(self):
         """Stage 2: push the largest pairs below a target just under this start's best."""

@@ -155,7 +155,8 @@ def simulate(W, l=None, *, trials=None, amplitude="boolean", threshold=0.5, sign
     amplitude : "boolean" | ("boolean", a) | ("uniform", a) | ("levels", K, a)
         a; U(0, a]; or a * j / K with j uniform in 1..K.
     threshold : float
-        The threshold decoder's cut (in amplitude units).
+        The threshold decoder's cut on r, absolute: it does not scale with the amplitude a
+        (0.5 is half of the default a = 1; pass a / 2 for half of another a).
     seed : int
         Trial t's activations are a function of (seed, t) only (Philox): results do
         not depend on ``threads`` -- they are bit-identical for any thread count on
@@ -343,7 +344,7 @@ def _stats(t: _core.ReadoutTotals, m, n, trials, amp: Amplitude, edges, rms: flo
         error_rate=errors / (trials * m),
         error_rate_se=math.sqrt(max(var_errors, 0.0) / trials) / m if trials > 1 else math.nan,
         level_error_rate=t.level_errors / active if amp.kind == "levels" and active else None,
-        snr=math.nan if math.isnan(i_std) else (rms_amp / i_std if i_std > 0 else math.inf),
+        snr=math.nan if math.isnan(i_std) or math.isnan(rms_amp) else (rms_amp / i_std if i_std > 0 else math.inf),
         rms_interference=rms,
         predicted_std_rms=scale * rms,
         predicted_std_jl=scale * float(eps_jl(n, m)) if m > 1 else 0.0,

@@ -86,7 +86,8 @@ def theory(n, m, l=None, amplitude=1.0) -> Theory:
     ls = None if l is None else v.integer_array(l, "l", 1)
     shape = np.broadcast_shapes(n.shape, m.shape, a.shape, () if ls is None else ls.shape)
     if ls is not None and np.any(ls > m):
-        raise ValueError(f"l must be <= m (l active features among m), got l = {l!r} with m = {m.astype(np.int64)}")
+        l_bad, m_bad = (np.broadcast_to(x, shape)[np.broadcast_to(ls > m, shape)][0] for x in (ls, m))
+        raise ValueError(f"l must be <= m (l active features among m), got l = {l_bad:.0f} with m = {m_bad:.0f}")
     n, m, a = (np.broadcast_to(x, shape) for x in (n, m, a))
     e_jl = np.asarray(eps_jl(n, m), dtype=np.float64)
     e_rms = 1.0 / np.sqrt(n)

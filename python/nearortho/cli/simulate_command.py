@@ -47,7 +47,8 @@ def simulate_command(W, l, trials, amplitude, threshold, signed, seed, threads, 
         result = simulate(W, l, trials=trials, amplitude=parse_amplitude(amplitude), threshold=threshold,
                           signed=signed, seed=seed, threads=threads,
                           progress=lambda done, total: update(done)).to_dict()
-    emit({k: result[k] for k in READOUT_FIELDS}, as_json=as_json, title="readout")
+    levels = ("level_error_rate",) if result["level_error_rate"] is not None else ()  # levels:K:A only
+    emit({k: result[k] for k in READOUT_FIELDS + levels}, as_json=as_json, title="readout")
 
 
 @click.command("capacity")

@@ -1,6 +1,8 @@
 """Readout noise against the number of active features (P2, C1)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..frame import frame
@@ -19,8 +21,10 @@ def measure(context) -> dict:
     rows = []
     for l in sizes.noise_ls:
         result = simulate(W, l, trials=sizes.trials, seed=context.seed)
-        rows.append({"l": l, "noise": result.inactive_std, "c1": result.predicted_std_rms,
-                     "p2": result.predicted_std_jl, "error_rate": result.error_rate})
+        # C1 is the closed form sqrt(l / n); predicted_std_rms uses this frame's own RMS instead
+        rows.append({"l": l, "noise": result.inactive_std, "c1": math.sqrt(l / n),
+                     "p2": result.predicted_std_jl, "error_rate": result.error_rate,
+                     "error_rate_se": result.error_rate_se})
         context.tick(f"readout noise l={l}")
     return {"n": n, "m": m, "kind": "gaussian", "trials": sizes.trials, "seed": context.seed, "rows": rows}
 
@@ -55,13 +59,15 @@ def method(results) -> str:
             f"{results['trials']} trials: l features chosen uniformly at random are on with amplitude 1, "
             f"x = sum of their vectors, r = W x; the noise is the standard deviation of r over the features "
             f"that are off. The threshold decoder calls a feature on when r > 0.5; its error rate is "
-            f"(false positives + false negatives) / (trials x m).")
+            f"(false positives + false negatives) / (trials x m), with its standard error from the spread of "
+            f"the trials' error counts.")
 
 
 def table(results) -> Table:
     rows = [{"l": r["l"], "noise std (off features)": r["noise"], "C1: sqrt(l/n)": r["c1"],
              "noise / sqrt(l/n)": r["noise"] / r["c1"], "P2: eps_JL sqrt(l)": r["p2"],
-             "decoder error rate": r["error_rate"]} for r in results["rows"]]
+             "decoder error rate": r["error_rate"], "its standard error": r["error_rate_se"]}
+            for r in results["rows"]]
     return Table(list(rows[0]), rows, list(range(len(rows))))
 
 

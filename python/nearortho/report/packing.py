@@ -44,14 +44,18 @@ def _readout(W, l: int, context) -> dict:
     result = capacity(W, error_rate=ERROR_RATE, threshold=THRESHOLD, trials=sizes.packing_trials,
                       seed=context.seed)
     # |noise| <= l * coherence on an inactive feature and (l - 1) * coherence on an active one:
-    # no error is possible while l * coherence < THRESHOLD
-    exact = max(1, math.ceil(THRESHOLD / stats.coherence) - 1)
-    at_exact = simulate(W, exact, trials=sizes.packing_trials, threshold=THRESHOLD, seed=context.seed)
+    # no error is possible while l * coherence < THRESHOLD (for no l >= 1 once coherence >= THRESHOLD)
+    exact = math.ceil(THRESHOLD / stats.coherence) - 1
+    curve = dict(result.evaluated)
+    error_at_exact = None
+    if exact >= 1:
+        at_exact = simulate(W, exact, trials=sizes.packing_trials, threshold=THRESHOLD, seed=context.seed)
+        curve[exact] = (at_exact.error_rate, at_exact.error_rate_se)
+        error_at_exact = at_exact.error_rate
     at_l = simulate(W, l, trials=sizes.packing_trials, threshold=THRESHOLD, seed=context.seed)
-    curve = dict(result.evaluated) | {exact: (at_exact.error_rate, at_exact.error_rate_se)}
     return {"coherence": stats.coherence, "rms": stats.rms, "l_max": int(result.l_max),
             "ci_low": int(result.l_max_ci[0]), "ci_high": int(result.l_max_ci[1]), "exact_l": exact,
-            "error_at_exact_l": at_exact.error_rate, "noise": at_l.inactive_std,
+            "error_at_exact_l": error_at_exact, "noise": at_l.inactive_std,
             "curve": [{"l": x, "error_rate": rate} for x, (rate, _) in sorted(curve.items())]}
 
 
@@ -116,10 +120,19 @@ def judge(results) -> list:
                 f"at a {results['error_rate']:.0%} error rate the Kerdock frame holds {k['l_max']} active features "
                 f"and the Gaussian one {g['l_max']}, though its coherence is {g['coherence'] / k['coherence']:.1f}x "
                 f"lower; the typical (RMS) interference predicts a ratio of {by_typical:.2f}, the worst case "
-                f"{by_worst:.1f} (the prediction is {side([measured], [by_worst])}). What the worst case buys: no "
-                f"error at all up to l = {k['exact_l']} (Kerdock, measured rate {k['error_at_exact_l']:.2g}) "
-                f"against l = {g['exact_l']} (Gaussian)."),
+                f"{by_worst:.1f} (the prediction is {side([measured], [by_worst])}). What the worst case buys: "
+                f"{_error_free(k, 'Kerdock', results['threshold'], rate=True)} against "
+                f"{_error_free(g, 'Gaussian', results['threshold'], rate=False)}."),
     ]
+
+
+def _error_free(run, kind, threshold, rate) -> str:
+    """'no error at all up to l = 7 (Kerdock, measured rate 0)', or where the coherence reaches the
+    threshold, that one active feature can already cross it."""
+    if run["exact_l"] == 0:
+        return f"errors possible from l = 1 on ({kind}: coherence {run['coherence']:.3f} >= {threshold:g})"
+    measured = f", measured rate {run['error_at_exact_l']:.2g}" if rate else ""
+    return f"no error at all up to l = {run['exact_l']} ({kind}{measured})"
 
 
 def method(results) -> str:
@@ -177,8 +190,9 @@ def draw(results, figure) -> None:
         curve = [p for p in run["curve"] if p["error_rate"] > 0]
         right.plot([p["l"] for p in curve], [p["error_rate"] for p in curve], linestyle="-",
                    label=f"{kind}: error rate", **STYLES[kind])
-        right.axvline(run["exact_l"] + 0.5, linestyle="--", color=STYLES[kind]["color"], linewidth=1,
-                      label=f"{kind}: error-free to l={run['exact_l']}")
+        if run["exact_l"] >= 1:
+            right.axvline(run["exact_l"] + 0.5, linestyle="--", color=STYLES[kind]["color"], linewidth=1,
+                          label=f"{kind}: error-free to l={run['exact_l']}")
     right.axhline(results["error_rate"], label=f"target {results['error_rate']:.0%}", **WELCH_LINE)
     right.set(xscale="log", yscale="log", xlabel="active features l", ylabel="threshold-decoder error rate",
               title=f"n = {out['n']}, m = {out['m']} (zero error rates not drawn)")
