@@ -11,8 +11,9 @@ untimed call. Rows: gemm W @ W2.T (W2
 a copy, so BLAS cannot take the syrk path; row blocks of 8192 into a
 preallocated output; sgemm or dgemm by --dtype); nearortho with every reduction
 fused, once per ISA in --isa (NEARORTHO_MAX_ISA); a careful user's chunked numpy
-(row blocks of 2048 against the rows after them, the triangle sliced off,
-np.bincount on |G| for the histogram, max/argmax(axis) for the per-row maxima);
+(row blocks of 2048 against the rows after them into buffers allocated once, the
+triangle sliced off, np.bincount on |G| for the histogram, max/argmax(axis) for
+the per-row maxima);
 naive numpy (dense G, triangle mask, reduce; smaller size only) and faiss
 IndexFlatIP (k=2 on [W; -W]: per-row max |g| only; smaller size only, if
 importable). numpy runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (its
@@ -87,10 +88,17 @@ def run_nearortho(W, threads):
 
 def run_chunked(W, threads):
     """A careful user's numpy: each block of 2048 rows against itself and every later
-    row, the pairs j <= i of the diagonal block zeroed (and taken back out of bin 0),
-    the same statistics as nearortho's default call."""
+    row, into buffers allocated once (fresh blocks of this size would come back as
+    new pages from the OS, with their page faults, every block), the pairs j <= i of
+    the diagonal block zeroed (and taken back out of bin 0), the same statistics as
+    nearortho's default call."""
+    m = len(W)
+    size = min(m, BLOCK) * m
+    G, A, S = (np.zeros(size, W.dtype) for _ in range(3))  # flat, so every block's view is contiguous
+    bins = np.zeros(size, np.intp)
+    lower = np.tril(np.ones((min(m, BLOCK),) * 2, bool))  # j <= i within a diagonal block
+
     def go():
-        m = len(W)
         hist = np.zeros(BINS, np.int64)
         counts = np.zeros(len(THRESHOLDS), np.int64)
         row_max = np.full(m, -1.0, W.dtype)
@@ -99,21 +107,26 @@ def run_chunked(W, threads):
         total = total_abs = 0.0
         for i0 in range(0, m, BLOCK):
             i1 = min(m, i0 + BLOCK)
-            G = W[i0:i1] @ W[i0:].T
-            lower = np.tril_indices(i1 - i0)
-            G[lower] = 0.0
-            A = np.abs(G)
-            total += float(G.sum(dtype=np.float64))
-            total_abs += float(A.sum(dtype=np.float64))
-            hist += np.bincount(np.minimum((A * BINS).astype(np.intp), BINS - 1).ravel(), minlength=BINS)
-            hist[0] -= len(lower[0])
-            counts += [np.count_nonzero(A > t) for t in THRESHOLDS]
-            S = G * G
-            row_sq[i0:i1] += S.sum(axis=1, dtype=np.float64)
-            row_sq[i0:] += S.sum(axis=0, dtype=np.float64)
-            A[lower] = -1.0
+            shape = (i1 - i0, m - i0)
+            g, a, sq, b = (x[:shape[0] * shape[1]].reshape(shape) for x in (G, A, S, bins))
+            np.matmul(W[i0:i1], W[i0:].T, out=g)
+            diagonal = lower[:shape[0], :shape[0]]
+            g[:, :shape[0]][diagonal] = 0.0
+            np.abs(g, out=a)
+            total += float(g.sum(dtype=np.float64))
+            total_abs += float(a.sum(dtype=np.float64))
+            np.multiply(a, BINS, out=sq)
+            np.minimum(sq, BINS - 1, out=sq)
+            b[...] = sq
+            hist += np.bincount(b.ravel(), minlength=BINS)
+            hist[0] -= shape[0] * (shape[0] + 1) // 2
+            counts += [np.count_nonzero(a > t) for t in THRESHOLDS]
+            np.multiply(g, g, out=sq)
+            row_sq[i0:i1] += sq.sum(axis=1, dtype=np.float64)
+            row_sq[i0:] += sq.sum(axis=0, dtype=np.float64)
+            a[:, :shape[0]][diagonal] = -1.0
             for axis, rows in ((1, slice(i0, i1)), (0, slice(i0, m))):
-                mx, arg = A.max(axis=axis), A.argmax(axis=axis) + i0
+                mx, arg = a.max(axis=axis), a.argmax(axis=axis) + i0
                 better = mx > row_max[rows]
                 row_max[rows] = np.where(better, mx, row_max[rows])
                 row_arg[rows] = np.where(better, arg, row_arg[rows])
@@ -156,8 +169,8 @@ def _measure(case: Case) -> dict:
     from threadpoolctl import threadpool_info, threadpool_limits
     W = _frame(case.n, case.m, case.dtype)
     with threadpool_limits(case.threads):
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # a method's own buffers count
         fn = METHODS[case.method](W, case.threads)
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         fn()  # untimed: a first call's page faults and BLAS start-up would weigh on --quick's single repeat
         times = []
         for _ in range(case.repeat):
