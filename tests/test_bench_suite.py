@@ -77,3 +77,25 @@ def test_chunked_numpy_baseline_reuses_its_buffers_and_is_right(monkeypatch):
     assert total == pytest.approx(upper.sum(), abs=1e-3) and total_abs == pytest.approx(np.abs(upper).sum(), rel=1e-6)
     assert sum_sq == pytest.approx((upper ** 2).sum(), rel=1e-6)
     assert list(counts) == [np.count_nonzero(np.abs(upper) > t) for t in bench.THRESHOLDS]
+
+
+def test_the_simulate_yardstick_writes_into_one_product(monkeypatch):
+    # X @ W.T into a fresh (batch, m) block per batch: page faults timed as BLAS's speed
+    import tracemalloc
+
+    import numpy as np
+
+    import nearortho
+
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    bench = __import__("bench_simulate")
+    case = bench.Case(n=16, m=3000, trials=2500, batch=1000)
+    W = nearortho.frame(case.n, case.m, seed=1)
+    out = np.zeros((case.batch, case.m), W.dtype)
+    tracemalloc.start()
+    bench.blas_yardstick(W, case, out)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < out.nbytes / 4  # the random X only
+    X = np.random.default_rng(0).standard_normal((case.batch, case.n)).astype(W.dtype)
+    np.testing.assert_allclose(out[:500], X[:500] @ W.T, rtol=1e-5, atol=1e-5)  # the last, short batch
