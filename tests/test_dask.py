@@ -1,5 +1,6 @@
 """nearortho.dask over row blocks equals nearortho.interference on the whole frame."""
 import socket
+import sys
 
 import numpy as np
 import pytest
@@ -179,3 +180,10 @@ def test_results_are_merged_two_at_a_time(client, monkeypatch):
         graph.update(task.__dask_graph__())
     widest = max(len(dask.core.get_dependencies(graph, key)) for key in graph)
     assert widest == 2  # a block pair's two blocks, or a running total and one more result
+
+
+def test_without_distributed_the_message_says_what_to_install(monkeypatch):
+    # it failed when the tasks were about to run, with "No module named 'distributed'"
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ImportError, match=r'needs dask and distributed: pip install "nearortho\[dask\]"'):
+        nd.interference(da.from_array(nearortho.frame(8, 30, seed=5), chunks=(10, 8)))

@@ -50,8 +50,13 @@ def interference(W, B=None, *, client=None, bins=1024, thresholds=(), topk=0, pe
     arrays are released soon after it runs and the client receives O(m + m2)
     per-row values.
     """
-    import dask
-    import dask.array as da
+    try:
+        import dask
+        import dask.array as da
+        import distributed  # noqa: F401 - the tasks run on a distributed Client (a LocalCluster by default)
+    except ImportError as error:
+        raise ImportError(f'nearortho.dask needs dask and distributed: pip install "nearortho[dask]" ({error})') \
+            from error
 
     if not isinstance(W, da.Array) or (B is not None and not isinstance(B, da.Array)):
         raise TypeError("W and B must be dask arrays (use nearortho.interference for numpy arrays)")
