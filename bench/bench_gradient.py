@@ -9,8 +9,8 @@ sgemm W @ W2.T (W2 a copy, so BLAS cannot take the syrk path; 2 m^2 n flops, int
 a preallocated output in row blocks of 8192). Reported: median and spread of
 each, GFLOP/s (the pass counted at its 3 m^2 n flops), the pass's rate as a
 fraction of sgemm's, and the time ratio (a pass against one W @ W.T). Unset
-OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the BLAS numbers; the load average is
-recorded because the machine may be shared.
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the BLAS numbers; the load average before
+each size is recorded because the machine may be shared.
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def main() -> None:
         n, m = (int(x) for x in size.split("x"))
         W = nearortho.frame(n, m, seed=0, dtype="float32")
         s = nearortho.interference(W, per_row=False, bins=1).coherence
+        load = "%.1f %.1f %.1f" % os.getloadavg()  # before the timings, which add to it
         with threadpool_limits(args.threads):
             blas = measure(run_gemm(W, args.threads), repeat=args.repeat)
         grad = measure(lambda: nearortho.surrogate_gradient(W, args.p, s=s, threads=args.threads),
@@ -48,7 +49,7 @@ def main() -> None:
                          "spread_s": timing.spread, "GFLOP/s": f"{rate:.1f}",
                          "rate/sgemm": f"{rate / blas_rate:.2f}",
                          "time/sgemm": f"{timing.median / blas.median:.2f}",
-                         "load": "%.1f %.1f %.1f" % os.getloadavg()})
+                         "load_before": load})
         print(table(rows[-2:], list(rows[-1])), flush=True)
     info = machine()
     print(f"isa {info['nearortho']['isa']}, blas {info.get('blas')}")

@@ -99,3 +99,21 @@ def test_the_simulate_yardstick_writes_into_one_product(monkeypatch):
     assert peak < out.nbytes / 4  # the random X only
     X = np.random.default_rng(0).standard_normal((case.batch, case.n)).astype(W.dtype)
     np.testing.assert_allclose(out[:500], X[:500] @ W.T, rtol=1e-5, atol=1e-5)  # the last, short batch
+
+
+def test_the_gradient_benchmark_records_the_load_before_its_timings(monkeypatch, tmp_path):
+    # it read the load average after timing, which its own two threads had raised
+    import itertools
+    import json
+
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # else the script runs itself again
+        monkeypatch.delenv(name, raising=False)
+    bench = __import__("bench_gradient")
+    readings = itertools.count(1.0)
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: (next(readings),) * 3)
+    monkeypatch.setattr(sys, "argv", ["bench_gradient.py", "--sizes", "8x300", "--threads", "1", "--repeat", "1"])
+    monkeypatch.chdir(tmp_path)
+    bench.main()
+    rows = json.loads((tmp_path / "bench" / "results" / "gradient.json").read_text())["rows"]
+    assert [row["load_before"] for row in rows] == ["1.0 1.0 1.0"] * 2
