@@ -57,6 +57,19 @@ def test_sign_entries_are_exactly_plus_minus_inv_sqrt_n(dtype, n):
         assert 0.4 < (W > 0).mean() < 0.6
 
 
+@pytest.mark.parametrize("n", [1, 31, 32, 33, 128, 130, 300])
+def test_sign_rows_follow_their_philox_words(n):
+    # coordinate j of row r is negative where bit j % 32 of word (j % 128) // 32 of
+    # Philox block j // 128 is set (counter: block, row, 0, stream 2; key: the seed)
+    seed, rows = 2**40 + 7, [0, 5, 2**33 + 1]
+    for r in rows:
+        row = nearortho.frame(n, 2**34, "sign", seed=seed, rows=slice(r, r + 1), threads=2)[0]
+        words = [_core.philox4x32_10([b, r % 2**32, r >> 32, 2], [seed % 2**32, seed >> 32])
+                 for b in range(-(-n // 128))]
+        negative = [(words[j // 128][j % 128 // 32] >> (j % 32)) & 1 for j in range(n)]
+        assert np.array_equal(row < 0, np.array(negative, bool)), r
+
+
 @pytest.mark.parametrize(
     "n, s", [(n, s) for n in SIZES for s in {1, 2, 5, default_sparsity(n), n} if s <= n]
 )
