@@ -156,11 +156,12 @@ void sparse_rows(std::uint64_t seed, std::int64_t n, std::int64_t s, std::int64_
     T* o = out + (row - row_begin) * n;
     std::fill(o, o + n, T(0));
     std::int64_t draw = 0;
+    Philox4x32 sx{};  // the signs of draws 128 b .. 128 b + 127
     for (std::int64_t j = n - s; j < n; ++j, ++draw) {
       const Philox4x32 x = positions.block(static_cast<std::uint32_t>(draw));
       const std::int64_t t = static_cast<std::int64_t>(bounded(x.v[0], x.v[1], j + 1));
       const std::int64_t chosen = (o[t] != T(0)) ? j : t;
-      const Philox4x32 sx = signs.block(static_cast<std::uint32_t>(draw / 128));
+      if (draw % 128 == 0) sx = signs.block(static_cast<std::uint32_t>(draw / 128));
       const std::uint32_t bit = (sx.v[(draw % 128) >> 5] >> (draw & 31)) & 1u;
       o[chosen] = bit ? -value : value;
     }
