@@ -36,8 +36,7 @@ T threshold_above(double t) {
 // (normalising) the first zero row, or the first nonzero row whose sum of squares
 // is not a normal float64 (1 / sqrt of it would be 0, inf or inexact); m when there is none.
 inline void throw_if_bad_rows(const std::string& name, std::int64_t bad_value, std::int64_t zero_row,
-                              std::int64_t m,
-                              std::int64_t unscalable_row = std::numeric_limits<std::int64_t>::max()) {
+                              std::int64_t m, std::int64_t unscalable_row) {
   if (bad_value < m)
     throw std::invalid_argument(name + " contains NaN or Inf (row " +
                                 std::to_string(bad_value) + ")");
