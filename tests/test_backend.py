@@ -229,6 +229,31 @@ def test_interference_result_against_numpy():
     assert out.rows.topk_index.shape == (7, 2) and out.cols.topk_index.shape == (4, 2)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_explicit_histogram_range_below_the_values_clamps_them_into_the_last_bin(dtype):
+    # without refine, |g| above hist_hi counts in the last bin; |g| / hist_hi beyond the
+    # integer range was converted to a bin far past the histogram (a segfault)
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((50, 8)).astype(dtype)
+    options = _core.InterferenceOptions()
+    options.hist_hi, options.bins = 1e-9, 16
+    totals = _core.interference(A, None, options).totals
+    X = A.astype(np.float64) / np.linalg.norm(A.astype(np.float64), axis=1, keepdims=True)
+    g = np.abs(X @ X.T)[np.triu_indices(50, 1)]
+    expected = np.bincount(np.minimum(np.floor(g * 16 / 1e-9), 15).astype(np.int64), minlength=16)
+    assert totals.hist.tolist() == expected.tolist()
+    assert (totals.hist_lo, totals.hist_hi) == (0.0, 1e-9)
+
+
+def test_the_core_refuses_more_histogram_bins_than_float32_numbers_them_exactly():
+    options = _core.InterferenceOptions()
+    options.bins = _core.INTERFERENCE_MAX_BINS + 1
+    with pytest.raises(ValueError, match=rf"bins must be in \[1, {_core.INTERFERENCE_MAX_BINS}\]"):
+        _core.interference(W, None, options)
+    with pytest.raises(ValueError, match=f"bins must be <= {_core.INTERFERENCE_MAX_BINS}"):
+        nearortho.interference(W, bins=_core.INTERFERENCE_MAX_BINS + 1)
+
+
 @pytest.fixture
 def cuda_without_device(monkeypatch):
     """An installed nearortho._cuda that sees no GPU."""

@@ -16,6 +16,8 @@ void bind_constants(py::module_& m) {
   m.attr("ORTHOGONAL_BLOCK") = kOrthogonalBlock;
   // interference pass: the edge of the Gram tile a thread owns
   m.attr("INTERFERENCE_TILE") = kTile;
+  // ... and the most histogram bins it takes
+  m.attr("INTERFERENCE_MAX_BINS") = kMaxBins;
   // ... and of its packed panels (python/nearortho/_blocks.py sizes row blocks by them)
   m.attr("PANEL_BYTES") = kPanelRows<float> * sizeof(float);
   // readout passes: trials per work item, features per product tile, the dense

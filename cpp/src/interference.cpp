@@ -256,7 +256,8 @@ class Pass {
     if (!symmetric && m2 < 1) throw std::invalid_argument(b_.name() + " must not be empty");
     if (!symmetric && b_.cols() != n)
       throw std::invalid_argument(b_.name() + " must have rows of length " + std::to_string(n) + " like " + a_name);
-    if (opt_.bins < 1) throw std::invalid_argument("bins must be >= 1");
+    if (opt_.bins < 1 || opt_.bins > kMaxBins)
+      throw std::invalid_argument("bins must be in [1, " + std::to_string(kMaxBins) + "]");
     if (!opt_.precision.empty())
       throw std::invalid_argument("precision " + opt_.precision + " needs the CUDA backend's tensor cores");
     if (opt_.block_rows < 0 || opt_.block_rows % kTile != 0)

@@ -9,7 +9,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ActivationSpec', 'Activations', 'AmplitudeKind', 'FRAME_KINDS', 'FrameKind', 'FrameSpec', 'INTERFERENCE_TILE', 'ISA_NAMES', 'InterferenceOptions', 'InterferenceResult', 'InterferenceTotals', 'MAX_FRAME_DIMENSION', 'ORTHOGONAL_BLOCK', 'PANEL_BYTES', 'READOUT_CHUNK_BYTES', 'READOUT_GRAM_COLUMNS', 'READOUT_TILE_ROWS', 'READOUT_TRIALS_PER_ITEM', 'ReadoutPath', 'ReadoutSpec', 'ReadoutTotals', 'RowStatistics', 'STRUCTURED_FRAME_KINDS', 'SurrogateOptions', 'SurrogateTotals', 'build_info', 'frame_group_rows', 'generate_frame', 'interference', 'pair_sumsq', 'philox4x32_10', 'readout_values', 'resolve_threads', 'row_buffer_bytes', 'sample_activations', 'set_isa_cap', 'simulate_readout', 'structured_max_rows', 'surrogate_gradient', 'validate_frame']
+__all__: list[str] = ['ActivationSpec', 'Activations', 'AmplitudeKind', 'FRAME_KINDS', 'FrameKind', 'FrameSpec', 'INTERFERENCE_MAX_BINS', 'INTERFERENCE_TILE', 'ISA_NAMES', 'InterferenceOptions', 'InterferenceResult', 'InterferenceTotals', 'MAX_FRAME_DIMENSION', 'ORTHOGONAL_BLOCK', 'PANEL_BYTES', 'READOUT_CHUNK_BYTES', 'READOUT_GRAM_COLUMNS', 'READOUT_TILE_ROWS', 'READOUT_TRIALS_PER_ITEM', 'ReadoutPath', 'ReadoutSpec', 'ReadoutTotals', 'RowStatistics', 'STRUCTURED_FRAME_KINDS', 'SurrogateOptions', 'SurrogateTotals', 'build_info', 'frame_group_rows', 'generate_frame', 'interference', 'pair_sumsq', 'philox4x32_10', 'readout_values', 'resolve_threads', 'row_buffer_bytes', 'sample_activations', 'set_isa_cap', 'simulate_readout', 'structured_max_rows', 'surrogate_gradient', 'validate_frame']
 class FrameKind(enum.Enum):
     conference: typing.ClassVar[FrameKind]
     gaussian: typing.ClassVar[FrameKind]
@@ -496,6 +496,7 @@ def surrogate_gradient(W: numpy.typing.NDArray[numpy.float64], options: Surrogat
 def validate_frame(spec: FrameSpec) -> None:
     ...
 FRAME_KINDS: tuple = ('gaussian', 'sign', 'sparse', 'orthogonal', 'srht')
+INTERFERENCE_MAX_BINS: int = 16777216
 INTERFERENCE_TILE: int = 144
 ISA_NAMES: tuple = ('scalar', 'avx2', 'avx512')
 MAX_FRAME_DIMENSION: int = 2147483647

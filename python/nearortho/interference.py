@@ -544,7 +544,7 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     elif W.shape[0] < 2:
         raise ValueError(f"W needs at least 2 rows for pairs, got shape {W.shape}")
     normalize = v.boolean(normalize, "normalize")
-    bins = v.integer(bins, "bins", minimum=1, maximum=1 << 24)  # one histogram per thread
+    bins = v.integer(bins, "bins", minimum=1, maximum=_core.INTERFERENCE_MAX_BINS)  # one histogram per thread
     thr = v.thresholds(thresholds)
     m, n = W.shape
     partners = m - 1 if B is None else B.shape[0]

@@ -11,9 +11,12 @@
 
 namespace nearortho {
 
+// Most histogram bins: bin numbers stay exact in float32, where the CPU tile bins |g|.
+constexpr std::int64_t kMaxBins = std::int64_t{1} << 24;
+
 struct InterferenceOptions {
   bool normalize = true;            // g = cosine (true) or raw inner product
-  std::int64_t bins = 1024;         // histogram of |g| on [hist_lo, hist_hi]
+  std::int64_t bins = 1024;         // histogram of |g| on [hist_lo, hist_hi], at most kMaxBins
   double hist_lo = 0.0;             // hist_hi <= hist_lo: [0, 1] if normalize, else
   double hist_hi = 0.0;             //   [0, bound] with bound from the row norms
   bool refine = false;              // true: values outside [hist_lo, hist_hi) are counted

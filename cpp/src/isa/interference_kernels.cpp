@@ -282,19 +282,22 @@ class Reducer {
   }
 
   // Default histogram: bins of |g| * scale on [0, bins), computed in vectors and
-  // stored, then counted one by one (two instructions a pair).
+  // stored, then counted one by one (two instructions a pair). The bin is clamped
+  // before it is converted: |g| far above the range (an explicit hist_hi below the
+  // values) would leave the integer range, and the conversion give a bin far past the end.
   template <bool kMasked>
   void histogram(const MicroTile<T>& t) {
     using I = typename S::I;
     const V scale = splat<V>(p_.scale);
-    const IV last = splat<IV>(static_cast<I>(p_.bins - 1));
+    const V last = splat<V>(static_cast<T>(p_.bins - 1));  // exact: bins <= 2^24
     alignas(64) std::make_unsigned_t<I> bin[kMicroRows * MC];  // unsigned: no sign extension
     for (int r = 0; r < kMicroRows; ++r)
       for (int v = 0; v < NV; ++v) {
         V x = t.ag[r][v];
         if constexpr (kMasked) x = x > 0 ? x : V{};  // keep the conversion in range
-        IV b = __builtin_convertvector(x * scale, IV);
-        b = b < last ? b : last;
+        V y = x * scale;
+        y = y < last ? y : last;
+        const IV b = __builtin_convertvector(y, IV);
         std::memcpy(bin + (r * NV + v) * L, &b, sizeof b);
       }
     std::int64_t* hist = s_.hist.data();
