@@ -254,6 +254,21 @@ def test_the_core_refuses_more_histogram_bins_than_float32_numbers_them_exactly(
         nearortho.interference(W, bins=_core.INTERFERENCE_MAX_BINS + 1)
 
 
+def test_the_core_refuses_arrays_whose_elements_are_not_aligned():
+    # the Python layer copies them (tests/test_hostile_inputs.py); the core reads T through T*
+    bytes_ = np.zeros(W.nbytes + 1, np.uint8)
+    shifted = bytes_[1:].view(np.float64).reshape(W.shape)
+    shifted[...] = W
+    with pytest.raises(ValueError, match="W must be an aligned, C-contiguous array"):
+        _core.interference(shifted, None, _core.InterferenceOptions())
+    with pytest.raises(ValueError, match="W must be an aligned, C-contiguous array"):
+        _core.pair_sumsq(shifted, 1)
+    spec = _core.FrameSpec()
+    spec.n, spec.m = W.shape[1], W.shape[0]
+    with pytest.raises(ValueError, match="out must be a writeable, aligned, C-contiguous array"):
+        _core.generate_frame(spec, 0, W.shape[0], shifted, 1)
+
+
 @pytest.fixture
 def cuda_without_device(monkeypatch):
     """An installed nearortho._cuda that sees no GPU."""

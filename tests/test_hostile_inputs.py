@@ -274,3 +274,41 @@ def test_compound_amplitude_is_bounded_as_simulate_s():
         nearortho.compound(8, 12, layers=1, l=2, trials=4, amplitude=1e308)
     with pytest.raises(ValueError, match="amplitude a must be <= 1e"):
         nearortho.simulate(_unit_rows(8, 12, 0), 2, trials=4, amplitude=("boolean", 1e308))
+
+
+def _misaligned(a):
+    """a's values in memory one byte past an aligned address, as np.frombuffer or
+    np.memmap at an odd offset give them (C-contiguous, but not aligned)."""
+    out = np.zeros(a.nbytes + 1, np.uint8)[1:].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    assert out.flags.c_contiguous and not out.flags.aligned
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_misaligned_arrays_are_copied_and_match_the_oracle(dtype):
+    rng = np.random.default_rng(11)
+    W = rng.standard_normal((37, 19)).astype(dtype)
+    X = W.astype(np.float64)
+    G = X @ X.T
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    C = np.abs(U @ U.T)[np.triu_indices(37, 1)]
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert nearortho.interference(_misaligned(W)).coherence == pytest.approx(C.max(), rel=tol)
+    grad = nearortho.surrogate_gradient(_misaligned(W))  # F = sum_{i<j} g_ij^2
+    off = G - np.diag(np.diag(G))
+    assert grad.value == pytest.approx(np.sum(np.triu(G, 1) ** 2), rel=tol)
+    np.testing.assert_allclose(grad.gradient, 2 * off @ X, rtol=tol * 10, atol=tol * 10 * np.abs(2 * off @ X).max())
+    indices, values = [np.array([1, 5, 30]), np.array([0, 36])], [np.array([1.0, -2.0, 0.5]), np.array([3.0, 1.0])]
+    x = np.zeros((2, 37))
+    for t in range(2):
+        x[t, indices[t]] = values[t]
+    expected = x @ X @ X.T
+    np.testing.assert_allclose(nearortho.readouts(_misaligned(W), (indices, values)), expected,
+                               rtol=tol * 10, atol=tol * 10 * np.abs(expected).max())
+
+
+def test_frame_into_a_misaligned_out_is_refused():
+    out = _misaligned(np.zeros((5, 4), np.float32))
+    with pytest.raises(ValueError, match="out must be a writeable, aligned, C-contiguous array"):
+        nearortho.frame(4, 5, out=out)

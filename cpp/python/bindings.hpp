@@ -22,19 +22,25 @@ namespace nearortho::python {
 namespace py = pybind11;
 
 // The Python layer validates everything; these checks only guard the binding
-// contract (C-contiguous, writeable where written) so a caller bypassing the
-// Python layer gets an exception rather than memory corruption.
+// contract (C-contiguous, aligned, writeable where written) so a caller bypassing
+// the Python layer gets an exception rather than memory corruption or undefined
+// behaviour (the core reads T through T*: np.frombuffer or np.memmap at an odd
+// offset gives arrays whose elements are not aligned to sizeof(T)).
+inline bool contiguous_and_aligned(const py::array& a) {
+  return (a.flags() & py::array::c_style) && (a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_);
+}
+
 template <class T>
 T* writable_data(py::array_t<T>& a, const char* name) {
-  if (!(a.flags() & py::array::c_style) || !a.writeable())
-    throw std::invalid_argument(std::string(name) + " must be a writeable C-contiguous array");
+  if (!contiguous_and_aligned(a) || !a.writeable())
+    throw std::invalid_argument(std::string(name) + " must be a writeable, aligned, C-contiguous array");
   return a.mutable_data();
 }
 
 template <class T>
 const T* readonly_data(const py::array_t<T>& a, const char* name) {
-  if (!(a.flags() & py::array::c_style))
-    throw std::invalid_argument(std::string(name) + " must be a C-contiguous array");
+  if (!contiguous_and_aligned(a))
+    throw std::invalid_argument(std::string(name) + " must be an aligned, C-contiguous array");
   return a.data();
 }
 

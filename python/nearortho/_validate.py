@@ -127,8 +127,9 @@ def float_matrix(value, name: str) -> np.ndarray:
     Accepts numpy arrays (memory-mapped ones too, without a copy), CPU torch
     tensors (shared without a copy when float32/float64; ``requires_grad`` is
     ignored), anything with ``__array__``, DLPack producers, and nested
-    sequences. float16 and bfloat16 are upcast to float32; non-contiguous or
-    byte-swapped arrays are copied once; other dtypes are a TypeError.
+    sequences. float16 and bfloat16 are upcast to float32; non-contiguous,
+    byte-swapped or misaligned (np.frombuffer or np.memmap at an offset that is not
+    a multiple of the itemsize) arrays are copied once; other dtypes are a TypeError.
     """
     if isinstance(value, np.ndarray):
         arr = value
@@ -151,8 +152,8 @@ def float_matrix(value, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be 2-dimensional (rows, n), got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    if not arr.dtype.isnative or not arr.flags.c_contiguous:
-        arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("="))
+    if not arr.dtype.isnative or not arr.flags.c_contiguous or not arr.flags.aligned:
+        arr = np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C")
     return arr
 
 

@@ -85,7 +85,7 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
     threads : int, optional
         Threads to use; default follows OpenMP (OMP_NUM_THREADS, else all CPUs).
     out : ndarray, optional
-        A C-contiguous array of the right shape and dtype to write into.
+        A C-contiguous, aligned array of the right shape and dtype to write into.
     backend : {"auto", "cpu", "cuda"}
         Where the rows are generated (see docs/backends.md); the rows are the same.
 
@@ -118,8 +118,8 @@ def frame(n, m, kind="gaussian", *, seed=0, dtype="float32", rows=None, threads=
         raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
     elif out.shape != shape or out.dtype != dtype:
         raise ValueError(f"out must have shape {shape} and dtype {dtype}, got {out.shape} {out.dtype}")
-    elif not (out.flags.c_contiguous and out.flags.writeable):
-        raise ValueError("out must be a writeable C-contiguous array")
+    elif not (out.flags.c_contiguous and out.flags.writeable and out.flags.aligned):
+        raise ValueError("out must be a writeable, aligned, C-contiguous array")
     lo = start
     while lo < stop:
         hi = min(stop, (lo // group) * group + step)
