@@ -171,6 +171,17 @@ def test_readout_totals_with_different_bins_do_not_add():
         totals += other
 
 
+def test_offsets_that_decrease_later_are_refused_before_any_entry_is_read():
+    # offset[1] = 2^40 lies past the one index the last offset vouches for: the entries
+    # of trial 0 were read (far out of bounds) before offset[2] < offset[1] was seen
+    given = _core.Activations(np.array([0, 1 << 40, 1], np.int64), np.array([2], np.int64), np.array([1.0]))
+    with pytest.raises(ValueError, match="activations: offsets must not decrease"):
+        _core.readout_values(W, given, _core.ReadoutPath.dense, 1)
+    spec, readout = _core.ActivationSpec(), _core.ReadoutSpec()
+    with pytest.raises(ValueError, match="activations: offsets must not decrease"):
+        _core.simulate_readout(W, spec, readout, 0, 2, _core.ReadoutPath.dense, 1, given)
+
+
 def test_sampled_activations_are_typed_csr_arrays():
     spec = _core.ActivationSpec()
     spec.m, spec.l, spec.seed = 12, 4, 9

@@ -103,10 +103,13 @@ void check_frame(const FrameView<T>& W) {
   if (!W.data || W.m < 1 || W.n < 1) throw std::invalid_argument("W must be a non-empty (m, n) array");
 }
 
+// The offsets first: the caller checked only that the last one fits the index and
+// value arrays, so every offset must lie between 0 and it before an entry is read.
 void check_explicit(const ExplicitActivations& a, std::int64_t trials, std::int64_t m) {
   if (a.offset[0] != 0) throw std::invalid_argument("activations: offsets must start at 0");
-  for (std::int64_t t = 0; t < trials; ++t) {
+  for (std::int64_t t = 0; t < trials; ++t)
     if (a.offset[t + 1] < a.offset[t]) throw std::invalid_argument("activations: offsets must not decrease");
+  for (std::int64_t t = 0; t < trials; ++t) {
     for (std::int64_t k = a.offset[t]; k < a.offset[t + 1]; ++k) {
       if (a.index[k] < 0 || a.index[k] >= m) throw std::invalid_argument("activations: index out of [0, m)");
       if (k > a.offset[t] && a.index[k] <= a.index[k - 1])
