@@ -1,6 +1,9 @@
 """The backend seam (docs/backends.md): selection by backend=, its errors, and the
 typed option and result objects that cross the binding, checked against numpy."""
 import importlib.util
+import os
+import subprocess
+import sys
 import types
 
 import numpy as np
@@ -214,6 +217,14 @@ def test_constants_agree_with_what_the_core_does():
 def test_an_unknown_isa_is_a_value_error_naming_the_known_ones():
     with pytest.raises(ValueError, match="isa must be one of scalar, avx2, avx512; got 'sse9'"):
         nearortho.set_max_isa("sse9")
+
+
+def test_a_bad_max_isa_in_the_environment_names_the_variable():
+    env = {**os.environ, "NEARORTHO_MAX_ISA": "AVX2"}
+    run = subprocess.run([sys.executable, "-c", "import nearortho"], env=env, capture_output=True, text=True)
+    assert run.returncode != 0
+    assert ("ValueError: environment variable NEARORTHO_MAX_ISA: isa must be 'scalar', 'avx2' or 'avx512', "
+            "got 'AVX2'") in run.stderr
 
 
 def test_interference_result_against_numpy():

@@ -48,7 +48,11 @@ namespace {
 Isa cap_from_environment() {
   const char* env = std::getenv("NEARORTHO_MAX_ISA");
   if (env == nullptr || *env == '\0') return Isa::avx512;
-  return isa_from_name(env);
+  try {
+    return isa_from_name(env);
+  } catch (const std::invalid_argument& error) {  // name the variable: no argument was passed
+    throw std::invalid_argument(std::string("environment variable NEARORTHO_MAX_ISA: ") + error.what());
+  }
 }
 
 std::atomic<int>& isa_cap() {
