@@ -150,8 +150,9 @@ def _blocks(X, min_rows: int) -> list:
             sizes[-1] += size
         else:
             sizes.append(size)
-    if len(sizes) > 1 and sizes[-1] < min_rows:
-        sizes[-2] += sizes.pop()
+    if len(sizes) > 1 and sizes[-1] < min_rows:  # the last chunk joins the one before it
+        last = sizes.pop()
+        sizes[-1] += last
     X = X.rechunk({0: tuple(sizes), 1: -1})
     starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
     return list(zip((int(s) for s in starts), X.to_delayed().ravel()))
