@@ -143,7 +143,7 @@ def test_frames_every_block_would_refuse_are_refused_up_front():
 
 
 def _per_row_bytes(stats):
-    return sum(getattr(stats, name).nbytes for name in nd._ROW_FIELDS if getattr(stats, name) is not None)
+    return sum(getattr(stats, name).nbytes for name in nd.PER_ROW_FIELDS if getattr(stats, name) is not None)
 
 
 @pytest.mark.parametrize("with_b", [False, True])
