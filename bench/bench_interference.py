@@ -275,7 +275,7 @@ def plot(results: list, path: str) -> None:
         series.setdefault(label, []).append((r["m"] ** 2 * r["n"], r["median_s"]))
     for label, points in sorted(series.items()):
         x, y = zip(*sorted(points))
-        left.loglog(x, y, "o-", label=label, ms=4)
+        left.loglog(x, y, "o", label=label, ms=4)  # no lines: sizes of one m^2 n differ in n
     left.set_xlabel("m^2 n")
     left.set_ylabel("median time (s)")
     left.legend(fontsize=7)
