@@ -138,7 +138,10 @@ def float_matrix(value, name: str) -> np.ndarray:
         raise ValueError(f"{name} is a {type(value).__name__} in GPU memory; copy it to the host first "
                          f"(only interference, neighbors and pairs read GPU memory)")
     elif hasattr(value, "__array__") or isinstance(value, (list, tuple)):
-        arr = np.asarray(value)
+        try:
+            arr = np.asarray(value)
+        except ValueError as error:  # rows of unequal length: numpy's message names no argument
+            raise ValueError(f"{name} is not a rectangular array of numbers ({error})") from None
     elif hasattr(value, "__dlpack__"):
         arr = np.from_dlpack(value)
     else:
