@@ -430,6 +430,8 @@ def test_optimize_restarts_run_as_in_the_api(run, tmp_path):
     (["optimize", "--n", "3", "--m", "1", "--out", "x.npy"], "m must be >= 2"),
     (["optimize", "--n", "3", "--m", "6", "--out", "x.txt"], "--out must name a .npy file"),
     (["optimize", "--n", "3", "--m", "6", "--restarts", "-1", "--out", "x.npy"], "restarts must be >= 0"),
+    (["optimize", "--n", "3", "--m", "6", "--seconds", "-1", "--out", "x.npy"], "--seconds must be >= 0"),
+    (["optimize", "--n", "3", "--m", "6", "--seconds", "nan", "--out", "x.npy"], "--seconds must be finite"),
     (["optimize", "--init", "x.npy", "--restarts", "1", "--out", "y.npy"], "--restarts chooses a fresh start"),
     (["optimize", "--init", "x.npy", "--kind", "auto", "--seed", "0", "--out", "y.npy"],
      "--kind and --seed choose a fresh start (--n and --m); with --init the start is the file"),
