@@ -553,6 +553,24 @@ def test_pairs_command_writes_the_api_pairs(run, frames):
     assert_one_line_error(result, "pairs have |cos| >= 0.1, more than --max-pairs = 5; raise --max-pairs")
 
 
+@pytest.mark.parametrize("suffix, writer", [(".csv", "savetxt"), (".npz", "savez")])
+def test_a_table_write_that_fails_midway_keeps_the_file_it_would_replace(run, frames, monkeypatch, suffix, writer):
+    folder, _, _ = frames
+    out = folder / f"pairs{suffix}"
+    out.write_text("kept")
+    before = sorted(p.name for p in folder.iterdir())
+
+    def fails_midway(path, *args, **kwargs):  # a full disk, or Ctrl-C, after some rows
+        with open(path, "w") as handle:
+            handle.write("i,j,cosine\n1,")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(np, writer, fails_midway)
+    result = run("pairs", folder / "w.npy", "--threshold", 0.5, "--out", out, ok=False)
+    assert_one_line_error(result, "No space left on device")
+    assert out.read_text() == "kept" and sorted(p.name for p in folder.iterdir()) == before
+
+
 # BAD stands for the broken file, GOOD for a sound one: where a command takes two,
 # the broken one comes second, so the message must follow the file, not the argument
 @pytest.mark.parametrize("command", [["stats", "BAD"], ["pairs", "BAD", "--threshold", "0.5"],
