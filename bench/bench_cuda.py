@@ -37,10 +37,15 @@ import argparse
 import json
 import pathlib
 import statistics
+import sys
 import time
 
 import numpy as np
-import torch
+
+try:
+    import torch
+except ImportError:  # --help still works; main() says what is missing
+    torch = None
 
 import nearortho
 
@@ -247,6 +252,8 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="only W already on the GPU, float32 and tf32 (for the largest sizes)")
     args = parser.parse_args()
+    if torch is None or not torch.cuda.is_available():
+        sys.exit("bench_cuda needs torch with CUDA and a GPU (the CPU-only torch==2.13.0 has no CUDA)")
     torch.backends.cuda.matmul.allow_tf32 = False
     device = torch.cuda.get_device_name()
     print(f"device {device}; torch {torch.__version__}; nearortho {nearortho.__version__}", flush=True)

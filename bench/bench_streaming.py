@@ -59,6 +59,7 @@ def write_frame(path: str, n: int, m: int) -> None:
     import nearortho
 
     if os.path.exists(path) and np.load(path, mmap_mode="r").shape == (m, n):
+        print(f"reusing {path} (delete it, or pass another --dir, to write it anew)", flush=True)
         return
     out = np.lib.format.open_memmap(path + ".tmp", mode="w+", dtype=np.float32, shape=(m, n))
     step = 65536

@@ -67,6 +67,24 @@ def test_chunked_numpy_baseline_reuses_its_buffers_and_is_right(monkeypatch):
     tracemalloc.stop()
     block = bench.BLOCK * len(W) * W.itemsize  # one block of rows of the Gram matrix
     assert peak < 2 * block  # numpy's argmax(axis=0) copies one (it was 8 blocks)
+    _assert_default_statistics(bench, W, coherence, i, j, total, total_abs, sum_sq, hist, counts)
+
+
+def test_torch_baseline_is_right(monkeypatch):
+    pytest.importorskip("torch")
+    import nearortho
+
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    bench = __import__("bench_interference")
+    W = nearortho.frame(5, 2100, seed=3)  # two blocks, the second a short one
+    (coherence, i, j), total, total_abs, sum_sq, hist, counts = bench.run_torch(W, 1)()
+    _assert_default_statistics(bench, W, coherence, i, j, total, total_abs, sum_sq, hist.numpy(), counts.numpy())
+
+
+def _assert_default_statistics(bench, W, coherence, i, j, total, total_abs, sum_sq, hist, counts):
+    """A baseline's statistics over the pairs i < j against numpy in float64."""
+    import numpy as np
+
     G = W.astype(np.float64) @ W.astype(np.float64).T
     upper = G[np.triu_indices(len(W), 1)]
     # float32 products move a pair across a bin edge now and then (70 of 2.2 million here)

@@ -287,7 +287,7 @@ class Pass {
   void init_scratch(TileScratch<T>& s) const {
     const std::size_t slots = 2 * kTile;
     s.partial.assign(kTile * kTile, T(0));
-    s.hist.assign(static_cast<std::size_t>(opt_.bins), 0);
+    s.hist.assign(static_cast<std::size_t>(opt_.bins) + 1, 0);  // + a spare bin (PendingCounts)
     s.count_above.assign(thresholds_.size(), 0);
     s.slot_sumsq.assign(slots, 0.0);
     s.row_best.assign(slots, static_cast<int>(a_side_.best.k), false);

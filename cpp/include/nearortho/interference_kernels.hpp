@@ -97,7 +97,7 @@ struct TileScratch {
   double sum = 0, sum_abs = 0, sum_sq = 0;
   T max_abs = -1;
   std::int64_t max_i = -1, max_j = -1;
-  std::vector<std::int64_t> hist;
+  std::vector<std::int64_t> hist;   // bins + 1: the last counts pairs outside the pass, unread
   std::int64_t below = 0, above = 0;
   std::vector<std::int64_t> count_above;
   std::vector<double> collected;

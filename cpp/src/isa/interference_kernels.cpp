@@ -63,14 +63,32 @@ inline V min_v(V x, V y) {
   return x < y ? x : y;
 }
 
-// c (kMicroRows x kMicroCols, row-major) += A rows x B panels over k in [k0, k1).
+// The histogram bins of the micro-tile reduced last, counted while the next
+// micro-tile's product runs: there the increments use the load and store ports,
+// which the FMA-bound loop leaves idle, instead of adding their own time after it
+// (n = 64: 2.6 -> 2.3 ns a pair on one Zen 3 core). Pairs outside the pass count
+// into the spare bin past the last, which nobody reads.
+template <class T>
+struct PendingCounts {
+  alignas(64) std::uint32_t bin[kMicroRows * kMicroCols<T>];
+  int n = 0;
+  std::int64_t* hist = nullptr;
+
+  void count_from(int i) {
+    for (; i < n; ++i) ++hist[bin[i]];
+    n = 0;
+  }
+};
+
+// c (kMicroRows x kMicroCols, row-major) += A rows x B panels over k in [k0, k1),
+// counting two pending bins with each k step while there are any.
 // a[r] points at row r's coordinate 0 inside its panel, b[p] at panel p's
 // (stride kPanelRows per k). Loads and stores go through the vector type (GCC
 // lets a vector alias its element type) so the accumulators never have their
 // address taken and stay in registers; vector * scalar broadcasts the A value.
 template <class T>
 inline void micro_kernel(const T* const* a, const T* const* b, std::int64_t k0, std::int64_t k1, T* c,
-                         bool accumulate) {
+                         bool accumulate, PendingCounts<T>& pending) {
   using S = TileSimd<T>;
   using V = typename S::V;
   using VU = typename S::VU;
@@ -90,8 +108,7 @@ inline void micro_kernel(const T* const* a, const T* const* b, std::int64_t k0, 
   const T* bp[kMicroPanels];
 #pragma GCC unroll 4
   for (int q = 0; q < kMicroPanels; ++q) bp[q] = b[q] + k0 * NR;
-#pragma GCC unroll 4
-  for (std::int64_t k = k0; k < k1; ++k) {
+  auto step = [&]() __attribute__((always_inline)) {
     V bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = *reinterpret_cast<const VU*>(bp[v / PV] + (v % PV) * S::lanes);
@@ -104,7 +121,18 @@ inline void micro_kernel(const T* const* a, const T* const* b, std::int64_t k0, 
     }
 #pragma GCC unroll 4
     for (int q = 0; q < kMicroPanels; ++q) bp[q] += NR;
+  };
+  const std::int64_t counting_steps = std::min<std::int64_t>(k1 - k0, pending.n / 2);
+  std::int64_t* hist = pending.hist;
+#pragma GCC unroll 2
+  for (std::int64_t k = 0; k < counting_steps; ++k) {
+    step();
+    ++hist[pending.bin[2 * k]];
+    ++hist[pending.bin[2 * k + 1]];
   }
+#pragma GCC unroll 4
+  for (std::int64_t k = k0 + counting_steps; k < k1; ++k) step();
+  pending.count_from(static_cast<int>(2 * counting_steps));
 #pragma GCC unroll 16
   for (int r = 0; r < kMicroRows; ++r)
 #pragma GCC unroll 4
@@ -146,6 +174,7 @@ class Reducer {
  public:
   Reducer(const TileParams<T>& p, TileScratch<T>& s)
       : p_(p), s_(s), threshold_counts_(static_cast<std::size_t>(p.n_thresholds), IV{}) {
+    pending_.hist = s.hist.data();
     for (SlotLists<T>* list : {&s.row_best, &s.signed_best, &s.topk})
       if (list->k > 0) lists_[n_lists_++] = list;
     if (p_.per_row)
@@ -183,9 +212,12 @@ class Reducer {
       for (int l = 0; l < n_lists_; ++l) best_partners<kMasked>(*lists_[l], t);
   }
 
+  PendingCounts<T>& pending() { return pending_; }
+
   // Adds the tile's sums to the thread's: the totals, each row slot's g^2 and the
   // threshold counts.
   void finish() {
+    pending_.count_from(0);
     s_.sum += hsum(sum_);
     s_.sum_abs += hsum(sum_abs_);
     s_.sum_sq += hsum(sum_sq_);
@@ -282,24 +314,23 @@ class Reducer {
   }
 
   // Default histogram: bins of |g| * scale on [0, bins), computed in vectors and
-  // stored, then counted one by one (two instructions a pair).
+  // left pending, to be counted during the next micro-tile's product.
   template <bool kMasked>
   void histogram(const MicroTile<T>& t) {
     using I = typename S::I;
     const V scale = splat<V>(p_.scale);
     const IV last = splat<IV>(static_cast<I>(p_.bins - 1));
-    alignas(64) std::make_unsigned_t<I> bin[kMicroRows * MC];  // unsigned: no sign extension
+    const IV spare = splat<IV>(static_cast<I>(p_.bins));
     for (int r = 0; r < kMicroRows; ++r)
       for (int v = 0; v < NV; ++v) {
         V x = t.ag[r][v];
         if constexpr (kMasked) x = x > 0 ? x : V{};  // keep the conversion in range
         IV b = __builtin_convertvector(x * scale, IV);
         b = b < last ? b : last;
-        std::memcpy(bin + (r * NV + v) * L, &b, sizeof b);
+        if constexpr (kMasked) b = t.ag[r][v] >= 0 ? b : spare;
+        for (int l = 0; l < L; ++l) pending_.bin[(r * NV + v) * L + l] = static_cast<std::uint32_t>(b[l]);
       }
-    std::int64_t* hist = s_.hist.data();
-    for (int i = 0; i < kMicroRows * MC; ++i)
-      if (!kMasked || t.ag[i / MC][i % MC / L][i % L] >= 0) ++hist[bin[i]];
+    pending_.n = kMicroRows * MC;
   }
 
   // Refine mode (the passes of an exact quantile): |g| outside [hist_lo, hist_hi]
@@ -479,6 +510,7 @@ class Reducer {
   std::vector<IV> threshold_counts_;
   SlotLists<T>* lists_[3] = {};  // the wanted lists of best partners
   int n_lists_ = 0;
+  PendingCounts<T> pending_;
 };
 
 template <class T>
@@ -513,7 +545,7 @@ void tile(const TileParams<T>& p, TileScratch<T>& s) {
         const std::int64_t r0 = p.i0 + gr * MR;
         if (p.symmetric && c0 + MC - 1 <= r0) continue;  // every j <= i
         T* c = s.partial.data() + (gr * col_blocks + cb) * MR * MC;
-        micro_kernel<T>(arows[gr], bpanels, k0, k1, c, k0 > 0);
+        micro_kernel<T>(arows[gr], bpanels, k0, k1, c, k0 > 0, reduce.pending());
         if (!last) continue;
         const bool full = r0 + MR <= p.m_a && c0 + MC <= p.m_b && (!p.symmetric || r0 + MR - 1 < c0);
         if (full)

@@ -25,7 +25,8 @@ from .source import KEY_HELP, PATH, layout_option, load_file
               help="Default: float64 when m * n <= 4096, else float32 (or the --init file's).")
 @click.option("--objective", type=click.Choice(["coherence", "frame_potential"]), default="coherence",
               show_default=True)
-@click.option("--seconds", "max_seconds", type=float, default=60.0, show_default=True, help="Wall-clock budget.")
+@click.option("--seconds", "max_seconds", type=float, default=60.0, show_default=True,
+              help="Wall-clock budget, checked after each step (4-8 s a step at n = 768, m = 16384 on 2 cores).")
 @click.option("--max-iter", type=int, default=None, help="Most gradient steps.")
 @click.option("--restarts", type=int, default=0, show_default=True,
               help="With --n/--m: after a start converges, start again from the seeds after --seed while the "
