@@ -669,7 +669,7 @@ def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto", memory=
 
     Returns ``(indices, cosines)``, int64 and float64 arrays of shape (m, k), best
     first, ties by smaller index; cosines are signed. Same pass and contract as
-    :func:`interference` with ``topk=k`` (``backend`` and ``precision`` too: the lists
+    :func:`interference` with ``topk=k`` (``threads``, ``backend`` and ``precision`` too: the lists
     stay exact on tensor cores; W and B may be files, read in blocks within
     ``memory``, or arrays in GPU memory). With ``B`` and ``both=True``, the same
     pass also finds the k rows of W nearest each row of B and returns
