@@ -30,10 +30,11 @@ def _z(confidence: float) -> float:
 
 
 def _frame_argument(W, seed: int) -> np.ndarray:
-    """W itself, or (n, m, kind) -> frame(n, m, kind, seed=seed)."""
-    if isinstance(W, tuple):
+    """W itself (an array, or nested sequences of rows), or sizes (n, m, kind), a
+    tuple or list -> frame(n, m, kind, seed=seed)."""
+    if isinstance(W, (tuple, list)) and not any(isinstance(x, (tuple, list, np.ndarray)) for x in W):
         if len(W) != 3:
-            raise ValueError("W as a tuple must be (n, m, kind)")
+            raise ValueError("W as sizes must be (n, m, kind)")
         n, m, kind = W
         return frame(n, m, kind, seed=seed)
     return v.frame_array(W)
@@ -126,7 +127,7 @@ def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, thr
 
     Parameters
     ----------
-    W : array (m, n) or tuple (n, m, kind)
+    W : array (m, n), or sizes (n, m, kind) as a tuple or list
         The frame, or the arguments of ``frame`` (generated with ``seed``).
     error_rate : float in (0, 1)
         Target per-feature error rate.
@@ -235,7 +236,7 @@ def levels(W, l, *, error_rate=0.01, amplitude=1.0, trials=200, seed=0, signed=F
 
     Parameters
     ----------
-    W : array (m, n) or tuple (n, m, kind)
+    W : array (m, n), or sizes (n, m, kind) as a tuple or list
         The frame, or the arguments of ``frame`` (generated with ``seed``).
     l : int in [1, m]
         Active features per trial.
