@@ -245,6 +245,16 @@ def test_capacity_reproduces_the_orthogonal_counter_example(run):
     assert record["l_max_jl"] == pytest.approx(100 / (8 * np.log(100)))
 
 
+def test_capacity_takes_the_amplitudes_decoder_and_confidence_the_api_takes(run):
+    args = dict(amplitude=("uniform", 2.0), threshold=0.7, signed=True, confidence=0.9, trials=20, seed=3)
+    record = json.loads(run("capacity", "--n", 128, "--m", 256, "--amplitude", "uniform:2", "--threshold", 0.7,
+                            "--signed", "--confidence", 0.9, "--trials", 20, "--seed", 3, "--json").stdout)
+    api = nearortho.capacity(nearortho.frame(128, 256, seed=3), **args)
+    assert (record["l_max"], record["l_max_ci"], record["confidence"]) == (api.l_max, list(api.l_max_ci), 0.9)
+    assert record["false_positive_rate"] == api.false_positive_rate
+    assert api.l_max != nearortho.capacity(nearortho.frame(128, 256, seed=3), trials=20, seed=3).l_max  # they count
+
+
 def test_theory_broadcasts_over_lists(run):
     records = json.loads(run("theory", "--n", "64,256", "--m", "1000", "--l", "4", "--json").stdout)
     assert [r["n"] for r in records] == [64, 256]
