@@ -50,6 +50,17 @@ def test_symmetric_blocks_equal_the_whole(client, chunk):
     assert blocked.m == 103 and blocked.m2 is None
 
 
+
+@pytest.mark.parametrize("chunk,topk", [(100, 0), (50, 0), (99, 3)])
+def test_a_last_chunk_too_small_for_pairs_joins_the_one_before(client, chunk, topk):
+    # 101 rows in chunks of 100 leave a last chunk of one row (of two with topk=3): it
+    # was merged by an assignment that popped the list it indexed (IndexError)
+    W = nearortho.frame(16, 101, seed=5)
+    blocked = nd.interference(da.from_array(W, chunks=(chunk, 16)), client=client, topk=topk)
+    assert_same(blocked, nearortho.interference(W, topk=topk), topk=bool(topk))
+    X = W.astype(np.float64) / np.linalg.norm(W.astype(np.float64), axis=1, keepdims=True)
+    assert blocked.coherence == pytest.approx(np.abs(np.triu(X @ X.T, 1)).max(), abs=1e-5)
+
 def test_symmetric_scalars_only(client):
     W = nearortho.frame(9, 64, "sign", seed=2, dtype=np.float64)
     blocked = nd.interference(da.from_array(W, chunks=(20, 9)), client=client, per_row=False)
@@ -132,7 +143,7 @@ def test_frames_every_block_would_refuse_are_refused_up_front():
 
 
 def _per_row_bytes(stats):
-    return sum(getattr(stats, name).nbytes for name in nd._ROW_FIELDS if getattr(stats, name) is not None)
+    return sum(getattr(stats, name).nbytes for name in nd.PER_ROW_FIELDS if getattr(stats, name) is not None)
 
 
 @pytest.mark.parametrize("with_b", [False, True])

@@ -62,6 +62,38 @@ def test_merge_of_cross_splits_equals_whole_with_rows():
     assert by_cols.mmcs == pytest.approx(whole.mmcs, rel=1e-15)
 
 
+
+@pytest.mark.parametrize("order", ["ab", "abc", "acb", "cab", "cb"])
+def test_merged_per_row_arrays_are_complete_or_absent(order):
+    # a, b: the pairs within W[:k] and within W[k:]; c: those between. Merging c into a
+    # dropped c's arrays for the rows of W[k:]; concatenating b's then gave those rows
+    # maxima that missed their partners in W[:k]
+    rng = np.random.default_rng(22)
+    W = rows(rng, 40, 8)
+    k = 15
+    parts = {"a": nearortho.interference(W[:k], topk=2),
+             "b": nearortho.interference(W[k:], topk=2, row_offset=k),
+             "c": nearortho.interference(W[:k], W[k:], topk=2, col_offset=k)}
+    merged = parts[order[0]]
+    for name in order[1:]:
+        merged = merged.merge(parts[name])
+    G, upper = gram(W)
+    first = np.arange(40) < k
+    if order == "ab":  # no pairs between the blocks
+        upper &= first[:, None] == first[None, :]
+    if order == "cb":  # no pairs within W[:k]
+        upper &= ~(first[:, None] & first[None, :])
+    A = np.where(upper | upper.T, np.abs(G), -np.inf)
+    tol = tolerance(W, None, True, np.float32)
+    assert merged.pairs == upper.sum()
+    assert merged.coherence == pytest.approx(A.max(), abs=tol)
+    assert (merged.row_max is None) == (order != "ab")  # complete for a and b alone, else unknown
+    if merged.row_max is not None:
+        np.testing.assert_allclose(merged.row_max, A.max(axis=1), rtol=0, atol=tol)
+        np.testing.assert_array_equal(merged.row_argmax, A.argmax(axis=1))
+        np.testing.assert_array_equal(merged.topk_index, np.argsort(-A, axis=1, kind="stable")[:, :2])
+
+
 @pytest.mark.parametrize("swap", [False, True])
 def test_merge_breaks_ties_by_smaller_index_whichever_side_has_it(swap):
     # entries +-1/2 in R^4: |g| takes few values, so nearly every maximum is tied

@@ -16,12 +16,11 @@ from functools import reduce
 import numpy as np
 
 from . import _validate as v
-from .interference import _COL_SIDE, _ROW_SIDE, InterferenceStats
+from .interference import _COL_SIDE, _ROW_SIDE, PER_ROW_FIELDS, InterferenceStats
 from .interference import interference as _block_interference
 
-# every per-row field of both sides, and how each side's names map to the other's
-_SIDES = [tuple(getattr(side, f.name) for f in dataclasses.fields(side)) for side in (_ROW_SIDE, _COL_SIDE)]
-_ROW_FIELDS = _SIDES[0] + _SIDES[1]
+# the per-row fields of each side, in the same order: how each side's names map to the other's
+_SIDES = [dataclasses.astuple(side) for side in (_ROW_SIDE, _COL_SIDE)]
 
 
 def interference(W, B=None, *, client=None, bins=1024, thresholds=(), topk=0, per_row=True,
@@ -126,7 +125,7 @@ def interference(W, B=None, *, client=None, bins=1024, thresholds=(), topk=0, pe
 def _merge(total, result: InterferenceStats, kept: tuple) -> InterferenceStats:
     """``total`` (None at first) merged with ``result``, keeping only the per-row fields
     named in ``kept`` (those of other blocks would be dropped by the merge anyway)."""
-    result = dataclasses.replace(result, **dict.fromkeys(f for f in _ROW_FIELDS if f not in kept))
+    result = dataclasses.replace(result, **dict.fromkeys(f for f in PER_ROW_FIELDS if f not in kept))
     return result if total is None else total.merge(result)
 
 
@@ -150,8 +149,9 @@ def _blocks(X, min_rows: int) -> list:
             sizes[-1] += size
         else:
             sizes.append(size)
-    if len(sizes) > 1 and sizes[-1] < min_rows:
-        sizes[-2] += sizes.pop()
+    if len(sizes) > 1 and sizes[-1] < min_rows:  # the last chunk joins the one before it
+        last = sizes.pop()
+        sizes[-1] += last
     X = X.rechunk({0: tuple(sizes), 1: -1})
     starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
     return list(zip((int(s) for s in starts), X.to_delayed().ravel()))

@@ -82,6 +82,8 @@ class InterferenceStats:
     gram_error: float = 0.0
     # (_run's arguments, its option fields) for the passes of quantile(exact=True)
     _source: Optional[tuple] = dataclasses.field(default=None, repr=False)
+    # a merge dropped the per-row arrays of rows whose partners are among these pairs
+    _dropped_partners: bool = dataclasses.field(default=False, repr=False)
 
     # measured summaries
     @property
@@ -228,6 +230,13 @@ class InterferenceStats:
         concatenated when the rows of ``other`` directly follow; otherwise, or
         when only one side has them, they are dropped. The ``col_*`` arrays of
         the rows of B do the same by ``col_offset`` and ``m2``.
+
+        A row's arrays hold its partners among the pairs of its own result. Once
+        a merge has dropped arrays (say the ``col_*`` of ``interference(W[:k],
+        W[k:], col_offset=k)`` merged with ``interference(W[:k])``), the partners
+        those rows have in these pairs are known nowhere, so arrays concatenated
+        later (``interference(W[k:], row_offset=k)``'s) would miss them: they are
+        dropped instead, and the per-row arrays are None, never incomplete.
         """
         if not isinstance(other, InterferenceStats):
             raise TypeError(f"other must be InterferenceStats, got {type(other).__name__}")
@@ -259,13 +268,21 @@ class InterferenceStats:
             merged.m = self.m + other.m
         _merge_side(merged, self, other, _ROW_SIDE, same_rows, follows)
         _merge_side(merged, self, other, _COL_SIDE, same_cols, cols_follow)
+        merged._dropped_partners = self._dropped_partners or other._dropped_partners or any(
+            getattr(merged, name) is None and (getattr(self, name) is not None or getattr(other, name) is not None)
+            for name in PER_ROW_FIELDS)
+        concatenated = [(_ROW_SIDE, follows and not same_rows), (_COL_SIDE, cols_follow and not same_cols)]
+        for side, joined in concatenated:
+            if joined and merged._dropped_partners:  # they could miss partners in the dropped rows' pairs
+                for name in dataclasses.astuple(side):
+                    setattr(merged, name, None)
         return merged
 
     def to_dict(self) -> dict:
         """Every field and reference value as JSON-serialisable Python types."""
         def plain(x):
             return x.tolist() if isinstance(x, np.ndarray) else x
-        out = {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "_source"}
+        out = {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self) if not f.name.startswith("_")}
         out["pair"] = list(self.pair)
         out["hist_range"] = list(self.hist_range)
         out["count_above"] = {repr(t): int(c) for t, c in self.count_above.items()}
@@ -319,6 +336,7 @@ _ROW_SIDE = _Side("row_max", "row_argmax", "row_signed_max", "row_signed_argmax"
                   "topk_value")
 _COL_SIDE = _Side("col_max", "col_argmax", "col_signed_max", "col_signed_argmax", "col_sumsq", "col_topk_index",
                   "col_topk_value")
+PER_ROW_FIELDS = dataclasses.astuple(_ROW_SIDE) + dataclasses.astuple(_COL_SIDE)  # both sides' per-row fields
 
 
 def _merge_side(merged, a, b, side: _Side, same: bool, follows: bool) -> None:
