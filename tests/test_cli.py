@@ -198,6 +198,7 @@ def test_stats_table_for_people(run, frames):
         (["stats", "nan.npy"], "NaN"),
         (["stats", "ints.npy"], "float32 or float64"),
         (["stats", "w.npy", "--topk", "90"], "topk"),
+        (["stats", "w.npy", "--threshold", "-1"], "--threshold[0] must be >= 0"),  # the API's thresholds[0]
         (["stats", "w.npy", "--precision", "tf32"], "needs the CUDA backend's tensor cores"),
     ],
 )
