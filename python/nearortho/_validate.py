@@ -147,6 +147,7 @@ def float_matrix(value, name: str) -> np.ndarray:
     else:
         raise TypeError(f"{name} must be an array (numpy, __array__ or DLPack), got {type(value).__name__}")
     if arr.dtype == np.float16 or arr.dtype.name == "bfloat16":
+        _copy_fits(arr, np.float32, name)
         arr = arr.astype(np.float32)
     elif arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8):
         raise TypeError(f"{name} must have a float16, float32 or float64 dtype, got {arr.dtype}")
@@ -155,8 +156,18 @@ def float_matrix(value, name: str) -> np.ndarray:
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if not arr.dtype.isnative or not arr.flags.c_contiguous:
+        _copy_fits(arr, arr.dtype, name)
         arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("="))
     return arr
+
+
+def _copy_fits(arr: np.ndarray, dtype, name: str) -> None:
+    """The copy :func:`float_matrix` makes (of a memory-mapped file too) is refused
+    with a MemoryError naming the argument before numpy allocates it: an allocation
+    the system grants and cannot back kills the process as the copy fills it."""
+    dtype = np.dtype(dtype)
+    memory(arr.size * dtype.itemsize, f"the C-contiguous {dtype.name} copy of {name} (shape {arr.shape}; a "
+           f"C-contiguous float32 or float64 array, or the path of a .npy file, is read without one)")
 
 
 def _torch_array(tensor, name: str) -> np.ndarray:
