@@ -167,7 +167,7 @@ def _copy_fits(arr: np.ndarray, dtype, name: str) -> None:
     the system grants and cannot back kills the process as the copy fills it."""
     dtype = np.dtype(dtype)
     memory(arr.size * dtype.itemsize, f"the C-contiguous {dtype.name} copy of {name} (shape {arr.shape}; a "
-           f"C-contiguous float32 or float64 array, or the path of a .npy file, is read without one)")
+           f"C-contiguous, native-endian float32 or float64 array is read in place)")
 
 
 def _torch_array(tensor, name: str) -> np.ndarray:
