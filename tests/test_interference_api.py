@@ -220,6 +220,8 @@ def test_raw_inner_products_use_the_norm_bound_as_range():
     assert stats.hist_range == (0.0, pytest.approx(norms[-1] * norms[-2], rel=1e-14))
     G, mask = gram(W, normalize=False)
     assert stats.coherence == pytest.approx(np.abs(G[mask]).max(), rel=1e-14)
+    # the references are values for unit vectors: not beside raw inner products (as stats --raw leaves them out)
+    assert "welch" not in repr(stats) and "random frame" not in repr(stats) and "MMCS" in repr(stats)
 
 
 def test_neighbors_match_oracle():
