@@ -360,6 +360,7 @@ def test_concurrent_calls_from_python_threads_agree():
     (b"abc", None, {}, TypeError, "W must be an array"),
     ([[1.0, 0.0], [1.0]], None, {}, ValueError, "W is not a rectangular array"),  # rows of unequal length
     (np.eye(2), [[1.0, 0.0], [0.0]], {}, ValueError, "B is not a rectangular array"),
+    (np.ma.masked_array(np.eye(3), mask=np.eye(3) == 0), None, {}, ValueError, "W is a masked array"),
     (np.eye(3), None, {"thresholds": (-0.1,)}, ValueError, r"thresholds\[0\] must be >= 0"),
     (np.eye(3), None, {"thresholds": (float("nan"),)}, ValueError, r"thresholds\[0\] must be finite"),
     (np.eye(3), None, {"threads": 0}, ValueError, "threads must be >= 1"),

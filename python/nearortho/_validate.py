@@ -130,6 +130,8 @@ def float_matrix(value, name: str) -> np.ndarray:
     sequences. float16 and bfloat16 are upcast to float32; non-contiguous or
     byte-swapped arrays are copied once; other dtypes are a TypeError.
     """
+    if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):  # the kernels would read what is masked
+        raise ValueError(f"{name} is a masked array with masked entries; fill them or drop their rows first")
     if isinstance(value, np.ndarray):
         arr = value
     elif type(value).__module__.split(".")[0] == "torch":
