@@ -86,6 +86,16 @@ def test_bad_inputs(call, error, match):
         call()
 
 
+def test_sizes_as_a_list_and_rows_as_nested_tuples_are_read_as_they_are_for_arrays():
+    # a list [n, m, kind] is the sizes, as the tuple is (it was read as an array of strings);
+    # nested tuples are rows, as interference reads them (they were taken for (n, m, kind))
+    assert no.capacity([16, 64, "gaussian"], trials=20).to_dict() == no.capacity((16, 64, "gaussian"),
+                                                                                 trials=20).to_dict()
+    rows = tuple(tuple(float(x) for x in row) for row in np.eye(3))
+    assert no.levels(rows, 1, trials=5).to_dict() == no.levels(np.eye(3), 1, trials=5).to_dict()
+    assert no.capacity(rows, trials=5).l_max == no.capacity(np.eye(3), trials=5).l_max == 3
+
+
 def test_capacity_stops_at_the_first_crossing():
     # 4 mutually unbiased bases in R^64: with all 256 features on, every readout clears
     # the threshold again, so the error rate is not monotone in l; capacity is the

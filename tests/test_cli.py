@@ -198,6 +198,7 @@ def test_stats_table_for_people(run, frames):
         (["stats", "nan.npy"], "NaN"),
         (["stats", "ints.npy"], "float32 or float64"),
         (["stats", "w.npy", "--topk", "90"], "topk"),
+        (["stats", "w.npy", "--threshold", "-1"], "--threshold[0] must be >= 0"),  # the API's thresholds[0]
         (["stats", "w.npy", "--precision", "tf32"], "needs the CUDA backend's tensor cores"),
     ],
 )
@@ -243,6 +244,16 @@ def test_capacity_reproduces_the_orthogonal_counter_example(run):
                             "--json").stdout)
     assert record["l_max"] == 100
     assert record["l_max_jl"] == pytest.approx(100 / (8 * np.log(100)))
+
+
+def test_capacity_takes_the_amplitudes_decoder_and_confidence_the_api_takes(run):
+    args = dict(amplitude=("uniform", 2.0), threshold=0.7, signed=True, confidence=0.9, trials=20, seed=3)
+    record = json.loads(run("capacity", "--n", 128, "--m", 256, "--amplitude", "uniform:2", "--threshold", 0.7,
+                            "--signed", "--confidence", 0.9, "--trials", 20, "--seed", 3, "--json").stdout)
+    api = nearortho.capacity(nearortho.frame(128, 256, seed=3), **args)
+    assert (record["l_max"], record["l_max_ci"], record["confidence"]) == (api.l_max, list(api.l_max_ci), 0.9)
+    assert record["false_positive_rate"] == api.false_positive_rate
+    assert api.l_max != nearortho.capacity(nearortho.frame(128, 256, seed=3), trials=20, seed=3).l_max  # they count
 
 
 def test_theory_broadcasts_over_lists(run):
@@ -430,6 +441,8 @@ def test_optimize_restarts_run_as_in_the_api(run, tmp_path):
     (["optimize", "--n", "3", "--m", "1", "--out", "x.npy"], "m must be >= 2"),
     (["optimize", "--n", "3", "--m", "6", "--out", "x.txt"], "--out must name a .npy file"),
     (["optimize", "--n", "3", "--m", "6", "--restarts", "-1", "--out", "x.npy"], "restarts must be >= 0"),
+    (["optimize", "--n", "3", "--m", "6", "--seconds", "-1", "--out", "x.npy"], "--seconds must be >= 0"),
+    (["optimize", "--n", "3", "--m", "6", "--seconds", "nan", "--out", "x.npy"], "--seconds must be finite"),
     (["optimize", "--init", "x.npy", "--restarts", "1", "--out", "y.npy"], "--restarts chooses a fresh start"),
     (["optimize", "--init", "x.npy", "--kind", "auto", "--seed", "0", "--out", "y.npy"],
      "--kind and --seed choose a fresh start (--n and --m); with --init the start is the file"),
@@ -549,6 +562,24 @@ def test_pairs_command_writes_the_api_pairs(run, frames):
     assert record["count"] == len(nearortho.pairs(W, 0.5, B, signed=True)[0])
     result = run("pairs", folder / "w.npy", "--threshold", 0.1, "--max-pairs", 5, ok=False)
     assert_one_line_error(result, "pairs have |cos| >= 0.1, more than --max-pairs = 5; raise --max-pairs")
+
+
+@pytest.mark.parametrize("suffix, writer", [(".csv", "savetxt"), (".npz", "savez")])
+def test_a_table_write_that_fails_midway_keeps_the_file_it_would_replace(run, frames, monkeypatch, suffix, writer):
+    folder, _, _ = frames
+    out = folder / f"pairs{suffix}"
+    out.write_text("kept")
+    before = sorted(p.name for p in folder.iterdir())
+
+    def fails_midway(path, *args, **kwargs):  # a full disk, or Ctrl-C, after some rows
+        with open(path, "w") as handle:
+            handle.write("i,j,cosine\n1,")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(np, writer, fails_midway)
+    result = run("pairs", folder / "w.npy", "--threshold", 0.5, "--out", out, ok=False)
+    assert_one_line_error(result, "No space left on device")
+    assert out.read_text() == "kept" and sorted(p.name for p in folder.iterdir()) == before
 
 
 # BAD stands for the broken file, GOOD for a sound one: where a command takes two,

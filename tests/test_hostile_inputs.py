@@ -192,6 +192,24 @@ def test_readouts_refuse_an_output_larger_than_memory(monkeypatch):
         nearortho.readouts(_unit_rows(8, 12, 0), acts)
 
 
+def test_a_copy_of_the_input_larger_than_memory_is_refused_naming_it(monkeypatch, tmp_path):
+    from nearortho import _validate
+    W = _unit_rows(8, 300, 0).astype(np.float32)
+
+    def mapped(name, array):  # a .npy file's rows, copied to memory unless C-contiguous native float32/64
+        np.save(tmp_path / name, array)
+        return np.load(tmp_path / name, mmap_mode="r")
+
+    copied = [W[:, ::2], np.asfortranarray(W), W.astype(np.float16), W.astype(">f4"),
+              mapped("c.npy", W)[:, ::2], mapped("f.npy", np.asfortranarray(W)),
+              mapped("half.npy", W.astype(np.float16)), mapped("big.npy", W.astype(">f4"))]
+    monkeypatch.setattr(_validate, "available_memory", lambda: 1000)
+    for given in copied:
+        with pytest.raises(MemoryError, match=r"the C-contiguous float32 copy of W \(shape \(300, [48]\)"):
+            nearortho.interference(given)
+    _validate.float_matrix(mapped("in_place.npy", W), "W")  # read in place: nothing to refuse
+
+
 @pytest.mark.parametrize("call", [lambda: nearortho.frame(4, 3, dtype=None), lambda: nearortho.compound(
     4, 6, layers=1, l=1, trials=2, dtype=None)])
 def test_dtype_none_is_refused_not_float64(call):

@@ -220,6 +220,8 @@ def test_raw_inner_products_use_the_norm_bound_as_range():
     assert stats.hist_range == (0.0, pytest.approx(norms[-1] * norms[-2], rel=1e-14))
     G, mask = gram(W, normalize=False)
     assert stats.coherence == pytest.approx(np.abs(G[mask]).max(), rel=1e-14)
+    # the references are values for unit vectors: not beside raw inner products (as stats --raw leaves them out)
+    assert "welch" not in repr(stats) and "random frame" not in repr(stats) and "MMCS" in repr(stats)
 
 
 def test_neighbors_match_oracle():
@@ -356,6 +358,9 @@ def test_concurrent_calls_from_python_threads_agree():
     (np.ones((0, 4)), None, {}, ValueError, "W must not be empty"),
     ("abc", None, {}, ValueError, "only .npy and .safetensors files"),  # a str is a path
     (b"abc", None, {}, TypeError, "W must be an array"),
+    ([[1.0, 0.0], [1.0]], None, {}, ValueError, "W is not a rectangular array"),  # rows of unequal length
+    (np.eye(2), [[1.0, 0.0], [0.0]], {}, ValueError, "B is not a rectangular array"),
+    (np.ma.masked_array(np.eye(3), mask=np.eye(3) == 0), None, {}, ValueError, "W is a masked array"),
     (np.eye(3), None, {"thresholds": (-0.1,)}, ValueError, r"thresholds\[0\] must be >= 0"),
     (np.eye(3), None, {"thresholds": (float("nan"),)}, ValueError, r"thresholds\[0\] must be finite"),
     (np.eye(3), None, {"threads": 0}, ValueError, "threads must be >= 1"),

@@ -301,3 +301,13 @@ def test_the_last_progress_report_describes_the_frame_returned():
     seen = []
     result = nearortho.optimize((5, 12), objective="frame_potential", max_iter=300, progress=seen.append)
     assert seen[-1].coherence == pytest.approx(result.coherence, rel=1e-12)
+
+
+def test_repr_indents_the_bounds_inside_the_result_and_writes_plain_numbers():
+    result = nearortho.optimize((4, 8), max_iter=3)
+    lines = repr(result).splitlines()
+    start = lines.index("  bounds=Bounds(")
+    end = lines.index("  ),", start)
+    inner = lines[start + 1:end]
+    assert inner and all(line.startswith("    ") for line in inner)
+    assert "    gerzon=10," in inner and "np." not in repr(result)  # gerzon = 4 * 5 / 2

@@ -441,3 +441,15 @@ def _compound(growth):
 def test_p7_verdict_follows_the_numbers():
     assert _status("compound", _compound({"none": 3.0, "threshold": 1.0, "relu": 2.0}), "P7") == HOLDS
     assert _status("compound", _compound({"none": 1.01, "threshold": 1.0, "relu": 1.0}), "P7") == FAILS
+
+
+def test_results_json_that_fails_midway_keeps_the_file_it_would_replace(tmp_path, monkeypatch):
+    from nearortho.report.render import write_json
+
+    out = tmp_path / "results.json"
+    write_json(out, {"claims": [1, 2]})
+    monkeypatch.setattr(json, "dump", lambda document, handle, **kwargs: (handle.write('{"claims": ['),
+                                                                         1 / 0))  # a number that will not print
+    with pytest.raises(ZeroDivisionError):
+        write_json(out, {"claims": [3]})
+    assert json.loads(out.read_text()) == {"claims": [1, 2]} and [p.name for p in tmp_path.iterdir()] == [out.name]

@@ -34,8 +34,8 @@ def build_info() -> dict:
 
 
 def set_max_isa(isa: str) -> str:
-    """Cap the kernels' instruction set (one of ``_core.ISA_NAMES``: "scalar", "avx2",
-    "avx512"); returns the old cap.
+    """Cap the kernels' instruction set at ``isa`` (one of ``_core.ISA_NAMES``: "scalar",
+    "avx2", "avx512"); returns the old cap.
 
     The environment variable NEARORTHO_MAX_ISA sets the cap at import. Used by the
     tests to compare every level against the scalar one.

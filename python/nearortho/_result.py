@@ -21,6 +21,10 @@ class Result:
 
 
 def _short(value) -> str:
+    if isinstance(value, Result):  # a result inside a result: its fields indented under the field's name
+        return repr(value).replace("\n", "\n  ")
+    if isinstance(value, np.generic):  # numpy 2 writes np.int64(136)
+        value = value.item()
     if isinstance(value, np.ndarray):
         if value.size <= 8:
             return np.array2string(value, precision=4, separator=", ")

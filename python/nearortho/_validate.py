@@ -131,6 +131,8 @@ def float_matrix(value, name: str) -> np.ndarray:
     byte-swapped or misaligned (np.frombuffer or np.memmap at an offset that is not
     a multiple of the itemsize) arrays are copied once; other dtypes are a TypeError.
     """
+    if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):  # the kernels would read what is masked
+        raise ValueError(f"{name} is a masked array with masked entries; fill them or drop their rows first")
     if isinstance(value, np.ndarray):
         arr = value
     elif type(value).__module__.split(".")[0] == "torch":
@@ -139,12 +141,16 @@ def float_matrix(value, name: str) -> np.ndarray:
         raise ValueError(f"{name} is a {type(value).__name__} in GPU memory; copy it to the host first "
                          f"(only interference, neighbors and pairs read GPU memory)")
     elif hasattr(value, "__array__") or isinstance(value, (list, tuple)):
-        arr = np.asarray(value)
+        try:
+            arr = np.asarray(value)
+        except ValueError as error:  # rows of unequal length: numpy's message names no argument
+            raise ValueError(f"{name} is not a rectangular array of numbers ({error})") from None
     elif hasattr(value, "__dlpack__"):
         arr = np.from_dlpack(value)
     else:
         raise TypeError(f"{name} must be an array (numpy, __array__ or DLPack), got {type(value).__name__}")
     if arr.dtype == np.float16 or arr.dtype.name == "bfloat16":
+        _copy_fits(arr, np.float32, name)
         arr = arr.astype(np.float32)
     elif arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8):
         raise TypeError(f"{name} must have a float16, float32 or float64 dtype, got {arr.dtype}")
@@ -153,8 +159,18 @@ def float_matrix(value, name: str) -> np.ndarray:
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if not arr.dtype.isnative or not arr.flags.c_contiguous or not arr.flags.aligned:
+        _copy_fits(arr, arr.dtype, name)
         arr = np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C")
     return arr
+
+
+def _copy_fits(arr: np.ndarray, dtype, name: str) -> None:
+    """The copy :func:`float_matrix` makes (of a memory-mapped file too) is refused
+    with a MemoryError naming the argument before numpy allocates it: an allocation
+    the system grants and cannot back kills the process as the copy fills it."""
+    dtype = np.dtype(dtype)
+    memory(arr.size * dtype.itemsize, f"the C-contiguous {dtype.name} copy of {name} (shape {arr.shape}; a "
+           f"C-contiguous, aligned, native-endian float32 or float64 array is read in place)")
 
 
 def _torch_array(tensor, name: str) -> np.ndarray:

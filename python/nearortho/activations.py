@@ -106,6 +106,10 @@ def sample_activations(m, l=None, *, trials, amplitude="boolean", signed=False, 
     """The activations ``simulate`` draws for trials 0..trials-1: ``(indices, values)``, two lists
     with one array per trial (the form ``simulate(activations=...)`` and ``readouts`` take).
 
+    ``m`` features (int >= 1); per trial exactly ``l`` of them active (distinct,
+    uniformly chosen), or with ``p`` each independently with probability p (not
+    both); ``amplitude``, ``signed`` and ``seed`` as in :func:`nearortho.simulate`:
+    trial t is a function of (seed, t) only.
     ``backend`` (see docs/backends.md) only says where they are drawn: they are the same.
 
     Raises MemoryError (need and available) before sampling when the lists would not fit.

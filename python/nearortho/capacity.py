@@ -30,10 +30,11 @@ def _z(confidence: float) -> float:
 
 
 def _frame_argument(W, seed: int) -> np.ndarray:
-    """W itself, or (n, m, kind) -> frame(n, m, kind, seed=seed)."""
-    if isinstance(W, tuple):
+    """W itself (an array, or nested sequences of rows), or sizes (n, m, kind), a
+    tuple or list -> frame(n, m, kind, seed=seed)."""
+    if isinstance(W, (tuple, list)) and not any(isinstance(x, (tuple, list, np.ndarray)) for x in W):
         if len(W) != 3:
-            raise ValueError("W as a tuple must be (n, m, kind)")
+            raise ValueError("W as sizes must be (n, m, kind)")
         n, m, kind = W
         return frame(n, m, kind, seed=seed)
     return v.frame_array(W)
@@ -126,7 +127,7 @@ def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, thr
 
     Parameters
     ----------
-    W : array (m, n) or tuple (n, m, kind)
+    W : array (m, n), or sizes (n, m, kind) as a tuple or list
         The frame, or the arguments of ``frame`` (generated with ``seed``).
     error_rate : float in (0, 1)
         Target per-feature error rate.
@@ -134,8 +135,18 @@ def capacity(W, *, error_rate=0.01, decoder="threshold", trials=200, seed=0, thr
         The decoder (threshold at ``threshold``; |r| with ``signed``).
     trials : int >= 2
         Trials per evaluated l (the confidence interval narrows like 1 / sqrt(trials)).
+    seed : int in [0, 2^64)
+        Seed of the trials (the same for every l), and of the frame when W is (n, m, kind).
+    threshold : float
+        The decoder's cut on the readout, absolute (as in :func:`nearortho.simulate`).
+    amplitude : "boolean" | ("boolean", a) | ("uniform", a) | ("levels", K, a)
+        Amplitudes of the active features, as in :func:`nearortho.simulate`.
+    signed : bool
+        Random signs on the amplitudes; the decoder then cuts |r|.
     confidence : float in (0, 1)
         Level of ``l_max_ci``.
+    threads : int, optional
+        Threads of each simulation; default follows OpenMP.
     metric : {"error", "balanced", "false_negative", "false_positive"}
         The rate held to ``error_rate`` (see above).
     backend : {"auto", "cpu", "cuda"}
@@ -221,7 +232,30 @@ def levels(W, l, *, error_rate=0.01, amplitude=1.0, trials=200, seed=0, signed=F
     level. K is found by doubling then bisection up to ``k_max``, assuming the rate
     grows with K (the spacing a / K shrinks). K = 1 never errs when unsigned; when
     signed, K = 1 with ``level_error_rate`` above the target means not even the sign
-    is read reliably. ``backend``: where the simulations run (see docs/backends.md).
+    is read reliably.
+
+    Parameters
+    ----------
+    W : array (m, n), or sizes (n, m, kind) as a tuple or list
+        The frame, or the arguments of ``frame`` (generated with ``seed``).
+    l : int in [1, m]
+        Active features per trial.
+    error_rate : float in (0, 1)
+        Target level error rate.
+    amplitude : float > 0
+        The largest level a (levels a j / K); not an amplitude spec as in ``simulate``.
+    trials : int >= 1
+        Trials per evaluated K.
+    seed : int in [0, 2^64)
+        Seed of the trials (the same for every K), and of the frame when W is (n, m, kind).
+    signed : bool
+        Random signs on the amplitudes, read back from r_k.
+    k_max : int in [1, 2^20]
+        Largest K tried.
+    threads : int, optional
+        Threads of each simulation; default follows OpenMP.
+    backend : {"auto", "cpu", "cuda"}
+        Where the simulations run (see docs/backends.md).
     """
     _backend.check(backend)
     target = v.probability(error_rate, "error_rate")

@@ -58,6 +58,28 @@ def compound(n, m, *, layers, l, kind="gaussian", correction="none", bias=None, 
     Frames come from ``frame(n, m, kind, seed=layer_seed(seed, j))`` and activations
     from ``sample_activations(m, l, seed=seed)``. Computed in numpy (dense products,
     float64 by default); sums are float64.
+
+    Parameters
+    ----------
+    n, m : int >= 1
+        Dimension and features of every layer's frame.
+    layers : int in [1, 10000]
+    l : int in [0, m]
+        Active features of the input.
+    kind : one of ``nearortho.KINDS``
+        The random kind of the layers' frames.
+    correction : {"none", "threshold", "relu"}
+        What each layer does to its readouts before the next (above).
+    bias : float, optional
+        The correction's cut (default: a / 2 for threshold, 0 for relu).
+    trials : int >= 2
+    seed : int in [0, 2^64)
+    amplitude : float > 0
+        The active features' value a.
+    threshold : float
+        The decoder's cut on the readouts behind ``error_rate`` (absolute).
+    dtype : float32 or float64
+        Of the frames and products.
     """
     n = v.integer(n, "n", minimum=1)
     m = v.integer(m, "m", minimum=1)

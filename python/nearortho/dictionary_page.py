@@ -10,6 +10,7 @@ import io
 import numpy as np
 
 from . import reference
+from ._atomic_file import atomic_path
 from .features import row_norms
 from .interference import InterferenceStats
 
@@ -110,5 +111,5 @@ def write_dictionary_page(path: str, W, stats: InterferenceStats, title: str) ->
              "<h2>Each feature's maximum |cos|</h2>", _png(maxima),
              f"<h2>The {TOP_PAIRS} most similar pairs</h2>", _table(_top_pairs(stats), ["i", "j", "|cos|"]),
              "<h2>Row norms</h2>", warning, _png(norm_plot)]
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_path(path) as (_, partial), open(partial, "w", encoding="utf-8") as handle:
         handle.write("\n".join(parts))

@@ -23,8 +23,10 @@ def row_norms(W) -> np.ndarray:
 
 
 def signed_max(W, B=None, *, threads=None):
-    """Each row's largest signed cosine with another row (of ``B`` if given) and
-    that partner: SAEBench's per-feature "max cosine similarity".
+    """Each row of ``W``'s largest signed cosine with another row (of ``B`` if given) and
+    that partner: SAEBench's per-feature "max cosine similarity". ``W`` and ``B``
+    as for :func:`nearortho.interference` (arrays, paths or RowFiles); ``threads``:
+    default follows OpenMP.
 
     Returns ``(value, partner)``, float64 and int64 arrays of length m; ties go
     to the smaller partner. One fused pass (``row_signed_max`` of

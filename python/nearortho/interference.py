@@ -302,15 +302,17 @@ class InterferenceStats:
             f"InterferenceStats(n={self.n}, {shape}, pairs={self.pairs}, normalize={self.normalize})",
             f"  coherence  {self.coherence:.6g} at pair {self.pair}",
             f"  mean       {self.mean:.6g}   mean|g| {self.mean_abs:.6g}   rms {self.rms:.6g}",
-            f"  references welch {self.welch:.6g}   best bound {self.best_bound:.6g} ({self.best_bound_name})"
-            f"   random frame {self.random_coherence:.6g}   "
-            f"1/sqrt(n) {self.inv_sqrt_n:.6g}   eps_JL {self.eps_jl:.6g}",
-            f"  histogram  {len(self.hist)} bins on [{self.hist_range[0]:.6g}, {self.hist_range[1]:.6g}]",
         ]
+        if self.normalize:  # values for unit vectors: beside raw inner products they compare unlike things
+            lines.append(f"  references welch {self.welch:.6g}   best bound {self.best_bound:.6g} "
+                         f"({self.best_bound_name})   random frame {self.random_coherence:.6g}   "
+                         f"1/sqrt(n) {self.inv_sqrt_n:.6g}   eps_JL {self.eps_jl:.6g}")
+        lines.append(f"  histogram  {len(self.hist)} bins on [{self.hist_range[0]:.6g}, {self.hist_range[1]:.6g}]")
         if self.count_above:
             lines.append("  |g| > t    " + "   ".join(f"{t:g}: {c}" for t, c in self.count_above.items()))
         if self.row_max is not None:
-            lines.append(f"  per row    mean max (MMCS) {self.mmcs:.6g}   random frame {self.random_mmcs:.6g}")
+            lines.append(f"  per row    mean max (MMCS) {self.mmcs:.6g}"
+                         + (f"   random frame {self.random_mmcs:.6g}" if self.normalize else ""))
         if self.topk_index is not None:
             lines.append(f"  top-k      k={self.topk_index.shape[1]}")
         return "\n".join(lines)
@@ -687,7 +689,7 @@ def neighbors(W, k, B=None, *, both=False, threads=None, backend="auto", memory=
 
     Returns ``(indices, cosines)``, int64 and float64 arrays of shape (m, k), best
     first, ties by smaller index; cosines are signed. Same pass and contract as
-    :func:`interference` with ``topk=k`` (``backend`` and ``precision`` too: the lists
+    :func:`interference` with ``topk=k`` (``threads``, ``backend`` and ``precision`` too: the lists
     stay exact on tensor cores; W and B may be files, read in blocks within
     ``memory``, or arrays in GPU memory). With ``B`` and ``both=True``, the same
     pass also finds the k rows of W nearest each row of B and returns

@@ -137,7 +137,7 @@ def open_rows(path, key: str | None = None, layout: str = "auto") -> RowFile:
     """Where the matrix :func:`nearortho.load` would return sits in its file, to be
     read row block by row block instead of loaded.
 
-    Parameters are those of :func:`nearortho.load`; the file must be a ``.npy``
+    ``path``, ``key`` and ``layout`` are those of :func:`nearortho.load`; the file must be a ``.npy``
     (C or Fortran order) or ``.safetensors`` file, or an SAELens/sparsify
     directory of one (a dictionary_learning directory holds ``ae.pt``), holding little-endian float16, bfloat16, float32 or float64
     values. ``layout="columns"`` (or a Fortran-order ``.npy``) reads the matrix's

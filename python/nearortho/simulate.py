@@ -104,6 +104,7 @@ def readouts(W, activations, *, threads=None, path="dense", backend="auto") -> n
     dot product in W's dtype (FMA where the CPU has it), so it agrees with a float64
     oracle to about n * eps(dtype) * |w_i| |x|. ``path="gram"`` computes the same
     readouts as sum_k a_k <w_i, w_k> from columns of W W^T (see ``simulate``).
+    ``threads``: default follows OpenMP (the readouts do not depend on it).
     ``backend``: see docs/backends.md. Ctrl-C raises KeyboardInterrupt within about
     50 ms plus one tile of work; MemoryError before the call when the result would
     not fit.

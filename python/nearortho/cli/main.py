@@ -35,11 +35,15 @@ class _Group(click.Group):
 
 
 def _with_option_names(message: str, command: click.Command | None) -> str:
-    """The library names its arguments as Python spells them (error_rate); on the
-    command line the user typed the option (--error-rate), so say that."""
+    """The library names its arguments as Python spells them (error_rate, thresholds);
+    on the command line the user typed the option (--error-rate, --threshold), so say
+    that. Names the option spells alike (threads) are words a message may also use
+    in prose, and stay."""
     for param in command.params if command else ():
-        if isinstance(param, click.Option) and "_" in param.name:
-            option = max(param.opts, key=len)
+        if not isinstance(param, click.Option):
+            continue
+        option = max(param.opts, key=len)
+        if "_" in param.name or param.name != option.lstrip("-"):
             message = re.sub(rf"(?<![\w-]){param.name}(?!\w)", option, message)
     return message
 

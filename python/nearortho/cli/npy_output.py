@@ -5,11 +5,10 @@ import contextlib
 import io
 import os
 import shutil
-import stat
-import tempfile
 
 import numpy as np
 
+from .._atomic_file import atomic_path
 from .._validate import memory
 
 
@@ -30,20 +29,13 @@ def npy_output(out: str, shape: tuple, dtype):
     folder = os.path.dirname(os.path.abspath(out))
     memory(_npy_size(shape, dtype), f"writing {out}", limit=shutil.disk_usage(folder).free,
            available="free on its disk")
-    handle, partial = tempfile.mkstemp(suffix=".npy", dir=folder)
-    try:
-        os.fchmod(handle, _file_mode(out))
+    with atomic_path(out) as (handle, partial):
         target = np.lib.format.open_memmap(partial, mode="w+", dtype=dtype, shape=shape)
         if hasattr(os, "posix_fallocate"):
             os.posix_fallocate(handle, 0, os.fstat(handle).st_size)
         yield target
         target.flush()
         del target
-        os.replace(partial, out)
-    finally:
-        os.close(handle)
-        if os.path.exists(partial):
-            os.remove(partial)
 
 
 def _npy_size(shape: tuple, dtype: np.dtype) -> int:
@@ -52,14 +44,3 @@ def _npy_size(shape: tuple, dtype: np.dtype) -> int:
     np.lib.format.write_array_header_2_0(header, np.lib.format.header_data_from_array_1_0(np.empty((0,), dtype))
                                          | {"shape": shape})
     return header.tell() + int(np.prod(shape, dtype=object)) * dtype.itemsize
-
-
-def _file_mode(path: str) -> int:
-    """The mode of the file being replaced, else what the umask gives a new file
-    (mkstemp's own 0600 would make a shared frame unreadable to others)."""
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask

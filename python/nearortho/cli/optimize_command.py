@@ -25,7 +25,7 @@ from .source import KEY_HELP, PATH, layout_option, load_file
               help="Default: float64 when m * n <= 4096, else float32 (or the --init file's).")
 @click.option("--objective", type=click.Choice(["coherence", "frame_potential"]), default="coherence",
               show_default=True)
-@click.option("--seconds", type=float, default=60.0, show_default=True,
+@click.option("--seconds", "max_seconds", type=float, default=60.0, show_default=True,
               help="Wall-clock budget, checked after each step (4-8 s a step at n = 768, m = 16384 on 2 cores).")
 @click.option("--max-iter", type=int, default=None, help="Most gradient steps.")
 @click.option("--restarts", type=int, default=0, show_default=True,
@@ -35,7 +35,7 @@ from .source import KEY_HELP, PATH, layout_option, load_file
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .npy file.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def optimize_command(n, m, init, key, layout, seed, kind, dtype, objective, seconds, max_iter, restarts, threads, out,
+def optimize_command(n, m, init, key, layout, seed, kind, dtype, objective, max_seconds, max_iter, restarts, threads, out,
                      as_json, quiet):
     """Optimise m unit vectors in R^n for low coherence and write the best frame to OUT.
 
@@ -66,13 +66,13 @@ def optimize_command(n, m, init, key, layout, seed, kind, dtype, objective, seco
             raise ValueError(f"{' and '.join(given)} choose{'s' if len(given) == 1 else ''} a fresh start (--n and "
                              f"--m); with --init the start is the file")
     start = load_file(init, key, layout, directions=True) if init is not None else (n, m)
-    with progress(seconds, "optimising", quiet=quiet) as update:
+    with progress(max_seconds, "optimising", quiet=quiet) as update:
         def report(state):
-            update(min(state.seconds, seconds),
+            update(min(state.seconds, max_seconds),
                    f"coherence {state.coherence:.6f} (best bound {state.best_bound:.6f}), {state.stage}, "
                    f"step {state.iteration}")
         try:
-            result = optimize(start, kind=kind, seed=seed, dtype=dtype, objective=objective, max_seconds=seconds,
+            result = optimize(start, kind=kind, seed=seed, dtype=dtype, objective=objective, max_seconds=max_seconds,
                               max_iter=max_iter, restarts=restarts, threads=threads, progress=report)
         except OptimizeInterrupted as interrupt:  # Ctrl-C: keep the best frame so far, then exit as SIGINT does
             result = interrupt.result

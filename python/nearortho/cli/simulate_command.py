@@ -27,13 +27,22 @@ def parse_amplitude(text: str):
     raise ValueError(f"--amplitude must be boolean, uniform:A or levels:K:A, got {text!r}")
 
 
+def readout_options(command):
+    """The trials' amplitudes and the decoder, as simulate and capacity take them."""
+    for option in reversed((
+            click.option("--amplitude", default="boolean", show_default=True, help="boolean, uniform:A or levels:K:A."),
+            click.option("--threshold", type=float, default=0.5, show_default=True,
+                         help="Decoder threshold (absolute: it does not scale with A)."),
+            click.option("--signed", is_flag=True, help="Random signs on active amplitudes (the decoder cuts |r|)."))):
+        command = option(command)
+    return command
+
+
 @click.command("simulate")
 @frame_source
 @click.option("--l", "l", type=click.IntRange(min=1), required=True, help="Active features per trial (>= 1).")
 @click.option("--trials", type=int, default=1000, show_default=True)
-@click.option("--amplitude", default="boolean", show_default=True, help="boolean, uniform:A or levels:K:A.")
-@click.option("--threshold", type=float, default=0.5, show_default=True, help="Decoder threshold.")
-@click.option("--signed", is_flag=True, help="Random signs on active amplitudes.")
+@readout_options
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the trials (and of the frame --n/--m generate).")
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
@@ -59,14 +68,18 @@ def simulate_command(W, l, trials, amplitude, threshold, signed, seed, threads, 
               default="error", show_default=True,
               help="error: (FP + FN) / all readouts; balanced: mean of the FP and FN rates; or either rate alone.")
 @click.option("--trials", type=int, default=200, show_default=True)
+@readout_options
+@click.option("--confidence", type=float, default=0.95, show_default=True, help="Level of l_max_ci.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the trials (and of the frame --n/--m generate).")
 @click.option("--threads", type=int, default=None, help="Default: OMP_NUM_THREADS or all CPUs.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
-def capacity_command(W, error_rate, metric, trials, seed, threads, as_json):
+def capacity_command(W, error_rate, metric, trials, amplitude, threshold, signed, confidence, seed, threads, as_json):
     """Largest number of simultaneously active features at the target error rate."""
     from ..capacity import capacity
 
-    result = capacity(W, error_rate=error_rate, trials=trials, seed=seed, threads=threads, metric=metric).to_dict()
+    result = capacity(W, error_rate=error_rate, trials=trials, amplitude=parse_amplitude(amplitude),
+                      threshold=threshold, signed=signed, confidence=confidence, seed=seed, threads=threads,
+                      metric=metric).to_dict()
     result.pop("evaluated", None)
     emit(result, as_json=as_json, title="capacity")

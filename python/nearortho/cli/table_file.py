@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from .._atomic_file import atomic_path
+
 TABLE_FORMATS = (".csv", ".npz", ".parquet")
 
 
@@ -32,6 +34,11 @@ def write_table(path: str, columns: dict, option: str) -> None:
             flat.update({f"{name}_{c + 1}": values[:, c] for c in range(values.shape[1])})
         else:
             flat[name] = values
+    with atomic_path(path) as (_, partial):  # a table of a million rows takes seconds to write
+        _write(partial, suffix, flat)
+
+
+def _write(path: str, suffix: str, flat: dict) -> None:
     if suffix == ".npz":
         np.savez(path, **flat)
     elif suffix == ".parquet":

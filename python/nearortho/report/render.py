@@ -7,6 +7,7 @@ import json
 import math
 import numbers
 
+from .._atomic_file import atomic_path
 from .figures import new_figure, png_data_uri, tidy
 from .verdict import (EXACT_TOLERANCE, FAILS, HOLDS, ORDER, ORDER_OF_MAGNITUDE, TOLERANCE, UNMEASURED,
                       summary_order)
@@ -151,10 +152,10 @@ def write_html(path: str, document: dict, sections, verdicts: dict) -> None:
     parts += [_section(s, document["sections"][s.key]["results"], verdicts[s.key]) for s in present]
     parts.append(_reproduce(document))
     parts.append("</body></html>")
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_path(path) as (_, partial), open(partial, "w", encoding="utf-8") as handle:
         handle.write("\n".join(parts))
 
 
 def write_json(path: str, document: dict) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_path(path) as (_, partial), open(partial, "w", encoding="utf-8") as handle:
         json.dump(document, handle, indent=1, default=float)
