@@ -152,6 +152,24 @@ def test_every_isa_matches_the_oracle(isa, m, n, m2, dtype):
         nearortho.set_max_isa(old)
 
 
+def test_a_pass_keeps_the_isa_it_started_with():
+    # the cap was read again for every pair of row blocks, after the rows' first
+    # pass had polled: a set_max_isa meanwhile (another thread's, here the progress
+    # callback's) mixed two ISAs' roundings in one pass
+    if nearortho.build_info()["isa_detected"] == "scalar":
+        pytest.skip("needs a vector ISA to tell from scalar")
+    W = make(np.random.default_rng(12), (700, 37), np.float32)
+    old = nearortho.set_max_isa("avx512")
+    try:
+        alone = nearortho.interference(W, threads=1, backend="cpu")
+        switched = nearortho.interference(W, threads=1, backend="cpu",
+                                          progress=lambda done, total: nearortho.set_max_isa("scalar"))
+        scalar = nearortho.interference(W, threads=1, backend="cpu")
+    finally:
+        nearortho.set_max_isa(old)
+    assert switched.sum_abs == alone.sum_abs != scalar.sum_abs  # every g of the pass in one rounding
+
+
 @pytest.mark.parametrize("with_b", [False, True])
 def test_thread_count_does_not_change_results(with_b):
     rng = np.random.default_rng(8)

@@ -112,7 +112,7 @@ class Pass {
   Pass(const RowSource<T>& a, const RowSource<T>* b, const InterferenceOptions& opt,
        const InterferenceRows& rows, const InterferenceRows& cols)
       : opt_(opt), rows_(rows), cols_(cols), threads_(resolve_threads(opt.threads)), a_(a), b_(b ? *b : a),
-        poll_(poll_callback_) {
+        poll_(poll_callback_), tile_kernel_(tile_function(interference_kernels(active_isa()))) {
     check_options();
     symmetric_ = b == nullptr;
     const std::int64_t m = a.rows(), m2 = b_.rows();
@@ -205,8 +205,6 @@ class Pass {
     const bool triangle = &block_a == &block_b;
     const std::int64_t tiles = triangle ? rows * (rows + 1) / 2 : rows * cols;
     const int threads = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads_, tiles)));
-    const auto& kernels = interference_kernels(active_isa());
-    const auto tile_kernel = tile_function(kernels);
     TileParams<T> params = p_;
     params.a = block_a.data.get();
     params.a_stride = block_a.stride;
@@ -236,7 +234,7 @@ class Pass {
           p.i0 = (I0 + I) * kTile;
           p.j0 = (J0 + J) * kTile;
           begin_tile(s, p);
-          tile_kernel(p, s);
+          tile_kernel_(p, s);
           end_tile(s, p);
         });
         if (errors.failed()) stop_.store(true);
@@ -425,6 +423,10 @@ class Pass {
   InterruptPoll poll_;  // from the calling thread, about every 50 ms
   std::atomic<bool> stop_{false};
   TileParams<T> p_;
+  // one ISA for the whole pass: a cap set while it runs (another thread's
+  // set_max_isa, or its own progress callback) would otherwise mix the roundings
+  // of two ISAs between its block pairs
+  void (*tile_kernel_)(const TileParams<T>&, TileScratch<T>&);
   std::vector<T> thresholds_;
   Side a_side_, b_side_;
   double hist_lo_ = 0, hist_hi_ = 1;
