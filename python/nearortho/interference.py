@@ -17,6 +17,7 @@ from . import _backend, _blocks, _core
 from . import _order_statistic
 from . import _validate as v
 from . import reference
+from ._result import Result
 from .bounds import bounds
 from .device_matrix import DeviceMatrix, on_device
 from .row_file import RowFile
@@ -25,7 +26,7 @@ __all__ = ["InterferenceStats", "interference", "neighbors"]
 
 
 @dataclasses.dataclass(repr=False, eq=False)
-class InterferenceStats:
+class InterferenceStats(Result):
     """Interference statistics over a set of pairs of rows (see :func:`interference`).
 
     Scalar fields: ``pairs``, the float64 sums ``sum``, ``sum_abs``, ``sum_sq``

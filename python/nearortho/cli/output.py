@@ -3,7 +3,6 @@ progress bar on stderr only when stderr is a terminal and --quiet is off."""
 from __future__ import annotations
 
 import json
-import math
 import numbers
 import sys
 from contextlib import contextmanager
@@ -11,21 +10,7 @@ from contextlib import contextmanager
 import click
 import numpy as np
 
-
-def _plain(value):
-    """JSON-ready values: numpy scalars and arrays become Python numbers and lists,
-    and NaN and infinities become null (strict JSON has no such numbers)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray) and (value.dtype.kind != "f" or np.isfinite(value).all()):
-        return value.tolist()
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+from .._result import plain
 
 
 def _text(value) -> str:
@@ -37,13 +22,13 @@ def _text(value) -> str:
         return str(int(value))
     if isinstance(value, (list, tuple, np.ndarray)) and len(value) > 8:
         return f"[{len(value)} values]"
-    return str(_plain(value))
+    return str(plain(value))
 
 
 def emit(record: dict, *, as_json: bool, title: str) -> None:
     """Print one record: JSON only, or a two-column table."""
     if as_json:
-        click.echo(json.dumps(_plain(record), allow_nan=False))
+        click.echo(json.dumps(plain(record), allow_nan=False))
         return
     from rich.console import Console
     from rich.table import Table
@@ -60,7 +45,7 @@ def emit_rows(rows: list, *, as_json: bool, title: str) -> None:
     """Print records with the same keys: a JSON list, or a table with one row per
     quantity and one column per record (records have many fields, and are few)."""
     if as_json:
-        click.echo(json.dumps(_plain(rows), allow_nan=False))
+        click.echo(json.dumps(plain(rows), allow_nan=False))
         return
     from rich.console import Console
     from rich.table import Table
