@@ -63,3 +63,9 @@ def test_non_finite_array_entries_become_null_and_the_rest_exact():
 
     x = np.array([[np.nan, 1.5], [-np.inf, 2.0 ** -30]], np.float32)
     assert json.loads(json.dumps(plain(x), allow_nan=False)) == [[None, 1.5], [None, 2.0 ** -30]]
+
+
+def test_match_to_json():
+    pytest.importorskip("scipy")
+    result = nearortho.match(nearortho.frame(8, 40, seed=1), nearortho.frame(8, 30, seed=2))
+    _same(json.loads(result.to_json()), result.to_dict())
