@@ -355,9 +355,9 @@ def test_files_go_to_a_cuda_backend_as_file_regions_it_streams_and_to_the_cpu_in
     assert received[-1][2:] == (False, 1_000_000, 0) and isinstance(received[-1][0], tuple)
     assert streamed.coherence == nearortho.interference(A, backend="cpu").coherence
     monkeypatch.setenv("NEARORTHO_BACKEND", "cpu")
-    with pytest.raises(ValueError, match="memory must be at least 1809600 bytes"):  # on the CPU, host bytes
+    with pytest.raises(ValueError, match="memory must be at least 1829184 bytes"):  # on the CPU, host bytes
         nearortho.interference(tmp_path / "a.npy", memory=1_000_000, threads=2)
-    nearortho.interference(tmp_path / "a.npy", memory=1_809_600, threads=2)  # row blocks of 144
+    nearortho.interference(tmp_path / "a.npy", memory=1_829_184, threads=2)  # row blocks of 144
     assert len(received) == 2
 
 
@@ -373,9 +373,9 @@ def test_host_arrays_go_to_a_cuda_backend_whole_with_memory_as_its_device_budget
 
     fake_cuda.interference = interference
     A = np.random.default_rng(4).standard_normal((3000, 33))
-    tiny = 1_000_000  # the CPU pass over A whole needs more: it takes row blocks of 864
+    tiny = 1_000_000  # the CPU pass over A whole needs more: it takes row blocks of 720
     cpu = nearortho.interference(A, memory=tiny, threads=2, backend="cpu")
-    assert received == [] and cpu._source[0][-1] == 864
+    assert received == [] and cpu._source[0][-1] == 720
     for backend in ("auto", "cuda"):
         on_gpu = nearortho.interference(A, A[:7], memory=tiny, threads=2, backend=backend, topk=1)
         W, B, device_bytes, block_rows = received.pop()

@@ -95,6 +95,23 @@ def test_streamed_safetensors_a_x_b_equals_the_in_memory_pass(tmp_path, rng, dty
                 nearortho.interference(nearortho.load(a.path), B64, **options))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sum_of_g_from_the_blocks_row_sums_is_exact_on_integer_rows(rng, dtype):
+    """The sum of g is taken from each block's coordinate sums: on rows of small
+    integers (raw products, every partial sum an integer below 2^24) it is the exact
+    integer sum over the pairs, with one block or many, within W and against B."""
+    W = rng.integers(-3, 4, (463, 23)).astype(dtype)
+    B = rng.integers(-3, 4, (301, 23)).astype(dtype)
+    G = W.astype(np.int64) @ W.T.astype(np.int64)
+    within = int(G[np.triu_indices(len(W), 1)].sum())
+    across = int((W.astype(np.int64) @ B.T.astype(np.int64)).sum())
+    options = dict(normalize=False, per_row=False, threads=2)
+    for args, exact in (((W,), within), ((W, B), across)):
+        assert nearortho.interference(*args, **options).sum == exact
+        blocked = nearortho.interference(*args, memory=least_memory(*args, **options), **options)
+        assert blocked.sum == exact
+
+
 def test_pairs_collected_in_a_blocked_pass_are_those_of_the_whole_pass(tmp_path, rng):
     from nearortho.interference import _interference
 

@@ -164,7 +164,9 @@ class Pass {
         const std::int64_t J = I % 2 == 0 ? J0 + step : blocks_b - 1 - step;
         const PackedBlock<T>& block_b =
             symmetric_ && J == I ? block_a : packed(b_, J, &block_a, symmetric_ ? sumsq_a_ : sumsq_b_);
-        if (!stopped()) run_tiles(block_a, block_b, scratch);
+        if (stopped()) break;
+        run_tiles(block_a, block_b, scratch);
+        if (!stopped()) sum_ += block_pair_sum(block_a, block_b);
       }
     }
     a_.check_unchanged();  // a file rewritten during the last read
@@ -212,6 +214,7 @@ class Pass {
     params.b = block_b.data.get();
     params.b_stride = block_b.stride;
     params.b_first = block_b.first;
+    for (auto& s : scratch) s.strips_i0 = -1;  // the blocks' buffers may hold other rows now
     ParallelErrors errors;
 #pragma omp parallel num_threads(threads)
     {
@@ -370,6 +373,7 @@ class Pass {
 
   InterferenceTotals merge_totals(std::vector<TileScratch<T>>& scratch) const {
     InterferenceTotals out;
+    out.sum = sum_;
     out.hist_lo = hist_lo_;
     out.hist_hi = hist_hi_;
     out.hist.assign(static_cast<std::size_t>(opt_.bins), 0);
@@ -378,7 +382,6 @@ class Pass {
     for (const auto& s : scratch) kept += s.pairs.size();
     out.pairs.reserve(kept);
     for (auto& s : scratch) {
-      out.sum += s.sum;
       out.sum_abs += s.sum_abs;
       out.sum_sq += s.sum_sq;
       if (s.max_i >= 0 && ranks_before(static_cast<double>(s.max_abs), PairIndex{s.max_i, s.max_j}, out.max_abs,
@@ -430,6 +433,7 @@ class Pass {
   std::vector<T> thresholds_;
   Side a_side_, b_side_;
   double hist_lo_ = 0, hist_hi_ = 1;
+  double sum_ = 0;  // of g over the pairs of the blocks done (block_pair_sum)
 };
 
 }  // namespace

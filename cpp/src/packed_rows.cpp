@@ -45,7 +45,39 @@ void for_chunks(const RowSource<T>& source, std::int64_t first, std::int64_t row
   errors.rethrow();
 }
 
+// The block's coordinate sums and sum of squares, each coordinate added over the
+// panels in order (the padding rows are zeros).
+template <class T>
+void sum_packed(PackedBlock<T>& block, std::int64_t n, int threads) {
+  constexpr std::int64_t NR = kPanelRows<T>;
+  const std::int64_t panels = (block.rows + NR - 1) / NR;
+  block.coordinate_sums.assign(static_cast<std::size_t>(n), 0.0);
+  std::vector<double> squares(static_cast<std::size_t>(n), 0.0);
+  const T* data = block.data.get();
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (std::int64_t k = 0; k < n; ++k) {
+    double sum = 0, sq = 0;
+    for (std::int64_t p = 0; p < panels; ++p)
+      for (std::int64_t r = 0; r < NR; ++r) {
+        const double x = data[p * block.stride + k * NR + r];
+        sum += x;
+        sq += x * x;
+      }
+    block.coordinate_sums[static_cast<std::size_t>(k)] = sum;
+    squares[static_cast<std::size_t>(k)] = sq;
+  }
+  block.square_sum = 0;
+  for (double sq : squares) block.square_sum += sq;
+}
+
 }  // namespace
+
+template <class T>
+double block_pair_sum(const PackedBlock<T>& a, const PackedBlock<T>& b) {
+  double dot = 0;
+  for (std::size_t k = 0; k < a.coordinate_sums.size(); ++k) dot += a.coordinate_sums[k] * b.coordinate_sums[k];
+  return &a == &b ? (dot - a.square_sum) / 2 : dot;
+}
 
 template <class T>
 std::vector<double> squared_norms(const RowSource<T>& source, bool normalize, int threads,
@@ -114,12 +146,15 @@ void pack_block(const RowSource<T>& source, std::int64_t first, std::int64_t row
   block.source = &source;
   block.first = first;
   block.rows = rows;
+  sum_packed(block, n, threads);
 }
 
 template std::vector<double> squared_norms<float>(const RowSource<float>&, bool, int,
                                                   std::vector<RowBuffer<float>>&, InterruptPoll&);
 template std::vector<double> squared_norms<double>(const RowSource<double>&, bool, int,
                                                    std::vector<RowBuffer<double>>&, InterruptPoll&);
+template double block_pair_sum<float>(const PackedBlock<float>&, const PackedBlock<float>&);
+template double block_pair_sum<double>(const PackedBlock<double>&, const PackedBlock<double>&);
 template void pack_block<float>(const RowSource<float>&, std::int64_t, std::int64_t, const std::vector<double>&,
                                 bool, int, std::vector<RowBuffer<float>>&, InterruptPoll&, PackedBlock<float>&);
 template void pack_block<double>(const RowSource<double>&, std::int64_t, std::int64_t, const std::vector<double>&,

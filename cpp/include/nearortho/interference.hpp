@@ -70,7 +70,7 @@ struct PairHit {
 };
 
 struct InterferenceTotals {
-  double sum = 0, sum_abs = 0, sum_sq = 0;  // float64 sums over pairs
+  double sum = 0, sum_abs = 0, sum_sq = 0;  // float64 sums over pairs (sum: from the rows' sums)
   double max_abs = -1;                      // coherence, and its pair (smallest (i, j) on ties)
   std::int64_t max_i = -1, max_j = -1;
   double hist_lo = 0, hist_hi = 1;          // histogram range actually used
@@ -100,7 +100,7 @@ struct InterferenceTotals {
 // Extra memory: the rows' sums of squares (8 bytes a row), two packed blocks of
 // block_rows rows (or each source whole), rows rounded up to a 64-byte panel
 // (16 float or 8 double rows) times (n | 1) coordinates, plus per thread a file
-// read buffer (row_buffer_bytes), a 144 x 144 tile, the histogram and
+// read buffer (row_buffer_bytes), a 144 x 144 tile, a copy of 144 rows, the histogram and
 // 288 * (topk + 2) candidates, and the collected pairs (at most pair_cap in all).
 // With blocks the pass walks pairs of blocks (the triangle of them, or all of
 // A x B); every per-row result and every exact field is the same as with whole

@@ -94,7 +94,9 @@ struct SlotLists {
 template <class T>
 struct TileScratch {
   std::vector<T> partial;          // kTile x kTile partial dot products (micro-tile order)
-  double sum = 0, sum_abs = 0, sum_sq = 0;
+  std::vector<T> strips;           // the tile's rows of A, a micro-tile's rows together per k
+  std::int64_t strips_i0 = -1;     // first row they hold (-1: none; reset for each pair of blocks)
+  double sum_abs = 0, sum_sq = 0;  // (the pass has the sum of g from the rows' sums)
   T max_abs = -1;
   std::int64_t max_i = -1, max_j = -1;
   std::vector<std::int64_t> hist;   // bins + 1: the last counts pairs outside the pass, unread

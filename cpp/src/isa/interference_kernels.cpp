@@ -82,12 +82,12 @@ struct PendingCounts {
 
 // c (kMicroRows x kMicroCols, row-major) += A rows x B panels over k in [k0, k1),
 // counting two pending bins with each k step while there are any.
-// a[r] points at row r's coordinate 0 inside its panel, b[p] at panel p's
-// (stride kPanelRows per k). Loads and stores go through the vector type (GCC
+// a points at the rows' strip (kMicroRows values per k), b[p] at panel p's
+// coordinate 0 (stride kPanelRows per k). Loads and stores go through the vector type (GCC
 // lets a vector alias its element type) so the accumulators never have their
 // address taken and stay in registers; vector * scalar broadcasts the A value.
 template <class T>
-inline void micro_kernel(const T* const* a, const T* const* b, std::int64_t k0, std::int64_t k1, T* c,
+inline void micro_kernel(const T* a, const T* const* b, std::int64_t k0, std::int64_t k1, T* c,
                          bool accumulate, PendingCounts<T>& pending) {
   using S = TileSimd<T>;
   using V = typename S::V;
@@ -102,9 +102,7 @@ inline void micro_kernel(const T* const* a, const T* const* b, std::int64_t k0, 
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v)
       acc[r][v] = accumulate ? *reinterpret_cast<const VU*>(c + r * MC + v * S::lanes) : V{};
-  const T* ar[kMicroRows];
-#pragma GCC unroll 16
-  for (int r = 0; r < kMicroRows; ++r) ar[r] = a[r] + k0 * NR;
+  const T* ar = a + k0 * kMicroRows;
   const T* bp[kMicroPanels];
 #pragma GCC unroll 4
   for (int q = 0; q < kMicroPanels; ++q) bp[q] = b[q] + k0 * NR;
@@ -114,11 +112,11 @@ inline void micro_kernel(const T* const* a, const T* const* b, std::int64_t k0, 
     for (int v = 0; v < NV; ++v) bv[v] = *reinterpret_cast<const VU*>(bp[v / PV] + (v % PV) * S::lanes);
 #pragma GCC unroll 16
     for (int r = 0; r < kMicroRows; ++r) {
-      const T x = *ar[r];
+      const T x = ar[r];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[r][v] += bv[v] * x;
-      ar[r] += NR;
     }
+    ar += kMicroRows;
 #pragma GCC unroll 4
     for (int q = 0; q < kMicroPanels; ++q) bp[q] += NR;
   };
@@ -218,7 +216,6 @@ class Reducer {
   // threshold counts.
   void finish() {
     pending_.count_from(0);
-    s_.sum += hsum(sum_);
     s_.sum_abs += hsum(sum_abs_);
     s_.sum_sq += hsum(sum_sq_);
     if (p_.per_row)
@@ -245,14 +242,15 @@ class Reducer {
       }
   }
 
-  // float64 sums of g, |g| and g^2 (exact in double for float input), and the
-  // per-slot sums of g^2 of its rows (and, kColumns, of its columns).
+  // float64 sums of |g| and g^2 (exact in double for float input), and the
+  // per-slot sums of g^2 of its rows (and, kColumns, of its columns). The sum of
+  // g comes from the rows' sums instead (block_pair_sum in packed_rows.hpp).
   template <bool kColumns>
   void sums(const MicroTile<T>& t) {
-    DV sum[kWide], sum_abs[kWide], sum_sq[kWide];  // locals, so that the adds stay in registers
+    DV sum_abs[kWide], sum_sq[kWide];  // locals, so that the adds stay in registers
     DV col_sq[NV][kWide];
     for (int w = 0; w < kWide; ++w) {
-      sum[w] = sum_abs[w] = sum_sq[w] = DV{};
+      sum_abs[w] = sum_sq[w] = DV{};
       for (int v = 0; v < NV; ++v) col_sq[v][w] = DV{};
     }
     for (int r = 0; r < kMicroRows; ++r) {
@@ -262,7 +260,6 @@ class Reducer {
         DV d[kWide];
         widen(t.g[r][v], d);
         for (int w = 0; w < kWide; ++w) {
-          sum[w] += d[w];
           sum_abs[w] += abs_v(d[w]);
           row_sq[w] += d[w] * d[w];
           if constexpr (kColumns) col_sq[v][w] += d[w] * d[w];
@@ -274,7 +271,6 @@ class Reducer {
       }
     }
     for (int w = 0; w < kWide; ++w) {
-      sum_[w] += sum[w];
       sum_abs_[w] += sum_abs[w];
       sum_sq_[w] += sum_sq[w];
     }
@@ -509,7 +505,7 @@ class Reducer {
 
   const TileParams<T>& p_;
   TileScratch<T>& s_;
-  DV sum_[kWide] = {}, sum_abs_[kWide] = {}, sum_sq_[kWide] = {};
+  DV sum_abs_[kWide] = {}, sum_sq_[kWide] = {};
   DV row_sq_[kTile][kWide];  // per local row slot, with per_row
   std::vector<IV> threshold_counts_;
   SlotLists<T>* lists_[3] = {};  // the wanted lists of best partners
@@ -517,12 +513,40 @@ class Reducer {
   PendingCounts<T> pending_;
 };
 
+// The tile's rows of A regrouped so that each micro-tile's rows lie together for
+// each k (as BLAS packs its A): a k step then reads kMicroRows consecutive values
+// instead of one from each of kMicroRows rows of a 64-byte panel line, so the
+// lines the product streams through L1 are used whole. A thread's consecutive
+// tiles mostly share their rows: the strips are kept until the rows change.
+template <class T>
+const T* a_strips(const TileParams<T>& p, TileScratch<T>& s) {
+  constexpr int NR = kPanelRows<T>;
+  const std::int64_t n = p.n;
+  if (s.strips_i0 == p.i0) return s.strips.data();
+  s.strips.resize(static_cast<std::size_t>(kTile * n));
+  const std::int64_t rows = std::min(kTile, p.m_a - p.i0);
+  for (std::int64_t gr = 0; gr * kMicroRows < rows; ++gr) {
+    T* out = s.strips.data() + gr * kMicroRows * n;
+    for (int r = 0; r < kMicroRows; ++r) {
+      const std::int64_t row = p.i0 + gr * kMicroRows + r;
+      if (row >= p.m_a) {  // past the end: zeros, their pairs are masked out
+        for (std::int64_t k = 0; k < n; ++k) out[k * kMicroRows + r] = T(0);
+        continue;
+      }
+      const std::int64_t i = row - p.a_first;
+      const T* in = p.a + (i / NR) * p.a_stride + i % NR;
+      for (std::int64_t k = 0; k < n; ++k) out[k * kMicroRows + r] = in[k * NR];
+    }
+  }
+  s.strips_i0 = p.i0;
+  return s.strips.data();
+}
+
 template <class T>
 void tile(const TileParams<T>& p, TileScratch<T>& s) {
   constexpr int NR = kPanelRows<T>;
   constexpr std::int64_t MR = kMicroRows;
   constexpr std::int64_t MC = kMicroCols<T>;
-  constexpr std::int64_t groups = kTile / MR;
   constexpr std::int64_t col_blocks = kTile / MC;
   const std::int64_t rows = std::min(kTile, p.m_a - p.i0);
   const std::int64_t cols = std::min(kTile, p.m_b - p.j0);
@@ -530,13 +554,7 @@ void tile(const TileParams<T>& p, TileScratch<T>& s) {
   const std::int64_t n_col_blocks = (cols + MC - 1) / MC;
   const std::int64_t last_panel = (p.m_b - 1 - p.b_first) / NR;  // of the last block
   Reducer<T> reduce(p, s);
-  const T* arows[groups][MR];
-  for (std::int64_t gr = 0; gr < n_groups; ++gr)
-    for (std::int64_t r = 0; r < MR; ++r) {
-      // rows past the end read a real row; their pairs are masked out
-      const std::int64_t i = std::min(p.i0 + gr * MR + r, p.m_a - 1) - p.a_first;
-      arows[gr][r] = p.a + (i / NR) * p.a_stride + i % NR;
-    }
+  const T* strips = a_strips(p, s);
   for (std::int64_t k0 = 0; k0 < p.n; k0 += kDepth) {
     const std::int64_t k1 = std::min(p.n, k0 + kDepth);
     const bool last = k1 == p.n;
@@ -549,7 +567,7 @@ void tile(const TileParams<T>& p, TileScratch<T>& s) {
         const std::int64_t r0 = p.i0 + gr * MR;
         if (p.symmetric && c0 + MC - 1 <= r0) continue;  // every j <= i
         T* c = s.partial.data() + (gr * col_blocks + cb) * MR * MC;
-        micro_kernel<T>(arows[gr], bpanels, k0, k1, c, k0 > 0, reduce.pending());
+        micro_kernel<T>(strips + gr * MR * p.n, bpanels, k0, k1, c, k0 > 0, reduce.pending());
         if (!last) continue;
         const bool full = r0 + MR <= p.m_a && c0 + MC <= p.m_b && (!p.symmetric || r0 + MR - 1 < c0);
         if (full)
