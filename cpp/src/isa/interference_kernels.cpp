@@ -169,6 +169,23 @@ class Reducer {
   static constexpr int L = S::lanes;
   static constexpr int MC = kMicroCols<T>;
 
+  // The micro-tile's largest |g| in vectors: per row (lanes: columns mod L), per
+  // column vector, and over all, shared by the coherence and the lists' screen.
+  struct Maxima {
+    V row[kMicroRows], col[NV], all;
+
+    explicit Maxima(const MicroTile<T>& t) {
+      for (int v = 0; v < NV; ++v) col[v] = t.ag[0][v];
+      for (int r = 0; r < kMicroRows; ++r) {
+        row[r] = t.ag[r][0];
+        for (int v = 1; v < NV; ++v) row[r] = max_v(row[r], t.ag[r][v]);
+        for (int v = 0; v < NV; ++v) col[v] = max_v(col[v], t.ag[r][v]);
+      }
+      all = col[0];
+      for (int v = 1; v < NV; ++v) all = max_v(all, col[v]);
+    }
+  };
+
  public:
   Reducer(const TileParams<T>& p, TileScratch<T>& s)
       : p_(p), s_(s), threshold_counts_(static_cast<std::size_t>(p.n_thresholds), IV{}) {
@@ -199,14 +216,15 @@ class Reducer {
       sums<true>(t);
     else
       sums<false>(t);
-    coherence(t);
+    const Maxima best(t);
+    coherence(t, best);
     if (p_.refine)
       refined_histogram(t);
     else
       histogram<kMasked>(t);
     thresholds(t);
     if (p_.collect_pairs) pairs(t);
-    if (n_lists_ > 0 && may_offer(t))
+    if (n_lists_ > 0 && may_offer(t, best))
       for (int l = 0; l < n_lists_; ++l) best_partners<kMasked>(*lists_[l], t);
   }
 
@@ -293,12 +311,9 @@ class Reducer {
 
   // The largest |g| and its pair; a vector test first decides whether any lane
   // reaches the thread's maximum so far.
-  void coherence(const MicroTile<T>& t) {
-    V all = t.ag[0][0];
-    for (int r = 0; r < kMicroRows; ++r)
-      for (int v = 0; v < NV; ++v) all = all > t.ag[r][v] ? all : t.ag[r][v];
-    if (lane_bits(all >= splat<V>(s_.max_abs)) == 0) return;
-    const T top = hmax(all);
+  void coherence(const MicroTile<T>& t, const Maxima& best) {
+    if (lane_bits(best.all >= splat<V>(s_.max_abs)) == 0) return;
+    const T top = hmax(best.all);
     for (int r = 0; r < kMicroRows; ++r)
       for (int q = 0; q < MC; ++q)
         if (t.abs_at(r, q) == top &&
@@ -401,26 +416,19 @@ class Reducer {
   // most |g| (g <= |g|), so where no |g| reaches the lowest of a slot's floors,
   // no key reaches that slot's floor in any list: one vector test for all of
   // them, which almost always says no.
-  bool may_offer(const MicroTile<T>& t) const {
+  bool may_offer(const MicroTile<T>& t, const Maxima& best) const {
     IV any{};
-    V col_best[NV];
-    for (int v = 0; v < NV; ++v) col_best[v] = t.ag[0][v];
     for (int r = 0; r < kMicroRows; ++r) {
-      V row_best = t.ag[r][0];
-      for (int v = 0; v < NV; ++v) {
-        row_best = max_v(row_best, t.ag[r][v]);
-        col_best[v] = max_v(col_best[v], t.ag[r][v]);
-      }
       T floor = lists_[0]->floor[t.rl0 + r];
       for (int l = 1; l < n_lists_; ++l) floor = std::min(floor, lists_[l]->floor[t.rl0 + r]);
-      any |= row_best >= splat<V>(floor);
+      any |= best.row[r] >= splat<V>(floor);
     }
     if (p_.column_slots)
       for (int v = 0; v < NV; ++v) {
         const std::int64_t slot = kTile + t.cl0 + v * L;
         V floor = load<T>(&lists_[0]->floor[slot]);
         for (int l = 1; l < n_lists_; ++l) floor = min_v(floor, load<T>(&lists_[l]->floor[slot]));
-        any |= col_best[v] >= floor;
+        any |= best.col[v] >= floor;
       }
     return any_lane(any);
   }
