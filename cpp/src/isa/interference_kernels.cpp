@@ -144,13 +144,14 @@ inline void micro_kernel(const T* a, const T* const* b, std::int64_t k0, std::in
 template <class T>
 struct MicroTile {
   using V = typename Simd<T>::V;
-  V g[kMicroRows][TileSimd<T>::row_vectors];
+  T* c;                 // g, row-major (read where it was computed, not copied)
   V ag[kMicroRows][TileSimd<T>::row_vectors];
   std::int64_t r0, c0;  // global row of g[0], column of its lane 0
   int rl0, cl0;         // their local slots
 
+  V g(int r, int v) const { return load<T>(c + r * kMicroCols<T> + v * Simd<T>::lanes); }
   T abs_at(int r, int q) const { return ag[r][q / Simd<T>::lanes][q % Simd<T>::lanes]; }
-  T at(int r, int q) const { return g[r][q / Simd<T>::lanes][q % Simd<T>::lanes]; }
+  T at(int r, int q) const { return c[r * kMicroCols<T> + q]; }
 };
 
 // Reduces the micro-tiles of one Gram tile. Sums stay in vectors for the whole
@@ -200,13 +201,11 @@ class Reducer {
   // Every statistic of the micro-tile whose partial sums c (row-major) start at
   // row r0, column c0. kMasked: some of its pairs are outside the pass.
   template <bool kMasked>
-  void run(const T* c, std::int64_t r0, std::int64_t c0) {
+  void run(T* c, std::int64_t r0, std::int64_t c0) {
     MicroTile<T> t;
+    t.c = c;
     for (int r = 0; r < kMicroRows; ++r)
-      for (int v = 0; v < NV; ++v) {
-        t.g[r][v] = load<T>(c + r * MC + v * L);  // not memcpy: a small rep movs is slow
-        t.ag[r][v] = abs_v(t.g[r][v]);
-      }
+      for (int v = 0; v < NV; ++v) t.ag[r][v] = abs_v(t.g(r, v));
     t.r0 = r0;
     t.c0 = c0;
     t.rl0 = static_cast<int>(r0 - p_.i0);
@@ -255,7 +254,7 @@ class Reducer {
       for (int q = 0; q < MC; ++q) {
         const std::int64_t i = t.r0 + r, j = t.c0 + q;
         if (i < p_.m_a && j < p_.m_b && (!p_.symmetric || j > i)) continue;
-        t.g[r][q / L][q % L] = T(0);
+        t.c[r * MC + q] = T(0);
         t.ag[r][q / L][q % L] = -std::numeric_limits<T>::infinity();
       }
   }
@@ -276,7 +275,7 @@ class Reducer {
       for (int w = 0; w < kWide; ++w) row_sq[w] = DV{};
       for (int v = 0; v < NV; ++v) {
         DV d[kWide];
-        widen(t.g[r][v], d);
+        widen(t.g(r, v), d);
         for (int w = 0; w < kWide; ++w) {
           sum_abs[w] += abs_v(d[w]);
           row_sq[w] += d[w] * d[w];
@@ -387,8 +386,8 @@ class Reducer {
   template <bool kMasked = true>
   static V key(const MicroTile<T>& t, bool by_sign, int r, int v) {
     if (!by_sign) return t.ag[r][v];
-    if constexpr (kMasked) return t.ag[r][v] >= 0 ? t.g[r][v] : t.ag[r][v];
-    return t.g[r][v];
+    if constexpr (kMasked) return t.ag[r][v] >= 0 ? t.g(r, v) : t.ag[r][v];
+    return t.g(r, v);
   }
 
   // Pairs whose key reaches the threshold: all counted, each kept while the
