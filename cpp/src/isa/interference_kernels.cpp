@@ -534,16 +534,20 @@ const T* a_strips(const TileParams<T>& p, TileScratch<T>& s) {
   const std::int64_t rows = std::min(kTile, p.m_a - p.i0);
   for (std::int64_t gr = 0; gr * kMicroRows < rows; ++gr) {
     T* out = s.strips.data() + gr * kMicroRows * n;
-    for (int r = 0; r < kMicroRows; ++r) {
-      const std::int64_t row = p.i0 + gr * kMicroRows + r;
-      if (row >= p.m_a) {  // past the end: zeros, their pairs are masked out
-        for (std::int64_t k = 0; k < n; ++k) out[k * kMicroRows + r] = T(0);
-        continue;
-      }
-      const std::int64_t i = row - p.a_first;
-      const T* in = p.a + (i / NR) * p.a_stride + i % NR;
-      for (std::int64_t k = 0; k < n; ++k) out[k * kMicroRows + r] = in[k * NR];
+    const std::int64_t first = p.i0 + gr * kMicroRows - p.a_first;  // in the block
+    if (p.i0 + (gr + 1) * kMicroRows <= p.m_a && first % NR + kMicroRows <= NR) {  // in one panel
+      const T* in = p.a + (first / NR) * p.a_stride + first % NR;
+      for (std::int64_t k = 0; k < n; ++k) std::memcpy(out + k * kMicroRows, in + k * NR, sizeof(T) * kMicroRows);
+      continue;
     }
+    const T* in[kMicroRows];  // row r's coordinate 0 in its panel
+    for (int r = 0; r < kMicroRows; ++r) {
+      // rows past the end copy a real row; their pairs are masked out
+      const std::int64_t i = std::min(p.i0 + gr * kMicroRows + r, p.m_a - 1) - p.a_first;
+      in[r] = p.a + (i / NR) * p.a_stride + i % NR;
+    }
+    for (std::int64_t k = 0; k < n; ++k)  // k outer: each panel line is read once
+      for (int r = 0; r < kMicroRows; ++r) out[k * kMicroRows + r] = in[r][k * NR];
   }
   s.strips_i0 = p.i0;
   return s.strips.data();
