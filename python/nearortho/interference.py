@@ -527,9 +527,9 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     Ties go to the smallest (i, j) lexicographically (smallest partner per row).
     Sums accumulate in float64 (g^2 of float32 g is exact); they depend on the
     thread count only through the order of float64 additions (relative 1e-12).
-    The sum of g (and the mean) comes from the packed rows' coordinate sums,
-    sum_{i<j} u_i.u_j = (|sum u_i|^2 - sum |u_i|^2) / 2, in float64: exact
-    arithmetic on the same rows up to about 1e-16 (|sum u_i|^2 + m).
+    The sum of g (and the mean) is taken in float64 from the packed rows'
+    coordinate sums, sum_{i<j} u_i.u_j = (|sum u_i|^2 - sum |u_i|^2) / 2, not by
+    adding the rounded g: it agrees with float64 arithmetic on the same rows.
     Compared with float64 arithmetic on the same rows, float32 g is within about
     n * 2^-24 * |w_i| |w_j|. Extra memory: one packed (normalised) copy of W
     and of B in the working dtype, rows padded to a multiple of 16 (float32) or
