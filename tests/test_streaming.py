@@ -112,6 +112,16 @@ def test_sum_of_g_from_the_blocks_row_sums_is_exact_on_integer_rows(rng, dtype):
         assert blocked.sum == exact
 
 
+def test_sum_of_g_near_zero_keeps_its_relative_accuracy_in_float64():
+    """Nearly orthogonal float64 rows whose sum of g is tiny: the sum within a block
+    is a running sum over the rows, not (|sum u|^2 - sum |u|^2) / 2, whose
+    cancellation would leave an error near 1e-16 m however small the sum."""
+    for W in (np.array([[1.0, 0.0], [1e-10, 1.0]]), np.array([[1.0, 0, 0], [1e-12, 1, 0], [0, 3e-13, 1]])):
+        G = W @ W.T
+        exact = G[np.triu_indices(len(W), 1)].sum()
+        assert nearortho.interference(W, normalize=False).sum == pytest.approx(exact, rel=1e-14)
+
+
 def test_pairs_collected_in_a_blocked_pass_are_those_of_the_whole_pass(tmp_path, rng):
     from nearortho.interference import _interference
 

@@ -45,38 +45,42 @@ void for_chunks(const RowSource<T>& source, std::int64_t first, std::int64_t row
   errors.rethrow();
 }
 
-// The block's coordinate sums and sum of squares, each coordinate added over the
-// panels in order (the padding rows are zeros).
+// The block's coordinate sums and the sum over its pairs i < j, coordinate by
+// coordinate: sum_j u_jk (u_0k + ... + u_(j-1)k), the rows in order (the padding
+// rows are zeros). The running sum, not (sum^2 - sum of squares) / 2, whose
+// cancellation would leave an error of about 2^-53 m for a sum that may be near 0:
+// this one's error is bounded like that of adding the pairs' products.
 template <class T>
 void sum_packed(PackedBlock<T>& block, std::int64_t n, int threads) {
   constexpr std::int64_t NR = kPanelRows<T>;
   const std::int64_t panels = (block.rows + NR - 1) / NR;
   block.coordinate_sums.assign(static_cast<std::size_t>(n), 0.0);
-  std::vector<double> squares(static_cast<std::size_t>(n), 0.0);
+  std::vector<double> pairs(static_cast<std::size_t>(n), 0.0);
   const T* data = block.data.get();
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (std::int64_t k = 0; k < n; ++k) {
-    double sum = 0, sq = 0;
+    double sum = 0, pair_sum = 0;
     for (std::int64_t p = 0; p < panels; ++p)
       for (std::int64_t r = 0; r < NR; ++r) {
         const double x = data[p * block.stride + k * NR + r];
+        pair_sum += x * sum;
         sum += x;
-        sq += x * x;
       }
     block.coordinate_sums[static_cast<std::size_t>(k)] = sum;
-    squares[static_cast<std::size_t>(k)] = sq;
+    pairs[static_cast<std::size_t>(k)] = pair_sum;
   }
-  block.square_sum = 0;
-  for (double sq : squares) block.square_sum += sq;
+  block.pair_sum = 0;
+  for (double x : pairs) block.pair_sum += x;
 }
 
 }  // namespace
 
 template <class T>
 double block_pair_sum(const PackedBlock<T>& a, const PackedBlock<T>& b) {
+  if (&a == &b) return a.pair_sum;
   double dot = 0;
   for (std::size_t k = 0; k < a.coordinate_sums.size(); ++k) dot += a.coordinate_sums[k] * b.coordinate_sums[k];
-  return &a == &b ? (dot - a.square_sum) / 2 : dot;
+  return dot;
 }
 
 template <class T>

@@ -24,10 +24,11 @@ struct PackedBlock {
   std::int64_t capacity = 0;        // rows allocated
   const void* source = nullptr;     // what it holds, so a block still packed is reused
   std::int64_t first = -1, rows = 0;
-  // float64 sums over the packed rows u_i: of each coordinate, and of |u_i|^2.
-  // The pass takes the sum of g over a pair of blocks from them (block_pair_sum).
+  // float64 sums over the packed rows u_i: of each coordinate, and of u_i . u_j
+  // over the pairs i < j. The pass takes the sum of g over a pair of blocks from
+  // them (block_pair_sum).
   std::vector<double> coordinate_sums;
-  double square_sum = 0;
+  double pair_sum = 0;
 
   bool holds(const void* src, std::int64_t row0) const { return source == src && first == row0; }
 };
@@ -44,7 +45,7 @@ std::vector<double> squared_norms(const RowSource<T>& source, bool normalize, in
 
 // Packs rows [first, first + rows) of source into block (grown if needed), each
 // row times 1 / sqrt(sumsq[row]) when normalising, rounded once to T, and sums
-// the packed values (PackedBlock::coordinate_sums, square_sum) in an order that
+// the packed values (PackedBlock::coordinate_sums, pair_sum) in an order that
 // does not depend on the thread count.
 template <class T>
 void pack_block(const RowSource<T>& source, std::int64_t first, std::int64_t rows,
@@ -52,10 +53,10 @@ void pack_block(const RowSource<T>& source, std::int64_t first, std::int64_t row
                 std::vector<RowBuffer<T>>& buffers, InterruptPoll& poll, PackedBlock<T>& block);
 
 // The sum of g = u_i . u_j over the pairs of two packed blocks, in float64 from
-// their sums: sum_i u_i . sum_j u_j, or for the pairs i < j within one block
-// (|sum_i u_i|^2 - sum_i |u_i|^2) / 2. In exact arithmetic this is the sum of the
-// pass's g; it is more accurate than adding the g the tiles rounded to T, and it
-// costs O(n) where adding them in the tiles cost about 4% of the pass at n = 64.
+// their sums: sum_i u_i . sum_j u_j, or for the pairs i < j within one block its
+// pair_sum. Its error is bounded like that of a float64 sum of the pairs'
+// products, far below that of adding the g the tiles rounded to float32, and it
+// costs O(n) where adding the g in the tiles cost about 4% of the pass at n = 64.
 template <class T>
 double block_pair_sum(const PackedBlock<T>& a, const PackedBlock<T>& b);
 

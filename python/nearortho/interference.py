@@ -527,9 +527,10 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
     Ties go to the smallest (i, j) lexicographically (smallest partner per row).
     Sums accumulate in float64 (g^2 of float32 g is exact); they depend on the
     thread count only through the order of float64 additions (relative 1e-12).
-    The sum of g (and the mean) is taken in float64 from the packed rows'
-    coordinate sums, sum_{i<j} u_i.u_j = (|sum u_i|^2 - sum |u_i|^2) / 2, not by
-    adding the rounded g: it agrees with float64 arithmetic on the same rows.
+    The sum of g (and the mean) is taken in float64 from the packed rows, one
+    coordinate at a time (sum_j u_jk times the running sum of u_ik over i < j),
+    not by adding the rounded g: its error is bounded like that of a float64 sum
+    of the pairs' products.
     Compared with float64 arithmetic on the same rows, float32 g is within about
     n * 2^-24 * |w_i| |w_j|. Extra memory: one packed (normalised) copy of W
     and of B in the working dtype, rows padded to a multiple of 16 (float32) or
@@ -589,10 +590,10 @@ def _interference(W, B, normalize, bins, thresholds, topk, per_row, threads, row
     max_pairs = pair_options.get("pair_cap", 0)
     if "pair_cap" in pair_options:  # no pass keeps more pairs than there are (and the core's cap is an int64)
         pair_options["pair_cap"] = min(max_pairs, pairs)
-    fixed = _fixed_bytes(m, 0 if B is None else B.shape[0], n, itemsize, bins, topk, threads_used,
-                         max(0, pair_options.get("pair_cap", 0)))
     device = isinstance(W, DeviceMatrix) or isinstance(B, DeviceMatrix)  # host memory holds only the results
     streamed = not device and _streamed_to_gpu(backend)  # then memory counts device bytes
+    fixed = _fixed_bytes(m, 0 if B is None else B.shape[0], 0 if device or streamed else n, itemsize, bins, topk,
+                         threads_used, max(0, pair_options.get("pair_cap", 0)))
     what = f"the interference pass over a {m} x {n} {W.dtype} frame"
     if topk:  # the per-row lists grow with it: name it beside the need
         what += f" with {topk_name} = {topk} partners per row"
@@ -679,9 +680,10 @@ def _fixed_bytes(m: int, m2: int, n: int, itemsize: int, bins: int, topk: int, t
     """Memory of one pass (cpp/src/interference.cpp) besides its packed blocks and
     read buffers (_blocks.plan adds those): the rows' sums of squares, the per-row
     outputs of both sides, per thread a histogram of int64 counts, a tile x tile block
-    (INTERFERENCE_TILE, 144), a copy of a tile's rows and 2 x tile candidate lists
-    (top-k, the maxima of |g| and of g), and the pairs collected (24 bytes each, held
-    up to three times while the threads' lists are joined and handed to numpy)."""
+    (INTERFERENCE_TILE, 144), a copy of a tile's rows of length ``n`` (0 when the pass
+    runs on a GPU, which has no such copy) and 2 x tile candidate lists (top-k, the
+    maxima of |g| and of g), and the pairs collected (24 bytes each, held up to three
+    times while the threads' lists are joined and handed to numpy)."""
     tile = _core.INTERFERENCE_TILE
     rows = 8 * (m + m2) + (m + m2) * (40 + 16 * topk)
     per_thread = (8 * bins + tile * tile * itemsize + tile * n * itemsize + 2 * tile * (topk + 2) * (2 * itemsize + 8)
