@@ -533,21 +533,20 @@ const T* a_strips(const TileParams<T>& p, TileScratch<T>& s) {
   s.strips.resize(static_cast<std::size_t>(kTile * n));
   const std::int64_t rows = std::min(kTile, p.m_a - p.i0);
   for (std::int64_t gr = 0; gr * kMicroRows < rows; ++gr) {
-    T* out = s.strips.data() + gr * kMicroRows * n;
-    const std::int64_t first = p.i0 + gr * kMicroRows - p.a_first;  // in the block
-    if (p.i0 + (gr + 1) * kMicroRows <= p.m_a && first % NR + kMicroRows <= NR) {  // in one panel
-      const T* in = p.a + (first / NR) * p.a_stride + first % NR;
-      for (std::int64_t k = 0; k < n; ++k) std::memcpy(out + k * kMicroRows, in + k * NR, sizeof(T) * kMicroRows);
-      continue;
-    }
     const T* in[kMicroRows];  // row r's coordinate 0 in its panel
+    bool together = true;     // the rows follow each other in one panel
     for (int r = 0; r < kMicroRows; ++r) {
       // rows past the end copy a real row; their pairs are masked out
       const std::int64_t i = std::min(p.i0 + gr * kMicroRows + r, p.m_a - 1) - p.a_first;
       in[r] = p.a + (i / NR) * p.a_stride + i % NR;
+      together = together && in[r] == in[0] + r;
     }
+    T* out = s.strips.data() + gr * kMicroRows * n;
     for (std::int64_t k = 0; k < n; ++k)  // k outer: each panel line is read once
-      for (int r = 0; r < kMicroRows; ++r) out[k * kMicroRows + r] = in[r][k * NR];
+      if (together)
+        std::memcpy(out + k * kMicroRows, in[0] + k * NR, sizeof(T) * kMicroRows);
+      else
+        for (int r = 0; r < kMicroRows; ++r) out[k * kMicroRows + r] = in[r][k * NR];
   }
   s.strips_i0 = p.i0;
   return s.strips.data();
