@@ -389,21 +389,24 @@ def test_optimize_writes_the_best_frame_and_reports_it(run, tmp_path):
 
 
 def test_ctrl_c_in_optimize_writes_the_best_frame_so_far(run, tmp_path, monkeypatch):
+    # a report at every step (not every 0.25 s, which a fast machine can converge
+    # within): Ctrl-C arrives at the 20th, mid-descent
     module = sys.modules["nearortho.optimize"]
+    monkeypatch.setattr(module, "_PROGRESS_SECONDS", 0.0)
     real = module.optimize
 
-    def interrupted_at_the_second_report(*args, progress, **kwargs):
+    def interrupted_at_the_20th_report(*args, progress, **kwargs):
         calls = []
 
         def report(state):
             progress(state)
             calls.append(state)
-            if len(calls) == 2:
+            if len(calls) == 20:
                 raise KeyboardInterrupt
 
         return real(*args, progress=report, **kwargs)
 
-    monkeypatch.setattr(module, "optimize", interrupted_at_the_second_report)
+    monkeypatch.setattr(module, "optimize", interrupted_at_the_20th_report)
     out = tmp_path / "w.npy"
     result = run("optimize", "--n", 8, "--m", 101, "--max-iter", 10**7, "--out", out, "--json", ok=False)
     assert result.exit_code == 130
