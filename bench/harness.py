@@ -45,6 +45,13 @@ def measure(fn, *, repeat: int = 5, warmup: int = 1, setup=None) -> Timing:
     return Timing(statistics.median(times), min(times), max(times), repeat)
 
 
+# A pause before each call timed in turns: numpy's OpenBLAS keeps its threads
+# spinning for about 2^28 cycles after a call (0.07-0.13 s), so a call that follows
+# at once shares the cores with them (on a 2-core Zen 4, nearortho at (64, 16384)
+# took 0.198 s straight after a gemm and 0.142 s after a pause).
+SETTLE_SECONDS = 0.3
+
+
 def measure_in_turns(fns: dict, *, repeat: int = 5, warmup: int = 1) -> dict:
     """measure() for several callables run in turns (a, b, c, a, b, c, ...), so that a
     change in the load of a shared machine falls on each alike and their ratios hold.
@@ -55,6 +62,7 @@ def measure_in_turns(fns: dict, *, repeat: int = 5, warmup: int = 1) -> dict:
     times = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
+            time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
