@@ -7,7 +7,9 @@ the code a user would otherwise write (issues 3 and 9).
 
 Every case runs in a fresh subprocess so its peak memory (RSS above the inputs)
 is its own, in the best configuration for that library, and is timed after one
-untimed call. Rows: gemm W @ W2.T (W2
+untimed call; the cases of one size are started together and their timed calls
+take turns, a pause before each, so the machine's load falls on each alike. Rows:
+gemm W @ W2.T (W2
 a copy, so BLAS cannot take the syrk path; row blocks of 8192 into a
 preallocated output; sgemm or dgemm by --dtype); nearortho with every reduction
 fused, once per ISA in --isa (NEARORTHO_MAX_ISA); a careful user's chunked numpy
@@ -40,11 +42,12 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 
-from harness import load_average, machine
+from harness import SETTLE_SECONDS, load_average, machine
 
 BINS = 1024
 THRESHOLDS = (0.1, 0.2)
@@ -216,24 +219,27 @@ METHODS = {"gemm": run_gemm, "nearortho": run_nearortho, "numpy_chunked": run_ch
            "numpy_naive": run_naive, "faiss_flatip": run_faiss}
 
 
-def _measure(case: Case) -> dict:
-    """Runs in the case's own process (see measure)."""
+def _serve(case: Case, requests=sys.stdin, reply=print) -> None:
+    """The case's own process (see measure_size): one untimed call, then one
+    timed call for each request, its time replied; when the requests end, the
+    peak memory above the inputs, the ISA and the BLAS."""
     from threadpoolctl import threadpool_info, threadpool_limits
     W = _frame(case.n, case.m, case.dtype)
     with threadpool_limits(case.threads):
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # a method's own buffers count
         fn = METHODS[case.method](W, case.threads)
         fn()  # untimed: a first call's page faults and BLAS start-up would weigh on --quick's single repeat
-        times = []
-        for _ in range(case.repeat):
+        reply("ready", flush=True)
+        for _ in requests:
             t0 = time.perf_counter()
             fn()
-            times.append(time.perf_counter() - t0)
+            reply(f"time {time.perf_counter() - t0!r}", flush=True)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         blas = [f"{p.get('internal_api')} {p.get('version')} {p.get('architecture')}" for p in threadpool_info()
                 if p.get("user_api") == "blas"]
     import nearortho
-    return {"times": times, "peak_mib": (peak - base) / 1024, "isa": nearortho.build_info()["isa"], "blas": blas}
+    reply("done " + json.dumps({"peak_mib": (peak - base) / 1024, "isa": nearortho.build_info()["isa"],
+                                "blas": blas}), flush=True)
 
 
 def _case_environment(case: Case) -> dict:
@@ -246,21 +252,69 @@ def _case_environment(case: Case) -> dict:
     return env
 
 
-def measure(case: Case) -> dict:
-    """The case in a fresh process with its own environment (this script, --case)."""
+class _Server:
+    """A case's process (this script, --serve), started and warmed up."""
+
+    def __init__(self, case: Case):
+        self.case = case
+        self.stderr = tempfile.TemporaryFile("w+")
+        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve",
+                                      json.dumps(dataclasses.asdict(case))], env=_case_environment(case),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True)
+        self.reply("ready")
+
+    def reply(self, kind: str) -> str:
+        """The rest of the next line that starts with kind (other output, such as an
+        editable install's rebuild, is passed over)."""
+        for line in self.proc.stdout:
+            if line.startswith(kind):
+                return line[len(kind):].strip()
+        self.proc.wait()
+        self.stderr.seek(0)
+        raise RuntimeError(f"{self.case.method} n={self.case.n} m={self.case.m} failed:\n"
+                           f"{self.stderr.read()[-3000:]}")
+
+    def timed_call(self) -> float:
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        return float(self.reply("time "))
+
+    def close(self) -> dict:
+        self.proc.stdin.close()
+        out = json.loads(self.reply("done "))
+        self.proc.wait()
+        return out
+
+
+def measure_size(cases: list, repeat: int) -> list:
+    """The cases of one size, each in a fresh process with its own environment (so
+    its peak memory is its own, and each library runs in its best configuration),
+    all started before any is timed; then their timed calls take turns, a pause
+    before each, so that a change in the shared machine's load falls on each alike
+    and the fractions of BLAS hold (timed one after the other, the same build's
+    fraction at (64, 65536) read 0.77 in one run and 1.10 in another)."""
     load = load_average()
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--case", json.dumps(dataclasses.asdict(case))],
-                          env=_case_environment(case), capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{case.method} n={case.n} m={case.m} failed:\n{proc.stderr[-3000:]}")
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    times = out["times"]
-    median = statistics.median(times)
-    flops = case.m * case.m * case.n * (2 if case.method == "gemm" else 1)  # gemm: the full product
-    row = {k: v for k, v in dataclasses.asdict(case).items() if k != "isa"}
-    return {**row, "isa": out["isa"] if case.method == "nearortho" else "", "blas": out["blas"],
-            "load_before": load, "median_s": median, "min_s": min(times), "max_s": max(times),
-            "gflops": flops / median / 1e9, "peak_mib": out["peak_mib"]}
+    servers = [_Server(case) for case in cases]
+    times = [[] for _ in servers]
+    try:
+        for _ in range(repeat):
+            for server, t in zip(servers, times):
+                time.sleep(SETTLE_SECONDS)  # the previous library's threads go idle first
+                t.append(server.timed_call())
+        finished = [server.close() for server in servers]
+    finally:
+        for server in servers:
+            server.proc.kill()
+            server.stderr.close()
+    rows = []
+    for case, t, out in zip(cases, times, finished):
+        median = statistics.median(t)
+        flops = case.m * case.m * case.n * (2 if case.method == "gemm" else 1)  # gemm: the full product
+        row = {k: v for k, v in dataclasses.asdict(case).items() if k != "isa"}
+        rows.append({**row, "isa": out["isa"] if case.method == "nearortho" else "", "blas": out["blas"],
+                     "load_before": load, "median_s": median, "min_s": min(t), "max_s": max(t),
+                     "gflops": flops / median / 1e9, "peak_mib": out["peak_mib"]})
+    return rows
 
 
 def plot(results: list, path: str) -> None:
@@ -301,8 +355,8 @@ def plot(results: list, path: str) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--case":
-        print(json.dumps(_measure(Case(**json.loads(sys.argv[2])))))
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
+        _serve(Case(**json.loads(sys.argv[2])))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat, no scaling table")
@@ -332,45 +386,45 @@ def main() -> None:
                 out.append(Case(meth, n, m, args.threads, rep, args.dtype, env=env))
         return out
 
-    cases = []
+    groups = []  # the cases of one size, timed in turns
     if args.sizes:
         for size in args.sizes.split(","):
             n, m = (int(x) for x in size.split("x"))
-            cases += per_size(n, m, ["gemm", "nearortho"], repeat)
+            groups.append(per_size(n, m, ["gemm", "nearortho"], repeat))
     for i, (n, m) in enumerate([] if args.sizes else sizes):
         methods = ["gemm", "nearortho", "numpy_chunked"] + (["torch_chunked"] if have_torch else [])
         if i == 0:
             methods += ["numpy_naive"] + (["faiss_flatip"] if have_faiss else [])
-        cases += per_size(n, m, methods, repeat)
+        groups.append(per_size(n, m, methods, repeat))
     if not (args.quick or args.no_scaling or args.sizes):
         for m in (8192, 16384, 32768, 65536):
             for n in (64, 256, 1024, 4096):
                 if (n, m) not in sizes and m * m * n <= 2 ** 42:
-                    cases += per_size(n, m, ["gemm", "nearortho"], 1)
+                    groups.append(per_size(n, m, ["gemm", "nearortho"], 1))
     results = []
     info = machine()
     print(f"machine: {info['cpu']}, ISA {info['nearortho']['isa']}, load average {info['load_average']} "
           f"(other work on the machine skews timings)")
     print(f"{'method':<15}{'isa':>7}{'n':>6}{'m':>7}{'median s':>10}{'spread s':>18}{'GFLOP/s':>9}"
           f"{'of BLAS':>9}{'ratio':>9}{'peak MiB':>10}{'load':>7}")
-    for case in cases:
-        r = measure(case)
-        same = [x for x in results if x["n"] == case.n and x["m"] == case.m]
-        gemm = next((x for x in same if x["method"] == "gemm"), None)
-        ours = next((x for x in same if x["method"] == "nearortho"), None)
-        if gemm and case.method == "nearortho":
-            r["fraction_of_blas"] = r["gflops"] / gemm["gflops"]
-        if ours and case.method != "nearortho":
-            r["time_over_nearortho"] = r["median_s"] / ours["median_s"]
-        results.append(r)
-        frac = f"{r['fraction_of_blas']:.2f}" if "fraction_of_blas" in r else "-"
-        ratio = f"{r['time_over_nearortho']:.1f}x" if "time_over_nearortho" in r else "-"
-        spread = f"[{r['min_s']:.3f}, {r['max_s']:.3f}]"
-        print(f"{case.method:<15}{r['isa'] or '-':>7}{case.n:>6}{case.m:>7}{r['median_s']:>10.3f}{spread:>18}"
-              f"{r['gflops']:>9.1f}{frac:>9}{ratio:>9}{r['peak_mib']:>10.0f}{r['load_before'][0]:>7.1f}",
-              flush=True)
+    for cases in groups:
+        rows = measure_size(cases, cases[0].repeat)
+        gemm = next((x for x in rows if x["method"] == "gemm"), None)
+        ours = next((x for x in rows if x["method"] == "nearortho"), None)
+        for r in rows:
+            if gemm and r["method"] == "nearortho":
+                r["fraction_of_blas"] = r["gflops"] / gemm["gflops"]
+            if ours and r["method"] != "nearortho":
+                r["time_over_nearortho"] = r["median_s"] / ours["median_s"]
+            frac = f"{r['fraction_of_blas']:.2f}" if "fraction_of_blas" in r else "-"
+            ratio = f"{r['time_over_nearortho']:.1f}x" if "time_over_nearortho" in r else "-"
+            spread = f"[{r['min_s']:.3f}, {r['max_s']:.3f}]"
+            print(f"{r['method']:<15}{r['isa'] or '-':>7}{r['n']:>6}{r['m']:>7}{r['median_s']:>10.3f}{spread:>18}"
+                  f"{r['gflops']:>9.1f}{frac:>9}{ratio:>9}{r['peak_mib']:>10.0f}{r['load_before'][0]:>7.1f}",
+                  flush=True)
+        results += rows
         os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
-        with open(args.json, "w") as f:  # after every case, so a cut-short run keeps its rows
+        with open(args.json, "w") as f:  # after every size, so a cut-short run keeps its rows
             json.dump({"machine": info, "results": results}, f, indent=2)
     png = args.png or os.path.splitext(args.json)[0] + ".png"
     plot(results, png)

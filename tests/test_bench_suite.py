@@ -1,5 +1,6 @@
 """The pytest-benchmark suite of bench/ as the README runs it: a run saved, then
 compared against (pytest-benchmark comes with the bench extra; skipped without it)."""
+import json
 import os
 import pathlib
 import subprocess
@@ -26,10 +27,13 @@ def test_interference_cases_are_timed_after_an_untimed_call(monkeypatch):
     # made numpy's chunked code 1.75x slower than it runs
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
     bench = __import__("bench_interference")
-    calls = []
+    calls, replies = [], []
     monkeypatch.setitem(bench.METHODS, "gemm", lambda W, threads: lambda: calls.append(W.shape))
-    out = bench._measure(bench.Case("gemm", n=8, m=20, threads=1, repeat=2))
-    assert len(out["times"]) == 2 and calls == [(20, 8)] * 3
+    bench._serve(bench.Case("gemm", n=8, m=20, threads=1, repeat=2), requests=["go\n"] * 2,
+                 reply=lambda x, flush: replies.append(x))
+    assert calls == [(20, 8)] * 3 and replies[0] == "ready" and len(replies) == 4
+    assert all(r.startswith("time ") and float(r[5:]) >= 0 for r in replies[1:3])
+    assert replies[3].startswith("done ") and "peak_mib" in json.loads(replies[3][5:])
 
 
 def test_frame_speedups_compare_like_memory_with_like(monkeypatch):
