@@ -7,8 +7,9 @@ the code a user would otherwise write (issues 3 and 9).
 
 Every case runs in a fresh subprocess so its peak memory (RSS above the inputs)
 is its own, in the best configuration for that library, and is timed after one
-untimed call; the cases of one size are started together and their timed calls
-take turns, a pause before each, so the machine's load falls on each alike. Rows:
+untimed call; gemm's and nearortho's processes of one size are started one after
+another and their timed calls then take turns, a pause before each, so the
+machine's load falls on each alike. Rows:
 gemm W @ W2.T (W2
 a copy, so BLAS cannot take the syrk path; row blocks of 8192 into a
 preallocated output; sgemm or dgemm by --dtype); nearortho with every reduction
@@ -28,7 +29,7 @@ GFLOP/s count the m*m*n flops of the symmetric half for every method but gemm,
 whose rate counts the 2*m*m*n flops it does; "fraction of BLAS" is nearortho's
 GFLOP/s over gemm's. The machine (CPU, ISA,
 BLAS and its kernel, load average before the run) is saved with the rows, and
-each row has the load average before it ran. A PNG beside the JSON plots time
+each row has the load average from before its turns began. A PNG beside the JSON plots time
 against m^2 n and the fraction of BLAS per ISA.
 """
 from __future__ import annotations
@@ -219,7 +220,7 @@ METHODS = {"gemm": run_gemm, "nearortho": run_nearortho, "numpy_chunked": run_ch
            "numpy_naive": run_naive, "faiss_flatip": run_faiss}
 
 
-def _serve(case: Case, requests=sys.stdin, reply=print) -> None:
+def _serve(case: Case, requests, reply) -> None:
     """The case's own process (see measure_size): one untimed call, then one
     timed call for each request, its time replied; when the requests end, the
     peak memory above the inputs, the ISA and the BLAS."""
@@ -229,17 +230,17 @@ def _serve(case: Case, requests=sys.stdin, reply=print) -> None:
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # a method's own buffers count
         fn = METHODS[case.method](W, case.threads)
         fn()  # untimed: a first call's page faults and BLAS start-up would weigh on --quick's single repeat
-        reply("ready", flush=True)
+        reply("ready")
         for _ in requests:
             t0 = time.perf_counter()
             fn()
-            reply(f"time {time.perf_counter() - t0!r}", flush=True)
+            reply(f"time {time.perf_counter() - t0!r}")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         blas = [f"{p.get('internal_api')} {p.get('version')} {p.get('architecture')}" for p in threadpool_info()
                 if p.get("user_api") == "blas"]
     import nearortho
     reply("done " + json.dumps({"peak_mib": (peak - base) / 1024, "isa": nearortho.build_info()["isa"],
-                                "blas": blas}), flush=True)
+                                "blas": blas}))
 
 
 def _case_environment(case: Case) -> dict:
@@ -253,59 +254,88 @@ def _case_environment(case: Case) -> dict:
 
 
 class _Server:
-    """A case's process (this script, --serve), started and warmed up."""
+    """A case's process (this script, --serve), started and warmed up. Requests go
+    to its stdin; replies come back on a pipe of their own, so nothing a library
+    prints can mix with them (its stdout and stderr go to a log, shown if it fails)."""
 
     def __init__(self, case: Case):
         self.case = case
-        self.stderr = tempfile.TemporaryFile("w+")
-        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve",
-                                      json.dumps(dataclasses.asdict(case))], env=_case_environment(case),
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True)
-        self.reply("ready")
+        self.log = tempfile.TemporaryFile("w+")
+        read, write = os.pipe()
+        try:
+            self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", str(write),
+                                          json.dumps(dataclasses.asdict(case))], env=_case_environment(case),
+                                         stdin=subprocess.PIPE, stdout=self.log, stderr=self.log, text=True,
+                                         pass_fds=(write,))
+        finally:
+            os.close(write)  # the child's copy is the only one: its exit ends the replies
+        self.replies = os.fdopen(read)
 
     def reply(self, kind: str) -> str:
-        """The rest of the next line that starts with kind (other output, such as an
-        editable install's rebuild, is passed over)."""
-        for line in self.proc.stdout:
-            if line.startswith(kind):
-                return line[len(kind):].strip()
-        self.proc.wait()
-        self.stderr.seek(0)
-        raise RuntimeError(f"{self.case.method} n={self.case.n} m={self.case.m} failed:\n"
-                           f"{self.stderr.read()[-3000:]}")
+        line = self.replies.readline()
+        if not line.startswith(kind):
+            self.failed()
+        return line[len(kind):].strip()
 
     def timed_call(self) -> float:
-        self.proc.stdin.write("go\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write("go\n")
+            self.proc.stdin.flush()
+        except OSError:  # it died while idle (the OOM killer, say)
+            self.failed()
         return float(self.reply("time "))
 
-    def close(self) -> dict:
+    def finish(self) -> dict:
         self.proc.stdin.close()
         out = json.loads(self.reply("done "))
         self.proc.wait()
         return out
 
+    def failed(self):
+        try:
+            self.proc.wait(timeout=30)  # its traceback is written after the reply pipe closes
+        except subprocess.TimeoutExpired:
+            pass
+        self.stop()
+        self.log.seek(0)
+        raise RuntimeError(f"{self.case.method} n={self.case.n} m={self.case.m} failed "
+                           f"(exit status {self.proc.returncode}):\n{self.log.read()[-3000:]}")
 
-def measure_size(cases: list, repeat: int) -> list:
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        for f in (self.proc.stdin, self.replies):
+            try:
+                f.close()
+            except OSError:  # a request left unsent in a broken pipe
+                pass
+
+
+def measure_size(cases: list) -> list:
     """The cases of one size, each in a fresh process with its own environment (so
     its peak memory is its own, and each library runs in its best configuration),
-    all started before any is timed; then their timed calls take turns, a pause
-    before each, so that a change in the shared machine's load falls on each alike
-    and the fractions of BLAS hold (timed one after the other, the same build's
-    fraction at (64, 65536) read 0.77 in one run and 1.10 in another)."""
+    started and warmed up one after another; then their timed calls take turns, a
+    pause before each, so that a change in the shared machine's load falls on each
+    alike and their ratios hold (timed one case after another, the same build's
+    fraction of sgemm at (64, 65536) read 0.77 in one run and 1.10 in another). All
+    of a size's processes are resident at once: pass only the cases whose ratios
+    matter (see main)."""
     load = load_average()
-    servers = [_Server(case) for case in cases]
-    times = [[] for _ in servers]
+    servers = []
     try:
-        for _ in range(repeat):
+        for case in cases:
+            servers.append(_Server(case))
+            servers[-1].reply("ready")
+        times = [[] for _ in servers]
+        for _ in range(cases[0].repeat):
             for server, t in zip(servers, times):
                 time.sleep(SETTLE_SECONDS)  # the previous library's threads go idle first
                 t.append(server.timed_call())
-        finished = [server.close() for server in servers]
+        finished = [server.finish() for server in servers]
     finally:
         for server in servers:
-            server.proc.kill()
-            server.stderr.close()
+            server.stop()
+            server.log.close()
     rows = []
     for case, t, out in zip(cases, times, finished):
         median = statistics.median(t)
@@ -355,8 +385,9 @@ def plot(results: list, path: str) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
-        _serve(Case(**json.loads(sys.argv[2])))
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
+        with os.fdopen(int(sys.argv[2]), "w") as replies:
+            _serve(Case(**json.loads(sys.argv[3])), sys.stdin, lambda line: print(line, file=replies, flush=True))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat, no scaling table")
@@ -408,7 +439,12 @@ def main() -> None:
     print(f"{'method':<15}{'isa':>7}{'n':>6}{'m':>7}{'median s':>10}{'spread s':>18}{'GFLOP/s':>9}"
           f"{'of BLAS':>9}{'ratio':>9}{'peak MiB':>10}{'load':>7}")
     for cases in groups:
-        rows = measure_size(cases, cases[0].repeat)
+        # gemm and nearortho in turns (the fraction of BLAS); the other baselines, whose
+        # ratios are several-fold and whose buffers are large, one at a time
+        rows = measure_size([c for c in cases if c.method in ("gemm", "nearortho")])
+        for case in cases:
+            if case.method not in ("gemm", "nearortho"):
+                rows += measure_size([case])
         gemm = next((x for x in rows if x["method"] == "gemm"), None)
         ours = next((x for x in rows if x["method"] == "nearortho"), None)
         for r in rows:

@@ -29,11 +29,22 @@ def test_interference_cases_are_timed_after_an_untimed_call(monkeypatch):
     bench = __import__("bench_interference")
     calls, replies = [], []
     monkeypatch.setitem(bench.METHODS, "gemm", lambda W, threads: lambda: calls.append(W.shape))
-    bench._serve(bench.Case("gemm", n=8, m=20, threads=1, repeat=2), requests=["go\n"] * 2,
-                 reply=lambda x, flush: replies.append(x))
+    bench._serve(bench.Case("gemm", n=8, m=20, threads=1, repeat=2), ["go\n"] * 2, replies.append)
     assert calls == [(20, 8)] * 3 and replies[0] == "ready" and len(replies) == 4
     assert all(r.startswith("time ") and float(r[5:]) >= 0 for r in replies[1:3])
     assert replies[3].startswith("done ") and "peak_mib" in json.loads(replies[3][5:])
+
+
+def test_interference_cases_take_turns_in_processes_of_their_own(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    bench = __import__("bench_interference")
+    monkeypatch.setattr(bench, "SETTLE_SECONDS", 0.0)
+    rows = bench.measure_size([bench.Case(method, n=8, m=20, threads=1, repeat=2) for method in ("gemm", "nearortho")])
+    assert [r["method"] for r in rows] == ["gemm", "nearortho"] and rows[1]["isa"]
+    assert all(0 < r["min_s"] <= r["median_s"] <= r["max_s"] and r["peak_mib"] >= 0 for r in rows)
+    with pytest.raises(RuntimeError, match="(?s)nosuch n=8 m=20 failed .*KeyError"):  # the child's traceback
+        bench.measure_size([bench.Case("gemm", n=8, m=20, threads=1, repeat=1),
+                            bench.Case("nosuch", n=8, m=20, threads=1, repeat=1)])
 
 
 def test_frame_speedups_compare_like_memory_with_like(monkeypatch):

@@ -138,7 +138,7 @@ def exact_fields(s):
 
 
 @pytest.mark.parametrize("isa", ["scalar", "avx2", "avx512"])
-@pytest.mark.parametrize("m,n,m2", [(97, 33, None), (300, 17, None), (65, 300, 31)])
+@pytest.mark.parametrize("m,n,m2", [(97, 33, None), (300, 17, None), (65, 300, 31), (64, 7, None), (200, 64, 51)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_isa_matches_the_oracle(isa, m, n, m2, dtype):
     # levels above what the CPU has run the best it has

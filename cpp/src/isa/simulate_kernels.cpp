@@ -144,7 +144,7 @@ class InactiveReducer {
     // Counted from memory: left in registers, GCC took the entries out lane by lane
     // (vpextrd, valignd, vmovd), a quarter of the dense path's time on a Zen 4 with
     // AVX-512 (16 lanes), 0.61 -> 0.46 s for 2000 trials at (512, 16384), one thread.
-    __asm__ volatile("" : : "r"(entry) : "memory");
+    __asm__ volatile("" : "+m"(entry));
     if constexpr (kMasked) {
       for (; keep != 0; keep &= keep - 1) ++hist_[entry[__builtin_ctz(keep)]];
     } else {
