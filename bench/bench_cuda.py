@@ -219,10 +219,14 @@ def run_size(n, m, repeat, k, profile, quick):
         agree = agreement(W, Wd, ours, k, row, repeat)
     for r in rows:
         r["fraction_of_sgemm"] = r["gflops"] / rate if r["gflops"] else None
-    for kwargs in (dict(topk=k), dict(precision="tf32")) if profile else ():
+    for kwargs in (dict(), dict(per_row=False), dict(topk=k), dict(precision="tf32")) if profile else ():
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
-            nearortho.interference(W, bins=BINS, thresholds=THRESHOLDS, backend="cuda", **kwargs)
-        print(kwargs, prof.key_averages().table(sort_by="cuda_time_total", row_limit=12), flush=True)
+            start = time.perf_counter()
+            nearortho.interference(Wd, bins=BINS, thresholds=THRESHOLDS, backend="cuda", **kwargs)
+            torch.cuda.synchronize()
+            wall = time.perf_counter() - start
+        print(kwargs, f"wall {wall:.4f} s", prof.key_averages().table(sort_by="cuda_time_total", row_limit=12),
+              flush=True)
     return rows, agree
 
 
@@ -248,7 +252,9 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--topk", type=int, default=8)
     parser.add_argument("--json", default="bench/results/cuda.json")
-    parser.add_argument("--profile", action="store_true", help="print the CUDA kernels of one call per size")
+    parser.add_argument("--profile", action="store_true",
+                        help="per size, the CUDA kernels and wall time of four calls with W on the GPU "
+                             "(default, per_row=False, topk, tf32)")
     parser.add_argument("--quick", action="store_true",
                         help="only W already on the GPU, float32 and tf32 (for the largest sizes)")
     args = parser.parse_args()

@@ -2,11 +2,12 @@
 // block and are normalised there (as cpp/src/interference.cpp packs them; host
 // rows streamed while earlier tiles run, in superblocks when they do not fit:
 // pass_rows.cuh), cuBLAS computes the Gram matrix tile by tile over the upper
-// triangle (or all of A B^T), column by column, into one tile-sized
-// workspace, and after each tile the kernels of interference_kernels.cuh reduce
-// it: one over its rows (every total, and the rows' results), one over its
-// columns (the results of B's rows, or within A of the rows' earlier partners),
-// and the top-k selections. The coherence pair is the best of the rows' maxima
+// triangle (or all of A B^T), column by column, into two tile-sized
+// workspaces in turn, and the kernels of interference_kernels.cuh reduce each
+// tile on a stream of their own while the next tile is computed: one over its
+// rows (every total, and the rows' results), one over its columns (the results
+// of B's rows, or within A of the rows' earlier partners), and the top-k
+// selections. The coherence pair is the best of the rows' maxima
 // over their later partners. With precision "tf32" or "bf16" the tiles come from
 // tensor cores, and the exact fields are re-checked (recheck_kernels.cuh).
 // Tests: tests/test_cuda.py.
@@ -298,7 +299,7 @@ class DeviceStats {
 };
 
 // Device memory of a pass besides its rows (what the rows' budget leaves for
-// them): the tile workspace, the per-row results of both sides, the counters,
+// them): the two tile workspaces, the per-row results of both sides, the counters,
 // collected values and pairs, and a tensor precision's bf16 copy.
 template <class T>
 std::size_t bytes_besides_rows(const InterferenceOptions& opt, std::int64_t m, std::int64_t m2, std::int64_t n,
@@ -306,7 +307,7 @@ std::size_t bytes_besides_rows(const InterferenceOptions& opt, std::int64_t m, s
   const std::int64_t mb = m2 > 0 ? m2 : m;
   const std::int64_t per_row = sizeof(T) + 8 + (opt.per_row ? sizeof(T) + 16 : 0) +
                                std::max<std::int64_t>(0, opt.topk) * (sizeof(T) + 8);
-  const std::int64_t bytes = std::min(kTile, m) * std::min(kTile, mb) * static_cast<std::int64_t>(sizeof(T)) +
+  const std::int64_t bytes = 2 * std::min(kTile, m) * std::min(kTile, mb) * static_cast<std::int64_t>(sizeof(T)) +
                              (m + (columns ? mb : 0)) * per_row +
                              8 * (opt.bins + static_cast<std::int64_t>(opt.thresholds.size()) + 2) +
                              8 * std::max<std::int64_t>(0, opt.refine ? opt.collect_cap : 0) +
@@ -314,6 +315,16 @@ std::size_t bytes_besides_rows(const InterferenceOptions& opt, std::int64_t m, s
                              (bf16 ? 2 * (m + m2) * n : 0);
   return static_cast<std::size_t>(bytes);
 }
+
+// Waits, when it goes out of scope, for the work queued on two streams (errors
+// are left to the calls that check them).
+struct StreamsDrained {
+  cudaStream_t first, second;
+  ~StreamsDrained() {
+    cudaStreamSynchronize(first);
+    cudaStreamSynchronize(second);
+  }
+};
 
 // One pass; with a tensor-core precision, nothing when a tile's candidates
 // overflowed the re-check's buffer (the caller then runs the pass in the working dtype).
@@ -328,8 +339,10 @@ std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const R
   const bool symmetric = b_source == nullptr;
   const std::int64_t m = a_source.rows(), n = a_source.cols(), m2 = symmetric ? 0 : b_source->rows();
   const std::int64_t mb = symmetric ? m : m2;
-  CudaStream stream;
-  const cudaStream_t s = stream.get();
+  // s: the rows and the Gram products; r: the reductions, each tile's after
+  // its product, so they run beside the next product.
+  CudaStream stream, reduce_stream;
+  const cudaStream_t s = stream.get(), r = reduce_stream.get();
   const bool bf16 = tensor && tensor->input == CUDA_R_16BF;
   PassRows<T> x(a_source, b_source, opt, bytes_besides_rows<T>(opt, m, m2, n, symmetric || opt.columns, bf16),
                 tensor.has_value(), s);
@@ -345,7 +358,9 @@ std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const R
   const std::size_t shared_bytes =
       red.shared_counters ? static_cast<std::size_t>(red.counter_count()) * sizeof(unsigned) : 0;
 
-  DeviceBuffer<T> g(static_cast<std::size_t>(std::min(kTile, m) * std::min(kTile, mb)));
+  const std::size_t tile_size = static_cast<std::size_t>(std::min(kTile, m) * std::min(kTile, mb));
+  DeviceBuffer<T> workspaces[2] = {DeviceBuffer<T>(tile_size), DeviceBuffer<T>(tile_size)};
+  CudaEvent computed[2], reduced[2];  // per workspace: its tile's product, its tile's reductions
   const Cublas cublas(s);
   double delta = 0;
   std::unique_ptr<TensorRows> ta, tb;
@@ -362,65 +377,81 @@ std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const R
     }
   }
   const TensorRows* tya = symmetric ? ta.get() : tb.get();
-  const auto compute_tile = [&](const Tile<T>& tile, const T* rows_x, const T* rows_y) {
+  const auto compute_tile = [&](const Tile<T>& tile, const T* rows_x, const T* rows_y, T* g) {
     if constexpr (std::is_same_v<T, float>) {
       if (tensor) {
         gram_tile_tensor(cublas.get(), *tensor, ta->row(tile.i0, n), tile.rows, tya->row(tile.j0, n), tile.cols, n,
-                         g.get());
+                         g);
         return;
       }
     }
-    gram_tile(cublas.get(), rows_x, tile.rows, rows_y, tile.cols, n, g.get());
+    gram_tile(cublas.get(), rows_x, tile.rows, rows_y, tile.cols, n, g);
   };
-  const std::int64_t tiles = static_cast<std::int64_t>(x.tiles().size());
   const dim3 slices(kColumns, kSlices);
+  const auto reduce_tile = [&](const Tile<T>& tile) {
+    const unsigned row_blocks = static_cast<unsigned>((tile.rows + kWarps - 1) / kWarps);
+    const unsigned column_blocks = static_cast<unsigned>((tile.cols + kColumns - 1) / kColumns);
+    reduce_tile_rows<T><<<row_blocks, kThreads, shared_bytes, r>>>(tile, red);
+    check_launch("reduce_tile_rows");
+    if (opt.per_row && stats.columns()) {
+      reduce_tile_columns<T><<<column_blocks, slices, 0, r>>>(tile, red);
+      check_launch("reduce_tile_columns");
+    }
+    if (opt.topk > 0) {
+      reduce_tile_topk_rows<T><<<row_blocks, kThreads, 0, r>>>(tile, red);
+      check_launch("reduce_tile_topk_rows");
+    }
+    if (opt.topk > 0 && stats.columns()) {
+      reduce_tile_topk_columns<T><<<column_blocks, slices, 0, r>>>(tile, red);
+      check_launch("reduce_tile_topk_columns");
+    }
+    if (recheck) {  // after the reductions: the floors include this tile
+      tile_floors<T><<<blocks_for(std::max(tile.rows, tile.cols)), kThreads, 0, r>>>(
+          tile, red, recheck->candidates(), stats.columns());
+      check_launch("tile_floors");
+      collect_candidates<T><<<row_blocks, kThreads, 0, r>>>(tile, recheck->candidates());
+      check_launch("collect_candidates");
+    }
+  };
+  // Destroyed first: an early return or an exception waits for the work in
+  // flight on both streams before the buffers it uses are freed.
+  const StreamsDrained drained{s, r};
+  const std::int64_t tiles = static_cast<std::int64_t>(x.tiles().size());
   using clock = std::chrono::steady_clock;
   auto next_poll = clock::now();  // the first poll after the first tile, then about every 50 ms
   bool stopped = false;
   for (std::int64_t t = 0; t < tiles && !stopped; ++t) {
     const PlannedTile& planned = x.tiles()[static_cast<std::size_t>(t)];
     const std::int64_t I = planned.I, J = planned.J;
-    const Tile<T> tile{g.get(), std::min(kTile, m - I * kTile), std::min(kTile, mb - J * kTile),
+    const int w = static_cast<int>(t % 2);  // tile t's workspace, last used by tile t - 2
+    const Tile<T> tile{workspaces[w].get(), std::min(kTile, m - I * kTile), std::min(kTile, mb - J * kTile),
                        I * kTile, J * kTile, symmetric && I == J};
     const auto [rows_x, rows_y] = x.rows_for(t);
-    compute_tile(tile, rows_x, rows_y);
-    const unsigned row_blocks = static_cast<unsigned>((tile.rows + kWarps - 1) / kWarps);
-    const unsigned column_blocks = static_cast<unsigned>((tile.cols + kColumns - 1) / kColumns);
-    reduce_tile_rows<T><<<row_blocks, kThreads, shared_bytes, s>>>(tile, red);
-    check_launch("reduce_tile_rows");
-    if (opt.per_row && stats.columns()) {
-      reduce_tile_columns<T><<<column_blocks, slices, 0, s>>>(tile, red);
-      check_launch("reduce_tile_columns");
-    }
-    if (opt.topk > 0) {
-      reduce_tile_topk_rows<T><<<row_blocks, kThreads, 0, s>>>(tile, red);
-      check_launch("reduce_tile_topk_rows");
-    }
-    if (opt.topk > 0 && stats.columns()) {
-      reduce_tile_topk_columns<T><<<column_blocks, slices, 0, s>>>(tile, red);
-      check_launch("reduce_tile_topk_columns");
-    }
-    if (recheck) {  // after the reductions: the floors include this tile
-      tile_floors<T><<<blocks_for(std::max(tile.rows, tile.cols)), kThreads, 0, s>>>(
-          tile, red, recheck->candidates(), stats.columns());
-      check_launch("tile_floors");
-      collect_candidates<T><<<row_blocks, kThreads, 0, s>>>(tile, recheck->candidates());
-      check_launch("collect_candidates");
-    }
-    x.overlap(t);  // host rows for later tiles copied while this one runs
-    // The next tile reuses the workspace; waiting here also bounds the time
-    // between polls to one tile.
-    stream.sync();
-    if (recheck && !recheck->after_tile(red, stats.columns(), s)) return std::nullopt;
-    if (opt.poll && clock::now() >= next_poll) {
-      stopped = opt.poll(t + 1, tiles);
+    check(cudaStreamWaitEvent(s, reduced[w].get(), 0), "cudaStreamWaitEvent (workspace)");
+    compute_tile(tile, rows_x, rows_y, workspaces[w].get());
+    check(cudaEventRecord(computed[w].get(), s), "cudaEventRecord (product)");
+    // The host stays a tile ahead of the reductions: it waits for tile t - 1's
+    // (running beside this product), so the time between polls is about two tiles.
+    check(cudaEventSynchronize(reduced[1 - w].get()), "cudaEventSynchronize (reductions)");
+    // the re-check's buffer after tile t - 1, before tile t's candidates come
+    if (t > 0 && recheck && !recheck->after_tile(red, stats.columns(), r)) return std::nullopt;
+    if (t > 0 && opt.poll && clock::now() >= next_poll) {
+      stopped = opt.poll(t, tiles);
       next_poll = clock::now() + std::chrono::milliseconds(50);
     }
+    check(cudaStreamWaitEvent(r, computed[w].get(), 0), "cudaStreamWaitEvent (product)");
+    reduce_tile(tile);
+    check(cudaEventRecord(reduced[w].get(), r), "cudaEventRecord (reductions)");
+    x.overlap(t);  // host rows for later tiles copied while this one runs
+    // streamed rows: the next tile's uploads may overwrite rows this product reads
+    if (x.reuses_slots()) check(cudaEventSynchronize(computed[w].get()), "cudaEventSynchronize (product)");
   }
+  reduce_stream.sync();
+  if (recheck && !stopped && !recheck->after_tile(red, stats.columns(), r)) return std::nullopt;
   if (!stopped && opt.poll && opt.poll(tiles, tiles)) stopped = true;
   std::optional<CheckedPairs> checked;
-  if (recheck && !stopped) checked = recheck->checked_pairs(red, stats.columns(), x.a_all(), x.b_all(), n, s);
-  InterferenceTotals out = stats.results(rows, cols, checked ? &*checked : nullptr, s);
+  if (recheck && !stopped) checked = recheck->checked_pairs(red, stats.columns(), x.a_all(), x.b_all(), n, r);
+  InterferenceTotals out = stats.results(rows, cols, checked ? &*checked : nullptr, r);
   out.gram_error = delta;
   out.rechecked = checked ? static_cast<std::int64_t>(checked->g.size()) : 0;
   out.cancelled = stopped;

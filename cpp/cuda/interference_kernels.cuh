@@ -14,9 +14,14 @@ constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;  // rows per block of the row kernels
 constexpr unsigned kFullMask = 0xffffffffu;
 
+// The tile reductions are bound by the latency of their loads (Nsight Compute on
+// an H100: most stalls wait on them), so a thread issues the loads of its next
+// kUnroll entries together and then reduces them in their order.
+constexpr int kUnroll = 4;
+
 // The candidate (key, index) ranks before (key2, index2); index -1 is empty.
-template <class T>
-__device__ bool better(T key, std::int64_t index, T key2, std::int64_t index2) {
+template <class T, class Index>
+__device__ bool better(T key, Index index, T key2, Index index2) {
   return index >= 0 && (index2 < 0 || key > key2 || (key == key2 && index < index2));
 }
 
@@ -114,60 +119,80 @@ struct Reduction {
   __host__ __device__ std::int64_t counter_count() const { return bins + n_thresholds + 2; }
 };
 
+// Counts Gram entries into the histogram, the thresholds' counters, the
+// collected values and the pairs, in one thread.
 template <class T>
-__device__ void count(const Reduction<T>& red, unsigned* shared, std::int64_t counter) {
-  if (red.shared_counters)
-    atomicAdd(shared + counter, 1u);
-  else
-    atomicAdd(red.counters + counter, 1ull);
-}
+class EntryCounter {
+ public:
+  // The first kHeldThresholds thresholds are held in registers (+infinity past
+  // the last: no |g| exceeds it), the rest read from memory.
+  static constexpr int kHeldThresholds = 4;
 
-// Histogram, thresholds, collected values and pairs of one Gram entry v = g_ij.
-template <class T>
-__device__ void count_value(const Reduction<T>& red, unsigned* shared, T v, std::int64_t i,
-                            std::int64_t j) {
-  const T a = fabs(v);
-  if (red.refine) {
-    const double x = static_cast<double>(a);
-    if (x < red.hist_lo) {
-      count(red, shared, red.bins + red.n_thresholds);
-    } else if (x > red.hist_hi) {
-      count(red, shared, red.bins + red.n_thresholds + 1);
+  __device__ EntryCounter(const Reduction<T>& red, unsigned* shared) : red_(red), shared_(shared) {
+    for (int t = 0; t < kHeldThresholds; ++t) held_[t] = t < red.n_thresholds ? red.thresholds[t] : T(INFINITY);
+  }
+
+  // Histogram, thresholds, collected values and pairs of one Gram entry v = g_ij.
+  __device__ void add(T v, std::int64_t i, std::int64_t j) const {
+    const T a = fabs(v);
+    if (red_.refine) {
+      const double x = static_cast<double>(a);
+      if (x < red_.hist_lo) {
+        count(red_.bins + red_.n_thresholds);
+      } else if (x > red_.hist_hi) {
+        count(red_.bins + red_.n_thresholds + 1);
+      } else {
+        const std::int64_t b = static_cast<std::int64_t>(__dmul_rn(x - red_.hist_lo, red_.refine_scale));
+        count(b < red_.bins ? b : red_.bins - 1);
+      }
+      if (x >= red_.collect_lo && x <= red_.collect_hi) {
+        const unsigned long long slot = atomicAdd(red_.collected_count, 1ull);
+        if (slot < red_.collect_cap) red_.collected[slot] = x;
+      }
     } else {
-      const std::int64_t b = static_cast<std::int64_t>(__dmul_rn(x - red.hist_lo, red.refine_scale));
-      count(red, shared, b < red.bins ? b : red.bins - 1);
+      // the float product as the CPU rounds it; at or past the last bin (where a
+      // conversion could overflow) the value is clamped into it, as there
+      const T scaled = a * red_.scale;
+      count(scaled < static_cast<T>(red_.bins) ? static_cast<std::int64_t>(scaled) : red_.bins - 1);
     }
-    if (x >= red.collect_lo && x <= red.collect_hi) {
-      const unsigned long long slot = atomicAdd(red.collected_count, 1ull);
-      if (slot < red.collect_cap) red.collected[slot] = x;
-    }
-  } else {
-    // the float product as the CPU rounds it; at or past the last bin (where a
-    // conversion could overflow) the value is clamped into it, as there
-    const T scaled = a * red.scale;
-    count(red, shared, scaled < static_cast<T>(red.bins) ? static_cast<std::int64_t>(scaled) : red.bins - 1);
-  }
-  for (int t = 0; t < red.n_thresholds; ++t)
-    if (a > red.thresholds[t]) count(red, shared, red.bins + t);
-  if (red.collect_pairs && (red.pair_signed ? v : a) >= red.pair_threshold) {
-    const unsigned long long slot = atomicAdd(red.pair_count, 1ull);
-    if (slot < red.pair_cap) {
-      red.pair_i[slot] = i;
-      red.pair_j[slot] = j;
-      red.pair_g[slot] = static_cast<double>(v);
+#pragma unroll
+    for (int t = 0; t < kHeldThresholds; ++t)
+      if (a > held_[t]) count(red_.bins + t);
+    for (int t = kHeldThresholds; t < red_.n_thresholds; ++t)
+      if (a > red_.thresholds[t]) count(red_.bins + t);
+    if (red_.collect_pairs && (red_.pair_signed ? v : a) >= red_.pair_threshold) {
+      const unsigned long long slot = atomicAdd(red_.pair_count, 1ull);
+      if (slot < red_.pair_cap) {
+        red_.pair_i[slot] = i;
+        red_.pair_j[slot] = j;
+        red_.pair_g[slot] = static_cast<double>(v);
+      }
     }
   }
-}
+
+ private:
+  __device__ void count(std::int64_t counter) const {
+    if (red_.shared_counters)
+      atomicAdd(shared_ + counter, 1u);
+    else
+      atomicAdd(red_.counters + counter, 1ull);
+  }
+
+  const Reduction<T>& red_;
+  unsigned* shared_;
+  T held_[kHeldThresholds];
+};
 
 // A thread's best candidate so far by key; candidates arrive in increasing
 // index, so only a strictly larger key replaces (the first of equals stays).
-template <class T>
+// The tile kernels rank by the 32-bit index within the tile, then shift it.
+template <class T, class Index = std::int64_t>
 struct Best {
   T key;
-  std::int64_t index = -1;
+  Index index = -1;
 
   __device__ explicit Best(T empty_key) : key(empty_key) {}
-  __device__ void offer(T k, std::int64_t i) {
+  __device__ void offer(T k, Index i) {
     if (k > key || index < 0) {
       key = k;
       index = i;
@@ -177,12 +202,18 @@ struct Best {
   __device__ void reduce_warp() {
     for (int offset = 16; offset > 0; offset /= 2) {
       const T key2 = __shfl_xor_sync(kFullMask, key, offset);
-      const std::int64_t index2 = __shfl_xor_sync(kFullMask, index, offset);
+      const Index index2 = __shfl_xor_sync(kFullMask, index, offset);
       if (better(key2, index2, key, index)) {
         key = key2;
         index = index2;
       }
     }
+  }
+  // The same candidate with its index shifted by offset (a tile's first row or column).
+  __device__ Best<T> shifted(std::int64_t offset) const {
+    Best<T> out(key);
+    out.index = index < 0 ? -1 : offset + index;
+    return out;
   }
   // Into a side's global entry for one row (the caller alone updates that row).
   __device__ void merge_into(T* global_key, std::int64_t* global_index) const {
@@ -207,27 +238,37 @@ __global__ void reduce_tile_rows(Tile<T> tile, Reduction<T> red) {
   for (std::int64_t c = threadIdx.x; c < n_counters; c += blockDim.x) shared[c] = 0;
   __syncthreads();
   const int lane = threadIdx.x % 32;
-  const std::int64_t r = blockIdx.x * std::int64_t{kWarps} + threadIdx.x / 32;
+  const int r = blockIdx.x * kWarps + threadIdx.x / 32, cols = static_cast<int>(tile.cols);  // <= kTile
+  const EntryCounter<T> counter(red, shared);
   if (r < tile.rows) {  // the whole warp, so the shuffles below see every lane
-    const T* g = tile.g + r * tile.cols;
+    const T* g = tile.g + std::int64_t{r} * cols;
     const std::int64_t i = tile.i0 + r;
     double sum = 0, sum_abs = 0, sum_sq = 0;
-    Best<T> best(T(-1)), signed_best(-INFINITY);
-    for (std::int64_t c = (tile.diagonal ? r + 1 : 0) + lane; c < tile.cols; c += 32) {
-      const T v = g[c];
-      const double d = static_cast<double>(v);
-      sum += d;
-      sum_abs += fabs(d);
-      sum_sq += d * d;
-      best.offer(fabs(v), tile.j0 + c);
-      signed_best.offer(v, tile.j0 + c);
-      count_value(red, shared, v, i, tile.j0 + c);
+    Best<T, int> best_local(T(-1)), signed_local(-INFINITY);  // by the column within the tile
+    // lane l takes columns l, l + 32, ... in order, kUnroll of them a step
+    for (int first = (tile.diagonal ? r + 1 : 0) + lane; first < cols; first += 32 * kUnroll) {
+      T v[kUnroll];
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) v[u] = first + 32 * u < cols ? g[first + 32 * u] : T(0);
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const int c = first + 32 * u;
+        if (c >= cols) break;
+        const double d = static_cast<double>(v[u]);
+        sum += d;
+        sum_abs += fabs(d);
+        sum_sq += d * d;
+        best_local.offer(fabs(v[u]), c);
+        signed_local.offer(v[u], c);
+        counter.add(v[u], i, tile.j0 + c);
+      }
     }
     sum = warp_sum(sum);
     sum_abs = warp_sum(sum_abs);
     sum_sq = warp_sum(sum_sq);
-    best.reduce_warp();
-    signed_best.reduce_warp();
+    best_local.reduce_warp();
+    signed_local.reduce_warp();
+    const Best<T> best = best_local.shifted(tile.j0), signed_best = signed_local.shifted(tile.j0);
     if (lane == 0) {  // this warp alone updates row i in this tile
       atomicAdd(red.sums, sum);
       atomicAdd(red.sums + 1, sum_abs);
@@ -252,15 +293,15 @@ constexpr int kSlices = 32;
 // The best of every slice's candidate for this thread's column (by better(), so
 // the same whatever the slices' order), in every thread of the column. Every
 // thread of the block must call it (it synchronises the block).
-template <class T>
-__device__ Best<T> best_of_slices(Best<T> mine, T* keys, std::int64_t* indices) {
+template <class T, class Index>
+__device__ Best<T, Index> best_of_slices(Best<T, Index> mine, T* keys, Index* indices) {
   keys[threadIdx.y * kColumns + threadIdx.x] = mine.key;
   indices[threadIdx.y * kColumns + threadIdx.x] = mine.index;
   __syncthreads();
-  Best<T> all = mine;
+  Best<T, Index> all = mine;
   for (int y = 0; y < kSlices; ++y) {
     const T key = keys[y * kColumns + threadIdx.x];
-    const std::int64_t index = indices[y * kColumns + threadIdx.x];
+    const Index index = indices[y * kColumns + threadIdx.x];
     if (better(key, index, all.key, all.index)) {
       all.key = key;
       all.index = index;
@@ -283,28 +324,40 @@ __device__ std::int64_t column_rows(const Tile<T>& tile, std::int64_t c) {
 template <class T>
 __global__ void reduce_tile_columns(Tile<T> tile, Reduction<T> red) {
   __shared__ T keys[kSlices * kColumns];
-  __shared__ std::int64_t indices[kSlices * kColumns];
+  __shared__ int indices[kSlices * kColumns];
   __shared__ double sums[kSlices * kColumns];
-  const std::int64_t c = blockIdx.x * std::int64_t{kColumns} + threadIdx.x;
-  const std::int64_t rows = column_rows(tile, c);
+  const int c = blockIdx.x * kColumns + threadIdx.x, cols = static_cast<int>(tile.cols);  // <= kTile
+  const int rows = static_cast<int>(column_rows(tile, c));
+  const T* g = tile.g + c;
   double sum_sq = 0;
-  Best<T> best(T(-1)), signed_best(-INFINITY);
-  for (std::int64_t r = threadIdx.y; r < rows; r += kSlices) {  // rows in increasing order, as offer() needs
-    const T v = tile.g[r * tile.cols + c];
-    const double d = static_cast<double>(v);
-    sum_sq += d * d;
-    best.offer(fabs(v), tile.i0 + r);
-    signed_best.offer(v, tile.i0 + r);
+  Best<T, int> best(T(-1)), signed_best(-INFINITY);  // by the row within the tile
+  // slice y takes rows y, y + kSlices, ... in order (as offer() needs), kUnroll of them a step
+  for (int first = threadIdx.y; first < rows; first += kSlices * kUnroll) {
+    T v[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int r = first + kSlices * u;
+      v[u] = r < rows ? g[std::int64_t{r} * cols] : T(0);
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int r = first + kSlices * u;
+      if (r >= rows) break;
+      const double d = static_cast<double>(v[u]);
+      sum_sq += d * d;
+      best.offer(fabs(v[u]), r);
+      signed_best.offer(v[u], r);
+    }
   }
   sums[threadIdx.y * kColumns + threadIdx.x] = sum_sq;
   best = best_of_slices(best, keys, indices);  // its barriers also publish sums
   signed_best = best_of_slices(signed_best, keys, indices);
-  if (threadIdx.y != 0 || c >= tile.cols) return;
+  if (threadIdx.y != 0 || c >= cols) return;
   double total = 0;
   for (int y = 0; y < kSlices; ++y) total += sums[y * kColumns + threadIdx.x];
   const std::int64_t j = tile.j0 + c;
-  best.merge_into(red.cols.best + j, red.cols.best_index + j);
-  signed_best.merge_into(red.cols.signed_best + j, red.cols.signed_index + j);
+  best.shifted(tile.i0).merge_into(red.cols.best + j, red.cols.best_index + j);
+  signed_best.shifted(tile.i0).merge_into(red.cols.signed_best + j, red.cols.signed_index + j);
   red.cols.sumsq[j] += total;
 }
 
@@ -331,26 +384,50 @@ __device__ bool after(T prev, std::int64_t prev_index, T a, std::int64_t j) {
   return prev_index < 0 || better(prev, prev_index, a, j);
 }
 
-// Top-k of side "rows", one warp per tile row: round t finds the row's t-th best
-// partner in this tile and inserts it into the row's list, until one would not
-// enter the list (its last entry at the start is the floor). A selection, not a
-// sort: no per-thread lists, at the cost of a pass over the row per round.
+// Top-k of side "rows", one warp per tile row. Usually few of a row's entries
+// beat its list's last entry (the floor): one pass gathers them into shared
+// memory (kGathered at most) and lane 0 inserts them. Otherwise (a row's first
+// tiles), round t finds the row's t-th best partner in this tile and inserts
+// it into the list, until one would not enter it: a selection, not a sort, at
+// the cost of a pass over the row per round.
+constexpr int kGathered = 64;
+
 template <class T>
 __global__ void reduce_tile_topk_rows(Tile<T> tile, Reduction<T> red) {
-  const int lane = threadIdx.x % 32;
-  const std::int64_t r = blockIdx.x * std::int64_t{kWarps} + threadIdx.x / 32;
+  __shared__ T gathered_value[kWarps][kGathered];
+  __shared__ std::int64_t gathered_index[kWarps][kGathered];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const std::int64_t r = blockIdx.x * std::int64_t{kWarps} + warp;
   if (r >= tile.rows) return;  // whole warps only; no block-wide barrier follows
-  const std::int64_t k = red.topk, i = tile.i0 + r;
+  const std::int64_t k = red.topk, i = tile.i0 + r, first = tile.diagonal ? r + 1 : 0;
   T* value = red.rows.topk_value + i * k;
   std::int64_t* index = red.rows.topk_index + i * k;
   const T* g = tile.g + r * tile.cols;
   const T floor = fabs(value[k - 1]);  // read by every lane before lane 0 first writes
   const std::int64_t floor_index = index[k - 1];
+  int found = 0;  // the same in every lane
+  for (std::int64_t base = first; base < tile.cols && found <= kGathered; base += 32) {
+    const std::int64_t c = base + lane;
+    const bool hit = c < tile.cols && better(T(fabs(g[c])), tile.j0 + c, floor, floor_index);
+    const unsigned hits = __ballot_sync(kFullMask, hit);
+    const int slot = found + __popc(hits & ((1u << lane) - 1));
+    if (hit && slot < kGathered) {
+      gathered_value[warp][slot] = g[c];
+      gathered_index[warp][slot] = tile.j0 + c;
+    }
+    found += __popc(hits);
+  }
+  __syncwarp();
+  if (found <= kGathered) {
+    if (lane == 0)  // any order: insert_best keeps the list best first
+      for (int t = 0; t < found; ++t) insert_best(value, index, k, gathered_value[warp][t], gathered_index[warp][t]);
+    return;
+  }
   T prev = 0;
   std::int64_t prev_index = -1;
   for (std::int64_t round = 0; round < k; ++round) {
     Best<T> best(T(-1));
-    for (std::int64_t c = (tile.diagonal ? r + 1 : 0) + lane; c < tile.cols; c += 32)
+    for (std::int64_t c = first + lane; c < tile.cols; c += 32)
       if (after(prev, prev_index, fabs(g[c]), tile.j0 + c)) best.offer(fabs(g[c]), tile.j0 + c);
     best.reduce_warp();
     if (!better(best.key, best.index, floor, floor_index)) break;  // the same in every lane

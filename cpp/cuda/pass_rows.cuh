@@ -117,6 +117,13 @@ class PassRows {
     uploader_ = std::make_unique<HostUploader<T>>(n_, std::min(kTile, std::max(m_, m2_)));
   }
 
+  // Whether an upload that rows_for(t) or overlap(t) queues may overwrite rows
+  // that tiles before t read (streamed host rows whose slots are reused): then
+  // those tiles' products must have finished.
+  bool reuses_slots() const {
+    return uploader_ != nullptr && std::any_of(plan_.loads.begin(), plan_.loads.end(),
+                                               [](const BlockLoad& load) { return load.ready > 0; });
+  }
   // The poll stopped the pass before it began (while reading host norms).
   bool cancelled() const { return cancelled_; }
   // The rows' sums of squares when the pass needs them (normalize=false), else empty.
@@ -136,7 +143,7 @@ class PassRows {
     for (std::int64_t k = 0; k < static_cast<std::int64_t>(plan_.loads.size()); ++k) prepare(k);
   }
 
-  // Before tile t (the tiles before it done): its rows on the device, prepared,
+  // Before tile t (the products of the tiles before it done): its rows on the device, prepared,
   // as the (x, y) of its Gram product x y^T.
   std::pair<const T*, const T*> rows_for(std::int64_t t) {
     const PlannedTile& tile = plan_.tiles[static_cast<std::size_t>(t)];
@@ -203,7 +210,7 @@ class PassRows {
       throw std::invalid_argument("memory must be at least " + std::to_string(least) +
                                   " bytes of device memory for this pass (a block of " + std::to_string(kTile) +
                                   " rows of " + a_.name() + " and two of the rows it pairs with, the per-row "
-                                  "results and a tile workspace), got " + std::to_string(opt.device_bytes));
+                                  "results and two tile workspaces), got " + std::to_string(opt.device_bytes));
     if (rows_budget < block + std::min(ring, b_whole))
       throw std::runtime_error("the GPU has too little free memory for this pass: it needs at least " +
                                std::to_string(least) + " bytes, " + std::to_string(budget) + " are available");

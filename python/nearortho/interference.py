@@ -489,8 +489,8 @@ def interference(W, B=None, *, normalize=True, bins=1024, thresholds=(), topk=0,
         earlier tiles are computed; when they do not fit, W is taken a
         superblock of blocks at a time and the blocks it pairs with are streamed
         past it (every pair still computed once, same results). Too small for one
-        block of W, two of the rows it pairs with, the per-row outputs and a
-        4096 x 4096 workspace: ValueError stating the least. The tensor-core
+        block of W, two of the rows it pairs with, the per-row outputs and two
+        4096 x 4096 workspaces: ValueError stating the least. The tensor-core
         precisions keep every row on the device (ValueError when they do not fit),
         and their re-check buffers (40 MiB or more) and cuBLAS's workspace come
         on top of ``memory``. Bad rows are reported when their block is uploaded,
