@@ -3,17 +3,18 @@ the code a user would otherwise write (issues 3 and 9).
 
     python bench/bench_interference.py [--quick] [--no-scaling] [--sizes 64x16384,256x16384] [--threads 2] [--repeat 3]
                                        [--dtype float32] [--isa avx2,scalar] [--faiss-coretype Haswell]
-                                       [--json bench/results/interference.json] [--png ...]
+                                       [--gemm-coretypes ,Haswell] [--json bench/results/interference.json] [--png ...]
 
 Every case runs in a fresh subprocess so its peak memory (RSS above the inputs)
 is its own, in the best configuration for that library, and is timed after one
 untimed call; gemm's and nearortho's processes of one size are started one after
 another and their timed calls then take turns, a pause before each, so the
 machine's load falls on each alike. Rows:
-gemm W @ W2.T (W2
-a copy, so BLAS cannot take the syrk path; row blocks of 8192 into a
-preallocated output; sgemm or dgemm by --dtype); nearortho with every reduction
-fused, once per ISA in --isa (NEARORTHO_MAX_ISA); a careful user's chunked numpy
+gemm W @ W2.T (W2 a copy, so BLAS cannot take the syrk path; row blocks of 8192
+into a preallocated output; sgemm or dgemm by --dtype), once per OpenBLAS kernel
+in --gemm-coretypes (its own choice and, on an AVX-512 CPU, its Haswell kernel,
+faster on a Zen 4 at every n measured), the fastest the yardstick; nearortho
+with every reduction fused, once per ISA in --isa (NEARORTHO_MAX_ISA); a careful user's chunked numpy
 (row blocks of 2048 against the rows after them into buffers allocated once, the
 triangle sliced off, np.bincount on |G| for the histogram, max/argmax(axis) for
 the per-row maxima);
@@ -22,12 +23,13 @@ importable; its MKL sgemm ran at 124 GFLOP/s against OpenBLAS's 177 on a Zen 3,
 so the gemm row stays numpy's);
 naive numpy (dense G, triangle mask, reduce; smaller size only) and faiss
 IndexFlatIP (k=2 on [W; -W]: per-row max |g| only; smaller size only, if
-importable). numpy runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (its
-OpenBLAS picks its best kernel); faiss's bundled older OpenBLAS needs
+importable). numpy runs with OPENBLAS_L2_SIZE unset, its chunked and naive rows
+with the fastest gemm row's kernel; faiss's bundled older OpenBLAS needs
 OPENBLAS_CORETYPE set (--faiss-coretype) or it falls back to an SSE-era kernel.
 GFLOP/s count the m*m*n flops of the symmetric half for every method but gemm,
 whose rate counts the 2*m*m*n flops it does; "fraction of BLAS" is nearortho's
-GFLOP/s over gemm's. The machine (CPU, ISA,
+GFLOP/s over the fastest gemm's. The isa/BLAS column names nearortho's ISA or the
+OpenBLAS kernel a row ran (threadpoolctl). The machine (CPU, ISA,
 BLAS and its kernel, load average before the run) is saved with the rows, and
 each row has the load average from before its turns began. A PNG beside the JSON plots time
 against m^2 n and the fraction of BLAS per ISA.
@@ -341,10 +343,32 @@ def measure_size(cases: list) -> list:
         median = statistics.median(t)
         flops = case.m * case.m * case.n * (2 if case.method == "gemm" else 1)  # gemm: the full product
         row = {k: v for k, v in dataclasses.asdict(case).items() if k != "isa"}
+        kernel = out["blas"][0].split()[-1] if out["blas"] else ""  # e.g. SkylakeX, Haswell
         rows.append({**row, "isa": out["isa"] if case.method == "nearortho" else "", "blas": out["blas"],
+                     "blas_kernel": kernel,
                      "load_before": load, "median_s": median, "min_s": min(t), "max_s": max(t),
                      "gflops": flops / median / 1e9, "peak_mib": out["peak_mib"]})
     return rows
+
+
+def default_gemm_coretypes() -> list:
+    """OpenBLAS's own kernel choice and, on an AVX-512 CPU, its Haswell (AVX2)
+    kernel too: on a Zen 4 (2 threads) Haswell's sgemm ran at 124-140 GFLOP/s at
+    n = 64 against 106-117 for the SkylakeX kernel OpenBLAS picks."""
+    import nearortho
+    return ["", "Haswell"] if nearortho.build_info()["isa_detected"] == "avx512" else [""]
+
+
+def compare(rows: list) -> None:
+    """Adds to one size's rows nearortho's fraction of the fastest gemm's rate
+    (the yardstick: BLAS at its best) and every other row's time over nearortho's."""
+    gemm = max((r for r in rows if r["method"] == "gemm"), key=lambda r: r["gflops"], default=None)
+    ours = next((r for r in rows if r["method"] == "nearortho"), None)
+    for r in rows:
+        if gemm and r["method"] == "nearortho":
+            r["fraction_of_blas"] = r["gflops"] / gemm["gflops"]
+        if ours and r["method"] != "nearortho":
+            r["time_over_nearortho"] = r["median_s"] / ours["median_s"]
 
 
 def plot(results: list, path: str) -> None:
@@ -357,7 +381,8 @@ def plot(results: list, path: str) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     series = {}
     for r in results:
-        label = r["method"] + (f" ({r['isa']})" if r["isa"] else "")
+        tag = r["isa"] or r.get("blas_kernel", "")
+        label = r["method"] + (f" ({tag})" if tag else "")
         series.setdefault(label, []).append((r["m"] ** 2 * r["n"], r["median_s"]))
     for label, points in sorted(series.items()):
         x, y = zip(*sorted(points))
@@ -396,6 +421,10 @@ def main() -> None:
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--isa", default="", help="comma-separated ISA caps for the nearortho rows (default: best)")
     parser.add_argument("--faiss-coretype", default="Haswell", help="OPENBLAS_CORETYPE for faiss's bundled OpenBLAS")
+    parser.add_argument("--gemm-coretypes", default=None,
+                        help="comma-separated OPENBLAS_CORETYPE values, one gemm row each, the fastest the yardstick "
+                             "('' leaves it unset: OpenBLAS's own choice); default: '' and, on an AVX-512 CPU, "
+                             "Haswell")
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table over m and n")
     parser.add_argument("--sizes", default="", help="n x m pairs, comma separated (e.g. 64x16384,256x16384): "
                         "gemm and nearortho only, no scaling table")
@@ -404,6 +433,7 @@ def main() -> None:
     args = parser.parse_args()
     have_faiss, have_torch = (importlib.util.find_spec(name) is not None for name in ("faiss", "torch"))
     isas = args.isa.split(",") if args.isa else [""]
+    coretypes = default_gemm_coretypes() if args.gemm_coretypes is None else args.gemm_coretypes.split(",")
     repeat = 1 if args.quick else args.repeat
     sizes = [(256, 4096), (512, 8192)] if args.quick else [(512, 16384), (1024, 32768)]
 
@@ -413,8 +443,9 @@ def main() -> None:
             if meth == "nearortho":
                 out += [Case(meth, n, m, args.threads, rep, args.dtype, isa) for isa in isas]
             else:
-                env = {"OPENBLAS_CORETYPE": args.faiss_coretype} if meth == "faiss_flatip" else {}
-                out.append(Case(meth, n, m, args.threads, rep, args.dtype, env=env))
+                out += [Case(meth, n, m, args.threads, rep, args.dtype, env={"OPENBLAS_CORETYPE": c} if c else {})
+                        for c in (coretypes if meth == "gemm" else [args.faiss_coretype] if meth == "faiss_flatip"
+                                  else [""])]
         return out
 
     groups = []  # the cases of one size, timed in turns
@@ -436,26 +467,25 @@ def main() -> None:
     info = machine()
     print(f"machine: {info['cpu']}, ISA {info['nearortho']['isa']}, load average {info['load_average']} "
           f"(other work on the machine skews timings)")
-    print(f"{'method':<15}{'isa':>7}{'n':>6}{'m':>7}{'median s':>10}{'spread s':>18}{'GFLOP/s':>9}"
+    print(f"{'method':<15}{'isa/BLAS':>9}{'n':>6}{'m':>7}{'median s':>10}{'spread s':>18}{'GFLOP/s':>9}"
           f"{'of BLAS':>9}{'ratio':>9}{'peak MiB':>10}{'load':>7}")
     for cases in groups:
         # gemm and nearortho in turns (the fraction of BLAS); the other baselines, whose
         # ratios are several-fold and whose buffers are large, one at a time
         rows = measure_size([c for c in cases if c.method in ("gemm", "nearortho")])
+        fastest = max((r for r in rows if r["method"] == "gemm"), key=lambda r: r["gflops"], default=None)
         for case in cases:
             if case.method not in ("gemm", "nearortho"):
+                if case.method.startswith("numpy") and fastest:  # numpy's BLAS with the faster kernel
+                    case.env = dict(fastest["env"])
                 rows += measure_size([case])
-        gemm = next((x for x in rows if x["method"] == "gemm"), None)
-        ours = next((x for x in rows if x["method"] == "nearortho"), None)
+        compare(rows)
         for r in rows:
-            if gemm and r["method"] == "nearortho":
-                r["fraction_of_blas"] = r["gflops"] / gemm["gflops"]
-            if ours and r["method"] != "nearortho":
-                r["time_over_nearortho"] = r["median_s"] / ours["median_s"]
             frac = f"{r['fraction_of_blas']:.2f}" if "fraction_of_blas" in r else "-"
             ratio = f"{r['time_over_nearortho']:.1f}x" if "time_over_nearortho" in r else "-"
             spread = f"[{r['min_s']:.3f}, {r['max_s']:.3f}]"
-            print(f"{r['method']:<15}{r['isa'] or '-':>7}{r['n']:>6}{r['m']:>7}{r['median_s']:>10.3f}{spread:>18}"
+            tag = r["isa"] or r["blas_kernel"] or "-"
+            print(f"{r['method']:<15}{tag:>9}{r['n']:>6}{r['m']:>7}{r['median_s']:>10.3f}{spread:>18}"
                   f"{r['gflops']:>9.1f}{frac:>9}{ratio:>9}{r['peak_mib']:>10.0f}{r['load_before'][0]:>7.1f}",
                   flush=True)
         results += rows
