@@ -359,10 +359,15 @@ def default_gemm_coretypes() -> list:
     return ["", "Haswell"] if nearortho.build_info()["isa_detected"] == "avx512" else [""]
 
 
+def fastest_gemm(rows: list):
+    """The gemm row with the highest rate (BLAS at its best), or None."""
+    return max((r for r in rows if r["method"] == "gemm"), key=lambda r: r["gflops"], default=None)
+
+
 def compare(rows: list) -> None:
     """Adds to one size's rows nearortho's fraction of the fastest gemm's rate
-    (the yardstick: BLAS at its best) and every other row's time over nearortho's."""
-    gemm = max((r for r in rows if r["method"] == "gemm"), key=lambda r: r["gflops"], default=None)
+    (the yardstick) and every other row's time over nearortho's."""
+    gemm = fastest_gemm(rows)
     ours = next((r for r in rows if r["method"] == "nearortho"), None)
     for r in rows:
         if gemm and r["method"] == "nearortho":
@@ -473,7 +478,7 @@ def main() -> None:
         # gemm and nearortho in turns (the fraction of BLAS); the other baselines, whose
         # ratios are several-fold and whose buffers are large, one at a time
         rows = measure_size([c for c in cases if c.method in ("gemm", "nearortho")])
-        fastest = max((r for r in rows if r["method"] == "gemm"), key=lambda r: r["gflops"], default=None)
+        fastest = fastest_gemm(rows)
         for case in cases:
             if case.method not in ("gemm", "nearortho"):
                 if case.method.startswith("numpy") and fastest:  # numpy's BLAS with the faster kernel
