@@ -122,6 +122,28 @@ inline std::uint32_t lane_bits(const IV& mask) {
   return bits;
 }
 
+// lane_bits(x > y), with AVX-512's compare-into-mask kept as it is: GCC turns
+// the generic form into a mask, a move of it into a vector and a compare back.
+template <class V>
+inline std::uint32_t lane_bits_greater(const V& x, const V& y) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(V) == 64) {
+    if constexpr (sizeof(x[0]) == 4) {
+      __m512 a, b;
+      std::memcpy(&a, &x, sizeof a);
+      std::memcpy(&b, &y, sizeof b);
+      return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ);
+    } else {
+      __m512d a, b;
+      std::memcpy(&a, &x, sizeof a);
+      std::memcpy(&b, &y, sizeof b);
+      return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ);
+    }
+  }
+#endif
+  return lane_bits(x > y);
+}
+
 // Whether any lane of a comparison mask is set.
 template <class IV>
 inline bool any_lane(const IV& mask) {

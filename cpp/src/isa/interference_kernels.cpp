@@ -155,16 +155,39 @@ inline void micro_kernel(const T* a, const T* const* b, std::int64_t k0, std::in
 // or j <= i when symmetric) hold g = 0 and |g| = -inf: they add nothing to a sum
 // and never reach a maximum, a threshold or a floor (keys by sign take the -inf
 // too, see Reducer::key); only the histogram, which counts every lane, tests for them.
-template <class T>
+// A masked micro-tile keeps its |g| (with the -inf) in vectors, and so does
+// every micro-tile where the ISA has registers for them: AVX-512's 24 kept
+// vectors were spilled to the stack and read back, so there |g| comes from g
+// where it is used, one and with a load from L1 (n = 64, one Zen 4 core: 4%
+// faster on AVX-512, 1.5% slower on AVX2).
+#if defined(__AVX512F__)
+constexpr bool kKeepAbs = false;
+#else
+constexpr bool kKeepAbs = true;
+#endif
+
+template <class T, bool kMaskedTile>
 struct MicroTile {
   using V = typename Simd<T>::V;
+  static constexpr bool kMasked = kMaskedTile;
+  static constexpr bool kKept = kMasked || kKeepAbs;
+  static constexpr int L = Simd<T>::lanes;
   T* c;                 // g, row-major (read where it was computed, not copied)
-  V ag[kMicroRows][TileSimd<T>::row_vectors];
+  V kept_abs[kKept ? kMicroRows : 1][TileSimd<T>::row_vectors];
   std::int64_t r0, c0;  // global row of g[0], column of its lane 0
   int rl0, cl0;         // their local slots
 
-  V g(int r, int v) const { return load<T>(c + r * kMicroCols<T> + v * Simd<T>::lanes); }
-  T abs_at(int r, int q) const { return ag[r][q / Simd<T>::lanes][q % Simd<T>::lanes]; }
+  explicit MicroTile(T* g_values) : c(g_values) {
+    if constexpr (kKept)
+      for (int r = 0; r < kMicroRows; ++r)
+        for (int v = 0; v < TileSimd<T>::row_vectors; ++v) kept_abs[r][v] = abs_v(g(r, v));
+  }
+  V g(int r, int v) const { return load<T>(c + r * kMicroCols<T> + v * L); }
+  V ag(int r, int v) const {
+    if constexpr (kKept) return kept_abs[r][v];
+    return abs_v(g(r, v));
+  }
+  T abs_at(int r, int q) const { return ag(r, q / L)[q % L]; }
   T at(int r, int q) const { return c[r * kMicroCols<T> + q]; }
 };
 
@@ -189,12 +212,13 @@ class Reducer {
   struct Maxima {
     V row[kMicroRows], col[NV], all;
 
-    explicit Maxima(const MicroTile<T>& t) {
-      for (int v = 0; v < NV; ++v) col[v] = t.ag[0][v];
+    template <class Tile>
+    explicit Maxima(const Tile& t) {
+      for (int v = 0; v < NV; ++v) col[v] = t.ag(0, v);
       for (int r = 0; r < kMicroRows; ++r) {
-        row[r] = t.ag[r][0];
-        for (int v = 1; v < NV; ++v) row[r] = max_v(row[r], t.ag[r][v]);
-        for (int v = 0; v < NV; ++v) col[v] = max_v(col[v], t.ag[r][v]);
+        row[r] = t.ag(r, 0);
+        for (int v = 1; v < NV; ++v) row[r] = max_v(row[r], t.ag(r, v));
+        for (int v = 0; v < NV; ++v) col[v] = max_v(col[v], t.ag(r, v));
       }
       all = col[0];
       for (int v = 1; v < NV; ++v) all = max_v(all, col[v]);
@@ -203,7 +227,7 @@ class Reducer {
 
  public:
   Reducer(const TileParams<T>& p, TileScratch<T>& s)
-      : p_(p), s_(s), threshold_counts_(static_cast<std::size_t>(p.n_thresholds), IV{}) {
+      : p_(p), s_(s) {
     pending_.hist = s.hist.data();
     for (SlotLists<T>* list : {&s.row_best, &s.signed_best, &s.topk})
       if (list->k > 0) lists_[n_lists_++] = list;
@@ -216,10 +240,7 @@ class Reducer {
   // row r0, column c0. kMasked: some of its pairs are outside the pass.
   template <bool kMasked>
   void run(T* c, std::int64_t r0, std::int64_t c0) {
-    MicroTile<T> t;
-    t.c = c;
-    for (int r = 0; r < kMicroRows; ++r)
-      for (int v = 0; v < NV; ++v) t.ag[r][v] = abs_v(t.g(r, v));
+    MicroTile<T, kMasked> t(c);
     t.r0 = r0;
     t.c0 = c0;
     t.rl0 = static_cast<int>(r0 - p_.i0);
@@ -234,11 +255,11 @@ class Reducer {
     if (p_.refine)
       refined_histogram(t);
     else
-      histogram<kMasked>(t);
+      histogram(t);
     thresholds(t);
     if (p_.collect_pairs) pairs(t);
     if (n_lists_ > 0 && may_offer(t, best))
-      for (int l = 0; l < n_lists_; ++l) best_partners<kMasked>(*lists_[l], t);
+      for (int l = 0; l < n_lists_; ++l) best_partners(*lists_[l], t);
   }
 
   PendingCounts<T>& pending() { return pending_; }
@@ -251,8 +272,6 @@ class Reducer {
     s_.sum_sq += hsum(sum_sq_);
     if (p_.per_row)
       for (int slot = 0; slot < kTile; ++slot) s_.slot_sumsq[slot] += hsum(row_sq_[slot]);
-    for (int k = 0; k < p_.n_thresholds; ++k)
-      for (int l = 0; l < L; ++l) s_.count_above[k] += threshold_counts_[k][l];
   }
 
   static double hsum(const DV (&x)[kWide]) {
@@ -263,21 +282,21 @@ class Reducer {
   }
 
  private:
-  void mask(MicroTile<T>& t) const {
+  void mask(MicroTile<T, true>& t) const {
     for (int r = 0; r < kMicroRows; ++r)
       for (int q = 0; q < MC; ++q) {
         const std::int64_t i = t.r0 + r, j = t.c0 + q;
         if (i < p_.m_a && j < p_.m_b && (!p_.symmetric || j > i)) continue;
         t.c[r * MC + q] = T(0);
-        t.ag[r][q / L][q % L] = -std::numeric_limits<T>::infinity();
+        t.kept_abs[r][q / L][q % L] = -std::numeric_limits<T>::infinity();
       }
   }
 
   // float64 sums of |g| and g^2 (exact in double for float input), and the
   // per-slot sums of g^2 of its rows (and, kColumns, of its columns). The sum of
   // g comes from the rows' sums instead (block_pair_sum in packed_rows.hpp).
-  template <bool kColumns>
-  void sums(const MicroTile<T>& t) {
+  template <bool kColumns, class Tile>
+  void sums(const Tile& t) {
     DV sum_abs[kWide], sum_sq[kWide];  // locals, so that the adds stay in registers
     DV col_sq[NV][kWide];
     for (int w = 0; w < kWide; ++w) {
@@ -324,7 +343,8 @@ class Reducer {
 
   // The largest |g| and its pair; a vector test first decides whether any lane
   // reaches the thread's maximum so far.
-  void coherence(const MicroTile<T>& t, const Maxima& best) {
+  template <class Tile>
+  void coherence(const Tile& t, const Maxima& best) {
     if (lane_bits(best.all >= splat<V>(s_.max_abs)) == 0) return;
     const T top = hmax(best.all);
     for (int r = 0; r < kMicroRows; ++r)
@@ -342,20 +362,21 @@ class Reducer {
   // clamped before it is converted: |g| far above the range (an explicit hist_hi
   // below the values) would leave the integer range, and the conversion give a bin
   // far past the end.
-  template <bool kMasked>
-  void histogram(const MicroTile<T>& t) {
+  template <class Tile>
+  void histogram(const Tile& t) {
+    constexpr bool kMasked = Tile::kMasked;
     using I = typename S::I;
     const V scale = splat<V>(p_.scale);
     const V last = splat<V>(static_cast<T>(p_.bins - 1));  // exact: bins <= 2^24
     const IV spare = splat<IV>(static_cast<I>(p_.bins));
     for (int r = 0; r < kMicroRows; ++r)
       for (int v = 0; v < NV; ++v) {
-        V x = t.ag[r][v];
+        V x = t.ag(r, v);
         if constexpr (kMasked) x = x > 0 ? x : V{};  // keep the conversion in range
         V y = x * scale;
         y = y < last ? y : last;
         IV b = __builtin_convertvector(y, IV);
-        if constexpr (kMasked) b = t.ag[r][v] >= 0 ? b : spare;
+        if constexpr (kMasked) b = t.ag(r, v) >= 0 ? b : spare;
         for (int l = 0; l < L; ++l) pending_.bin[(r * NV + v) * L + l] = static_cast<std::uint32_t>(b[l]);
       }
     pending_.n = kMicroRows * MC;
@@ -363,7 +384,8 @@ class Reducer {
 
   // Refine mode (the passes of an exact quantile): |g| outside [hist_lo, hist_hi]
   // counted below / above, and the values in [collect_lo, collect_hi] collected.
-  void refined_histogram(const MicroTile<T>& t) {
+  template <class Tile>
+  void refined_histogram(const Tile& t) {
     for (int r = 0; r < kMicroRows; ++r)
       for (int q = 0; q < MC; ++q) {
         const double x = t.abs_at(r, q);
@@ -385,28 +407,32 @@ class Reducer {
       }
   }
 
-  // Counts per lane for the whole tile (at most kTile^2 / L each: no overflow).
-  void thresholds(const MicroTile<T>& t) {
+  // Counts from each comparison's lane bits: a compare into a mask, then a
+  // popcount on the integer ports, which the vector work leaves idle (counters
+  // per lane took a mask-to-vector move and a subtract on the vector ports).
+  template <class Tile>
+  void thresholds(const Tile& t) {
     for (int k = 0; k < p_.n_thresholds; ++k) {
       const V thr = splat<V>(p_.thresholds[k]);
-      IV count = threshold_counts_[k];
+      std::int64_t count = 0;
       for (int r = 0; r < kMicroRows; ++r)
-        for (int v = 0; v < NV; ++v) count -= t.ag[r][v] > thr;
-      threshold_counts_[k] = count;
+        for (int v = 0; v < NV; ++v) count += __builtin_popcount(lane_bits_greater(t.ag(r, v), thr));
+      s_.count_above[k] += count;
     }
   }
 
   // The key lists and pairs rank by: |g|, or g itself (masked pairs: -inf).
-  template <bool kMasked = true>
-  static V key(const MicroTile<T>& t, bool by_sign, int r, int v) {
-    if (!by_sign) return t.ag[r][v];
-    if constexpr (kMasked) return t.ag[r][v] >= 0 ? t.g(r, v) : t.ag[r][v];
+  template <class Tile>
+  static V key(const Tile& t, bool by_sign, int r, int v) {
+    if (!by_sign) return t.ag(r, v);
+    if constexpr (Tile::kMasked) return t.ag(r, v) >= 0 ? t.g(r, v) : t.ag(r, v);
     return t.g(r, v);
   }
 
   // Pairs whose key reaches the threshold: all counted, each kept while the
   // threads together hold fewer than pair_cap.
-  void pairs(const MicroTile<T>& t) {
+  template <class Tile>
+  void pairs(const Tile& t) {
     const V threshold = splat<V>(p_.pair_threshold);
     IV count{};
     for (int r = 0; r < kMicroRows; ++r)
@@ -429,7 +455,8 @@ class Reducer {
   // most |g| (g <= |g|), so where no |g| reaches the lowest of a slot's floors,
   // no key reaches that slot's floor in any list: one vector test for all of
   // them, which almost always says no.
-  bool may_offer(const MicroTile<T>& t, const Maxima& best) const {
+  template <class Tile>
+  bool may_offer(const Tile& t, const Maxima& best) const {
     IV any{};
     for (int r = 0; r < kMicroRows; ++r) {
       T floor = lists_[0]->floor[t.rl0 + r];
@@ -452,16 +479,16 @@ class Reducer {
   // only rise while a micro-tile is offered, so then only the rows and columns
   // whose best reached their floor are looked at, and in them only the lanes that
   // reach the floors of the moment.
-  template <bool kMasked>
-  void best_partners(SlotLists<T>& list, const MicroTile<T>& t) {
+  template <class Tile>
+  void best_partners(SlotLists<T>& list, const Tile& t) {
     const T* col_floor = &list.floor[kTile + t.cl0];
     IV any{};
     V row_best[kMicroRows], col_best[NV];
-    for (int v = 0; v < NV; ++v) col_best[v] = key<kMasked>(t, list.by_sign, 0, v);
+    for (int v = 0; v < NV; ++v) col_best[v] = key(t, list.by_sign, 0, v);
     for (int r = 0; r < kMicroRows; ++r) {
-      row_best[r] = key<kMasked>(t, list.by_sign, r, 0);
+      row_best[r] = key(t, list.by_sign, r, 0);
       for (int v = 0; v < NV; ++v) {
-        const V k = key<kMasked>(t, list.by_sign, r, v);
+        const V k = key(t, list.by_sign, r, v);
         row_best[r] = max_v(row_best[r], k);
         col_best[v] = max_v(col_best[v], k);
       }
@@ -480,7 +507,7 @@ class Reducer {
       const bool row_hit = any_lane(row_best[r] >= splat<V>(list.floor[row_slot]));
       for (int v = 0; v < NV; ++v) {
         if (!row_hit && col_hits[v] == 0) continue;
-        const V k = key<kMasked>(t, list.by_sign, r, v);
+        const V k = key(t, list.by_sign, r, v);
         std::uint32_t bits = row_hit ? lane_bits(k >= splat<V>(list.floor[row_slot])) : 0;
         if (col_hits[v] != 0) bits |= lane_bits(k >= load<T>(col_floor + v * L)) & col_hits[v];
         for (; bits != 0; bits &= bits - 1) {
@@ -528,7 +555,6 @@ class Reducer {
   TileScratch<T>& s_;
   DV sum_abs_[kWide] = {}, sum_sq_[kWide] = {};
   DV row_sq_[kTile][kWide];  // per local row slot, with per_row
-  std::vector<IV> threshold_counts_;
   SlotLists<T>* lists_[3] = {};  // the wanted lists of best partners
   int n_lists_ = 0;
   PendingCounts<T> pending_;
