@@ -2,6 +2,7 @@
 the code a user would otherwise write (issues 3 and 9).
 
     python bench/bench_interference.py [--quick] [--no-scaling] [--sizes 64x16384,256x16384] [--threads 2] [--repeat 3]
+                                       [--min-seconds 1]
                                        [--dtype float32] [--isa avx2,scalar] [--faiss-coretype Haswell]
                                        [--gemm-coretypes ,Haswell] [--json bench/results/interference.json] [--png ...]
 
@@ -9,7 +10,10 @@ Every case runs in a fresh subprocess so its peak memory (RSS above the inputs)
 is its own, in the best configuration for that library, and is timed after one
 untimed call; gemm's and nearortho's processes of one size are started one after
 another and their timed calls then take turns, a pause before each, so the
-machine's load falls on each alike. Rows:
+machine's load falls on each alike; a size takes --repeat turns, or more (up to
+15) until each of its gemm and nearortho rows has --min-seconds of timed calls
+(the scaling table's single calls and the short cells at n = 64 varied most).
+Rows:
 gemm W @ W2.T (W2 a copy, so BLAS cannot take the syrk path; row blocks of 8192
 into a preallocated output; sgemm or dgemm by --dtype), once per OpenBLAS kernel
 in --gemm-coretypes (its own choice and, on an AVX-512 CPU, its Haswell kernel,
@@ -40,6 +44,7 @@ import argparse
 import dataclasses
 import importlib.util
 import json
+import math
 import os
 import resource
 import statistics
@@ -56,6 +61,7 @@ BINS = 1024
 THRESHOLDS = (0.1, 0.2)
 BLOCK = 2048
 BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+MAX_ROUNDS = 15  # the most turns --min-seconds adds
 
 
 @dataclasses.dataclass
@@ -313,15 +319,25 @@ class _Server:
                 pass
 
 
-def measure_size(cases: list) -> list:
+def rounds_for(first: list, repeat: int, min_seconds: float) -> int:
+    """How many turns a size's cases take: at least `repeat`, and enough that the
+    fastest case's timed calls add up to min_seconds (judged by its first turn), at
+    most MAX_ROUNDS. At n = 64 a call takes 0.15 s, and three of them put the
+    fraction of BLAS anywhere from 0.74 to 0.86 from one run to the next."""
+    shortest = min(first)
+    needed = math.ceil(min_seconds / shortest) if shortest > 0 else MAX_ROUNDS
+    return max(repeat, min(needed, MAX_ROUNDS))
+
+
+def measure_size(cases: list, min_seconds: float = 0.0) -> list:
     """The cases of one size, each in a fresh process with its own environment (so
     its peak memory is its own, and each library runs in its best configuration),
     started and warmed up one after another; then their timed calls take turns, a
     pause before each, so that a change in the shared machine's load falls on each
     alike and their ratios hold (timed one case after another, the same build's
-    fraction of sgemm at (64, 65536) read 0.77 in one run and 1.10 in another). All
-    of a size's processes are resident at once: pass only the cases whose ratios
-    matter (see main)."""
+    fraction of sgemm at (64, 65536) read 0.77 in one run and 1.10 in another), for
+    as many turns as rounds_for says. All of a size's processes are resident at
+    once: pass only the cases whose ratios matter (see main)."""
     load = load_average()
     servers = []
     try:
@@ -329,10 +345,14 @@ def measure_size(cases: list) -> list:
             servers.append(_Server(case))
             servers[-1].reply("ready")
         times = [[] for _ in servers]
-        for _ in range(cases[0].repeat):
+
+        def turn():
             for server, t in zip(servers, times):
                 time.sleep(SETTLE_SECONDS)  # the previous library's threads go idle first
                 t.append(server.timed_call())
+        turn()
+        for _ in range(rounds_for([t[0] for t in times], cases[0].repeat, min_seconds) - 1):
+            turn()
         finished = [server.finish() for server in servers]
     finally:
         for server in servers:
@@ -346,7 +366,7 @@ def measure_size(cases: list) -> list:
         kernel = out["blas"][0].split()[-1] if out["blas"] else ""  # e.g. SkylakeX, Haswell
         rows.append({**row, "isa": out["isa"] if case.method == "nearortho" else "", "blas": out["blas"],
                      "blas_kernel": kernel,
-                     "load_before": load, "median_s": median, "min_s": min(t), "max_s": max(t),
+                     "load_before": load, "calls": len(t), "median_s": median, "min_s": min(t), "max_s": max(t),
                      "gflops": flops / median / 1e9, "peak_mib": out["peak_mib"]})
     return rows
 
@@ -423,6 +443,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat, no scaling table")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--min-seconds", type=float, default=1.0,
+                        help=f"more turns (up to {MAX_ROUNDS}) until each row's timed calls add up to this")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--isa", default="", help="comma-separated ISA caps for the nearortho rows (default: best)")
     parser.add_argument("--faiss-coretype", default="Haswell", help="OPENBLAS_CORETYPE for faiss's bundled OpenBLAS")
@@ -440,6 +462,7 @@ def main() -> None:
     isas = args.isa.split(",") if args.isa else [""]
     coretypes = default_gemm_coretypes() if args.gemm_coretypes is None else args.gemm_coretypes.split(",")
     repeat = 1 if args.quick else args.repeat
+    min_seconds = 0.0 if args.quick else args.min_seconds
     sizes = [(256, 4096), (512, 8192)] if args.quick else [(512, 16384), (1024, 32768)]
 
     def per_size(n, m, methods, rep):
@@ -472,12 +495,12 @@ def main() -> None:
     info = machine()
     print(f"machine: {info['cpu']}, ISA {info['nearortho']['isa']}, load average {info['load_average']} "
           f"(other work on the machine skews timings)")
-    print(f"{'method':<15}{'isa/BLAS':>9}{'n':>6}{'m':>7}{'median s':>10}{'spread s':>18}{'GFLOP/s':>9}"
+    print(f"{'method':<15}{'isa/BLAS':>9}{'n':>6}{'m':>7}{'median s':>10}{'spread s':>18}{'calls':>6}{'GFLOP/s':>9}"
           f"{'of BLAS':>9}{'ratio':>9}{'peak MiB':>10}{'load':>7}")
     for cases in groups:
         # gemm and nearortho in turns (the fraction of BLAS); the other baselines, whose
         # ratios are several-fold and whose buffers are large, one at a time
-        rows = measure_size([c for c in cases if c.method in ("gemm", "nearortho")])
+        rows = measure_size([c for c in cases if c.method in ("gemm", "nearortho")], min_seconds)
         fastest = fastest_gemm(rows)
         for case in cases:
             if case.method not in ("gemm", "nearortho"):
@@ -490,7 +513,7 @@ def main() -> None:
             ratio = f"{r['time_over_nearortho']:.1f}x" if "time_over_nearortho" in r else "-"
             spread = f"[{r['min_s']:.3f}, {r['max_s']:.3f}]"
             tag = r["isa"] or r["blas_kernel"] or "-"
-            print(f"{r['method']:<15}{tag:>9}{r['n']:>6}{r['m']:>7}{r['median_s']:>10.3f}{spread:>18}"
+            print(f"{r['method']:<15}{tag:>9}{r['n']:>6}{r['m']:>7}{r['median_s']:>10.3f}{spread:>18}{r['calls']:>6}"
                   f"{r['gflops']:>9.1f}{frac:>9}{ratio:>9}{r['peak_mib']:>10.0f}{r['load_before'][0]:>7.1f}",
                   flush=True)
         results += rows

@@ -41,10 +41,22 @@ def test_interference_cases_take_turns_in_processes_of_their_own(monkeypatch):
     monkeypatch.setattr(bench, "SETTLE_SECONDS", 0.0)
     rows = bench.measure_size([bench.Case(method, n=8, m=20, threads=1, repeat=2) for method in ("gemm", "nearortho")])
     assert [r["method"] for r in rows] == ["gemm", "nearortho"] and rows[1]["isa"]
-    assert all(0 < r["min_s"] <= r["median_s"] <= r["max_s"] and r["peak_mib"] >= 0 for r in rows)
+    assert all(0 < r["min_s"] <= r["median_s"] <= r["max_s"] and r["peak_mib"] >= 0 and r["calls"] == 2 for r in rows)
     with pytest.raises(RuntimeError, match="(?s)nosuch n=8 m=20 failed .*KeyError"):  # the child's traceback
         bench.measure_size([bench.Case("gemm", n=8, m=20, threads=1, repeat=1),
                             bench.Case("nosuch", n=8, m=20, threads=1, repeat=1)])
+
+
+def test_interference_turns_add_up_to_the_minimum_time(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    bench = __import__("bench_interference")
+    assert bench.rounds_for([0.15, 0.25], 3, 1.0) == 7    # the fastest case's calls reach 1 s
+    assert bench.rounds_for([2.0, 3.0], 3, 1.0) == 3      # long calls: the repeat count
+    assert bench.rounds_for([1e-4], 1, 1.0) == bench.MAX_ROUNDS
+    assert bench.rounds_for([0.0], 2, 1.0) == bench.MAX_ROUNDS and bench.rounds_for([0.1], 2, 0.0) == 2
+    monkeypatch.setattr(bench, "SETTLE_SECONDS", 0.0)
+    rows = bench.measure_size([bench.Case("gemm", n=8, m=20, threads=1, repeat=1)], min_seconds=60.0)
+    assert rows[0]["calls"] == bench.MAX_ROUNDS
 
 
 def test_interference_yardstick_is_the_fastest_gemm(monkeypatch):
