@@ -454,7 +454,11 @@ class Reducer {
   // Whether a list may take a pair of this micro-tile. Every list's key is at
   // most |g| (g <= |g|), so where no |g| reaches the lowest of a slot's floors,
   // no key reaches that slot's floor in any list: one vector test for all of
-  // them, which almost always says no.
+  // them. With the default per-row lists it says yes more often than one might
+  // think (n = 64, m = 16384: for 9% of micro-tiles by a row, 24% by a column,
+  // whose floors start each tile from the rows above it; the list by |g| alone
+  // would pass 5% and 15%), but a test per list, with maxima of g for the list
+  // by sign, cost as much as it saved.
   template <class Tile>
   bool may_offer(const Tile& t, const Maxima& best) const {
     IV any{};
