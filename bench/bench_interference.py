@@ -379,6 +379,11 @@ def default_gemm_coretypes() -> list:
     return ["", "Haswell"] if nearortho.build_info()["isa_detected"] == "avx512" else [""]
 
 
+def row_tag(row: dict) -> str:
+    """What a row ran: nearortho's ISA, or the OpenBLAS kernel (threadpoolctl)."""
+    return row["isa"] or row["blas_kernel"]
+
+
 def fastest_gemm(rows: list):
     """The gemm row with the highest rate (BLAS at its best), or None."""
     return max((r for r in rows if r["method"] == "gemm"), key=lambda r: r["gflops"], default=None)
@@ -406,7 +411,7 @@ def plot(results: list, path: str) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     series = {}
     for r in results:
-        tag = r["isa"] or r.get("blas_kernel", "")
+        tag = row_tag(r)
         label = r["method"] + (f" ({tag})" if tag else "")
         series.setdefault(label, []).append((r["m"] ** 2 * r["n"], r["median_s"]))
     for label, points in sorted(series.items()):
@@ -512,7 +517,7 @@ def main() -> None:
             frac = f"{r['fraction_of_blas']:.2f}" if "fraction_of_blas" in r else "-"
             ratio = f"{r['time_over_nearortho']:.1f}x" if "time_over_nearortho" in r else "-"
             spread = f"[{r['min_s']:.3f}, {r['max_s']:.3f}]"
-            tag = r["isa"] or r["blas_kernel"] or "-"
+            tag = row_tag(r) or "-"
             print(f"{r['method']:<15}{tag:>9}{r['n']:>6}{r['m']:>7}{r['median_s']:>10.3f}{spread:>18}{r['calls']:>6}"
                   f"{r['gflops']:>9.1f}{frac:>9}{ratio:>9}{r['peak_mib']:>10.0f}{r['load_before'][0]:>7.1f}",
                   flush=True)

@@ -420,6 +420,8 @@ std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const R
   using clock = std::chrono::steady_clock;
   auto next_poll = clock::now();  // the first poll after the first tile, then about every 50 ms
   bool stopped = false;
+  // streamed rows: the next tile's uploads may overwrite rows this product reads
+  const bool wait_for_products = x.reuses_slots();
   for (std::int64_t t = 0; t < tiles && !stopped; ++t) {
     const PlannedTile& planned = x.tiles()[static_cast<std::size_t>(t)];
     const std::int64_t I = planned.I, J = planned.J;
@@ -443,8 +445,7 @@ std::optional<InterferenceTotals> run_pass(const RowSource<T>& a_source, const R
     reduce_tile(tile);
     check(cudaEventRecord(reduced[w].get(), r), "cudaEventRecord (reductions)");
     x.overlap(t);  // host rows for later tiles copied while this one runs
-    // streamed rows: the next tile's uploads may overwrite rows this product reads
-    if (x.reuses_slots()) check(cudaEventSynchronize(computed[w].get()), "cudaEventSynchronize (product)");
+    if (wait_for_products) check(cudaEventSynchronize(computed[w].get()), "cudaEventSynchronize (product)");
   }
   reduce_stream.sync();
   if (recheck && !stopped && !recheck->after_tile(red, stats.columns(), r)) return std::nullopt;
