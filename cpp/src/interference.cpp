@@ -121,6 +121,7 @@ class Pass {
     p_.n = a.cols();
     p_.symmetric = symmetric_;
     p_.bins = opt.bins;
+    p_.hist_copies = opt.refine ? 1 : histogram_copies(opt.bins);
     p_.refine = opt.refine;
     p_.per_row = opt.per_row;
     lists_ = opt.per_row || opt.topk > 0;
@@ -289,7 +290,7 @@ class Pass {
   void init_scratch(TileScratch<T>& s) const {
     const std::size_t slots = 2 * kTile;
     s.partial.assign(kTile * kTile, T(0));
-    s.hist.assign(static_cast<std::size_t>(opt_.bins) + 1, 0);  // + a spare bin (PendingCounts)
+    s.hist.assign(static_cast<std::size_t>(p_.hist_copies * (opt_.bins + 1)), 0);  // + a spare bin (PendingCounts)
     s.count_above.assign(thresholds_.size(), 0);
     s.slot_sumsq.assign(slots, 0.0);
     s.row_best.assign(slots, static_cast<int>(a_side_.best.k), false);
@@ -390,7 +391,8 @@ class Pass {
         out.max_i = s.max_i;
         out.max_j = s.max_j;
       }
-      for (std::size_t b = 0; b < out.hist.size(); ++b) out.hist[b] += s.hist[b];
+      for (std::size_t b = 0; b < out.hist.size(); ++b)
+        for (int c = 0; c < p_.hist_copies; ++c) out.hist[b] += s.hist[c * (out.hist.size() + 1) + b];
       for (std::size_t t = 0; t < out.count_above.size(); ++t) out.count_above[t] += s.count_above[t];
       out.below += s.below;
       out.above += s.above;

@@ -229,6 +229,8 @@ class Reducer {
   Reducer(const TileParams<T>& p, TileScratch<T>& s)
       : p_(p), s_(s) {
     pending_.hist = s.hist.data();
+    for (int l = 0; l < L; ++l)  // lane l counts into copy l % hist_copies
+      copy_[l] = static_cast<typename S::I>(l % p_.hist_copies * (p_.bins + 1));
     for (SlotLists<T>* list : {&s.row_best, &s.signed_best, &s.topk})
       if (list->k > 0) lists_[n_lists_++] = list;
     if (p_.per_row)
@@ -254,8 +256,10 @@ class Reducer {
     coherence(t, best);
     if (p_.refine)
       refined_histogram(t);
+    else if (p_.hist_copies > 1)
+      histogram<true>(t);
     else
-      histogram(t);
+      histogram<false>(t);
     thresholds(t);
     if (p_.collect_pairs) pairs(t);
     if (n_lists_ > 0 && may_offer(t, best))
@@ -361,8 +365,8 @@ class Reducer {
   // left pending, to be counted during the next micro-tile's product. The bin is
   // clamped before it is converted: |g| far above the range (an explicit hist_hi
   // below the values) would leave the integer range, and the conversion give a bin
-  // far past the end.
-  template <class Tile>
+  // far past the end. kCopies: each lane counts into its copy (histogram_copies).
+  template <bool kCopies, class Tile>
   void histogram(const Tile& t) {
     constexpr bool kMasked = Tile::kMasked;
     using I = typename S::I;
@@ -377,6 +381,7 @@ class Reducer {
         y = y < last ? y : last;
         IV b = __builtin_convertvector(y, IV);
         if constexpr (kMasked) b = t.ag(r, v) >= 0 ? b : spare;
+        if constexpr (kCopies) b += copy_;
         for (int l = 0; l < L; ++l) pending_.bin[(r * NV + v) * L + l] = static_cast<std::uint32_t>(b[l]);
       }
     pending_.n = kMicroRows * MC;
@@ -562,6 +567,7 @@ class Reducer {
   SlotLists<T>* lists_[3] = {};  // the wanted lists of best partners
   int n_lists_ = 0;
   PendingCounts<T> pending_;
+  IV copy_;  // where each lane's histogram copy starts
 };
 
 // The tile's rows of A regrouped so that each micro-tile's rows lie together for
