@@ -49,28 +49,56 @@ void for_chunks(const RowSource<T>& source, std::int64_t first, std::int64_t row
 // coordinate: sum_j u_jk (u_0k + ... + u_(j-1)k), the rows in order (the padding
 // rows are zeros). The running sum, not (sum^2 - sum of squares) / 2, whose
 // cancellation would leave an error of about 2^-53 m for a sum that may be near 0:
-// this one's error is bounded like that of adding the pairs' products.
+// this one's error is bounded like that of adding the pairs' products. Threads
+// take groups of coordinates and read each panel's part of a group in turn, 1 KiB
+// in a row (one coordinate at a time through every panel read one cache line a
+// panel apart, and each coordinate's sums were one chain of dependent adds).
 template <class T>
 void sum_packed(PackedBlock<T>& block, std::int64_t n, int threads) {
   constexpr std::int64_t NR = kPanelRows<T>;
+  constexpr std::int64_t kGroup = 16;  // coordinates
   const std::int64_t panels = (block.rows + NR - 1) / NR;
   block.coordinate_sums.assign(static_cast<std::size_t>(n), 0.0);
   std::vector<double> pairs(static_cast<std::size_t>(n), 0.0);
+  double* sums = block.coordinate_sums.data();
   const T* data = block.data.get();
 #pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::int64_t k = 0; k < n; ++k) {
-    double sum = 0, pair_sum = 0;
+  for (std::int64_t k0 = 0; k0 < n; k0 += kGroup)
     for (std::int64_t p = 0; p < panels; ++p)
-      for (std::int64_t r = 0; r < NR; ++r) {
-        const double x = data[p * block.stride + k * NR + r];
-        pair_sum += x * sum;
-        sum += x;
+      for (std::int64_t k = k0; k < std::min(n, k0 + kGroup); ++k) {
+        const T* x = data + p * block.stride + k * NR;
+        double sum = sums[k], pair_sum = pairs[static_cast<std::size_t>(k)];
+        for (std::int64_t r = 0; r < NR; ++r) {
+          pair_sum += x[r] * sum;
+          sum += x[r];
+        }
+        sums[k] = sum;
+        pairs[static_cast<std::size_t>(k)] = pair_sum;
       }
-    block.coordinate_sums[static_cast<std::size_t>(k)] = sum;
-    pairs[static_cast<std::size_t>(k)] = pair_sum;
-  }
   block.pair_sum = 0;
   for (double x : pairs) block.pair_sum += x;
+}
+
+// The sums of squares (each in k order, so every bit is as one row at a time
+// gives) of the G rows of x (row stride n) at once: each sum is a chain of
+// dependent adds, and G of them keep G chains in flight.
+constexpr int kChains = 4;
+template <int G, class T>
+void row_squares(const T* x, std::int64_t n, double* sq) {
+  double s[G] = {};
+  for (std::int64_t k = 0; k < n; ++k)
+    for (int j = 0; j < G; ++j) s[j] += static_cast<double>(x[j * n + k]) * x[j * n + k];
+  for (int j = 0; j < G; ++j) sq[j] = s[j];
+}
+
+template <class T>
+bool all_finite(const T* row, std::int64_t n) {
+  return std::all_of(row, row + n, [](T v) { return std::isfinite(v); });
+}
+
+template <class T>
+bool any_nonzero(const T* row, std::int64_t n) {
+  return std::any_of(row, row + n, [](T v) { return v != 0; });
 }
 
 }  // namespace
@@ -91,25 +119,33 @@ std::vector<double> squared_norms(const RowSource<T>& source, bool normalize, in
   std::atomic<std::int64_t> bad_value{m}, zero_row{m}, unscalable{m};
   std::atomic<std::int64_t> first_bad{m};  // rows after it need not be read: the error names the first
   for_chunks(source, 0, m, threads, buffers, poll, first_bad, [&](std::int64_t r0, std::int64_t count, const T* x) {
-    for (std::int64_t r = 0; r < count; ++r) {
-      const T* row = x + r * n;
-      double sq = 0;
-      bool finite = true, nonzero = false;
-      for (std::int64_t k = 0; k < n; ++k) {
-        finite &= std::isfinite(row[k]);
-        nonzero |= row[k] != 0;
-        sq += static_cast<double>(row[k]) * row[k];
+    for (std::int64_t r = 0; r < count; r += kChains) {
+      const int group = static_cast<int>(std::min<std::int64_t>(kChains, count - r));
+      double sq[kChains];
+      if (group == kChains)
+        row_squares<kChains>(x + r * n, n, sq);
+      else
+        for (int j = 0; j < group; ++j) row_squares<1>(x + (r + j) * n, n, sq + j);
+      for (int j = 0; j < group; ++j) {
+        const std::int64_t i = r0 + r + j;
+        sumsq[static_cast<std::size_t>(i)] = sq[j];
+        // Only a sum outside the normal doubles needs a closer look: a NaN or an
+        // infinity in the row puts it there, so does a row of zeros, and so do
+        // float64 rows beyond about 1e154 or below 1e-154 (never float32 ones),
+        // whose scale 1 / sqrt(sq) would zero the row or round it wrongly.
+        if (sq[j] >= std::numeric_limits<double>::min() && sq[j] <= std::numeric_limits<double>::max()) continue;
+        const T* row = x + (r + j) * n;
+        if (!all_finite(row, n)) {
+          keep_least(bad_value, i);
+        } else if (!normalize) {
+          continue;  // finite rows that are zero or out of range are fine unnormalised
+        } else if (!any_nonzero(row, n)) {
+          keep_least(zero_row, i);
+        } else {
+          keep_least(unscalable, i);
+        }
+        keep_least(first_bad, i);
       }
-      // float64 rows beyond about 1e154 or below 1e-154 (never float32 ones): a
-      // scale of 1 / sqrt(sq) would zero the row or round it wrongly
-      const bool out_of_range = !(sq >= std::numeric_limits<double>::min() &&
-                                  sq <= std::numeric_limits<double>::max());
-      const bool bad = !finite || (normalize && (!nonzero || out_of_range));
-      if (!finite) keep_least(bad_value, r0 + r);
-      else if (normalize && !nonzero) keep_least(zero_row, r0 + r);
-      else if (bad) keep_least(unscalable, r0 + r);
-      if (bad) keep_least(first_bad, r0 + r);
-      sumsq[static_cast<std::size_t>(r0 + r)] = sq;
     }
   });
   // the first bad row decides (rows after it may not have been read)
@@ -137,13 +173,18 @@ void pack_block(const RowSource<T>& source, std::int64_t first, std::int64_t row
   source.check_unchanged();
   const std::atomic<std::int64_t> read_all{first + rows};
   for_chunks(source, first, rows, threads, buffers, poll, read_all, [&](std::int64_t r0, std::int64_t count, const T* x) {
-    for (std::int64_t r = 0; r < count; ++r) {
+    // a panel's rows at a time, so that each k writes their values together
+    for (std::int64_t r = 0; r < count;) {
       const std::int64_t local = r0 + r - first;
-      const double sq = sumsq[static_cast<std::size_t>(r0 + r)];
-      const double scale = normalize ? 1.0 / std::sqrt(sq) : 1.0;
-      const T* row = x + r * n;
+      const std::int64_t panel_rows = std::min(NR - local % NR, count - r);
+      double scale[NR];
+      for (std::int64_t j = 0; j < panel_rows; ++j)
+        scale[j] = normalize ? 1.0 / std::sqrt(sumsq[static_cast<std::size_t>(r0 + r + j)]) : 1.0;
+      const T* in = x + r * n;
       T* dst = out + (local / NR) * block.stride + local % NR;
-      for (std::int64_t k = 0; k < n; ++k) dst[k * NR] = static_cast<T>(row[k] * scale);
+      for (std::int64_t k = 0; k < n; ++k)
+        for (std::int64_t j = 0; j < panel_rows; ++j) dst[k * NR + j] = static_cast<T>(in[j * n + k] * scale[j]);
+      r += panel_rows;
     }
   });
   if (poll.fired()) return;
