@@ -44,6 +44,18 @@ def test_interference_cross(benchmark):
     benchmark(nearortho.interference, A, B, threads=THREADS)
 
 
+@pytest.mark.parametrize("bins", [8, 1024])
+def test_interference_coarse_histogram(benchmark, bins):
+    # few bins: each lane counts into its own copy of the histogram
+    W = nearortho.frame(64, 2048, seed=0)
+    benchmark(nearortho.interference, W, per_row=False, bins=bins, threads=THREADS)
+
+
+def test_surrogate_gradient(benchmark):
+    W = nearortho.frame(256, 2048, seed=0)
+    benchmark(nearortho.surrogate_gradient, W, 16, threads=THREADS)
+
+
 @pytest.mark.parametrize("path", ["dense", "gram"])
 def test_simulate(benchmark, path):
     W = nearortho.frame(128, 2048, seed=0)
