@@ -29,7 +29,8 @@ constexpr std::int64_t kTile = 144;
 // l % copies, summed at the end: an increment waits for the last one of its bin,
 // and with few bins the increments of a micro-tile are a chain (n = 64, 8 bins:
 // the pass took a fifth longer than with 1024).
-inline int histogram_copies(std::int64_t bins) { return bins <= 256 ? 4 : 1; }
+constexpr int kHistogramCopies = 4;
+inline int histogram_copies(std::int64_t bins) { return bins <= 256 ? kHistogramCopies : 1; }
 
 template <class T>
 struct TileParams {

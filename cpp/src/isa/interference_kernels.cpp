@@ -229,8 +229,6 @@ class Reducer {
   Reducer(const TileParams<T>& p, TileScratch<T>& s)
       : p_(p), s_(s) {
     pending_.hist = s.hist.data();
-    for (int l = 0; l < L; ++l)  // lane l counts into copy l % hist_copies
-      copy_[l] = static_cast<typename S::I>(l % p_.hist_copies * (p_.bins + 1));
     for (SlotLists<T>* list : {&s.row_best, &s.signed_best, &s.topk})
       if (list->k > 0) lists_[n_lists_++] = list;
     if (p_.per_row)
@@ -373,6 +371,11 @@ class Reducer {
     const V scale = splat<V>(p_.scale);
     const V last = splat<V>(static_cast<T>(p_.bins - 1));  // exact: bins <= 2^24
     const IV spare = splat<IV>(static_cast<I>(p_.bins));
+    IV copy{};  // where each lane's copy starts: lane l counts into copy l % kHistogramCopies
+    if constexpr (kCopies) {
+      for (int l = 0; l < L; ++l) copy[l] = static_cast<I>(l % kHistogramCopies);
+      copy *= splat<IV>(static_cast<I>(p_.bins + 1));
+    }
     for (int r = 0; r < kMicroRows; ++r)
       for (int v = 0; v < NV; ++v) {
         V x = t.ag(r, v);
@@ -381,7 +384,7 @@ class Reducer {
         y = y < last ? y : last;
         IV b = __builtin_convertvector(y, IV);
         if constexpr (kMasked) b = t.ag(r, v) >= 0 ? b : spare;
-        if constexpr (kCopies) b += copy_;
+        if constexpr (kCopies) b += copy;
         for (int l = 0; l < L; ++l) pending_.bin[(r * NV + v) * L + l] = static_cast<std::uint32_t>(b[l]);
       }
     pending_.n = kMicroRows * MC;
@@ -567,7 +570,6 @@ class Reducer {
   SlotLists<T>* lists_[3] = {};  // the wanted lists of best partners
   int n_lists_ = 0;
   PendingCounts<T> pending_;
-  IV copy_;  // where each lane's histogram copy starts
 };
 
 // The tile's rows of A regrouped so that each micro-tile's rows lie together for
