@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from harness import isolated, load_average, machine, without_blas_overrides
+from harness import RESULTS, isolated, load_average, machine, without_blas_overrides
 
 
 @dataclasses.dataclass
@@ -175,7 +175,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="run only these methods (comma-separated)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", default="bench/results/dictionary.json")
+    parser.add_argument("--json", default=os.path.join(RESULTS, "dictionary.json"))
     args = parser.parse_args()
     cases = [Case(method, args.n, args.m, "-", args.threads, args.repeat)
              for method in ("maxcos_nearortho", "maxcos_loop_4096", "maxcos_loop_100")]

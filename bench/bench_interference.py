@@ -55,7 +55,7 @@ import time
 
 import numpy as np
 
-from harness import SETTLE_SECONDS, load_average, machine
+from harness import RESULTS, SETTLE_SECONDS, load_average, machine
 
 BINS = 1024
 THRESHOLDS = (0.1, 0.2)
@@ -460,7 +460,7 @@ def main() -> None:
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table over m and n")
     parser.add_argument("--sizes", default="", help="n x m pairs, comma separated (e.g. 64x16384,256x16384): "
                         "gemm and nearortho only, no scaling table")
-    parser.add_argument("--json", default="bench/results/interference.json")
+    parser.add_argument("--json", default=os.path.join(RESULTS, "interference.json"))
     parser.add_argument("--png", default=None, help="default: the --json path with .png")
     args = parser.parse_args()
     have_faiss, have_torch = (importlib.util.find_spec(name) is not None for name in ("faiss", "torch"))

@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 import nearortho as no
-from harness import load_average, machine, measure_in_turns, without_blas_overrides
+from harness import RESULTS, load_average, machine, measure_in_turns, without_blas_overrides
 
 
 @dataclasses.dataclass
@@ -162,7 +162,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=Case.threads,
                         help="nearortho threads (set OPENBLAS_NUM_THREADS to match for numpy)")
     parser.add_argument("--isa", default="", help="comma-separated ISA caps for nearortho (default: the best)")
-    parser.add_argument("--json", default="bench/results/simulate.json")
+    parser.add_argument("--json", default=os.path.join(RESULTS, "simulate.json"))
     parser.add_argument("--png", default=None, help="default: the --json path with .png")
     args = parser.parse_args()
     isas = args.isa.split(",") if args.isa else [no.build_info()["isa"]]

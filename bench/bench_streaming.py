@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from harness import isolated, load_average, machine, without_blas_overrides
+from harness import RESULTS, isolated, load_average, machine, without_blas_overrides
 
 
 def warm_up(threads: int) -> float:
@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--dir", default="/tmp/nearortho_stream")
-    parser.add_argument("--json", default="bench/results/streaming.json")
+    parser.add_argument("--json", default=os.path.join(RESULTS, "streaming.json"))
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     record = {"machine": machine(), "streaming": [], "compare": []}

@@ -120,8 +120,13 @@ def machine() -> dict:
     return info
 
 
-def save(name: str, rows: list, directory: str = "bench/results") -> str:
-    """Write the rows and the machine description to ``directory/name.json``."""
+# bench/results beside this file, from whichever directory a script is run
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def save(name: str, rows: list, directory: str | None = None) -> str:
+    """Write the rows and the machine description to ``directory/name.json`` (default RESULTS)."""
+    directory = directory or RESULTS
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"{name}.json")
     with open(path, "w") as handle:
