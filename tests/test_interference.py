@@ -152,6 +152,23 @@ def test_every_isa_matches_the_oracle(isa, m, n, m2, dtype):
         nearortho.set_max_isa(old)
 
 
+@pytest.mark.parametrize("bins", [1, 3, 8, 256, 257])
+@pytest.mark.parametrize("with_b", [False, True])
+def test_few_bins_match_the_oracle(isa, bins, with_b):
+    # up to 256 bins, each lane counts into its own copy of the histogram, and the
+    # copies are added when threads merge; 257 bins take the one-copy path
+    rng = np.random.default_rng([bins, with_b])
+    W = make(rng, (301, 16), np.float32)
+    B = make(rng, (157, 16), np.float32) if with_b else None
+    stats = nearortho.interference(W, B, bins=bins, per_row=False, threads=2)
+    G, mask = gram(W, B, True)
+    a = np.abs(G[mask])
+    expected = np.bincount(np.minimum((a * bins).astype(np.int64), bins - 1), minlength=bins)
+    assert stats.hist.sum() == a.size
+    edges = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    assert np.abs(stats.hist - expected).sum() <= 2 * near(a, edges, tolerance(W, B, True, np.float32))
+
+
 def test_a_pass_keeps_the_isa_it_started_with():
     # the cap was read again for every pair of row blocks, after the rows' first
     # pass had polled: a set_max_isa meanwhile (another thread's, here the progress
