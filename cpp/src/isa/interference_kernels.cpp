@@ -258,8 +258,8 @@ class Reducer {
       histogram<true>(t);
     else
       histogram<false>(t);
-    thresholds(t);
-    if (p_.collect_pairs) pairs(t);
+    thresholds(t, best);
+    if (p_.collect_pairs) pairs(t, best);
     if (n_lists_ > 0 && may_offer(t, best))
       for (int l = 0; l < n_lists_; ++l) best_partners(*lists_[l], t);
   }
@@ -309,10 +309,10 @@ class Reducer {
       DV row_sq[kWide];
       for (int w = 0; w < kWide; ++w) row_sq[w] = DV{};
       for (int v = 0; v < NV; ++v) {
-        DV d[kWide];
-        widen(t.g(r, v), d);
+        DV d[kWide];  // |g| (masked pairs: 0, not -inf); widening it spares an abs per double vector
+        widen(Tile::kMasked ? abs_v(t.g(r, v)) : t.ag(r, v), d);
         for (int w = 0; w < kWide; ++w) {
-          sum_abs[w] += abs_v(d[w]);
+          sum_abs[w] += d[w];
           row_sq[w] += d[w] * d[w];
           if constexpr (kColumns) col_sq[v][w] += d[w] * d[w];
         }
@@ -418,10 +418,13 @@ class Reducer {
   // Counts from each comparison's lane bits: a compare into a mask, then a
   // popcount on the integer ports, which the vector work leaves idle (counters
   // per lane took a mask-to-vector move and a subtract on the vector ports).
+  // Thresholds in the tail, as they mostly are, are above the whole micro-tile:
+  // one test of its maximum skips them.
   template <class Tile>
-  void thresholds(const Tile& t) {
+  void thresholds(const Tile& t, const Maxima& best) {
     for (int k = 0; k < p_.n_thresholds; ++k) {
       const V thr = splat<V>(p_.thresholds[k]);
+      if (lane_bits_greater(best.all, thr) == 0) continue;
       std::int64_t count = 0;
       for (int r = 0; r < kMicroRows; ++r)
         for (int v = 0; v < NV; ++v) count += __builtin_popcount(lane_bits_greater(t.ag(r, v), thr));
@@ -440,8 +443,9 @@ class Reducer {
   // Pairs whose key reaches the threshold: all counted, each kept while the
   // threads together hold fewer than pair_cap.
   template <class Tile>
-  void pairs(const Tile& t) {
+  void pairs(const Tile& t, const Maxima& best) {
     const V threshold = splat<V>(p_.pair_threshold);
+    if (!any_lane(best.all >= threshold)) return;  // every key is at most |g|
     IV count{};
     for (int r = 0; r < kMicroRows; ++r)
       for (int v = 0; v < NV; ++v) count -= key(t, p_.pair_signed, r, v) >= threshold;
