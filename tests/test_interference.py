@@ -138,7 +138,9 @@ def exact_fields(s):
 
 
 @pytest.mark.parametrize("isa", ["scalar", "avx2", "avx512"])
-@pytest.mark.parametrize("m,n,m2", [(97, 33, None), (300, 17, None), (65, 300, 31), (64, 7, None), (200, 64, 51)])
+# n = 1030 and 2100: the k loop's blocks of 1024 and their remainders
+@pytest.mark.parametrize("m,n,m2", [(97, 33, None), (300, 17, None), (65, 300, 31), (64, 7, None), (200, 64, 51),
+                                    (65, 1030, 31), (150, 2100, None)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_isa_matches_the_oracle(isa, m, n, m2, dtype):
     # levels above what the CPU has run the best it has

@@ -21,8 +21,8 @@ constexpr int kPanelRows = 64 / sizeof(T);
 
 // Tile edge (rows and columns of the Gram tile one thread owns at a time): 144
 // is a multiple of every micro-tile height (3, 6, 8) and width (8, 16, 24, 48);
-// a 144 x 256 float block of A and of B and the 144 x 144 tile of partial sums
-// fit together in a 512 KiB L2.
+// the 144 x 144 tile of partial sums (81 KiB in float) stays in L2 while k
+// blocks of A and B stream past it (see kDepth in interference_kernels.cpp).
 constexpr std::int64_t kTile = 144;
 
 // The default histogram of few bins is counted into copies, lane l into copy
