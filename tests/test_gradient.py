@@ -9,9 +9,10 @@ from nearortho.gradient import surrogate_gradient
 
 
 # m: 2, odd counts inside one 48-row tile, several tiles (odd and even block
-# counts), and above 576 where the tile edge is 144
+# counts), and above 576 where the tile edge is 144; n = 2100: the Gram
+# product's depth blocks of 1024 and a remainder
 CASES = [(2, 1, 2, 0.0, 1.0), (3, 2, 3, 0.0, 1.0), (7, 5, 4, 0.1, 0.5), (49, 17, 8, 0.0, 0.6),
-         (97, 33, 2, 0.0, 1.0), (150, 7, 6, 0.2, 0.4), (601, 19, 12, 0.3, 0.35)]
+         (97, 33, 2, 0.0, 1.0), (150, 7, 6, 0.2, 0.4), (601, 19, 12, 0.3, 0.35), (70, 2100, 4, 0.0, 0.2)]
 
 
 @pytest.mark.parametrize("m, n, p, t, s", CASES)
@@ -74,9 +75,10 @@ def test_threads_give_identical_bits(m, n, dtype):
         np.testing.assert_array_equal(other.gradient, one.gradient)
 
 
+@pytest.mark.parametrize("m, n", [(101, 37), (40, 1100)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_every_isa_agrees_with_the_oracle(isa, dtype):
-    W = unit_rows(101, 37, seed=8, dtype=dtype)
+def test_every_isa_agrees_with_the_oracle(isa, dtype, m, n):
+    W = unit_rows(m, n, seed=8, dtype=dtype)
     got = surrogate_gradient(W, 6, t=0.05, s=0.5, threads=2)
     value, grad, coherence, pair = oracle(W, 6, 0.05, 0.5)
     tol = 5e-5 if dtype == np.float32 else 1e-11

@@ -42,8 +42,8 @@ def oracle_stats(W, indices, values, threshold, signed):
 
 
 @pytest.mark.parametrize("path", ["dense", "gram"])
-@pytest.mark.parametrize("m, n", [(2, 1), (37, 13), (100, 7), (5, 64), (193, 33), (400, 3)])
-def test_readouts_equal_float64_oracle(m, n, path):
+@pytest.mark.parametrize("m, n", [(2, 1), (37, 13), (100, 7), (5, 64), (193, 33), (400, 3), (40, 2100)])
+def test_readouts_equal_float64_oracle(m, n, path):  # n = 2100: the k blocks of 1024 and a remainder
     rng = np.random.default_rng(m * 1000 + n)
     W = rng.standard_normal((m, n))
     indices, values = random_activations(rng, m, 45, min(m, 6))
