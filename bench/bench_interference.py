@@ -55,7 +55,7 @@ import time
 
 import numpy as np
 
-from harness import RESULTS, SETTLE_SECONDS, load_average, machine
+from harness import RESULTS, SETTLE_SECONDS, load_average, machine, readable_log_x
 
 BINS = 1024
 THRESHOLDS = (0.1, 0.2)
@@ -432,6 +432,7 @@ def plot(results: list, path: str) -> None:
     right.set_ylabel("fraction of BLAS gemm rate")
     right.set_ylim(0, 1.1)
     right.legend(fontsize=7)
+    readable_log_x(left, right)
     load = results[0]["load_before"] if results else []
     fig.suptitle(f"interference, {results[0]['dtype'] if results else ''}, load average before {load}", fontsize=9)
     fig.tight_layout()

@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 import nearortho as no
-from harness import RESULTS, load_average, machine, measure_in_turns, without_blas_overrides
+from harness import RESULTS, load_average, machine, measure_in_turns, readable_log_x, without_blas_overrides
 
 
 @dataclasses.dataclass
@@ -148,6 +148,7 @@ def plot(reports: list, path: str) -> None:
     right.set_xlabel("trials m n")
     right.set_ylabel("fraction of BLAS (X @ W.T alone)")
     right.legend(fontsize=7)
+    readable_log_x(left, right)
     fig.suptitle(f"simulate, load average before {reports[0]['load_before']}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
