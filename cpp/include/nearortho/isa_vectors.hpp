@@ -29,7 +29,7 @@ template <> struct IntOf<double> { using type = std::int64_t; };
 
 // V: a register of T; VU: the same at element alignment, for loads and stores
 // (GCC lets a vector alias its element type); IV: the matching integer (and
-// comparison mask) vector; D: the lanes widened to double.
+// comparison mask) vector; I32: the lanes as int32; D: the lanes widened to double.
 template <class T>
 struct Simd {
   static constexpr int lanes = kVectorBytes / sizeof(T);
@@ -37,6 +37,7 @@ struct Simd {
   typedef T VU __attribute__((vector_size(kVectorBytes), aligned(sizeof(T))));
   using I = typename IntOf<T>::type;
   typedef I IV __attribute__((vector_size(kVectorBytes)));
+  typedef std::int32_t I32 __attribute__((vector_size(lanes * sizeof(std::int32_t))));
   typedef double D __attribute__((vector_size(lanes * sizeof(double))));
 };
 

@@ -366,45 +366,31 @@ class Reducer {
   // left pending, to be counted during the next micro-tile's product. The bin is
   // clamped before it is converted: |g| far above the range (an explicit hist_hi
   // below the values) would leave the integer range, and the conversion give a bin
-  // far past the end. kCopies: each lane counts into its copy (histogram_copies).
+  // far past the end. Pairs outside the pass (|g| = -inf) take the spare bin, also
+  // chosen before the conversion. Bins (at most 2^24) are converted to int32 lanes,
+  // the pending counts' own width, for doubles too: AVX2 has no conversion from
+  // double to int64, and GCC converted lane by lane (98 scalar conversions in its
+  // kernel). kCopies: each lane counts into its copy (histogram_copies).
   template <bool kCopies, class Tile>
   void histogram(const Tile& t) {
-    constexpr bool kMasked = Tile::kMasked;
-    using I = typename S::I;
+    using Bins = typename S::I32;
     const V scale = splat<V>(p_.scale);
     const V last = splat<V>(static_cast<T>(p_.bins - 1));  // exact: bins <= 2^24
-    const IV spare = splat<IV>(static_cast<I>(p_.bins));
-    IV copy{};  // where each lane's copy starts: lane l counts into copy l % kHistogramCopies
-    if constexpr (kCopies) {
-      for (int l = 0; l < L; ++l) copy[l] = static_cast<I>(l % kHistogramCopies);
-      copy *= splat<IV>(static_cast<I>(p_.bins + 1));
-    }
+    const V spare = splat<V>(static_cast<T>(p_.bins));
+    Bins copy{};  // where each lane's copy starts: lane l counts into copy l % kHistogramCopies
+    if constexpr (kCopies)
+      for (int l = 0; l < L; ++l) copy[l] = static_cast<std::int32_t>((l % kHistogramCopies) * (p_.bins + 1));
     for (int r = 0; r < kMicroRows; ++r)
       for (int v = 0; v < NV; ++v) {
-        V x = t.ag(r, v);
-        if constexpr (kMasked) x = x > 0 ? x : V{};  // keep the conversion in range
+        const V x = t.ag(r, v);
         V y = x * scale;
         y = y < last ? y : last;
-        IV b = bin_of(y);
-        if constexpr (kMasked) b = t.ag(r, v) >= 0 ? b : spare;
+        if constexpr (Tile::kMasked) y = x >= 0 ? y : spare;
+        Bins b = __builtin_convertvector(y, Bins);
         if constexpr (kCopies) b += copy;
-        for (int l = 0; l < L; ++l) pending_.bin[(r * NV + v) * L + l] = static_cast<std::uint32_t>(b[l]);
+        std::memcpy(&pending_.bin[(r * NV + v) * L], &b, sizeof b);
       }
     pending_.n = kMicroRows * MC;
-  }
-
-  // The lanes of y (in [0, bins - 1], so below 2^24) truncated to integers.
-  // Without AVX-512DQ there is no vector conversion from double to int64, and GCC
-  // converted lane by lane (98 scalar conversions in the AVX2 kernel): through
-  // int32 it is one conversion and one widening.
-  static IV bin_of(const V& y) {
-#if !defined(__AVX512DQ__)
-    if constexpr (sizeof(typename S::I) == 8) {
-      typedef std::int32_t I32 __attribute__((vector_size(L * sizeof(std::int32_t))));
-      return __builtin_convertvector(__builtin_convertvector(y, I32), IV);
-    }
-#endif
-    return __builtin_convertvector(y, IV);
   }
 
   // Refine mode (the passes of an exact quantile): |g| outside [hist_lo, hist_hi]
