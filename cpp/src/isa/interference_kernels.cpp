@@ -29,10 +29,11 @@ namespace {
 // so the FMA units, not the loads, set the pace.
 // The k loop runs in blocks of kDepth, each of which loads and stores every
 // micro-tile's partial sums and restarts the streams of A strips and B panels.
-// A product this bound by the FMAs needs little bandwidth (a k step reads 32-64
-// bytes of A per 12-24 FMAs), so deep blocks served from L2 or L3 beat shallow
-// ones kept in L1: 1024 against 128 (AVX-512) or 256 (AVX2) was 3-5% faster on
-// a Zen 4 core at n = 256 to 4096, with a plateau from 512 (scalar: 1% faster).
+// A product this bound by the FMAs needs little bandwidth (a k step reads 24-32
+// bytes of A and 64-192 of B for 12-24 FMAs, 6 cycles or more), so deep blocks
+// served from L2 or L3 beat shallow ones kept in L1: 1024 against 128 (AVX-512)
+// or 256 (AVX2) was 3-5% faster on a Zen 4 core at n = 256 to 4096, with a
+// plateau from 512 (scalar: 1% faster).
 #if defined(__AVX512F__)
 constexpr int kMicroRows = 8;    // 8 x 3 zmm accumulators: 3 loads + 8 broadcasts per 24 FMAs
 constexpr int kMicroPanels = 3;
