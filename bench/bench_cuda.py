@@ -251,6 +251,7 @@ def main():
     parser.add_argument("--sizes", default="768x65536,2304x262144")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--topk", type=int, default=8)
+    # harness.RESULTS's directory, spelled out: importing harness would make the CPU the default backend
     parser.add_argument("--json", default=str(pathlib.Path(__file__).resolve().parent / "results" / "cuda.json"))
     parser.add_argument("--profile", action="store_true",
                         help="per size, the CUDA kernels and wall time of four calls with W on the GPU "
