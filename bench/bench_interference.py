@@ -32,7 +32,9 @@ with the fastest gemm row's kernel; faiss's bundled older OpenBLAS needs
 OPENBLAS_CORETYPE set (--faiss-coretype) or it falls back to an SSE-era kernel.
 GFLOP/s count the m*m*n flops of the symmetric half for every method but gemm,
 whose rate counts the 2*m*m*n flops it does; "fraction of BLAS" is nearortho's
-GFLOP/s over the fastest gemm's. The isa/BLAS column names nearortho's ISA or the
+GFLOP/s over the fastest gemm's, "same ISA" over the fastest gemm whose kernel uses
+no wider vectors than the row's ISA (forced AVX2 against OpenBLAS's Haswell kernel:
+what a CPU without AVX-512 would run). The isa/BLAS column names nearortho's ISA or the
 OpenBLAS kernel a row ran (threadpoolctl). The machine (CPU, ISA,
 BLAS and its kernel, load average before the run) is saved with the rows, and
 each row has the load average from before its turns began. A PNG beside the JSON plots time
@@ -384,19 +386,38 @@ def row_tag(row: dict) -> str:
     return row["isa"] or row["blas_kernel"]
 
 
-def fastest_gemm(rows: list):
-    """The gemm row with the highest rate (BLAS at its best), or None."""
-    return max((r for r in rows if r["method"] == "gemm"), key=lambda r: r["gflops"], default=None)
+# The SIMD level of OpenBLAS's x86 kernels (the names threadpoolctl reports), and
+# nearortho's levels from narrowest to widest.
+KERNEL_ISA = {"haswell": "avx2", "zen": "avx2", "skylakex": "avx512", "cooperlake": "avx512",
+              "sapphirerapids": "avx512"}
+ISA_ORDER = ("scalar", "avx2", "avx512")
+
+
+def fastest_gemm(rows: list, isa: str = ""):
+    """The gemm row with the highest rate (BLAS at its best), or None; with isa,
+    among the rows whose OpenBLAS kernel uses no wider vectors than that ISA."""
+    def within(r):
+        if not isa:
+            return True
+        kernel = KERNEL_ISA.get(r["blas_kernel"].lower())
+        return kernel is not None and isa in ISA_ORDER and ISA_ORDER.index(kernel) <= ISA_ORDER.index(isa)
+    return max((r for r in rows if r["method"] == "gemm" and within(r)), key=lambda r: r["gflops"], default=None)
 
 
 def compare(rows: list) -> None:
     """Adds to one size's rows nearortho's fraction of the fastest gemm's rate
-    (the yardstick) and every other row's time over nearortho's."""
+    (the yardstick), its fraction of the fastest gemm of its own SIMD level (what
+    a CPU with only that level would run: forced AVX2 on an AVX-512 CPU against
+    OpenBLAS's Haswell kernel, not its SkylakeX one), and every other row's time
+    over nearortho's."""
     gemm = fastest_gemm(rows)
     ours = next((r for r in rows if r["method"] == "nearortho"), None)
     for r in rows:
         if gemm and r["method"] == "nearortho":
             r["fraction_of_blas"] = r["gflops"] / gemm["gflops"]
+            same_level = fastest_gemm(rows, r["isa"]) if r.get("isa") else None
+            if same_level:
+                r["fraction_of_isa_blas"] = r["gflops"] / same_level["gflops"]
         if ours and r["method"] != "nearortho":
             r["time_over_nearortho"] = r["median_s"] / ours["median_s"]
 
@@ -502,7 +523,7 @@ def main() -> None:
     print(f"machine: {info['cpu']}, ISA {info['nearortho']['isa']}, load average {info['load_average']} "
           f"(other work on the machine skews timings)")
     print(f"{'method':<15}{'isa/BLAS':>9}{'n':>6}{'m':>7}{'median s':>10}{'spread s':>18}{'calls':>6}{'GFLOP/s':>9}"
-          f"{'of BLAS':>9}{'ratio':>9}{'peak MiB':>10}{'load':>7}")
+          f"{'of BLAS':>9}{'same ISA':>9}{'ratio':>9}{'peak MiB':>10}{'load':>7}")
     for cases in groups:
         # gemm and nearortho in turns (the fraction of BLAS); the other baselines, whose
         # ratios are several-fold and whose buffers are large, one at a time
@@ -516,11 +537,12 @@ def main() -> None:
         compare(rows)
         for r in rows:
             frac = f"{r['fraction_of_blas']:.2f}" if "fraction_of_blas" in r else "-"
+            frac_isa = f"{r['fraction_of_isa_blas']:.2f}" if "fraction_of_isa_blas" in r else "-"
             ratio = f"{r['time_over_nearortho']:.1f}x" if "time_over_nearortho" in r else "-"
             spread = f"[{r['min_s']:.3f}, {r['max_s']:.3f}]"
             tag = row_tag(r) or "-"
             print(f"{r['method']:<15}{tag:>9}{r['n']:>6}{r['m']:>7}{r['median_s']:>10.3f}{spread:>18}{r['calls']:>6}"
-                  f"{r['gflops']:>9.1f}{frac:>9}{ratio:>9}{r['peak_mib']:>10.0f}{r['load_before'][0]:>7.1f}",
+                  f"{r['gflops']:>9.1f}{frac:>9}{frac_isa:>9}{ratio:>9}{r['peak_mib']:>10.0f}{r['load_before'][0]:>7.1f}",
                   flush=True)
         results += rows
         os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
