@@ -386,11 +386,18 @@ def row_tag(row: dict) -> str:
     return row["isa"] or row["blas_kernel"]
 
 
-# The SIMD level of OpenBLAS's x86 kernels (the names threadpoolctl reports), and
-# nearortho's levels from narrowest to widest.
-KERNEL_ISA = {"haswell": "avx2", "zen": "avx2", "skylakex": "avx512", "cooperlake": "avx512",
-              "sapphirerapids": "avx512"}
+# OpenBLAS's kernels with AVX-512 (the names threadpoolctl reports); its other x86
+# kernels (Haswell, Zen, Sandybridge and older) use AVX2 or narrower vectors.
+AVX512_KERNELS = {"skylakex", "cooperlake", "sapphirerapids"}
 ISA_ORDER = ("scalar", "avx2", "avx512")
+
+
+def kernel_isa(kernel: str):
+    """The nearortho ISA a BLAS kernel's vectors are no wider than; None when the
+    BLAS names no kernel (not OpenBLAS). Every kernel is wider than scalar."""
+    if not kernel:
+        return None
+    return "avx512" if kernel.lower() in AVX512_KERNELS else "avx2"
 
 
 def fastest_gemm(rows: list, isa: str = ""):
@@ -399,7 +406,7 @@ def fastest_gemm(rows: list, isa: str = ""):
     def within(r):
         if not isa:
             return True
-        kernel = KERNEL_ISA.get(r["blas_kernel"].lower())
+        kernel = kernel_isa(r["blas_kernel"])
         return kernel is not None and isa in ISA_ORDER and ISA_ORDER.index(kernel) <= ISA_ORDER.index(isa)
     return max((r for r in rows if r["method"] == "gemm" and within(r)), key=lambda r: r["gflops"], default=None)
 
