@@ -74,8 +74,9 @@ class Case:
     threads: int
     repeat: int
     dtype: str = "float32"
-    isa: str = ""                      # nearortho only: the NEARORTHO_MAX_ISA cap
+    isa: str = ""                      # nearortho's methods only: the NEARORTHO_MAX_ISA cap
     env: dict = dataclasses.field(default_factory=dict)  # set in the case's process
+    options: dict = dataclasses.field(default_factory=dict)  # the method's own keywords (gradient: p)
 
 
 def _frame(n, m, dtype):
@@ -102,6 +103,14 @@ def run_gemm(W, threads):
 def run_nearortho(W, threads):
     import nearortho
     return lambda: nearortho.interference(W, bins=BINS, thresholds=THRESHOLDS, threads=threads)
+
+
+def run_gradient(W, threads, p=16):
+    """One surrogate gradient pass (bench_gradient.py), scaled by the coherence as
+    the optimiser scales it."""
+    import nearortho
+    s = nearortho.interference(W, per_row=False, bins=1).coherence
+    return lambda: nearortho.surrogate_gradient(W, p, s=s, threads=threads)
 
 
 def run_chunked(W, threads):
@@ -227,7 +236,11 @@ def run_faiss(W, threads):
 
 
 METHODS = {"gemm": run_gemm, "nearortho": run_nearortho, "numpy_chunked": run_chunked, "torch_chunked": run_torch,
-           "numpy_naive": run_naive, "faiss_flatip": run_faiss}
+           "numpy_naive": run_naive, "faiss_flatip": run_faiss, "gradient": run_gradient}
+OURS = ("nearortho", "gradient")  # nearortho's methods, measured against the fastest gemm
+# flops per m^2 n: gemm's full product 2; the gradient pass's triangle and its
+# weights multiplied back into both row blocks 3; every other method's triangle 1
+FLOPS_PER_M2N = {"gemm": 2, "gradient": 3}
 
 
 def _serve(case: Case, requests, reply) -> None:
@@ -238,7 +251,7 @@ def _serve(case: Case, requests, reply) -> None:
     W = _frame(case.n, case.m, case.dtype)
     with threadpool_limits(case.threads):
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # a method's own buffers count
-        fn = METHODS[case.method](W, case.threads)
+        fn = METHODS[case.method](W, case.threads, **case.options)
         fn()  # untimed: a first call's page faults and BLAS start-up would weigh on --quick's single repeat
         reply("ready")
         for _ in requests:
@@ -363,10 +376,10 @@ def measure_size(cases: list, min_seconds: float = 0.0) -> list:
     rows = []
     for case, t, out in zip(cases, times, finished):
         median = statistics.median(t)
-        flops = case.m * case.m * case.n * (2 if case.method == "gemm" else 1)  # gemm: the full product
+        flops = case.m * case.m * case.n * FLOPS_PER_M2N.get(case.method, 1)
         row = {k: v for k, v in dataclasses.asdict(case).items() if k != "isa"}
         kernel = out["blas"][0].split()[-1] if out["blas"] else ""  # e.g. SkylakeX, Haswell
-        rows.append({**row, "isa": out["isa"] if case.method == "nearortho" else "", "blas": out["blas"],
+        rows.append({**row, "isa": out["isa"] if case.method in OURS else "", "blas": out["blas"],
                      "blas_kernel": kernel,
                      "load_before": load, "calls": len(t), "median_s": median, "min_s": min(t), "max_s": max(t),
                      "gflops": flops / median / 1e9, "peak_mib": out["peak_mib"]})
@@ -412,20 +425,20 @@ def fastest_gemm(rows: list, isa: str = ""):
 
 
 def compare(rows: list) -> None:
-    """Adds to one size's rows nearortho's fraction of the fastest gemm's rate
-    (the yardstick), its fraction of the fastest gemm of its own SIMD level (what
-    a CPU with only that level would run: forced AVX2 on an AVX-512 CPU against
-    OpenBLAS's Haswell kernel, not its SkylakeX one), and every other row's time
-    over nearortho's."""
+    """Adds to one size's rows of nearortho's methods their fraction of the fastest
+    gemm's rate (the yardstick) and of the fastest gemm of their own SIMD level
+    (what a CPU with only that level would run: forced AVX2 on an AVX-512 CPU
+    against OpenBLAS's Haswell kernel, not its SkylakeX one), and to every other
+    row its time over the first of them."""
     gemm = fastest_gemm(rows)
-    ours = next((r for r in rows if r["method"] == "nearortho"), None)
+    ours = next((r for r in rows if r["method"] in OURS), None)
     for r in rows:
-        if gemm and r["method"] == "nearortho":
+        if gemm and r["method"] in OURS:
             r["fraction_of_blas"] = r["gflops"] / gemm["gflops"]
             same_level = fastest_gemm(rows, r["isa"]) if r.get("isa") else None
             if same_level:
                 r["fraction_of_isa_blas"] = r["gflops"] / same_level["gflops"]
-        if ours and r["method"] != "nearortho":
+        if ours and r["method"] not in OURS:
             r["time_over_nearortho"] = r["median_s"] / ours["median_s"]
 
 

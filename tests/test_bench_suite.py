@@ -189,19 +189,21 @@ def test_the_simulate_yardstick_writes_into_one_product(monkeypatch):
     np.testing.assert_allclose(out[:500], X[:500] @ W.T, rtol=1e-5, atol=1e-5)  # the last, short batch
 
 
-def test_the_gradient_benchmark_records_the_load_before_its_timings(monkeypatch, tmp_path):
-    # it read the load average after timing, which its own two threads had raised
-    import itertools
-    import json
+def test_the_gradient_benchmark_times_the_pass_in_turns_with_gemm_at_its_flops(monkeypatch, tmp_path):
+    # it timed sgemm's calls, then the pass's, in one process: a change in the
+    # shared machine's load between them fell on one side only
+    import nearortho
 
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
-    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # else the script runs itself again
-        monkeypatch.delenv(name, raising=False)
     bench = __import__("bench_gradient")
-    readings = itertools.count(1.0)
-    monkeypatch.setattr(bench.os, "getloadavg", lambda: (next(readings),) * 3)
-    monkeypatch.setattr(sys, "argv", ["bench_gradient.py", "--sizes", "8x300", "--threads", "1", "--repeat", "1"])
-    monkeypatch.setattr(__import__("harness"), "RESULTS", str(tmp_path))  # not the repository's bench/results
+    monkeypatch.setattr(__import__("bench_interference"), "SETTLE_SECONDS", 0.0)
+    out = tmp_path / "gradient.json"
+    monkeypatch.setattr(sys, "argv", ["bench_gradient.py", "--sizes", "8x300", "--threads", "1", "--repeat", "2",
+                                      "--min-seconds", "0", "--gemm-coretypes", "", "--p", "4", "--json", str(out)])
     bench.main()
-    rows = json.loads((tmp_path / "gradient.json").read_text())["rows"]
-    assert [row["load_before"] for row in rows] == ["1.0 1.0 1.0"] * 2
+    gemm, grad = json.loads(out.read_text())["results"]
+    assert (gemm["method"], grad["method"]) == ("gemm", "gradient") and grad["options"] == {"p": 4}
+    assert grad["isa"] == nearortho.build_info()["isa"] and gemm["calls"] == grad["calls"] == 2
+    assert grad["gflops"] == pytest.approx(3 * 300 ** 2 * 8 / grad["median_s"] / 1e9)  # 3 m^2 n flops a pass
+    assert gemm["gflops"] == pytest.approx(2 * 300 ** 2 * 8 / gemm["median_s"] / 1e9)
+    assert grad["fraction_of_blas"] == pytest.approx(gemm["median_s"] / grad["median_s"] * 1.5)
