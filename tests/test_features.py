@@ -5,6 +5,7 @@ import pytest
 
 import nearortho
 from interference_oracle import gram
+from nearortho.features import row_norms
 
 
 def oracle_signed_max(W, B=None):
@@ -43,3 +44,11 @@ def test_bad_arguments():
         nearortho.signed_max(np.ones((1, 3)))
     with pytest.raises(ValueError, match="threads must be >= 1"):
         nearortho.signed_max(np.eye(3), threads=0)
+
+
+@pytest.mark.parametrize("n", [7, 1000, 70000])  # blocks of 9362 rows, 65 rows, and one row longer than a block
+def test_row_norms_across_blocks_equal_float64_norms(n):
+    rng = np.random.default_rng(n)
+    W = (rng.standard_normal((max(3, (1 << 17) // n + 5), n)) * 1e3).astype(np.float32)
+    want = np.sqrt(np.sum(W.astype(np.float64) ** 2, axis=1))
+    np.testing.assert_allclose(row_norms(W), want, rtol=1e-14)
