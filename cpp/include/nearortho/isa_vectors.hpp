@@ -123,26 +123,41 @@ inline std::uint32_t lane_bits(const IV& mask) {
   return bits;
 }
 
-// lane_bits(x > y), with AVX-512's compare-into-mask kept as it is: GCC turns
-// the generic form into a mask, a move of it into a vector and a compare back.
+#if defined(__AVX512F__)
+// The bits of an AVX-512 comparison (kPredicate: _CMP_GT_OQ, ...) into a mask.
+template <int kPredicate, class V>
+inline std::uint32_t avx512_compare_bits(const V& x, const V& y) {
+  if constexpr (sizeof(x[0]) == 4) {
+    __m512 a, b;
+    std::memcpy(&a, &x, sizeof a);
+    std::memcpy(&b, &y, sizeof b);
+    return _mm512_cmp_ps_mask(a, b, kPredicate);
+  } else {
+    __m512d a, b;
+    std::memcpy(&a, &x, sizeof a);
+    std::memcpy(&b, &y, sizeof b);
+    return _mm512_cmp_pd_mask(a, b, kPredicate);
+  }
+}
+#endif
+
+// lane_bits(x > y) and lane_bits(x >= y), with AVX-512's compare-into-mask kept
+// as it is: GCC turns the generic form into a mask, a move of it into a vector
+// and a compare back.
 template <class V>
 inline std::uint32_t lane_bits_greater(const V& x, const V& y) {
 #if defined(__AVX512F__)
-  if constexpr (sizeof(V) == 64) {
-    if constexpr (sizeof(x[0]) == 4) {
-      __m512 a, b;
-      std::memcpy(&a, &x, sizeof a);
-      std::memcpy(&b, &y, sizeof b);
-      return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ);
-    } else {
-      __m512d a, b;
-      std::memcpy(&a, &x, sizeof a);
-      std::memcpy(&b, &y, sizeof b);
-      return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ);
-    }
-  }
+  if constexpr (sizeof(V) == 64) return avx512_compare_bits<_CMP_GT_OQ>(x, y);
 #endif
   return lane_bits(x > y);
+}
+
+template <class V>
+inline std::uint32_t lane_bits_at_least(const V& x, const V& y) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(V) == 64) return avx512_compare_bits<_CMP_GE_OQ>(x, y);
+#endif
+  return lane_bits(x >= y);
 }
 
 // Whether any lane of a comparison mask is set.
