@@ -145,7 +145,8 @@ struct Activations {
 // packed once; W is packed chunk by chunk, each chunk into one half of wp while
 // the threads multiply the chunk before it from the other half, so a chunk costs
 // one barrier; sink.tile(slot, view, i0, rows, r) sees every trial's readouts
-// tile by tile in feature order.
+// tile by tile in feature order, and each product counts the histogram entries
+// of sink.pending_of(thread) (null: none) that the tiles before it left.
 template <class T, class Sink>
 void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Sink& sink, int threads,
                 InterruptPoll& poll) {
@@ -203,7 +204,7 @@ void dense_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, S
         for (std::int64_t i0 = c0; i0 < c0 + crows; i0 += kTileRows) {
           const std::int64_t rows = std::min(kTileRows, c0 + crows - i0);
           kernels.multiply(xp.data() + g0 * kPanelX * n, gn, packed + (i0 - c0) * n, ceil_div(rows, NR), n,
-                           C.data(), kTileRows);
+                           C.data(), kTileRows, sink.pending_of(thread_slot()));
           for (std::int64_t t = g0 * kPanelX; t < t_end; ++t)
             sink.tile(t, acts.view(t), i0, rows, C.data() + (t - g0 * kPanelX) * kTileRows);
         }
@@ -243,7 +244,7 @@ void gram_pass(const FrameView<T>& W, Activations& acts, std::int64_t trials, Si
       for (std::int64_t g0 = 0; g0 < groups; g0 += kBlockGroups) {
         if (poll.stopped()) continue;
         kernels.multiply(xp.data() + g0 * kPanelX * n, std::min(kBlockGroups, groups - g0), wp.data(),
-                         ceil_div(rows, NR), n, G.data() + g0 * kPanelX * kGramBlock, kGramBlock);
+                         ceil_div(rows, NR), n, G.data() + g0 * kPanelX * kGramBlock, kGramBlock, nullptr);
       }
 #pragma omp for schedule(dynamic, 16)
       for (std::int64_t t = 0; t < trials; ++t) {

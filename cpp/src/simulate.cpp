@@ -23,7 +23,8 @@ namespace {
 using namespace readout;
 
 // Reduces readouts into per-trial sums and per-thread histograms, then folds
-// the trials in order. The inactive readouts of a tile go to the ISA's kernel.
+// the trials in order. The inactive readouts of a tile go to the ISA's kernel,
+// which leaves their histogram entries pending for the thread's next product.
 template <class T>
 struct Reducer {
   const ActivationSpec& spec;
@@ -31,6 +32,8 @@ struct Reducer {
   std::int64_t m;
   std::vector<TrialSums> sums;  // one per trial of the call
   std::vector<std::vector<std::int64_t>> hist;
+  std::vector<std::vector<std::uint32_t>> entries;
+  std::vector<PendingEntries> pending;  // each thread's, on its hist and entries
   ReadoutDecoder decoder;
   ReadoutCuts cuts;
   ReduceInactiveFn<T> reduce_inactive;
@@ -41,7 +44,16 @@ struct Reducer {
         decoder{r.threshold, r.signed_decoder, s.amplitude, static_cast<double>(s.levels)},
         cuts{r.threshold, r.signed_decoder, r.hist_lo, static_cast<double>(r.bins) / (r.hist_hi - r.hist_lo),
              static_cast<std::int32_t>(r.bins)},
-        reduce_inactive(Kernels<T>(simulate_kernels(active_isa())).reduce_inactive) {}
+        reduce_inactive(Kernels<T>(simulate_kernels(active_isa())).reduce_inactive) {
+    entries.assign(threads, std::vector<std::uint32_t>(kPendingEntries));
+    pending.resize(threads);
+    for (int i = 0; i < threads; ++i) {
+      pending[i].entry = entries[i].data();
+      pending[i].hist = hist[i].data();
+    }
+  }
+
+  PendingEntries* pending_of(int thread) { return &pending[thread]; }
 
   void active_one(double v, const TrialView& a, TrialSums& t) const {
     const double amp = a.value[t.next];
@@ -58,15 +70,17 @@ struct Reducer {
     TrialSums& t = sums[slot];
     std::int64_t end = t.next;  // the active features of the tile: [t.next, end)
     while (end < a.count && a.index[end] < i0 + rows) ++end;
-    const InactiveSums s =
-        reduce_inactive(r, rows, i0, a.index + t.next, end - t.next, cuts, hist[thread_slot()].data());
+    PendingEntries& p = pending[thread_slot()];
+    if (p.n + rows > kPendingEntries) p.count_from(0);  // a pass whose products count none (gram)
+    const InactiveSums s = reduce_inactive(r, rows, i0, a.index + t.next, end - t.next, cuts, p);
     t.inactive_sum += s.sum;
     t.inactive_sumsq += s.sumsq;
     t.fp += s.positives;
     while (t.next < end) active_one(static_cast<double>(r[a.index[t.next] - i0]), a, t);
   }
 
-  ReadoutTotals fold() const {
+  ReadoutTotals fold() {
+    for (PendingEntries& p : pending) p.count_from(0);
     std::vector<std::int64_t> histogram(static_cast<std::size_t>(ro.bins) + 2, 0);
     for (const auto& h : hist)
       for (std::size_t k = 0; k < h.size(); ++k) histogram[k] += h[k];
@@ -79,6 +93,7 @@ template <class T>
 struct Writer {
   double* out;
   std::int64_t m;
+  PendingEntries* pending_of(int) { return nullptr; }
   void tile(std::int64_t slot, const TrialView&, std::int64_t i0, std::int64_t rows, const T* r) {
     for (std::int64_t j = 0; j < rows; ++j) out[slot * m + i0 + j] = static_cast<double>(r[j]);
   }
@@ -226,7 +241,7 @@ double pair_sumsq(const FrameView<T>& W, int threads, const std::function<bool()
       for (std::int64_t j0 = i0 / kTileRows * kTileRows; j0 < m && !poll.stopped(); j0 += kTileRows) {
         const std::int64_t rows = std::min(kTileRows, m - j0);
         kernels.multiply(xp.data() + i0 * n, ceil_div(bi, kPanelX), wp.data() + j0 * n, ceil_div(rows, NR), n,
-                         C.data(), kTileRows);
+                         C.data(), kTileRows, nullptr);
         for (std::int64_t t = 0; t < bi; ++t)
           for (std::int64_t j = std::max<std::int64_t>(0, i0 + t + 1 - j0); j < rows; ++j) {
             const double g = static_cast<double>(C[t * kTileRows + j]);

@@ -15,12 +15,27 @@ constexpr std::int64_t kPanelX = 6;
 template <class T>
 constexpr std::int64_t kPanelW = 64 / sizeof(T);  // two 32-byte vectors: 16 floats, 8 doubles
 
+// Histogram entries reduced but not yet counted: reduce_inactive appends them and
+// the next product counts them between its multiply-adds, where the load and
+// store ports have room, instead of after them.
+struct PendingEntries {
+  std::uint32_t* entry = nullptr;  // the owner's buffer
+  std::int64_t n = 0;              // entries in it
+  std::int64_t* hist = nullptr;    // where they count (bins + 2 entries)
+
+  void count_from(std::int64_t first) {
+    for (std::int64_t i = first; i < n; ++i) ++hist[entry[i]];
+    n = 0;
+  }
+};
+
 // C[(g * kPanelX + r) * ldc + p * kPanelW + c] = <X row, W row> for every X panel
 // g < groups and W panel p < panels, over n terms. Each output is one chain of
 // multiply-adds in k order (fused where the ISA has FMA), whatever the tiling.
+// Counts every pending entry (none when pending is null) before it returns.
 template <class T>
 using MultiplyPackedFn = void (*)(const T* xp, std::int64_t groups, const T* wp, std::int64_t panels,
-                                  std::int64_t n, T* C, std::int64_t ldc);
+                                  std::int64_t n, T* C, std::int64_t ldc, PendingEntries* pending);
 
 // r[j] = sum over k < count (in order) of value[k] * G[index[k] * ldg + j], j < rows:
 // a readout from columns of W W^T (the gram path). Multiply-adds in T.
@@ -44,13 +59,14 @@ struct InactiveSums {
 
 // Reduces the readouts r[0, rows) of features first, first + 1, ..., leaving out
 // the features skip[0, skips) (increasing, each inside the tile): returns their
-// sums and adds one count each to hist (bins + 2 entries). Sums are grouped by
-// position in the tile in a fixed way (vector lanes of the ISA), so they do not
-// depend on threads; readouts past rows are never read.
+// sums and appends each one's histogram entry to pending (which must have room
+// for rows more). Sums are grouped by position in the tile in a fixed way (vector
+// lanes of the ISA), so they do not depend on threads; readouts past rows are
+// never read.
 template <class T>
 using ReduceInactiveFn = InactiveSums (*)(const T* r, std::int64_t rows, std::int64_t first,
                                           const std::int64_t* skip, std::int64_t skips, const ReadoutCuts& cuts,
-                                          std::int64_t* hist);
+                                          PendingEntries& pending);
 
 struct SimulateKernels {
   MultiplyPackedFn<float> multiply_f32;
