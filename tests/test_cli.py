@@ -157,6 +157,13 @@ def test_stats_against_another_file_gives_mmcs_and_topk(run, frames):
     assert np.array_equal(record["topk_index"], direct.topk_index)
 
 
+def test_stats_table_gives_the_shape_of_long_arrays(run, frames):
+    folder, _, _ = frames
+    out = run("stats", folder / "w.npy", "--topk", 3, "--quiet").stdout
+    assert "[90 x 3 values]" in out  # top-k lists: one row of k per feature
+    assert "[90 values]" not in out
+
+
 def test_other_reuses_key_unless_other_key(run, frames):
     folder, W, B = frames
     direct = nearortho.interference(W, B).mmcs

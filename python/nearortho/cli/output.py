@@ -21,8 +21,15 @@ def _text(value) -> str:
     if isinstance(value, numbers.Integral):
         return str(int(value))
     if isinstance(value, (list, tuple, np.ndarray)) and len(value) > 8:
-        return f"[{len(value)} values]"
+        return f"[{' x '.join(map(str, _shape(value)))} values]"  # top-k: m x k, not m values
     return str(plain(value))
+
+
+def _shape(value) -> tuple:
+    try:
+        return np.shape(value)
+    except ValueError:  # ragged lists
+        return (len(value),)
 
 
 def emit(record: dict, *, as_json: bool, title: str) -> None:
