@@ -492,30 +492,67 @@ def test_stats_raw_leaves_out_the_unit_vector_references(run, tmp_path):
     assert cosines["welch"] == pytest.approx(nearortho.welch_bound(24, 89))
 
 
-def test_html_histogram_axis_spans_the_counts_with_a_duplicate_feature(tmp_path, monkeypatch):
-    """A duplicate pair puts a count in the bin at |cos| = 1, where a random frame expects
-    about 1e-300 pairs: the log axis must still span the counts, not hundreds of decades."""
+def test_stats_html_page_for_unit_rows_in_float64(run, tmp_path):
+    """Their norms differ by an ulp or two, too little a range for numpy's 100 bins of the
+    norm plot: the page must still be written."""
+    pytest.importorskip("matplotlib")
+    np.save(tmp_path / "unit.npy", nearortho.frame(16, 200, seed=3, dtype="float64"))
+    run("stats", tmp_path / "unit.npy", "--html", tmp_path / "page.html", "--quiet")
+    assert (tmp_path / "page.html").read_text().count("data:image/png;base64,") == 3
+
+
+def _page_axes(W, monkeypatch, tmp_path):
+    """The axes the dictionary page draws for W (drawn, not rendered)."""
     pytest.importorskip("matplotlib")
     from matplotlib.figure import Figure
 
     from nearortho import dictionary_page
 
-    W = nearortho.frame(32, 500, seed=4)
-    W[7] = W[3]
     axes = []
 
     def draw_only(draw):
-        axes.append(Figure().add_subplot())
+        axes.append(Figure(figsize=(7, 3.5), dpi=100).add_subplot())
         draw(axes[-1])
         return ""
 
     monkeypatch.setattr(dictionary_page, "_png", draw_only)
-    stats = nearortho.interference(W)
-    dictionary_page.write_dictionary_page(str(tmp_path / "page.html"), W, stats, "duplicate")
-    G = np.abs(W.astype(np.float64) @ W.T.astype(np.float64))[np.triu_indices(500, 1)]
-    fullest = np.histogram(G, bins=1024, range=(0.0, 1.0))[0].max()  # numpy's count of the fullest bin
-    bottom, top = axes[0].get_ylim()
-    assert 0.1 <= bottom <= 1 and fullest <= top <= 100 * fullest
+    dictionary_page.write_dictionary_page(str(tmp_path / "page.html"), W, nearortho.interference(W), "page")
+    return axes
+
+
+def test_html_pairs_axis_spans_the_counts_with_a_duplicate_feature(tmp_path, monkeypatch):
+    """A duplicate pair is one pair at |cos| = 1, where a random frame expects about 1e-300:
+    the log axis must still span from that one pair to all of them, not hundreds of decades."""
+    W = nearortho.frame(32, 500, seed=4)
+    W[7] = W[3]
+    pairs_axis = _page_axes(W, monkeypatch, tmp_path)[0]
+    bottom, top = pairs_axis.get_ylim()
+    assert 0.1 <= bottom <= 1 and 500 * 499 / 2 <= top <= 100 * 500 * 499 / 2
+    values, edges, _ = pairs_axis.patches[0].get_data()
+    assert values[-1] == 1 and edges[-1] == pytest.approx(1.0)  # the duplicate, drawn out to |cos| = 1
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "sign"])
+def test_html_pairs_at_least_x_against_numpy(tmp_path, monkeypatch, kind):
+    """The page's curve is how many pairs reach each |cos| (numpy's count, in float64), also
+    for a sign frame, whose cosines are multiples of 2 / n: per bin, they were spikes in one
+    bin of tens, far above the random frame's curve; as counts at or above x they follow it.
+    Its reference is the closed form for n = 3: |<u, v>| is uniform on [0, 1] (Archimedes)."""
+    n, m = (3, 400) if kind == "gaussian" else (64, 400)
+    W = nearortho.frame(n, m, kind, seed=6, dtype="float64")
+    pairs_axis = _page_axes(W, monkeypatch, tmp_path)[0]
+    values, edges, _ = pairs_axis.patches[0].get_data()
+    G = np.abs(W @ W.T)[np.triu_indices(m, 1)]
+    lower = edges[:-1]
+    surely = (G[:, None] >= lower + 1e-9).sum(0)  # cosines within 1e-9 of an edge may bin either way
+    maybe = (G[:, None] >= lower - 1e-9).sum(0)
+    assert np.all((surely <= values) & (values <= maybe))
+    x, expected = pairs_axis.lines[0].get_xydata().T
+    if kind == "gaussian":
+        np.testing.assert_allclose(expected, len(G) * (1 - x), rtol=1e-9, atol=1e-9)
+    else:
+        body = expected >= 100  # where the random frame expects 100 pairs or more
+        assert body.sum() > 10 and np.all(np.abs(np.log(values[body] / expected[body])) < np.log(3))
 
 
 def test_html_feature_maxima_show_a_single_duplicate(tmp_path, monkeypatch):
