@@ -35,7 +35,8 @@ COSINE_REFERENCES = ("welch", "best_bound", "best_bound_name", "random_coherence
               help="Write one row per feature (norm, max |cos|, partner, sum cos^2, capacity, top-k) to .csv, "
                    ".npz or .parquet.")
 @click.option("--html", "html_path", default=None,
-              help="Write a self-contained page: histograms against a random frame, top pairs, row norms.")
+              help="Write a self-contained page: pairs reaching each |cos| and each feature's maximum "
+                   "against a random frame, top pairs, row norms.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only (NaN and infinities as null).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def stats_command(path, key, other_path, other_key, layout, raw, bins, thresholds, topk, threads, precision,
